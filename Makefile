@@ -1,0 +1,152 @@
+# vetstage - one non-recursive Makefile. Components may add rules in
+# <folder>/module.mk; sources are found by wildcard so that adding a file
+# needs no edit here.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+
+PKGS := libgcrypt gpgme libarchive libcurl jansson libtasn1
+# Evaluated lazily: `make deps` must be able to run before pkg-config knows them.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wwrite-strings -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+STD := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DVS_VERSION='"$(VERSION)"'
+SAN ?=
+ifeq ($(SAN),1)
+BUILD := build-san
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_DIRS := common keys verify fetch cache stage render mirror
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+
+LIB_A := $(BUILD)/libvetstage.a
+LIB_SO := $(BUILD)/libvetstage.so.0
+BIN := $(BUILD)/vetstage
+
+# Library code sees its internal headers (-I.); the CLI sees include/ only.
+LIB_CPPFLAGS = -I. -Iinclude $(PKG_CFLAGS)
+CLI_CPPFLAGS = -Iinclude
+
+EXTRA_ALL :=
+EXTRA_CHECK_TARGETS :=
+INSTALL_EXTRA_BINS :=
+.DEFAULT_GOAL := all
+-include $(wildcard */module.mk)
+
+.PHONY: all check demo bench fuzz install clean deps deps-test fixtures unit cli-tests fuzz-replay
+all: $(LIB_A) $(LIB_SO) $(BIN) $(BUILD)/vetstage.pc $(EXTRA_ALL)
+
+$(BUILD)/obj/cli/%.o: cli/%.c $(wildcard include/vetstage/*.h) cli/cli.h
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(CFLAGS) $(WARN) $(CLI_CPPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(wildcard include/vetstage/*.h) $(wildcard */*_int.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden $(LIB_CPPFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libvetstage.so.0 $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	ln -sf libvetstage.so.0 $(BUILD)/libvetstage.so
+
+$(BIN): $(CLI_OBJS) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(PKG_LIBS) -lpthread
+
+$(BUILD)/vetstage.pc: Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+	  'Name: vetstage' 'Description: vet, cache and stage signed agent packages' \
+	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+	  'Libs: -L$${libdir} -lvetstage' 'Cflags: -I$${includedir}' > $@
+
+# ---- tests ---------------------------------------------------------------
+UNIT_DIRS := $(patsubst tests/unit/%/,%,$(wildcard tests/unit/*/))
+UNIT_SRCS := $(wildcard tests/unit/*/*.c) tests/unit/main.c
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_BIN := $(BUILD)/tests/unit-runner
+
+$(BUILD)/tests/suites.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(foreach d,$(UNIT_DIRS),'VS_SUITE($(d))') > $@.new
+	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
+
+$(BUILD)/obj/tests/%.o: tests/%.c $(BUILD)/tests/suites.h $(wildcard include/vetstage/*.h) $(wildcard */*_int.h) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(CFLAGS) $(WARN) -Wno-missing-prototypes $(LIB_CPPFLAGS) -I$(BUILD)/tests -Itests/unit $(CHECK_CFLAGS) -c $< -o $@
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB_A)
+	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB_A) $(PKG_LIBS) $(CHECK_LIBS) -lpthread
+
+FIXTURES := $(BUILD)/fixtures/.done
+$(FIXTURES): tests/fixtures/mkfixtures.sh
+	rm -rf $(BUILD)/fixtures
+	mkdir -p $(BUILD)/fixtures
+	sh tests/fixtures/mkfixtures.sh $(BUILD)/fixtures
+	touch $@
+fixtures: $(FIXTURES)
+
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/standalone.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(CFLAGS) $(WARN) -Wno-missing-prototypes $(LIB_CPPFLAGS) $(LDFLAGS) -o $@ $< fuzz/standalone.c $(LIB_A) $(PKG_LIBS) -lpthread
+
+# libFuzzer builds (clang), for real fuzzing: make fuzz; build/fuzz/fuzz_NAME fuzz/corpus/NAME
+FUZZ_CC ?= clang
+fuzz: $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(STD) -g -O1 -fsanitize=fuzzer,address,undefined -Wno-unused-command-line-argument \
+	  $(LIB_CPPFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS) -lpthread
+
+check: deps-test
+	$(MAKE) all $(UNIT_BIN) $(FUZZ_REPLAY) $(EXTRA_CHECK_TARGETS) fixtures
+	BUILD=$(BUILD) sh tests/run.sh
+
+deps:
+	@sh mk/deps.sh build
+deps-test:
+	@sh mk/deps.sh build test
+
+demo: deps-test
+	$(MAKE) all
+	BUILD=$(BUILD) sh tests/demo/demo.sh
+
+bench: deps-test
+	$(MAKE) all
+	BUILD=$(BUILD) sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/vetstage $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/vetstage
+	for f in $(INSTALL_EXTRA_BINS); do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done
+	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/libvetstage.a
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libvetstage.so.0
+	ln -sf libvetstage.so.0 $(DESTDIR)$(PREFIX)/lib/libvetstage.so
+	install -m 0644 include/vetstage/*.h $(DESTDIR)$(PREFIX)/include/vetstage/
+	install -m 0644 $(BUILD)/vetstage.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/vetstage.pc
+	install -m 0644 doc/vetstage.1 $(DESTDIR)$(PREFIX)/share/man/man1/vetstage.1
+
+clean:
+	rm -rf build build-san
+
+FORCE:
+

@@ -1,0 +1,258 @@
+/* cli/output.c - shared front-end plumbing: home, errors, JSON, progress. */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_getopt_reset(void)
+{
+    optind = 0; /* glibc: full re-initialisation */
+    opterr = 1;
+}
+
+int cli_common_opt(cli *c, int opt)
+{
+    switch (opt) {
+    case CLI_OPT_JSON:
+        c->json = true;
+        return 0;
+    case 'q':
+        c->verbosity = -1;
+        c->progress = false;
+        return 0;
+    case 'v':
+        c->verbosity = 1;
+        return 0;
+    case CLI_OPT_NO_PROGRESS:
+        c->progress = false;
+        return 0;
+    case CLI_OPT_HOME:
+        c->home_arg = optarg;
+        return 0;
+    case 'h':
+        return -1;
+    default:
+        return 2;
+    }
+}
+
+/* --home, $VETSTAGE_HOME, $XDG_DATA_HOME/vetstage, ~/.local/share/vetstage
+ * (root: /var/lib/vetstage). The CLI reads the environment; the library never does. */
+static char *resolve_home(const cli *c)
+{
+    if (c->home_arg && *c->home_arg)
+        return strdup(c->home_arg);
+    const char *e = getenv("VETSTAGE_HOME");
+    if (e && *e)
+        return strdup(e);
+    e = getenv("XDG_DATA_HOME");
+    if (e && *e) {
+        size_t n = strlen(e) + sizeof "/vetstage";
+        char *r = malloc(n);
+        if (r)
+            snprintf(r, n, "%s/vetstage", e);
+        return r;
+    }
+    if (geteuid() == 0)
+        return strdup("/var/lib/vetstage");
+    const char *h = getenv("HOME");
+    if (!h || !*h) {
+        struct passwd *pw = getpwuid(geteuid());
+        h = pw ? pw->pw_dir : NULL;
+    }
+    if (!h)
+        return NULL;
+    size_t n = strlen(h) + sizeof "/.local/share/vetstage";
+    char *r = malloc(n);
+    if (r)
+        snprintf(r, n, "%s/.local/share/vetstage", h);
+    return r;
+}
+
+static void log_cb(vs_log_level lvl, const char *msg, void *payload)
+{
+    (void)payload;
+    static const char *names[] = { "error", "warning", "info", "debug" };
+    fprintf(stderr, "vetstage: %s%s%s\n", lvl <= VS_LOG_WARN ? names[lvl] : "",
+            lvl <= VS_LOG_WARN ? ": " : "", msg);
+}
+
+/* One-line progress bar, redrawn in place; only installed on a TTY. */
+static void progress_cb(const char *what, uint64_t done, uint64_t total, void *payload)
+{
+    (void)payload;
+    const char *name = strrchr(what, '/');
+    name = name && name[1] ? name + 1 : what;
+    if (total > 0) {
+        unsigned pct = (unsigned)(done >= total ? 100 : done * 100 / total);
+        char bar[31];
+        unsigned fill = pct * 30 / 100;
+        for (unsigned i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        fprintf(stderr, "\r%-24.24s [%s] %3u%% %8" PRIu64 " KiB", name, bar, pct, done / 1024);
+    } else {
+        fprintf(stderr, "\r%-24.24s %8" PRIu64 " KiB", name, done / 1024);
+    }
+    if (total > 0 && done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+vs_ctx *cli_ctx(cli *c, int *rc)
+{
+    if (c->ctx)
+        return c->ctx;
+    vs_error err = VS_ERROR_INIT;
+    char *home = resolve_home(c);
+    if (!home) {
+        vs_error e2 = VS_ERROR_INIT;
+        e2.status = VS_E_USAGE;
+        snprintf(e2.message, sizeof e2.message,
+                 "cannot determine the vetstage home: give --home DIR or set VETSTAGE_HOME");
+        *rc = cli_fail(c, &e2);
+        return NULL;
+    }
+    vs_status st = vs_ctx_open(&c->ctx, home, &err);
+    free(home);
+    if (st != VS_OK) {
+        *rc = cli_fail(c, &err);
+        return NULL;
+    }
+    vs_ctx_set_log(c->ctx, log_cb,
+                   c->verbosity < 0 ? VS_LOG_ERROR : c->verbosity > 0 ? VS_LOG_DEBUG : VS_LOG_WARN,
+                   NULL);
+    if (c->progress && !c->json)
+        vs_ctx_set_progress(c->ctx, progress_cb, NULL);
+    return c->ctx;
+}
+
+void cli_json_print(json_t *obj)
+{
+    char *s = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s) {
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    }
+    json_decref(obj);
+}
+
+int cli_fail_json(cli *c, const vs_error *err, json_t *obj)
+{
+    vs_status st = err->status == VS_OK ? VS_E_INTERNAL : err->status;
+    const char *msg = err->message[0] ? err->message : vs_status_describe(st);
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_false());
+        json_t *e = json_object();
+        json_object_set_new(e, "code", json_string(vs_status_name(st)));
+        json_object_set_new(e, "message", json_string(msg));
+        json_object_set_new(o, "error", e);
+        if (obj) {
+            json_object_update_missing(o, obj);
+            json_decref(obj);
+        }
+        cli_json_print(o);
+    } else {
+        json_decref(obj);
+    }
+    /* the one-line reason goes to stderr in both modes */
+    fprintf(stderr, "vetstage: %s\n", msg);
+    return (int)st;
+}
+
+int cli_fail(cli *c, const vs_error *err)
+{
+    return cli_fail_json(c, err, NULL);
+}
+
+int cli_usage_error(cli *c, const char *fmt, ...)
+{
+    vs_error err = VS_ERROR_INIT;
+    err.status = VS_E_USAGE;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = snprintf(err.message, sizeof err.message, "%s%s", c->command ? c->command : "",
+                     c->command ? ": " : "");
+    if (n > 0 && (size_t)n < sizeof err.message)
+        vsnprintf(err.message + n, sizeof err.message - (size_t)n, fmt, ap);
+    va_end(ap);
+    return cli_fail(c, &err);
+}
+
+int cli_json_ok(cli *c, json_t *obj)
+{
+    if (!c->json) {
+        json_decref(obj);
+        return 0;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "ok", json_true());
+    json_object_update(o, obj);
+    json_decref(obj);
+    cli_json_print(o);
+    return 0;
+}
+
+void cli_info(cli *c, const char *fmt, ...)
+{
+    if (c->verbosity < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+void cli_out(cli *c, const char *fmt, ...)
+{
+    (void)c;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+}
+
+const char *cli_time(char buf[32], int64_t t)
+{
+    buf[0] = '\0';
+    if (t == 0)
+        return buf;
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm))
+        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+json_t *cli_json_str(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+json_t *cli_json_time(int64_t t)
+{
+    char buf[32];
+    return t ? json_string(cli_time(buf, t)) : json_null();
+}
+
+bool cli_parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || !end || *end)
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}

@@ -1,0 +1,160 @@
+/*
+ * common/common_int.h - internal helpers shared by every component.
+ * Not installed; the CLI cannot include it.
+ *
+ * error.c, hash.c, fsutil.c and cursor.c depend only on libc and libgcrypt so
+ * that the static `vetstage-check` binary can link them without gpgme/curl.
+ */
+#ifndef VS_COMMON_INT_H
+#define VS_COMMON_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vetstage/common.h"
+#include "vetstage/limits.h"
+
+#if defined(__GNUC__)
+#define VS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define VS_PRINTF(a, b)
+#endif
+
+/* ---- errors (error.c) --------------------------------------------------- */
+
+/* Fill err (may be NULL) and return st. Message is "formatted text". */
+vs_status vs_error_set(vs_error *err, vs_status st, const char *fmt, ...) VS_PRINTF(3, 4);
+/* Same, recording a backend code. */
+vs_status vs_error_setb(vs_error *err, vs_status st, const char *backend, long code,
+                        const char *fmt, ...) VS_PRINTF(5, 6);
+/* Same, for an errno: appends ": strerror(errnum)" and records it. */
+vs_status vs_error_errno(vs_error *err, vs_status st, int errnum, const char *fmt, ...)
+    VS_PRINTF(4, 5);
+/* Reset to VS_OK with an empty message. */
+void vs_error_clear(vs_error *err);
+
+/* ---- context internals (ctx.c) ----------------------------------------- */
+
+struct vs_ctx {
+    char *home;       /* absolute path */
+    int home_fd;      /* O_DIRECTORY fd on home */
+    vs_log_cb log_cb;
+    vs_log_level log_level;
+    void *log_payload;
+    vs_progress_cb progress_cb;
+    void *progress_payload;
+};
+
+void vs_log(const vs_ctx *ctx, vs_log_level lvl, const char *fmt, ...) VS_PRINTF(3, 4);
+void vs_progress(const vs_ctx *ctx, const char *what, uint64_t done, uint64_t total);
+
+/* ---- hashing (hash.c, libgcrypt) --------------------------------------- */
+
+#define VS_SHA256_LEN 32
+#define VS_SHA256_HEX 65 /* 64 hex + NUL */
+
+typedef struct vs_sha256 {
+    void *hd; /* gcry_md_hd_t */
+} vs_sha256;
+
+/* libgcrypt set-up (idempotent, thread-safe); needed before any hashing. */
+vs_status vs_gcrypt_init(vs_error *err);
+vs_status vs_sha256_init(vs_sha256 *h, vs_error *err);
+void vs_sha256_update(vs_sha256 *h, const void *p, size_t len);
+/* Writes the 32-byte digest; releases the handle. */
+void vs_sha256_final(vs_sha256 *h, uint8_t out[VS_SHA256_LEN]);
+/* Releases without a digest (error paths); safe on a zeroed/finalised handle. */
+void vs_sha256_abort(vs_sha256 *h);
+/* Hash an open fd from its current offset to EOF, streaming. `name` for errors. */
+vs_status vs_sha256_fd(int fd, const char *name, uint8_t out[VS_SHA256_LEN], uint64_t *size,
+                       vs_error *err);
+vs_status vs_sha256_file(int dirfd, const char *path, uint8_t out[VS_SHA256_LEN], uint64_t *size,
+                         vs_error *err);
+void vs_hex(char *out, const uint8_t *p, size_t len); /* out holds 2*len+1 */
+/* Parse exactly 2*len hex chars (either case). Returns false on anything else. */
+bool vs_unhex(uint8_t *out, size_t len, const char *hex, size_t hexlen);
+
+/* ---- files (fsutil.c) -------------------------------------------------- */
+
+/*
+ * A file being written atomically: created under a unique temporary name in
+ * the target directory, optionally hashed while written, then fsynced,
+ * renamed over the final name and the directory fsynced.
+ */
+typedef struct vs_tmpfile {
+    int dirfd;          /* borrowed */
+    int fd;
+    char tmpname[64];
+    bool hashing;
+    vs_sha256 h;
+    uint64_t written;
+} vs_tmpfile;
+
+vs_status vs_tmpfile_open(vs_tmpfile *t, int dirfd, mode_t mode, bool hash, vs_error *err);
+vs_status vs_tmpfile_write(vs_tmpfile *t, const void *p, size_t len, vs_error *err);
+/* fsync, rename to `name` in the same dir, fsync dir. Digest out if hashing (may be NULL). */
+vs_status vs_tmpfile_commit(vs_tmpfile *t, const char *name, uint8_t digest[VS_SHA256_LEN],
+                            vs_error *err);
+/* Close and unlink; safe to call after commit or on a zeroed struct (fd == -1 / 0 handled). */
+void vs_tmpfile_abort(vs_tmpfile *t);
+
+/* Whole small file written atomically. */
+vs_status vs_write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+                               vs_error *err);
+/*
+ * Read a whole file of at most `max` bytes (error if larger; names the limit).
+ * *out is NUL-terminated (not counted in *len); caller frees with free().
+ */
+vs_status vs_read_file(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
+                       vs_error *err);
+/* mkdir -p relative to dirfd (path may be absolute if dirfd is AT_FDCWD). */
+vs_status vs_mkdir_p(int dirfd, const char *path, mode_t mode, vs_error *err);
+/* Open a directory (O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW not applied to parents). */
+vs_status vs_open_dir(int dirfd, const char *path, int *out, vs_error *err);
+/* rm -rf of `name` inside dirfd, never following symlinks. Missing is OK. */
+vs_status vs_remove_tree(int dirfd, const char *name, vs_error *err);
+vs_status vs_fsync_dir(int dirfd, const char *name_for_errors, vs_error *err);
+/* Join a and b with '/' into a malloc'd string (NULL on OOM). */
+char *vs_path_join(const char *a, const char *b);
+/* Final component of a path or URL path (borrowed pointer into s). */
+const char *vs_basename(const char *s);
+/* Write all bytes, retrying on EINTR/short writes. 0 or -1 with errno. */
+int vs_write_all(int fd, const void *p, size_t len);
+
+/* ---- bounded cursor for untrusted bytes (cursor.c) ---------------------- */
+
+/* Reads from [p, p+len); any failed pull sets `bad` for good (sticky). */
+typedef struct vs_cursor {
+    const uint8_t *p;
+    size_t len;
+    size_t pos;
+    bool bad;
+} vs_cursor;
+
+void vs_cursor_init(vs_cursor *c, const void *p, size_t len);
+size_t vs_cursor_left(const vs_cursor *c);
+bool vs_cursor_u8(vs_cursor *c, uint8_t *out);
+/* Borrow n bytes; NULL (and bad) if fewer remain. */
+const uint8_t *vs_cursor_bytes(vs_cursor *c, size_t n);
+/* Next line without its "\n" (and "\r\n"); false at end. Line longer than max => bad. */
+bool vs_cursor_line(vs_cursor *c, size_t max, const char **line, size_t *linelen);
+
+/* Overflow-checked addition: false on overflow. */
+static inline bool vs_add_u64(uint64_t a, uint64_t b, uint64_t *out)
+{
+    if (a > UINT64_MAX - b)
+        return false;
+    *out = a + b;
+    return true;
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+/* NAME / VERSION validity: [A-Za-z0-9._+~-], not starting with '.' or '-', bounded. */
+bool vs_valid_name(const char *s);
+bool vs_valid_version(const char *s);
+
+#endif

@@ -1,0 +1,92 @@
+/* common/ctx.c - the context handle: one home, callbacks, no globals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common_int.h"
+
+vs_status vs_ctx_open(vs_ctx **out, const char *home, vs_error *err)
+{
+    *out = NULL;
+    if (!home || !*home)
+        return vs_error_set(err, VS_E_USAGE, "no home directory given");
+    vs_status st = vs_lib_init(err);
+    if (st)
+        return st;
+    st = vs_mkdir_p(AT_FDCWD, home, 0700, err);
+    if (st)
+        return st;
+    vs_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    c->home = realpath(home, NULL);
+    if (!c->home) {
+        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", home);
+        free(c);
+        return st;
+    }
+    c->home_fd = open(c->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (c->home_fd < 0) {
+        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", c->home);
+        free(c->home);
+        free(c);
+        return st;
+    }
+    c->log_level = VS_LOG_INFO;
+    *out = c;
+    return VS_OK;
+}
+
+void vs_ctx_free(vs_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->home_fd >= 0)
+        close(ctx->home_fd);
+    free(ctx->home);
+    free(ctx);
+}
+
+const char *vs_ctx_home(const vs_ctx *ctx)
+{
+    return ctx->home;
+}
+
+void vs_ctx_set_log(vs_ctx *ctx, vs_log_cb cb, vs_log_level max_level, void *payload)
+{
+    ctx->log_cb = cb;
+    ctx->log_level = max_level;
+    ctx->log_payload = payload;
+}
+
+void vs_ctx_set_progress(vs_ctx *ctx, vs_progress_cb cb, void *payload)
+{
+    ctx->progress_cb = cb;
+    ctx->progress_payload = payload;
+}
+
+void vs_log(const vs_ctx *ctx, vs_log_level lvl, const char *fmt, ...)
+{
+    if (!ctx || !ctx->log_cb || lvl > ctx->log_level)
+        return;
+    char buf[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    for (char *s = buf; *s; s++)
+        if ((unsigned char)*s < 0x20)
+            *s = '?';
+    ctx->log_cb(lvl, buf, ctx->log_payload);
+}
+
+void vs_progress(const vs_ctx *ctx, const char *what, uint64_t done, uint64_t total)
+{
+    if (ctx && ctx->progress_cb)
+        ctx->progress_cb(what, done, total, ctx->progress_payload);
+}

@@ -1,0 +1,308 @@
+/* common/fsutil.c - atomic files and directory-fd helpers. libc + hash.c only. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gcrypt.h>
+
+#include "common/common_int.h"
+
+int vs_write_all(int fd, const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    while (len > 0) {
+        ssize_t n = write(fd, b, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        b += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+vs_status vs_tmpfile_open(vs_tmpfile *t, int dirfd, mode_t mode, bool hash, vs_error *err)
+{
+    t->dirfd = dirfd;
+    t->fd = -1;
+    t->tmpname[0] = '\0';
+    t->hashing = hash;
+    t->h.hd = NULL;
+    t->written = 0;
+    for (int tries = 0; tries < 100; tries++) {
+        uint8_t rnd[8];
+        gcry_create_nonce(rnd, sizeof rnd);
+        char hex[17];
+        vs_hex(hex, rnd, sizeof rnd);
+        snprintf(t->tmpname, sizeof t->tmpname, ".tmp-%s", hex);
+        t->fd = openat(dirfd, t->tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                       mode);
+        if (t->fd >= 0)
+            break;
+        if (errno != EEXIST)
+            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create temporary file",
+                                  t->tmpname);
+    }
+    if (t->fd < 0)
+        return vs_error_set(err, VS_E_INTERNAL, "cannot create a unique temporary file");
+    /* umask must not weaken or strengthen what the caller asked for */
+    if (fchmod(t->fd, mode) != 0) {
+        int e = errno;
+        vs_tmpfile_abort(t);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "chmod temporary file");
+    }
+    if (hash) {
+        vs_status st = vs_sha256_init(&t->h, err);
+        if (st) {
+            vs_tmpfile_abort(t);
+            return st;
+        }
+    }
+    return VS_OK;
+}
+
+vs_status vs_tmpfile_write(vs_tmpfile *t, const void *p, size_t len, vs_error *err)
+{
+    if (vs_write_all(t->fd, p, len) != 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: write", t->tmpname);
+    if (t->hashing)
+        vs_sha256_update(&t->h, p, len);
+    t->written += len;
+    return VS_OK;
+}
+
+vs_status vs_tmpfile_commit(vs_tmpfile *t, const char *name, uint8_t digest[VS_SHA256_LEN],
+                            vs_error *err)
+{
+    if (fsync(t->fd) != 0) {
+        int e = errno;
+        vs_tmpfile_abort(t);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: fsync", name);
+    }
+    if (close(t->fd) != 0) {
+        int e = errno;
+        t->fd = -1;
+        vs_tmpfile_abort(t);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: close", name);
+    }
+    t->fd = -1;
+    if (renameat(t->dirfd, t->tmpname, t->dirfd, name) != 0) {
+        int e = errno;
+        vs_tmpfile_abort(t);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: rename", name);
+    }
+    t->tmpname[0] = '\0';
+    if (t->hashing) {
+        if (digest)
+            vs_sha256_final(&t->h, digest);
+        else
+            vs_sha256_abort(&t->h);
+    }
+    return vs_fsync_dir(t->dirfd, name, err);
+}
+
+void vs_tmpfile_abort(vs_tmpfile *t)
+{
+    if (t->fd > 0)
+        close(t->fd);
+    t->fd = -1;
+    if (t->tmpname[0])
+        unlinkat(t->dirfd, t->tmpname, 0);
+    t->tmpname[0] = '\0';
+    if (t->hashing)
+        vs_sha256_abort(&t->h);
+}
+
+vs_status vs_write_file_atomic(int dirfd, const char *name, const void *p, size_t len, mode_t mode,
+                               vs_error *err)
+{
+    vs_tmpfile t;
+    vs_status st = vs_tmpfile_open(&t, dirfd, mode, false, err);
+    if (st)
+        return st;
+    st = vs_tmpfile_write(&t, p, len, err);
+    if (st) {
+        vs_tmpfile_abort(&t);
+        return st;
+    }
+    return vs_tmpfile_commit(&t, name, NULL, err);
+}
+
+vs_status vs_read_file(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
+                       vs_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s", path);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return vs_error_errno(err, VS_E_USAGE, e, "%s", path);
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return vs_error_set(err, VS_E_USAGE, "%s: not a regular file", path);
+    }
+    size_t cap = (size_t)sb.st_size < max ? (size_t)sb.st_size + 1 : max + 1;
+    uint8_t *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", path);
+    }
+    size_t n = 0;
+    for (;;) {
+        if (n == cap) {
+            if (cap > max)
+                break;
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            uint8_t *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            return vs_error_errno(err, VS_E_USAGE, e, "%s", path);
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n > max) {
+        free(buf);
+        return vs_error_set(err, VS_E_USAGE, "%s: larger than the limit of %zu bytes", path, max);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return VS_OK;
+}
+
+vs_status vs_mkdir_p(int dirfd, const char *path, mode_t mode, vs_error *err)
+{
+    size_t n = strlen(path);
+    char *p = malloc(n + 1);
+    if (!p)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    memcpy(p, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != '\0')
+            continue;
+        char saved = p[i];
+        p[i] = '\0';
+        if (mkdirat(dirfd, p, mode) != 0 && errno != EEXIST) {
+            int e = errno;
+            vs_status st = vs_error_errno(err, VS_E_INTERNAL, e, "%s: mkdir", p);
+            free(p);
+            return st;
+        }
+        p[i] = saved;
+    }
+    struct stat sb;
+    if (fstatat(dirfd, p, &sb, 0) != 0 || !S_ISDIR(sb.st_mode)) {
+        vs_status st = vs_error_set(err, VS_E_USAGE, "%s: not a directory", p);
+        free(p);
+        return st;
+    }
+    free(p);
+    return VS_OK;
+}
+
+vs_status vs_open_dir(int dirfd, const char *path, int *out, vs_error *err)
+{
+    int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return vs_error_errno(err, errno == ENOENT || errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL,
+                              errno, "%s", path);
+    *out = fd;
+    return VS_OK;
+}
+
+static vs_status remove_at(int parent, const char *name, int depth, vs_error *err)
+{
+    if (depth > 4096)
+        return vs_error_set(err, VS_E_INTERNAL, "%s: directory tree too deep", name);
+    if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
+        return VS_OK;
+    if (errno != EISDIR && errno != EPERM)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: remove", name);
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", name);
+    /* a read-only directory cannot be emptied */
+    fchmod(fd, 0700);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: opendir", name);
+    }
+    vs_status st = VS_OK;
+    struct dirent *de;
+    while (st == VS_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        st = remove_at(dirfd(d), de->d_name, depth + 1, err);
+        if (st == VS_OK)
+            rewinddir(d);
+    }
+    closedir(d);
+    if (st)
+        return st;
+    if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: rmdir", name);
+    return VS_OK;
+}
+
+vs_status vs_remove_tree(int dirfd, const char *name, vs_error *err)
+{
+    return remove_at(dirfd, name, 0, err);
+}
+
+vs_status vs_fsync_dir(int dirfd, const char *name_for_errors, vs_error *err)
+{
+    if (fsync(dirfd) != 0 && errno != EINVAL && errno != EROFS)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: fsync directory",
+                              name_for_errors ? name_for_errors : ".");
+    return VS_OK;
+}
+
+char *vs_path_join(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    bool slash = la > 0 && a[la - 1] != '/';
+    char *r = malloc(la + slash + lb + 1);
+    if (!r)
+        return NULL;
+    memcpy(r, a, la);
+    if (slash)
+        r[la] = '/';
+    memcpy(r + la + slash, b, lb + 1);
+    return r;
+}
+
+const char *vs_basename(const char *s)
+{
+    const char *slash = strrchr(s, '/');
+    return slash ? slash + 1 : s;
+}

@@ -1,0 +1,113 @@
+/*
+ * vetstage/cache.h - the content-addressed cache of vetted packages.
+ *
+ * HOME/cache/objects/sha256/ab/cdef... hold read-only objects (packages,
+ * signatures, checksum lists); HOME/cache/refs/NAME/VERSION.json map a
+ * NAME@VERSION to its package object, its signature objects and its
+ * provenance. Nothing enters the cache unverified: downloads land in
+ * HOME/cache/quarantine first. Writes are atomic; several processes on one
+ * home are safe (flock; a killed holder releases its lock).
+ */
+#ifndef VETSTAGE_CACHE_H
+#define VETSTAGE_CACHE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vetstage/common.h"
+#include "vetstage/fetch.h"
+#include "vetstage/keys.h"
+#include "vetstage/verify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_CACHE_MAX_SIGS 4
+#define VS_CACHE_MAX_SIGNERS 4
+
+/* A signature-side object kept with a package. */
+typedef struct vs_cache_sig {
+    char kind[16];      /* "gpg-sig", "checksums", "checksums-sig", "rsa-sig" */
+    char filename[256]; /* original file name */
+    char sha256[65];    /* object id */
+    char url[4096];     /* where it came from ("" if imported from disk) */
+} vs_cache_sig;
+
+typedef struct vs_cache_entry {
+    char name[129];
+    char version[129];
+    char filename[256]; /* original package file name */
+    char sha256[65];    /* package object id */
+    uint64_t size;
+    char url[4096];     /* source URL of the package */
+    vs_cache_sig sigs[VS_CACHE_MAX_SIGS];
+    size_t nsigs;
+    char signers[VS_CACHE_MAX_SIGNERS][VS_FPR_MAX];
+    size_t nsigners;
+    unsigned require;   /* VS_REQUIRE_* policy the package was admitted under */
+    int64_t verified;   /* unix time of verification */
+} vs_cache_entry;
+
+/* Look up "NAME@VERSION". VS_E_USAGE if malformed or not in the cache. */
+VS_EXTERN vs_status vs_cache_lookup(vs_ctx *ctx, const char *ref, vs_cache_entry *out,
+                                    vs_error *err);
+
+/* Absolute path of an object by its hex id; malloc'd, caller frees. */
+VS_EXTERN char *vs_cache_object_path(vs_ctx *ctx, const char *sha256hex);
+
+/* All entries sorted by name then version (oldest first). Caller frees with free(). */
+VS_EXTERN vs_status vs_cache_list(vs_ctx *ctx, vs_cache_entry **out, size_t *n, vs_error *err);
+
+/* Called by fsck for each damaged entry or object (what: "NAME@VERSION" or an object id). */
+typedef void (*vs_cache_damage_cb)(const char *what, const char *reason, void *payload);
+
+/* Re-hash every object and check every ref. VS_E_INTEGRITY if anything is
+ * damaged (each reported through cb), VS_OK if clean. */
+VS_EXTERN vs_status vs_cache_fsck(vs_ctx *ctx, vs_cache_damage_cb cb, void *payload,
+                                  size_t *ndamaged, vs_error *err);
+
+/* Keep the `keep` newest versions per name (keep 0: remove all refs), then
+ * remove unreferenced objects and stale quarantine. */
+VS_EXTERN vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed,
+                                size_t *objects_removed, vs_error *err);
+
+/* ---- fetch into the cache ----------------------------------------------- */
+
+typedef struct vs_cache_fetch_opts {
+    const char *url;
+    const char *name;          /* NULL: from the URL */
+    const char *version;       /* NULL: from the URL */
+    const char *gpg_sig_url;   /* NULL: URL.asc (unless checksums_url) */
+    const char *checksums_url; /* signed checksum list; its signature at U.asc */
+    const char *rsa_sig_url;   /* NULL: URL.sig */
+    const char *const *mirrors; /* bases tried in order after the URL */
+    size_t nmirrors;
+    vs_fetch_opts fetch;       /* transport options */
+    unsigned require;          /* VS_REQUIRE_*; 0: both */
+    unsigned max_sig_age_days;
+} vs_cache_fetch_opts;
+
+/*
+ * Download a package and its signatures into quarantine (resuming an
+ * interrupted download), verify with the verify policy, and only then admit
+ * it as NAME@VERSION. When the ref already exists with the same content,
+ * nothing is downloaded again (*already = true). A failure leaves the cache
+ * as it was.
+ * Returns VS_OK, VS_E_USAGE, VS_E_FETCH, VS_E_VERIFY, VS_E_POLICY,
+ * VS_E_INTERNAL. *out filled on success.
+ */
+VS_EXTERN vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts,
+                                   vs_cache_entry *out, bool *already, vs_verdict **verdict,
+                                   vs_error *err);
+
+/* Re-verify a cached entry (object hashes and signatures, with the store as
+ * it is now). VS_E_VERIFY when an object was altered or a signature no longer
+ * passes. */
+VS_EXTERN vs_status vs_cache_reverify(vs_ctx *ctx, const vs_cache_entry *e, vs_verdict **verdict,
+                                      vs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,125 @@
+/*
+ * vetstage/common.h - status codes, the error object, the context handle.
+ *
+ * Every fallible function in libvetstage returns a vs_status and, when given
+ * a non-NULL vs_error, fills it with the same status, a one-line message that
+ * names the file (or URL, or key) and the reason, and the backend's own code
+ * when a backend (gpgme, libgcrypt, libcurl, libarchive) produced it.
+ *
+ * The numeric values of vs_status are the exit codes of the command line
+ * tool (see CONTRACT.md, "Exit codes"); they are stable.
+ */
+#ifndef VETSTAGE_COMMON_H
+#define VETSTAGE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define VS_EXTERN __attribute__((visibility("default")))
+#else
+#define VS_EXTERN
+#endif
+
+/* X-macro: the status table. NAME, value, short name (JSON "code"), meaning. */
+#define VS_STATUS_TABLE(X)                                                                  \
+    X(VS_OK, 0, "ok", "done")                                                               \
+    X(VS_E_INTERNAL, 1, "internal", "unexpected failure")                                   \
+    X(VS_E_USAGE, 2, "usage", "bad arguments or unreadable input")                          \
+    X(VS_E_VERIFY, 3, "verify", "signature or hash check failed")                           \
+    X(VS_E_FETCH, 4, "fetch", "download failed")                                            \
+    X(VS_E_UNSAFE, 5, "unsafe", "archive tried something unsafe")                           \
+    X(VS_E_INTEGRITY, 6, "integrity", "cache or layout is damaged")                         \
+    X(VS_E_POLICY, 7, "policy", "refused by policy")
+
+typedef enum vs_status {
+#define VS_X_ENUM(name, val, str, desc) name = val,
+    VS_STATUS_TABLE(VS_X_ENUM)
+#undef VS_X_ENUM
+} vs_status;
+
+/* Short stable name of a status ("verify"); never NULL. */
+VS_EXTERN const char *vs_status_name(vs_status st);
+/* One-line description of a status; never NULL. */
+VS_EXTERN const char *vs_status_describe(vs_status st);
+
+#define VS_ERROR_MSG_MAX 1024
+
+/* Caller-owned error object. Zero-initialise it (VS_ERROR_INIT). */
+typedef struct vs_error {
+    vs_status status;             /* same value the function returned */
+    char message[VS_ERROR_MSG_MAX]; /* "FILE: reason", one line, no trailing newline */
+    const char *backend;          /* "gpgme", "gcrypt", "curl", "archive", "errno" or NULL */
+    long backend_code;            /* the backend's own code, 0 if none */
+} vs_error;
+
+#define VS_ERROR_INIT { VS_OK, { 0 }, NULL, 0 }
+
+/* Version of libvetstage ("0.1.0"). */
+VS_EXTERN const char *vs_version(void);
+
+/*
+ * Versions of the linked libraries, one "name version" per line, e.g.
+ * "libgcrypt 1.10.1\ngpgme 1.18.0\n...". Borrowed static storage; only valid
+ * after vs_lib_init().
+ */
+VS_EXTERN const char *vs_library_versions(void);
+
+/*
+ * Process-wide initialisation of the backends (libgcrypt, gpgme, libcurl).
+ * Idempotent and thread-safe; vs_ctx_open calls it too.
+ * Returns VS_OK or VS_E_INTERNAL when a backend is too old or fails.
+ */
+VS_EXTERN vs_status vs_lib_init(vs_error *err);
+
+/* ---- context ---------------------------------------------------------- */
+
+typedef struct vs_ctx vs_ctx;
+
+typedef enum vs_log_level {
+    VS_LOG_ERROR = 0,
+    VS_LOG_WARN = 1,
+    VS_LOG_INFO = 2,
+    VS_LOG_DEBUG = 3
+} vs_log_level;
+
+/* Diagnostics callback; msg is one line without newline, borrowed for the call. */
+typedef void (*vs_log_cb)(vs_log_level level, const char *msg, void *payload);
+
+/*
+ * Progress callback. `what` names the transfer or step (a URL, a file name),
+ * `done` and `total` are bytes; total is 0 when unknown.
+ */
+typedef void (*vs_progress_cb)(const char *what, uint64_t done, uint64_t total, void *payload);
+
+/*
+ * Open a context on the vetstage home directory `home` (created with mode
+ * 0700 if absent, parents included). The context owns the trust store, the
+ * cache and the options; it holds no global state, so two contexts on two
+ * homes can live in one process.
+ *
+ * Returns VS_OK; VS_E_USAGE when `home` is NULL/empty or is not a directory;
+ * VS_E_INTERNAL on I/O errors. On success *out must be freed with vs_ctx_free.
+ */
+VS_EXTERN vs_status vs_ctx_open(vs_ctx **out, const char *home, vs_error *err);
+
+/* Free a context; NULL is accepted. */
+VS_EXTERN void vs_ctx_free(vs_ctx *ctx);
+
+/* Absolute path of the home directory; borrowed until vs_ctx_free. */
+VS_EXTERN const char *vs_ctx_home(const vs_ctx *ctx);
+
+/* Set the log callback (default: none, messages dropped) and its verbosity. */
+VS_EXTERN void vs_ctx_set_log(vs_ctx *ctx, vs_log_cb cb, vs_log_level max_level, void *payload);
+
+/* Set the progress callback (default: none). */
+VS_EXTERN void vs_ctx_set_progress(vs_ctx *ctx, vs_progress_cb cb, void *payload);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

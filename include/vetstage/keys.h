@@ -1,0 +1,95 @@
+/*
+ * vetstage/keys.h - the trust store.
+ *
+ * The store lives in the vetstage home: OpenPGP keys in a private GnuPG home
+ * (HOME/trust/gnupg, driven through gpgme; never the user's ~/.gnupg, no
+ * keyserver, no WKD, no automatic key retrieval) and RSA public keys as DER
+ * SubjectPublicKeyInfo files with their bound signature scheme
+ * (HOME/trust/rsa/). Trust is pinned: a key counts when its full fingerprint
+ * is in the store and it is neither expired nor revoked. The GnuPG web of
+ * trust is not used.
+ */
+#ifndef VETSTAGE_KEYS_H
+#define VETSTAGE_KEYS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vetstage/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum vs_key_type { VS_KEY_OPENPGP = 1, VS_KEY_RSA = 2 } vs_key_type;
+
+/* The one signature scheme an RSA key is bound to. PSS: MGF1 with the same
+ * hash; salt length the hash length or the maximum. */
+typedef enum vs_rsa_scheme {
+    VS_RSA_PKCS1_SHA256 = 0, /* default */
+    VS_RSA_PKCS1_SHA384,
+    VS_RSA_PKCS1_SHA512,
+    VS_RSA_PSS_SHA256,
+    VS_RSA_PSS_SHA384,
+    VS_RSA_PSS_SHA512
+} vs_rsa_scheme;
+
+/* "pkcs1-sha256" ... "pss-sha512". VS_E_USAGE for anything else. */
+VS_EXTERN vs_status vs_rsa_scheme_parse(vs_rsa_scheme *out, const char *name, vs_error *err);
+/* Name of a scheme; never NULL. */
+VS_EXTERN const char *vs_rsa_scheme_name(vs_rsa_scheme scheme);
+
+/* "sha256:" + 64 hex, or 40 hex: fits with room. */
+#define VS_FPR_MAX 80
+
+typedef struct vs_key_info {
+    vs_key_type type;
+    char fingerprint[VS_FPR_MAX]; /* OpenPGP: 40 upper-case hex; RSA: "sha256:" + lower hex */
+    char algorithm[32];           /* "rsa", "ed25519", "dsa", ... */
+    unsigned bits;
+    char uid[256];                /* OpenPGP primary user id; "" for RSA */
+    int64_t created;              /* unix time; 0 unknown */
+    int64_t expires;              /* unix time; 0 never */
+    bool revoked;
+    bool expired;
+    vs_rsa_scheme scheme;         /* RSA only */
+    bool revocation_applied;      /* import result: this entry was a revocation certificate */
+} vs_key_info;
+
+typedef struct vs_keys_import_opts {
+    const char *expect_fingerprint; /* NULL: any; else every key imported must have it */
+    vs_rsa_scheme rsa_scheme;       /* scheme bound to RSA keys imported */
+} vs_keys_import_opts;
+
+#define VS_KEYS_IMPORT_OPTS_INIT { NULL, VS_RSA_PKCS1_SHA256 }
+
+/*
+ * Import every key in `files` (OpenPGP armored/binary public keys or
+ * revocation certificates for stored keys; RSA PEM SPKI, PEM PKCS#1, DER SPKI).
+ * All or nothing: if any file is refused, the store is unchanged.
+ *
+ * Returns VS_OK; VS_E_USAGE for unreadable files, garbage, secret keys, or a
+ * revocation for a key not in the store; VS_E_POLICY for RSA keys below
+ * VS_MIN_RSA_BITS or with an even or small exponent; VS_E_VERIFY when
+ * expect_fingerprint is set and a key differs; VS_E_INTERNAL otherwise.
+ * On VS_OK *out holds *nout entries; caller frees with vs_key_info_free().
+ */
+VS_EXTERN vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
+                                   const vs_keys_import_opts *opts, vs_key_info **out,
+                                   size_t *nout, vs_error *err);
+
+/* All keys in the store, OpenPGP first then RSA, each sorted by fingerprint.
+ * Caller frees with vs_key_info_free(). */
+VS_EXTERN vs_status vs_keys_list(vs_ctx *ctx, vs_key_info **out, size_t *nout, vs_error *err);
+
+/* Remove the key with this fingerprint (case-insensitive; RSA with its
+ * "sha256:" prefix). VS_E_USAGE when no such key. */
+VS_EXTERN vs_status vs_keys_remove(vs_ctx *ctx, const char *fingerprint, vs_error *err);
+
+/* Free an array returned by the functions above; NULL accepted. */
+VS_EXTERN void vs_key_info_free(vs_key_info *keys);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

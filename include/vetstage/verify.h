@@ -1,0 +1,84 @@
+/*
+ * vetstage/verify.h - one package and its signatures in, one verdict out.
+ *
+ * Two kinds of signature, two roles: OpenPGP is the vendor's (a detached
+ * signature of the package, or a signed sha256sum-format checksum list whose
+ * entry names the package); RSA is the organisation's release approval (a
+ * raw signature over the package, raw bytes or base64, in the scheme its key
+ * was bound to at import). The default policy requires both. A verdict
+ * starts "rejected" and becomes "trusted" only when every required check
+ * passed.
+ */
+#ifndef VETSTAGE_VERIFY_H
+#define VETSTAGE_VERIFY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vetstage/common.h"
+#include "vetstage/keys.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_REQUIRE_GPG 1u
+#define VS_REQUIRE_RSA 2u
+#define VS_REQUIRE_BOTH (VS_REQUIRE_GPG | VS_REQUIRE_RSA)
+
+/* "gpg,rsa", "rsa,gpg", "gpg", "rsa" -> mask. VS_E_USAGE otherwise. */
+VS_EXTERN vs_status vs_verify_require_parse(unsigned *out, const char *s, vs_error *err);
+
+typedef struct vs_verify_opts {
+    const char *gpg_sig;      /* detached OpenPGP signature; NULL: PACKAGE.asc if it exists */
+    const char *checksums;    /* signed checksum list; its signature is CHECKSUMS.asc */
+    const char *checksums_sig; /* NULL: checksums + ".asc" */
+    const char *rsa_sig;      /* NULL: PACKAGE.sig if it exists */
+    unsigned require;         /* VS_REQUIRE_* mask; 0 means VS_REQUIRE_BOTH */
+    unsigned max_sig_age_days; /* 0: no limit; older signatures -> VS_E_POLICY */
+    const char *package_name; /* name looked up in the checksum list; NULL: basename(package) */
+    const uint8_t *known_sha256; /* 32 bytes if the caller already hashed the package, else NULL */
+} vs_verify_opts;
+
+#define VS_VERIFY_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL }
+
+typedef enum vs_sig_kind { VS_SIG_GPG = 1, VS_SIG_RSA = 2 } vs_sig_kind;
+
+typedef struct vs_sig_result {
+    vs_sig_kind kind;
+    bool valid;
+    char fingerprint[VS_FPR_MAX]; /* signer, when known ("" otherwise) */
+    int64_t created;              /* signature time (OpenPGP); 0 for RSA */
+    char file[1024];              /* the signature (or checksum list) file */
+    char reason[512];             /* why not valid, or "good signature" */
+    vs_status status;             /* VS_OK when valid, else the status this failure maps to */
+} vs_sig_result;
+
+typedef struct vs_verdict {
+    char package[1024];
+    uint64_t size;
+    char sha256[65];
+    bool trusted;
+    vs_sig_result *sigs;
+    size_t nsigs;
+} vs_verdict;
+
+/*
+ * Verify `package` with the store of ctx under `opts` (NULL: defaults).
+ * Returns VS_OK only when the verdict is trusted. Otherwise: VS_E_USAGE for
+ * unreadable inputs or bad options; VS_E_VERIFY for bad, missing, untrusted,
+ * expired, revoked or weak signatures and hash mismatches; VS_E_POLICY for a
+ * signature older than max_sig_age_days or a key below minimum strength.
+ * err names the file and reason of the first failure.
+ * *out (may be NULL) receives the verdict whenever the package could be read,
+ * trusted or not; caller frees with vs_verdict_free().
+ */
+VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
+                                      vs_verdict **out, vs_error *err);
+
+VS_EXTERN void vs_verdict_free(vs_verdict *v);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,108 @@
+/* tests/unit/common - error table, cursor, hashing, atomic files. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/common_int.h"
+
+START_TEST(status_names)
+{
+    ck_assert_str_eq(vs_status_name(VS_E_VERIFY), "verify");
+    ck_assert_str_eq(vs_status_name(VS_E_POLICY), "policy");
+    ck_assert_int_eq(VS_E_UNSAFE, 5);
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_error_set(&e, VS_E_FETCH, "%s: bad\nthing", "u"), VS_E_FETCH);
+    ck_assert_str_eq(e.message, "u: bad?thing");
+}
+END_TEST
+
+START_TEST(cursor_bounds)
+{
+    const char data[] = "ab\r\ncd\nlonglongline";
+    vs_cursor c;
+    vs_cursor_init(&c, data, strlen(data));
+    const char *l;
+    size_t n;
+    ck_assert(vs_cursor_line(&c, 10, &l, &n));
+    ck_assert_int_eq(n, 2);
+    ck_assert(vs_cursor_line(&c, 10, &l, &n));
+    ck_assert(!vs_cursor_line(&c, 5, &l, &n));
+    ck_assert(c.bad);
+    ck_assert(vs_cursor_bytes(&c, 1) == NULL); /* sticky */
+}
+END_TEST
+
+START_TEST(sha256_known)
+{
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_lib_init(&e), VS_OK);
+    vs_sha256 h;
+    ck_assert_int_eq(vs_sha256_init(&h, &e), VS_OK);
+    vs_sha256_update(&h, "abc", 3);
+    uint8_t d[32];
+    vs_sha256_final(&h, d);
+    char hex[65];
+    vs_hex(hex, d, 32);
+    ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    uint8_t back[32];
+    ck_assert(vs_unhex(back, 32, hex, 64));
+    ck_assert_mem_eq(back, d, 32);
+    ck_assert(!vs_unhex(back, 32, "zz", 2));
+}
+END_TEST
+
+START_TEST(atomic_write_and_limits)
+{
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_lib_init(&e), VS_OK);
+    char dir[] = "/tmp/vs-unit-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(dfd, 0);
+    ck_assert_int_eq(vs_write_file_atomic(dfd, "f", "hello", 5, 0644, &e), VS_OK);
+    uint8_t *buf;
+    size_t len;
+    ck_assert_int_eq(vs_read_file(dfd, "f", 5, &buf, &len, &e), VS_OK);
+    ck_assert_int_eq(len, 5);
+    free(buf);
+    ck_assert_int_eq(vs_read_file(dfd, "f", 4, &buf, &len, &e), VS_E_USAGE);
+    ck_assert(strstr(e.message, "limit") != NULL);
+    /* an aborted temporary file leaves nothing */
+    vs_tmpfile t;
+    ck_assert_int_eq(vs_tmpfile_open(&t, dfd, 0600, true, &e), VS_OK);
+    ck_assert_int_eq(vs_tmpfile_write(&t, "x", 1, &e), VS_OK);
+    vs_tmpfile_abort(&t);
+    ck_assert_int_eq(vs_mkdir_p(dfd, "a/b/c", 0755, &e), VS_OK);
+    ck_assert_int_eq(vs_remove_tree(dfd, "a", &e), VS_OK);
+    ck_assert_int_eq(vs_remove_tree(dfd, "f", &e), VS_OK);
+    close(dfd);
+    ck_assert_int_eq(rmdir(dir), 0); /* empty: nothing left behind */
+}
+END_TEST
+
+START_TEST(names)
+{
+    ck_assert(vs_valid_name("datacollector"));
+    ck_assert(vs_valid_version("6.2.0.117_x86-64"));
+    ck_assert(!vs_valid_name("../x"));
+    ck_assert(!vs_valid_name(".hidden"));
+    ck_assert(!vs_valid_version("1/2"));
+    ck_assert(!vs_valid_version(""));
+}
+END_TEST
+
+Suite *vs_suite_common(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, status_names);
+    tcase_add_test(tc, cursor_bounds);
+    tcase_add_test(tc, sha256_known);
+    tcase_add_test(tc, atomic_write_and_limits);
+    tcase_add_test(tc, names);
+    suite_add_tcase(s, tc);
+    return s;
+}
