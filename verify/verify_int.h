@@ -1,0 +1,90 @@
+/*
+ * verify/verify_int.h - the parts of verify that read untrusted bytes, and
+ * the RSA primitive, exposed for the unit tests and the fuzz harnesses.
+ */
+#ifndef VS_VERIFY_INT_H
+#define VS_VERIFY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gcrypt.h>
+
+#include "common/common_int.h"
+#include "vetstage/keys.h"
+#include "vetstage/verify.h"
+
+/* Longest digest we compute (SHA-512). */
+#define VS_MAX_DIGEST 64
+
+/* ---- signature files (sigfile.c) ---------------------------------------- */
+
+/*
+ * Strict base64 (RFC 4648 alphabet): whitespace (space, tab, CR, LF) is
+ * skipped anywhere; '=' only as final padding making a multiple of 4; the
+ * unused bits of the last character must be zero. Anything else, or more than
+ * `cap` decoded bytes, returns false. *outlen gets the decoded length.
+ */
+bool vs_base64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *outlen);
+
+/*
+ * The RSA signature in a signature file for a modulus of `modlen` bytes:
+ * the raw bytes when the file is exactly `modlen` bytes long, else strict
+ * base64 decoding to exactly `modlen` bytes. `out` holds modlen bytes.
+ * Returns false when neither reading fits.
+ */
+bool vs_rsa_sig_decode(const uint8_t *p, size_t len, size_t modlen, uint8_t *out);
+
+typedef enum vs_pgp_form { VS_PGP_NONE = 0, VS_PGP_ARMORED, VS_PGP_BINARY } vs_pgp_form;
+
+/*
+ * Whether the bytes look like a detached OpenPGP signature: armored
+ * ("-----BEGIN PGP SIGNATURE-----" after optional whitespace) or binary
+ * (first packet is a signature packet, old or new format). A sniff only:
+ * gpgme decides the rest.
+ */
+vs_pgp_form vs_pgp_sig_sniff(const uint8_t *p, size_t len);
+
+/* ---- checksum lists (checksums.c) --------------------------------------- */
+
+/*
+ * Find the SHA-256 of `name` in a sha256sum-format list (`<hex>  NAME` or
+ * `<hex> *NAME`, LF or CRLF, blank lines allowed). Strict: every non-blank
+ * line must be well formed (hex of an MD5/SHA-1/SHA-2 length, separator,
+ * non-empty name without NUL), no line over VS_MAX_CHECKSUM_LINE; the entry
+ * for `name` must be 64 hex; several entries for `name` must agree. `file`
+ * names the list in messages.
+ * Returns VS_OK with out filled, or VS_E_VERIFY with the reason.
+ */
+vs_status vs_checksums_lookup(const uint8_t *p, size_t len, const char *file, const char *name,
+                              uint8_t out[32], vs_error *err);
+
+/* ---- RSA (rsa.c) --------------------------------------------------------- */
+
+/* GCRY_MD_* of a scheme's hash, its length in bytes, whether it is PSS. */
+int vs_rsa_scheme_md(vs_rsa_scheme scheme);
+size_t vs_rsa_scheme_hlen(vs_rsa_scheme scheme);
+bool vs_rsa_scheme_is_pss(vs_rsa_scheme scheme);
+
+/*
+ * Check the key's strength: at least VS_MIN_RSA_BITS and at most
+ * VS_MAX_RSA_BITS, odd exponent >= VS_MIN_RSA_EXPONENT. *modlen gets the
+ * modulus length in bytes. VS_OK, VS_E_POLICY (weak key) or VS_E_USAGE (not
+ * an RSA public key). `name` for messages.
+ */
+vs_status vs_rsa_key_check(gcry_sexp_t pub, const char *name, size_t *modlen, unsigned *bits,
+                           vs_error *err);
+
+/*
+ * Verify an RSA signature over a message digest with the key `pub` in the
+ * one scheme `scheme` (PKCS#1 v1.5, or PSS with MGF1 of the same hash and a
+ * salt of the hash length or the maximum). `sig` must be exactly the modulus
+ * length. Returns VS_OK when valid, VS_E_VERIFY when not (err says why),
+ * VS_E_POLICY when the key is weak.
+ */
+vs_status vs_rsa_verify_digest(gcry_sexp_t pub, vs_rsa_scheme scheme, const uint8_t *digest,
+                               size_t dlen, const uint8_t *sig, size_t siglen, const char *name,
+                               vs_error *err);
+
+#endif
