@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "vetstage/common.h"
+#include "vetstage/limits.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -25,15 +26,27 @@ typedef struct vs_fetch_opts {
     int retries;               /* -1: VS_DEFAULT_RETRIES */
     unsigned timeout_s;        /* whole-transfer deadline; 0: VS_DEFAULT_TIMEOUT */
     int resume;                /* non-zero: resume an existing partial file */
+    /* Seconds below VS_LOW_SPEED_LIMIT bytes/s before a transfer is dropped;
+     * 0: VS_LOW_SPEED_TIME. (Tests make it small.) */
+    unsigned low_speed_time_s;
+    /* First retry delay in milliseconds, doubled per retry (+-50% jitter,
+     * capped at VS_FETCH_MAX_BACKOFF_MS); 0: VS_FETCH_RETRY_BASE_MS. */
+    unsigned retry_base_ms;
 } vs_fetch_opts;
 
-#define VS_FETCH_OPTS_INIT { NULL, NULL, 0, -1, 0, 1 }
+#define VS_FETCH_OPTS_INIT { NULL, NULL, 0, -1, 0, 1, 0, 0 }
+
+/* First retry delay and the cap on any one delay, in milliseconds. */
+#define VS_FETCH_RETRY_BASE_MS 250u
+#define VS_FETCH_MAX_BACKOFF_MS 30000u
 
 typedef struct vs_fetch_result {
     uint8_t sha256[32];
     uint64_t size;
     long http_status;      /* last HTTP status, 0 for file:// */
     char effective_url[4096];
+    uint64_t resumed_from; /* bytes kept from an earlier partial file (0: none) */
+    unsigned attempts;     /* requests made, retries and restarts included */
 } vs_fetch_result;
 
 /*
@@ -42,23 +55,70 @@ typedef struct vs_fetch_result {
  * file holds exactly the body; res gets its SHA-256 (of the whole file,
  * resumed part included) and size. On failure the partial file is kept
  * only if it may be resumed (network errors), else removed.
- * Returns VS_OK, VS_E_USAGE (bad URL or scheme, unreadable CA file),
- * VS_E_FETCH (network, HTTP status, TLS, redirect policy, size limit,
- * timeout), VS_E_INTERNAL.
+ *
+ * opts may be NULL (defaults); res may be NULL. Policy:
+ *  - schemes https, http, file only (others: VS_E_USAGE "URL: scheme 'ftp'
+ *    is not allowed"); redirects (at most VS_MAX_REDIRECTS) only to the
+ *    scheme of `url`; file:// never redirects;
+ *  - TLS peer and host verification always on; opts->cacert replaces the
+ *    system CA store, opts->pinned_pubkey ("sha256//...") must match;
+ *  - no content decoding: the file holds the bytes as served;
+ *  - HTTP status 2xx is success (206 when resuming), anything else fails
+ *    with "URL: HTTP 404";
+ *  - over opts->max_size bytes (resumed part included; also refused early
+ *    from Content-Length) fails and removes the file;
+ *  - opts->timeout_s is one deadline for all attempts together; a transfer
+ *    slower than VS_LOW_SPEED_LIMIT bytes/s for low_speed_time_s is dropped;
+ *  - network errors (connect, send/receive, partial body, low speed) and
+ *    HTTP 5xx/429 are retried opts->retries times with exponential backoff
+ *    and jitter, each retry logged at VS_LOG_INFO; 4xx, TLS verification,
+ *    scheme/redirect policy and the size limit are never retried;
+ *  - resume: the partial file's bytes are re-hashed and "Range: bytes=N-"
+ *    is sent; 206 appends, 200 (Range ignored) and 416 start over. file://
+ *    URLs are always copied whole.
+ * Progress goes to the context's progress callback (at most ~10 calls/s),
+ * with `what` = url. The file is fsynced before VS_OK is returned; it is
+ * not renamed (the caller owns quarantine and admission).
+ *
+ * Returns VS_OK, VS_E_USAGE (bad URL or scheme, unreadable CA file,
+ * malformed pin), VS_E_FETCH (network, HTTP status, TLS, redirect policy,
+ * size limit, timeout; err->backend "curl" with the CURLcode when libcurl
+ * produced it), VS_E_INTERNAL (out of memory, local I/O error).
  */
 VS_EXTERN vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *name,
                                      const vs_fetch_opts *opts, vs_fetch_result *res,
                                      vs_error *err);
 
 /* Same, for a small file (signature, checksum list) read into memory;
- * over `max` bytes is VS_E_FETCH. *out NUL-terminated, caller frees. */
+ * over `max` bytes is VS_E_FETCH (max 0: VS_MAX_CHECKSUM_FILE; opts->max_size
+ * is ignored here, opts->resume too). *out NUL-terminated (not counted in
+ * *len), caller frees with free(); *out is NULL on failure. */
 VS_EXTERN vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max,
                                        const vs_fetch_opts *opts, uint8_t **out, size_t *len,
                                        vs_error *err);
 
-/* Mirror URL for `url` under `base`: base + "/" + the URL's file name.
- * malloc'd; NULL on OOM or a URL without a file name. */
+/* Mirror URL for `url` under `base`: base + "/" + the URL's file name
+ * (trailing slashes of base dropped, so never a double slash; the query and
+ * fragment of url are not part of its file name). malloc'd, caller frees;
+ * NULL on OOM, an empty base, or a URL without a file name. */
 VS_EXTERN char *vs_fetch_mirror_url(const char *base, const char *url);
+
+/*
+ * Default package name and version from the file name of `url` (query and
+ * fragment ignored). Archive suffixes: .tar.gz .tgz .tar.xz .tar.zst.
+ *  - "NAME-VERSION.tgz": the version starts after the first '-' that is
+ *    followed by a digit ("agent-6.2.0.117_x86-64.tgz" -> agent,
+ *    6.2.0.117_x86-64; "pkg-1.2-3.tar.gz" -> pkg, 1.2-3);
+ *  - else "NAME_VERSION.tgz": after the first '_' followed by a digit;
+ *  - "VERSION.tgz" (file name starts with a digit): the name is the path
+ *    segment before it (".../datacollector/6.2.0.tgz" -> datacollector,
+ *    6.2.0); the host is never taken as a name.
+ * Both must pass vs_valid_name / vs_valid_version.
+ * Returns VS_OK, or VS_E_USAGE "URL: cannot tell name and version from the
+ * file name; give --name and --version".
+ */
+VS_EXTERN vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
+                                          char version[VS_MAX_VERSION + 1], vs_error *err);
 
 #ifdef __cplusplus
 }

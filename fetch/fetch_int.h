@@ -1,0 +1,37 @@
+/* fetch/fetch_int.h - internals of the fetch component. */
+#ifndef VS_FETCH_INT_H
+#define VS_FETCH_INT_H
+
+#include <stddef.h>
+
+#include "common/common_int.h"
+#include "vetstage/fetch.h"
+
+typedef enum vs_url_scheme {
+    VS_SCHEME_NONE = 0, /* no "scheme:" prefix */
+    VS_SCHEME_OTHER,    /* some scheme we refuse */
+    VS_SCHEME_HTTPS,
+    VS_SCHEME_HTTP,
+    VS_SCHEME_FILE
+} vs_url_scheme;
+
+/* The scheme of url (case-insensitive). */
+vs_url_scheme vs_fetch_scheme(const char *url);
+
+/*
+ * Check that url is one we may fetch: non-empty, at most VS_MAX_URL bytes,
+ * no control characters or spaces, scheme https/http/file. Fills *scheme.
+ * VS_OK or VS_E_USAGE ("URL: scheme 'ftp' is not allowed").
+ */
+vs_status vs_fetch_check_url(const char *url, vs_url_scheme *scheme, vs_error *err);
+
+/*
+ * The file name of url: the last segment of its path, query and fragment
+ * excluded. Returns a borrowed pointer into url and its length in *len;
+ * *len is 0 when the URL has no file name (no path, or path ends in '/').
+ * When dir/dirlen are non-NULL they receive the path segment before the
+ * file name (length 0 if there is none).
+ */
+const char *vs_fetch_url_filename(const char *url, size_t *len, const char **dir, size_t *dirlen);
+
+#endif
