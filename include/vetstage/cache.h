@@ -47,16 +47,30 @@ typedef struct vs_cache_entry {
     size_t nsigners;
     unsigned require;   /* VS_REQUIRE_* policy the package was admitted under */
     int64_t verified;   /* unix time of verification */
+    char tool[64];      /* "vetstage VERSION" that admitted it */
 } vs_cache_entry;
 
-/* Look up "NAME@VERSION". VS_E_USAGE if malformed or not in the cache. */
+/*
+ * Compare two version strings the way dpkg does (without epochs or
+ * revisions): runs of digits compare numerically (any length), other runs
+ * character by character with letters before non-letters, and `~` sorting
+ * before everything, even the end of the string ("1.0~rc1" < "1.0" < "1.0a"
+ * < "1.0.1"). Returns <0, 0 or >0. NULL sorts first.
+ */
+VS_EXTERN int vs_version_cmp(const char *a, const char *b);
+
+/* Look up "NAME@VERSION" (shared lock). VS_E_USAGE if malformed or not in
+ * the cache; VS_E_INTEGRITY if its ref file is damaged. */
 VS_EXTERN vs_status vs_cache_lookup(vs_ctx *ctx, const char *ref, vs_cache_entry *out,
                                     vs_error *err);
 
-/* Absolute path of an object by its hex id; malloc'd, caller frees. */
+/* Absolute path of an object by its hex id (64 lower-case hex; anything
+ * else gives NULL); malloc'd, caller frees. The object may not exist. */
 VS_EXTERN char *vs_cache_object_path(vs_ctx *ctx, const char *sha256hex);
 
-/* All entries sorted by name then version (oldest first). Caller frees with free(). */
+/* All entries sorted by name then version (oldest first, vs_version_cmp).
+ * Damaged refs are skipped with a warning (cache fsck reports them).
+ * Caller frees *out with free(); *out is NULL when *n is 0. */
 VS_EXTERN vs_status vs_cache_list(vs_ctx *ctx, vs_cache_entry **out, size_t *n, vs_error *err);
 
 /* Called by fsck for each damaged entry or object (what: "NAME@VERSION" or an object id). */
@@ -67,8 +81,11 @@ typedef void (*vs_cache_damage_cb)(const char *what, const char *reason, void *p
 VS_EXTERN vs_status vs_cache_fsck(vs_ctx *ctx, vs_cache_damage_cb cb, void *payload,
                                   size_t *ndamaged, vs_error *err);
 
-/* Keep the `keep` newest versions per name (keep 0: remove all refs), then
- * remove unreferenced objects and stale quarantine. */
+/* Keep the `keep` newest versions per name (keep 0: remove all refs;
+ * UINT_MAX: remove none), then remove unreferenced objects, leftover
+ * temporary files and quarantine directories no fetch is using (their
+ * partial downloads are lost). Exclusive lock. VS_E_INTEGRITY (nothing
+ * removed) when a ref cannot be read, since its objects are unknown. */
 VS_EXTERN vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed,
                                 size_t *objects_removed, vs_error *err);
 

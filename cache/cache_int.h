@@ -1,0 +1,102 @@
+/*
+ * cache/cache_int.h - internals of the content-addressed cache, shared by
+ * the cache sources, the unit tests and the ref fuzz harness.
+ *
+ * Layout below the home (all paths relative to ctx->home_fd):
+ *   cache/lock                          flock: shared = readers, exclusive = writers
+ *   cache/objects/sha256/ab/cdef...     read-only objects named by their SHA-256
+ *   cache/refs/NAME/VERSION.json        one ref per NAME@VERSION (vs_cache_entry)
+ *   cache/quarantine/<sha256(url)>/     one download in progress (flock on the dir)
+ */
+#ifndef VS_CACHE_INT_H
+#define VS_CACHE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common_int.h"
+#include "vetstage/cache.h"
+
+#define VS_CACHE_DIR "cache"
+#define VS_CACHE_LOCK "cache/lock"
+#define VS_CACHE_OBJECTS "cache/objects/sha256"
+#define VS_CACHE_REFS "cache/refs"
+#define VS_CACHE_QUARANTINE "cache/quarantine"
+
+/* "sha256" + 64 hex: "ab" directory + 62-char file name. */
+#define VS_CACHE_OBJ_DIRLEN 2
+
+/* 64 lower-case hex characters and nothing else. */
+bool vs_cache_valid_hex(const char *s);
+
+/* Split "NAME@VERSION" into validated parts. VS_E_USAGE when malformed. */
+vs_status vs_cache_split_ref(const char *ref, char name[VS_MAX_NAME + 1],
+                             char version[VS_MAX_VERSION + 1], vs_error *err);
+
+/*
+ * Parse a ref file (untrusted bytes, at most VS_MAX_REF_FILE) strictly:
+ * every field present with the right type and bounds, names and versions
+ * valid, object ids 64 hex, file names plain. `what` names the file in
+ * messages. VS_E_INTEGRITY on anything malformed.
+ */
+vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_cache_entry *out,
+                             vs_error *err);
+
+/* Serialise an entry as ref JSON; *out malloc'd (caller frees), *len bytes.
+ * VS_E_INTERNAL when the entry itself is invalid. */
+vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, vs_error *err);
+
+/* Create cache/{objects/sha256,refs,quarantine} if absent. */
+vs_status vs_cache_mkdirs(vs_ctx *ctx, vs_error *err);
+
+/* Take cache/lock with flock(op) (LOCK_SH or LOCK_EX); *fd to pass to
+ * vs_cache_unlock. Creates the cache directories first. */
+vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err);
+void vs_cache_unlock(int fd);
+
+/* Read refs/NAME/VERSION.json (no locking). VS_E_USAGE "not in the cache"
+ * when absent, VS_E_INTEGRITY when damaged or naming another NAME@VERSION. */
+vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
+                            vs_cache_entry *out, vs_error *err);
+
+/* Whether refs/NAME/VERSION.json exists (no locking). */
+bool vs_cache_ref_exists(vs_ctx *ctx, const char *name, const char *version);
+
+/*
+ * Walk refs/ (no locking): fn(name, version, file) for every entry. For a
+ * well-formed refs/NAME/VERSION.json, version is set; otherwise version is
+ * NULL and file names the stray entry inside refs/NAME/ (file NULL: NAME
+ * itself is not a directory). Stops at the first non-VS_OK from fn.
+ */
+typedef vs_status (*vs_cache_ref_fn)(vs_ctx *ctx, const char *name, const char *version,
+                                     const char *file, void *arg, vs_error *err);
+vs_status vs_cache_each_ref(vs_ctx *ctx, vs_cache_ref_fn fn, void *arg, vs_error *err);
+
+/* Write refs/NAME/VERSION.json atomically. Caller holds the exclusive lock. */
+vs_status vs_cache_ref_write(vs_ctx *ctx, const vs_cache_entry *e, vs_error *err);
+
+/*
+ * Move the file `name` in directory `srcdir` into the object store (same
+ * file system; hard link then unlink). `digest` is its known SHA-256, or
+ * NULL to hash it here. An existing object with the same id is kept, unless
+ * its content no longer matches its name (then it is replaced). The source
+ * is gone afterwards on success. Caller holds the exclusive lock.
+ */
+vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
+                                   const uint8_t *digest, char out_hex[VS_SHA256_HEX],
+                                   vs_error *err);
+
+/* Same for bytes in memory. */
+vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
+                                  char out_hex[VS_SHA256_HEX], vs_error *err);
+
+/* Re-hash an object: VS_OK when present and its content matches its id;
+ * VS_E_INTEGRITY ("missing" / "content does not match its name") otherwise. */
+vs_status vs_cache_object_check(vs_ctx *ctx, const char *hex, uint64_t *size, vs_error *err);
+
+/* Format / parse the ref's ISO-8601 UTC time ("2026-01-02T03:04:05Z"). */
+void vs_cache_time_format(char buf[32], int64_t t);
+bool vs_cache_time_parse(const char *s, int64_t *out);
+
+#endif

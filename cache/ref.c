@@ -1,0 +1,624 @@
+/* cache/ref.c - refs: NAME@VERSION -> objects + provenance, as strict JSON. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cache/cache_int.h"
+
+static const char *const sig_kinds[] = { "gpg-sig", "checksums", "checksums-sig", "rsa-sig" };
+
+bool vs_cache_valid_hex(const char *s)
+{
+    if (!s)
+        return false;
+    size_t i = 0;
+    for (; s[i]; i++) {
+        if (i >= 64 || !((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    }
+    return i == 64;
+}
+
+vs_status vs_cache_split_ref(const char *ref, char name[VS_MAX_NAME + 1],
+                             char version[VS_MAX_VERSION + 1], vs_error *err)
+{
+    const char *at = ref ? strchr(ref, '@') : NULL;
+    if (!at)
+        return vs_error_set(err, VS_E_USAGE, "%s: not a NAME@VERSION reference",
+                            ref ? ref : "(null)");
+    size_t nl = (size_t)(at - ref), vl = strlen(at + 1);
+    if (nl == 0 || nl > VS_MAX_NAME || vl == 0 || vl > VS_MAX_VERSION)
+        return vs_error_set(err, VS_E_USAGE, "%s: not a NAME@VERSION reference", ref);
+    memcpy(name, ref, nl);
+    name[nl] = '\0';
+    memcpy(version, at + 1, vl + 1);
+    if (!vs_valid_name(name) || !vs_valid_version(version))
+        return vs_error_set(err, VS_E_USAGE, "%s: invalid name or version in reference", ref);
+    return VS_OK;
+}
+
+void vs_cache_time_format(char buf[32], int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    buf[0] = '\0';
+    if (gmtime_r(&tt, &tm))
+        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static bool digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+bool vs_cache_time_parse(const char *s, int64_t *out)
+{
+    /* exactly YYYY-MM-DDTHH:MM:SSZ */
+    if (!s || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        s[16] != ':' || s[19] != 'Z')
+        return false;
+    int y, mo, d, h, mi, se;
+    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &se))
+        return false;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return false;
+    struct tm tm = { 0 };
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1)
+        return false;
+    *out = (int64_t)t;
+    return true;
+}
+
+/* ---- parsing -------------------------------------------------------------- */
+
+static bool plain_text(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+/* A file name we may show and use as a checksum-list key: no path, no
+ * control characters, not "." or "..". */
+static bool plain_filename(const char *s)
+{
+    return *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/') && plain_text(s);
+}
+
+/* Copy string member `key` into buf (size n). Missing, non-string, too
+ * long, embedded control characters: error. */
+static vs_status get_str(json_t *obj, const char *key, char *buf, size_t n, const char *what,
+                         bool allow_empty, vs_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || !json_is_string(v))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" missing or not a string", what, key);
+    size_t len = json_string_length(v);
+    const char *s = json_string_value(v);
+    if (len >= n || strlen(s) != len)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" too long", what, key);
+    if ((!allow_empty && len == 0) || !plain_text(s))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" is not valid", what, key);
+    memcpy(buf, s, len + 1);
+    return VS_OK;
+}
+
+static vs_status get_hex(json_t *obj, const char *key, char out[65], const char *what,
+                         vs_error *err)
+{
+    vs_status st = get_str(obj, key, out, 65, what, false, err);
+    if (st)
+        return st;
+    if (!vs_cache_valid_hex(out))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" is not a SHA-256 object id", what,
+                            key);
+    return VS_OK;
+}
+
+static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
+{
+    if (!json_is_array(arr))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"sigs\" missing or not an array", what);
+    if (json_array_size(arr) > VS_CACHE_MAX_SIGS)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: more than %d signature objects", what,
+                            VS_CACHE_MAX_SIGS);
+    size_t i;
+    json_t *s;
+    json_array_foreach(arr, i, s)
+    {
+        vs_cache_sig *sig = &e->sigs[i];
+        if (!json_is_object(s))
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: signature %zu is not an object", what,
+                                i);
+        vs_status st = get_str(s, "kind", sig->kind, sizeof sig->kind, what, false, err);
+        if (st)
+            return st;
+        bool known = false;
+        for (size_t k = 0; k < sizeof sig_kinds / sizeof sig_kinds[0]; k++)
+            known = known || strcmp(sig->kind, sig_kinds[k]) == 0;
+        if (!known)
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: unknown signature kind \"%s\"", what,
+                                sig->kind);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(e->sigs[k].kind, sig->kind) == 0)
+                return vs_error_set(err, VS_E_INTEGRITY, "%s: two signatures of kind \"%s\"",
+                                    what, sig->kind);
+        if ((st = get_str(s, "filename", sig->filename, sizeof sig->filename, what, false, err)))
+            return st;
+        if (!plain_filename(sig->filename))
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: signature file name is not plain",
+                                what);
+        if ((st = get_hex(s, "sha256", sig->sha256, what, err)))
+            return st;
+        if ((st = get_str(s, "url", sig->url, sizeof sig->url, what, true, err)))
+            return st;
+    }
+    e->nsigs = json_array_size(arr);
+    return VS_OK;
+}
+
+static vs_status parse_signers(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
+{
+    if (!json_is_array(arr))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"signers\" missing or not an array", what);
+    if (json_array_size(arr) > VS_CACHE_MAX_SIGNERS)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: more than %d signers", what,
+                            VS_CACHE_MAX_SIGNERS);
+    size_t i;
+    json_t *s;
+    json_array_foreach(arr, i, s)
+    {
+        if (!json_is_string(s) || json_string_length(s) == 0 ||
+            json_string_length(s) >= VS_FPR_MAX)
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: signer %zu is not a fingerprint", what,
+                                i);
+        const char *f = json_string_value(s);
+        for (const char *c = f; *c; c++)
+            if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+                  (*c >= 'A' && *c <= 'Z') || *c == ':'))
+                return vs_error_set(err, VS_E_INTEGRITY, "%s: signer %zu is not a fingerprint",
+                                    what, i);
+        if (strlen(f) != json_string_length(s))
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: signer %zu is not a fingerprint", what,
+                                i);
+        memcpy(e->signers[i], f, strlen(f) + 1);
+    }
+    e->nsigners = json_array_size(arr);
+    return VS_OK;
+}
+
+static vs_status parse_require(json_t *arr, unsigned *out, const char *what, vs_error *err)
+{
+    *out = 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 2)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"require\" must list gpg and/or rsa", what);
+    size_t i;
+    json_t *s;
+    json_array_foreach(arr, i, s)
+    {
+        const char *v = json_is_string(s) ? json_string_value(s) : "";
+        unsigned bit = strcmp(v, "gpg") == 0 ? VS_REQUIRE_GPG
+                       : strcmp(v, "rsa") == 0 ? VS_REQUIRE_RSA
+                                               : 0;
+        if (!bit || (*out & bit))
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: \"require\" must list gpg and/or rsa",
+                                what);
+        *out |= bit;
+    }
+    return VS_OK;
+}
+
+vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_cache_entry *out,
+                             vs_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len > VS_MAX_REF_FILE)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: larger than the limit of %u bytes", what,
+                            VS_MAX_REF_FILE);
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: not valid JSON (line %d: %s)", what,
+                            jerr.line, jerr.text);
+    vs_status st = VS_OK;
+    if (!json_is_object(root)) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: not a JSON object", what);
+        goto out;
+    }
+    if ((st = get_str(root, "name", out->name, sizeof out->name, what, false, err)) ||
+        (st = get_str(root, "version", out->version, sizeof out->version, what, false, err)))
+        goto out;
+    if (!vs_valid_name(out->name) || !vs_valid_version(out->version)) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: invalid name or version", what);
+        goto out;
+    }
+    if ((st = get_str(root, "filename", out->filename, sizeof out->filename, what, false, err)))
+        goto out;
+    if (!plain_filename(out->filename)) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: package file name is not plain", what);
+        goto out;
+    }
+    if ((st = get_hex(root, "sha256", out->sha256, what, err)))
+        goto out;
+    json_t *size = json_object_get(root, "size");
+    if (!json_is_integer(size) || json_integer_value(size) < 0) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: \"size\" missing or not a size", what);
+        goto out;
+    }
+    out->size = (uint64_t)json_integer_value(size);
+    if ((st = get_str(root, "url", out->url, sizeof out->url, what, true, err)) ||
+        (st = parse_sigs(json_object_get(root, "sigs"), out, what, err)) ||
+        (st = parse_signers(json_object_get(root, "signers"), out, what, err)) ||
+        (st = parse_require(json_object_get(root, "require"), &out->require, what, err)))
+        goto out;
+    char tbuf[32];
+    if ((st = get_str(root, "verified", tbuf, sizeof tbuf, what, false, err)))
+        goto out;
+    if (!vs_cache_time_parse(tbuf, &out->verified)) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: \"verified\" is not an ISO-8601 UTC time",
+                          what);
+        goto out;
+    }
+    if (json_object_get(root, "tool") &&
+        (st = get_str(root, "tool", out->tool, sizeof out->tool, what, true, err)))
+        goto out;
+out:
+    json_decref(root);
+    if (st)
+        memset(out, 0, sizeof *out);
+    return st;
+}
+
+/* ---- formatting ------------------------------------------------------------ */
+
+vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, vs_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (!vs_valid_name(e->name) || !vs_valid_version(e->version) || !vs_cache_valid_hex(e->sha256) ||
+        !plain_filename(e->filename) || e->nsigs > VS_CACHE_MAX_SIGS ||
+        e->nsigners > VS_CACHE_MAX_SIGNERS || !(e->require & VS_REQUIRE_BOTH) ||
+        e->size > (uint64_t)INT64_MAX)
+        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: refusing to write an invalid ref",
+                            e->name, e->version);
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(e->name));
+    json_object_set_new(o, "version", json_string(e->version));
+    json_object_set_new(o, "filename", json_string(e->filename));
+    json_object_set_new(o, "sha256", json_string(e->sha256));
+    json_object_set_new(o, "size", json_integer((json_int_t)e->size));
+    json_object_set_new(o, "url", json_string(e->url));
+    json_t *sigs = json_array();
+    for (size_t i = 0; i < e->nsigs; i++) {
+        json_t *s = json_object();
+        json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
+        json_object_set_new(s, "filename", json_string(e->sigs[i].filename));
+        json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
+        json_object_set_new(s, "url", json_string(e->sigs[i].url));
+        json_array_append_new(sigs, s);
+    }
+    json_object_set_new(o, "sigs", sigs);
+    json_t *signers = json_array();
+    for (size_t i = 0; i < e->nsigners; i++)
+        json_array_append_new(signers, json_string(e->signers[i]));
+    json_object_set_new(o, "signers", signers);
+    json_t *req = json_array();
+    if (e->require & VS_REQUIRE_GPG)
+        json_array_append_new(req, json_string("gpg"));
+    if (e->require & VS_REQUIRE_RSA)
+        json_array_append_new(req, json_string("rsa"));
+    json_object_set_new(o, "require", req);
+    char tbuf[32];
+    vs_cache_time_format(tbuf, e->verified);
+    json_object_set_new(o, "verified", json_string(tbuf));
+    json_object_set_new(o, "tool", json_string(e->tool));
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    /* json_string() returns NULL for invalid UTF-8, which drops the member */
+    if (!s)
+        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: cannot serialise the ref", e->name,
+                            e->version);
+    size_t n = strlen(s);
+    char *r = realloc(s, n + 2);
+    if (!r) {
+        free(s);
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    r[n] = '\n';
+    r[n + 1] = '\0';
+    *out = r;
+    *len = n + 1;
+    /* round trip: what we write must be what we read back */
+    vs_cache_entry back;
+    vs_status st = vs_cache_ref_parse((const uint8_t *)r, n + 1, "ref", &back, err);
+    if (st) {
+        free(r);
+        *out = NULL;
+        *len = 0;
+        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: refusing to write an invalid ref",
+                            e->name, e->version);
+    }
+    return VS_OK;
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+vs_status vs_cache_mkdirs(vs_ctx *ctx, vs_error *err)
+{
+    vs_status st = vs_mkdir_p(ctx->home_fd, VS_CACHE_OBJECTS, 0755, err);
+    if (!st)
+        st = vs_mkdir_p(ctx->home_fd, VS_CACHE_REFS, 0755, err);
+    if (!st)
+        st = vs_mkdir_p(ctx->home_fd, VS_CACHE_QUARANTINE, 0700, err);
+    return st;
+}
+
+vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err)
+{
+    *fd = -1;
+    vs_status st = vs_cache_mkdirs(ctx, err);
+    if (st)
+        return st;
+    int f = openat(ctx->home_fd, VS_CACHE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (f < 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_LOCK);
+    while (flock(f, op) != 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        close(f);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s/%s: lock", ctx->home, VS_CACHE_LOCK);
+    }
+    *fd = f;
+    return VS_OK;
+}
+
+void vs_cache_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
+static int ref_path(char *buf, size_t n, const char *name, const char *version)
+{
+    int r = snprintf(buf, n, "%s/%s/%s.json", VS_CACHE_REFS, name, version);
+    return r > 0 && (size_t)r < n ? 0 : -1;
+}
+
+bool vs_cache_ref_exists(vs_ctx *ctx, const char *name, const char *version)
+{
+    char path[VS_MAX_NAME + VS_MAX_VERSION + 64];
+    if (!vs_valid_name(name) || !vs_valid_version(version) ||
+        ref_path(path, sizeof path, name, version))
+        return false;
+    struct stat sb;
+    return fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+}
+
+vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
+                            vs_cache_entry *out, vs_error *err)
+{
+    char path[VS_MAX_NAME + VS_MAX_VERSION + 64];
+    if (!vs_valid_name(name) || !vs_valid_version(version) ||
+        ref_path(path, sizeof path, name, version))
+        return vs_error_set(err, VS_E_USAGE, "%s@%s: invalid name or version", name, version);
+    struct stat sb;
+    if (fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return vs_error_set(err, VS_E_USAGE, "%s@%s: not in the cache", name, version);
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, path);
+    }
+    if (!S_ISREG(sb.st_mode))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: not a regular file", ctx->home, path);
+    uint8_t *buf;
+    size_t len;
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = vs_read_file(ctx->home_fd, path, VS_MAX_REF_FILE, &buf, &len, &e2);
+    if (st)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s", ctx->home, e2.message);
+    char what[sizeof path + 4096];
+    snprintf(what, sizeof what, "%s/%s", ctx->home, path);
+    st = vs_cache_ref_parse(buf, len, what, out, err);
+    free(buf);
+    if (st)
+        return st;
+    if (strcmp(out->name, name) != 0 || strcmp(out->version, version) != 0) {
+        memset(out, 0, sizeof *out);
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: names another package than %s@%s", what,
+                            name, version);
+    }
+    return VS_OK;
+}
+
+vs_status vs_cache_ref_write(vs_ctx *ctx, const vs_cache_entry *e, vs_error *err)
+{
+    char *json;
+    size_t len;
+    vs_status st = vs_cache_ref_format(e, &json, &len, err);
+    if (st)
+        return st;
+    char dir[VS_MAX_NAME + 64], file[VS_MAX_VERSION + 8];
+    snprintf(dir, sizeof dir, "%s/%s", VS_CACHE_REFS, e->name);
+    snprintf(file, sizeof file, "%s.json", e->version);
+    int dfd = -1;
+    st = vs_mkdir_p(ctx->home_fd, dir, 0755, err);
+    if (!st)
+        st = vs_open_dir(ctx->home_fd, dir, &dfd, err);
+    if (!st)
+        st = vs_write_file_atomic(dfd, file, json, len, 0644, err);
+    if (dfd >= 0)
+        close(dfd);
+    free(json);
+    return st;
+}
+
+/* ---- public lookups ---------------------------------------------------------- */
+
+vs_status vs_cache_lookup(vs_ctx *ctx, const char *ref, vs_cache_entry *out, vs_error *err)
+{
+    char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
+    memset(out, 0, sizeof *out);
+    vs_status st = vs_cache_split_ref(ref, name, version, err);
+    if (st)
+        return st;
+    int lk;
+    if ((st = vs_cache_lock(ctx, LOCK_SH, &lk, err)))
+        return st;
+    st = vs_cache_ref_read(ctx, name, version, out, err);
+    vs_cache_unlock(lk);
+    return st;
+}
+
+char *vs_cache_object_path(vs_ctx *ctx, const char *sha256hex)
+{
+    if (!ctx || !vs_cache_valid_hex(sha256hex))
+        return NULL;
+    size_t n = strlen(ctx->home) + sizeof "/" VS_CACHE_OBJECTS "/ab/" + 64;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s/%.2s/%s", ctx->home, VS_CACHE_OBJECTS, sha256hex, sha256hex + 2);
+    return p;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const vs_cache_entry *x = a, *y = b;
+    int d = strcmp(x->name, y->name);
+    return d ? d : vs_version_cmp(x->version, y->version);
+}
+
+vs_status vs_cache_each_ref(vs_ctx *ctx, vs_cache_ref_fn fn, void *arg, vs_error *err)
+{
+    int rfd;
+    vs_status st = vs_open_dir(ctx->home_fd, VS_CACHE_REFS, &rfd, err);
+    if (st)
+        return st;
+    DIR *d = fdopendir(rfd);
+    if (!d) {
+        close(rfd);
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_REFS);
+    }
+    struct dirent *de;
+    while (st == VS_OK && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        const char *name = de->d_name;
+        int nfd = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0) {
+            st = fn(ctx, name, NULL, NULL, arg, err);
+            continue;
+        }
+        DIR *nd = fdopendir(nfd);
+        if (!nd) {
+            close(nfd);
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s", ctx->home,
+                                VS_CACHE_REFS, name);
+            break;
+        }
+        struct dirent *ve;
+        while (st == VS_OK && (ve = readdir(nd)) != NULL) {
+            if (ve->d_name[0] == '.')
+                continue; /* temporary files of a writer */
+            size_t l = strlen(ve->d_name);
+            char version[VS_MAX_VERSION + 8];
+            bool json = l > 5 && l - 5 <= VS_MAX_VERSION &&
+                        strcmp(ve->d_name + l - 5, ".json") == 0;
+            if (json) {
+                memcpy(version, ve->d_name, l - 5);
+                version[l - 5] = '\0';
+            }
+            bool ok = json && vs_valid_name(name) && vs_valid_version(version);
+            st = fn(ctx, name, ok ? version : NULL, ve->d_name, arg, err);
+        }
+        closedir(nd);
+    }
+    closedir(d);
+    return st;
+}
+
+struct list_acc {
+    vs_cache_entry *v;
+    size_t n, cap;
+};
+
+static vs_status list_one(vs_ctx *ctx, const char *name, const char *version, const char *file,
+                          void *arg, vs_error *err)
+{
+    struct list_acc *acc = arg;
+    vs_error e2 = VS_ERROR_INIT;
+    if (!version) {
+        vs_log(ctx, VS_LOG_WARN, "%s/%s/%s%s%s: not a ref (run cache fsck)", ctx->home,
+               VS_CACHE_REFS, name, file ? "/" : "", file ? file : "");
+        return VS_OK;
+    }
+    if (acc->n == acc->cap) {
+        size_t ncap = acc->cap ? acc->cap * 2 : 16;
+        vs_cache_entry *nv = realloc(acc->v, ncap * sizeof *nv);
+        if (!nv)
+            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        acc->v = nv;
+        acc->cap = ncap;
+    }
+    vs_status st = vs_cache_ref_read(ctx, name, version, &acc->v[acc->n], &e2);
+    if (st == VS_E_INTERNAL) {
+        *err = e2;
+        return st;
+    }
+    if (st) {
+        vs_log(ctx, VS_LOG_WARN, "%s (run cache fsck)", e2.message);
+        return VS_OK;
+    }
+    acc->n++;
+    return VS_OK;
+}
+
+vs_status vs_cache_list(vs_ctx *ctx, vs_cache_entry **out, size_t *n, vs_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    int lk;
+    vs_status st = vs_cache_lock(ctx, LOCK_SH, &lk, err);
+    if (st)
+        return st;
+    struct list_acc acc = { NULL, 0, 0 };
+    st = vs_cache_each_ref(ctx, list_one, &acc, err);
+    vs_cache_unlock(lk);
+    if (st) {
+        free(acc.v);
+        return st;
+    }
+    if (acc.n)
+        qsort(acc.v, acc.n, sizeof *acc.v, entry_cmp);
+    else {
+        free(acc.v);
+        acc.v = NULL;
+    }
+    *out = acc.v;
+    *n = acc.n;
+    return VS_OK;
+}

@@ -1,0 +1,535 @@
+/* cache/store.c - the object store, fsck and gc. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache_int.h"
+
+/* "cache/objects/sha256/ab" and "cdef..." for an id. */
+static void obj_names(const char *hex, char dir[64], char file[64])
+{
+    snprintf(dir, 64, "%s/%.2s", VS_CACHE_OBJECTS, hex);
+    snprintf(file, 64, "%s", hex + VS_CACHE_OBJ_DIRLEN);
+}
+
+vs_status vs_cache_object_check(vs_ctx *ctx, const char *hex, uint64_t *size, vs_error *err)
+{
+    char dir[64], file[64], path[128];
+    if (!vs_cache_valid_hex(hex))
+        return vs_error_set(err, VS_E_INTEGRITY, "object %s: not an object id", hex);
+    obj_names(hex, dir, file);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = openat(ctx->home_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+            return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: object missing", ctx->home, path);
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, path);
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: object is not a regular file", ctx->home,
+                            path);
+    }
+    uint8_t d[VS_SHA256_LEN];
+    char got[VS_SHA256_HEX];
+    uint64_t n = 0;
+    vs_status st = vs_sha256_fd(fd, path, d, &n, err);
+    close(fd);
+    if (st)
+        return st;
+    vs_hex(got, d, sizeof d);
+    if (strcmp(got, hex) != 0)
+        return vs_error_set(err, VS_E_INTEGRITY,
+                            "%s/%s: object content does not match its name (sha256 %s)",
+                            ctx->home, path, got);
+    if (size)
+        *size = n;
+    return VS_OK;
+}
+
+static vs_status open_obj_dir(vs_ctx *ctx, const char *dir, int *fd, vs_error *err)
+{
+    vs_status st = vs_mkdir_p(ctx->home_fd, dir, 0755, err);
+    return st ? st : vs_open_dir(ctx->home_fd, dir, fd, err);
+}
+
+vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
+                                   const uint8_t *digest, char out_hex[VS_SHA256_HEX],
+                                   vs_error *err)
+{
+    int fd = openat(srcdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s", name);
+    uint8_t d[VS_SHA256_LEN];
+    vs_status st = VS_OK;
+    if (digest)
+        memcpy(d, digest, sizeof d);
+    else
+        st = vs_sha256_fd(fd, name, d, NULL, err);
+    /* objects are read-only and durable before they get their name */
+    if (!st && (fchmod(fd, 0444) != 0 || fsync(fd) != 0))
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod/fsync", name);
+    close(fd);
+    if (st)
+        return st;
+    vs_hex(out_hex, d, sizeof d);
+    char dir[64], file[64];
+    obj_names(out_hex, dir, file);
+    int dfd;
+    if ((st = open_obj_dir(ctx, dir, &dfd, err)))
+        return st;
+    if (linkat(srcdir, name, dfd, file, 0) != 0) {
+        if (errno != EEXIST) {
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: link", ctx->home, dir,
+                                file);
+            close(dfd);
+            return st;
+        }
+        /* dedupe: keep a sound existing object, replace a damaged one */
+        vs_error e2 = VS_ERROR_INIT;
+        if (vs_cache_object_check(ctx, out_hex, NULL, &e2) != VS_OK) {
+            vs_log(ctx, VS_LOG_WARN, "%s; replacing it", e2.message);
+            if (renameat(srcdir, name, dfd, file) != 0) {
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: rename", ctx->home,
+                                    dir, file);
+                close(dfd);
+                return st;
+            }
+        }
+    }
+    unlinkat(srcdir, name, 0);
+    st = vs_fsync_dir(dfd, dir, err);
+    close(dfd);
+    return st;
+}
+
+vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
+                                  char out_hex[VS_SHA256_HEX], vs_error *err)
+{
+    uint8_t d[VS_SHA256_LEN];
+    vs_sha256 h;
+    vs_status st = vs_sha256_init(&h, err);
+    if (st)
+        return st;
+    vs_sha256_update(&h, p, len);
+    vs_sha256_final(&h, d);
+    vs_hex(out_hex, d, sizeof d);
+    char dir[64], file[64];
+    obj_names(out_hex, dir, file);
+    int dfd;
+    if ((st = open_obj_dir(ctx, dir, &dfd, err)))
+        return st;
+    vs_tmpfile t;
+    if ((st = vs_tmpfile_open(&t, dfd, 0444, false, err))) {
+        close(dfd);
+        return st;
+    }
+    if ((st = vs_tmpfile_write(&t, p, len, err))) {
+        vs_tmpfile_abort(&t);
+        close(dfd);
+        return st;
+    }
+    if (fsync(t.fd) != 0) {
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: fsync", ctx->home, dir);
+        vs_tmpfile_abort(&t);
+        close(dfd);
+        return st;
+    }
+    /* same dedupe rule as put_file: link the temporary name, keep a sound original */
+    if (linkat(dfd, t.tmpname, dfd, file, 0) != 0) {
+        vs_error e2 = VS_ERROR_INIT;
+        if (errno != EEXIST)
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: link", ctx->home, dir,
+                                file);
+        else if (vs_cache_object_check(ctx, out_hex, NULL, &e2) != VS_OK &&
+                 renameat(dfd, t.tmpname, dfd, file) != 0)
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: rename", ctx->home, dir,
+                                file);
+    }
+    vs_tmpfile_abort(&t); /* removes the temporary name if still there */
+    if (!st)
+        st = vs_fsync_dir(dfd, dir, err);
+    close(dfd);
+    return st;
+}
+
+/* ---- object walk -------------------------------------------------------------- */
+
+/* fn(hex, dirfd, filename) for every entry below objects/sha256/XX/; hex is
+ * NULL for an entry whose name is not an object id (temporary or stray). */
+typedef vs_status (*obj_fn)(vs_ctx *ctx, const char *hex, int dfd, const char *file,
+                            void *arg, vs_error *err);
+
+static vs_status each_object(vs_ctx *ctx, obj_fn fn, void *arg, vs_error *err)
+{
+    int ofd;
+    vs_status st = vs_open_dir(ctx->home_fd, VS_CACHE_OBJECTS, &ofd, err);
+    if (st)
+        return st;
+    DIR *d = fdopendir(ofd);
+    if (!d) {
+        close(ofd);
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_OBJECTS);
+    }
+    struct dirent *de;
+    while (st == VS_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        int sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sfd < 0) {
+            st = fn(ctx, NULL, dirfd(d), de->d_name, arg, err);
+            continue;
+        }
+        DIR *sd = fdopendir(sfd);
+        if (!sd) {
+            close(sfd);
+            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s", ctx->home,
+                                  VS_CACHE_OBJECTS, de->d_name);
+        }
+        struct dirent *oe;
+        while (st == VS_OK && (oe = readdir(sd)) != NULL) {
+            if (!strcmp(oe->d_name, ".") || !strcmp(oe->d_name, ".."))
+                continue;
+            char hex[VS_SHA256_HEX + 8];
+            int r = snprintf(hex, sizeof hex, "%s%s", de->d_name, oe->d_name);
+            bool ok = r == 64 && strlen(de->d_name) == VS_CACHE_OBJ_DIRLEN &&
+                      vs_cache_valid_hex(hex);
+            st = fn(ctx, ok ? hex : NULL, dirfd(sd), oe->d_name, arg, err);
+        }
+        closedir(sd);
+    }
+    closedir(d);
+    return st;
+}
+
+/* A sorted set of object ids. */
+typedef struct idset {
+    char (*v)[VS_SHA256_HEX];
+    size_t n, cap;
+} idset;
+
+static vs_status idset_add(idset *s, const char *hex, vs_error *err)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 64;
+        char(*nv)[VS_SHA256_HEX] = realloc(s->v, ncap * sizeof *nv);
+        if (!nv)
+            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        s->v = nv;
+        s->cap = ncap;
+    }
+    memcpy(s->v[s->n++], hex, VS_SHA256_HEX);
+    return VS_OK;
+}
+
+static int idcmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void idset_sort(idset *s)
+{
+    if (s->n)
+        qsort(s->v, s->n, sizeof *s->v, idcmp);
+}
+
+static bool idset_has(const idset *s, const char *hex)
+{
+    return s->n && bsearch(hex, s->v, s->n, sizeof *s->v, idcmp) != NULL;
+}
+
+/* ---- fsck ------------------------------------------------------------------- */
+
+struct fsck_state {
+    vs_cache_damage_cb cb;
+    void *payload;
+    size_t ndamaged;
+    idset bad;     /* objects whose content does not match */
+};
+
+static void damage(struct fsck_state *s, const char *what, const char *reason)
+{
+    s->ndamaged++;
+    if (s->cb)
+        s->cb(what, reason, s->payload);
+}
+
+static vs_status fsck_object(vs_ctx *ctx, const char *hex, int dfd, const char *file, void *arg,
+                             vs_error *err)
+{
+    (void)dfd;
+    struct fsck_state *s = arg;
+    if (!hex) {
+        if (file[0] == '.')
+            return VS_OK; /* a writer's temporary file; gc removes leftovers */
+        damage(s, file, "stray entry in the object store");
+        return VS_OK;
+    }
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = vs_cache_object_check(ctx, hex, NULL, &e2);
+    if (st == VS_E_INTEGRITY) {
+        damage(s, hex, "object content does not match its name");
+        return idset_add(&s->bad, hex, err);
+    }
+    if (st) {
+        *err = e2;
+        return st;
+    }
+    return VS_OK;
+}
+
+static vs_status fsck_ref(vs_ctx *ctx, const char *name, const char *version, const char *file,
+                          void *arg, vs_error *err)
+{
+    struct fsck_state *s = arg;
+    char what[VS_MAX_NAME + VS_MAX_VERSION + 512];
+    if (!version) {
+        snprintf(what, sizeof what, "refs/%s%s%s", name, file ? "/" : "", file ? file : "");
+        damage(s, what, "not a NAME/VERSION.json ref");
+        return VS_OK;
+    }
+    snprintf(what, sizeof what, "%s@%s", name, version);
+    vs_cache_entry e;
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = vs_cache_ref_read(ctx, name, version, &e, &e2);
+    if (st == VS_E_INTERNAL) {
+        *err = e2;
+        return st;
+    }
+    if (st) {
+        damage(s, what, e2.message);
+        return VS_OK;
+    }
+    char reason[512];
+    struct stat sb;
+    for (size_t i = 0; i <= e.nsigs; i++) {
+        const char *id = i == 0 ? e.sha256 : e.sigs[i - 1].sha256;
+        const char *kind = i == 0 ? "package" : e.sigs[i - 1].kind;
+        char path[128];
+        snprintf(path, sizeof path, "%s/%.2s/%s", VS_CACHE_OBJECTS, id, id + 2);
+        if (fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
+            snprintf(reason, sizeof reason, "%s object %s is missing", kind, id);
+            damage(s, what, reason);
+        } else if (idset_has(&s->bad, id)) {
+            snprintf(reason, sizeof reason, "%s object %s is damaged (content does not match)",
+                     kind, id);
+            damage(s, what, reason);
+        } else if (i == 0 && (uint64_t)sb.st_size != e.size) {
+            snprintf(reason, sizeof reason, "package object %s has %lld bytes, the ref says %llu",
+                     id, (long long)sb.st_size, (unsigned long long)e.size);
+            damage(s, what, reason);
+        }
+    }
+    return VS_OK;
+}
+
+vs_status vs_cache_fsck(vs_ctx *ctx, vs_cache_damage_cb cb, void *payload, size_t *ndamaged,
+                        vs_error *err)
+{
+    if (ndamaged)
+        *ndamaged = 0;
+    int lk;
+    vs_status st = vs_cache_lock(ctx, LOCK_SH, &lk, err);
+    if (st)
+        return st;
+    struct fsck_state s = { cb, payload, 0, { NULL, 0, 0 } };
+    st = each_object(ctx, fsck_object, &s, err);
+    idset_sort(&s.bad);
+    if (!st)
+        st = vs_cache_each_ref(ctx, fsck_ref, &s, err);
+    vs_cache_unlock(lk);
+    free(s.bad.v);
+    if (st)
+        return st;
+    if (ndamaged)
+        *ndamaged = s.ndamaged;
+    if (s.ndamaged)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: %zu damaged %s", ctx->home, VS_CACHE_DIR,
+                            s.ndamaged, s.ndamaged == 1 ? "entry" : "entries");
+    return VS_OK;
+}
+
+/* ---- gc --------------------------------------------------------------------- */
+
+typedef struct gc_ref {
+    char name[VS_MAX_NAME + 1];
+    char version[VS_MAX_VERSION + 1];
+} gc_ref;
+
+struct gc_state {
+    gc_ref *refs;
+    size_t n, cap;
+    idset live;
+    size_t objects_removed;
+};
+
+static vs_status gc_collect(vs_ctx *ctx, const char *name, const char *version, const char *file,
+                            void *arg, vs_error *err)
+{
+    (void)ctx;
+    struct gc_state *s = arg;
+    if (!version)
+        return vs_error_set(err, VS_E_INTEGRITY,
+                            "%s/%s/%s%s%s: not a ref; run cache fsck (gc removed nothing)",
+                            ctx->home, VS_CACHE_REFS, name, file ? "/" : "", file ? file : "");
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 16;
+        gc_ref *nv = realloc(s->refs, ncap * sizeof *nv);
+        if (!nv)
+            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        s->refs = nv;
+        s->cap = ncap;
+    }
+    snprintf(s->refs[s->n].name, sizeof s->refs[s->n].name, "%s", name);
+    snprintf(s->refs[s->n].version, sizeof s->refs[s->n].version, "%s", version);
+    s->n++;
+    return VS_OK;
+}
+
+static int gc_ref_cmp(const void *a, const void *b)
+{
+    const gc_ref *x = a, *y = b;
+    int d = strcmp(x->name, y->name);
+    return d ? d : vs_version_cmp(x->version, y->version);
+}
+
+static vs_status gc_object(vs_ctx *ctx, const char *hex, int dfd, const char *file, void *arg,
+                           vs_error *err)
+{
+    struct gc_state *s = arg;
+    if (hex && idset_has(&s->live, hex))
+        return VS_OK;
+    if (!hex && file[0] != '.')
+        return VS_OK; /* stray non-temporary entry: fsck reports it, gc leaves it */
+    if (unlinkat(dfd, file, 0) != 0 && errno != ENOENT)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/.../%s: remove", ctx->home,
+                              VS_CACHE_OBJECTS, file);
+    if (hex) {
+        s->objects_removed++;
+        vs_log(ctx, VS_LOG_DEBUG, "removed unreferenced object %s", hex);
+    }
+    return VS_OK;
+}
+
+/* Remove quarantine directories that no fetch holds locked. */
+static vs_status gc_quarantine(vs_ctx *ctx, vs_error *err)
+{
+    int qfd;
+    vs_status st = vs_open_dir(ctx->home_fd, VS_CACHE_QUARANTINE, &qfd, err);
+    if (st)
+        return st;
+    DIR *d = fdopendir(qfd);
+    if (!d) {
+        close(qfd);
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_QUARANTINE);
+    }
+    struct dirent *de;
+    while (st == VS_OK && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            close(fd); /* a fetch is using it */
+            continue;
+        }
+        st = vs_remove_tree(dirfd(d), de->d_name, err);
+        if (fd >= 0)
+            close(fd);
+        if (!st)
+            vs_log(ctx, VS_LOG_DEBUG, "removed stale quarantine %s", de->d_name);
+    }
+    closedir(d);
+    return st;
+}
+
+vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *objects_removed,
+                      vs_error *err)
+{
+    if (refs_removed)
+        *refs_removed = 0;
+    if (objects_removed)
+        *objects_removed = 0;
+    int lk;
+    vs_status st = vs_cache_lock(ctx, LOCK_EX, &lk, err);
+    if (st)
+        return st;
+    struct gc_state s = { NULL, 0, 0, { NULL, 0, 0 }, 0 };
+    size_t nrefs_removed = 0;
+    st = vs_cache_each_ref(ctx, gc_collect, &s, err);
+    /* every ref must be readable before anything is removed */
+    vs_cache_entry *e = st ? NULL : malloc(sizeof *e);
+    if (!st && !e)
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; !st && i < s.n; i++) {
+        vs_error e2 = VS_ERROR_INIT;
+        if (vs_cache_ref_read(ctx, s.refs[i].name, s.refs[i].version, e, &e2) != VS_OK)
+            st = vs_error_set(err, VS_E_INTEGRITY, "%s; run cache fsck (gc removed nothing)",
+                              e2.message);
+    }
+    if (!st && s.n)
+        qsort(s.refs, s.n, sizeof *s.refs, gc_ref_cmp);
+    for (size_t i = 0; !st && i < s.n;) {
+        size_t j = i;
+        while (j < s.n && strcmp(s.refs[j].name, s.refs[i].name) == 0)
+            j++;
+        size_t count = j - i, drop = count > keep ? count - keep : 0;
+        for (size_t k = i; !st && k < j; k++) {
+            if (k < i + drop) {
+                char path[VS_MAX_NAME + VS_MAX_VERSION + 64];
+                snprintf(path, sizeof path, "%s/%s/%s.json", VS_CACHE_REFS, s.refs[k].name,
+                         s.refs[k].version);
+                if (unlinkat(ctx->home_fd, path, 0) != 0 && errno != ENOENT)
+                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: remove", ctx->home,
+                                        path);
+                else {
+                    nrefs_removed++;
+                    vs_log(ctx, VS_LOG_INFO, "removed %s@%s", s.refs[k].name, s.refs[k].version);
+                }
+                continue;
+            }
+            vs_error e2 = VS_ERROR_INIT;
+            if (vs_cache_ref_read(ctx, s.refs[k].name, s.refs[k].version, e, &e2) != VS_OK) {
+                st = vs_error_set(err, VS_E_INTEGRITY, "%s", e2.message);
+                break;
+            }
+            st = idset_add(&s.live, e->sha256, err);
+            for (size_t m = 0; !st && m < e->nsigs; m++)
+                st = idset_add(&s.live, e->sigs[m].sha256, err);
+        }
+        if (!st && drop == count) {
+            char dir[VS_MAX_NAME + 64];
+            snprintf(dir, sizeof dir, "%s/%s", VS_CACHE_REFS, s.refs[i].name);
+            unlinkat(ctx->home_fd, dir, AT_REMOVEDIR); /* fails harmlessly if not empty */
+        }
+        i = j;
+    }
+    if (!st && nrefs_removed) {
+        int rfd;
+        if (vs_open_dir(ctx->home_fd, VS_CACHE_REFS, &rfd, NULL) == VS_OK) {
+            fsync(rfd);
+            close(rfd);
+        }
+    }
+    idset_sort(&s.live);
+    if (!st)
+        st = each_object(ctx, gc_object, &s, err);
+    if (!st)
+        st = gc_quarantine(ctx, err);
+    vs_cache_unlock(lk);
+    free(e);
+    free(s.refs);
+    free(s.live.v);
+    if (refs_removed)
+        *refs_removed = nrefs_removed;
+    if (objects_removed)
+        *objects_removed = s.objects_removed;
+    return st;
+}
