@@ -108,8 +108,8 @@ vs_status vs_rsa_verify_digest(gcry_sexp_t pub, vs_rsa_scheme scheme, const uint
     int md = vs_rsa_scheme_md(scheme);
     size_t hlen = gcry_md_get_algo_dlen(md);
     if (dlen != hlen)
-        return vs_error_set(err, VS_E_INTERNAL, "%s: digest of %zu bytes for %s", name, dlen,
-                            vs_rsa_scheme_name(scheme));
+        return vs_error_set(err, VS_E_INTERNAL, "%s: digest of %zu bytes, %s needs %zu", name,
+                            dlen, md_sexp_name(md), hlen);
     if (siglen != modlen)
         return vs_error_set(err, VS_E_VERIFY,
                             "%s: signature is %zu bytes, the key's modulus is %zu bytes", name,
