@@ -1,0 +1,406 @@
+/* tests/unit/cache - version order, ref JSON (round trip and refusals),
+ * object store dedupe, lookup/list/fsck/gc on a real temporary home. */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/cache_int.h"
+
+/* ---- version order ------------------------------------------------------- */
+
+static const struct {
+    const char *a, *b;
+    int want; /* sign */
+} vcases[] = {
+    { "1.0", "1.0", 0 },
+    { "1.0", "1.1", -1 },
+    { "1.10", "1.9", 1 },
+    { "1.0~rc1", "1.0", -1 },
+    { "1.0~rc1", "1.0~rc2", -1 },
+    { "1.0~~", "1.0~", -1 },
+    { "1.0", "1.0a", -1 },
+    { "1.0a", "1.0.1", -1 },
+    { "1.0", "1.0.0", -1 },
+    { "6.2.0.117", "6.2.0.99", 1 },
+    { "007", "7", 0 },
+    { "1.2.3", "1.2.3_x86-64", -1 },
+    { "2", "10", -1 },
+    { "99999999999999999999999", "100000000000000000000000", -1 },
+    { "1.0+b1", "1.0", 1 },
+    { "a", "b", -1 },
+    { "1.0-2", "1.0-10", -1 },
+    { "", "0", 0 },
+    { "1", "", 1 },
+};
+
+START_TEST(version_order)
+{
+    for (size_t i = 0; i < sizeof vcases / sizeof vcases[0]; i++) {
+        int r = vs_version_cmp(vcases[i].a, vcases[i].b);
+        int sign = r < 0 ? -1 : r > 0;
+        ck_assert_msg(sign == vcases[i].want, "%s vs %s: got %d want %d", vcases[i].a,
+                      vcases[i].b, sign, vcases[i].want);
+        int back = vs_version_cmp(vcases[i].b, vcases[i].a);
+        ck_assert_msg((back < 0 ? -1 : back > 0) == -vcases[i].want, "antisymmetry %s %s",
+                      vcases[i].a, vcases[i].b);
+    }
+    ck_assert_int_lt(vs_version_cmp(NULL, "1"), 0);
+}
+END_TEST
+
+/* ---- refs ----------------------------------------------------------------- */
+
+#define HEXA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HEXB "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void sample(vs_cache_entry *e)
+{
+    memset(e, 0, sizeof *e);
+    strcpy(e->name, "agent");
+    strcpy(e->version, "1.2.3");
+    strcpy(e->filename, "agent-1.2.3.tgz");
+    strcpy(e->sha256, HEXA);
+    e->size = 12345;
+    strcpy(e->url, "https://example.test/agent-1.2.3.tgz");
+    e->nsigs = 2;
+    strcpy(e->sigs[0].kind, "gpg-sig");
+    strcpy(e->sigs[0].filename, "agent-1.2.3.tgz.asc");
+    strcpy(e->sigs[0].sha256, HEXB);
+    strcpy(e->sigs[0].url, "https://example.test/agent-1.2.3.tgz.asc");
+    strcpy(e->sigs[1].kind, "rsa-sig");
+    strcpy(e->sigs[1].filename, "agent-1.2.3.tgz.sig");
+    strcpy(e->sigs[1].sha256, HEXA);
+    e->nsigners = 2;
+    strcpy(e->signers[0], "0123456789ABCDEF0123456789ABCDEF01234567");
+    strcpy(e->signers[1], "sha256:" HEXA);
+    e->require = VS_REQUIRE_BOTH;
+    e->verified = 1767225600; /* 2026-01-01T00:00:00Z */
+    strcpy(e->tool, "vetstage 0.1.0");
+}
+
+START_TEST(ref_round_trip)
+{
+    vs_error err = VS_ERROR_INIT;
+    vs_cache_entry e, back;
+    sample(&e);
+    char *json;
+    size_t len;
+    ck_assert_int_eq(vs_cache_ref_format(&e, &json, &len, &err), VS_OK);
+    ck_assert_ptr_nonnull(strstr(json, "\"verified\": \"2026-01-01T00:00:00Z\""));
+    ck_assert_int_eq(vs_cache_ref_parse((const uint8_t *)json, len, "t", &back, &err), VS_OK);
+    ck_assert_mem_eq(&e, &back, sizeof e);
+    free(json);
+
+    /* an entry that cannot be read back is never written */
+    strcpy(e.name, "../evil");
+    ck_assert_int_eq(vs_cache_ref_format(&e, &json, &len, &err), VS_E_INTERNAL);
+    ck_assert_ptr_null(json);
+    sample(&e);
+    strcpy(e.filename, "a/b");
+    ck_assert_int_eq(vs_cache_ref_format(&e, &json, &len, &err), VS_E_INTERNAL);
+}
+END_TEST
+
+#define SIGS "\"sigs\":[],\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\""
+#define PKG "\"filename\":\"a.tgz\",\"sha256\":\"" HEXA "\",\"size\":1,\"url\":\"\","
+static const struct {
+    const char *json;
+    const char *why; /* substring of the message */
+} bad_refs[] = {
+    { "", "not valid JSON" },
+    { "[]", "not a JSON object" },
+    { "{\"name\":\"../x\",\"version\":\"1\"," PKG SIGS "}", "invalid name" },
+    { "{\"name\":\"a\",\"version\":\"1/../../x\"," PKG SIGS "}", "invalid name or version" },
+    { "{\"name\":\"a\",\"version\":\"..\"," PKG SIGS "}", "invalid name or version" },
+    { "{\"name\":\"a\",\"version\":1," PKG SIGS "}", "\"version\" missing or not a string" },
+    { "{\"name\":\"a\",\"version\":\"1\",\"filename\":\"../a.tgz\",\"sha256\":\"" HEXA
+      "\",\"size\":1,\"url\":\"\"," SIGS "}",
+      "not plain" },
+    { "{\"name\":\"a\",\"version\":\"1\",\"filename\":\"a.tgz\",\"sha256\":\"XYZ\",\"size\":1,"
+      "\"url\":\"\"," SIGS "}",
+      "object id" },
+    { "{\"name\":\"a\",\"version\":\"1\",\"filename\":\"a.tgz\",\"sha256\":\"" HEXA
+      "\",\"size\":\"1\",\"url\":\"\"," SIGS "}",
+      "\"size\"" },
+    { "{\"name\":\"a\",\"version\":\"1\",\"filename\":\"a.tgz\",\"sha256\":\"" HEXA
+      "\",\"size\":-5,\"url\":\"\"," SIGS "}",
+      "\"size\"" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":{},\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
+      "\"sigs\"" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":[{\"kind\":\"evil\",\"filename\":\"x\",\"sha256\":\"" HEXA "\",\"url\":\"\"}],"
+      "\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
+      "unknown signature kind" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":[{\"kind\":\"gpg-sig\",\"filename\":\"..\",\"sha256\":\"" HEXA "\",\"url\":\"\"}],"
+      "\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
+      "not plain" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":[1,2,3,4,5],\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
+      "more than" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":[],\"signers\":[\"a b\"],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
+      "fingerprint" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":[],\"signers\":[],\"require\":[],\"verified\":\"2026-01-01T00:00:00Z\"}",
+      "require" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":[],\"signers\":[],\"require\":[\"gpg\",\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
+      "require" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG
+      "\"sigs\":[],\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"yesterday\"}",
+      "ISO-8601" },
+    { "{\"name\":\"a\",\"name\":\"b\",\"version\":\"1\"," PKG SIGS "}", "not valid JSON" },
+    { "{\"name\":\"a\\u0000b\",\"version\":\"1\"," PKG SIGS "}", "not valid JSON" },
+    { "{\"name\":\"a\",\"version\":\"1\",\"filename\":\"a\\nb\",\"sha256\":\"" HEXA
+      "\",\"size\":1,\"url\":\"\"," SIGS "}",
+      "not valid" },
+};
+
+START_TEST(ref_rejects)
+{
+    for (size_t i = 0; i < sizeof bad_refs / sizeof bad_refs[0]; i++) {
+        vs_error err = VS_ERROR_INIT;
+        vs_cache_entry e;
+        vs_status st = vs_cache_ref_parse((const uint8_t *)bad_refs[i].json,
+                                          strlen(bad_refs[i].json), "refs/x.json", &e, &err);
+        ck_assert_msg(st == VS_E_INTEGRITY, "case %zu accepted: %s", i, bad_refs[i].json);
+        ck_assert_msg(strstr(err.message, bad_refs[i].why) != NULL, "case %zu: message '%s'", i,
+                      err.message);
+        ck_assert_msg(strncmp(err.message, "refs/x.json: ", 13) == 0, "case %zu names file", i);
+        ck_assert_str_eq(e.name, ""); /* nothing half-filled */
+    }
+    /* the good base parses (so the refusals above are about their one change) */
+    const char *good = "{\"name\":\"a\",\"version\":\"1\"," PKG SIGS "}";
+    vs_cache_entry e;
+    vs_error err = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_cache_ref_parse((const uint8_t *)good, strlen(good), "g", &e, &err),
+                     VS_OK);
+    /* over the size limit */
+    size_t big = VS_MAX_REF_FILE + 1;
+    char *p = malloc(big);
+    memset(p, ' ', big);
+    memcpy(p, good, strlen(good));
+    ck_assert_int_eq(vs_cache_ref_parse((const uint8_t *)p, big, "big", &e, &err),
+                     VS_E_INTEGRITY);
+    ck_assert_ptr_nonnull(strstr(err.message, "limit"));
+    free(p);
+}
+END_TEST
+
+START_TEST(split_refs)
+{
+    char n[VS_MAX_NAME + 1], v[VS_MAX_VERSION + 1];
+    vs_error err = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_cache_split_ref("agent@1.2.3", n, v, &err), VS_OK);
+    ck_assert_str_eq(n, "agent");
+    ck_assert_str_eq(v, "1.2.3");
+    const char *bad[] = { "agent", "@1", "agent@", "../a@1", "a@1/2", "a@1@2", "a@..x/" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(vs_cache_split_ref(bad[i], n, v, &err) == VS_E_USAGE, "%s", bad[i]);
+}
+END_TEST
+
+/* ---- a real home ----------------------------------------------------------- */
+
+static char home[64];
+static vs_ctx *ctx;
+
+static void home_setup(void)
+{
+    vs_error err = VS_ERROR_INIT;
+    strcpy(home, "/tmp/vs-unit-cache-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(home));
+    ck_assert_int_eq(vs_ctx_open(&ctx, home, &err), VS_OK);
+}
+
+static void home_teardown(void)
+{
+    vs_error err = VS_ERROR_INIT;
+    vs_ctx_free(ctx);
+    ctx = NULL;
+    int fd = open("/tmp", O_RDONLY | O_DIRECTORY);
+    vs_remove_tree(fd, home + 5, &err);
+    close(fd);
+}
+
+static int count_objects(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "find %s/cache/objects -type f | wc -l", home);
+    FILE *f = popen(cmd, "r");
+    int n = -1;
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = -1;
+        pclose(f);
+    }
+    return n;
+}
+
+START_TEST(object_dedupe)
+{
+    vs_error err = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_cache_mkdirs(ctx, &err), VS_OK);
+    char a[VS_SHA256_HEX], b[VS_SHA256_HEX];
+    ck_assert_int_eq(vs_cache_object_put_mem(ctx, "abc", 3, a, &err), VS_OK);
+    ck_assert_str_eq(a, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ck_assert_int_eq(vs_cache_object_put_mem(ctx, "abc", 3, b, &err), VS_OK);
+    ck_assert_str_eq(a, b);
+    ck_assert_int_eq(count_objects(), 1);
+    char *path = vs_cache_object_path(ctx, a);
+    ck_assert_ptr_nonnull(path);
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 0777, 0444);
+    ck_assert_ptr_nonnull(strstr(path, "/cache/objects/sha256/ba/7816bf"));
+
+    /* from a file: same content, same single object; the source is gone */
+    int hfd = open(home, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_eq(vs_write_file_atomic(hfd, "src", "abc", 3, 0600, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_object_put_file(ctx, hfd, "src", NULL, b, &err), VS_OK);
+    ck_assert_str_eq(a, b);
+    ck_assert_int_eq(count_objects(), 1);
+    ck_assert_int_ne(faccessat(hfd, "src", F_OK, 0), 0);
+    ck_assert_int_eq(vs_cache_object_check(ctx, a, NULL, &err), VS_OK);
+
+    /* a damaged existing object is detected and replaced on the next put */
+    chmod(path, 0644);
+    FILE *f = fopen(path, "w");
+    fputs("abd", f);
+    fclose(f);
+    ck_assert_int_eq(vs_cache_object_check(ctx, a, NULL, &err), VS_E_INTEGRITY);
+    ck_assert_ptr_nonnull(strstr(err.message, "does not match"));
+    ck_assert_int_eq(vs_write_file_atomic(hfd, "src", "abc", 3, 0600, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_object_put_file(ctx, hfd, "src", NULL, b, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_object_check(ctx, a, NULL, &err), VS_OK);
+    ck_assert_int_eq(count_objects(), 1);
+    close(hfd);
+    free(path);
+
+    ck_assert_ptr_null(vs_cache_object_path(ctx, "../../etc/passwd"));
+    ck_assert_ptr_null(vs_cache_object_path(ctx, HEXA "0"));
+}
+END_TEST
+
+static void add_version(const char *version, const char *content, vs_cache_entry *e)
+{
+    vs_error err = VS_ERROR_INIT;
+    sample(e);
+    snprintf(e->version, sizeof e->version, "%s", version);
+    ck_assert_int_eq(vs_cache_object_put_mem(ctx, content, strlen(content), e->sha256, &err),
+                     VS_OK);
+    e->size = strlen(content);
+    ck_assert_int_eq(vs_cache_object_put_mem(ctx, version, strlen(version), e->sigs[0].sha256,
+                                             &err),
+                     VS_OK);
+    e->nsigs = 1;
+    ck_assert_int_eq(vs_cache_ref_write(ctx, e, &err), VS_OK);
+}
+
+static void count_damage(const char *what, const char *reason, void *payload)
+{
+    (void)what;
+    (void)reason;
+    (*(int *)payload)++;
+}
+
+START_TEST(lookup_list_fsck_gc)
+{
+    vs_error err = VS_ERROR_INIT;
+    vs_cache_entry e1, e2, e3, got;
+    ck_assert_int_eq(vs_cache_mkdirs(ctx, &err), VS_OK);
+    add_version("1.10", "package one-ten", &e1);
+    add_version("1.9", "package one-nine", &e2);
+    add_version("1.10~rc1", "package rc", &e3);
+
+    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.9", &got, &err), VS_OK);
+    ck_assert_str_eq(got.sha256, e2.sha256);
+    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@2.0", &got, &err), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(err.message, "not in the cache"));
+    ck_assert_int_eq(vs_cache_lookup(ctx, "../agent@1", &got, &err), VS_E_USAGE);
+
+    vs_cache_entry *list;
+    size_t n;
+    ck_assert_int_eq(vs_cache_list(ctx, &list, &n, &err), VS_OK);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(list[0].version, "1.9");
+    ck_assert_str_eq(list[1].version, "1.10~rc1");
+    ck_assert_str_eq(list[2].version, "1.10");
+    free(list);
+
+    size_t nd = 99;
+    int seen = 0;
+    ck_assert_int_eq(vs_cache_fsck(ctx, count_damage, &seen, &nd, &err), VS_OK);
+    ck_assert_int_eq(nd, 0);
+
+    /* a ref naming another package than its path is damage */
+    char path[256];
+    snprintf(path, sizeof path, "%s/cache/refs/agent/1.9.json", home);
+    snprintf(e2.version, sizeof e2.version, "1.8");
+    char *json;
+    size_t len;
+    ck_assert_int_eq(vs_cache_ref_format(&e2, &json, &len, &err), VS_OK);
+    FILE *f = fopen(path, "w");
+    fwrite(json, 1, len, f);
+    fclose(f);
+    free(json);
+    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.9", &got, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_cache_fsck(ctx, count_damage, &seen, &nd, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(nd, 1);
+    /* gc refuses to guess what a damaged ref holds */
+    size_t rr, orr;
+    ck_assert_int_eq(vs_cache_gc(ctx, 1, &rr, &orr, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(count_objects(), 6);
+    unlink(path);
+
+    /* keep 1: only 1.10 stays, with its two objects */
+    ck_assert_int_eq(vs_cache_gc(ctx, 1, &rr, &orr, &err), VS_OK);
+    ck_assert_int_eq(rr, 1);
+    ck_assert_int_eq(orr, 4);
+    ck_assert_int_eq(count_objects(), 2);
+    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.10", &got, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.10~rc1", &got, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_cache_fsck(ctx, NULL, NULL, &nd, &err), VS_OK);
+
+    /* flip a byte of the package object: fsck names the entry */
+    char *op = vs_cache_object_path(ctx, e1.sha256);
+    chmod(op, 0644);
+    f = fopen(op, "r+");
+    fputc('X', f);
+    fclose(f);
+    free(op);
+    seen = 0;
+    ck_assert_int_eq(vs_cache_fsck(ctx, count_damage, &seen, &nd, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(nd, 2); /* the object and the entry using it */
+    ck_assert_int_eq(seen, 2);
+
+    /* keep 0 removes everything */
+    ck_assert_int_eq(vs_cache_gc(ctx, 0, &rr, &orr, &err), VS_OK);
+    ck_assert_int_eq(count_objects(), 0);
+    ck_assert_int_eq(vs_cache_list(ctx, &list, &n, &err), VS_OK);
+    ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+Suite *vs_suite_cache(void)
+{
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("pure");
+    tcase_add_test(tc, version_order);
+    tcase_add_test(tc, ref_round_trip);
+    tcase_add_test(tc, ref_rejects);
+    tcase_add_test(tc, split_refs);
+    suite_add_tcase(s, tc);
+    TCase *th = tcase_create("home");
+    tcase_add_checked_fixture(th, home_setup, home_teardown);
+    tcase_add_test(th, object_dedupe);
+    tcase_add_test(th, lookup_list_fsck_gc);
+    suite_add_tcase(s, th);
+    return s;
+}
