@@ -1,0 +1,455 @@
+/* render/dockerfile.c - the sidecar and embedded Dockerfiles and their build
+ * contexts. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "render/render_int.h"
+
+/* ---- a growing string ---------------------------------------------------- */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void sb_printf(sbuf *b, const char *fmt, ...) VS_PRINTF(2, 3);
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        b->oom = true; /* callers only format short, validated values */
+        return;
+    }
+    sb_add(b, tmp, (size_t)n);
+}
+
+/* A Dockerfile double-quoted value: \ " and $ escaped (LABEL substitutes
+ * variables). Values are validated before; this is the second fence. */
+static void sb_quoted(sbuf *b, const char *s)
+{
+    sb_add(b, "\"", 1);
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"' || *s == '$')
+            sb_add(b, "\\", 1);
+        sb_add(b, s, 1);
+    }
+    sb_add(b, "\"", 1);
+}
+
+/* Exec form: a JSON array on one line, strings escaped by jansson. */
+static void sb_json(sbuf *b, const json_t *a)
+{
+    char *s = json_dumps(a, JSON_ENCODE_ANY);
+    if (!s) {
+        b->oom = true;
+        return;
+    }
+    sb_puts(b, s);
+    free(s);
+}
+
+/* ---- options ------------------------------------------------------------- */
+
+/* An image reference: registry/name:tag@digest, no spaces or '$'. */
+static bool image_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > VS_MAX_RENDER_ARG)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '/' || c == ':' || c == '@'))
+            return false;
+    }
+    return s[0] != '-';
+}
+
+typedef struct plan {
+    const char *mount;
+    const char *script;
+    json_t *entry; /* embedded: the final ENTRYPOINT */
+    json_t *cmd;   /* embedded: the final CMD */
+} plan;
+
+static void plan_free(plan *p)
+{
+    json_decref(p->entry);
+    json_decref(p->cmd);
+    p->entry = p->cmd = NULL;
+}
+
+static vs_status plan_make(plan *p, const vs_render_opts *o, vs_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->mount = o->mount_path ? o->mount_path : VS_RENDER_DEFAULT_MOUNT;
+    p->script = o->start_script ? o->start_script : VS_RENDER_DEFAULT_START_SCRIPT;
+    if (o->flow != VS_RENDER_SIDECAR && o->flow != VS_RENDER_EMBEDDED)
+        return vs_error_set(err, VS_E_USAGE, "unknown render flow");
+    if (!render_valid_mount(p->mount))
+        return vs_error_set(err, VS_E_USAGE,
+                            "%s: mount path must be absolute, made of [A-Za-z0-9._+/-], "
+                            "without . or .. components",
+                            p->mount);
+    if (!render_valid_relpath(p->script))
+        return vs_error_set(err, VS_E_USAGE,
+                            "%s: start script must be a relative path inside the layout, "
+                            "made of [A-Za-z0-9._+/-]",
+                            p->script);
+    if (o->flow == VS_RENDER_SIDECAR)
+        return VS_OK;
+    if (!o->app_image || !*o->app_image)
+        return vs_error_set(err, VS_E_USAGE, "the embedded flow needs --app-image IMAGE");
+    if (!image_ok(o->app_image))
+        return vs_error_set(err, VS_E_USAGE, "%s: not an image reference", o->app_image);
+    if (!o->entrypoint_json && !o->cmd_json)
+        return vs_error_set(err, VS_E_USAGE,
+                            "%s: give the image's --entrypoint and/or --cmd as JSON arrays "
+                            "(setting ENTRYPOINT clears the image's CMD; '[]' for none)",
+                            o->app_image);
+    json_t *ep = NULL;
+    vs_status st = VS_OK;
+    if (o->entrypoint_json)
+        st = render_parse_argv(&ep, o->entrypoint_json, "--entrypoint", err);
+    else
+        ep = json_array();
+    if (st == VS_OK && o->cmd_json)
+        st = render_parse_argv(&p->cmd, o->cmd_json, "--cmd", err);
+    else if (st == VS_OK)
+        p->cmd = json_array();
+    if (st == VS_OK && json_array_size(ep) + json_array_size(p->cmd) == 0)
+        st = vs_error_set(err, VS_E_USAGE,
+                          "%s: --entrypoint and --cmd are both empty: nothing to run after the "
+                          "agent starts",
+                          o->app_image);
+    if (st == VS_OK) {
+        char *sp = render_script_path(p->mount, p->script);
+        size_t sl = sizeof VS_RENDER_CHECKER_PATH + strlen(p->mount) +
+                    sizeof " && " VS_RENDER_ENTRY_SCRIPT + 1;
+        char *script = malloc(sl);
+        p->entry = json_array();
+        if (!sp || !script || !p->entry) {
+            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        } else {
+            /* check the layout, start the agent, then become the application */
+            snprintf(script, sl, "%s %s && %s", VS_RENDER_CHECKER_PATH, p->mount,
+                     VS_RENDER_ENTRY_SCRIPT);
+            json_array_append_new(p->entry, json_string("/bin/sh"));
+            json_array_append_new(p->entry, json_string("-c"));
+            json_array_append_new(p->entry, json_string(script));
+            json_array_append_new(p->entry, json_string(sp));
+            json_array_extend(p->entry, ep);
+        }
+        free(sp);
+        free(script);
+    }
+    json_decref(ep);
+    if (st)
+        plan_free(p);
+    return st;
+}
+
+/* ---- the text ------------------------------------------------------------ */
+
+static void labels(sbuf *b, const render_layout *l)
+{
+    sb_puts(b, "LABEL org.opencontainers.image.title=");
+    sb_quoted(b, l->name);
+    sb_puts(b, " \\\n      org.opencontainers.image.version=");
+    sb_quoted(b, l->version);
+    sb_puts(b, " \\\n      org.opencontainers.image.description=");
+    char desc[VS_MAX_NAME + VS_MAX_VERSION + 64];
+    snprintf(desc, sizeof desc, "%s %s, vetted and staged by vetstage", l->name, l->version);
+    sb_quoted(b, desc);
+    sb_puts(b, " \\\n      io.vetstage.package=");
+    sb_quoted(b, l->name);
+    sb_puts(b, " \\\n      io.vetstage.version=");
+    sb_quoted(b, l->version);
+    sb_puts(b, " \\\n      io.vetstage.sha256=");
+    sb_quoted(b, l->sha256);
+    sb_puts(b, " \\\n      io.vetstage.signers=");
+    sb_quoted(b, l->signers);
+    sb_puts(b, "\n");
+}
+
+static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
+                             const render_layout *l, vs_error *err)
+{
+    sbuf b = { 0 };
+    json_t *vol = json_pack("[s]", p->mount);
+    json_t *check = json_pack("[ss]", VS_RENDER_CHECKER_PATH, p->mount);
+    if (o->flow == VS_RENDER_SIDECAR) {
+        sb_printf(&b, "# vetstage sidecar image: %s %s as a volume at %s.\n", l->name,
+                  l->version, p->mount);
+        sb_puts(&b, "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check\n"
+                    "# (static layout checker). The command checks the layout and exits 0 only\n"
+                    "# when it is intact, so ECS dependsOn SUCCESS gates the application on it.\n");
+        sb_puts(&b, "FROM scratch\n");
+        labels(&b, l);
+        sb_printf(&b, "COPY vetstage-check %s\n", VS_RENDER_CHECKER_PATH);
+        sb_printf(&b, "COPY layout/ %s/\n", p->mount);
+        sb_puts(&b, "VOLUME ");
+        sb_json(&b, vol);
+        sb_puts(&b, "\nENTRYPOINT ");
+        sb_json(&b, check);
+        sb_puts(&b, "\n");
+    } else {
+        sb_printf(&b, "# vetstage embedded build: %s %s copied into %s at %s.\n", l->name,
+                  l->version, o->app_image, p->mount);
+        sb_puts(&b, "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check.\n"
+                    "# The application image needs /bin/sh: the entry point checks the layout,\n"
+                    "# runs the agent's start script, then execs the original entry point and\n"
+                    "# command with their arguments unchanged.\n");
+        sb_puts(&b, "FROM scratch AS vetstage-layout\n");
+        sb_printf(&b, "COPY vetstage-check %s\n", VS_RENDER_CHECKER_PATH);
+        sb_printf(&b, "COPY layout/ %s/\n\n", p->mount);
+        sb_printf(&b, "FROM %s\n", o->app_image);
+        labels(&b, l);
+        sb_printf(&b, "COPY --from=vetstage-layout %s %s\n", VS_RENDER_CHECKER_PATH,
+                  VS_RENDER_CHECKER_PATH);
+        sb_printf(&b, "COPY --from=vetstage-layout %s/ %s/\n", p->mount, p->mount);
+        sb_puts(&b, "ENTRYPOINT ");
+        sb_json(&b, p->entry);
+        sb_puts(&b, "\nCMD ");
+        sb_json(&b, p->cmd);
+        sb_puts(&b, "\n");
+    }
+    json_decref(vol);
+    json_decref(check);
+    if (b.oom || !b.p) {
+        free(b.p);
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory rendering the Dockerfile");
+    }
+    *out = b.p;
+    return VS_OK;
+}
+
+/* Validate options, open and check the layout, render. */
+static vs_status prepare(char **out, const vs_render_opts *o, render_layout *l, vs_error *err)
+{
+    *out = NULL;
+    if (!o)
+        return vs_error_set(err, VS_E_USAGE, "no render options");
+    plan p;
+    vs_status st = plan_make(&p, o, err);
+    if (st)
+        return st;
+    st = render_layout_open(l, o->layout, p.script, err);
+    if (st == VS_OK)
+        st = render_text(out, o, &p, l, err);
+    if (st)
+        render_layout_free(l);
+    plan_free(&p);
+    return st;
+}
+
+vs_status vs_render_dockerfile(char **out, const vs_render_opts *o, vs_error *err)
+{
+    render_layout l;
+    vs_status st = prepare(out, o, &l, err);
+    if (st == VS_OK)
+        render_layout_free(&l);
+    return st;
+}
+
+/* ---- the build context ----------------------------------------------------- */
+
+/* 0: absent; 1: an empty directory; else an error (not empty, not a dir). */
+static vs_status context_state(const char *ctx, int *state, vs_error *err)
+{
+    struct stat sb;
+    if (lstat(ctx, &sb) != 0) {
+        if (errno == ENOENT) {
+            *state = 0;
+            return VS_OK;
+        }
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s", ctx);
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return vs_error_set(err, VS_E_USAGE, "%s: exists and is not a directory", ctx);
+    int fd = open(ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s", ctx);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s", ctx);
+    }
+    bool empty = true;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            empty = false;
+    closedir(d);
+    if (!empty)
+        return vs_error_set(err, VS_E_USAGE, "%s: exists and is not empty", ctx);
+    *state = 1;
+    return VS_OK;
+}
+
+vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *err)
+{
+    if (!ctx || !*ctx)
+        return vs_error_set(err, VS_E_USAGE, "no build context directory given (--out)");
+    if (!o || !o->checker || !*o->checker)
+        return vs_error_set(err, VS_E_USAGE, "no layout checker given (--checker PATH)");
+    struct stat sb;
+    if (stat(o->checker, &sb) != 0)
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s: the static layout checker",
+                              o->checker);
+    if (!S_ISREG(sb.st_mode))
+        return vs_error_set(err, VS_E_USAGE, "%s: the layout checker is not a regular file",
+                            o->checker);
+    /* strip trailing slashes: "ctx/" and "ctx" name the same place */
+    size_t cl = strlen(ctx);
+    while (cl > 1 && ctx[cl - 1] == '/')
+        cl--;
+    char *path = strndup(ctx, cl);
+    if (!path)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    int state = 0;
+    vs_status st = context_state(path, &state, err);
+    char *text = NULL;
+    render_layout l;
+    memset(&l, 0, sizeof l);
+    if (st == VS_OK)
+        st = prepare(&text, o, &l, err);
+    if (st) {
+        free(path);
+        return st;
+    }
+    /* every check passed: now write, beside the target */
+    char *base = strdup(vs_basename(path));
+    char *parent = strndup(path, (size_t)(vs_basename(path) - path));
+    size_t tl = cl + sizeof ".tmp-XXXXXX";
+    char *tmp = malloc(tl);
+    int pfd = -1, tfd = -1;
+    bool made = false;
+    if (!base || !parent || !tmp) {
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        goto out;
+    }
+    snprintf(tmp, tl, "%s.tmp-XXXXXX", path);
+    pfd = open(*parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0) {
+        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", *parent ? parent : ".");
+        goto out;
+    }
+    if (!mkdtemp(tmp)) {
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create temporary directory", path);
+        goto out;
+    }
+    made = true;
+    tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (tfd < 0) {
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", tmp);
+        goto out;
+    }
+    st = vs_write_file_atomic(tfd, "Dockerfile", text, strlen(text), 0644, err);
+    if (st == VS_OK)
+        st = render_copy_tree(l.tree, tfd, "layout", err);
+    if (st == VS_OK)
+        st = render_copy_file(o->checker, tfd, "vetstage-check", 0755, err);
+    if (st == VS_OK) {
+        /* the copy is what goes into the image: check it, not only the source */
+        char *copy = vs_path_join(tmp, "layout");
+        st = copy ? render_layout_check(copy, err)
+                  : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        free(copy);
+    }
+    if (st == VS_OK && fchmod(tfd, 0755) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod", tmp);
+    if (st == VS_OK)
+        st = vs_fsync_dir(tfd, tmp, err);
+    if (st == VS_OK) {
+        /* an empty target directory is removed first: the one non-atomic
+         * instant, while the complete context waits under its temporary name */
+        if (state == 1 && unlinkat(pfd, base, AT_REMOVEDIR) != 0)
+            st = vs_error_errno(err, VS_E_USAGE, errno, "%s: remove the empty directory", path);
+        else if (renameat(pfd, vs_basename(tmp), pfd, base) != 0)
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: rename into place", path);
+        else {
+            made = false;
+            st = vs_fsync_dir(pfd, path, err);
+        }
+    }
+out:
+    if (made && pfd >= 0) {
+        vs_error e2 = VS_ERROR_INIT;
+        vs_remove_tree(pfd, vs_basename(tmp), &e2);
+    }
+    if (tfd >= 0)
+        close(tfd);
+    if (pfd >= 0)
+        close(pfd);
+    render_layout_free(&l);
+    free(text);
+    free(base);
+    free(parent);
+    free(tmp);
+    free(path);
+    return st;
+}
+
+vs_status vs_render_save(const char *path, const char *text, vs_error *err)
+{
+    if (!path || !*path || !text)
+        return vs_error_set(err, VS_E_USAGE, "no output file given");
+    const char *base = vs_basename(path);
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return vs_error_set(err, VS_E_USAGE, "%s: not a file name", path);
+    char *parent = strndup(path, (size_t)(base - path));
+    if (!parent)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    int dfd = open(*parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    vs_status st;
+    if (dfd < 0) {
+        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", *parent ? parent : ".");
+    } else {
+        vs_error e2 = VS_ERROR_INIT;
+        st = vs_write_file_atomic(dfd, base, text, strlen(text), 0644, &e2);
+        if (st)
+            vs_error_set(err, st, "%s: %s", path, e2.message);
+        close(dfd);
+    }
+    free(parent);
+    return st;
+}

@@ -1,0 +1,535 @@
+/* render/layout.c - find the staged tree behind --layout, check it, read its
+ * provenance, copy it into a build context. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "render/render_int.h"
+
+#define MANIFEST ".vetstage/MANIFEST.sha256"
+#define PROVENANCE ".vetstage/provenance.json"
+/* Directory depth accepted when copying a layout. */
+#define COPY_MAX_DEPTH 256
+
+static bool path_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '-' || c == '+' || c == '/';
+}
+
+/* Components separated by single slashes, none "." or "..", none empty. */
+static bool components_ok(const char *p)
+{
+    const char *s = p;
+    for (;;) {
+        const char *e = strchr(s, '/');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
+            return false;
+        if (!e)
+            return true;
+        s = e + 1;
+    }
+}
+
+static bool charset_ok(const char *p)
+{
+    size_t n = strlen(p);
+    if (n == 0 || n > VS_MAX_RENDER_PATH)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!path_char_ok(p[i]))
+            return false;
+    return true;
+}
+
+bool render_valid_mount(const char *p)
+{
+    return p && p[0] == '/' && charset_ok(p) && components_ok(p + 1);
+}
+
+bool render_valid_relpath(const char *p)
+{
+    return p && p[0] != '/' && charset_ok(p) && components_ok(p);
+}
+
+char *render_script_path(const char *mount, const char *script)
+{
+    return vs_path_join(mount, script);
+}
+
+bool render_is_argv(const json_t *a)
+{
+    if (!json_is_array(a))
+        return false;
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (!json_is_string(json_array_get(a, i)))
+            return false;
+    return true;
+}
+
+vs_status render_parse_argv(json_t **out, const char *json, const char *what, vs_error *err)
+{
+    *out = NULL;
+    if (strlen(json) > VS_MAX_TASK_DEF)
+        return vs_error_set(err, VS_E_USAGE, "%s: longer than the limit of %u bytes", what,
+                            VS_MAX_TASK_DEF);
+    json_error_t je;
+    json_t *a = json_loads(json, JSON_REJECT_DUPLICATES, &je);
+    if (!a)
+        return vs_error_set(err, VS_E_USAGE, "%s: not JSON: %s", what, je.text);
+    if (!render_is_argv(a)) {
+        json_decref(a);
+        return vs_error_set(err, VS_E_USAGE, "%s: must be a JSON array of strings, e.g. [\"/app\", \"--flag\"]",
+                            what);
+    }
+    *out = a;
+    return VS_OK;
+}
+
+/* ---- the manifest check ------------------------------------------------ */
+
+/*
+ * Check every entry of .vetstage/MANIFEST.sha256 (sha256sum format) against
+ * the file it names. This covers the render-time guarantee that the files we
+ * copy are the ones staged; the stage component's vs_layout_check adds extra
+ * files and modes once it is available.
+ */
+vs_status render_layout_check(const char *tree, vs_error *err)
+{
+    vs_status st = vs_gcrypt_init(err);
+    if (st)
+        return st;
+    int dfd = -1;
+    st = vs_open_dir(AT_FDCWD, tree, &dfd, err);
+    if (st)
+        return st;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    st = vs_read_file(dfd, MANIFEST, VS_MAX_MANIFEST_FILE, &buf, &len, err);
+    if (st) {
+        close(dfd);
+        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: cannot read the manifest", tree,
+                            MANIFEST);
+    }
+    vs_cursor c;
+    vs_cursor_init(&c, buf, len);
+    const char *line;
+    size_t n;
+    size_t entries = 0;
+    char path[VS_MAX_MANIFEST_LINE + 1];
+    while (st == VS_OK && vs_cursor_line(&c, VS_MAX_MANIFEST_LINE, &line, &n)) {
+        if (n == 0)
+            continue;
+        uint8_t want[VS_SHA256_LEN];
+        if (n < 67 || !vs_unhex(want, sizeof want, line, 64) || line[64] != ' ' ||
+            (line[65] != ' ' && line[65] != '*')) {
+            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: malformed line %zu", tree, MANIFEST,
+                              entries + 1);
+            break;
+        }
+        size_t pl = n - 66;
+        memcpy(path, line + 66, pl);
+        path[pl] = '\0';
+        const char *rel = path;
+        if (rel[0] == '.' && rel[1] == '/')
+            rel += 2;
+        if (!*rel || rel[0] == '/' || !components_ok(rel) || memchr(path, '\0', pl)) {
+            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: bad path on line %zu", tree, MANIFEST,
+                              entries + 1);
+            break;
+        }
+        struct stat sb;
+        if (fstatat(dfd, rel, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
+            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: missing or not a regular file", tree,
+                              rel);
+            break;
+        }
+        uint8_t got[VS_SHA256_LEN];
+        uint64_t size;
+        vs_error e2 = VS_ERROR_INIT;
+        if (vs_sha256_file(dfd, rel, got, &size, &e2) != VS_OK) {
+            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: unreadable", tree, rel);
+            break;
+        }
+        if (memcmp(got, want, sizeof got) != 0)
+            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: content differs from the manifest",
+                              tree, rel);
+        entries++;
+    }
+    if (st == VS_OK && c.bad)
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: line too long", tree, MANIFEST);
+    if (st == VS_OK && entries == 0)
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: empty manifest", tree, MANIFEST);
+    free(buf);
+    close(dfd);
+    return st;
+}
+
+/* ---- provenance ---------------------------------------------------------- */
+
+static const char *str_field(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static bool fpr_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              ch == ':'))
+            return false;
+    }
+    return true;
+}
+
+static bool hex64(const char *s)
+{
+    uint8_t d[VS_SHA256_LEN];
+    return s && strlen(s) == 64 && vs_unhex(d, sizeof d, s, 64);
+}
+
+/* Signer fingerprints: an array of strings, or of objects with "fingerprint". */
+static vs_status add_signers(char **acc, const json_t *arr, const char *where, vs_error *err)
+{
+    if (!json_is_array(arr))
+        return VS_OK;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        const json_t *v = json_array_get(arr, i);
+        const char *f = json_is_string(v) ? json_string_value(v) : str_field(v, "fingerprint");
+        if (!f)
+            continue;
+        if (!fpr_ok(f))
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: malformed signer fingerprint", where);
+        if (strstr(*acc, f))
+            continue;
+        size_t a = strlen(*acc), b = strlen(f);
+        char *n = realloc(*acc, a + b + 2);
+        if (!n)
+            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        if (a)
+            n[a++] = ',';
+        memcpy(n + a, f, b + 1);
+        *acc = n;
+    }
+    return VS_OK;
+}
+
+static vs_status read_provenance(render_layout *l, int tfd, vs_error *err)
+{
+    char where[PATH_MAX + 64];
+    snprintf(where, sizeof where, "%s/%s", l->tree, PROVENANCE);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    vs_error e2 = VS_ERROR_INIT;
+    if (vs_read_file(tfd, PROVENANCE, VS_MAX_REF_FILE, &buf, &len, &e2) != VS_OK)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: cannot read: %s", where, e2.message);
+    json_error_t je;
+    json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
+    free(buf);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: not a JSON object", where);
+    }
+    const json_t *pkg = json_object_get(j, "package");
+    const char *name = str_field(j, "name");
+    if (!name)
+        name = json_is_string(pkg) ? json_string_value(pkg) : str_field(pkg, "name");
+    const char *version = str_field(j, "version");
+    if (!version)
+        version = str_field(pkg, "version");
+    const char *sha = str_field(j, "sha256");
+    if (!sha)
+        sha = str_field(pkg, "sha256");
+    vs_status st = VS_OK;
+    if (!name || !vs_valid_name(name))
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: no valid package name", where);
+    else if (!version || !vs_valid_version(version))
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: no valid version", where);
+    else if (!hex64(sha))
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: no valid sha256", where);
+    if (st == VS_OK) {
+        l->name = strdup(name);
+        l->version = strdup(version);
+        l->sha256 = strdup(sha);
+        l->signers = strdup("");
+        if (!l->name || !l->version || !l->sha256 || !l->signers)
+            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    static const char *keys[] = { "signers", "signer_fingerprints", "signatures" };
+    for (size_t i = 0; st == VS_OK && i < sizeof keys / sizeof keys[0]; i++)
+        st = add_signers(&l->signers, json_object_get(j, keys[i]), where, err);
+    json_decref(j);
+    return st;
+}
+
+/* ---- resolving the layout ------------------------------------------------ */
+
+static bool has_manifest(int dfd)
+{
+    struct stat sb;
+    return fstatat(dfd, MANIFEST, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+}
+
+static vs_status resolve(render_layout *l, const char *dir, vs_error *err)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s", dir);
+    if (has_manifest(dfd)) {
+        close(dfd);
+        l->tree = strdup(dir);
+        return l->tree ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    /* versioned: resolve `current` once, so that a flip while we work cannot
+     * mix two versions */
+    char target[PATH_MAX];
+    ssize_t n = readlinkat(dfd, "current", target, sizeof target - 1);
+    if (n < 0) {
+        struct stat sb;
+        bool isdir = fstatat(dfd, "current", &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+        if (!isdir) {
+            close(dfd);
+            return vs_error_set(err, VS_E_USAGE,
+                                "%s: not a layout (no %s and no current version)", dir, MANIFEST);
+        }
+        memcpy(target, "current", sizeof "current");
+        n = (ssize_t)strlen(target);
+    }
+    target[n] = '\0';
+    if (target[0] == '/' || !components_ok(target) || memchr(target, '\0', (size_t)n)) {
+        close(dfd);
+        return vs_error_set(err, VS_E_INTEGRITY, "%s/current: points outside the layout", dir);
+    }
+    int tfd = openat(dfd, target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(dfd);
+    if (tfd < 0)
+        return vs_error_errno(err, VS_E_INTEGRITY, errno, "%s/current", dir);
+    bool ok = has_manifest(tfd);
+    close(tfd);
+    l->tree = vs_path_join(dir, target);
+    if (!l->tree)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    if (!ok)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: no %s", l->tree, MANIFEST);
+    return VS_OK;
+}
+
+vs_status render_layout_open(render_layout *l, const char *dir, const char *script, vs_error *err)
+{
+    memset(l, 0, sizeof *l);
+    if (!dir || !*dir)
+        return vs_error_set(err, VS_E_USAGE, "no layout given (--layout DIR)");
+    if (!render_valid_relpath(script))
+        return vs_error_set(err, VS_E_USAGE,
+                            "%s: start script must be a relative path inside the layout", script);
+    vs_status st = resolve(l, dir, err);
+    if (st)
+        goto fail;
+    int tfd = open(l->tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tfd < 0) {
+        st = vs_error_errno(err, VS_E_INTEGRITY, errno, "%s", l->tree);
+        goto fail;
+    }
+    struct stat sb;
+    if (fstatat(tfd, script, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: start script missing from the layout",
+                          l->tree, script);
+    } else if (!S_ISREG(sb.st_mode)) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: start script is not a regular file",
+                          l->tree, script);
+    } else if (!(sb.st_mode & 0111)) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: start script is not executable", l->tree,
+                          script);
+    }
+    if (st == VS_OK)
+        st = render_layout_check(l->tree, err);
+    if (st == VS_OK)
+        st = read_provenance(l, tfd, err);
+    close(tfd);
+    if (st == VS_OK)
+        return VS_OK;
+fail:
+    render_layout_free(l);
+    return st;
+}
+
+void render_layout_free(render_layout *l)
+{
+    free(l->tree);
+    free(l->name);
+    free(l->version);
+    free(l->sha256);
+    free(l->signers);
+    memset(l, 0, sizeof *l);
+}
+
+/* ---- copying ------------------------------------------------------------- */
+
+/* Copy the open file `in` to the new file `name` in `dfd` with `mode`, fsynced. */
+static vs_status copy_fd(int in, int dfd, const char *name, const char *shown, mode_t mode,
+                         vs_error *err)
+{
+    int out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create copy", shown);
+    vs_status st = VS_OK;
+    uint8_t *buf = malloc(VS_IO_BUFSIZE);
+    if (!buf)
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    while (st == VS_OK) {
+        ssize_t r = read(in, buf, VS_IO_BUFSIZE);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: read", shown);
+        else if (r == 0)
+            break;
+        else if (vs_write_all(out, buf, (size_t)r) != 0)
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: write copy", shown);
+    }
+    free(buf);
+    if (st == VS_OK && fchmod(out, mode & 0777) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod copy", shown);
+    if (st == VS_OK && fsync(out) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: fsync copy", shown);
+    if (close(out) != 0 && st == VS_OK)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: close copy", shown);
+    return st;
+}
+
+static vs_status copy_file(int sfd, int dfd, const char *name, const char *shown, mode_t mode,
+                           vs_error *err)
+{
+    int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", shown);
+    vs_status st = copy_fd(in, dfd, name, shown, mode, err);
+    close(in);
+    return st;
+}
+
+static vs_status copy_dir(int sfd, int dfd, const char *shown, int depth, vs_error *err)
+{
+    if (depth > COPY_MAX_DEPTH)
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: directories nested too deep", shown);
+    int fd2 = dup(sfd);
+    DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+    if (!d) {
+        int e = errno;
+        if (fd2 >= 0)
+            close(fd2);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: opendir", shown);
+    }
+    vs_status st = VS_OK;
+    struct dirent *de;
+    while (st == VS_OK && (errno = 0, de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *sub = vs_path_join(shown, de->d_name);
+        if (!sub) {
+            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            break;
+        }
+        struct stat sb;
+        if (fstatat(sfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: stat", sub);
+        } else if (S_ISREG(sb.st_mode)) {
+            st = copy_file(sfd, dfd, de->d_name, sub, sb.st_mode, err);
+        } else if (S_ISDIR(sb.st_mode)) {
+            int s2 = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int d2 = -1;
+            if (s2 < 0)
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", sub);
+            else if (mkdirat(dfd, de->d_name, 0700) != 0)
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: mkdir copy", sub);
+            else if ((d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                                       O_CLOEXEC)) < 0)
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open copy", sub);
+            if (st == VS_OK)
+                st = copy_dir(s2, d2, sub, depth + 1, err);
+            if (st == VS_OK && fchmod(d2, sb.st_mode & 0777) != 0)
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod copy", sub);
+            if (st == VS_OK)
+                st = vs_fsync_dir(d2, sub, err);
+            if (s2 >= 0)
+                close(s2);
+            if (d2 >= 0)
+                close(d2);
+        } else if (S_ISLNK(sb.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t n = readlinkat(sfd, de->d_name, target, sizeof target - 1);
+            if (n < 0) {
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: readlink", sub);
+            } else {
+                target[n] = '\0';
+                if (symlinkat(target, dfd, de->d_name) != 0)
+                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: symlink copy", sub);
+            }
+        } else {
+            st = vs_error_set(err, VS_E_INTEGRITY,
+                              "%s: not a regular file, directory or symbolic link", sub);
+        }
+        free(sub);
+    }
+    if (st == VS_OK && errno != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: readdir", shown);
+    closedir(d);
+    return st;
+}
+
+vs_status render_copy_file(const char *src, int dst_dirfd, const char *dst_name, mode_t mode,
+                           vs_error *err)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s", src);
+    struct stat sb;
+    vs_status st = VS_OK;
+    if (fstat(in, &sb) != 0)
+        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", src);
+    else if (!S_ISREG(sb.st_mode))
+        st = vs_error_set(err, VS_E_USAGE, "%s: not a regular file", src);
+    else
+        st = copy_fd(in, dst_dirfd, dst_name, src, mode, err);
+    close(in);
+    return st;
+}
+
+vs_status render_copy_tree(const char *src, int dst_dirfd, const char *dst_name, vs_error *err)
+{
+    int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (sfd < 0)
+        return vs_error_errno(err, VS_E_INTEGRITY, errno, "%s", src);
+    struct stat sb;
+    vs_status st = VS_OK;
+    int dfd = -1;
+    if (fstat(sfd, &sb) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: stat", src);
+    else if (mkdirat(dst_dirfd, dst_name, 0700) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: mkdir", dst_name);
+    else if ((dfd = openat(dst_dirfd, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                                    O_CLOEXEC)) < 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", dst_name);
+    if (st == VS_OK)
+        st = copy_dir(sfd, dfd, src, 0, err);
+    if (st == VS_OK && fchmod(dfd, sb.st_mode & 0777) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod", dst_name);
+    if (st == VS_OK)
+        st = vs_fsync_dir(dfd, dst_name, err);
+    if (dfd >= 0)
+        close(dfd);
+    close(sfd);
+    return st;
+}
