@@ -1,0 +1,482 @@
+/*
+ * keys/gnupg.c - the store's private GnuPG home, gpgme contexts bound to it,
+ * the store lock, and a strict scan of OpenPGP key material before gpg sees it.
+ *
+ * The GnuPG home is HOME/trust/gnupg (0700). Its gpg.conf turns off every way
+ * gpg could reach the network or another keyring (no key retrieval, no
+ * dirmngr) and forbids starting gpg-agent: the store only ever holds public
+ * keys, and nothing we do with them needs the agent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keys/keys_int.h"
+
+static const char gpg_conf[] =
+    "# Written by vetstage: the trust store's private GnuPG home. Do not edit.\n"
+    "# Trust is pinned by fingerprint in vetstage, not by the web of trust.\n"
+    "trust-model always\n"
+    "no-auto-key-retrieve\n"
+    "no-auto-key-locate\n"
+    "auto-key-locate local\n"
+    "keyserver-options no-honor-keyserver-url\n"
+    "disable-dirmngr\n"
+    "no-autostart\n"
+    "no-greeting\n"
+    "no-permission-warning\n";
+
+char *vs_keys_gnupg_home(vs_ctx *ctx)
+{
+    return vs_path_join(ctx->home, "trust/gnupg");
+}
+
+vs_status vs_keys_lock(vs_ctx *ctx, int *fd, vs_error *err)
+{
+    *fd = -1;
+    if (mkdirat(ctx->home_fd, "trust", 0700) != 0 && errno != EEXIST)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/trust: mkdir", ctx->home);
+    int f = openat(ctx->home_fd, "trust/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (f < 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/trust/lock", ctx->home);
+    while (flock(f, LOCK_EX) != 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        close(f);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s/trust/lock: flock", ctx->home);
+    }
+    *fd = f;
+    return VS_OK;
+}
+
+void vs_keys_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
+vs_status vs_keys_gpgme_error(vs_error *err, vs_status st, gpgme_error_t ge, const char *what)
+{
+    return vs_error_setb(err, st, "gpgme", (long)ge, "%s: %s", what, gpgme_strerror(ge));
+}
+
+vs_status vs_keys_gpgme_open_home(const char *home, gpgme_ctx_t *out, vs_error *err)
+{
+    *out = NULL;
+    gpgme_ctx_t g = NULL;
+    gpgme_error_t ge = gpgme_new(&g);
+    if (!ge)
+        ge = gpgme_set_protocol(g, GPGME_PROTOCOL_OpenPGP);
+    if (!ge)
+        ge = gpgme_ctx_set_engine_info(g, GPGME_PROTOCOL_OpenPGP, NULL, home);
+    if (!ge)
+        ge = gpgme_set_keylist_mode(g, GPGME_KEYLIST_MODE_LOCAL);
+    if (!ge)
+        ge = gpgme_set_pinentry_mode(g, GPGME_PINENTRY_MODE_CANCEL);
+    if (ge) {
+        gpgme_release(g);
+        return vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, home);
+    }
+    gpgme_set_offline(g, 1);
+    gpgme_set_armor(g, 0);
+    /* best effort: these flags exist in every gpgme we accept, but a missing
+     * one must not make the store unusable (gpg.conf says the same) */
+    gpgme_set_ctx_flag(g, "auto-key-retrieve", "0");
+    gpgme_set_ctx_flag(g, "no-auto-check-trustdb", "1");
+    *out = g;
+    return VS_OK;
+}
+
+static bool exists_at(int dirfd, const char *path)
+{
+    struct stat sb;
+    return fstatat(dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* A GnuPG home that gpg can import revocations into needs a trustdb even
+ * with trust-model always; listing once under the pgp model creates it. */
+vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err)
+{
+    vs_status st = VS_OK;
+    if (!exists_at(homefd, "gpg.conf")) {
+        st = vs_write_file_atomic(homefd, "gpg.conf", gpg_conf, sizeof gpg_conf - 1, 0600, err);
+        if (st)
+            return st;
+    }
+    if (exists_at(homefd, "trustdb.gpg"))
+        return VS_OK;
+    gpgme_ctx_t g;
+    st = vs_keys_gpgme_open_home(home, &g, err);
+    if (st)
+        return st;
+    gpgme_error_t ge = gpgme_set_ctx_flag(g, "trust-model", "pgp");
+    if (!ge)
+        ge = gpgme_op_keylist_start(g, NULL, 0);
+    gpgme_key_t k;
+    while (!ge && !(ge = gpgme_op_keylist_next(g, &k)))
+        gpgme_key_unref(k);
+    if (gpgme_err_code(ge) == GPG_ERR_EOF)
+        ge = 0;
+    gpgme_op_keylist_end(g);
+    gpgme_release(g);
+    if (ge)
+        return vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, home);
+    if (!exists_at(homefd, "trustdb.gpg"))
+        return vs_error_set(err, VS_E_INTERNAL, "%s: gpg did not create trustdb.gpg", home);
+    return VS_OK;
+}
+
+/* Create HOME/trust/{gnupg,rsa}; caller holds the lock. */
+vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
+{
+    static const char *const dirs[] = { "trust", "trust/gnupg", "trust/rsa" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        if (mkdirat(ctx->home_fd, dirs[i], 0700) != 0 && errno != EEXIST)
+            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: mkdir", ctx->home, dirs[i]);
+    }
+    char *home = vs_keys_gnupg_home(ctx);
+    if (!home)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    int fd;
+    vs_status st = vs_open_dir(ctx->home_fd, "trust/gnupg", &fd, err);
+    if (st == VS_OK) {
+        fchmod(fd, 0700); /* gpg warns about and we do not want group access */
+        st = vs_keys_gnupg_prepare(home, fd, err);
+        close(fd);
+    }
+    free(home);
+    return st;
+}
+
+static bool store_ready(vs_ctx *ctx)
+{
+    return exists_at(ctx->home_fd, "trust/gnupg/gpg.conf") &&
+           exists_at(ctx->home_fd, "trust/gnupg/trustdb.gpg") &&
+           exists_at(ctx->home_fd, "trust/rsa");
+}
+
+vs_status vs_keys_store_ensure(vs_ctx *ctx, vs_error *err)
+{
+    if (store_ready(ctx))
+        return VS_OK;
+    int lock;
+    vs_status st = vs_keys_lock(ctx, &lock, err);
+    if (st)
+        return st;
+    st = vs_keys_store_prepare(ctx, err);
+    vs_keys_unlock(lock);
+    return st;
+}
+
+vs_status vs_keys_gpgme_open(vs_ctx *ctx, gpgme_ctx_t *out, vs_error *err)
+{
+    *out = NULL;
+    vs_status st = vs_keys_store_ensure(ctx, err);
+    if (st)
+        return st;
+    char *home = vs_keys_gnupg_home(ctx);
+    if (!home)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    st = vs_keys_gpgme_open_home(home, out, err);
+    free(home);
+    return st;
+}
+
+/* ---- OpenPGP key material, scanned before gpg sees it ---------------------- */
+
+static bool subpackets_issuer(const uint8_t *p, size_t len, vs_pgp_scan *s)
+{
+    vs_cursor c;
+    vs_cursor_init(&c, p, len);
+    while (vs_cursor_left(&c) > 0) {
+        uint8_t o1 = 0, o2 = 0;
+        size_t sl;
+        if (!vs_cursor_u8(&c, &o1))
+            return false;
+        if (o1 < 192) {
+            sl = o1;
+        } else if (o1 < 255) {
+            if (!vs_cursor_u8(&c, &o2))
+                return false;
+            sl = ((size_t)(o1 - 192) << 8) + o2 + 192;
+        } else {
+            const uint8_t *b = vs_cursor_bytes(&c, 4);
+            if (!b)
+                return false;
+            sl = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+        }
+        const uint8_t *body = vs_cursor_bytes(&c, sl);
+        if (!body || sl == 0)
+            return false;
+        uint8_t type = body[0] & 0x7f;
+        if (type == 33 && sl == 22 && body[1] == 4) {
+            vs_hex(s->issuer, body + 2, 20);
+            s->issuer_is_fpr = true;
+        } else if (type == 16 && sl == 9 && !s->issuer_is_fpr) {
+            vs_hex(s->issuer, body + 1, 8);
+        }
+    }
+    return true;
+}
+
+/* A signature packet: is it a key revocation, and by whom. */
+static bool scan_signature(const uint8_t *p, size_t len, vs_pgp_scan *s)
+{
+    vs_cursor c;
+    vs_cursor_init(&c, p, len);
+    uint8_t ver = 0, type = 0, b;
+    if (!vs_cursor_u8(&c, &ver))
+        return false;
+    if (ver == 3) {
+        const uint8_t *h = vs_cursor_bytes(&c, 14); /* 5, type, time[4], keyid[8] */
+        if (!h || h[0] != 5)
+            return false;
+        type = h[1];
+        if (!s->issuer[0])
+            vs_hex(s->issuer, h + 6, 8);
+    } else if (ver == 4) {
+        if (!vs_cursor_u8(&c, &type) || !vs_cursor_u8(&c, &b) || !vs_cursor_u8(&c, &b))
+            return false;
+        for (int area = 0; area < 2; area++) {
+            const uint8_t *l = vs_cursor_bytes(&c, 2);
+            if (!l)
+                return false;
+            size_t n = (size_t)l[0] << 8 | l[1];
+            const uint8_t *sp = vs_cursor_bytes(&c, n);
+            if (!sp || !subpackets_issuer(sp, n, s))
+                return false;
+        }
+    } else {
+        return false;
+    }
+    if (type == 0x20)
+        s->nrevocations++;
+    return true;
+}
+
+/* Walk the packets of binary OpenPGP data, counting what they are. */
+static vs_status scan_packets(const uint8_t *p, size_t len, const char *name, vs_pgp_scan *s,
+                              vs_error *err)
+{
+    vs_cursor c;
+    vs_cursor_init(&c, p, len);
+    if (len == 0)
+        return vs_error_set(err, VS_E_USAGE, "%s: not a public key (empty OpenPGP data)", name);
+    while (vs_cursor_left(&c) > 0) {
+        uint8_t h = 0, o1 = 0, o2 = 0;
+        vs_cursor_u8(&c, &h);
+        if (!(h & 0x80))
+            return vs_error_set(err, VS_E_USAGE,
+                                "%s: not a public key (bad OpenPGP packet header at byte %zu)",
+                                name, c.pos - 1);
+        unsigned tag;
+        size_t plen = 0;
+        bool ok = true;
+        if (h & 0x40) {
+            tag = h & 0x3f;
+            ok = vs_cursor_u8(&c, &o1);
+            if (ok && o1 < 192) {
+                plen = o1;
+            } else if (ok && o1 < 224) {
+                ok = vs_cursor_u8(&c, &o2);
+                plen = ((size_t)(o1 - 192) << 8) + o2 + 192;
+            } else if (ok && o1 == 255) {
+                const uint8_t *b = vs_cursor_bytes(&c, 4);
+                ok = b != NULL;
+                if (ok)
+                    plen = (size_t)b[0] << 24 | (size_t)b[1] << 16 | (size_t)b[2] << 8 | b[3];
+            } else {
+                ok = false; /* partial lengths never occur in key material */
+            }
+        } else {
+            tag = (h >> 2) & 0xf;
+            unsigned lt = h & 3;
+            if (lt == 3) {
+                ok = false;
+            } else {
+                size_t nb = lt == 0 ? 1 : lt == 1 ? 2 : 4;
+                const uint8_t *b = vs_cursor_bytes(&c, nb);
+                ok = b != NULL;
+                for (size_t i = 0; ok && i < nb; i++)
+                    plen = plen << 8 | b[i];
+            }
+        }
+        const uint8_t *body = ok ? vs_cursor_bytes(&c, plen) : NULL;
+        if (!ok || !body)
+            return vs_error_set(err, VS_E_USAGE,
+                                "%s: not a public key (truncated or malformed OpenPGP packet)",
+                                name);
+        switch (tag) {
+        case 5: /* secret key */
+        case 7: /* secret subkey */
+            s->nsecret++;
+            break;
+        case 6:
+            s->npublic++;
+            break;
+        case 2:
+            s->nsigs++;
+            if (s->npublic == 0 && !scan_signature(body, plen, s))
+                return vs_error_set(err, VS_E_USAGE,
+                                    "%s: not a public key (malformed OpenPGP signature)", name);
+            break;
+        case 12: /* trust */
+        case 13: /* user id */
+        case 14: /* public subkey */
+        case 17: /* user attribute */
+            break;
+        default:
+            return vs_error_set(err, VS_E_USAGE,
+                                "%s: not a public key (OpenPGP packet type %u is not key material)",
+                                name, tag);
+        }
+    }
+    return VS_OK;
+}
+
+static uint32_t crc24(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xB704CEu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= (uint32_t)p[i] << 16;
+        for (int k = 0; k < 8; k++) {
+            crc <<= 1;
+            if (crc & 0x1000000u)
+                crc ^= 0x1864CFBu;
+        }
+    }
+    return crc & 0xFFFFFFu;
+}
+
+static size_t trim_cr(const char *l, size_t n)
+{
+    while (n > 0 && (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
+        n--;
+    return n;
+}
+
+static bool line_eq(const char *l, size_t n, const char *s)
+{
+    return n == strlen(s) && memcmp(l, s, n) == 0;
+}
+
+static bool prefix(const char *l, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    return n >= k && memcmp(l, s, k) == 0;
+}
+
+/* Decode every armored block in the text and scan its packets. */
+static vs_status scan_armor(const uint8_t *p, size_t len, const char *name, vs_pgp_scan *s,
+                            vs_error *err)
+{
+    vs_cursor c;
+    vs_cursor_init(&c, p, len);
+    const char *l;
+    size_t n;
+    unsigned blocks = 0;
+    uint8_t *b64 = malloc(len + 1);
+    uint8_t *bin = malloc(len / 4 * 3 + 4);
+    vs_status st = VS_OK;
+    if (!b64 || !bin) {
+        free(b64);
+        free(bin);
+        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+    }
+    while (st == VS_OK && vs_cursor_line(&c, VS_MAX_KEY_FILE, &l, &n)) {
+        n = trim_cr(l, n);
+        if (!prefix(l, n, "-----BEGIN PGP "))
+            continue;
+        if (line_eq(l, n, "-----BEGIN PGP PRIVATE KEY BLOCK-----") ||
+            line_eq(l, n, "-----BEGIN PGP SECRET KEY BLOCK-----")) {
+            s->nsecret++;
+            break;
+        }
+        if (!line_eq(l, n, "-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
+            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (armor %.*s)", name,
+                              (int)(n > 60 ? 60 : n), l);
+            break;
+        }
+        /* armor headers ("Key: value") up to the blank line that must follow */
+        bool blank = false;
+        while (vs_cursor_line(&c, VS_MAX_KEY_FILE, &l, &n)) {
+            n = trim_cr(l, n);
+            if (n == 0) {
+                blank = true;
+                break;
+            }
+            if (!memchr(l, ':', n))
+                break;
+        }
+        size_t nb = 0;
+        bool ended = false, crc_seen = false;
+        uint8_t crcb[4];
+        size_t crcl = 0;
+        while (blank && vs_cursor_line(&c, VS_MAX_KEY_FILE, &l, &n)) {
+            n = trim_cr(l, n);
+            if (line_eq(l, n, "-----END PGP PUBLIC KEY BLOCK-----")) {
+                ended = true;
+                break;
+            }
+            if (crc_seen || n == 0)
+                break;
+            if (l[0] == '=' && n == 5) {
+                if (!vs_keys_b64_decode((const uint8_t *)l + 1, 4, crcb, &crcl) || crcl != 3)
+                    break;
+                crc_seen = true;
+                continue;
+            }
+            memcpy(b64 + nb, l, n);
+            nb += n;
+        }
+        size_t binl = 0;
+        if (!ended) {
+            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (damaged ASCII armor)", name);
+        } else if (!vs_keys_b64_decode(b64, nb, bin, &binl)) {
+            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (bad base64 in armor)", name);
+        } else if (crc_seen && crc24(bin, binl) != ((uint32_t)crcb[0] << 16 |
+                                                    (uint32_t)crcb[1] << 8 | crcb[2])) {
+            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (armor checksum mismatch)",
+                              name);
+        } else {
+            st = scan_packets(bin, binl, name, s, err);
+            blocks++;
+        }
+    }
+    free(b64);
+    free(bin);
+    if (st == VS_OK && s->nsecret == 0 && blocks == 0)
+        st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (no OpenPGP armor block)", name);
+    return st;
+}
+
+vs_status vs_keys_pgp_scan(const uint8_t *p, size_t len, const char *name, bool armored,
+                           vs_pgp_scan *s, vs_error *err)
+{
+    memset(s, 0, sizeof *s);
+    vs_status st = armored ? scan_armor(p, len, name, s, err) : scan_packets(p, len, name, s, err);
+    if (st)
+        return st;
+    if (s->nsecret > 0)
+        return vs_error_set(err, VS_E_USAGE,
+                            "%s: holds secret key material; refusing it (export the public key "
+                            "with gpg --export)",
+                            name);
+    if (s->npublic == 0) {
+        if (s->nsigs == 0 || s->nrevocations != s->nsigs)
+            return vs_error_set(err, VS_E_USAGE,
+                                "%s: not a public key (OpenPGP data without a key or a key "
+                                "revocation)",
+                                name);
+        if (!s->issuer[0])
+            return vs_error_set(err, VS_E_USAGE,
+                                "%s: revocation certificate does not name its key", name);
+    }
+    return VS_OK;
+}
