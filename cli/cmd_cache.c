@@ -1,9 +1,370 @@
-/* cli/cmd_cache.c - `vetstage cache` (not implemented yet). */
+/* cli/cmd_cache.c - `vetstage cache list|show|path|fsck|gc`. */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+
+static const char usage_text[] =
+    "usage: vetstage cache list [--json]\n"
+    "       vetstage cache show NAME@VERSION [--json]\n"
+    "       vetstage cache path NAME@VERSION [--json]\n"
+    "       vetstage cache fsck [--json]\n"
+    "       vetstage cache gc [--keep N] [--json]\n"
+    "\n"
+    "The cache of vetted packages under HOME/cache.\n"
+    "  list   every NAME@VERSION with its size, sha256 prefix and verification time\n"
+    "  show   everything the cache recorded about one package (sources, signature\n"
+    "         objects, signers, policy, verification time)\n"
+    "  path   absolute path of the package object (read-only), on stdout\n"
+    "  fsck   re-hash every object and check every ref; exit 6 naming each damaged\n"
+    "         entry, one line each\n"
+    "  gc     with --keep N, keep the N newest versions of each name (version order:\n"
+    "         digits numerically, '~' first) and drop the others; then remove\n"
+    "         unreferenced objects and abandoned downloads. Without --keep no\n"
+    "         version is removed.\n"
+    "Options: --json, -q, -v, --home DIR, --help.\n"
+    "Exit codes: 0 ok, 1 internal, 2 usage (bad arguments, NAME@VERSION not in the\n"
+    "cache), 6 integrity (damaged cache).\n";
+
+static int print_usage(void)
+{
+    fputs(usage_text, stdout);
+    return 0;
+}
+
+/* Parse the common options of a subcommand; collects positionals into pos.
+ * keep (may be NULL) receives --keep. Returns -1 to continue, else exit code. */
+static int parse(cli *c, int argc, char **argv, const char **pos, int maxpos, int *npos,
+                 const char **keep)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_LONGOPTS,
+        { "keep", required_argument, NULL, CLI_OPT_FIRST_COMMAND },
+        { 0, 0, 0, 0 },
+    };
+    int opt;
+    *npos = 0;
+    cli_getopt_reset();
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+        if (opt == CLI_OPT_FIRST_COMMAND && keep) {
+            *keep = optarg;
+            continue;
+        }
+        if (opt == CLI_OPT_FIRST_COMMAND)
+            return cli_usage_error(c, "--keep is only for cache gc");
+        int r = cli_common_opt(c, opt);
+        if (r == -1)
+            return print_usage();
+        if (r != 0)
+            return cli_usage_error(c, "unknown option (see vetstage cache --help)");
+    }
+    for (int i = optind; i < argc; i++) {
+        if (*npos >= maxpos)
+            return cli_usage_error(c, "unexpected argument '%s'", argv[i]);
+        pos[(*npos)++] = argv[i];
+    }
+    return -1;
+}
+
+static json_t *entry_json(vs_ctx *ctx, const vs_cache_entry *e, bool full)
+{
+    json_t *o = json_object();
+    char ref[300];
+    snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
+    json_object_set_new(o, "ref", json_string(ref));
+    json_object_set_new(o, "name", json_string(e->name));
+    json_object_set_new(o, "version", json_string(e->version));
+    json_object_set_new(o, "filename", json_string(e->filename));
+    json_object_set_new(o, "sha256", json_string(e->sha256));
+    json_object_set_new(o, "size", json_integer((json_int_t)e->size));
+    json_object_set_new(o, "url", cli_json_str(e->url));
+    json_object_set_new(o, "verified", cli_json_time(e->verified));
+    json_t *signers = json_array();
+    for (size_t i = 0; i < e->nsigners; i++)
+        json_array_append_new(signers, json_string(e->signers[i]));
+    json_object_set_new(o, "signers", signers);
+    if (!full)
+        return o;
+    char *path = vs_cache_object_path(ctx, e->sha256);
+    json_object_set_new(o, "path", cli_json_str(path));
+    free(path);
+    json_t *sigs = json_array();
+    for (size_t i = 0; i < e->nsigs; i++) {
+        json_t *s = json_object();
+        json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
+        json_object_set_new(s, "filename", json_string(e->sigs[i].filename));
+        json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
+        json_object_set_new(s, "url", cli_json_str(e->sigs[i].url));
+        json_array_append_new(sigs, s);
+    }
+    json_object_set_new(o, "sigs", sigs);
+    json_t *req = json_array();
+    if (e->require & VS_REQUIRE_GPG)
+        json_array_append_new(req, json_string("gpg"));
+    if (e->require & VS_REQUIRE_RSA)
+        json_array_append_new(req, json_string("rsa"));
+    json_object_set_new(o, "require", req);
+    json_object_set_new(o, "tool", cli_json_str(e->tool));
+    return o;
+}
+
+static int do_list(cli *c, int argc, char **argv)
+{
+    const char *pos[1];
+    int npos, rc = parse(c, argc, argv, pos, 0, &npos, NULL);
+    if (rc >= 0)
+        return rc;
+    vs_ctx *ctx = cli_ctx(c, &rc);
+    if (!ctx)
+        return rc;
+    vs_error err = VS_ERROR_INIT;
+    vs_cache_entry *v;
+    size_t n;
+    if (vs_cache_list(ctx, &v, &n, &err) != VS_OK)
+        return cli_fail(c, &err);
+    if (c->json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, entry_json(ctx, &v[i], false));
+        free(v);
+        json_t *o = json_object();
+        json_object_set_new(o, "entries", arr);
+        return cli_json_ok(c, o);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ref[300], tb[32];
+        snprintf(ref, sizeof ref, "%s@%s", v[i].name, v[i].version);
+        cli_out(c, "%-40s %12" PRIu64 "  sha256:%.12s  %s\n", ref, v[i].size, v[i].sha256,
+                cli_time(tb, v[i].verified));
+    }
+    if (n == 0)
+        cli_info(c, "the cache is empty\n");
+    free(v);
+    return 0;
+}
+
+static int lookup_one(cli *c, int argc, char **argv, vs_ctx **ctxp, vs_cache_entry *e)
+{
+    const char *pos[1];
+    int npos, rc = parse(c, argc, argv, pos, 1, &npos, NULL);
+    if (rc >= 0)
+        return rc;
+    if (npos != 1)
+        return cli_usage_error(c, "give one NAME@VERSION");
+    vs_ctx *ctx = cli_ctx(c, &rc);
+    if (!ctx)
+        return rc;
+    vs_error err = VS_ERROR_INIT;
+    if (vs_cache_lookup(ctx, pos[0], e, &err) != VS_OK)
+        return cli_fail(c, &err);
+    *ctxp = ctx;
+    return -1;
+}
+
+static int do_show(cli *c, int argc, char **argv)
+{
+    vs_ctx *ctx;
+    vs_cache_entry *e = malloc(sizeof *e);
+    if (!e)
+        return 1;
+    int rc = lookup_one(c, argc, argv, &ctx, e);
+    if (rc >= 0) {
+        free(e);
+        return rc;
+    }
+    if (c->json) {
+        rc = cli_json_ok(c, entry_json(ctx, e, true));
+        free(e);
+        return rc;
+    }
+    char tb[32];
+    char *path = vs_cache_object_path(ctx, e->sha256);
+    cli_out(c, "ref:       %s@%s\n", e->name, e->version);
+    cli_out(c, "file:      %s\n", e->filename);
+    cli_out(c, "size:      %" PRIu64 "\n", e->size);
+    cli_out(c, "sha256:    %s\n", e->sha256);
+    cli_out(c, "path:      %s\n", path ? path : "");
+    cli_out(c, "url:       %s\n", e->url);
+    for (size_t i = 0; i < e->nsigs; i++)
+        cli_out(c, "%-10s %s sha256:%s%s%s\n", e->sigs[i].kind, e->sigs[i].filename,
+                e->sigs[i].sha256, e->sigs[i].url[0] ? " from " : "", e->sigs[i].url);
+    for (size_t i = 0; i < e->nsigners; i++)
+        cli_out(c, "signer:    %s\n", e->signers[i]);
+    cli_out(c, "require:   %s\n",
+            e->require == VS_REQUIRE_BOTH   ? "gpg,rsa"
+            : e->require == VS_REQUIRE_GPG ? "gpg"
+                                           : "rsa");
+    cli_out(c, "verified:  %s\n", cli_time(tb, e->verified));
+    cli_out(c, "tool:      %s\n", e->tool);
+    free(path);
+    free(e);
+    return 0;
+}
+
+static int do_path(cli *c, int argc, char **argv)
+{
+    vs_ctx *ctx;
+    vs_cache_entry *e = malloc(sizeof *e);
+    if (!e)
+        return 1;
+    int rc = lookup_one(c, argc, argv, &ctx, e);
+    if (rc >= 0) {
+        free(e);
+        return rc;
+    }
+    char *path = vs_cache_object_path(ctx, e->sha256);
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) {
+        vs_error err = VS_ERROR_INIT;
+        err.status = VS_E_INTEGRITY;
+        snprintf(err.message, sizeof err.message,
+                 "%s: package object of %s@%s is missing (run cache fsck)", path ? path : "?",
+                 e->name, e->version);
+        free(path);
+        free(e);
+        return cli_fail(c, &err);
+    }
+    fclose(f);
+    if (c->json) {
+        json_t *o = json_object();
+        char ref[300];
+        snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
+        json_object_set_new(o, "ref", json_string(ref));
+        json_object_set_new(o, "path", json_string(path));
+        rc = cli_json_ok(c, o);
+    } else {
+        cli_out(c, "%s\n", path);
+        rc = 0;
+    }
+    free(path);
+    free(e);
+    return rc;
+}
+
+struct damage_acc {
+    cli *c;
+    json_t *arr;
+};
+
+static void on_damage(const char *what, const char *reason, void *payload)
+{
+    struct damage_acc *d = payload;
+    /* one line per damaged entry, on stderr in both modes */
+    fprintf(stderr, "vetstage: damaged: %s: %s\n", what, reason);
+    if (d->arr) {
+        json_t *o = json_object();
+        json_object_set_new(o, "what", json_string(what));
+        json_object_set_new(o, "reason", json_string(reason));
+        json_array_append_new(d->arr, o);
+    }
+}
+
+static int do_fsck(cli *c, int argc, char **argv)
+{
+    const char *pos[1];
+    int npos, rc = parse(c, argc, argv, pos, 0, &npos, NULL);
+    if (rc >= 0)
+        return rc;
+    vs_ctx *ctx = cli_ctx(c, &rc);
+    if (!ctx)
+        return rc;
+    vs_error err = VS_ERROR_INIT;
+    struct damage_acc d = { c, c->json ? json_array() : NULL };
+    size_t nd = 0;
+    vs_status st = vs_cache_fsck(ctx, on_damage, &d, &nd, &err);
+    if (st != VS_OK) {
+        json_t *extra = NULL;
+        if (d.arr) {
+            extra = json_object();
+            json_object_set_new(extra, "damaged", d.arr);
+        }
+        return cli_fail_json(c, &err, extra);
+    }
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "damaged", d.arr);
+        return cli_json_ok(c, o);
+    }
+    cli_info(c, "cache is intact\n");
+    return 0;
+}
+
+static int do_gc(cli *c, int argc, char **argv)
+{
+    const char *pos[1];
+    const char *keeps = NULL;
+    int npos, rc = parse(c, argc, argv, pos, 0, &npos, &keeps);
+    if (rc >= 0)
+        return rc;
+    unsigned keep = UINT_MAX;
+    if (keeps) {
+        uint64_t k;
+        if (!cli_parse_u64(keeps, &k) || k >= UINT_MAX)
+            return cli_usage_error(c, "--keep: '%s' is not a number of versions", keeps);
+        keep = (unsigned)k;
+    }
+    vs_ctx *ctx = cli_ctx(c, &rc);
+    if (!ctx)
+        return rc;
+    vs_error err = VS_ERROR_INIT;
+    size_t refs = 0, objs = 0;
+    if (vs_cache_gc(ctx, keep, &refs, &objs, &err) != VS_OK)
+        return cli_fail(c, &err);
+    if (c->json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "refs_removed", json_integer((json_int_t)refs));
+        json_object_set_new(o, "objects_removed", json_integer((json_int_t)objs));
+        return cli_json_ok(c, o);
+    }
+    cli_info(c, "removed %zu %s and %zu unreferenced %s\n", refs, refs == 1 ? "version" : "versions",
+             objs, objs == 1 ? "object" : "objects");
+    return 0;
+}
+
+/* cli/main.c resets optind before it computes argv + optind, so commands
+ * receive the whole command line; find our own name in it. Harmless once
+ * main.c passes argv starting at the command. */
+static void skip_to_command(int *argc, char ***argv, const char *name)
+{
+    if (*argc > 0 && strcmp((*argv)[0], name) == 0)
+        return;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = (*argv)[i];
+        if (strcmp(a, name) == 0) {
+            *argc -= i;
+            *argv += i;
+            return;
+        }
+        if (strcmp(a, "--home") == 0)
+            i++;
+        else if (a[0] != '-')
+            return;
+    }
+}
 
 int cmd_cache(cli *c, int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error(c, "not implemented yet");
+    skip_to_command(&argc, &argv, "cache");
+    static const struct {
+        const char *name;
+        int (*fn)(cli *, int, char **);
+        const char *command;
+    } subs[] = {
+        { "list", do_list, "cache list" }, { "show", do_show, "cache show" },
+        { "path", do_path, "cache path" }, { "fsck", do_fsck, "cache fsck" },
+        { "gc", do_gc, "cache gc" },
+    };
+    if (argc < 2)
+        return cli_usage_error(c, "missing subcommand: list, show, path, fsck or gc");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+        return print_usage();
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        if (strcmp(argv[1], subs[i].name) == 0) {
+            c->command = subs[i].command;
+            return subs[i].fn(c, argc - 1, argv + 1);
+        }
+    }
+    return cli_usage_error(c, "unknown subcommand '%s': list, show, path, fsck or gc", argv[1]);
 }
