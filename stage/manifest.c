@@ -1,0 +1,265 @@
+/* stage/manifest.c - the .vetstage/MANIFEST.sha256 and .vetstage/MODES files:
+ * parse (untrusted: read through the bounded cursor) and render.
+ * libc + common only (linked into the static checker). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stage/stage_int.h"
+
+/* Copy a line (not NUL-terminated) into a bounded buffer. */
+static bool line_copy(char *dst, size_t dstsz, const char *src, size_t n)
+{
+    if (n >= dstsz || memchr(src, '\0', n))
+        return false;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return true;
+}
+
+static vs_status bad_line(vs_error *err, const char *name, size_t lineno, const char *why)
+{
+    return vs_error_set(err, VS_E_INTEGRITY, "%s: line %zu: %s", name, lineno, why);
+}
+
+/* Normalise and vet a path read from a metadata file. */
+static const char *meta_path(const char *raw, char *norm, size_t normsz)
+{
+    const char *why = vs_stage_norm_path(raw, norm, normsz);
+    if (why)
+        return why;
+    if (!*norm)
+        return "empty path";
+    if (vs_stage_reserved(norm))
+        return "path inside .vetstage";
+    return NULL;
+}
+
+vs_status vs_manifest_parse(const uint8_t *p, size_t len, const char *name, vs_pathset *set,
+                            vs_error *err)
+{
+    vs_cursor c;
+    vs_cursor_init(&c, p, len);
+    const char *line;
+    size_t n, lineno = 0;
+    char *buf = malloc(VS_MAX_MANIFEST_LINE + 1);
+    char *norm = malloc(VS_MAX_ARCHIVE_PATH + 1);
+    vs_status st = VS_OK;
+    if (!buf || !norm) {
+        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        goto out;
+    }
+    while (vs_cursor_line(&c, VS_MAX_MANIFEST_LINE, &line, &n)) {
+        lineno++;
+        if (!line_copy(buf, VS_MAX_MANIFEST_LINE + 1, line, n)) {
+            st = bad_line(err, name, lineno, "NUL byte or line too long");
+            goto out;
+        }
+        uint8_t d[VS_SHA256_LEN];
+        if (n < 67 || !vs_unhex(d, VS_SHA256_LEN, buf, 64) || buf[64] != ' ' ||
+            (buf[65] != ' ' && buf[65] != '*')) {
+            st = bad_line(err, name, lineno, "not '<sha256>  path'");
+            goto out;
+        }
+        const char *why = meta_path(buf + 66, norm, VS_MAX_ARCHIVE_PATH + 1);
+        if (why) {
+            st = bad_line(err, name, lineno, why);
+            goto out;
+        }
+        vs_pathent *e = vs_pathset_get(set, norm);
+        if (e && e->has_sha) {
+            st = bad_line(err, name, lineno, "path listed twice");
+            goto out;
+        }
+        if (!e && !(e = vs_pathset_add(set, norm))) {
+            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+            goto out;
+        }
+        memcpy(e->sha256, d, VS_SHA256_LEN);
+        e->has_sha = true;
+    }
+    if (c.bad)
+        st = bad_line(err, name, lineno + 1, "line too long");
+out:
+    free(buf);
+    free(norm);
+    return st;
+}
+
+static bool parse_mode(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+    if (strlen(s) != 4)
+        return false;
+    for (int i = 0; i < 4; i++) {
+        if (s[i] < '0' || s[i] > '7')
+            return false;
+        v = v * 8 + (unsigned)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+vs_status vs_modes_parse(const uint8_t *p, size_t len, const char *name, vs_pathset *set,
+                         vs_error *err)
+{
+    vs_cursor c;
+    vs_cursor_init(&c, p, len);
+    const char *line;
+    size_t n, lineno = 0;
+    char *buf = malloc(VS_MAX_MODES_LINE + 1);
+    char *norm = malloc(VS_MAX_ARCHIVE_PATH + 1);
+    vs_status st = VS_OK;
+    if (!buf || !norm) {
+        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        goto out;
+    }
+    while (vs_cursor_line(&c, VS_MAX_MODES_LINE, &line, &n)) {
+        lineno++;
+        if (!line_copy(buf, VS_MAX_MODES_LINE + 1, line, n)) {
+            st = bad_line(err, name, lineno, "NUL byte or line too long");
+            goto out;
+        }
+        if (buf[0] == '#' || buf[0] == '\0')
+            continue;
+        char type = buf[0];
+        unsigned mode = 0;
+        /* "T MMMM path" */
+        if (n < 8 || (type != 'f' && type != 'd' && type != 'l') || buf[1] != ' ' ||
+            buf[6] != ' ') {
+            st = bad_line(err, name, lineno, "not 'TYPE MODE path'");
+            goto out;
+        }
+        buf[6] = '\0';
+        if (!parse_mode(buf + 2, &mode)) {
+            st = bad_line(err, name, lineno, "bad mode");
+            goto out;
+        }
+        char *path = buf + 7;
+        char *tab = strchr(path, '\t');
+        const char *target = NULL;
+        if (type == 'l') {
+            if (!tab) {
+                st = bad_line(err, name, lineno, "symbolic link without a target");
+                goto out;
+            }
+            *tab = '\0';
+            target = tab + 1;
+        } else if (tab) {
+            st = bad_line(err, name, lineno, "tab in path");
+            goto out;
+        }
+        const char *why = meta_path(path, norm, VS_MAX_ARCHIVE_PATH + 1);
+        if (!why && target)
+            why = vs_stage_check_link(norm, target);
+        if (why) {
+            st = bad_line(err, name, lineno, why);
+            goto out;
+        }
+        vs_pathent *e = vs_pathset_get(set, norm);
+        if (e && e->type) {
+            st = bad_line(err, name, lineno, "path listed twice");
+            goto out;
+        }
+        if (!e && !(e = vs_pathset_add(set, norm))) {
+            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+            goto out;
+        }
+        e->type = type;
+        e->mode = mode;
+        if (target && !(e->target = strdup(target))) {
+            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+            goto out;
+        }
+    }
+    if (c.bad)
+        st = bad_line(err, name, lineno + 1, "line too long");
+out:
+    free(buf);
+    free(norm);
+    return st;
+}
+
+/* ---- rendering ------------------------------------------------------------ */
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (n + 1 > b->cap - b->len || !b->p) {
+        size_t ncap = b->cap ? b->cap : 4096;
+        while (ncap - b->len < n + 1) {
+            if (ncap > SIZE_MAX / 2) {
+                b->oom = true;
+                return;
+            }
+            ncap *= 2;
+        }
+        char *np = realloc(b->p, ncap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mlen, char **modes,
+                             size_t *modes_len, vs_error *err)
+{
+    *manifest = *modes = NULL;
+    vs_pathent **v = vs_pathset_sorted(set);
+    if (!v)
+        return vs_error_set(err, VS_E_INTERNAL, "manifest: out of memory");
+    sbuf m = { 0 }, d = { 0 };
+    sb_str(&m, "");
+    sb_str(&d, "# vetstage MODES v1: TYPE MODE PATH[<TAB>SYMLINK-TARGET]\n");
+    for (size_t i = 0; i < set->n; i++) {
+        const vs_pathent *e = v[i];
+        char head[16];
+        if (e->type != 'f' && e->type != 'd' && e->type != 'l')
+            continue;
+        if (e->type == 'f') {
+            char hex[VS_SHA256_HEX];
+            vs_hex(hex, e->sha256, VS_SHA256_LEN);
+            sb_str(&m, hex);
+            sb_str(&m, "  ");
+            sb_str(&m, e->path);
+            sb_str(&m, "\n");
+        }
+        snprintf(head, sizeof head, "%c %04o ", e->type, e->mode & 07777u);
+        sb_str(&d, head);
+        sb_str(&d, e->path);
+        if (e->type == 'l') {
+            sb_str(&d, "\t");
+            sb_str(&d, e->target ? e->target : "");
+        }
+        sb_str(&d, "\n");
+    }
+    free(v);
+    if (m.oom || d.oom) {
+        free(m.p);
+        free(d.p);
+        return vs_error_set(err, VS_E_INTERNAL, "manifest: out of memory");
+    }
+    *manifest = m.p;
+    *mlen = m.len;
+    *modes = d.p;
+    *modes_len = d.len;
+    return VS_OK;
+}

@@ -1,0 +1,153 @@
+/*
+ * stage/stage_int.h - internals of the stage component: the path rules, the
+ * path set shared by the extractor and the layout check, the manifest and
+ * MODES formats, and the extractor.
+ *
+ * pathrules.c, manifest.c and layout.c depend only on libc, libgcrypt and
+ * common/{error,hash,cursor,fsutil}.c: the static `vetstage-check` links them.
+ */
+#ifndef VS_STAGE_INT_H
+#define VS_STAGE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common_int.h"
+#include "vetstage/stage.h"
+
+/* The metadata folder inside every staged tree, and its files. */
+#define VS_META_DIR ".vetstage"
+#define VS_META_MANIFEST "MANIFEST.sha256"
+#define VS_META_MODES "MODES"
+#define VS_META_PROVENANCE "provenance.json"
+/* A MODES file (one line per path). */
+#define VS_MAX_MODES_FILE VS_MAX_MANIFEST_FILE
+#define VS_MAX_MODES_LINE (2u * VS_MAX_ARCHIVE_PATH + 32u)
+/* Hidden temporary names used while staging. */
+#define VS_STAGE_TMP_PREFIX ".vetstage-tmp-"
+
+/* ---- path rules (pathrules.c) --------------------------------------------- */
+
+/*
+ * Normalise an archive member name: "." components, empty components and
+ * trailing slashes are dropped ("./a//b/" -> "a/b"; "./" -> "").
+ * `out` must hold VS_MAX_ARCHIVE_PATH + 1 bytes.
+ * Returns NULL when the name is acceptable, else a static reason: empty,
+ * longer than VS_MAX_ARCHIVE_PATH, absolute, a ".." component, a control
+ * character.
+ */
+const char *vs_stage_norm_path(const char *in, char *out, size_t outsz);
+
+/*
+ * A symbolic link at normalised path `path` pointing at `target`: NULL when
+ * it stays inside the tree, else a static reason. Rule (stricter than a
+ * lexical resolution, so that chains of links cannot escape either): the
+ * target is relative, ".." appears only as leading components, and there
+ * are no more of them than directories above the link.
+ */
+const char *vs_stage_check_link(const char *path, const char *target);
+
+/* True if the first component of normalised `path` is ".vetstage". */
+bool vs_stage_reserved(const char *path);
+
+/* ---- path set (pathrules.c) ---------------------------------------------- */
+
+typedef struct vs_pathent {
+    char *path;        /* normalised, NUL-terminated (owned) */
+    char type;         /* 'f', 'd', 'l', or 0 (only named by the manifest) */
+    unsigned mode;     /* permission bits as staged */
+    char *target;      /* symlink target (owned) or NULL */
+    uint8_t sha256[VS_SHA256_LEN];
+    uint64_t size;
+    bool has_sha;      /* listed in MANIFEST.sha256 */
+    bool explicit_dir; /* a directory named by its own archive entry */
+    bool seen;         /* layout check: found on disk */
+} vs_pathent;
+
+typedef struct vs_pathset {
+    vs_pathent **slots;
+    size_t cap; /* power of two, or 0 */
+    size_t n;
+} vs_pathset;
+
+void vs_pathset_init(vs_pathset *s);
+void vs_pathset_free(vs_pathset *s);
+vs_pathent *vs_pathset_get(const vs_pathset *s, const char *path);
+/* Add a new path (must not be present). NULL on out of memory. */
+vs_pathent *vs_pathset_add(vs_pathset *s, const char *path);
+/* Every entry, sorted by path (bytewise); caller frees the array only. */
+vs_pathent **vs_pathset_sorted(const vs_pathset *s);
+
+/* ---- MANIFEST.sha256 and MODES (manifest.c) ------------------------------- */
+
+/*
+ * Parse a MANIFEST.sha256 (`<64 hex>  path` or `<64 hex> *path`, path
+ * optionally "./"-prefixed) into `set` (has_sha, sha256). `name` is used in
+ * messages. VS_E_INTEGRITY "name: line N: reason" for bad lines, unsafe
+ * paths, paths under .vetstage and duplicates.
+ */
+vs_status vs_manifest_parse(const uint8_t *p, size_t len, const char *name, vs_pathset *set,
+                            vs_error *err);
+
+/*
+ * Parse a MODES file: "# ..." comments, then lines `f 0644 path`,
+ * `d 0755 path`, `l 0777 path<TAB>target`. Fills type, mode, target.
+ * VS_E_INTEGRITY on any malformed line, unsafe path or duplicate.
+ */
+vs_status vs_modes_parse(const uint8_t *p, size_t len, const char *name, vs_pathset *set,
+                         vs_error *err);
+
+/* Render the two files for `set` (entries with type f/d/l); malloc'd text. */
+vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mlen, char **modes,
+                             size_t *modes_len, vs_error *err);
+
+/* ---- extraction (extract.c) --------------------------------------------- */
+
+typedef struct vs_extract_opts {
+    uint64_t max_unpacked; /* bytes written, counted while writing */
+    uint64_t max_entries;
+    const char *label;     /* package name for messages */
+    const uint8_t *expect_sha256; /* if set: the bytes read must hash to this */
+} vs_extract_opts;
+
+typedef struct vs_extract_result {
+    uint64_t entries;
+    uint64_t files;
+    uint64_t bytes;        /* unpacked bytes written */
+    uint64_t insize;       /* package bytes read */
+    uint8_t sha256[VS_SHA256_LEN]; /* of the package bytes read */
+} vs_extract_result;
+
+/*
+ * Read the package on `infd` (tar; gzip, xz or zstd) and write its members
+ * below the empty directory `rootfd`, applying every rule of the contract
+ * before anything of an entry is written. `set` receives every path staged.
+ * Files and directories are fsynced. On failure the caller removes the tree.
+ * Returns VS_OK, VS_E_UNSAFE (refused: the message names the entry and the
+ * reason), VS_E_VERIFY (the bytes read do not match expect_sha256),
+ * VS_E_INTERNAL.
+ */
+vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_extract_opts *o,
+                           vs_pathset *set, vs_extract_result *res, vs_error *err);
+
+/* Write .vetstage/{MANIFEST.sha256,MODES,provenance.json} below rootfd. */
+vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *provenance,
+                              vs_error *err);
+
+/* ---- staging from a package file (stage.c) -------------------------------- */
+
+typedef struct vs_stage_source {
+    int fd;                  /* the package, open for reading at offset 0 */
+    const char *name;        /* package name */
+    const char *version;     /* its version (becomes versions/VERSION) */
+    const char *label;       /* file name for messages */
+    const uint8_t *sha256;   /* expected digest of the bytes, or NULL */
+    const char *provenance;  /* JSON text for .vetstage/provenance.json */
+} vs_stage_source;
+
+/* The layout work of vs_stage_ref, for a package already re-verified. */
+vs_status vs_stage_source_run(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
+                              const vs_stage_opts *opts, vs_stage_result *res, vs_error *err);
+
+#endif
