@@ -1,0 +1,592 @@
+/* fetch/fetch.c - one URL to a file or a buffer with a libcurl easy handle.
+ *
+ * The policy (schemes, redirects, TLS, size, retries, resume) is decided
+ * here and nowhere else; libcurl is told as little as possible and every
+ * status it reports is judged in map_error(). HTTP statuses are checked on
+ * the first body byte (FAILONERROR stays off so that we know the status and
+ * can tell "416: start over" from "404: give up"). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gcrypt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fetch/fetch_int.h"
+
+/* A connection that cannot be made in this time is a (retryable) network error. */
+#define CONNECT_TIMEOUT_S 30L
+/* Times in a row a server may answer a Range request badly before we give up. */
+#define MAX_RESTARTS 2u
+/* Progress callback at most every this many milliseconds. */
+#define PROGRESS_MS 100
+
+enum stop_reason { STOP_NONE, STOP_STATUS, STOP_TOO_BIG, STOP_IO, STOP_RANGE, STOP_OOM };
+
+typedef struct xfer {
+    vs_ctx *ctx;
+    const char *url;
+    vs_url_scheme scheme;
+    CURL *curl;
+    /* the sink: a file (fd >= 0, hashed) or memory */
+    int fd;
+    const char *name; /* file name, for messages */
+    vs_sha256 h;
+    bool hashing;
+    uint8_t *mem;
+    size_t memcap;
+    uint64_t max;
+    uint64_t have;       /* bytes in the sink */
+    uint64_t asked_from; /* Range start of this attempt; 0: whole body */
+    /* per attempt */
+    bool started;
+    long status;
+    int64_t range_start; /* first byte of the final response's Content-Range; -1 none */
+    uint64_t total;
+    enum stop_reason stop;
+    int io_errno;
+    struct timespec last_progress;
+    char errbuf[CURL_ERROR_SIZE];
+} xfer;
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void sleep_ms(uint64_t ms)
+{
+    struct timespec ts = { (time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Empty the sink: the server is sending the whole body again. */
+static bool sink_reset(xfer *x)
+{
+    x->have = 0;
+    if (x->fd < 0)
+        return true;
+    if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0) {
+        x->stop = STOP_IO;
+        x->io_errno = errno;
+        return false;
+    }
+    vs_sha256_abort(&x->h);
+    x->hashing = false;
+    if (vs_sha256_init(&x->h, NULL) != VS_OK) {
+        x->stop = STOP_OOM;
+        return false;
+    }
+    x->hashing = true;
+    return true;
+}
+
+static void progress(xfer *x, bool force)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long ms = (long)(ts.tv_sec - x->last_progress.tv_sec) * 1000L +
+              (ts.tv_nsec - x->last_progress.tv_nsec) / 1000000L;
+    if (!force && ms < PROGRESS_MS)
+        return;
+    x->last_progress = ts;
+    vs_progress(x->ctx, x->url, x->have, x->total);
+}
+
+/* The response's status is known: decide whether its body is ours. */
+static bool begin_body(xfer *x)
+{
+    x->started = true;
+    long code = 0;
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
+    x->status = code;
+    if (x->scheme != VS_SCHEME_FILE) {
+        if (code == 206 && x->asked_from > 0) {
+            if (x->range_start < 0 || (uint64_t)x->range_start != x->asked_from) {
+                x->stop = STOP_RANGE;
+                return false;
+            }
+        } else if (code >= 200 && code < 300 && code != 206) {
+            if (x->asked_from > 0) {
+                vs_log(x->ctx, VS_LOG_INFO, "%s: server ignored the Range request; starting over",
+                       x->url);
+                x->asked_from = 0;
+                if (!sink_reset(x))
+                    return false;
+            }
+        } else {
+            x->stop = STOP_STATUS;
+            return false;
+        }
+    }
+    curl_off_t cl = -1;
+    if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+        cl >= 0) {
+        uint64_t t;
+        if (!vs_add_u64(x->have, (uint64_t)cl, &t) || t > x->max) {
+            x->stop = STOP_TOO_BIG;
+            return false;
+        }
+        x->total = t;
+    }
+    return true;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    xfer *x = ud;
+    size_t len = size * n;
+    if (!x->started && !begin_body(x))
+        return 0;
+    uint64_t next;
+    if (!vs_add_u64(x->have, len, &next) || next > x->max) {
+        x->stop = STOP_TOO_BIG;
+        return 0;
+    }
+    if (x->fd >= 0) {
+        if (vs_write_all(x->fd, p, len) != 0) {
+            x->stop = STOP_IO;
+            x->io_errno = errno;
+            return 0;
+        }
+        vs_sha256_update(&x->h, p, len);
+    } else {
+        if (next + 1 > x->memcap) { /* next <= max, and max + 1 fits */
+            size_t cap = x->memcap ? x->memcap : 16384;
+            while (cap < next + 1)
+                cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+            if (cap > x->max + 1)
+                cap = (size_t)x->max + 1;
+            uint8_t *nm = realloc(x->mem, cap);
+            if (!nm) {
+                x->stop = STOP_OOM;
+                return 0;
+            }
+            x->mem = nm;
+            x->memcap = cap;
+        }
+        memcpy(x->mem + x->have, p, len);
+    }
+    x->have = next;
+    progress(x, false);
+    return len;
+}
+
+/* Headers of every response (redirects included): remember the final Content-Range. */
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    xfer *x = ud;
+    size_t len = size * n;
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        x->range_start = -1;
+    } else if (len > 14 && strncasecmp(p, "content-range:", 14) == 0) {
+        size_t i = 14;
+        while (i < len && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        if (len - i > 6 && strncasecmp(p + i, "bytes ", 6) == 0) {
+            i += 6;
+            uint64_t v = 0;
+            bool digits = false;
+            while (i < len && p[i] >= '0' && p[i] <= '9') {
+                if (v > (UINT64_MAX - 9) / 10 || v > (uint64_t)INT64_MAX / 10) {
+                    digits = false;
+                    break;
+                }
+                v = v * 10 + (uint64_t)(p[i] - '0');
+                digits = true;
+                i++;
+            }
+            if (digits && i < len && p[i] == '-')
+                x->range_start = (int64_t)v;
+        }
+    }
+    return len;
+}
+
+/*
+ * The one place where a failed attempt is judged: libcurl's code, or why we
+ * stopped the transfer ourselves. Fills err; tells whether another attempt
+ * may help and whether the bytes so far are worth keeping for a resume.
+ */
+static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, bool deadline,
+                           bool *retry, bool *keep, vs_error *err)
+{
+    *retry = false;
+    *keep = false;
+    const char *u = x->url;
+    const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    switch (x->stop) {
+    case STOP_STATUS:
+        *retry = x->status >= 500 || x->status == 429;
+        return vs_error_set(err, VS_E_FETCH, "%s: HTTP %ld", u, x->status);
+    case STOP_TOO_BIG:
+        if (x->fd >= 0)
+            return vs_error_set(err, VS_E_FETCH, "%s: larger than --max-size %" PRIu64 " bytes",
+                                u, x->max);
+        return vs_error_set(err, VS_E_FETCH, "%s: larger than the limit of %" PRIu64 " bytes", u,
+                            x->max);
+    case STOP_IO:
+        return vs_error_errno(err, VS_E_INTERNAL, x->io_errno, "%s: writing", x->name);
+    case STOP_OOM:
+        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", u);
+    case STOP_RANGE:
+        return vs_error_set(err, VS_E_FETCH, "%s: server answered the Range request wrongly", u);
+    case STOP_NONE:
+        break;
+    }
+    vs_status st = VS_E_FETCH;
+    switch (rc) {
+    case CURLE_OK:
+        return VS_OK;
+    case CURLE_UNSUPPORTED_PROTOCOL: /* the first URL's scheme was checked: a redirect */
+        return vs_error_setb(err, st, "curl", rc, "%s: redirect to another scheme refused (%s)",
+                             u, why);
+    case CURLE_TOO_MANY_REDIRECTS:
+        return vs_error_setb(err, st, "curl", rc, "%s: more than %ld redirects", u,
+                             VS_MAX_REDIRECTS);
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+        return vs_error_setb(err, st, "curl", rc, "%s: TLS: %s", u, why);
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+        return vs_error_setb(err, st, "curl", rc,
+                             "%s: TLS: the server's public key does not match --pinned-pubkey", u);
+    case CURLE_SSL_CACERT_BADFILE:
+        return vs_error_setb(err, VS_E_USAGE, "curl", rc, "%s: cannot load CA certificates: %s",
+                             o->cacert ? o->cacert : "system CA store", why);
+    case CURLE_URL_MALFORMAT:
+        return vs_error_setb(err, VS_E_USAGE, "curl", rc, "%s: %s", u, why);
+    case CURLE_OUT_OF_MEMORY:
+        return vs_error_setb(err, VS_E_INTERNAL, "curl", rc, "%s: out of memory", u);
+    case CURLE_OPERATION_TIMEDOUT:
+        *keep = true; /* a later run may resume */
+        if (deadline)
+            return vs_error_setb(err, st, "curl", rc, "%s: timed out after %u s (--timeout)", u,
+                                 o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
+        *retry = *keep = true;
+        return vs_error_setb(err, st, "curl", rc, "%s: timed out: %s", u, why);
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_AGAIN:
+        *retry = *keep = true;
+        return vs_error_setb(err, st, "curl", rc, "%s: %s", u, why);
+    default:
+        return vs_error_setb(err, st, "curl", rc, "%s: %s", u, why);
+    }
+}
+
+static uint64_t backoff_ms(const vs_fetch_opts *o, unsigned retry)
+{
+    uint64_t base = o->retry_base_ms ? o->retry_base_ms : VS_FETCH_RETRY_BASE_MS;
+    uint64_t d = base;
+    for (unsigned i = 0; i < retry && d < VS_FETCH_MAX_BACKOFF_MS; i++)
+        d *= 2;
+    if (d > VS_FETCH_MAX_BACKOFF_MS)
+        d = VS_FETCH_MAX_BACKOFF_MS;
+    uint32_t r = 0;
+    gcry_create_nonce(&r, sizeof r);
+    d = d / 2 + (uint64_t)r % (d + 1); /* 50% .. 150% */
+    return d > VS_FETCH_MAX_BACKOFF_MS ? VS_FETCH_MAX_BACKOFF_MS : d;
+}
+
+static const char *scheme_str(vs_url_scheme s)
+{
+    return s == VS_SCHEME_HTTPS ? "https" : s == VS_SCHEME_HTTP ? "http" : "file";
+}
+
+#define SETOPT(opt, val)                                                                    \
+    do {                                                                                    \
+        CURLcode setrc_ = curl_easy_setopt(x->curl, opt, val);                              \
+        if (setrc_ != CURLE_OK)                                                             \
+            return vs_error_setb(err, VS_E_INTERNAL, "curl", setrc_,                        \
+                                 "%s: libcurl refused option %s: %s", x->url, #opt,         \
+                                 curl_easy_strerror(setrc_));                               \
+    } while (0)
+
+static vs_status set_options(xfer *x, const vs_fetch_opts *o, vs_error *err)
+{
+    SETOPT(CURLOPT_URL, x->url);
+    SETOPT(CURLOPT_PROTOCOLS_STR, "https,http,file");
+    if (x->scheme == VS_SCHEME_FILE) {
+        SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+    } else {
+        SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
+        SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, scheme_str(x->scheme));
+        SETOPT(CURLOPT_MAXREDIRS, VS_MAX_REDIRECTS);
+    }
+    SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+    SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+    SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (o->cacert)
+        SETOPT(CURLOPT_CAINFO, o->cacert);
+    if (o->pinned_pubkey)
+        SETOPT(CURLOPT_PINNEDPUBLICKEY, o->pinned_pubkey);
+    SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    SETOPT(CURLOPT_USERAGENT, "vetstage/" VS_VERSION);
+    SETOPT(CURLOPT_NOSIGNAL, 1L);
+    SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
+    SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(CURLOPT_WRITEDATA, x);
+    SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(CURLOPT_HEADERDATA, x);
+    SETOPT(CURLOPT_LOW_SPEED_LIMIT, VS_LOW_SPEED_LIMIT);
+    SETOPT(CURLOPT_LOW_SPEED_TIME, o->low_speed_time_s ? (long)o->low_speed_time_s
+                                                        : VS_LOW_SPEED_TIME);
+    SETOPT(CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
+    return VS_OK;
+}
+
+/* Attempts until success, a final failure, or the deadline. */
+static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_result *res,
+                     bool *keep, vs_error *caller_err)
+{
+    vs_error local = VS_ERROR_INIT;
+    vs_error *err = caller_err ? caller_err : &local; /* retries log the message */
+    *keep = false;
+    vs_status st = set_options(x, o, err);
+    if (st)
+        return st;
+    unsigned retries = o->retries < 0 ? VS_DEFAULT_RETRIES : (unsigned)o->retries;
+    uint64_t deadline = now_ms() + 1000u * (uint64_t)(o->timeout_s ? o->timeout_s
+                                                                   : VS_DEFAULT_TIMEOUT);
+    unsigned retry = 0, restarts = 0, attempts = 0;
+    bool may_resume = resume && x->scheme != VS_SCHEME_FILE && x->fd >= 0;
+    char range[48];
+    for (;;) {
+        attempts++;
+        x->started = false;
+        x->stop = STOP_NONE;
+        x->status = 0;
+        x->range_start = -1;
+        x->total = 0;
+        x->errbuf[0] = '\0';
+        if (x->have > 0 && !may_resume && !sink_reset(x))
+            return map_error(x, CURLE_OK, o, false, &(bool){ false }, keep, err);
+        x->asked_from = x->have;
+        if (x->asked_from > 0) {
+            snprintf(range, sizeof range, "%" PRIu64 "-", x->asked_from);
+            SETOPT(CURLOPT_RANGE, range);
+            vs_log(x->ctx, VS_LOG_INFO, "%s: resuming after %" PRIu64 " bytes", x->url,
+                   x->asked_from);
+        } else {
+            SETOPT(CURLOPT_RANGE, (char *)NULL);
+        }
+        uint64_t now = now_ms();
+        if (now >= deadline)
+            return vs_error_set(err, VS_E_FETCH, "%s: timed out after %u s (--timeout)", x->url,
+                                o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
+        SETOPT(CURLOPT_TIMEOUT_MS, (long)(deadline - now));
+        clock_gettime(CLOCK_MONOTONIC, &x->last_progress);
+        CURLcode rc = curl_easy_perform(x->curl);
+        if (rc == CURLE_OK && !x->started && !begin_body(x))
+            rc = CURLE_WRITE_ERROR; /* empty body: judge its status now */
+        if (rc == CURLE_OK) {
+            progress(x, true);
+            if (res) {
+                res->http_status = x->status;
+                res->size = x->have;
+                res->resumed_from = x->asked_from;
+                res->attempts = attempts;
+                const char *eff = NULL;
+                curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff);
+                snprintf(res->effective_url, sizeof res->effective_url, "%s", eff ? eff : x->url);
+            }
+            return VS_OK;
+        }
+        bool restart = x->stop == STOP_RANGE ||
+                       (x->stop == STOP_STATUS && x->status == 416 && x->asked_from > 0);
+        if (restart && restarts < MAX_RESTARTS) {
+            restarts++;
+            vs_log(x->ctx, VS_LOG_INFO, "%s: cannot resume (HTTP %ld); starting over", x->url,
+                   x->status);
+            if (!sink_reset(x))
+                return map_error(x, CURLE_OK, o, false, &(bool){ false }, keep, err);
+            continue;
+        }
+        bool again;
+        bool at_deadline = now_ms() + 50u >= deadline;
+        st = map_error(x, rc, o, at_deadline, &again, keep, err);
+        if (!again || retry >= retries)
+            return st;
+        uint64_t wait = backoff_ms(o, retry);
+        now = now_ms();
+        if (now + wait >= deadline)
+            return st;
+        retry++;
+        vs_log(x->ctx, VS_LOG_INFO, "%s; retry %u of %u in %" PRIu64 " ms", err->message, retry,
+               retries, wait);
+        sleep_ms(wait);
+    }
+}
+
+/* Checks shared by both entry points, before any byte moves. */
+static vs_status precheck(const char *url, const vs_fetch_opts *o, vs_url_scheme *scheme,
+                          vs_error *err)
+{
+    vs_status st = vs_fetch_check_url(url, scheme, err);
+    if (st)
+        return st;
+    if (o->cacert) {
+        int fd = open(o->cacert, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return vs_error_errno(err, VS_E_USAGE, errno, "%s", o->cacert);
+        close(fd);
+    }
+    if (o->pinned_pubkey && strncmp(o->pinned_pubkey, "sha256//", 8) != 0)
+        return vs_error_set(err, VS_E_USAGE,
+                            "%s: --pinned-pubkey must look like sha256//BASE64[;sha256//...]",
+                            o->pinned_pubkey);
+    return vs_lib_init(err);
+}
+
+/* Hash the bytes of a partial file kept from an earlier run; position at its end. */
+static vs_status rehash_partial(xfer *x, vs_error *err)
+{
+    uint8_t *buf = malloc(VS_IO_BUFSIZE);
+    if (!buf)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    for (;;) {
+        ssize_t n = read(x->fd, buf, VS_IO_BUFSIZE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            return vs_error_errno(err, VS_E_INTERNAL, e, "%s: reading", x->name);
+        }
+        if (n == 0)
+            break;
+        vs_sha256_update(&x->h, buf, (size_t)n);
+        x->have += (uint64_t)n;
+    }
+    free(buf);
+    if (x->have > x->max) { /* cannot be a prefix of an acceptable file */
+        x->stop = STOP_NONE;
+        if (!sink_reset(x))
+            return vs_error_errno(err, VS_E_INTERNAL, x->io_errno, "%s: truncating", x->name);
+    }
+    return VS_OK;
+}
+
+vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *name,
+                           const vs_fetch_opts *opts, vs_fetch_result *res, vs_error *err)
+{
+    vs_fetch_opts defaults = VS_FETCH_OPTS_INIT;
+    const vs_fetch_opts *o = opts ? opts : &defaults;
+    if (res)
+        memset(res, 0, sizeof *res);
+    xfer x;
+    memset(&x, 0, sizeof x);
+    x.ctx = ctx;
+    x.url = url;
+    x.fd = -1;
+    x.name = name;
+    x.max = o->max_size ? o->max_size : VS_DEFAULT_MAX_DOWNLOAD;
+    vs_status st = precheck(url, o, &x.scheme, err);
+    if (st)
+        return st;
+    if (!name || !*name)
+        return vs_error_set(err, VS_E_USAGE, "%s: no file name to download into", url);
+    bool resume = o->resume != 0;
+    x.fd = openat(dirfd, name,
+                  O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume ? 0 : O_TRUNC), 0600);
+    if (x.fd < 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s", name);
+    st = vs_sha256_init(&x.h, err);
+    if (st) {
+        close(x.fd);
+        unlinkat(dirfd, name, 0);
+        return st;
+    }
+    x.hashing = true;
+    bool keep = false;
+    if (resume)
+        st = rehash_partial(&x, err);
+    if (st == VS_OK) {
+        x.curl = curl_easy_init();
+        if (!x.curl)
+            st = vs_error_set(err, VS_E_INTERNAL, "%s: cannot create a libcurl handle", url);
+    }
+    if (st == VS_OK)
+        st = run(&x, o, resume, res, &keep, err);
+    if (st == VS_OK && fsync(x.fd) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: fsync", name);
+    if (st == VS_OK) {
+        uint8_t d[VS_SHA256_LEN];
+        vs_sha256_final(&x.h, d);
+        x.hashing = false;
+        if (res)
+            memcpy(res->sha256, d, sizeof d);
+    } else if (x.hashing) {
+        vs_sha256_abort(&x.h);
+    }
+    if (x.curl)
+        curl_easy_cleanup(x.curl);
+    close(x.fd);
+    if (st != VS_OK && !(keep && resume && x.have > 0))
+        unlinkat(dirfd, name, 0);
+    return st;
+}
+
+vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_fetch_opts *opts,
+                             uint8_t **out, size_t *len, vs_error *err)
+{
+    vs_fetch_opts defaults = VS_FETCH_OPTS_INIT;
+    const vs_fetch_opts *o = opts ? opts : &defaults;
+    *out = NULL;
+    *len = 0;
+    xfer x;
+    memset(&x, 0, sizeof x);
+    x.ctx = ctx;
+    x.url = url;
+    x.fd = -1;
+    x.name = url;
+    x.max = max ? max : VS_MAX_CHECKSUM_FILE;
+    if (x.max > SIZE_MAX - 1)
+        x.max = SIZE_MAX - 1;
+    vs_status st = precheck(url, o, &x.scheme, err);
+    if (st)
+        return st;
+    x.curl = curl_easy_init();
+    if (!x.curl)
+        return vs_error_set(err, VS_E_INTERNAL, "%s: cannot create a libcurl handle", url);
+    bool keep;
+    st = run(&x, o, false, NULL, &keep, err);
+    curl_easy_cleanup(x.curl);
+    if (st == VS_OK && !x.mem) {
+        x.mem = malloc(1);
+        if (!x.mem)
+            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    if (st != VS_OK) {
+        free(x.mem);
+        return st;
+    }
+    x.mem[x.have] = '\0';
+    *out = x.mem;
+    *len = (size_t)x.have;
+    return VS_OK;
+}
