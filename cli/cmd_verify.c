@@ -1,9 +1,166 @@
-/* cli/cmd_verify.c - `vetstage verify` (not implemented yet). */
+/* cli/cmd_verify.c - `vetstage verify`: parse, call vs_verify_package, print. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+
+static const char usage[] =
+    "usage: vetstage verify PACKAGE [--gpg-sig FILE | --checksums FILE [--checksums-sig FILE]]\n"
+    "                       [--rsa-sig FILE] [--require gpg,rsa|gpg|rsa] [--max-sig-age DAYS]\n"
+    "                       [--name NAME] [--json] [-q] [-v] [--home DIR]\n"
+    "\n"
+    "Check PACKAGE against the keys in the trust store (see `vetstage keys`).\n"
+    "\n"
+    "  --gpg-sig FILE       the vendor's detached OpenPGP signature, armored or binary\n"
+    "                       (default: PACKAGE.asc when it exists)\n"
+    "  --checksums FILE     instead, a signed sha256sum-format checksum list: it must be\n"
+    "                       validly signed and name PACKAGE (or --name) with its SHA-256\n"
+    "  --checksums-sig FILE the list's signature (default: FILE.asc)\n"
+    "  --rsa-sig FILE       the organisation's RSA signature over PACKAGE, raw or base64\n"
+    "                       (default: PACKAGE.sig when it exists); every RSA key in the\n"
+    "                       store is tried, each with the scheme it was imported with\n"
+    "  --require KINDS      which signatures must be valid: gpg,rsa (default), gpg or rsa\n"
+    "  --max-sig-age DAYS   refuse OpenPGP signatures made more than DAYS days ago (exit 7)\n"
+    "  --name NAME          file name looked up in the checksum list (default: PACKAGE's)\n"
+    "  --json               one JSON object on stdout: ok, package, size, sha256,\n"
+    "                       signatures [{type, valid, fingerprint, created, reason}], verdict\n"
+    "\n"
+    "The verdict is \"trusted\" only when every required kind has at least one signature\n"
+    "and every signature of that kind is valid. A signature of a kind that is not required\n"
+    "is still checked and reported, but a bad one does not change the verdict.\n"
+    "SHA-1/MD5 signatures or checksum lists, unknown, expired or revoked keys fail.\n"
+    "\n"
+    "Exit status: 0 trusted; 2 bad arguments or unreadable package; 3 a signature is bad,\n"
+    "missing, untrusted or weak, or a hash does not match; 7 refused by policy (signature\n"
+    "too old, key below minimum strength). With several failures, the first failing\n"
+    "required check (OpenPGP before RSA) gives the status.\n";
+
+enum {
+    OPT_GPG_SIG = CLI_OPT_FIRST_COMMAND,
+    OPT_CHECKSUMS,
+    OPT_CHECKSUMS_SIG,
+    OPT_RSA_SIG,
+    OPT_REQUIRE,
+    OPT_MAX_AGE,
+    OPT_NAME
+};
+
+static json_t *verdict_json(const vs_verdict *v)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "package", json_string(v->package));
+    json_object_set_new(o, "size", json_integer((json_int_t)v->size));
+    json_object_set_new(o, "sha256", cli_json_str(v->sha256));
+    json_t *arr = json_array();
+    for (size_t i = 0; i < v->nsigs; i++) {
+        const vs_sig_result *s = &v->sigs[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "type", json_string(s->kind == VS_SIG_GPG ? "gpg" : "rsa"));
+        json_object_set_new(e, "valid", json_boolean(s->valid));
+        json_object_set_new(e, "fingerprint", cli_json_str(s->fingerprint));
+        json_object_set_new(e, "created", cli_json_time(s->created));
+        json_object_set_new(e, "reason", json_string(s->reason));
+        json_object_set_new(e, "file", cli_json_str(s->file));
+        json_array_append_new(arr, e);
+    }
+    json_object_set_new(o, "signatures", arr);
+    json_object_set_new(o, "verdict", json_string(v->trusted ? "trusted" : "rejected"));
+    return o;
+}
+
+static void print_human(cli *c, const vs_verdict *v)
+{
+    for (size_t i = 0; i < v->nsigs; i++) {
+        const vs_sig_result *s = &v->sigs[i];
+        char tbuf[32];
+        const char *t = cli_time(tbuf, s->created);
+        cli_info(c, "%-4s %-8s %s %s %s\n", s->kind == VS_SIG_GPG ? "gpg" : "rsa",
+                 s->valid ? "valid" : "INVALID", s->fingerprint[0] ? s->fingerprint : "-",
+                 *t ? t : "-", s->reason);
+    }
+}
 
 int cmd_verify(cli *c, int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error(c, "not implemented yet");
+    static const struct option longopts[] = {
+        { "gpg-sig", required_argument, NULL, OPT_GPG_SIG },
+        { "checksums", required_argument, NULL, OPT_CHECKSUMS },
+        { "checksums-sig", required_argument, NULL, OPT_CHECKSUMS_SIG },
+        { "rsa-sig", required_argument, NULL, OPT_RSA_SIG },
+        { "require", required_argument, NULL, OPT_REQUIRE },
+        { "max-sig-age", required_argument, NULL, OPT_MAX_AGE },
+        { "name", required_argument, NULL, OPT_NAME },
+        CLI_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 }
+    };
+    vs_verify_opts opts = VS_VERIFY_OPTS_INIT;
+    vs_error err = VS_ERROR_INIT;
+    cli_getopt_reset();
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_GPG_SIG:
+            opts.gpg_sig = optarg;
+            break;
+        case OPT_CHECKSUMS:
+            opts.checksums = optarg;
+            break;
+        case OPT_CHECKSUMS_SIG:
+            opts.checksums_sig = optarg;
+            break;
+        case OPT_RSA_SIG:
+            opts.rsa_sig = optarg;
+            break;
+        case OPT_REQUIRE:
+            if (vs_verify_require_parse(&opts.require, optarg, &err) != VS_OK)
+                return cli_usage_error(c, "%s", err.message);
+            break;
+        case OPT_MAX_AGE: {
+            uint64_t d = 0;
+            if (!cli_parse_u64(optarg, &d) || d == 0 || d > 365000)
+                return cli_usage_error(c, "--max-sig-age: '%s' is not a number of days (1 or more)",
+                                       optarg);
+            opts.max_sig_age_days = (unsigned)d;
+            break;
+        }
+        case OPT_NAME:
+            opts.package_name = optarg;
+            break;
+        default: {
+            int r = cli_common_opt(c, opt);
+            if (r == -1) {
+                fputs(usage, stdout);
+                return 0;
+            }
+            if (r != 0)
+                return cli_usage_error(c, "unknown option (see vetstage verify --help)");
+        }
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(c, "no PACKAGE given (see vetstage verify --help)");
+    if (argc - optind > 1)
+        return cli_usage_error(c, "one PACKAGE at a time (got %d)", argc - optind);
+    if (opts.checksums_sig && !opts.checksums)
+        return cli_usage_error(c, "--checksums-sig needs --checksums");
+    const char *package = argv[optind];
+
+    int rc = 0;
+    vs_ctx *ctx = cli_ctx(c, &rc);
+    if (!ctx)
+        return rc;
+    vs_verdict *v = NULL;
+    vs_status st = vs_verify_package(ctx, package, &opts, &v, &err);
+    if (v && !c->json)
+        print_human(c, v);
+    if (st != VS_OK) {
+        json_t *o = v ? verdict_json(v) : NULL;
+        vs_verdict_free(v);
+        return cli_fail_json(c, &err, o);
+    }
+    cli_info(c, "trusted %s\n", package);
+    json_t *o = verdict_json(v);
+    vs_verdict_free(v);
+    return cli_json_ok(c, o);
 }

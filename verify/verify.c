@@ -1,0 +1,766 @@
+/* verify/verify.c - one package and its signatures in, one verdict out. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keys/keys_int.h"
+#include "verify/verify_int.h"
+
+VS_EXTERN vs_status vs_verify_require_parse(unsigned *out, const char *s, vs_error *err)
+{
+    static const struct {
+        const char *s;
+        unsigned mask;
+    } forms[] = {
+        { "gpg,rsa", VS_REQUIRE_BOTH },
+        { "rsa,gpg", VS_REQUIRE_BOTH },
+        { "gpg", VS_REQUIRE_GPG },
+        { "rsa", VS_REQUIRE_RSA },
+    };
+    for (size_t i = 0; s && i < sizeof forms / sizeof forms[0]; i++) {
+        if (strcmp(s, forms[i].s) == 0) {
+            *out = forms[i].mask;
+            return VS_OK;
+        }
+    }
+    return vs_error_set(err, VS_E_USAGE, "--require: '%s' is not gpg,rsa, gpg or rsa",
+                        s ? s : "");
+}
+
+VS_EXTERN void vs_verdict_free(vs_verdict *v)
+{
+    if (!v)
+        return;
+    free(v->sigs);
+    free(v);
+}
+
+/* ---- one verification run -------------------------------------------------- */
+
+typedef struct run {
+    vs_ctx *ctx;
+    const vs_verify_opts *opts;
+    const char *package;
+    const char *package_name;
+    int fd;
+    vs_verdict *v;
+    size_t cap;
+    bool oom;
+    uint8_t sha256[32];
+    uint8_t sha384[48];
+    uint8_t sha512[64];
+} run;
+
+/* A new result slot (zeroed), or NULL on OOM (recorded in r->oom). */
+static vs_sig_result *add_result(run *r, vs_sig_kind kind, const char *file)
+{
+    if (r->v->nsigs == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 4;
+        vs_sig_result *n = realloc(r->v->sigs, ncap * sizeof *n);
+        if (!n) {
+            r->oom = true;
+            return NULL;
+        }
+        r->v->sigs = n;
+        r->cap = ncap;
+    }
+    vs_sig_result *s = &r->v->sigs[r->v->nsigs++];
+    memset(s, 0, sizeof *s);
+    s->kind = kind;
+    s->valid = false;
+    s->status = VS_E_VERIFY;
+    snprintf(s->file, sizeof s->file, "%s", file ? file : "");
+    return s;
+}
+
+static void set_reason(vs_sig_result *s, vs_status st, const char *fmt, ...) VS_PRINTF(3, 4);
+static void set_reason(vs_sig_result *s, vs_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->reason, sizeof s->reason, fmt, ap);
+    va_end(ap);
+    for (char *p = s->reason; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    s->status = st;
+    s->valid = st == VS_OK;
+}
+
+static bool file_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+static char *with_suffix(const char *path, const char *suffix)
+{
+    size_t n = strlen(path) + strlen(suffix) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s", path, suffix);
+    return p;
+}
+
+/*
+ * Read a small untrusted file. Missing -> VS_E_VERIFY ("not found"), over
+ * `max` -> VS_E_VERIFY, unreadable -> VS_E_USAGE. The reason goes to `s`.
+ */
+static vs_status read_small(const char *path, size_t max, uint8_t **out, size_t *len,
+                            vs_sig_result *s)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            set_reason(s, VS_E_VERIFY, "not found");
+            return VS_E_VERIFY;
+        }
+        set_reason(s, VS_E_USAGE, "cannot open: %s", strerror(errno));
+        return VS_E_USAGE;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        set_reason(s, VS_E_USAGE, "not a regular file");
+        return VS_E_USAGE;
+    }
+    if ((uint64_t)sb.st_size > max) {
+        close(fd);
+        set_reason(s, VS_E_VERIFY, "larger than the limit of %zu bytes", max);
+        return VS_E_VERIFY;
+    }
+    uint8_t *buf = malloc(max + 1);
+    if (!buf) {
+        close(fd);
+        set_reason(s, VS_E_INTERNAL, "out of memory");
+        return VS_E_INTERNAL;
+    }
+    size_t n = 0;
+    for (;;) {
+        ssize_t k = read(fd, buf + n, max + 1 - n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            int e = errno;
+            close(fd);
+            free(buf);
+            set_reason(s, VS_E_USAGE, "read: %s", strerror(e));
+            return VS_E_USAGE;
+        }
+        if (k == 0)
+            break;
+        n += (size_t)k;
+        if (n > max) { /* grew while we read */
+            close(fd);
+            free(buf);
+            set_reason(s, VS_E_VERIFY, "larger than the limit of %zu bytes", max);
+            return VS_E_VERIFY;
+        }
+    }
+    close(fd);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return VS_OK;
+}
+
+/* ---- hashing: one pass, every digest needed -------------------------------------- */
+
+#define NEED_SHA256 1u
+#define NEED_SHA384 2u
+#define NEED_SHA512 4u
+
+static vs_status hash_package(run *r, unsigned need, vs_error *err)
+{
+    gcry_md_hd_t hd = NULL;
+    gcry_error_t ge = gcry_md_open(&hd, 0, 0);
+    if (!ge && (need & NEED_SHA256))
+        ge = gcry_md_enable(hd, GCRY_MD_SHA256);
+    if (!ge && (need & NEED_SHA384))
+        ge = gcry_md_enable(hd, GCRY_MD_SHA384);
+    if (!ge && (need & NEED_SHA512))
+        ge = gcry_md_enable(hd, GCRY_MD_SHA512);
+    if (ge) {
+        gcry_md_close(hd);
+        return vs_error_setb(err, VS_E_INTERNAL, "gcrypt", (long)ge, "%s: hash: %s", r->package,
+                             gcry_strerror(ge));
+    }
+    uint8_t *buf = malloc(VS_IO_BUFSIZE);
+    if (!buf) {
+        gcry_md_close(hd);
+        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", r->package);
+    }
+    uint64_t done = 0;
+    for (;;) {
+        ssize_t n = read(r->fd, buf, VS_IO_BUFSIZE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int e = errno;
+            free(buf);
+            gcry_md_close(hd);
+            return vs_error_errno(err, VS_E_INTERNAL, e, "%s: read", r->package);
+        }
+        if (n == 0)
+            break;
+        gcry_md_write(hd, buf, (size_t)n);
+        done += (uint64_t)n;
+        vs_progress(r->ctx, r->package, done, r->v->size);
+    }
+    free(buf);
+    if (done != r->v->size) {
+        gcry_md_close(hd);
+        return vs_error_set(err, VS_E_VERIFY, "%s: changed while being verified", r->package);
+    }
+    if (need & NEED_SHA256)
+        memcpy(r->sha256, gcry_md_read(hd, GCRY_MD_SHA256), 32);
+    if (need & NEED_SHA384)
+        memcpy(r->sha384, gcry_md_read(hd, GCRY_MD_SHA384), 48);
+    if (need & NEED_SHA512)
+        memcpy(r->sha512, gcry_md_read(hd, GCRY_MD_SHA512), 64);
+    gcry_md_close(hd);
+    return VS_OK;
+}
+
+/* ---- OpenPGP --------------------------------------------------------------------- */
+
+static bool strong_digest(gpgme_hash_algo_t h)
+{
+    return h == GPGME_MD_SHA256 || h == GPGME_MD_SHA384 || h == GPGME_MD_SHA512 ||
+           h == GPGME_MD_SHA224;
+}
+
+static bool is_fpr40(const char *s)
+{
+    if (!s || strlen(s) != 40)
+        return false;
+    for (size_t i = 0; i < 40; i++) {
+        char ch = s[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'F') || (ch >= 'a' && ch <= 'f')))
+            return false;
+    }
+    return true;
+}
+
+/* The subkey that made the signature: sig fpr is a fingerprint or a key id. */
+static gpgme_subkey_t signing_subkey(gpgme_key_t key, const char *sigfpr)
+{
+    size_t n = sigfpr ? strlen(sigfpr) : 0;
+    for (gpgme_subkey_t sk = key->subkeys; sk && n; sk = sk->next) {
+        size_t m = sk->fpr ? strlen(sk->fpr) : 0;
+        if (m >= n && strcasecmp(sk->fpr + (m - n), sigfpr) == 0)
+            return sk;
+    }
+    return NULL;
+}
+
+/* Decide one gpgme signature from its structured result. */
+static void judge_signature(run *r, gpgme_ctx_t g, gpgme_signature_t sig, vs_sig_result *s)
+{
+    s->created = (int64_t)sig->timestamp;
+    gpgme_err_code_t code = gpgme_err_code(sig->status);
+    const char *hint = sig->fpr ? sig->fpr : "?";
+    gpgme_key_t key = NULL;
+    if (sig->fpr && gpgme_get_key(g, sig->fpr, &key, 0) != 0)
+        key = NULL;
+    if (key && key->subkeys && is_fpr40(key->subkeys->fpr))
+        snprintf(s->fingerprint, sizeof s->fingerprint, "%s", key->subkeys->fpr);
+
+    switch (code) {
+    case GPG_ERR_NO_ERROR:
+        break;
+    case GPG_ERR_BAD_SIGNATURE:
+        set_reason(s, VS_E_VERIFY, "bad signature");
+        goto out;
+    case GPG_ERR_NO_PUBKEY:
+        set_reason(s, VS_E_VERIFY, "signed by unknown key %s (not in the trust store)", hint);
+        goto out;
+    case GPG_ERR_KEY_EXPIRED:
+        set_reason(s, VS_E_VERIFY, "signed with expired key %s", hint);
+        goto out;
+    case GPG_ERR_CERT_REVOKED:
+        set_reason(s, VS_E_VERIFY, "signed with revoked key %s", hint);
+        goto out;
+    case GPG_ERR_SIG_EXPIRED:
+        set_reason(s, VS_E_VERIFY, "signature expired");
+        goto out;
+    default:
+        set_reason(s, VS_E_VERIFY, "signature not valid: %s", gpgme_strerror(sig->status));
+        goto out;
+    }
+    /* gpgme says good; now our own checks on the key and the signature */
+    if (!key || !key->subkeys || !is_fpr40(key->subkeys->fpr)) {
+        set_reason(s, VS_E_VERIFY, "signed by unknown key %s (not in the trust store)", hint);
+        goto out;
+    }
+    gpgme_subkey_t sk = signing_subkey(key, sig->fpr);
+    if (key->revoked || (sk && sk->revoked) || (sig->summary & GPGME_SIGSUM_KEY_REVOKED)) {
+        set_reason(s, VS_E_VERIFY, "signed with revoked key %s", key->subkeys->fpr);
+        goto out;
+    }
+    if (key->expired || (sk && sk->expired) || (sig->summary & GPGME_SIGSUM_KEY_EXPIRED)) {
+        set_reason(s, VS_E_VERIFY, "signed with expired key %s", key->subkeys->fpr);
+        goto out;
+    }
+    if (sig->summary & GPGME_SIGSUM_SIG_EXPIRED) {
+        set_reason(s, VS_E_VERIFY, "signature expired");
+        goto out;
+    }
+    if (key->disabled || key->invalid || !sk || sk->disabled || sk->invalid ||
+        (sig->summary & (GPGME_SIGSUM_KEY_MISSING | GPGME_SIGSUM_RED | GPGME_SIGSUM_SYS_ERROR))) {
+        set_reason(s, VS_E_VERIFY, "key %s is not usable for this signature",
+                   key->subkeys->fpr);
+        goto out;
+    }
+    if (!strong_digest(sig->hash_algo)) {
+        const char *hn = gpgme_hash_algo_name(sig->hash_algo);
+        set_reason(s, VS_E_VERIFY, "signature made with %s, a weak digest", hn ? hn : "an unknown hash");
+        goto out;
+    }
+    switch (sig->pubkey_algo) {
+    case GPGME_PK_RSA:
+    case GPGME_PK_RSA_S:
+    case GPGME_PK_DSA:
+        if (sk->length < VS_MIN_RSA_BITS) {
+            set_reason(s, VS_E_POLICY, "signing key %s has %u bits, below the minimum of %u",
+                       key->subkeys->fpr, sk->length, VS_MIN_RSA_BITS);
+            goto out;
+        }
+        break;
+    case GPGME_PK_ECC:
+    case GPGME_PK_ECDSA:
+    case GPGME_PK_EDDSA:
+        break;
+    default:
+        set_reason(s, VS_E_VERIFY, "signature algorithm %s is not accepted",
+                   gpgme_pubkey_algo_name(sig->pubkey_algo) ? gpgme_pubkey_algo_name(sig->pubkey_algo) : "?");
+        goto out;
+    }
+    unsigned days = r->opts->max_sig_age_days;
+    if (days) {
+        int64_t now = (int64_t)time(NULL);
+        if (sig->timestamp == 0 || now - (int64_t)sig->timestamp > (int64_t)days * 86400) {
+            set_reason(s, VS_E_POLICY, "signature is older than the allowed %u days", days);
+            goto out;
+        }
+    }
+    set_reason(s, VS_OK, "good signature");
+out:
+    gpgme_key_unref(key);
+}
+
+/* Verify a detached signature file over `signed_data`; adds one result per
+ * signature (or one for the file when it cannot be read). Returns true
+ * when every signature in it is valid. */
+static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
+                            gpgme_data_t signed_data, size_t *first_result)
+{
+    *first_result = r->v->nsigs;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    vs_sig_result tmp;
+    memset(&tmp, 0, sizeof tmp);
+    vs_status st = read_small(sigpath, VS_MAX_SIG_FILE, &buf, &len, &tmp);
+    if (st != VS_OK) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
+        if (s) {
+            if (strcmp(tmp.reason, "not found") == 0)
+                set_reason(s, VS_E_VERIFY, "no OpenPGP signature: %s not found", sigpath);
+            else
+                set_reason(s, tmp.status, "%s", tmp.reason);
+        }
+        return false;
+    }
+    if (vs_pgp_sig_sniff(buf, len) == VS_PGP_NONE) {
+        free(buf);
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
+        if (s)
+            set_reason(s, VS_E_VERIFY, "not an OpenPGP signature");
+        return false;
+    }
+    gpgme_data_t sigd = NULL;
+    gpgme_error_t ge = gpgme_data_new_from_mem(&sigd, (const char *)buf, len, 0);
+    if (!ge)
+        ge = gpgme_op_verify(g, sigd, signed_data, NULL);
+    gpgme_verify_result_t res = ge ? NULL : gpgme_op_verify_result(g);
+    bool all_ok = true;
+    if (ge || !res || !res->signatures) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
+        gpgme_err_code_t c = gpgme_err_code(ge);
+        if (s) {
+            if (!ge || c == GPG_ERR_NO_DATA || c == GPG_ERR_BAD_DATA || c == GPG_ERR_INV_PACKET)
+                set_reason(s, VS_E_VERIFY, "not an OpenPGP signature");
+            else
+                set_reason(s, VS_E_VERIFY, "cannot verify: %s", gpgme_strerror(ge));
+        }
+        all_ok = false;
+    } else {
+        for (gpgme_signature_t sig = res->signatures; sig; sig = sig->next) {
+            vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
+            if (!s)
+                break;
+            judge_signature(r, g, sig, s);
+            if (!s->valid)
+                all_ok = false;
+        }
+    }
+    gpgme_data_release(sigd);
+    free(buf);
+    return all_ok && !r->oom;
+}
+
+static void gpg_missing(run *r, const char *path)
+{
+    vs_sig_result *s = add_result(r, VS_SIG_GPG, path);
+    if (s)
+        set_reason(s, VS_E_VERIFY, "no OpenPGP signature: %s not found", path);
+}
+
+static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_error *err)
+{
+    if (lseek(r->fd, 0, SEEK_SET) != 0)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: seek", r->package);
+    gpgme_data_t pkg = NULL;
+    gpgme_error_t ge = gpgme_data_new_from_fd(&pkg, r->fd);
+    if (ge)
+        return vs_error_setb(err, VS_E_INTERNAL, "gpgme", (long)ge, "%s: %s", r->package,
+                             gpgme_strerror(ge));
+    size_t first;
+    gpg_verify_file(r, g, sigpath, pkg, &first);
+    gpgme_data_release(pkg);
+    return VS_OK;
+}
+
+static vs_status gpg_checksums(run *r, gpgme_ctx_t g, const char *list, const char *sigpath,
+                               vs_error *err)
+{
+    (void)err;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    vs_sig_result tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (read_small(list, VS_MAX_CHECKSUM_FILE, &buf, &len, &tmp) != VS_OK) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, list);
+        if (s) {
+            if (strcmp(tmp.reason, "not found") == 0)
+                set_reason(s, VS_E_VERIFY, "no checksum list: %s not found", list);
+            else
+                set_reason(s, tmp.status, "%s", tmp.reason);
+        }
+        return VS_OK;
+    }
+    gpgme_data_t d = NULL;
+    gpgme_error_t ge = gpgme_data_new_from_mem(&d, (const char *)buf, len, 0);
+    if (ge) {
+        free(buf);
+        return vs_error_setb(err, VS_E_INTERNAL, "gpgme", (long)ge, "%s: %s", list,
+                             gpgme_strerror(ge));
+    }
+    size_t first;
+    bool ok = gpg_verify_file(r, g, sigpath, d, &first);
+    gpgme_data_release(d);
+    if (ok) {
+        /* The list is validly signed: now it must name the package with its hash. */
+        vs_error le = VS_ERROR_INIT;
+        uint8_t want[32];
+        char lhex[65], phex[65];
+        vs_status st = vs_checksums_lookup(buf, len, list, r->package_name, want, &le);
+        if (st == VS_OK && memcmp(want, r->sha256, 32) != 0) {
+            vs_hex(lhex, want, 32);
+            vs_hex(phex, r->sha256, 32);
+            st = vs_error_set(&le, VS_E_VERIFY,
+                              "%s: SHA-256 of %s does not match the list (list %.16s..., "
+                              "package %.16s...)",
+                              list, r->package_name, lhex, phex);
+        }
+        if (st != VS_OK) {
+            /* the message is already "LIST: reason"; keep the reason part */
+            size_t ll = strlen(list);
+            const char *reason = le.message;
+            if (strncmp(reason, list, ll) == 0 && strncmp(reason + ll, ": ", 2) == 0)
+                reason += ll + 2;
+            for (size_t i = first; i < r->v->nsigs; i++) {
+                vs_sig_result *s = &r->v->sigs[i];
+                snprintf(s->file, sizeof s->file, "%s", list);
+                set_reason(s, st, "%s", reason);
+            }
+        }
+    }
+    free(buf);
+    return VS_OK;
+}
+
+static vs_status check_gpg(run *r, bool required, vs_error *err)
+{
+    const vs_verify_opts *o = r->opts;
+    char *defsig = NULL, *csig = NULL;
+    const char *sigpath = o->gpg_sig;
+    if (!sigpath && !o->checksums) {
+        defsig = with_suffix(r->package, ".asc");
+        if (!defsig)
+            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        if (file_exists(defsig))
+            sigpath = defsig;
+        else if (required)
+            gpg_missing(r, defsig);
+    }
+    const char *csigpath = NULL;
+    if (o->checksums) {
+        csigpath = o->checksums_sig;
+        if (!csigpath) {
+            csig = with_suffix(o->checksums, ".asc");
+            if (!csig) {
+                free(defsig);
+                return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            }
+            csigpath = csig;
+        }
+    }
+    vs_status st = VS_OK;
+    if (sigpath || o->checksums) {
+        gpgme_ctx_t g = NULL;
+        st = vs_keys_gpgme_open(r->ctx, &g, err);
+        if (st == VS_OK) {
+            gpgme_set_offline(g, 1);
+            if (sigpath)
+                st = gpg_detached(r, g, sigpath, err);
+            if (st == VS_OK && o->checksums)
+                st = gpg_checksums(r, g, o->checksums, csigpath, err);
+            gpgme_release(g);
+        }
+    }
+    free(defsig);
+    free(csig);
+    return st;
+}
+
+/* ---- RSA ------------------------------------------------------------------------ */
+
+static unsigned scheme_need(vs_rsa_scheme sc)
+{
+    int md = vs_rsa_scheme_md(sc);
+    return md == GCRY_MD_SHA384 ? NEED_SHA384 : md == GCRY_MD_SHA512 ? NEED_SHA512 : NEED_SHA256;
+}
+
+static const uint8_t *digest_for(const run *r, vs_rsa_scheme sc)
+{
+    unsigned n = scheme_need(sc);
+    return n == NEED_SHA384 ? r->sha384 : n == NEED_SHA512 ? r->sha512 : r->sha256;
+}
+
+static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_t nkeys)
+{
+    vs_sig_result *s = add_result(r, VS_SIG_RSA, sigpath);
+    if (!s)
+        return;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (read_small(sigpath, VS_MAX_SIG_FILE, &buf, &len, s) != VS_OK) {
+        if (strcmp(s->reason, "not found") == 0)
+            set_reason(s, VS_E_VERIFY, "no RSA signature: %s not found", sigpath);
+        return;
+    }
+    if (len == 0) {
+        free(buf);
+        set_reason(s, VS_E_VERIFY, "not an RSA signature (empty file)");
+        return;
+    }
+    if (nkeys == 0) {
+        free(buf);
+        set_reason(s, VS_E_VERIFY, "no RSA key in the trust store");
+        return;
+    }
+    uint8_t *sig = malloc(VS_MAX_RSA_BITS / 8);
+    if (!sig) {
+        free(buf);
+        set_reason(s, VS_E_INTERNAL, "out of memory");
+        return;
+    }
+    size_t fitting = 0, weak = 0;
+    bool ok = false;
+    for (size_t i = 0; i < nkeys && !ok; i++) {
+        size_t modlen = 0;
+        vs_error ke = VS_ERROR_INIT;
+        vs_status kst = vs_rsa_key_check(keys[i].pub, keys[i].fingerprint, &modlen, NULL, &ke);
+        if (kst != VS_OK) {
+            weak++;
+            continue;
+        }
+        if (!vs_rsa_sig_decode(buf, len, modlen, sig))
+            continue;
+        fitting++;
+        vs_error ve = VS_ERROR_INIT;
+        size_t hlen = vs_rsa_scheme_hlen(keys[i].scheme);
+        if (vs_rsa_verify_digest(keys[i].pub, keys[i].scheme, digest_for(r, keys[i].scheme), hlen,
+                                 sig, modlen, sigpath, &ve) == VS_OK) {
+            ok = true;
+            snprintf(s->fingerprint, sizeof s->fingerprint, "%s", keys[i].fingerprint);
+            vs_log(r->ctx, VS_LOG_DEBUG, "%s: verified with %s (%s)", sigpath,
+                   keys[i].fingerprint, vs_rsa_scheme_name(keys[i].scheme));
+        }
+    }
+    free(sig);
+    free(buf);
+    if (ok)
+        set_reason(s, VS_OK, "good signature");
+    else if (fitting > 0)
+        set_reason(s, VS_E_VERIFY, "bad signature (no RSA key in the trust store verifies it)");
+    else if (weak == nkeys)
+        set_reason(s, VS_E_POLICY, "every RSA key in the trust store is below the minimum strength");
+    else
+        set_reason(s, VS_E_VERIFY,
+                   "not an RSA signature for any key in the trust store (%zu bytes, neither raw "
+                   "nor base64 of a modulus length)",
+                   len);
+}
+
+/* ---- the verdict ------------------------------------------------------------------- */
+
+static const char *kind_name(vs_sig_kind k)
+{
+    return k == VS_SIG_GPG ? "OpenPGP" : "RSA";
+}
+
+VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
+                                      vs_verdict **out, vs_error *err)
+{
+    static const vs_verify_opts defaults = VS_VERIFY_OPTS_INIT;
+    if (out)
+        *out = NULL;
+    if (!opts)
+        opts = &defaults;
+    if (!ctx || !package || !*package)
+        return vs_error_set(err, VS_E_USAGE, "verify: no package given");
+    unsigned require = opts->require ? opts->require : VS_REQUIRE_BOTH;
+    if (require & ~VS_REQUIRE_BOTH)
+        return vs_error_set(err, VS_E_USAGE, "verify: bad policy mask %u", require);
+    vs_status st = vs_gcrypt_init(err);
+    if (st)
+        return st;
+
+    run r;
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    r.opts = opts;
+    r.package = package;
+    r.package_name = opts->package_name && *opts->package_name ? opts->package_name
+                                                               : vs_basename(package);
+    r.fd = open(package, O_RDONLY | O_CLOEXEC);
+    if (r.fd < 0)
+        return vs_error_errno(err, errno == ENOENT || errno == EACCES ? VS_E_USAGE : VS_E_INTERNAL,
+                              errno, "%s", package);
+    struct stat sb;
+    if (fstat(r.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(r.fd);
+        return vs_error_set(err, VS_E_USAGE, "%s: not a regular file", package);
+    }
+    r.v = calloc(1, sizeof *r.v);
+    if (!r.v) {
+        close(r.fd);
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    snprintf(r.v->package, sizeof r.v->package, "%s", package);
+    r.v->size = (uint64_t)sb.st_size;
+    r.v->trusted = false; /* fail closed */
+
+    /* RSA keys first: their schemes decide which digests the one pass computes. */
+    char *defsig = NULL;
+    const char *rsapath = opts->rsa_sig;
+    if (!rsapath) {
+        defsig = with_suffix(package, ".sig");
+        if (defsig && file_exists(defsig))
+            rsapath = defsig;
+    }
+    vs_rsa_key *keys = NULL;
+    size_t nkeys = 0;
+    unsigned need = NEED_SHA256;
+    if (rsapath) {
+        st = vs_keys_rsa_load_all(ctx, &keys, &nkeys, err);
+        if (st)
+            goto done;
+        for (size_t i = 0; i < nkeys; i++)
+            need |= scheme_need(keys[i].scheme);
+    }
+    if (opts->known_sha256 && need == NEED_SHA256) {
+        memcpy(r.sha256, opts->known_sha256, 32);
+    } else {
+        st = hash_package(&r, need, err);
+        if (st)
+            goto done;
+        if (opts->known_sha256 && memcmp(opts->known_sha256, r.sha256, 32) != 0) {
+            st = vs_error_set(err, VS_E_VERIFY, "%s: SHA-256 differs from the expected one",
+                              package);
+            goto done;
+        }
+    }
+    vs_hex(r.v->sha256, r.sha256, 32);
+
+    /* OpenPGP (the vendor) */
+    st = check_gpg(&r, (require & VS_REQUIRE_GPG) != 0, err);
+    if (st)
+        goto done;
+    /* RSA (the organisation) */
+    if (rsapath)
+        check_rsa(&r, rsapath, keys, nkeys);
+    else if (require & VS_REQUIRE_RSA) {
+        vs_sig_result *s = add_result(&r, VS_SIG_RSA, defsig ? defsig : "");
+        if (s)
+            set_reason(s, VS_E_VERIFY, "no RSA signature: %s not found",
+                       defsig ? defsig : "PACKAGE.sig");
+    }
+    if (r.oom) {
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        goto done;
+    }
+
+    /* Trusted only when every required kind has signatures and all of them are valid. */
+    st = VS_OK;
+    static const vs_sig_kind order[] = { VS_SIG_GPG, VS_SIG_RSA };
+    for (size_t k = 0; k < 2 && st == VS_OK; k++) {
+        unsigned bit = order[k] == VS_SIG_GPG ? VS_REQUIRE_GPG : VS_REQUIRE_RSA;
+        if (!(require & bit))
+            continue;
+        bool any = false;
+        for (size_t i = 0; i < r.v->nsigs; i++) {
+            const vs_sig_result *s = &r.v->sigs[i];
+            if (s->kind != order[k])
+                continue;
+            any = true;
+            if (!s->valid) {
+                if (strncmp(s->reason, "no ", 3) == 0)
+                    st = vs_error_set(err, s->status, "%s", s->reason);
+                else
+                    st = vs_error_set(err, s->status, "%s: %s", s->file, s->reason);
+                break;
+            }
+        }
+        if (st == VS_OK && !any)
+            st = vs_error_set(err, VS_E_VERIFY, "%s: no %s signature", package,
+                              kind_name(order[k]));
+    }
+    if (st == VS_OK) {
+        r.v->trusted = true;
+        vs_error_clear(err);
+    }
+
+done:
+    vs_rsa_keys_free(keys, nkeys);
+    free(defsig);
+    close(r.fd);
+    if (st != VS_OK)
+        r.v->trusted = false;
+    if (out && (st == VS_OK || r.v->sha256[0]))
+        *out = r.v;
+    else
+        vs_verdict_free(r.v);
+    return st;
+}
