@@ -1,9 +1,304 @@
-/* cli/cmd_render.c - `vetstage render` (not implemented yet). */
+/* cli/cmd_render.c - `vetstage render sidecar|embedded|ecs-task`. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "cli.h"
+
+static const char usage_text[] =
+    "usage: vetstage render sidecar  --layout DIR [--mount-path P] [--start-script PATH]\n"
+    "                                [--out CONTEXT [--checker PATH]]\n"
+    "       vetstage render embedded --layout DIR --app-image IMAGE [--entrypoint JSON]\n"
+    "                                [--cmd JSON] [--mount-path P] [--start-script PATH]\n"
+    "                                [--out CONTEXT [--checker PATH]]\n"
+    "       vetstage render ecs-task --task-def FILE --app-container NAME --sidecar-image IMAGE\n"
+    "                                [--image-entrypoint JSON] [--image-cmd JSON]\n"
+    "                                [--token-secret ARN] [--server-url URL] [--mount-path P]\n"
+    "                                [--start-script PATH] [--out FILE]\n"
+    "\n"
+    "  sidecar   Dockerfile of a FROM scratch image that carries the layout as a VOLUME at P\n"
+    "            (default /var/lib/lacework-backup); its command, /vetstage-check P, exits 0\n"
+    "            only when the layout matches its manifest.\n"
+    "  embedded  multi-stage Dockerfile copying the layout into IMAGE; the new entry point\n"
+    "            checks the layout, runs the start script, then execs the image's entry\n"
+    "            point and command (give them with --entrypoint/--cmd as JSON arrays, '[]'\n"
+    "            for none; setting ENTRYPOINT clears the image's CMD). IMAGE needs /bin/sh.\n"
+    "  ecs-task  the task definition (aws ecs describe-task-definition output, a bare\n"
+    "            taskDefinition or register input) made ready for\n"
+    "            'aws ecs register-task-definition --cli-input-json': container\n"
+    "            datacollector-sidecar added (essential false), and on the application\n"
+    "            container volumesFrom (read-only), dependsOn SUCCESS, the token as a secret\n"
+    "            LaceworkAccessToken, LaceworkServerUrl, and the entry point\n"
+    "              [\"/bin/sh\", \"-c\", \"\\\"$0\\\" && exec \\\"$@\\\"\", \"P/START-SCRIPT\"]\n"
+    "            with the original entry point + command as command (from the task\n"
+    "            definition, else --image-entrypoint/--image-cmd). Running it again on its\n"
+    "            own output changes nothing.\n"
+    "\n"
+    "  --layout DIR         flat layout, or versioned (then DIR/current); it must hold the\n"
+    "                       start script and pass its manifest check, else exit 6\n"
+    "  --start-script PATH  inside the layout (default lacework-sidecar.sh)\n"
+    "  --out CONTEXT        write a complete build context (Dockerfile, layout/,\n"
+    "                       vetstage-check) to CONTEXT, which must be absent or empty;\n"
+    "                       without it the Dockerfile goes to stdout\n"
+    "  --checker PATH       the static layout checker (default: vetstage-check next to\n"
+    "                       this program)\n"
+    "  --out FILE           (ecs-task) write the JSON to FILE atomically, not to stdout\n"
+    "Options: --json, -q, -v, --help.\n"
+    "Exit codes: 0 ok, 1 internal, 2 usage (bad arguments, malformed task definition,\n"
+    "unknown container, token in plain environment), 6 integrity (layout damaged or\n"
+    "without its start script; nothing written).\n";
+
+enum {
+    OPT_LAYOUT = CLI_OPT_FIRST_COMMAND,
+    OPT_MOUNT,
+    OPT_SCRIPT,
+    OPT_OUT,
+    OPT_CHECKER,
+    OPT_APP_IMAGE,
+    OPT_ENTRYPOINT,
+    OPT_CMD,
+    OPT_TASK_DEF,
+    OPT_APP_CONTAINER,
+    OPT_SIDECAR_IMAGE,
+    OPT_IMAGE_ENTRYPOINT,
+    OPT_IMAGE_CMD,
+    OPT_TOKEN_SECRET,
+    OPT_SERVER_URL,
+};
+
+typedef struct args {
+    const char *v[OPT_SERVER_URL - OPT_LAYOUT + 1];
+} args;
+
+#define ARG(a, o) ((a)->v[(o)-OPT_LAYOUT])
+
+static const char *const optnames[] = {
+    "layout",        "mount-path",    "start-script",     "out",       "checker",
+    "app-image",     "entrypoint",    "cmd",              "task-def",  "app-container",
+    "sidecar-image", "image-entrypoint", "image-cmd",     "token-secret", "server-url",
+};
+
+/* Which options each subcommand accepts (bit per option). */
+#define B(o) (1u << ((o)-OPT_LAYOUT))
+static const unsigned sidecar_opts = B(OPT_LAYOUT) | B(OPT_MOUNT) | B(OPT_SCRIPT) | B(OPT_OUT) |
+                                     B(OPT_CHECKER);
+static const unsigned embedded_opts = B(OPT_LAYOUT) | B(OPT_MOUNT) | B(OPT_SCRIPT) | B(OPT_OUT) |
+                                      B(OPT_CHECKER) | B(OPT_APP_IMAGE) | B(OPT_ENTRYPOINT) |
+                                      B(OPT_CMD);
+static const unsigned ecs_opts = B(OPT_TASK_DEF) | B(OPT_APP_CONTAINER) | B(OPT_SIDECAR_IMAGE) |
+                                 B(OPT_IMAGE_ENTRYPOINT) | B(OPT_IMAGE_CMD) |
+                                 B(OPT_TOKEN_SECRET) | B(OPT_SERVER_URL) | B(OPT_MOUNT) |
+                                 B(OPT_SCRIPT) | B(OPT_OUT);
+
+/* Returns -1 to go on, else the exit code. */
+static int parse(cli *c, int argc, char **argv, unsigned allowed, args *a)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_LONGOPTS,
+        { "layout", required_argument, NULL, OPT_LAYOUT },
+        { "mount-path", required_argument, NULL, OPT_MOUNT },
+        { "start-script", required_argument, NULL, OPT_SCRIPT },
+        { "out", required_argument, NULL, OPT_OUT },
+        { "checker", required_argument, NULL, OPT_CHECKER },
+        { "app-image", required_argument, NULL, OPT_APP_IMAGE },
+        { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+        { "cmd", required_argument, NULL, OPT_CMD },
+        { "task-def", required_argument, NULL, OPT_TASK_DEF },
+        { "app-container", required_argument, NULL, OPT_APP_CONTAINER },
+        { "sidecar-image", required_argument, NULL, OPT_SIDECAR_IMAGE },
+        { "image-entrypoint", required_argument, NULL, OPT_IMAGE_ENTRYPOINT },
+        { "image-cmd", required_argument, NULL, OPT_IMAGE_CMD },
+        { "token-secret", required_argument, NULL, OPT_TOKEN_SECRET },
+        { "server-url", required_argument, NULL, OPT_SERVER_URL },
+        { 0, 0, 0, 0 },
+    };
+    memset(a, 0, sizeof *a);
+    cli_getopt_reset();
+    int opt;
+    while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
+        if (opt >= OPT_LAYOUT && opt <= OPT_SERVER_URL) {
+            if (!(allowed & B(opt)))
+                return cli_usage_error(c, "--%s does not apply here (see vetstage render --help)",
+                                       optnames[opt - OPT_LAYOUT]);
+            if (ARG(a, opt))
+                return cli_usage_error(c, "--%s given twice", optnames[opt - OPT_LAYOUT]);
+            ARG(a, opt) = optarg;
+            continue;
+        }
+        int r = cli_common_opt(c, opt);
+        if (r == -1) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        if (r != 0)
+            return cli_usage_error(c, "unknown option (see vetstage render --help)");
+    }
+    if (optind < argc)
+        return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
+/* vetstage-check next to the running program. */
+static char *default_checker(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return NULL;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return NULL;
+    slash[1] = '\0';
+    size_t len = strlen(self) + sizeof "vetstage-check";
+    char *r = malloc(len);
+    if (r)
+        snprintf(r, len, "%svetstage-check", self);
+    return r;
+}
+
+static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
+{
+    args a;
+    int rc = parse(c, argc, argv, flow == VS_RENDER_SIDECAR ? sidecar_opts : embedded_opts, &a);
+    if (rc >= 0)
+        return rc;
+    if (!ARG(&a, OPT_LAYOUT))
+        return cli_usage_error(c, "--layout DIR is required");
+    if (flow == VS_RENDER_EMBEDDED && !ARG(&a, OPT_APP_IMAGE))
+        return cli_usage_error(c, "--app-image IMAGE is required");
+    if (ARG(&a, OPT_CHECKER) && !ARG(&a, OPT_OUT))
+        return cli_usage_error(c, "--checker only applies with --out CONTEXT");
+    vs_render_opts o = VS_RENDER_OPTS_INIT;
+    o.flow = flow;
+    o.layout = ARG(&a, OPT_LAYOUT);
+    o.mount_path = ARG(&a, OPT_MOUNT);
+    o.start_script = ARG(&a, OPT_SCRIPT);
+    o.app_image = ARG(&a, OPT_APP_IMAGE);
+    o.entrypoint_json = ARG(&a, OPT_ENTRYPOINT);
+    o.cmd_json = ARG(&a, OPT_CMD);
+    vs_error err = VS_ERROR_INIT;
+    const char *out = ARG(&a, OPT_OUT);
+    if (!out) {
+        char *text = NULL;
+        if (vs_render_dockerfile(&text, &o, &err) != VS_OK)
+            return cli_fail(c, &err);
+        if (c->json) {
+            json_t *j = json_object();
+            json_object_set_new(j, "dockerfile", json_string(text));
+            free(text);
+            return cli_json_ok(c, j);
+        }
+        fputs(text, stdout);
+        free(text);
+        return 0;
+    }
+    char *checker = ARG(&a, OPT_CHECKER) ? strdup(ARG(&a, OPT_CHECKER)) : default_checker();
+    if (!checker)
+        return cli_usage_error(c, "cannot locate vetstage-check: give --checker PATH");
+    o.checker = checker;
+    vs_status st = vs_render_context(out, &o, &err);
+    free(checker);
+    if (st != VS_OK)
+        return cli_fail(c, &err);
+    cli_info(c, "build context written to %s (Dockerfile, layout/, vetstage-check)\n", out);
+    json_t *j = json_object();
+    json_object_set_new(j, "context", json_string(out));
+    return cli_json_ok(c, j);
+}
+
+static int do_ecs(cli *c, int argc, char **argv)
+{
+    args a;
+    int rc = parse(c, argc, argv, ecs_opts, &a);
+    if (rc >= 0)
+        return rc;
+    if (!ARG(&a, OPT_TASK_DEF))
+        return cli_usage_error(c, "--task-def FILE is required");
+    if (!ARG(&a, OPT_APP_CONTAINER))
+        return cli_usage_error(c, "--app-container NAME is required");
+    if (!ARG(&a, OPT_SIDECAR_IMAGE))
+        return cli_usage_error(c, "--sidecar-image IMAGE is required");
+    vs_ecs_opts o = VS_ECS_OPTS_INIT;
+    o.app_container = ARG(&a, OPT_APP_CONTAINER);
+    o.sidecar_image = ARG(&a, OPT_SIDECAR_IMAGE);
+    o.image_entrypoint_json = ARG(&a, OPT_IMAGE_ENTRYPOINT);
+    o.image_cmd_json = ARG(&a, OPT_IMAGE_CMD);
+    o.token_secret = ARG(&a, OPT_TOKEN_SECRET);
+    o.server_url = ARG(&a, OPT_SERVER_URL);
+    o.mount_path = ARG(&a, OPT_MOUNT);
+    o.start_script = ARG(&a, OPT_SCRIPT);
+    vs_error err = VS_ERROR_INIT;
+    char *text = NULL;
+    if (vs_render_ecs_task_file(&text, ARG(&a, OPT_TASK_DEF), &o, &err) != VS_OK)
+        return cli_fail(c, &err);
+    const char *out = ARG(&a, OPT_OUT);
+    if (out) {
+        vs_status st = vs_render_save(out, text, &err);
+        if (st != VS_OK) {
+            free(text);
+            return cli_fail(c, &err);
+        }
+        cli_info(c, "task definition written to %s\n", out);
+    }
+    if (c->json) {
+        json_t *j = json_object();
+        json_object_set_new(j, "out", cli_json_str(out));
+        json_object_set_new(j, "taskDefinition", json_loads(text, 0, NULL));
+        free(text);
+        return cli_json_ok(c, j);
+    }
+    if (!out)
+        fputs(text, stdout);
+    free(text);
+    return 0;
+}
+
+/* cli/main.c resets optind before computing argv + optind, so a command may
+ * receive the whole command line: find our name in it (a no-op once main.c
+ * passes argv starting at the command). */
+static void skip_to_command(int *argc, char ***argv)
+{
+    if (*argc > 0 && strcmp((*argv)[0], "render") == 0)
+        return;
+    for (int i = 1; i < *argc; i++) {
+        const char *s = (*argv)[i];
+        if (strcmp(s, "render") == 0) {
+            *argc -= i;
+            *argv += i;
+            return;
+        }
+        if (strcmp(s, "--home") == 0)
+            i++;
+        else if (s[0] != '-')
+            return;
+    }
+}
 
 int cmd_render(cli *c, int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_usage_error(c, "not implemented yet");
+    skip_to_command(&argc, &argv);
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(sub, "sidecar")) {
+        c->command = "render sidecar";
+        return do_docker(c, VS_RENDER_SIDECAR, argc - 1, argv + 1);
+    }
+    if (!strcmp(sub, "embedded")) {
+        c->command = "render embedded";
+        return do_docker(c, VS_RENDER_EMBEDDED, argc - 1, argv + 1);
+    }
+    if (!strcmp(sub, "ecs-task")) {
+        c->command = "render ecs-task";
+        return do_ecs(c, argc - 1, argv + 1);
+    }
+    return cli_usage_error(c, "unknown subcommand '%s' (sidecar, embedded, ecs-task)", sub);
 }
