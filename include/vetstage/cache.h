@@ -25,6 +25,8 @@ extern "C" {
 
 #define VS_CACHE_MAX_SIGS 4
 #define VS_CACHE_MAX_SIGNERS 4
+/* --mirror options accepted by one fetch. */
+#define VS_CACHE_MAX_MIRRORS 16
 
 /* A signature-side object kept with a package. */
 typedef struct vs_cache_sig {
