@@ -190,6 +190,13 @@ vs_status vs_keys_gpgme_open(vs_ctx *ctx, gpgme_ctx_t *out, vs_error *err)
 
 /* ---- OpenPGP key material, scanned before gpg sees it ---------------------- */
 
+static void upcase(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'a' && *s <= 'f')
+            *s = (char)(*s - 'a' + 'A');
+}
+
 static bool subpackets_issuer(const uint8_t *p, size_t len, vs_pgp_scan *s)
 {
     vs_cursor c;
@@ -218,8 +225,10 @@ static bool subpackets_issuer(const uint8_t *p, size_t len, vs_pgp_scan *s)
         if (type == 33 && sl == 22 && body[1] == 4) {
             vs_hex(s->issuer, body + 2, 20);
             s->issuer_is_fpr = true;
+            upcase(s->issuer);
         } else if (type == 16 && sl == 9 && !s->issuer_is_fpr) {
             vs_hex(s->issuer, body + 1, 8);
+            upcase(s->issuer);
         }
     }
     return true;
@@ -238,8 +247,10 @@ static bool scan_signature(const uint8_t *p, size_t len, vs_pgp_scan *s)
         if (!h || h[0] != 5)
             return false;
         type = h[1];
-        if (!s->issuer[0])
+        if (!s->issuer[0]) {
             vs_hex(s->issuer, h + 6, 8);
+            upcase(s->issuer);
+        }
     } else if (ver == 4) {
         if (!vs_cursor_u8(&c, &type) || !vs_cursor_u8(&c, &b) || !vs_cursor_u8(&c, &b))
             return false;
