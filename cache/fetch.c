@@ -180,6 +180,27 @@ static void quarantine_release(int qroot, int qfd, const char *id, bool keep_par
     close(qroot);
 }
 
+/* Replace the first `from` in buf (capacity cap) by `to`, truncating. */
+static void replace_in(char *buf, size_t cap, const char *from, const char *to)
+{
+    char *q = strstr(buf, from);
+    if (!q || !*from)
+        return;
+    size_t pre = (size_t)(q - buf), fl = strlen(from), tl = strlen(to);
+    const char *rest = q + fl;
+    size_t rl = strlen(rest);
+    char *tmp = malloc(pre + tl + rl + 1);
+    if (!tmp)
+        return;
+    memcpy(tmp, buf, pre);
+    memcpy(tmp + pre, to, tl);
+    memcpy(tmp + pre + tl, rest, rl + 1);
+    size_t n = strnlen(tmp, cap - 1);
+    memcpy(buf, tmp, n);
+    buf[n] = '\0';
+    free(tmp);
+}
+
 /* One source: signature files, then the package, then the verdict. */
 typedef struct attempt {
     bool have[NSIG];
@@ -256,17 +277,25 @@ static vs_status try_source(vs_ctx *ctx, const vs_cache_fetch_opts *o, unsigned 
     if (st) {
         /* the bytes are complete but untrusted: never resume from them */
         unlinkat(qfd, a->pkgname, 0);
-        /* name the URL, not the quarantine file */
-        char msg[VS_ERROR_MSG_MAX * 6];
-        char *q = strstr(e2.message, pkgpath);
-        if (q)
-            snprintf(msg, sizeof msg, "%.*s%s%s", (int)(q - e2.message), e2.message, s->pkg,
-                     q + strlen(pkgpath));
-        else if (!strstr(e2.message, s->pkg))
+        /* name the URLs, not the quarantine files */
+        bool named = false;
+        for (int i = -1; i < NSIG; i++) {
+            const char *from = i < 0 ? pkgpath : sigpath[i];
+            const char *to = i < 0 ? s->pkg : s->sig[i];
+            if (!to)
+                continue;
+            replace_in(e2.message, sizeof e2.message, from, to);
+            if (a->verdict) {
+                replace_in(a->verdict->package, sizeof a->verdict->package, from, to);
+                for (size_t k = 0; k < a->verdict->nsigs; k++)
+                    replace_in(a->verdict->sigs[k].file, sizeof a->verdict->sigs[k].file, from,
+                               to);
+            }
+            named = named || strstr(e2.message, to) != NULL;
+        }
+        if (!named) {
+            char msg[VS_ERROR_MSG_MAX * 6];
             snprintf(msg, sizeof msg, "%s: %s", s->pkg, e2.message);
-        else
-            msg[0] = '\0';
-        if (msg[0]) {
             size_t n = strnlen(msg, sizeof e2.message - 1);
             memcpy(e2.message, msg, n);
             e2.message[n] = '\0';
