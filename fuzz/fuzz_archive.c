@@ -1,0 +1,56 @@
+/* fuzz/fuzz_archive.c - arbitrary bytes through the safe extractor into a
+ * temporary directory, with small limits. Invariant: whatever is accepted
+ * passes the layout check once its metadata is written; refusals leave
+ * nothing but the empty output folder (which is then removed). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "stage/stage_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (vs_gcrypt_init(NULL) != VS_OK)
+        abort();
+    char dir[] = "/tmp/vs-fuzz-archive-XXXXXX";
+    if (!mkdtemp(dir))
+        abort();
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0 || vs_write_file_atomic(dfd, "in", data, size, 0600, NULL) != VS_OK ||
+        mkdirat(dfd, "out", 0700) != 0)
+        abort();
+    int in = openat(dfd, "in", O_RDONLY);
+    int out = openat(dfd, "out", O_RDONLY | O_DIRECTORY);
+    if (in < 0 || out < 0)
+        abort();
+    vs_pathset set;
+    vs_pathset_init(&set);
+    vs_extract_opts o = { 1u << 20, 64, "fuzz", NULL };
+    vs_extract_result r;
+    vs_error err = VS_ERROR_INIT;
+    vs_status st = vs_stage_extract(NULL, in, out, &o, &set, &r, &err);
+    if (st == VS_OK) {
+        if (r.bytes > o.max_unpacked || r.entries > o.max_entries)
+            abort();
+        if (vs_stage_write_meta(out, &set, "{}\n", &err) != VS_OK)
+            abort();
+        char path[64];
+        snprintf(path, sizeof path, "%s/out", dir);
+        size_t n = 0;
+        if (vs_layout_check(path, NULL, NULL, &n, &err) != VS_OK) {
+            fprintf(stderr, "accepted archive fails the layout check: %s\n", err.message);
+            abort();
+        }
+    } else if (strchr(err.message, '\n')) {
+        abort();
+    }
+    vs_pathset_free(&set);
+    close(in);
+    close(out);
+    close(dfd);
+    vs_remove_tree(AT_FDCWD, dir, NULL);
+    return 0;
+}
