@@ -1,0 +1,595 @@
+/* tests/unit/keys - RSA parser cases, fingerprints, schemes, OpenPGP scan,
+ * Wycheproof keys, and a store round trip. Fixtures from $VS_FIXTURES
+ * (default $BUILD/fixtures, else build/fixtures), test data from $VS_DATA
+ * (default tests/data). */
+#include <check.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "keys/keys_int.h"
+
+static const char *fixdir(void)
+{
+    static char buf[1024];
+    const char *e = getenv("VS_FIXTURES");
+    if (e && *e)
+        return e;
+    const char *b = getenv("BUILD"); /* tests/run.sh exports it */
+    if (b && *b) {
+        snprintf(buf, sizeof buf, "%s/fixtures", b);
+        return buf;
+    }
+    return "build/fixtures";
+}
+
+static const char *datadir(void)
+{
+    const char *e = getenv("VS_DATA");
+    return e && *e ? e : "tests/data";
+}
+
+/* Read a fixture (test fails if missing). Caller frees. */
+static uint8_t *fixture(const char *name, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", fixdir(), name);
+    uint8_t *b = NULL;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(vs_read_file(AT_FDCWD, path, VS_MAX_KEY_FILE, &b, len, &e) == VS_OK,
+                  "fixture %s: %s (run make fixtures; set VS_FIXTURES)", path, e.message);
+    return b;
+}
+
+static void init(void)
+{
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_lib_init(&e), VS_OK);
+}
+
+static vs_status parse(const void *p, size_t len, char fpr[VS_FPR_MAX], unsigned *bits,
+                       vs_error *e)
+{
+    gcry_sexp_t pub = NULL;
+    vs_status st = vs_rsa_pubkey_parse(p, len, "KEYFILE", &pub, bits, fpr, NULL, NULL, e);
+    if (st == VS_OK) {
+        ck_assert_ptr_nonnull(pub);
+        gcry_sexp_release(pub);
+    } else {
+        ck_assert_ptr_null(pub);
+    }
+    return st;
+}
+
+static char *read_trim(const char *name)
+{
+    size_t n;
+    char *s = (char *)fixture(name, &n);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+static char *org_fpr(void)
+{
+    return read_trim("org.fpr");
+}
+
+START_TEST(good_forms_same_fingerprint)
+{
+    init();
+    static const char *const files[] = { "org.pub.pem", "org.pub.rsa.pem", "org.pub.der" };
+    char *want = org_fpr();
+    for (size_t i = 0; i < 3; i++) {
+        size_t n;
+        uint8_t *b = fixture(files[i], &n);
+        char fpr[VS_FPR_MAX];
+        unsigned bits = 0;
+        vs_error e = VS_ERROR_INIT;
+        ck_assert_msg(parse(b, n, fpr, &bits, &e) == VS_OK, "%s: %s", files[i], e.message);
+        ck_assert_str_eq(fpr, want); /* = openssl pkey -pubout -outform DER | sha256sum */
+        ck_assert_uint_eq(bits, 3072);
+        free(b);
+    }
+    free(want);
+}
+END_TEST
+
+/* A mutation of org.pub.der and the status it must get. */
+typedef struct der_case {
+    const char *what;
+    vs_status want;
+    const char *msg; /* part of the message, or NULL */
+} der_case;
+
+static uint8_t *mutate(int which, const uint8_t *d, size_t n, size_t *outn)
+{
+    uint8_t *m = malloc(n + 16);
+    memcpy(m, d, n);
+    *outn = n;
+    switch (which) {
+    case 0: /* trailing garbage */
+        m[n] = 0x00;
+        *outn = n + 1;
+        break;
+    case 1: /* truncated */
+        *outn = n - 10;
+        break;
+    case 2: /* wrong OID: ...1.1.10 (RSASSA-PSS) instead of ...1.1.1 */
+        ck_assert_uint_eq(m[16], 0x01);
+        m[16] = 0x0a;
+        break;
+    case 3: /* even exponent 65538 (last 3 bytes 01 00 01 -> 01 00 02) */
+        ck_assert_uint_eq(m[n - 1], 0x01);
+        m[n - 1] = 0x02;
+        break;
+    case 4: /* non-canonical length: 30 82 01 a2 -> 30 83 00 01 a2 */
+        ck_assert_uint_eq(m[1], 0x82);
+        m[0] = 0x30;
+        m[1] = 0x83;
+        m[2] = 0x00;
+        memcpy(m + 3, d + 2, n - 2);
+        *outn = n + 1;
+        break;
+    case 5: /* parameters not NULL: 05 00 -> 04 00 (empty OCTET STRING) */
+        ck_assert_uint_eq(m[17], 0x05);
+        m[17] = 0x04;
+        break;
+    case 6: /* BIT STRING with unused bits */
+        ck_assert_uint_eq(m[19], 0x03);
+        ck_assert_uint_eq(m[23], 0x00);
+        m[23] = 0x01;
+        break;
+    case 7: /* not DER at all, starts like a SEQUENCE */
+        *outn = 2;
+        break;
+    default:
+        break;
+    }
+    return m;
+}
+
+static const der_case der_cases[] = {
+    { "trailing garbage", VS_E_USAGE, "DER" },
+    { "truncated DER", VS_E_USAGE, "KEYFILE: " },
+    { "wrong OID", VS_E_USAGE, "not an RSA key" },
+    { "even exponent", VS_E_POLICY, "even" },
+    { "non-canonical length", VS_E_USAGE, "KEYFILE: " },
+    { "non-NULL parameters", VS_E_USAGE, "parameters" },
+    { "unused bits", VS_E_USAGE, "unused bits" },
+    { "short", VS_E_USAGE, "KEYFILE: " },
+};
+
+START_TEST(der_refusals)
+{
+    init();
+    size_t n;
+    uint8_t *d = fixture("org.pub.der", &n);
+    int i = _i;
+    size_t mn;
+    uint8_t *m = mutate(i, d, n, &mn);
+    char fpr[VS_FPR_MAX];
+    unsigned bits;
+    vs_error e = VS_ERROR_INIT;
+    vs_status st = parse(m, mn, fpr, &bits, &e);
+    ck_assert_msg(st == der_cases[i].want, "%s: got %d (%s)", der_cases[i].what, st, e.message);
+    ck_assert_msg(strstr(e.message, der_cases[i].msg) != NULL, "%s: message '%s'",
+                  der_cases[i].what, e.message);
+    ck_assert_msg(strncmp(e.message, "KEYFILE: ", 9) == 0, "message names the file: %s",
+                  e.message);
+    ck_assert_ptr_null(strchr(e.message, '\n'));
+    free(m);
+    free(d);
+}
+END_TEST
+
+START_TEST(absent_params_same_fingerprint)
+{
+    init();
+    size_t n;
+    uint8_t *d = fixture("org.pub.der", &n);
+    /* 30 82 01 a2 | 30 0d 06 09 <oid> 05 00 | 03 ... -> drop 05 00 */
+    ck_assert_uint_eq(d[4], 0x30);
+    ck_assert_uint_eq(d[5], 0x0d);
+    uint8_t *m = malloc(n);
+    size_t total = ((size_t)d[2] << 8 | d[3]) - 2;
+    m[0] = 0x30;
+    m[1] = 0x82;
+    m[2] = (uint8_t)(total >> 8);
+    m[3] = (uint8_t)total;
+    m[4] = 0x30;
+    m[5] = 0x0b;
+    memcpy(m + 6, d + 6, 11);
+    memcpy(m + 17, d + 19, n - 19);
+    char fpr[VS_FPR_MAX];
+    unsigned bits;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(parse(m, n - 2, fpr, &bits, &e) == VS_OK, "%s", e.message);
+    char *want = org_fpr();
+    ck_assert_str_eq(fpr, want);
+    free(want);
+    free(m);
+    free(d);
+}
+END_TEST
+
+/* PEM cases built from org.pub.pem */
+static char *pem_variant(int which, size_t *outn)
+{
+    size_t n;
+    char *p = (char *)fixture(which >= 5 ? "org.pub.rsa.pem" : "org.pub.pem", &n);
+    char *out = malloc(n + 64);
+    switch (which) {
+    case 0: /* junk after END */
+        *outn = (size_t)snprintf(out, n + 64, "%sjunk\n", p);
+        break;
+    case 1: /* junk before BEGIN */
+        *outn = (size_t)snprintf(out, n + 64, "hello\n%s", p);
+        break;
+    case 2: { /* bad base64 character inside */
+        memcpy(out, p, n + 1);
+        char *body = strchr(out, '\n') + 1;
+        body[5] = '*';
+        *outn = n;
+        break;
+    }
+    case 3: { /* wrong label */
+        const char *b = "-----BEGIN CERTIFICATE-----";
+        memcpy(out, b, strlen(b));
+        memcpy(out + strlen(b), strchr(p, '\n'), strlen(strchr(p, '\n')) + 1);
+        *outn = strlen(out);
+        break;
+    }
+    case 4: { /* END label differs from BEGIN */
+        memcpy(out, p, n + 1);
+        char *end = strstr(out, "-----END PUBLIC KEY-----");
+        memcpy(end, "-----END PUBLIC KEX-----", 24);
+        *outn = n;
+        break;
+    }
+    case 5: { /* PKCS#1 body with a blank line inside */
+        char *nl = strchr(p, '\n');
+        size_t head = (size_t)(nl - p) + 1;
+        memcpy(out, p, head);
+        char *nl2 = strchr(nl + 1, '\n');
+        size_t l2 = (size_t)(nl2 - nl);
+        memcpy(out + head, nl + 1, l2);
+        out[head + l2] = '\n';
+        memcpy(out + head + l2 + 1, nl2 + 1, n - (size_t)(nl2 + 1 - p) + 1);
+        *outn = strlen(out);
+        break;
+    }
+    default: { /* non-zero padding bits: last base64 char before '=' altered */
+        memcpy(out, p, n + 1);
+        char *eq = strchr(out, '=');
+        *outn = n;
+        if (eq) {
+            char c = eq[-1];
+            eq[-1] = c == 'A' ? 'B' : c == 'Q' ? 'R' : c == 'g' ? 'h' : c == 'w' ? 'x' : 'A';
+            if (c != 'A' && c != 'Q' && c != 'g' && c != 'w')
+                eq[-1] = (char)(c + 1);
+        }
+        break;
+    }
+    }
+    free(p);
+    return out;
+}
+
+START_TEST(pem_refusals)
+{
+    init();
+    size_t n;
+    char *v = pem_variant(_i, &n);
+    char fpr[VS_FPR_MAX];
+    unsigned bits;
+    vs_error e = VS_ERROR_INIT;
+    vs_status st = parse(v, n, fpr, &bits, &e);
+    if (_i == 6 && !strchr(v, '=')) {
+        /* no padding in this key's base64: nothing to test */
+        free(v);
+        return;
+    }
+    ck_assert_msg(st == VS_E_USAGE, "case %d: got %d (%s)", _i, st, e.message);
+    ck_assert_msg(strncmp(e.message, "KEYFILE: ", 9) == 0, "%s", e.message);
+    free(v);
+}
+END_TEST
+
+START_TEST(weak_keys_policy)
+{
+    init();
+    static const char *const files[] = { "weak1024.pub.pem", "exp3.pub.pem" };
+    static const char *const why[] = { "1024 bits", "below 65537" };
+    for (size_t i = 0; i < 2; i++) {
+        size_t n;
+        uint8_t *b = fixture(files[i], &n);
+        char fpr[VS_FPR_MAX];
+        unsigned bits;
+        vs_error e = VS_ERROR_INIT;
+        ck_assert_int_eq(parse(b, n, fpr, &bits, &e), VS_E_POLICY);
+        ck_assert_msg(strstr(e.message, why[i]), "%s", e.message);
+        /* the lax decoder reads it and says why it is weak */
+        gcry_sexp_t pub = NULL;
+        vs_rsa_weakness w;
+        ck_assert_int_eq(vs_rsa_pubkey_decode(b, n, "x", &pub, &bits, fpr, NULL, NULL, &w, &e),
+                         VS_OK);
+        ck_assert_int_eq(w, i == 0 ? VS_RSA_WEAK_BITS : VS_RSA_WEAK_SMALL_EXPONENT);
+        gcry_sexp_release(pub);
+        free(b);
+    }
+}
+END_TEST
+
+START_TEST(garbage_and_limits)
+{
+    init();
+    char fpr[VS_FPR_MAX];
+    unsigned bits;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(parse("hello world\n", 12, fpr, &bits, &e), VS_E_USAGE);
+    ck_assert_int_eq(parse("", 0, fpr, &bits, &e), VS_E_USAGE);
+    ck_assert_int_eq(parse("-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n", 52, fpr,
+                           &bits, &e),
+                     VS_E_USAGE);
+    size_t big = VS_MAX_KEY_FILE + 1;
+    uint8_t *b = calloc(1, big);
+    b[0] = 0x30;
+    ck_assert_int_eq(parse(b, big, fpr, &bits, &e), VS_E_USAGE);
+    free(b);
+}
+END_TEST
+
+START_TEST(scheme_names)
+{
+    static const char *const names[] = { "pkcs1-sha256", "pkcs1-sha384", "pkcs1-sha512",
+                                         "pss-sha256",   "pss-sha384",   "pss-sha512" };
+    for (int i = 0; i < 6; i++) {
+        vs_rsa_scheme s;
+        vs_error e = VS_ERROR_INIT;
+        ck_assert_int_eq(vs_rsa_scheme_parse(&s, names[i], &e), VS_OK);
+        ck_assert_int_eq(s, i);
+        ck_assert_str_eq(vs_rsa_scheme_name(s), names[i]);
+    }
+    vs_rsa_scheme s;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_rsa_scheme_parse(&s, "bogus", &e), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(e.message, "bogus"));
+    ck_assert_int_eq(vs_rsa_scheme_parse(&s, "PKCS1-SHA256", &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_rsa_scheme_parse(&s, NULL, &e), VS_E_USAGE);
+    ck_assert_int_eq(VS_RSA_PKCS1_SHA256, 0); /* the default is zero */
+}
+END_TEST
+
+START_TEST(base64_strict)
+{
+    uint8_t out[16];
+    size_t n;
+    ck_assert(vs_keys_b64_decode((const uint8_t *)"aGk=", 4, out, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_mem_eq(out, "hi", 2);
+    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aGl=", 4, out, &n)); /* unused bits */
+    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aG=k", 4, out, &n)); /* pad inside */
+    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aGk", 3, out, &n));
+    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aGk=aGk=", 8, out, &n));
+    ck_assert(!vs_keys_b64_decode((const uint8_t *)"a k=", 4, out, &n));
+    ck_assert(!vs_keys_b64_decode((const uint8_t *)"", 0, out, &n));
+}
+END_TEST
+
+START_TEST(pgp_scan_cases)
+{
+    init();
+    vs_pgp_scan s;
+    vs_error e = VS_ERROR_INIT;
+    size_t n;
+    uint8_t *b = fixture("vendor.asc", &n);
+    ck_assert_int_eq(vs_keys_pgp_scan(b, n, "v", true, &s, &e), VS_OK);
+    ck_assert_uint_eq(s.npublic, 1);
+    ck_assert_uint_eq(s.nsecret, 0);
+    free(b);
+    b = fixture("vendor.gpg", &n);
+    ck_assert_int_eq(vs_keys_pgp_scan(b, n, "v", false, &s, &e), VS_OK);
+    ck_assert_uint_eq(s.npublic, 1);
+    /* truncated binary */
+    ck_assert_int_eq(vs_keys_pgp_scan(b, n - 3, "v.gpg", false, &s, &e), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(e.message, "v.gpg: not a public key"));
+    free(b);
+    b = fixture("vendor-secret.asc", &n);
+    ck_assert_int_eq(vs_keys_pgp_scan(b, n, "sec", true, &s, &e), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(e.message, "secret"));
+    free(b);
+    b = fixture("revoked.rev", &n);
+    ck_assert_int_eq(vs_keys_pgp_scan(b, n, "rev", true, &s, &e), VS_OK);
+    ck_assert_uint_eq(s.npublic, 0);
+    ck_assert_uint_eq(s.nrevocations, 1);
+    free(b);
+    char *rf = read_trim("revoked.fpr");
+    ck_assert_str_eq(s.issuer, rf);
+    free(rf);
+    /* an armor whose checksum does not match */
+    b = fixture("vendor.asc", &n);
+    char *crc = strstr((char *)b, "\n=");
+    ck_assert_ptr_nonnull(crc);
+    crc[2] = crc[2] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(vs_keys_pgp_scan(b, n, "v", true, &s, &e), VS_E_USAGE);
+    free(b);
+    /* signatures that are not revocations */
+    b = fixture("pkg/agent-1.2.3.tgz.gpgbin", &n);
+    ck_assert_int_eq(vs_keys_pgp_scan(b, n, "sig", false, &s, &e), VS_E_USAGE);
+    free(b);
+}
+END_TEST
+
+/* Every Wycheproof group's key decodes; e = 65537 keys also pass the policy. */
+START_TEST(wycheproof_keys)
+{
+    init();
+    static const char *const files[] = {
+        "rsa_pss_2048_sha256_mgf1_32_test.json", "rsa_pss_2048_sha384_mgf1_48_test.json",
+        "rsa_pss_3072_sha256_mgf1_32_test.json", "rsa_pss_4096_sha256_mgf1_32_test.json",
+        "rsa_pss_4096_sha512_mgf1_64_test.json", "rsa_signature_2048_sha256_test.json",
+        "rsa_signature_2048_sha384_test.json",   "rsa_signature_2048_sha512_test.json",
+        "rsa_signature_3072_sha256_test.json",   "rsa_signature_4096_sha256_test.json",
+        "rsa_signature_4096_sha512_test.json",
+    };
+    size_t groups = 0;
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/wycheproof/%s", datadir(), files[f]);
+        json_error_t je;
+        json_t *root = json_load_file(path, 0, &je);
+        ck_assert_msg(root != NULL, "%s: %s", path, je.text);
+        json_t *tg = json_object_get(root, "testGroups");
+        size_t gi;
+        json_t *g;
+        json_array_foreach(tg, gi, g)
+        {
+            const char *hex = json_string_value(json_object_get(g, "publicKeyDer"));
+            const char *pem = json_string_value(json_object_get(g, "publicKeyPem"));
+            ck_assert_ptr_nonnull(hex);
+            size_t hl = strlen(hex);
+            uint8_t *der = malloc(hl / 2 + 1);
+            ck_assert(vs_unhex(der, hl / 2, hex, hl));
+            gcry_sexp_t pub = NULL;
+            unsigned bits;
+            char fpr[VS_FPR_MAX], fpr2[VS_FPR_MAX];
+            vs_rsa_weakness w;
+            vs_error e = VS_ERROR_INIT;
+            ck_assert_msg(vs_rsa_pubkey_decode(der, hl / 2, files[f], &pub, &bits, fpr, NULL,
+                                               NULL, &w, &e) == VS_OK,
+                          "%s group %zu: %s", files[f], gi, e.message);
+            gcry_sexp_release(pub);
+            ck_assert_uint_ge(bits, 2048);
+            /* canonical input: the fingerprint is the hash of the input */
+            uint8_t d[32];
+            gcry_md_hash_buffer(GCRY_MD_SHA256, d, der, hl / 2);
+            char want[VS_FPR_MAX] = "sha256:";
+            vs_hex(want + 7, d, 32);
+            ck_assert_str_eq(fpr, want);
+            const char *ehex = json_string_value(
+                json_object_get(json_object_get(g, "publicKey"), "publicExponent"));
+            bool f4 = ehex && strcmp(ehex, "010001") == 0;
+            vs_status st = vs_rsa_pubkey_parse(der, hl / 2, files[f], &pub, &bits, fpr2, NULL,
+                                               NULL, &e);
+            ck_assert_int_eq(st, f4 ? VS_OK : VS_E_POLICY);
+            ck_assert_int_eq(w, f4 ? VS_RSA_STRONG : VS_RSA_WEAK_SMALL_EXPONENT);
+            gcry_sexp_release(pub);
+            if (pem) {
+                ck_assert_int_eq(vs_rsa_pubkey_decode((const uint8_t *)pem, strlen(pem),
+                                                      files[f], &pub, &bits, fpr2, NULL, NULL, &w,
+                                                      &e),
+                                 VS_OK);
+                gcry_sexp_release(pub);
+                ck_assert_str_eq(fpr2, fpr);
+            }
+            free(der);
+            groups++;
+        }
+        json_decref(root);
+    }
+    ck_assert_uint_ge(groups, 11);
+}
+END_TEST
+
+static void rm_rf(const char *path)
+{
+    vs_remove_tree(AT_FDCWD, path, NULL);
+}
+
+/* import -> list -> load_all -> remove, through the library, in a temp home */
+START_TEST(store_round_trip)
+{
+    init();
+    char home[] = "/tmp/vs-unit-keys-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(home));
+    vs_ctx *ctx = NULL;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_ctx_open(&ctx, home, &e), VS_OK);
+    char pem[1024], asc[1024], weak[1024];
+    snprintf(pem, sizeof pem, "%s/org.pub.pem", fixdir());
+    snprintf(asc, sizeof asc, "%s/vendor.asc", fixdir());
+    snprintf(weak, sizeof weak, "%s/weak1024.pub.pem", fixdir());
+    const char *files[] = { asc, pem };
+    vs_keys_import_opts o = VS_KEYS_IMPORT_OPTS_INIT;
+    o.rsa_scheme = VS_RSA_PSS_SHA384;
+    vs_key_info *v = NULL;
+    size_t n = 0;
+    ck_assert_msg(vs_keys_import(ctx, files, 2, &o, &v, &n, &e) == VS_OK, "%s", e.message);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(v[0].type, VS_KEY_OPENPGP);
+    ck_assert_int_eq(v[1].type, VS_KEY_RSA);
+    ck_assert_int_eq(v[1].scheme, VS_RSA_PSS_SHA384);
+    vs_key_info_free(v);
+    /* all or nothing: a weak key last refuses the whole import */
+    const char *files2[] = { pem, weak };
+    ck_assert_int_eq(vs_keys_import(ctx, files2, 2, NULL, &v, &n, &e), VS_E_POLICY);
+
+    vs_rsa_key *rk = NULL;
+    ck_assert_int_eq(vs_keys_rsa_load_all(ctx, &rk, &n, &e), VS_OK);
+    ck_assert_uint_eq(n, 1);
+    char *want = org_fpr();
+    ck_assert_str_eq(rk[0].fingerprint, want);
+    ck_assert_int_eq(rk[0].scheme, VS_RSA_PSS_SHA384);
+    ck_assert_uint_eq(rk[0].bits, 3072);
+    ck_assert_ptr_nonnull(rk[0].pub);
+    vs_rsa_keys_free(rk, n);
+
+    ck_assert_int_eq(vs_keys_list(ctx, &v, &n, &e), VS_OK);
+    ck_assert_uint_eq(n, 2);
+    vs_key_info_free(v);
+
+    gpgme_ctx_t g = NULL;
+    ck_assert_int_eq(vs_keys_gpgme_open(ctx, &g, &e), VS_OK);
+    gpgme_release(g);
+    char *gh = vs_keys_gnupg_home(ctx);
+    ck_assert_ptr_nonnull(strstr(gh, "/trust/gnupg"));
+    free(gh);
+
+    /* a damaged RSA file is noticed (exit 6), never trusted */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/trust/rsa/%s.pem", home, want + 7);
+    FILE *f = fopen(path, "r+");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 60, SEEK_SET);
+    fputc('Z', f);
+    fputc('Z', f);
+    fclose(f);
+    ck_assert_int_eq(vs_keys_rsa_load_all(ctx, &rk, &n, &e), VS_E_INTEGRITY);
+    ck_assert_ptr_nonnull(strstr(e.message, path));
+
+    ck_assert_int_eq(vs_keys_remove(ctx, want, &e), VS_OK);
+    ck_assert_int_eq(vs_keys_remove(ctx, want, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_keys_remove(ctx, "nonsense", &e), VS_E_USAGE);
+    free(want);
+    vs_ctx_free(ctx);
+    rm_rf(home);
+}
+END_TEST
+
+Suite *vs_suite_keys(void)
+{
+    Suite *s = suite_create("keys");
+    TCase *tc = tcase_create("rsa");
+    tcase_add_test(tc, good_forms_same_fingerprint);
+    tcase_add_loop_test(tc, der_refusals, 0, (int)(sizeof der_cases / sizeof der_cases[0]));
+    tcase_add_test(tc, absent_params_same_fingerprint);
+    tcase_add_loop_test(tc, pem_refusals, 0, 7);
+    tcase_add_test(tc, weak_keys_policy);
+    tcase_add_test(tc, garbage_and_limits);
+    tcase_add_test(tc, scheme_names);
+    tcase_add_test(tc, base64_strict);
+    tcase_add_test(tc, wycheproof_keys);
+    suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("store");
+    tcase_set_timeout(tp, 30);
+    tcase_add_test(tp, pgp_scan_cases);
+    tcase_add_test(tp, store_round_trip);
+    suite_add_tcase(s, tp);
+    return s;
+}
