@@ -557,6 +557,19 @@ static const uint8_t *digest_for(const run *r, vs_rsa_scheme sc)
     return n == NEED_SHA384 ? r->sha384 : n == NEED_SHA512 ? r->sha512 : r->sha256;
 }
 
+/* Raw or base64 of a length some RSA key we accept could have. */
+static bool plausible_rsa_sig(const uint8_t *buf, size_t len)
+{
+    const size_t lo = VS_MIN_RSA_BITS / 8, hi = VS_MAX_RSA_BITS / 8;
+    if (len >= lo && len <= hi)
+        return true;
+    uint8_t *tmp = malloc(hi);
+    size_t n = 0;
+    bool ok = tmp && vs_base64_decode(buf, len, tmp, hi, &n) && n >= lo;
+    free(tmp);
+    return ok;
+}
+
 static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_t nkeys)
 {
     vs_sig_result *s = add_result(r, VS_SIG_RSA, sigpath);
@@ -609,6 +622,7 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
         }
     }
     free(sig);
+    bool plausible = !ok && plausible_rsa_sig(buf, len);
     free(buf);
     if (ok)
         set_reason(s, VS_OK, "good signature");
@@ -616,14 +630,25 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
         set_reason(s, VS_E_VERIFY, "bad signature (no RSA key in the trust store verifies it)");
     else if (weak == nkeys)
         set_reason(s, VS_E_POLICY, "every RSA key in the trust store is below the minimum strength");
+    else if (plausible)
+        set_reason(s, VS_E_VERIFY,
+                   "not made by any RSA key in the trust store (no stored key has a modulus "
+                   "of this signature's length)");
     else
         set_reason(s, VS_E_VERIFY,
-                   "not an RSA signature for any key in the trust store (%zu bytes, neither raw "
-                   "nor base64 of a modulus length)",
+                   "not an RSA signature (%zu bytes, neither raw nor base64 of a modulus length)",
                    len);
 }
 
 /* ---- the verdict ------------------------------------------------------------------- */
+
+/* Reasons for a missing file already name it ("no RSA signature: X not found"). */
+static bool is_missing_reason(const char *reason)
+{
+    return strncmp(reason, "no OpenPGP signature: ", 22) == 0 ||
+           strncmp(reason, "no RSA signature: ", 18) == 0 ||
+           strncmp(reason, "no checksum list: ", 18) == 0;
+}
 
 static const char *kind_name(vs_sig_kind k)
 {
@@ -736,7 +761,7 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
                 continue;
             any = true;
             if (!s->valid) {
-                if (strncmp(s->reason, "no ", 3) == 0)
+                if (is_missing_reason(s->reason))
                     st = vs_error_set(err, s->status, "%s", s->reason);
                 else
                     st = vs_error_set(err, s->status, "%s: %s", s->file, s->reason);

@@ -1,0 +1,171 @@
+#!/bin/sh
+# tests/cli/test_verify.sh - `vetstage verify` end to end: real gpg/openssl
+# signatures from the fixtures, every refusal with its exit code, its one-line
+# message naming the file and the reason, and an unchanged home.
+. "$(dirname "$0")/../lib.sh"
+
+# DEV-ONLY fallback while `keys import` is not implemented: place keys by hand.
+# (removed once the keys command lands)
+vs_import() {
+    _h=$1; shift
+    _scheme=pkcs1-sha256
+    if [ "$1" = "--rsa-scheme" ]; then _scheme=$2; shift 2; fi
+    if "$VS" --home "$_h" -q keys import --rsa-scheme "$_scheme" "$@" >/dev/null 2>"$T/imp.err"; then return 0; fi
+    grep -q "not implemented yet" "$T/imp.err" || return 1
+    echo x >"$T/imp.x"
+    "$VS" --home "$_h" -q verify --require gpg --gpg-sig "$T/imp.x" "$T/imp.x" >/dev/null 2>&1
+    mkdir -p "$_h/trust/rsa"
+    for f in "$@"; do
+        case "$f" in
+        *.pem) fp=$(openssl pkey -pubin -in "$f" -outform DER | sha256sum | cut -d' ' -f1)
+               { echo "scheme: $_scheme"; openssl pkey -pubin -in "$f"; } >"$_h/trust/rsa/$fp.pem" ;;
+        *) gpg --homedir "$_h/trust/gnupg" --batch --quiet --import "$f" 2>/dev/null ;;
+        esac
+    done
+    gpgconf --homedir "$_h/trust/gnupg" --kill gpg-agent 2>/dev/null
+    return 0
+}
+trust_fixture_keys() { vs_import "$1" "$FIX/vendor.asc" "$FIX/org.pub.pem"; }
+
+H="$T/home"
+P="$FIX/pkg/agent-1.2.3.tgz"
+W="$T/work"
+mkdir -p "$W"
+trust_fixture_keys "$H"
+check "fixture keys imported" test -n "$(ls "$H/trust/rsa" 2>/dev/null)"
+
+# refuse DESC CODE TEXT ARGS...: exit CODE, one-line stderr (with -q) holding
+# TEXT, and nothing changed in the home or the package folder.
+refuse() {
+    _d=$1; _c=$2; _t=$3; shift 3
+    snapshot "$H" >"$T/snap.home"
+    snapshot "$W" >"$T/snap.work"
+    expect_rc "$_c" "$_d" "$VS" --home "$H" -q verify "$@"
+    expect_err_has "$_t" "$_d: message"
+    expect_one_line_err "$_d: one line"
+    same_snapshot "$_d: home unchanged" "$T/snap.home" "$H"
+    same_snapshot "$_d: files unchanged" "$T/snap.work" "$W"
+}
+
+# ---- good ------------------------------------------------------------------
+expect_rc 0 "good package (asc + sig), JSON" "$VS" --home "$H" --json verify "$P"
+expect_json "j['ok'] is True and j['verdict'] == 'trusted'" "JSON verdict trusted"
+expect_json "j['sha256'] == '$(sha256sum "$P" | cut -d' ' -f1)' and j['size'] == $(stat -c %s "$P")" "JSON sha256 and size"
+expect_json "[s['type'] for s in j['signatures']] == ['gpg', 'rsa'] and all(s['valid'] for s in j['signatures'])" "JSON two valid signatures"
+expect_json "j['signatures'][0]['fingerprint'] == '$(cat "$FIX/vendor.fpr")' and j['signatures'][0]['created'].endswith('Z')" "JSON gpg signer and time"
+expect_json "j['signatures'][1]['fingerprint'] == '$(cat "$FIX/org.fpr")' and j['signatures'][1]['created'] is None" "JSON rsa signer"
+expect_rc 0 "good package, human output" "$VS" --home "$H" verify "$P"
+expect_err_has "gpg  valid    $(cat "$FIX/vendor.fpr")" "human: gpg line"
+expect_err_has "rsa  valid    $(cat "$FIX/org.fpr")" "human: rsa line"
+expect_err_has "trusted $P" "human: trusted line"
+
+expect_rc 0 "binary OpenPGP signature" "$VS" --home "$H" verify "$P" --gpg-sig "$P.gpgbin"
+expect_rc 0 "signed checksum list" "$VS" --home "$H" --json verify "$P" --checksums "$FIX/pkg/checksum_sha256.txt"
+expect_json "j['verdict'] == 'trusted' and j['signatures'][0]['file'].endswith('checksum_sha256.txt.asc')" "checksum list: JSON"
+expect_rc 0 "base64 RSA signature" "$VS" --home "$H" verify "$P" --rsa-sig "$P.sig.b64"
+
+H2="$T/home2"
+trust_fixture_keys "$H2"
+expect_rc 0 "import PSS key" vs_import "$H2" --rsa-scheme pss-sha256 "$FIX/org-pss.pub.pem"
+expect_rc 0 "PSS signature with a pss-sha256 key" "$VS" --home "$H2" --json verify "$P" --rsa-sig "$P.pss.sig"
+expect_json "j['signatures'][1]['fingerprint'] == '$(cat "$FIX/org-pss.fpr")'" "PSS: signer is the PSS key"
+expect_rc 0 "import ed25519 key" vs_import "$H2" "$FIX/ed25519.asc"
+expect_rc 0 "ed25519 signature" "$VS" --home "$H2" verify "$P" --gpg-sig "$P.ed.asc"
+
+# ---- refusals ----------------------------------------------------------------
+cp "$P" "$P.asc" "$P.sig" "$W/"
+WP="$W/agent-1.2.3.tgz"
+printf '\001' | dd of="$WP" bs=1 seek=100 conv=notrunc 2>/dev/null
+refuse "tampered package" 3 "$WP.asc: bad signature" "$WP"
+cp "$P" "$WP"
+
+refuse "unknown OpenPGP key" 3 "$P.other.asc: signed by unknown key" "$P" --gpg-sig "$P.other.asc"
+refuse "SHA-1 signature" 3 "$P.sha1.asc: signature made with SHA1, a weak digest" "$P" --gpg-sig "$P.sha1.asc"
+
+H3="$T/home3"
+trust_fixture_keys "$H3"
+expect_rc 0 "import expired key" vs_import "$H3" "$FIX/expired.asc"
+expect_rc 0 "import revoked key and its revocation" vs_import "$H3" "$FIX/revoked.asc" "$FIX/revoked.rev"
+Hsave=$H; H=$H3
+refuse "expired key" 3 "$P.expired.asc: signed with expired key" "$P" --gpg-sig "$P.expired.asc"
+refuse "revoked key" 3 "$P.revoked.asc: signed with revoked key" "$P" --gpg-sig "$P.revoked.asc"
+H=$Hsave
+
+refuse "RSA signature by an untrusted key" 3 "$P.other.sig: not made by any RSA key in the trust store" "$P" --rsa-sig "$P.other.sig"
+cp "$P.sig" "$W/flip.sig"
+printf '\004' | dd of="$W/flip.sig" bs=1 seek=10 conv=notrunc 2>/dev/null
+cmp -s "$P.sig" "$W/flip.sig" && not_ok "bit flip did not change the signature"
+refuse "RSA signature with a flipped bit" 3 "$W/flip.sig: bad signature" "$P" --rsa-sig "$W/flip.sig"
+: >"$W/empty.asc"
+refuse "empty OpenPGP signature file" 3 "$W/empty.asc: not an OpenPGP signature" "$P" --gpg-sig "$W/empty.asc"
+: >"$W/empty.sig"
+refuse "empty RSA signature file" 3 "$W/empty.sig: not an RSA signature" "$P" --rsa-sig "$W/empty.sig"
+echo "this is not a signature" >"$W/garbage.asc"
+refuse "garbage OpenPGP signature" 3 "$W/garbage.asc: not an OpenPGP signature" "$P" --gpg-sig "$W/garbage.asc"
+printf '\211\001\000garbage-packet' >"$W/garbage-bin.asc"
+refuse "garbage binary OpenPGP packet" 3 "$W/garbage-bin.asc: not an OpenPGP signature" "$P" --gpg-sig "$W/garbage-bin.asc"
+echo "this is not a signature" >"$W/garbage.sig"
+refuse "garbage RSA signature" 3 "$W/garbage.sig: not an RSA signature" "$P" --rsa-sig "$W/garbage.sig"
+head -c 17000 /dev/zero | tr '\0' 'A' >"$W/big.asc"
+refuse "oversized OpenPGP signature" 3 "$W/big.asc: larger than the limit of 16384 bytes" "$P" --gpg-sig "$W/big.asc"
+cp "$W/big.asc" "$W/big.sig"
+refuse "oversized RSA signature" 3 "$W/big.sig: larger than the limit of 16384 bytes" "$P" --rsa-sig "$W/big.sig"
+refuse "explicit OpenPGP signature not found" 3 "no OpenPGP signature: $W/none.asc not found" "$P" --gpg-sig "$W/none.asc"
+
+mkdir -p "$W/nosig"
+cp "$P" "$P.asc" "$W/nosig/"
+refuse "missing .sig under the default policy" 3 "no RSA signature: $W/nosig/agent-1.2.3.tgz.sig not found" "$W/nosig/agent-1.2.3.tgz"
+expect_rc 0 "--require gpg passes without .sig" "$VS" --home "$H" verify --require gpg "$W/nosig/agent-1.2.3.tgz"
+mkdir -p "$W/noasc"
+cp "$P" "$P.sig" "$W/noasc/"
+refuse "missing .asc under the default policy" 3 "no OpenPGP signature: $W/noasc/agent-1.2.3.tgz.asc not found" "$W/noasc/agent-1.2.3.tgz"
+expect_rc 0 "--require rsa passes without .asc" "$VS" --home "$H" verify --require rsa "$W/noasc/agent-1.2.3.tgz"
+expect_rc 0 "a bad signature of a kind not required is reported, not fatal" "$VS" --home "$H" --json verify --require gpg "$P" --rsa-sig "$P.other.sig"
+expect_json "j['verdict'] == 'trusted' and j['signatures'][1]['valid'] is False and 'not made by any RSA key' in j['signatures'][1]['reason']" "not-required bad RSA signature shown as invalid"
+refuse "first failing required check gives the status" 3 "$P.other.asc: signed by unknown key" "$P" --gpg-sig "$P.other.asc" --rsa-sig "$P.other.sig"
+
+# checksum lists signed by the vendor, made here
+mkdir -p "$W/ck"
+(cd "$FIX/pkg" && sha256sum agent-1.2.3.tgz) | sed 's/agent-1.2.3.tgz/agent-9.9.9.tgz/' >"$W/ck/other-name.txt"
+gpg_sign "$W/ck/other-name.txt"
+refuse "checksum list not naming the package" 3 "$W/ck/other-name.txt: no SHA-256 entry for agent-1.2.3.tgz" "$P" --checksums "$W/ck/other-name.txt"
+echo "$(printf '%064d' 0)  agent-1.2.3.tgz" >"$W/ck/wrong-hash.txt"
+gpg_sign "$W/ck/wrong-hash.txt"
+refuse "checksum list with a wrong hash" 3 "$W/ck/wrong-hash.txt: SHA-256 of agent-1.2.3.tgz does not match the list" "$P" --checksums "$W/ck/wrong-hash.txt"
+(cd "$FIX/pkg" && sha1sum agent-1.2.3.tgz) >"$W/ck/sha1-only.txt"
+gpg_sign "$W/ck/sha1-only.txt"
+refuse "checksum list with only a SHA-1 hash" 3 "$W/ck/sha1-only.txt: the entry for agent-1.2.3.tgz on line 1 is not a SHA-256 hash" "$P" --checksums "$W/ck/sha1-only.txt"
+cp "$FIX/pkg/checksum_sha256.txt" "$W/ck/sha1sig.txt"
+vendor_gpg --digest-algo SHA1 --local-user "$(cat "$FIX/vendor.fpr")!" --armor --detach-sign -o "$W/ck/sha1sig.txt.asc" "$W/ck/sha1sig.txt"
+refuse "checksum list signed with SHA-1" 3 "$W/ck/sha1sig.txt.asc: signature made with SHA1, a weak digest" "$P" --checksums "$W/ck/sha1sig.txt"
+cp "$FIX/pkg/checksum_sha256.txt" "$W/ck/unsigned.txt"
+refuse "checksum list without its signature" 3 "no OpenPGP signature: $W/ck/unsigned.txt.asc not found" "$P" --checksums "$W/ck/unsigned.txt"
+cp "$FIX/pkg/checksum_sha256.txt" "$W/ck/tampered.txt"
+cp "$FIX/pkg/checksum_sha256.txt.asc" "$W/ck/tampered.txt.asc"
+echo "$(printf '%064d' 1)  extra.tgz" >>"$W/ck/tampered.txt"
+refuse "altered checksum list" 3 "$W/ck/tampered.txt.asc: bad signature" "$P" --checksums "$W/ck/tampered.txt"
+
+# signature age: a key and a signature made in the past (faked system time)
+vendor_gpg --faked-system-time '20200101T000000!' --quick-gen-key 'Old Vendor <old@example.test>' ed25519 sign never 2>/dev/null
+old_fpr=$(vendor_gpg --with-colons --list-keys old@example.test | awk -F: '/^fpr:/ {print $10; exit}')
+vendor_gpg --armor --export "$old_fpr" >"$T/old.asc"
+cp "$P" "$W/old.tgz"
+vendor_gpg --faked-system-time '20250101T000000!' --local-user "$old_fpr!" --armor --detach-sign -o "$W/old.tgz.asc" "$W/old.tgz" 2>/dev/null
+H4="$T/home4"
+vs_import "$H4" "$T/old.asc"
+expect_rc 0 "old signature without --max-sig-age" "$VS" --home "$H4" verify --require gpg "$W/old.tgz"
+Hsave=$H; H=$H4
+refuse "signature older than --max-sig-age" 7 "$W/old.tgz.asc: signature is older than the allowed 1 days" --require gpg --max-sig-age 1 "$W/old.tgz"
+H=$Hsave
+
+# ---- usage ----------------------------------------------------------------------
+refuse "--require bogus" 2 "--require: 'bogus' is not gpg,rsa, gpg or rsa" --require bogus "$P"
+refuse "--max-sig-age garbage" 2 "--max-sig-age: 'x' is not a number of days" --max-sig-age x "$P"
+refuse "missing package" 2 "$W/absent.tgz" "$W/absent.tgz"
+refuse "no package" 2 "no PACKAGE given" --require gpg
+expect_rc 3 "refusal with --json" "$VS" --home "$H" --json verify "$P" --rsa-sig "$P.other.sig"
+expect_json "j['ok'] is False and j['error']['code'] == 'verify' and j['verdict'] == 'rejected' and j['signatures'][1]['valid'] is False" "refusal JSON: error and verdict"
+expect_rc 0 "--help" "$VS" verify --help
+expect_out_has "not required" "--help documents the not-required choice"
+
+finish
