@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "render/render_int.h"
+#include "vetstage/stage.h"
 
 #define MANIFEST ".vetstage/MANIFEST.sha256"
 #define PROVENANCE ".vetstage/provenance.json"
@@ -93,83 +94,47 @@ vs_status render_parse_argv(json_t **out, const char *json, const char *what, vs
     return VS_OK;
 }
 
-/* ---- the manifest check ------------------------------------------------ */
+/* ---- the layout check ---------------------------------------------------- */
+
+typedef struct first_problem {
+    char text[VS_ERROR_MSG_MAX];
+    bool set;
+} first_problem;
+
+static void keep_first(const char *path, const char *reason, void *payload)
+{
+    first_problem *f = payload;
+    if (f->set)
+        return;
+    snprintf(f->text, sizeof f->text, "%s: %s", path, reason);
+    f->set = true;
+}
 
 /*
- * Check every entry of .vetstage/MANIFEST.sha256 (sha256sum format) against
- * the file it names. This covers the render-time guarantee that the files we
- * copy are the ones staged; the stage component's vs_layout_check adds extra
- * files and modes once it is available.
+ * The stage component's check: every file matches the manifest, nothing
+ * extra, modes as recorded. The message names the first problem; a tree that
+ * has a manifest but cannot be checked (MODES missing, unparsable records)
+ * counts as damaged, not as "not a layout".
  */
 vs_status render_layout_check(const char *tree, vs_error *err)
 {
-    vs_status st = vs_gcrypt_init(err);
-    if (st)
-        return st;
-    int dfd = -1;
-    st = vs_open_dir(AT_FDCWD, tree, &dfd, err);
-    if (st)
-        return st;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    st = vs_read_file(dfd, MANIFEST, VS_MAX_MANIFEST_FILE, &buf, &len, err);
-    if (st) {
-        close(dfd);
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: cannot read the manifest", tree,
-                            MANIFEST);
+    first_problem f = { { 0 }, false };
+    size_t n = 0;
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = vs_layout_check(tree, keep_first, &f, &n, &e2);
+    if (st == VS_OK)
+        return VS_OK;
+    if (st == VS_E_INTERNAL)
+        return vs_error_set(err, st, "%s", e2.message);
+    if (f.set) {
+        const char *sep = f.text[0] == '/' ? "" : "/";
+        if (strncmp(f.text, tree, strlen(tree)) == 0)
+            return vs_error_set(err, VS_E_INTEGRITY, "%s (layout damaged: %zu problem%s)", f.text,
+                                n, n == 1 ? "" : "s");
+        return vs_error_set(err, VS_E_INTEGRITY, "%s%s%s (layout damaged: %zu problem%s)", tree,
+                            sep, f.text, n, n == 1 ? "" : "s");
     }
-    vs_cursor c;
-    vs_cursor_init(&c, buf, len);
-    const char *line;
-    size_t n;
-    size_t entries = 0;
-    char path[VS_MAX_MANIFEST_LINE + 1];
-    while (st == VS_OK && vs_cursor_line(&c, VS_MAX_MANIFEST_LINE, &line, &n)) {
-        if (n == 0)
-            continue;
-        uint8_t want[VS_SHA256_LEN];
-        if (n < 67 || !vs_unhex(want, sizeof want, line, 64) || line[64] != ' ' ||
-            (line[65] != ' ' && line[65] != '*')) {
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: malformed line %zu", tree, MANIFEST,
-                              entries + 1);
-            break;
-        }
-        size_t pl = n - 66;
-        memcpy(path, line + 66, pl);
-        path[pl] = '\0';
-        const char *rel = path;
-        if (rel[0] == '.' && rel[1] == '/')
-            rel += 2;
-        if (!*rel || rel[0] == '/' || !components_ok(rel) || memchr(path, '\0', pl)) {
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: bad path on line %zu", tree, MANIFEST,
-                              entries + 1);
-            break;
-        }
-        struct stat sb;
-        if (fstatat(dfd, rel, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: missing or not a regular file", tree,
-                              rel);
-            break;
-        }
-        uint8_t got[VS_SHA256_LEN];
-        uint64_t size;
-        vs_error e2 = VS_ERROR_INIT;
-        if (vs_sha256_file(dfd, rel, got, &size, &e2) != VS_OK) {
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: unreadable", tree, rel);
-            break;
-        }
-        if (memcmp(got, want, sizeof got) != 0)
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: content differs from the manifest",
-                              tree, rel);
-        entries++;
-    }
-    if (st == VS_OK && c.bad)
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: line too long", tree, MANIFEST);
-    if (st == VS_OK && entries == 0)
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: empty manifest", tree, MANIFEST);
-    free(buf);
-    close(dfd);
-    return st;
+    return vs_error_set(err, VS_E_INTEGRITY, "%s", e2.message);
 }
 
 /* ---- provenance ---------------------------------------------------------- */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/render/mklayout.sh DIR [--flat] - a staged layout made by hand (the
 # demo agent: lacework-sidecar.sh, bin/datacollector, etc/config.json) with
-# .vetstage/MANIFEST.sha256 from sha256sum and a provenance.json, for render
+# .vetstage/MANIFEST.sha256 from sha256sum, MODES and a provenance.json
+# (in the stage component's formats), for render
 # tests that must not depend on fetch/stage. Versioned by default
 # (DIR/versions/1.2.3 + DIR/current); --flat writes the tree to DIR.
 set -eu
@@ -25,6 +26,14 @@ chmod 0755 "$tree/lacework-sidecar.sh" "$tree/bin/datacollector" "$tree/bin" "$t
 chmod 0644 "$tree/etc/config.json"
 (cd "$tree" && find . -path ./.vetstage -prune -o -type f -print | LC_ALL=C sort |
     sed 's|^\./||' | xargs sha256sum >.vetstage/MANIFEST.sha256)
+{
+    echo '# vetstage MODES v1: TYPE MODE PATH[<TAB>SYMLINK-TARGET]'
+    echo 'd 0755 bin'
+    echo 'f 0755 bin/datacollector'
+    echo 'd 0755 etc'
+    echo 'f 0644 etc/config.json'
+    echo 'f 0755 lacework-sidecar.sh'
+} >"$tree/.vetstage/MODES"
 cat >"$tree/.vetstage/provenance.json" <<'JS'
 {"name": "agent", "version": "1.2.3",
  "sha256": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",

@@ -66,6 +66,11 @@ static char *make_layout(void)
         strncat(manifest, line, sizeof manifest - strlen(manifest) - 1);
     }
     put_file(dir, ".vetstage/MANIFEST.sha256", manifest, 0644);
+    put_file(dir, ".vetstage/MODES",
+             "# vetstage MODES v1: TYPE MODE PATH[<TAB>SYMLINK-TARGET]\n"
+             "d 0755 bin\nf 0755 bin/datacollector\nd 0755 etc\nf 0644 etc/config.json\n"
+             "f 0755 lacework-sidecar.sh\n",
+             0644);
     put_file(dir, ".vetstage/provenance.json",
              "{\"name\": \"agent\", \"version\": \"1.2.3\", \"sha256\": "
              "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\", "
