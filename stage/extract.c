@@ -363,7 +363,7 @@ vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_ext
         const char *m = archive_error_string(x.a);
         st = vs_error_setb(err, VS_E_UNSAFE, "archive", archive_errno(x.a),
                            "%s: not an archive, or it ends early: %s", x.label,
-                           m ? m : "unreadable");
+                           m ? m : "damaged or truncated data");
         goto out;
     }
     for (;;) {

@@ -1,0 +1,131 @@
+#!/bin/sh
+# tests/cli/test_hostile.sh - hostile archives, each properly signed by the
+# trusted fixture vendor and organisation, so that only the extractor stands
+# in the way. Every one must be refused with exit 5, a one-line message that
+# names the entry and the reason, DIR exactly as before and nothing written
+# next to it. Archives are made here with python3's tarfile.
+. "$(dirname "$0")/../lib.sh"
+H="$T/home"
+BOX="$T/box"
+DEST="$BOX/dest"
+P="$T/pkgs"
+mkdir -p "$BOX" "$DEST" "$P"
+trust_fixture_keys "$H"
+check "fixture keys trusted" test $? -eq 0
+
+cat >"$T/mk.py" <<'PY'
+import io, os, sys, tarfile
+case, out, box = sys.argv[1], sys.argv[2], sys.argv[3]
+mode = 'w:gz'
+entries = []
+def add(n, data=b'', **kw):
+    entries.append((n, data, kw))
+if case == 'good':
+    add('bin/agent', b'#!/bin/sh\n', mode=0o755); add('etc/conf', b'x=1\n')
+elif case == 'abs':
+    add('ok', b'x'); add(box + '/pwned', b'x')
+elif case == 'dotdot':
+    add('ok', b'x'); add('../pwned', b'x')
+elif case == 'deepdotdot':
+    add('a/b/../../../pwned', b'x')
+elif case == 'symabs':
+    add('ok', b'x'); add('etcpasswd', type=tarfile.SYMTYPE, linkname='/etc/passwd')
+elif case == 'symesc':
+    add('ok', b'x'); add('d/up', type=tarfile.SYMTYPE, linkname='../../..')
+elif case == 'symthrough':
+    add('l', type=tarfile.SYMTYPE, linkname='.'); add('l/pwned', b'x')
+elif case == 'hardlink':
+    add('a', b'x'); add('b', type=tarfile.LNKTYPE, linkname='a')
+elif case == 'chardev':
+    add('null', type=tarfile.CHRTYPE, devmajor=1, devminor=3)
+elif case == 'fifo':
+    add('pipe', type=tarfile.FIFOTYPE)
+elif case == 'setuid':
+    add('suid', b'#!/bin/sh\n', mode=0o4755)
+elif case == 'dup':
+    add('bin/agent', b'good'); add('./bin/agent', b'evil')
+elif case == 'longpath':
+    add('d/' * 520 + 'f', b'x')
+elif case == 'many':
+    for i in range(11): add('f%02d' % i, b'x')
+elif case == 'bomb':
+    add('a', b'\0' * 600000); add('b', b'\0' * 600000)
+elif case == 'liesize':
+    add('huge', b'\0' * 3000000)
+elif case == 'ctrlname':
+    add('evil\nname', b'x')
+elif case == 'random':
+    add('r1', os.urandom(60000)); add('r2', os.urandom(60000))
+elif case == 'reserved':
+    add('.vetstage/MANIFEST.sha256', b'x')
+t = tarfile.open(out, mode, format=tarfile.GNU_FORMAT)
+for n, data, kw in entries:
+    i = tarfile.TarInfo(n); i.size = len(data); i.mtime = 1700000000
+    for k, v in kw.items(): setattr(i, k, v)
+    t.addfile(i, io.BytesIO(data) if i.isreg() else None)
+t.close()
+PY
+
+# package CASE [python|raw]: $P/CASE-1.0.tgz, signed both ways and fetched as CASE@1.0
+package() {
+    _f="$P/$1-1.0.tgz"
+    if [ "$1" = notarchive ]; then
+        head -c 4096 /dev/urandom >"$_f"
+    elif [ "$1" = truncated ]; then
+        python3 "$T/mk.py" random "$_f.full" "$BOX" && head -c 90000 "$_f.full" >"$_f" && rm -f "$_f.full"
+    else
+        python3 "$T/mk.py" "$1" "$_f" "$BOX"
+    fi
+    sign_both "$_f" >/dev/null 2>&1
+    "$VS" --home "$H" -q fetch "file://$_f" --name "$1" --version 1.0 >/dev/null 2>"$T/fetch.err"
+}
+
+# refused CASE ENTRY-TEXT REASON-TEXT [stage options...]
+refused() {
+    _c=$1; _e=$2; _r=$3; shift 3
+    package "$_c"
+    check "$_c: signed package admitted to the cache" test $? -eq 0
+    snapshot "$BOX" >"$T/box.before"
+    expect_rc 5 "$_c: refused" "$VS" --home "$H" stage "$_c@1.0" --dest "$DEST" "$@"
+    expect_one_line_err "$_c: one-line message"
+    [ -n "$_e" ] && expect_err_has "$_e" "$_c: message names the entry"
+    expect_err_has "$_r" "$_c: message gives the reason"
+    same_snapshot "$_c: DIR and its surroundings unchanged" "$T/box.before" "$BOX"
+}
+
+refused abs "'$BOX/pwned'" "absolute path"
+refused dotdot "'../pwned'" "'..' component"
+refused deepdotdot "'a/b/../../../pwned'" "'..' component"
+refused symabs "'etcpasswd'" "symbolic link target is absolute"
+refused symesc "'d/up'" "symbolic link target leaves the tree"
+refused symthrough "'l/pwned'" "path goes through 'l', which is a symbolic link"
+refused hardlink "'b'" "hard link"
+refused chardev "'null'" "device node"
+refused fifo "'pipe'" "FIFO"
+refused setuid "'suid'" "setuid"
+refused dup "'./bin/agent'" "duplicate entry"
+refused longpath "'d/d/d/" "path longer than 1024 bytes"
+refused many "'f10'" "--max-entries limit of 10" --max-entries 10
+refused bomb "'b'" "--max-unpacked limit of 1000000" --max-unpacked 1000000
+refused liesize "'huge'" "declared size 3000000 exceeds" --max-unpacked 1000000
+refused ctrlname "" "control character"
+refused reserved "'.vetstage/MANIFEST.sha256'" "reserved name"
+refused notarchive "" "not an archive"
+refused truncated "" "ends early"
+
+# the same box takes a good package: only the extractor stood in the way
+package good
+check "good: admitted" test $? -eq 0
+expect_rc 0 "good package stages into the same DIR" "$VS" --home "$H" stage good@1.0 --dest "$DEST"
+check "good: current points at the version" test "$(readlink "$DEST/current")" = versions/1.0
+check "no temporary directory left" sh -c "! ls -A '$DEST' '$BOX' | grep -q vetstage-tmp"
+# and after that, a refusal leaves the staged layout exactly as it was
+snapshot "$BOX" >"$T/box.before"
+expect_rc 5 "refusal after a good stage" "$VS" --home "$H" stage dotdot@1.0 --dest "$DEST"
+same_snapshot "staged layout untouched by the refusal" "$T/box.before" "$BOX"
+# --flat refusals leave an absent DIR absent
+snapshot "$BOX" >"$T/box.before"
+expect_rc 5 "--flat refusal" "$VS" --home "$H" stage symesc@1.0 --dest "$BOX/flat" --flat
+same_snapshot "--flat: nothing appears" "$T/box.before" "$BOX"
+
+finish
