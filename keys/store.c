@@ -480,8 +480,8 @@ vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
     if (o->expect_fingerprint) {
         if (!fpr_normalise(o->expect_fingerprint, expect))
             return vs_error_set(err, VS_E_USAGE,
-                                "%.100s: not a fingerprint (40 hex digits for OpenPGP, sha256: and "
-                                "64 hex digits for RSA)",
+                                "expected fingerprint %.100s: not a fingerprint (40 hex digits "
+                                "for OpenPGP, sha256: and 64 hex digits for RSA)",
                                 o->expect_fingerprint);
         exp = expect;
     }

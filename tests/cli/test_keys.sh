@@ -1,0 +1,130 @@
+#!/bin/sh
+# tests/cli/test_keys.sh - `vetstage keys import|list|remove` end to end, with
+# the real gpg (through gpgme) and the fixtures' keys. Every refusal checks
+# the exit code, the one-line message naming the file, and that HOME/trust
+# did not change.
+. "$(dirname "$0")/../lib.sh"
+
+# The user's own GnuPG home must never be created or touched.
+export HOME="$T/fakehome"
+mkdir -p "$HOME"
+unset GNUPGHOME
+H="$T/home"
+K="$VS --home $H"
+VENDOR=$(cat "$FIX/vendor.fpr")
+ED=$(cat "$FIX/ed25519.fpr")
+REVOKED=$(cat "$FIX/revoked.fpr")
+ORG=$(cat "$FIX/org.fpr")
+lower() { echo "$1" | tr 'A-F' 'a-f'; }
+
+# refuse CODE DESC FILE-IN-MESSAGE CMD...: exit code, one line naming the file, store unchanged
+refuse() {
+    _code=$1; _d=$2; _name=$3; shift 3
+    snapshot "$H/trust" >"$T/snap.before"
+    expect_rc "$_code" "$_d" "$@"
+    expect_err_has "$_name" "$_d: message names $_name"
+    expect_one_line_err "$_d: one-line message"
+    same_snapshot "$_d: store unchanged" "$T/snap.before" "$H/trust"
+}
+
+# ---- help ------------------------------------------------------------------
+expect_rc 0 "keys --help" $VS keys --help
+expect_out_has "keys import FILE..." "help shows import"
+expect_out_has "--rsa-scheme" "help shows --rsa-scheme"
+expect_rc 2 "keys without subcommand" $VS --home "$H" keys
+expect_rc 2 "keys import without files" $K keys import
+
+# ---- import of every accepted form -----------------------------------------
+expect_rc 0 "import vendor.asc (armored)" $K keys import "$FIX/vendor.asc"
+expect_err_has "imported openpgp $VENDOR rsa3072 \"Demo Vendor <vendor@example.test>\"" "import line for vendor"
+check "GnuPG home is private (0700)" test "$(stat -c %a "$H/trust/gnupg")" = 700
+check "gpg.conf pins trust-model always" grep -qx 'trust-model always' "$H/trust/gnupg/gpg.conf"
+check "gpg.conf forbids starting gpg-agent" grep -qx 'no-autostart' "$H/trust/gnupg/gpg.conf"
+expect_rc 0 "import vendor.gpg (binary, same key)" $K keys import "$FIX/vendor.gpg"
+expect_err_has "$VENDOR" "binary import names the key"
+expect_rc 0 "import ed25519.asc" $K keys import "$FIX/ed25519.asc"
+expect_err_has "imported openpgp $ED ed25519" "import line for ed25519"
+expect_rc 0 "import org.pub.pem" $K keys import "$FIX/org.pub.pem"
+expect_err_has "imported rsa $ORG 3072 bits pkcs1-sha256" "import line for the RSA key"
+expect_rc 0 "import org.pub.rsa.pem (PKCS#1, same key)" $K keys import "$FIX/org.pub.rsa.pem"
+expect_err_has "$ORG" "PKCS#1 gives the same fingerprint"
+expect_rc 0 "import org.pub.der (DER, same key)" $K --json keys import "$FIX/org.pub.der"
+expect_json "j['ok'] and j['keys'][0]['fingerprint'] == '$ORG' and j['keys'][0]['scheme'] == 'pkcs1-sha256'" "DER import JSON: same fingerprint as the PEM"
+check "one RSA file for one key" test "$(ls "$H/trust/rsa" | wc -l)" -eq 1
+
+# ---- list ------------------------------------------------------------------
+expect_rc 0 "keys list" $K keys list
+expect_out_has "openpgp $VENDOR rsa3072" "list shows vendor"
+expect_out_has "openpgp $ED ed25519" "list shows ed25519"
+expect_out_has "rsa $ORG 3072 bits pkcs1-sha256" "list shows the RSA key"
+check "list: one key per line" test "$(wc -l <"$T/out")" -eq 3
+expect_rc 0 "keys list --json" $K keys list --json
+expect_json "j['ok'] is True and len(j['keys']) == 3" "list JSON has 3 keys"
+expect_json "[k['type'] for k in j['keys']] == ['openpgp', 'openpgp', 'rsa']" "OpenPGP first, then RSA"
+expect_json "all(set(k) >= {'type','fingerprint','algorithm','bits','uid','created','expires','revoked','expired'} for k in j['keys'])" "every field present"
+expect_json "[k for k in j['keys'] if k['fingerprint'] == '$VENDOR'][0]['algorithm'] == 'rsa' and [k for k in j['keys'] if k['fingerprint'] == '$VENDOR'][0]['bits'] == 3072" "vendor algorithm and bits"
+expect_json "[k for k in j['keys'] if k['type'] == 'rsa'][0]['uid'] is None and [k for k in j['keys'] if k['type'] == 'rsa'][0]['created'] is None" "RSA has null uid and times"
+expect_json "[k for k in j['keys'] if k['fingerprint'] == '$VENDOR'][0]['created'].endswith('Z')" "ISO times"
+
+# ---- refusals: nothing changes ------------------------------------------------
+printf 'this is not a key\n' >"$T/garbage.txt"
+refuse 2 "garbage refused" "garbage.txt" $K keys import "$T/garbage.txt"
+expect_err_has "not a public key" "garbage: reason"
+refuse 2 "secret key refused" "vendor-secret.asc" $K keys import "$FIX/vendor-secret.asc"
+expect_err_has "secret" "secret key: reason"
+refuse 2 "RSA private key refused" "org.key" $K keys import "$FIX/org.key"
+refuse 7 "1024-bit RSA refused by policy" "weak1024.pub.pem" $K keys import "$FIX/weak1024.pub.pem"
+expect_err_has "below the minimum of 2048" "weak key: reason"
+refuse 7 "exponent 3 refused by policy" "exp3.pub.pem" $K keys import "$FIX/exp3.pub.pem"
+refuse 3 "--expect-fingerprint mismatch" "other.asc" $K keys import --expect-fingerprint "$VENDOR" "$FIX/other.asc"
+expect_err_has "not the expected $VENDOR" "mismatch: reason"
+refuse 3 "--expect-fingerprint mismatch (RSA)" "other-org.pub.pem" $K keys import --expect-fingerprint "$ORG" "$FIX/other-org.pub.pem"
+refuse 2 "--expect-fingerprint garbage" "zz" $K keys import --expect-fingerprint zz "$FIX/vendor.asc"
+refuse 2 "multi-file import, last file garbage: nothing imported" "garbage.txt" \
+    $K keys import "$FIX/other.asc" "$FIX/other-org.pub.pem" "$T/garbage.txt"
+refuse 7 "multi-file import, last file weak: nothing imported" "weak1024.pub.pem" \
+    $K keys import "$FIX/other.asc" "$FIX/org-pss.pub.pem" "$FIX/weak1024.pub.pem"
+refuse 2 "revocation for a key not in the store" "revoked.rev" $K keys import "$FIX/revoked.rev"
+expect_err_has "not in the store" "revocation: reason"
+refuse 2 "--rsa-scheme bogus" "bogus" $K keys import --rsa-scheme bogus "$FIX/org-pss.pub.pem"
+refuse 2 "same RSA key with another scheme" "org.pub.pem" $K keys import --rsa-scheme pss-sha256 "$FIX/org.pub.pem"
+expect_err_has "already in the store with scheme pkcs1-sha256; remove it first" "scheme binding: reason"
+refuse 2 "missing file" "nonexistent.asc" $K keys import "$T/nonexistent.asc"
+head -c 2000000 /dev/zero >"$T/big.pem"
+refuse 2 "file over VS_MAX_KEY_FILE" "big.pem" $K keys import "$T/big.pem"
+refuse 2 "remove an unknown key" "$(cat "$FIX/other.fpr")" $K keys remove "$(cat "$FIX/other.fpr")"
+refuse 2 "remove a non-fingerprint" "abc" $K keys remove abc
+check "no scratch GnuPG homes left behind" test -z "$(ls "$H/trust" | grep tmp-)"
+
+# --json refusal
+run $K --json keys import "$T/garbage.txt"
+expect_json "j['ok'] is False and j['error']['code'] == 'usage' and 'garbage.txt' in j['error']['message']" "JSON refusal"
+
+# ---- expect-fingerprint match, schemes, revocation ------------------------------
+expect_rc 0 "--expect-fingerprint match (lower case)" $K keys import --expect-fingerprint "$(lower "$(cat "$FIX/other.fpr")")" "$FIX/other.asc"
+expect_rc 0 "--rsa-scheme pss-sha256" $K keys import --rsa-scheme pss-sha256 "$FIX/org-pss.pub.pem"
+expect_err_has "$(cat "$FIX/org-pss.fpr") 2048 bits pss-sha256" "scheme in the import line"
+expect_rc 0 "import revoked.asc then revoked.rev in one call" $K keys import "$FIX/revoked.asc" "$FIX/revoked.rev"
+expect_err_has "revoked openpgp $REVOKED" "revocation line"
+expect_rc 0 "list after revocation" $K --json keys list
+expect_json "[k for k in j['keys'] if k['fingerprint'] == '$REVOKED'][0]['revoked'] is True" "list shows the key revoked"
+expect_json "[k for k in j['keys'] if k['fingerprint'] == '$VENDOR'][0]['revoked'] is False" "others not revoked"
+expect_rc 0 "expired key imports and lists as expired" $K keys import "$FIX/expired.asc"
+run $K --json keys list
+expect_json "[k for k in j['keys'] if k['fingerprint'] == '$(cat "$FIX/expired.fpr")'][0]['expired'] is True" "expired flag"
+
+# ---- remove ---------------------------------------------------------------------
+expect_rc 0 "remove OpenPGP key (lower case)" $K keys remove "$(lower "$VENDOR")"
+expect_rc 0 "remove RSA key (upper case)" $K keys remove "$(echo "$ORG" | tr 'a-f' 'A-F')"
+run $K --json keys list
+expect_json "'$VENDOR' not in [k['fingerprint'] for k in j['keys']] and '$ORG' not in [k['fingerprint'] for k in j['keys']]" "removed keys gone"
+expect_json "'$ED' in [k['fingerprint'] for k in j['keys']]" "other keys stay"
+refuse 2 "remove twice" "$VENDOR" $K keys remove "$VENDOR"
+expect_rc 0 "re-import after remove, now with another scheme" $K keys import --rsa-scheme pkcs1-sha512 "$FIX/org.pub.der"
+expect_err_has "pkcs1-sha512" "rebound scheme"
+
+# ---- the user's GnuPG home ---------------------------------------------------------
+check "~/.gnupg was never created" test ! -e "$HOME/.gnupg"
+check "no gpg-agent socket in the store" test -z "$(find "$H/trust" -name 'S.*')"
+
+finish
