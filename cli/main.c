@@ -92,8 +92,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(commands[i].name, name) == 0) {
             c.command = name;
+            int first = optind; /* read before the reset below clears it */
             cli_getopt_reset();
-            rc = commands[i].fn(&c, argc - optind, argv + optind);
+            rc = commands[i].fn(&c, argc - first, argv + first);
             break;
         }
     }
