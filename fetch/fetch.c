@@ -33,6 +33,7 @@ enum stop_reason { STOP_NONE, STOP_STATUS, STOP_TOO_BIG, STOP_IO, STOP_RANGE, ST
 typedef struct xfer {
     vs_ctx *ctx;
     const char *url;
+    char shown[VS_MAX_URL + 1]; /* url for messages: no password */
     vs_url_scheme scheme;
     CURL *curl;
     /* the sink: a file (fd >= 0, hashed) or memory */
@@ -100,7 +101,7 @@ static void progress(xfer *x, bool force)
     if (!force && ms < PROGRESS_MS)
         return;
     x->last_progress = ts;
-    vs_progress(x->ctx, x->url, x->have, x->total);
+    vs_progress(x->ctx, x->shown, x->have, x->total);
 }
 
 /* The response's status is known: decide whether its body is ours. */
@@ -119,7 +120,7 @@ static bool begin_body(xfer *x)
         } else if (code >= 200 && code < 300 && code != 206) {
             if (x->asked_from > 0) {
                 vs_log(x->ctx, VS_LOG_INFO, "%s: server ignored the Range request; starting over",
-                       x->url);
+                       x->shown);
                 x->asked_from = 0;
                 if (!sink_reset(x))
                     return false;
@@ -223,7 +224,7 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
 {
     *retry = false;
     *keep = false;
-    const char *u = x->url;
+    const char *u = x->shown;
     const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
     switch (x->stop) {
     case STOP_STATUS:
@@ -248,9 +249,18 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
     switch (rc) {
     case CURLE_OK:
         return VS_OK;
-    case CURLE_UNSUPPORTED_PROTOCOL: /* the first URL's scheme was checked: a redirect */
+    case CURLE_UNSUPPORTED_PROTOCOL: { /* the first URL's scheme was checked: a redirect */
+        const char *to = NULL;
+        char shown_to[512];
+        curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &to);
+        if (to && strcmp(to, x->url) != 0) {
+            vs_fetch_url_shown(to, shown_to, sizeof shown_to);
+            return vs_error_setb(err, st, "curl", rc,
+                                 "%s: redirect to another scheme refused (to %s)", u, shown_to);
+        }
         return vs_error_setb(err, st, "curl", rc, "%s: redirect to another scheme refused (%s)",
                              u, why);
+    }
     case CURLE_TOO_MANY_REDIRECTS:
         return vs_error_setb(err, st, "curl", rc, "%s: more than %ld redirects", u,
                              VS_MAX_REDIRECTS);
@@ -321,7 +331,7 @@ static const char *scheme_str(vs_url_scheme s)
         CURLcode setrc_ = curl_easy_setopt(x->curl, opt, val);                              \
         if (setrc_ != CURLE_OK)                                                             \
             return vs_error_setb(err, VS_E_INTERNAL, "curl", setrc_,                        \
-                                 "%s: libcurl refused option %s: %s", x->url, #opt,         \
+                                 "%s: libcurl refused option %s: %s", x->shown, #opt,         \
                                  curl_easy_strerror(setrc_));                               \
     } while (0)
 
@@ -389,14 +399,14 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
         if (x->asked_from > 0) {
             snprintf(range, sizeof range, "%" PRIu64 "-", x->asked_from);
             SETOPT(CURLOPT_RANGE, range);
-            vs_log(x->ctx, VS_LOG_INFO, "%s: resuming after %" PRIu64 " bytes", x->url,
+            vs_log(x->ctx, VS_LOG_INFO, "%s: resuming after %" PRIu64 " bytes", x->shown,
                    x->asked_from);
         } else {
             SETOPT(CURLOPT_RANGE, (char *)NULL);
         }
         uint64_t now = now_ms();
         if (now >= deadline)
-            return vs_error_set(err, VS_E_FETCH, "%s: timed out after %u s (--timeout)", x->url,
+            return vs_error_set(err, VS_E_FETCH, "%s: timed out after %u s (--timeout)", x->shown,
                                 o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
         SETOPT(CURLOPT_TIMEOUT_MS, (long)(deadline - now));
         clock_gettime(CLOCK_MONOTONIC, &x->last_progress);
@@ -412,7 +422,8 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
                 res->attempts = attempts;
                 const char *eff = NULL;
                 curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff);
-                snprintf(res->effective_url, sizeof res->effective_url, "%s", eff ? eff : x->url);
+                vs_fetch_url_shown(eff ? eff : x->url, res->effective_url,
+                                   sizeof res->effective_url);
             }
             return VS_OK;
         }
@@ -420,7 +431,7 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
                        (x->stop == STOP_STATUS && x->status == 416 && x->asked_from > 0);
         if (restart && restarts < MAX_RESTARTS) {
             restarts++;
-            vs_log(x->ctx, VS_LOG_INFO, "%s: cannot resume (HTTP %ld); starting over", x->url,
+            vs_log(x->ctx, VS_LOG_INFO, "%s: cannot resume (HTTP %ld); starting over", x->shown,
                    x->status);
             if (!sink_reset(x))
                 return map_error(x, CURLE_OK, o, false, &(bool){ false }, keep, err);
@@ -502,6 +513,7 @@ vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *
     memset(&x, 0, sizeof x);
     x.ctx = ctx;
     x.url = url;
+    vs_fetch_url_shown(url ? url : "", x.shown, sizeof x.shown);
     x.fd = -1;
     x.name = name;
     x.max = o->max_size ? o->max_size : VS_DEFAULT_MAX_DOWNLOAD;
@@ -562,6 +574,7 @@ vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_
     memset(&x, 0, sizeof x);
     x.ctx = ctx;
     x.url = url;
+    vs_fetch_url_shown(url ? url : "", x.shown, sizeof x.shown);
     x.fd = -1;
     x.name = url;
     x.max = max ? max : VS_MAX_CHECKSUM_FILE;

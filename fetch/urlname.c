@@ -1,6 +1,8 @@
 /* fetch/urlname.c - what a URL says about itself: scheme, file name, the
  * package name and version it implies, and where a mirror keeps it. Pure
  * string work on untrusted input: explicit lengths, no libcurl. */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +125,22 @@ const char *vs_fetch_url_filename(const char *url, size_t *len, const char **dir
         *dirlen = (size_t)(slash - d);
     }
     return file;
+}
+
+void vs_fetch_url_shown(const char *url, char *out, size_t cap)
+{
+    size_t sn = scheme_len(url), n = strlen(url);
+    const char *at = NULL;
+    if (sn > 0 && strncmp(url + sn, "://", 3) == 0) {
+        const char *auth = url + sn + 3;
+        size_t alen = strcspn(auth, "/?#");
+        at = memchr(auth, '@', alen);
+        if (at) {
+            snprintf(out, cap, "%.*s***%s", (int)(auth - url), url, at);
+            return;
+        }
+    }
+    snprintf(out, cap, "%.*s", (int)(n > (size_t)INT32_MAX ? INT32_MAX : n), url);
 }
 
 char *vs_fetch_mirror_url(const char *base, const char *url)

@@ -107,6 +107,18 @@ START_TEST(mirror_urls)
 }
 END_TEST
 
+START_TEST(url_shown_hides_password)
+{
+    char out[128];
+    vs_fetch_url_shown("https://user:secret@h.example:8443/a@b.tgz?x=@", out, sizeof out);
+    ck_assert_str_eq(out, "https://***@h.example:8443/a@b.tgz?x=@");
+    vs_fetch_url_shown("https://h.example/a@b.tgz", out, sizeof out);
+    ck_assert_str_eq(out, "https://h.example/a@b.tgz");
+    vs_fetch_url_shown("file:///x", out, 5);
+    ck_assert_str_eq(out, "file");
+}
+END_TEST
+
 /* ---- shared state for transfer tests ------------------------------------- */
 
 static char tmpdir[256];
@@ -425,6 +437,13 @@ START_TEST(http_404)
     ck_assert_str_eq(e.message, want);
     ck_assert(!exists("out"));
     ck_assert_int_eq(log_wait("/missing-404.bin", NULL, 1), 1); /* 4xx: never retried */
+    /* a password in the URL never reaches a message */
+    char cred[512];
+    snprintf(cred, sizeof cred, "http://agent:s3cret@%s/missing-404.bin",
+             srv_http + strlen("http://"));
+    ck_assert_int_eq(vs_fetch_to_file(ctx, cred, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_msg(strstr(e.message, "s3cret") == NULL && strstr(e.message, "***@") != NULL, "%s",
+                  e.message);
 }
 END_TEST
 
@@ -482,8 +501,9 @@ START_TEST(redirect_to_file_refused)
     ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/redirect-file/x"), dfd, "out", &o,
                                       NULL, &e),
                      VS_E_FETCH);
-    ck_assert_msg(strstr(e.message, "redirect to another scheme refused") != NULL, "%s",
-                  e.message);
+    ck_assert_msg(strstr(e.message, "redirect to another scheme refused (to file:///etc/passwd)") !=
+                      NULL,
+                  "%s", e.message);
     ck_assert(!exists("out"));
     ck_assert(strstr(logbuf, "retry") == NULL);
 }
@@ -750,6 +770,7 @@ Suite *vs_suite_fetch(void)
     tcase_add_test(names, name_version_table);
     tcase_add_test(names, name_version_limits);
     tcase_add_test(names, mirror_urls);
+    tcase_add_test(names, url_shown_hides_password);
     suite_add_tcase(s, names);
 
     TCase *tc = tcase_create("transfer");
