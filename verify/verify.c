@@ -1,6 +1,7 @@
 /* verify/verify.c - one package and its signatures in, one verdict out. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,12 @@ typedef struct run {
     uint8_t sha256[32];
     uint8_t sha384[48];
     uint8_t sha512[64];
+    /* checksum-list mode: the list, kept until the package hash is known */
+    uint8_t *list;
+    size_t list_len;
+    const char *list_path;
+    size_t list_first, list_end; /* results of the list's signature file */
+    bool list_signed;
 } run;
 
 /* A new result slot (zeroed), or NULL on OOM (recorded in r->oom). */
@@ -201,7 +208,8 @@ static vs_status hash_package(run *r, unsigned need, vs_error *err)
     }
     uint64_t done = 0;
     for (;;) {
-        ssize_t n = read(r->fd, buf, VS_IO_BUFSIZE);
+        /* pread: gpgme reads the same descriptor at its own offset meanwhile */
+        ssize_t n = pread(r->fd, buf, VS_IO_BUFSIZE, (off_t)done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -229,6 +237,21 @@ static vs_status hash_package(run *r, unsigned need, vs_error *err)
         memcpy(r->sha512, gcry_md_read(hd, GCRY_MD_SHA512), 64);
     gcry_md_close(hd);
     return VS_OK;
+}
+
+/* The hash pass runs on its own thread while gpg checks the OpenPGP signature. */
+typedef struct hash_job {
+    run *r;
+    unsigned need;
+    vs_status st;
+    vs_error err;
+} hash_job;
+
+static void *hash_thread(void *arg)
+{
+    hash_job *j = arg;
+    j->st = hash_package(j->r, j->need, &j->err);
+    return NULL;
 }
 
 /* ---- OpenPGP --------------------------------------------------------------------- */
@@ -418,6 +441,26 @@ static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
     return all_ok && !r->oom;
 }
 
+/* gpgme reads the package through pread at its own offset (the hash thread
+ * shares the descriptor). */
+typedef struct pread_src {
+    int fd;
+    off_t off;
+} pread_src;
+
+static ssize_t pread_cb(void *handle, void *buffer, size_t size)
+{
+    pread_src *src = handle;
+    for (;;) {
+        ssize_t n = pread(src->fd, buffer, size, src->off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0)
+            src->off += n;
+        return n;
+    }
+}
+
 static void gpg_missing(run *r, const char *path)
 {
     vs_sig_result *s = add_result(r, VS_SIG_GPG, path);
@@ -427,10 +470,10 @@ static void gpg_missing(run *r, const char *path)
 
 static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_error *err)
 {
-    if (lseek(r->fd, 0, SEEK_SET) != 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: seek", r->package);
+    static struct gpgme_data_cbs cbs = { pread_cb, NULL, NULL, NULL };
+    pread_src src = { r->fd, 0 };
     gpgme_data_t pkg = NULL;
-    gpgme_error_t ge = gpgme_data_new_from_fd(&pkg, r->fd);
+    gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, &src);
     if (ge)
         return vs_error_setb(err, VS_E_INTERNAL, "gpgme", (long)ge, "%s: %s", r->package,
                              gpgme_strerror(ge));
@@ -468,35 +511,46 @@ static vs_status gpg_checksums(run *r, gpgme_ctx_t g, const char *list, const ch
     size_t first;
     bool ok = gpg_verify_file(r, g, sigpath, d, &first);
     gpgme_data_release(d);
-    if (ok) {
-        /* The list is validly signed: now it must name the package with its hash. */
-        vs_error le = VS_ERROR_INIT;
-        uint8_t want[32];
-        char lhex[65], phex[65];
-        vs_status st = vs_checksums_lookup(buf, len, list, r->package_name, want, &le);
-        if (st == VS_OK && memcmp(want, r->sha256, 32) != 0) {
-            vs_hex(lhex, want, 32);
-            vs_hex(phex, r->sha256, 32);
-            st = vs_error_set(&le, VS_E_VERIFY,
-                              "%s: SHA-256 of %s does not match the list (list %.16s..., "
-                              "package %.16s...)",
-                              list, r->package_name, lhex, phex);
-        }
-        if (st != VS_OK) {
-            /* the message is already "LIST: reason"; keep the reason part */
-            size_t ll = strlen(list);
-            const char *reason = le.message;
-            if (strncmp(reason, list, ll) == 0 && strncmp(reason + ll, ": ", 2) == 0)
-                reason += ll + 2;
-            for (size_t i = first; i < r->v->nsigs; i++) {
-                vs_sig_result *s = &r->v->sigs[i];
-                snprintf(s->file, sizeof s->file, "%s", list);
-                set_reason(s, st, "%s", reason);
-            }
-        }
-    }
-    free(buf);
+    /* the entry is checked once the package hash is known (checksums_compare) */
+    r->list = buf;
+    r->list_len = len;
+    r->list_path = list;
+    r->list_first = first;
+    r->list_end = r->v->nsigs;
+    r->list_signed = ok;
     return VS_OK;
+}
+
+/* The list is validly signed: now it must name the package with its hash. */
+static void checksums_compare(run *r)
+{
+    const char *list = r->list_path;
+    if (!r->list || !r->list_signed)
+        return;
+    vs_error le = VS_ERROR_INIT;
+    uint8_t want[32];
+    vs_status st = vs_checksums_lookup(r->list, r->list_len, list, r->package_name, want, &le);
+    if (st == VS_OK && memcmp(want, r->sha256, 32) != 0) {
+        char lhex[65], phex[65];
+        vs_hex(lhex, want, 32);
+        vs_hex(phex, r->sha256, 32);
+        st = vs_error_set(&le, VS_E_VERIFY,
+                          "%s: SHA-256 of %s does not match the list (list %.16s..., package "
+                          "%.16s...)",
+                          list, r->package_name, lhex, phex);
+    }
+    if (st == VS_OK)
+        return;
+    /* the message is "LIST: reason"; the results keep the reason part */
+    size_t ll = strlen(list);
+    const char *reason = le.message;
+    if (strncmp(reason, list, ll) == 0 && strncmp(reason + ll, ": ", 2) == 0)
+        reason += ll + 2;
+    for (size_t i = r->list_first; i < r->list_end; i++) {
+        vs_sig_result *s = &r->v->sigs[i];
+        snprintf(s->file, sizeof s->file, "%s", list);
+        set_reason(s, st, "%s", reason);
+    }
 }
 
 static vs_status check_gpg(run *r, bool required, vs_error *err)
@@ -715,24 +769,41 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
         for (size_t i = 0; i < nkeys; i++)
             need |= scheme_need(keys[i].scheme);
     }
+    /* One hash pass on a second thread while gpg checks the OpenPGP signature. */
+    hash_job job;
+    memset(&job, 0, sizeof job);
+    job.r = &r;
+    job.need = need;
+    pthread_t th;
+    bool threaded = false;
     if (opts->known_sha256 && need == NEED_SHA256) {
         memcpy(r.sha256, opts->known_sha256, 32);
+    } else if (pthread_create(&th, NULL, hash_thread, &job) == 0) {
+        threaded = true;
     } else {
-        st = hash_package(&r, need, err);
-        if (st)
-            goto done;
-        if (opts->known_sha256 && memcmp(opts->known_sha256, r.sha256, 32) != 0) {
-            st = vs_error_set(err, VS_E_VERIFY, "%s: SHA-256 differs from the expected one",
-                              package);
-            goto done;
-        }
+        job.st = hash_package(&r, need, &job.err);
     }
-    vs_hex(r.v->sha256, r.sha256, 32);
 
     /* OpenPGP (the vendor) */
-    st = check_gpg(&r, (require & VS_REQUIRE_GPG) != 0, err);
-    if (st)
+    vs_status gst = check_gpg(&r, (require & VS_REQUIRE_GPG) != 0, err);
+    if (threaded)
+        pthread_join(th, NULL);
+    if (job.st != VS_OK) {
+        st = job.st;
+        if (err)
+            *err = job.err;
         goto done;
+    }
+    if (gst != VS_OK) {
+        st = gst;
+        goto done;
+    }
+    if (opts->known_sha256 && memcmp(opts->known_sha256, r.sha256, 32) != 0) {
+        st = vs_error_set(err, VS_E_VERIFY, "%s: SHA-256 differs from the expected one", package);
+        goto done;
+    }
+    vs_hex(r.v->sha256, r.sha256, 32);
+    checksums_compare(&r);
     /* RSA (the organisation) */
     if (rsapath)
         check_rsa(&r, rsapath, keys, nkeys);
@@ -744,6 +815,16 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
     }
     if (r.oom) {
         st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        goto done;
+    }
+
+    /* Every check must have seen the same bytes: refuse a file changed meanwhile. */
+    struct stat sb2;
+    if (fstat(r.fd, &sb2) != 0 || sb2.st_size != sb.st_size || sb2.st_ino != sb.st_ino ||
+        sb2.st_dev != sb.st_dev || sb2.st_mtim.tv_sec != sb.st_mtim.tv_sec ||
+        sb2.st_mtim.tv_nsec != sb.st_mtim.tv_nsec || sb2.st_ctim.tv_sec != sb.st_ctim.tv_sec ||
+        sb2.st_ctim.tv_nsec != sb.st_ctim.tv_nsec) {
+        st = vs_error_set(err, VS_E_VERIFY, "%s: changed while being verified", package);
         goto done;
     }
 
@@ -778,6 +859,7 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
     }
 
 done:
+    free(r.list);
     vs_rsa_keys_free(keys, nkeys);
     free(defsig);
     close(r.fd);
