@@ -1,0 +1,128 @@
+#!/bin/sh
+# tests/cli/test_stage.sh - fetch + stage of the fixture agent: versioned
+# layout, manifest, provenance, modes, upgrade, downgrade policy, re-stage,
+# --flat, an altered cache object, and a kill -9 in the middle of staging.
+. "$(dirname "$0")/../lib.sh"
+H="$T/home"
+D="$T/layout"
+trust_fixture_keys "$H"
+PKG="$FIX/pkg/agent-1.2.3.tgz"
+
+expect_rc 0 "stage --help" "$VS" stage --help
+expect_out_has "usage: vetstage stage NAME@VERSION --dest DIR" "stage --help text"
+expect_rc 2 "stage without --dest" "$VS" --home "$H" stage agent@1.2.3
+expect_rc 2 "stage without a ref" "$VS" --home "$H" stage --dest "$D"
+expect_rc 2 "stage of a ref not in the cache" "$VS" --home "$H" stage agent@9.9 --dest "$D"
+check "refused stages created nothing" test ! -e "$D"
+expect_rc 2 "--max-entries 0 refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$D" --max-entries 0
+
+# -- the good package, versioned
+expect_rc 0 "fetch agent 1.2.3" "$VS" --home "$H" fetch "file://$PKG"
+expect_rc 0 "stage agent@1.2.3" "$VS" --home "$H" stage agent@1.2.3 --dest "$D"
+check "current -> versions/1.2.3" test "$(readlink "$D/current")" = versions/1.2.3
+check "start script staged" test -f "$D/current/lacework-sidecar.sh"
+check "manifest passes sha256sum -c" sh -c "cd '$D/current' && sha256sum --quiet -c .vetstage/MANIFEST.sha256"
+check "manifest lists the three files" test "$(wc -l <"$D/current/.vetstage/MANIFEST.sha256")" -eq 3
+mode() { stat -c %a "$1"; }
+check "lacework-sidecar.sh 0755" test "$(mode "$D/current/lacework-sidecar.sh")" = 755
+check "bin/datacollector 0755" test "$(mode "$D/current/bin/datacollector")" = 755
+check "etc/config.json 0644" test "$(mode "$D/current/etc/config.json")" = 644
+check "directories 0755" test "$(mode "$D/current/bin")$(mode "$D/versions/1.2.3")" = 755755
+check "owned by the running user" test "$(stat -c %u "$D/current/bin/datacollector")" = "$(id -u)"
+SHA=$(sha256sum <"$PKG" | cut -d' ' -f1)
+cp "$D/current/.vetstage/provenance.json" "$T/out"
+expect_json "j['name'] == 'agent' and j['version'] == '1.2.3' and j['sha256'] == '$SHA'" "provenance: name, version, sha256"
+expect_json "j['url'] == 'file://$PKG' and sorted(s['kind'] for s in j['signatures']) == ['gpg-sig', 'rsa-sig']" "provenance: source URLs of package and signatures"
+expect_json "all(s['url'].startswith('file://') for s in j['signatures'])" "provenance: signature URLs"
+expect_json "sorted(s['fingerprint'] for s in j['signers']) == sorted(['$(cat "$FIX/vendor.fpr")', '$(cat "$FIX/org.fpr")'])" "provenance: signer fingerprints"
+expect_json "j['verified'].endswith('Z') and j['tool'].startswith('vetstage ')" "provenance: verification time, tool version"
+expect_rc 0 "layout check of the staged tree" "$VS" --home "$H" layout check "$D"
+expect_rc 0 "vetstage-check of the staged tree" "$BUILD/vetstage-check" "$D"
+
+# -- upgrade to 1.3.0
+mkdir -p "$T/src"
+tar -C "$T/src" -xzf "$PKG"
+echo 'echo "1.3.0"' >>"$T/src/bin/datacollector"
+mkdir -p "$T/src/lib"; echo "lib" >"$T/src/lib/libx.so"; ln -s ../lib/libx.so "$T/src/bin/libx.so"
+tar -C "$T/src" -czf "$T/agent-1.3.0.tgz" lacework-sidecar.sh bin etc lib
+sign_both "$T/agent-1.3.0.tgz"
+expect_rc 0 "fetch agent 1.3.0" "$VS" --home "$H" fetch "file://$T/agent-1.3.0.tgz"
+expect_rc 0 "stage agent@1.3.0 (--json)" "$VS" --home "$H" --json stage agent@1.3.0 --dest "$D"
+expect_json "j['ok'] and j['path'].endswith('/versions/1.3.0') and j['files'] == 4" "stage JSON result"
+check "current switched to 1.3.0" test "$(readlink "$D/current")" = versions/1.3.0
+check "1.2.3 still there" test -d "$D/versions/1.2.3"
+check "symlink staged as recorded" test "$(readlink "$D/current/bin/libx.so")" = ../lib/libx.so
+check "MODES records the symlink" grep -q "$(printf 'l 0777 bin/libx.so\t../lib/libx.so')" "$D/current/.vetstage/MODES"
+expect_rc 0 "layout check after the upgrade" "$VS" --home "$H" layout check "$D"
+
+# -- downgrade
+snapshot "$D" >"$T/d.before"
+expect_rc 7 "downgrade to 1.2.3 refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$D"
+expect_err_has "1.2.3 is older than the current 1.3.0" "downgrade message"
+expect_one_line_err "downgrade: one line"
+same_snapshot "downgrade refused: layout unchanged" "$T/d.before" "$D"
+expect_rc 0 "downgrade allowed with --allow-downgrade" "$VS" --home "$H" stage agent@1.2.3 --dest "$D" --allow-downgrade
+check "current back on 1.2.3" test "$(readlink "$D/current")" = versions/1.2.3
+check "the re-staged 1.2.3 passes sha256sum -c" sh -c "cd '$D/current' && sha256sum --quiet -c .vetstage/MANIFEST.sha256"
+
+# -- staging a version again replaces it atomically (repairs a damaged copy)
+echo tampered >>"$D/versions/1.3.0/etc/config.json"
+expect_rc 6 "damaged 1.3.0 seen by layout check once current" sh -c "ln -sfn versions/1.3.0 '$D/current' && '$VS' --home '$H' layout check '$D'"
+expect_rc 0 "re-stage 1.3.0 over the damaged copy" "$VS" --home "$H" stage agent@1.3.0 --dest "$D"
+expect_rc 0 "layout intact after the re-stage" "$VS" --home "$H" layout check "$D"
+check "no temporary directory left" sh -c "! ls -A '$D' | grep -q vetstage-tmp"
+
+# -- flat
+expect_rc 0 "--flat into an absent DIR" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/flat" --flat
+check "flat: manifest passes sha256sum -c" sh -c "cd '$T/flat' && sha256sum --quiet -c .vetstage/MANIFEST.sha256"
+check "flat: no current, no versions" test ! -e "$T/flat/current" -a ! -e "$T/flat/versions"
+expect_rc 0 "flat: layout check" "$VS" --home "$H" layout check "$T/flat"
+check "flat: nothing left beside DIR" sh -c "! ls -A '$T' | grep -q vetstage-tmp"
+mkdir "$T/emptydir"
+expect_rc 0 "--flat into an empty DIR" "$VS" --home "$H" stage agent@1.3.0 --dest "$T/emptydir" --flat
+expect_rc 0 "flat (was empty): layout check" "$BUILD/vetstage-check" "$T/emptydir"
+mkdir -p "$T/full"; echo keep >"$T/full/mine"
+snapshot "$T/full" >"$T/full.before"
+expect_rc 2 "--flat into a non-empty DIR refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/full" --flat
+expect_err_has "$T/full: not empty" "not-empty message"
+same_snapshot "non-empty DIR unchanged" "$T/full.before" "$T/full"
+
+# -- the cached package altered on disk: exit 3 before anything is extracted
+H2="$T/home2"; D2="$T/layout2"
+trust_fixture_keys "$H2"
+"$VS" --home "$H2" -q fetch "file://$PKG" >/dev/null 2>&1
+"$VS" --home "$H2" -q fetch "file://$T/agent-1.3.0.tgz" >/dev/null 2>&1
+expect_rc 0 "stage 1.2.3 in a second home" "$VS" --home "$H2" stage agent@1.2.3 --dest "$D2"
+OBJ=$("$VS" --home "$H2" cache path agent@1.3.0 2>/dev/null)
+check "cache path names the object" test -f "$OBJ"
+chmod u+w "$OBJ" 2>/dev/null; printf 'X' | dd of="$OBJ" bs=1 seek=100 conv=notrunc 2>/dev/null
+snapshot "$D2" >"$T/d2.before"
+expect_rc 3 "altered cache object refused" "$VS" --home "$H2" stage agent@1.3.0 --dest "$D2"
+expect_one_line_err "altered object: one line"
+same_snapshot "altered object: layout unchanged" "$T/d2.before" "$D2"
+
+# -- kill -9 in the middle of staging a large package
+mkdir -p "$T/big/bin"
+head -c 100000000 /dev/urandom >"$T/big/bin/blob"
+cp "$T/src/lacework-sidecar.sh" "$T/big/"
+tar -C "$T/big" -cf "$T/agent-2.0.0.tar" lacework-sidecar.sh bin
+rm -rf "$T/big"
+sign_both "$T/agent-2.0.0.tar"
+expect_rc 0 "fetch a 100 MB package" "$VS" --home "$H" fetch "file://$T/agent-2.0.0.tar" --name agent --version 2.0.0
+before=$(readlink "$D/current")
+"$VS" --home "$H" -q stage agent@2.0.0 --dest "$D" >/dev/null 2>&1 &
+pid=$!
+i=0
+while [ $i -lt 3000 ] && ! ls -A "$D" | grep -q '^\.vetstage-tmp-'; do sleep 0.01; i=$((i + 1)); done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+check "the temporary tree had appeared before the kill" test $i -lt 3000
+check "after kill -9: current still on the old version" test "$(readlink "$D/current")" = "$before"
+check "after kill -9: no half version visible" test ! -e "$D/versions/2.0.0"
+expect_rc 0 "after kill -9: layout check passes" "$VS" --home "$H" layout check "$D"
+expect_rc 0 "the next stage succeeds" "$VS" --home "$H" stage agent@2.0.0 --dest "$D"
+check "current -> 2.0.0" test "$(readlink "$D/current")" = versions/2.0.0
+check "the leftover temporary tree was removed" sh -c "! ls -A '$D' | grep -q vetstage-tmp"
+expect_rc 0 "2.0.0 layout intact" "$BUILD/vetstage-check" "$D"
+
+finish
