@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/common_int.h"
@@ -479,6 +480,43 @@ START_TEST(status429_retried)
 }
 END_TEST
 
+START_TEST(flaky_then_ok)
+{
+    /* /flaky/NAME answers 500 until www/flaky/NAME exists: a helper process
+     * creates it once nginx has logged the first 500; the retry succeeds */
+    char name[64], path[128], src[PATH_MAX + 64];
+    snprintf(name, sizeof name, "f-%d.bin", (int)getpid());
+    snprintf(path, sizeof path, "/flaky/%s", name);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        for (int i = 0; i < 1000 && log_count(path, " 500 ") < 1; i++)
+            usleep(5000);
+        snprintf(src, sizeof src, "%s/www/flaky", tmpdir);
+        mkdir(src, 0755);
+        snprintf(src, sizeof src, "%s/www/small.bin", tmpdir);
+        char dst[PATH_MAX + 128];
+        snprintf(dst, sizeof dst, "%s/www/flaky/%s", tmpdir, name);
+        _exit(link(src, dst) == 0 ? 0 : 1);
+    }
+    vs_fetch_opts o = quick_opts();
+    o.retries = 4;
+    o.retry_base_ms = 200;
+    vs_fetch_result r;
+    vs_error e = VS_ERROR_INIT;
+    vs_status st = vs_fetch_to_file(ctx, url_of(srv_http, path), dfd, "out", &o, &r, &e);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(st == VS_OK, "%s", e.message);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    assert_hash(&r, "small.bin");
+    ck_assert_uint_ge(r.attempts, 2);
+    ck_assert_int_ge(log_wait(path, " 500 ", 1), 1);
+    ck_assert_int_eq(log_wait(path, " 200 ", 1), 1);
+    ck_assert_msg(strstr(logbuf, "HTTP 500; retry 1 of 4") != NULL, "%s", logbuf);
+}
+END_TEST
+
 START_TEST(redirect_same_scheme_ok)
 {
     vs_fetch_opts o = quick_opts();
@@ -785,6 +823,7 @@ Suite *vs_suite_fetch(void)
     tcase_add_test(tc, http_404);
     tcase_add_test(tc, status500_retried);
     tcase_add_test(tc, status429_retried);
+    tcase_add_test(tc, flaky_then_ok);
     tcase_add_test(tc, redirect_same_scheme_ok);
     tcase_add_test(tc, redirect_to_file_refused);
     tcase_add_test(tc, redirect_scheme_change_refused);
