@@ -30,11 +30,52 @@ typedef struct vs_stage_result {
 } vs_stage_result;
 
 /*
- * Stage the cached "NAME@VERSION" into `dest`: re-verify the cached package,
- * extract safely, write the manifest and provenance, switch `current`.
- * Returns VS_OK, VS_E_USAGE, VS_E_VERIFY (cache object altered, signature no
- * longer valid), VS_E_UNSAFE (archive refused; nothing changed),
- * VS_E_POLICY (downgrade), VS_E_INTERNAL.
+ * Stage the cached "NAME@VERSION" into `dest`.
+ *
+ * 1. Look the ref up and open its package object; re-verify it
+ *    (vs_cache_reverify: object hashes and signatures, with the store as it
+ *    is now) before any byte is extracted. The bytes extracted are hashed
+ *    again as they are read and must match the re-verified digest.
+ * 2. Extract with libarchive (tar: ustar/pax/gnutar; filters gzip, xz, zstd
+ *    only) into a hidden temporary directory (".vetstage-tmp-*"), refusing
+ *    before anything of an entry is written: absolute paths, ".." components,
+ *    empty paths or paths over VS_MAX_ARCHIVE_PATH bytes, control characters,
+ *    the reserved top-level name ".vetstage", symbolic links with an absolute
+ *    target or one that leaves the tree (".." only as leading components, no
+ *    more of them than directories above the link), paths through a symbolic
+ *    link or a file, hard links, devices, FIFOs, sockets, setuid/setgid/sticky
+ *    bits, two entries for one path ("./a" = "a" = "a/"), more than
+ *    max_entries entries, more than max_unpacked bytes (declared sizes and
+ *    bytes actually written both count), non-archives and archives that end
+ *    early. Files get 0755 if any execute bit was set, else 0644; directories
+ *    0755; owner: the caller. Files and directories are fsynced.
+ * 3. Write .vetstage/MANIFEST.sha256 (`sha256sum -c` format), .vetstage/MODES
+ *    ("f|d|l MODE PATH[<TAB>TARGET]" for every file, directory and symlink)
+ *    and .vetstage/provenance.json (name, version, package, sha256, size, url,
+ *    signatures [{kind, file, sha256, url}], signers [{type, fingerprint,
+ *    created}], verified, admitted, tool).
+ * 4. Versioned (default): `dest` is created if absent (its parent must
+ *    exist). DEST/versions/VERSION appears by one rename; then DEST/current
+ *    (a symlink "versions/VERSION") is replaced by renaming a fresh symlink
+ *    over it. A version that is already staged is replaced atomically
+ *    (renameat2 RENAME_EXCHANGE, then the old copy is removed), which also
+ *    repairs a damaged copy. A version lower than current (vs_version_cmp)
+ *    is VS_E_POLICY unless opts->allow_downgrade.
+ *    Flat: `dest` must be absent or an empty directory; the tree is built
+ *    beside it (same parent) and renamed to `dest` (rename(2) replaces an
+ *    empty directory atomically, so there is no window without `dest`).
+ * Concurrent stages into one destination are serialised (flock on the
+ * destination directory, or on the parent for --flat); temporary trees left
+ * by a killed stage are removed by the next one. On failure the temporary
+ * tree is removed and `dest` is as before (a `dest` created by this call is
+ * removed again).
+ *
+ * Returns VS_OK; VS_E_USAGE (bad ref, not in the cache, bad dest, --flat dest
+ * not empty, current not a vetstage link); VS_E_VERIFY (cache object altered,
+ * signature no longer valid); VS_E_INTEGRITY (damaged cache ref);
+ * VS_E_UNSAFE (archive refused; the message is "PACKAGE: entry 'NAME':
+ * reason"); VS_E_POLICY (downgrade); VS_E_INTERNAL (I/O).
+ * `res` (may be NULL) receives the staged path and counts.
  */
 VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
                                  const vs_stage_opts *opts, vs_stage_result *res, vs_error *err);
@@ -43,10 +84,19 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
 typedef void (*vs_layout_problem_cb)(const char *path, const char *reason, void *payload);
 
 /*
- * Check a staged tree (flat, or versioned: then DIR/current) against its
- * manifest: every file matches, nothing extra, modes as recorded.
- * VS_E_INTEGRITY when not; VS_E_USAGE when DIR is not a layout.
- * Needs no context: the static checker runs it too.
+ * Check a staged tree (flat: DIR/.vetstage/MANIFEST.sha256 exists; versioned:
+ * DIR/current -> versions/VERSION) against its MANIFEST.sha256 and MODES:
+ * every recorded file present with its hash and mode, directories with their
+ * mode, symlinks with their target, nothing extra (files, directories,
+ * symlinks, or files in .vetstage other than the three it holds). Each
+ * problem is reported through `cb` (may be NULL) with the path relative to
+ * the tree and a reason; *nproblems (may be NULL) gets their number.
+ * Returns VS_OK (intact); VS_E_INTEGRITY (problems found: the message
+ * summarises "DIR: layout damaged: N problems found"; or the metadata files
+ * are missing or malformed, or current points nowhere); VS_E_USAGE (DIR
+ * absent or not a layout); VS_E_INTERNAL.
+ * Needs no context and depends only on libc + libgcrypt: the static
+ * `vetstage-check` runs it too.
  */
 VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, void *payload,
                                     size_t *nproblems, vs_error *err);
