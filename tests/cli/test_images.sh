@@ -60,6 +60,11 @@ trust_fixture_keys "$H"
 "$VS" --home "$H" -q fetch "file://$FIX/pkg/agent-1.2.3.tgz" >/dev/null 2>&1
 expect_rc 0 "stage the agent" "$VS" --home "$H" -q stage agent@1.2.3 --dest "$T/lay"
 
+if [ ! -d "$T/lay/current" ]; then
+    not_ok "no staged layout (keys import, fetch or stage failed): cannot go on"
+    finish
+    exit 1
+fi
 # ---- sidecar ----------------------------------------------------------------------
 expect_rc 0 "render the sidecar context" \
     "$VS" render sidecar --layout "$T/lay" --out "$T/sidecar" --checker "$BUILD/vetstage-check"

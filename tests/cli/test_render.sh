@@ -13,6 +13,11 @@ trust_fixture_keys "$H"
 expect_rc 0 "stage a versioned layout for the render tests" \
     "$VS" --home "$H" -q stage agent@1.2.3 --dest "$T/lay"
 expect_rc 0 "stage a flat layout" "$VS" --home "$H" -q stage agent@1.2.3 --dest "$T/flat" --flat
+if [ ! -d "$T/lay/current" ]; then
+    not_ok "no staged layout (keys import, fetch or stage failed): cannot go on"
+    finish
+    exit 1
+fi
 PKG_SHA=$(sha256sum <"$FIX/pkg/agent-1.2.3.tgz" | cut -d' ' -f1)
 VENDOR_FPR=$(cat "$FIX/vendor.fpr")
 
