@@ -4,28 +4,11 @@
 # message naming the file and the reason, and an unchanged home.
 . "$(dirname "$0")/../lib.sh"
 
-# DEV-ONLY fallback while `keys import` is not implemented: place keys by hand.
-# (removed once the keys command lands)
+# vs_import HOME [--rsa-scheme S] FILE...: `keys import` into HOME
 vs_import() {
     _h=$1; shift
-    _scheme=pkcs1-sha256
-    if [ "$1" = "--rsa-scheme" ]; then _scheme=$2; shift 2; fi
-    if "$VS" --home "$_h" -q keys import --rsa-scheme "$_scheme" "$@" >/dev/null 2>"$T/imp.err"; then return 0; fi
-    grep -q "not implemented yet" "$T/imp.err" || return 1
-    echo x >"$T/imp.x"
-    "$VS" --home "$_h" -q verify --require gpg --gpg-sig "$T/imp.x" "$T/imp.x" >/dev/null 2>&1
-    mkdir -p "$_h/trust/rsa"
-    for f in "$@"; do
-        case "$f" in
-        *.pem) fp=$(openssl pkey -pubin -in "$f" -outform DER | sha256sum | cut -d' ' -f1)
-               { echo "scheme: $_scheme"; openssl pkey -pubin -in "$f"; } >"$_h/trust/rsa/$fp.pem" ;;
-        *) gpg --homedir "$_h/trust/gnupg" --batch --quiet --import "$f" 2>/dev/null ;;
-        esac
-    done
-    gpgconf --homedir "$_h/trust/gnupg" --kill gpg-agent 2>/dev/null
-    return 0
+    "$VS" --home "$_h" -q keys import "$@" >/dev/null
 }
-trust_fixture_keys() { vs_import "$1" "$FIX/vendor.asc" "$FIX/org.pub.pem"; }
 
 H="$T/home"
 P="$FIX/pkg/agent-1.2.3.tgz"
