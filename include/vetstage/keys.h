@@ -65,25 +65,41 @@ typedef struct vs_keys_import_opts {
 
 /*
  * Import every key in `files` (OpenPGP armored/binary public keys or
- * revocation certificates for stored keys; RSA PEM SPKI, PEM PKCS#1, DER SPKI).
- * All or nothing: if any file is refused, the store is unchanged.
+ * revocation certificates for stored keys; RSA PEM SPKI, PEM PKCS#1, DER SPKI;
+ * each file at most VS_MAX_KEY_FILE bytes).
+ * All or nothing: if any file is refused, the store is unchanged. Every file
+ * is checked first (OpenPGP files are imported into a scratch copy of the
+ * GnuPG home and gpg's result read back); only then do the new RSA files and
+ * the new keyring replace the store's, each with one rename. Holds an
+ * exclusive lock on HOME/trust/lock while it works. An RSA key is bound to
+ * opts->rsa_scheme; importing a stored RSA key again with another scheme is
+ * refused (VS_E_USAGE: remove it first). Re-importing an unchanged key is
+ * not an error (it is reported again).
  *
- * Returns VS_OK; VS_E_USAGE for unreadable files, garbage, secret keys, or a
- * revocation for a key not in the store; VS_E_POLICY for RSA keys below
- * VS_MIN_RSA_BITS or with an even or small exponent; VS_E_VERIFY when
- * expect_fingerprint is set and a key differs; VS_E_INTERNAL otherwise.
- * On VS_OK *out holds *nout entries; caller frees with vs_key_info_free().
+ * Returns VS_OK; VS_E_USAGE for unreadable or oversized files, garbage,
+ * secret keys (OpenPGP secret packets or PEM private keys), a revocation for
+ * a key not in the store, a malformed expect_fingerprint or a scheme
+ * conflict; VS_E_POLICY for RSA keys below VS_MIN_RSA_BITS or with an even
+ * or small exponent; VS_E_VERIFY when expect_fingerprint is set and a key
+ * (or the key a revocation is for) differs; VS_E_INTERNAL otherwise.
+ * On VS_OK *out holds *nout entries in file order, one per key (revocation
+ * certificates give the revoked key with revocation_applied set); caller
+ * frees with vs_key_info_free(). out and nout may be NULL.
  */
 VS_EXTERN vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
                                    const vs_keys_import_opts *opts, vs_key_info **out,
                                    size_t *nout, vs_error *err);
 
 /* All keys in the store, OpenPGP first then RSA, each sorted by fingerprint.
- * Caller frees with vs_key_info_free(). */
+ * Creates an empty store if there is none. Returns VS_OK, VS_E_INTEGRITY
+ * when a stored RSA key file is damaged (the message names it), or
+ * VS_E_INTERNAL. Caller frees *out with vs_key_info_free(). */
 VS_EXTERN vs_status vs_keys_list(vs_ctx *ctx, vs_key_info **out, size_t *nout, vs_error *err);
 
 /* Remove the key with this fingerprint (case-insensitive; RSA with its
- * "sha256:" prefix). VS_E_USAGE when no such key. */
+ * "sha256:" prefix; OpenPGP by its primary key's full fingerprint only).
+ * One unlink (RSA) or one gpg keyring update (OpenPGP), under the store lock.
+ * VS_E_USAGE when the text is not a fingerprint or no such key is stored. */
 VS_EXTERN vs_status vs_keys_remove(vs_ctx *ctx, const char *fingerprint, vs_error *err);
 
 /* Free an array returned by the functions above; NULL accepted. */
