@@ -96,17 +96,6 @@ int cmd_verify(cli *c, int argc, char **argv)
     };
     vs_verify_opts opts = VS_VERIFY_OPTS_INIT;
     vs_error err = VS_ERROR_INIT;
-    /* Work-around: cli/main.c resets optind before computing argv + optind, so
-     * we may be handed the whole command line. Start at our command name. */
-    if (argc > 0 && strcmp(argv[0], "verify") != 0) {
-        for (int i = 1; i < argc; i++) {
-            if (strcmp(argv[i], "verify") == 0 && strcmp(argv[i - 1], "--home") != 0) {
-                argc -= i;
-                argv += i;
-                break;
-            }
-        }
-    }
     cli_getopt_reset();
     int opt;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
