@@ -634,6 +634,33 @@ START_TEST(max_size_exceeded)
 }
 END_TEST
 
+START_TEST(max_size_streaming)
+{
+    /* no Content-Length: the limit is enforced on the bytes as they arrive */
+    vs_fetch_opts o = quick_opts();
+    o.max_size = SMALL_SIZE - 1;
+    vs_error e = VS_ERROR_INIT;
+    const char *u = url_of(srv_http, "/chunked/small.bin");
+    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_msg(strstr(e.message, "larger than --max-size") != NULL, "%s", e.message);
+    ck_assert(!exists("out"));
+    o.max_size = SMALL_SIZE;
+    vs_fetch_result r;
+    ck_assert_msg(vs_fetch_to_file(ctx, u, dfd, "out", &o, &r, &e) == VS_OK, "%s", e.message);
+    assert_hash(&r, "small.bin");
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(vs_fetch_to_memory(ctx, u, 1000, &o, &buf, &len, &e), VS_E_FETCH);
+    ck_assert_msg(strstr(e.message, "larger than the limit of 1000 bytes") != NULL, "%s",
+                  e.message);
+    ck_assert_ptr_null(buf);
+    ck_assert_int_eq(vs_fetch_to_memory(ctx, u, SMALL_SIZE, &o, &buf, &len, &e), VS_OK);
+    ck_assert_uint_eq(len, SMALL_SIZE);
+    ck_assert_uint_eq(buf[len], 0);
+    free(buf);
+}
+END_TEST
+
 START_TEST(file_url)
 {
     char u[512];
@@ -830,6 +857,7 @@ Suite *vs_suite_fetch(void)
     tcase_add_test(tc, redirect_loop_refused);
     tcase_add_test(tc, scheme_refused);
     tcase_add_test(tc, max_size_exceeded);
+    tcase_add_test(tc, max_size_streaming);
     tcase_add_test(tc, file_url);
     tcase_add_test(tc, slow_server_dropped);
     tcase_add_test(tc, deadline);
