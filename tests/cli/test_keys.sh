@@ -123,6 +123,20 @@ refuse 2 "remove twice" "$VENDOR" $K keys remove "$VENDOR"
 expect_rc 0 "re-import after remove, now with another scheme" $K keys import --rsa-scheme pkcs1-sha512 "$FIX/org.pub.der"
 expect_err_has "pkcs1-sha512" "rebound scheme"
 
+# ---- two imports at once: the lock serialises them, no update is lost ------------
+H2="$T/home2"
+$VS --home "$H2" -q keys import "$FIX/org.pub.pem" >/dev/null 2>&1
+$VS --home "$H2" -q keys import "$FIX/vendor.asc" >"$T/p1.out" 2>&1 &
+p1=$!
+$VS --home "$H2" -q keys import "$FIX/ed25519.asc" >"$T/p2.out" 2>&1 &
+p2=$!
+$VS --home "$H2" -q keys import "$FIX/other.asc" "$FIX/other-org.pub.pem" >"$T/p3.out" 2>&1
+wait $p1; r1=$?
+wait $p2; r2=$?
+check "concurrent imports all succeed" test "$r1$r2" = "00"
+run $VS --home "$H2" --json keys list
+expect_json "len(j['keys']) == 5" "concurrent imports: every key is in the store"
+
 # ---- the user's GnuPG home ---------------------------------------------------------
 check "~/.gnupg was never created" test ! -e "$HOME/.gnupg"
 check "no gpg-agent socket in the store" test -z "$(find "$H/trust" -name 'S.*')"
