@@ -65,6 +65,26 @@ typedef struct vs_verdict {
 
 /*
  * Verify `package` with the store of ctx under `opts` (NULL: defaults).
+ *
+ * The package is read once for every digest needed (SHA-256, plus SHA-384 /
+ * SHA-512 when a stored RSA key's scheme uses them) on a second thread while
+ * gpg checks the OpenPGP signature; memory stays flat whatever its size.
+ * OpenPGP: each signature in the file is judged from gpgme's structured
+ * result (status, full 40-hex fingerprint of a key in the store, key neither
+ * expired nor revoked, digest SHA-224/256/384/512, RSA/DSA keys >= 2048
+ * bits, age within max_sig_age_days). With a checksum list, its signature is
+ * checked the same way and the list must then name package_name with the
+ * package's SHA-256 (one entry, or duplicates that agree). RSA: the
+ * signature (raw, or base64 of exactly the modulus length) is tried with
+ * every RSA key in the store, each in the one scheme it was imported with.
+ * Policy: a required kind needs at least one signature and every signature
+ * of that kind valid; a signature of a kind that is not required is still
+ * checked and reported in the verdict but cannot fail it. With several
+ * failures the first failing required check (OpenPGP, then RSA) gives the
+ * status and err. A package changed during verification is refused.
+ * A missing signature file's result has the reason "no OpenPGP signature:
+ * FILE not found" / "no RSA signature: FILE not found".
+ *
  * Returns VS_OK only when the verdict is trusted. Otherwise: VS_E_USAGE for
  * unreadable inputs or bad options; VS_E_VERIFY for bad, missing, untrusted,
  * expired, revoked or weak signatures and hash mismatches; VS_E_POLICY for a
