@@ -458,6 +458,16 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         }
         if (!st)
             st = try_source(ctx, opts, require, &cur, qfd, qpath, filename, &a, &e2);
+        if ((st == VS_E_VERIFY || st == VS_E_POLICY) && a.res.resumed_from > 0) {
+            /* the kept partial may predate a change on the server: the
+             * untrusted file is gone now, so try once more from byte 0 */
+            vs_log(ctx, VS_LOG_INFO, "%s; downloading %s again from the start", e2.message,
+                   cur.pkg);
+            vs_verdict_free(a.verdict);
+            a.verdict = NULL;
+            vs_error_clear(&e2);
+            st = try_source(ctx, opts, require, &cur, qfd, qpath, filename, &a, &e2);
+        }
         if (st == VS_OK) {
             trusted = true;
             break;

@@ -108,21 +108,40 @@ typedef struct vs_cache_fetch_opts {
 } vs_cache_fetch_opts;
 
 /*
- * Download a package and its signatures into quarantine (resuming an
- * interrupted download), verify with the verify policy, and only then admit
- * it as NAME@VERSION. When the ref already exists with the same content,
- * nothing is downloaded again (*already = true). A failure leaves the cache
- * as it was.
- * Returns VS_OK, VS_E_USAGE, VS_E_FETCH, VS_E_VERIFY, VS_E_POLICY,
- * VS_E_INTERNAL. *out filled on success.
+ * Download a package and its signatures into quarantine, verify with the
+ * verify policy, and only then admit it as NAME@VERSION.
+ *  - NAME/VERSION from opts (validated) or vs_fetch_name_version(url).
+ *  - When the ref already exists nothing is downloaded (*already = true,
+ *    *out filled from the ref, *verdict NULL).
+ *  - Sources: the URL, then each mirror (vs_fetch_mirror_url of every
+ *    file). Signature files are fetched first (VS_MAX_SIG_FILE /
+ *    VS_MAX_CHECKSUM_FILE), then the package (streamed and hashed once).
+ *    A signature the policy requires that cannot be fetched (404, ...) fails
+ *    the source with VS_E_FETCH naming its URL; one it does not require may
+ *    be absent. A source failing to download or to verify passes to the
+ *    next; when all fail, the first source's error is returned (the others
+ *    logged at VS_LOG_WARN) and *verdict holds the first source's verdict
+ *    if it got that far.
+ *  - Quarantine: HOME/cache/quarantine/<sha256(url)>/, flock'ed, so a
+ *    second fetch of the same URL waits and then finds the ref (already).
+ *    A network failure keeps the partial package there and the next fetch of
+ *    the URL resumes it; every other failure leaves no quarantine.
+ *  - Admission under the exclusive lock: objects, then the ref.
+ * A failure leaves refs and objects as they were.
+ * Returns VS_OK, VS_E_USAGE (bad URL/scheme, name, version, options),
+ * VS_E_FETCH, VS_E_VERIFY, VS_E_POLICY, VS_E_INTERNAL. *out filled on
+ * success; *verdict (may be NULL) freed by the caller with vs_verdict_free.
  */
 VS_EXTERN vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts,
                                    vs_cache_entry *out, bool *already, vs_verdict **verdict,
                                    vs_error *err);
 
-/* Re-verify a cached entry (object hashes and signatures, with the store as
- * it is now). VS_E_VERIFY when an object was altered or a signature no longer
- * passes. */
+/* Re-verify a cached entry under a shared lock: re-hash the package and
+ * signature objects (VS_E_VERIFY "cache object ... altered" on a mismatch
+ * or a missing object), then vs_verify_package on the objects with the
+ * entry's policy and the trust store as it is now (VS_E_VERIFY /
+ * VS_E_POLICY when a signature no longer passes). *verdict as in
+ * vs_verify_package. */
 VS_EXTERN vs_status vs_cache_reverify(vs_ctx *ctx, const vs_cache_entry *e, vs_verdict **verdict,
                                       vs_error *err);
 
