@@ -170,6 +170,20 @@ check "resume: cached package is the package" cmp -s "$WWW/big-2.0.0.tgz" "$("$V
 check "resume: no quarantine left" no_quarantine
 expect_rc 0 "resume: fsck clean" "$VS" --home "$H" cache fsck
 
+# a stale partial (bytes that are not the package's) is resumed, fails
+# verification, and is downloaded again from the start
+new_home
+: >"$NGINX_ACCESS_LOG"
+U="$NGINX_HTTP/agent-1.2.3.tgz"
+QID=$(printf '%s' "$U" | sha256sum | cut -d' ' -f1)
+mkdir -p "$H/cache/quarantine/$QID"
+head -c 100 /dev/zero >"$H/cache/quarantine/$QID/pkg-$(echo "$QID" | cut -c1-16)"
+expect_rc 0 "stale partial: fetch succeeds" "$VS" --home "$H" fetch "$U"
+check "stale partial: resumed first (206)" grep -q "GET /agent-1.2.3.tgz 206" "$NGINX_ACCESS_LOG"
+check "stale partial: then downloaded whole (200)" grep -q "GET /agent-1.2.3.tgz 200" "$NGINX_ACCESS_LOG"
+check "stale partial: cached package is the package" cmp -s "$FIX/pkg/agent-1.2.3.tgz" "$("$VS" --home "$H" cache path agent@1.2.3)"
+check "stale partial: no quarantine left" no_quarantine
+
 # ---- four concurrent fetches of one package into one home ---------------------------
 new_home
 for k in 1 2 3 4; do
