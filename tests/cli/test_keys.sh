@@ -123,6 +123,17 @@ refuse 2 "remove twice" "$VENDOR" $K keys remove "$VENDOR"
 expect_rc 0 "re-import after remove, now with another scheme" $K keys import --rsa-scheme pkcs1-sha512 "$FIX/org.pub.der"
 expect_err_has "pkcs1-sha512" "rebound scheme"
 
+# ---- a damaged RSA file is reported (exit 6), never trusted --------------------------
+RF="$H/trust/rsa/${ORG#sha256:}.pem"
+check "RSA key file named by its fingerprint" test -f "$RF"
+check "RSA key file records its scheme" grep -qx 'scheme: pkcs1-sha512' "$RF"
+sed -i '3s/^..../AAAA/' "$RF"
+expect_rc 6 "list with a damaged RSA key file" $K keys list
+expect_err_has "$RF" "damage message names the file"
+expect_one_line_err "damage: one-line message"
+expect_rc 0 "a damaged key can still be removed" $K keys remove "$ORG"
+expect_rc 0 "list works again" $K keys list
+
 # ---- two imports at once: the lock serialises them, no update is lost ------------
 H2="$T/home2"
 $VS --home "$H2" -q keys import "$FIX/org.pub.pem" >/dev/null 2>&1
