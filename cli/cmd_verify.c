@@ -75,9 +75,12 @@ static void print_human(cli *c, const vs_verdict *v)
         const vs_sig_result *s = &v->sigs[i];
         char tbuf[32];
         const char *t = cli_time(tbuf, s->created);
-        cli_info(c, "%-4s %-8s %s %s %s\n", s->kind == VS_SIG_GPG ? "gpg" : "rsa",
-                 s->valid ? "valid" : "INVALID", s->fingerprint[0] ? s->fingerprint : "-",
-                 *t ? t : "-", s->reason);
+        const char *fpr = s->fingerprint[0] ? s->fingerprint : "-";
+        if (s->kind == VS_SIG_GPG)
+            cli_info(c, "gpg  %-8s %s %s %s\n", s->valid ? "valid" : "INVALID", fpr,
+                     *t ? t : "-", s->reason);
+        else
+            cli_info(c, "rsa  %-8s %s %s\n", s->valid ? "valid" : "INVALID", fpr, s->reason);
     }
 }
 

@@ -178,6 +178,28 @@ START_TEST(pgp_sniff)
 }
 END_TEST
 
+START_TEST(require_parse)
+{
+    unsigned m = 0;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_verify_require_parse(&m, "gpg,rsa", &e), VS_OK);
+    ck_assert_uint_eq(m, VS_REQUIRE_BOTH);
+    ck_assert_int_eq(vs_verify_require_parse(&m, "rsa,gpg", &e), VS_OK);
+    ck_assert_uint_eq(m, VS_REQUIRE_BOTH);
+    ck_assert_int_eq(vs_verify_require_parse(&m, "gpg", &e), VS_OK);
+    ck_assert_uint_eq(m, VS_REQUIRE_GPG);
+    ck_assert_int_eq(vs_verify_require_parse(&m, "rsa", &e), VS_OK);
+    ck_assert_uint_eq(m, VS_REQUIRE_RSA);
+    static const char *bad[] = { "", "none", "gpg,", "gpg,gpg", "GPG", "gpg rsa", "rsa,gpg,rsa" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        m = 99;
+        ck_assert_int_eq(vs_verify_require_parse(&m, bad[i], &e), VS_E_USAGE);
+        ck_assert_uint_eq(m, 99);
+    }
+    ck_assert_int_eq(vs_verify_require_parse(&m, NULL, &e), VS_E_USAGE);
+}
+END_TEST
+
 /* ---- RSA primitive ----------------------------------------------------------- */
 
 static bool hex_to_bytes(const char *hex, uint8_t **out, size_t *n)
@@ -521,6 +543,7 @@ Suite *vs_suite_verify(void)
     tcase_add_loop_test(tc, base64_table, 0, (int)(sizeof b64_cases / sizeof b64_cases[0]));
     tcase_add_test(tc, base64_cap_and_sig_decode);
     tcase_add_test(tc, pgp_sniff);
+    tcase_add_test(tc, require_parse);
     suite_add_tcase(s, tc);
     TCase *rsa = tcase_create("rsa");
     tcase_set_timeout(rsa, 60);
