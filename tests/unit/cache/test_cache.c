@@ -388,6 +388,106 @@ START_TEST(lookup_list_fsck_gc)
 }
 END_TEST
 
+/* ---- fetch into the cache and re-verify (file:// URLs, fixture keys) ------- */
+
+static const char *fixdir(void)
+{
+    static char buf[1024];
+    const char *e = getenv("VS_FIXTURES");
+    const char *b = getenv("BUILD"); /* tests/run.sh exports it */
+    if (e && *e)
+        snprintf(buf, sizeof buf, "%s", e);
+    else
+        snprintf(buf, sizeof buf, "%s/fixtures", b && *b ? b : "build");
+    char *abs = realpath(buf, NULL);
+    ck_assert_msg(abs != NULL, "fixtures %s missing (run make fixtures; set VS_FIXTURES)", buf);
+    snprintf(buf, sizeof buf, "%s", abs);
+    free(abs);
+    return buf;
+}
+
+static void flip(const char *path)
+{
+    chmod(path, 0644);
+    FILE *f = fopen(path, "r+");
+    ck_assert_ptr_nonnull(f);
+    int c = fgetc(f);
+    fseek(f, 0, SEEK_SET);
+    fputc(c ^ 1, f);
+    fclose(f);
+}
+
+START_TEST(fetch_and_reverify)
+{
+    vs_error err = VS_ERROR_INIT;
+    const char *fix = fixdir();
+    char vendor[1200], org[1200], url[1200];
+    snprintf(vendor, sizeof vendor, "%s/vendor.asc", fix);
+    snprintf(org, sizeof org, "%s/org.pub.pem", fix);
+    snprintf(url, sizeof url, "file://%s/pkg/agent-1.2.3.tgz", fix);
+    const char *files[] = { vendor, org };
+    vs_key_info *ki = NULL;
+    size_t nki = 0;
+    ck_assert_msg(vs_keys_import(ctx, files, 2, NULL, &ki, &nki, &err) == VS_OK, "%s",
+                  err.message);
+    vs_key_info_free(ki);
+
+    vs_cache_fetch_opts fo = { 0 };
+    fo.url = url;
+    fo.fetch = (vs_fetch_opts)VS_FETCH_OPTS_INIT;
+    vs_cache_entry e;
+    bool already = true;
+    vs_verdict *v = NULL;
+    ck_assert_msg(vs_cache_fetch(ctx, &fo, &e, &already, &v, &err) == VS_OK, "%s", err.message);
+    ck_assert(!already);
+    ck_assert_ptr_nonnull(v);
+    ck_assert(v->trusted);
+    vs_verdict_free(v);
+    ck_assert_str_eq(e.name, "agent");
+    ck_assert_str_eq(e.version, "1.2.3");
+    ck_assert_int_eq(e.nsigs, 2);
+    ck_assert_int_eq(e.nsigners, 2);
+
+    /* second fetch: from the ref, no verdict */
+    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, &e, &already, &v, &err), VS_OK);
+    ck_assert(already);
+    ck_assert_ptr_null(v);
+
+    ck_assert_msg(vs_cache_reverify(ctx, &e, &v, &err) == VS_OK, "%s", err.message);
+    ck_assert(v && v->trusted);
+    vs_verdict_free(v);
+
+    /* an altered package object */
+    char *pkg = vs_cache_object_path(ctx, e.sha256);
+    flip(pkg);
+    v = NULL;
+    ck_assert_int_eq(vs_cache_reverify(ctx, &e, &v, &err), VS_E_VERIFY);
+    ck_assert_msg(strstr(err.message, "altered") && strstr(err.message, pkg), "%s", err.message);
+    flip(pkg);
+    ck_assert_int_eq(vs_cache_reverify(ctx, &e, NULL, &err), VS_OK);
+
+    /* an altered signature object */
+    char *sig = vs_cache_object_path(ctx, e.sigs[0].sha256);
+    flip(sig);
+    ck_assert_int_eq(vs_cache_reverify(ctx, &e, NULL, &err), VS_E_VERIFY);
+    ck_assert_ptr_nonnull(strstr(err.message, "altered"));
+    flip(sig);
+
+    /* the store as it is now: without the org key the RSA signature fails */
+    char fpr[VS_FPR_MAX];
+    char fprfile[1200];
+    snprintf(fprfile, sizeof fprfile, "%s/org.fpr", fix);
+    FILE *f = fopen(fprfile, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%79s", fpr), 1);
+    fclose(f);
+    ck_assert_int_eq(vs_keys_remove(ctx, fpr, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_reverify(ctx, &e, NULL, &err), VS_E_VERIFY);
+    free(pkg);
+    free(sig);
+}
+END_TEST
+
 Suite *vs_suite_cache(void)
 {
     Suite *s = suite_create("cache");
@@ -401,6 +501,7 @@ Suite *vs_suite_cache(void)
     tcase_add_checked_fixture(th, home_setup, home_teardown);
     tcase_add_test(th, object_dedupe);
     tcase_add_test(th, lookup_list_fsck_gc);
+    tcase_add_test(th, fetch_and_reverify);
     suite_add_tcase(s, th);
     return s;
 }
