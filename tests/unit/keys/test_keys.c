@@ -301,6 +301,139 @@ START_TEST(pem_refusals)
 }
 END_TEST
 
+/* ---- SPKI built by hand from INTEGER contents (allows bad encodings) ---- */
+
+static size_t put_tl(uint8_t *p, uint8_t tag, size_t len)
+{
+    p[0] = tag;
+    if (len < 0x80) {
+        p[1] = (uint8_t)len;
+        return 2;
+    }
+    if (len <= 0xff) {
+        p[1] = 0x81;
+        p[2] = (uint8_t)len;
+        return 3;
+    }
+    p[1] = 0x82;
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+    return 4;
+}
+
+static size_t tl_len(size_t len)
+{
+    return len < 0x80 ? 2 : len <= 0xff ? 3 : 4;
+}
+
+/* n and e are INTEGER contents exactly as they will appear */
+static uint8_t *build_spki(const uint8_t *n, size_t nl, const uint8_t *e, size_t el, size_t *out)
+{
+    size_t seq = tl_len(nl) + nl + tl_len(el) + el;
+    size_t bits = 1 + tl_len(seq) + seq;
+    static const uint8_t alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                   0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
+    size_t total = sizeof alg + tl_len(bits) + bits;
+    uint8_t *b = malloc(tl_len(total) + total);
+    size_t o = put_tl(b, 0x30, total);
+    memcpy(b + o, alg, sizeof alg);
+    o += sizeof alg;
+    o += put_tl(b + o, 0x03, bits);
+    b[o++] = 0;
+    o += put_tl(b + o, 0x30, seq);
+    o += put_tl(b + o, 0x02, nl);
+    memcpy(b + o, n, nl);
+    o += nl;
+    o += put_tl(b + o, 0x02, el);
+    memcpy(b + o, e, el);
+    o += el;
+    *out = o;
+    return b;
+}
+
+typedef struct int_case {
+    const char *what;
+    size_t nbytes;   /* modulus magnitude bytes */
+    int tweak;       /* 0 none, 1 leading 00 extra, 2 negative, 3 even n, 4 e >= n */
+    uint32_t e;
+    vs_status want;
+    const char *msg;
+} int_case;
+
+static const int_case int_cases[] = {
+    { "2048-bit, e=65537", 256, 0, 65537, VS_OK, NULL },
+    { "16384-bit (the maximum)", 2048, 0, 65537, VS_OK, NULL },
+    { "over VS_MAX_RSA_BITS", 2049, 0, 65537, VS_E_USAGE, "over the limit" },
+    { "2040-bit", 255, 0, 65537, VS_E_POLICY, "below the minimum" },
+    { "redundant leading zero", 256, 1, 65537, VS_E_USAGE, "canonical" },
+    { "negative modulus", 256, 2, 65537, VS_E_USAGE, "negative" },
+    { "even modulus", 256, 3, 65537, VS_E_USAGE, "even" },
+    { "e = 1", 256, 0, 1, VS_E_POLICY, "below 65537" },
+    { "e = 65535", 256, 0, 65535, VS_E_POLICY, "below 65537" },
+    { "e = 65536 (even)", 256, 0, 65536, VS_E_POLICY, "even" },
+    { "e = 2^32+1", 256, 0, 0, VS_OK, NULL },
+    { "e >= n", 256, 4, 65537, VS_E_USAGE, "not smaller" },
+};
+
+START_TEST(integer_cases)
+{
+    init();
+    const int_case *c = &int_cases[_i];
+    uint8_t *n = malloc(c->nbytes + 2);
+    size_t nl = 0;
+    if (c->tweak == 1)
+        n[nl++] = 0x00; /* a second, redundant zero below */
+    n[nl++] = 0x00;     /* the sign byte: top bit of the magnitude is set */
+    for (size_t i = 0; i < c->nbytes; i++)
+        n[nl++] = (uint8_t)(i == 0 ? 0xc3 : 0x5a ^ (uint8_t)i);
+    n[nl - 1] |= 1;
+    if (c->tweak == 2)
+        memmove(n, n + 1, --nl); /* drop the sign byte: negative */
+    if (c->tweak == 3)
+        n[nl - 1] &= 0xfe;
+    uint8_t e[8];
+    size_t el = 0;
+    if (c->tweak == 4) {
+        memcpy(e, "\x00\xff\xff\xff\xff\xff\xff\xff", 8);
+        el = 8;
+        /* e > n needs a tiny n: use 8-byte e against a modulus of nbytes... */
+        free(n);
+        n = malloc(4);
+        memcpy(n, "\x00\xc3\x00\x01", 4);
+        nl = 4;
+    } else if (c->e == 0) {
+        memcpy(e, "\x01\x00\x00\x00\x01", 5);
+        el = 5;
+    } else {
+        uint32_t v = c->e;
+        uint8_t tmp[5];
+        size_t k = 0;
+        while (v) {
+            tmp[k++] = (uint8_t)v;
+            v >>= 8;
+        }
+        if (tmp[k - 1] & 0x80)
+            e[el++] = 0;
+        while (k)
+            e[el++] = tmp[--k];
+    }
+    size_t len;
+    uint8_t *der = build_spki(n, nl, e, el, &len);
+    char fpr[VS_FPR_MAX];
+    unsigned bits = 0;
+    vs_error err = VS_ERROR_INIT;
+    vs_status st = parse(der, len, fpr, &bits, &err);
+    ck_assert_msg(st == c->want, "%s: got %d (%s)", c->what, st, err.message);
+    if (c->msg)
+        ck_assert_msg(strstr(err.message, c->msg) != NULL, "%s: message '%s'", c->what,
+                      err.message);
+    else
+        ck_assert_uint_eq(bits, c->nbytes * 8);
+    free(der);
+    free(n);
+}
+END_TEST
+
 START_TEST(weak_keys_policy)
 {
     init();
@@ -580,6 +713,7 @@ Suite *vs_suite_keys(void)
     tcase_add_loop_test(tc, der_refusals, 0, (int)(sizeof der_cases / sizeof der_cases[0]));
     tcase_add_test(tc, absent_params_same_fingerprint);
     tcase_add_loop_test(tc, pem_refusals, 0, 7);
+    tcase_add_loop_test(tc, integer_cases, 0, (int)(sizeof int_cases / sizeof int_cases[0]));
     tcase_add_test(tc, weak_keys_policy);
     tcase_add_test(tc, garbage_and_limits);
     tcase_add_test(tc, scheme_names);
