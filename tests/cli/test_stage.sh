@@ -78,6 +78,8 @@ check "flat: manifest passes sha256sum -c" sh -c "cd '$T/flat' && sha256sum --qu
 check "flat: no current, no versions" test ! -e "$T/flat/current" -a ! -e "$T/flat/versions"
 expect_rc 0 "flat: layout check" "$VS" --home "$H" layout check "$T/flat"
 check "flat: nothing left beside DIR" sh -c "! ls -A '$T' | grep -q vetstage-tmp"
+expect_rc 0 "--flat under umask 077" sh -c "umask 077 && '$VS' --home '$H' stage agent@1.2.3 --dest '$T/flat077' --flat"
+check "umask 077: modes still 0755/0644/0755" test "$(mode "$T/flat077/bin/datacollector")$(mode "$T/flat077/etc/config.json")$(mode "$T/flat077/etc")" = 755644755
 mkdir "$T/emptydir"
 expect_rc 0 "--flat into an empty DIR" "$VS" --home "$H" stage agent@1.3.0 --dest "$T/emptydir" --flat
 expect_rc 0 "flat (was empty): layout check" "$BUILD/vetstage-check" "$T/emptydir"

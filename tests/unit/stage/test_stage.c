@@ -271,19 +271,19 @@ static void teardown_dir(void)
 
 /* Make WORKDIR/NAME.tar.gz with python3 tarfile; `body` gets `t` (the
  * TarFile) and `add(name, data=b"", **attrs)`. */
-static void make_tar(const char *name, const char *body)
+static void make_tar_mode(const char *name, const char *mode, const char *body)
 {
     char script[4096];
     snprintf(script, sizeof script,
              "import tarfile, io, sys\n"
-             "t = tarfile.open(sys.argv[1], 'w:gz', format=tarfile.GNU_FORMAT)\n"
+             "t = tarfile.open(sys.argv[1], '%s', format=tarfile.GNU_FORMAT)\n"
              "def add(n, data=b'', **kw):\n"
              "    i = tarfile.TarInfo(n); i.size = len(data)\n"
              "    for k, v in kw.items(): setattr(i, k, v)\n"
              "    t.addfile(i, io.BytesIO(data) if i.isreg() else None)\n"
              "%s\n"
              "t.close()\n",
-             body);
+             mode, body);
     char spath[128], tpath[128], cmd[512];
     snprintf(spath, sizeof spath, "%s/mk.py", workdir);
     snprintf(tpath, sizeof tpath, "%s/%s.tar.gz", workdir, name);
@@ -293,6 +293,11 @@ static void make_tar(const char *name, const char *body)
     fclose(f);
     snprintf(cmd, sizeof cmd, "python3 %s %s", spath, tpath);
     ck_assert_int_eq(system(cmd), 0);
+}
+
+static void make_tar(const char *name, const char *body)
+{
+    make_tar_mode(name, "w:gz", body);
 }
 
 /* Extract WORKDIR/NAME.tar.gz into a fresh WORKDIR/NAME.out. */
@@ -439,6 +444,36 @@ START_TEST(extract_not_archives)
 }
 END_TEST
 
+/* tar, tar.gz, tar.xz, tar.zst are read; other compressions and formats are not */
+START_TEST(extract_formats)
+{
+    static const struct {
+        const char *name, *cmd;
+        vs_status want;
+    } f[] = {
+        { "fgz", "gzip -c plain.tar.gz > fgz.tar.gz", VS_OK },
+        { "fxz", "xz -c plain.tar.gz > fxz.tar.gz", VS_OK },
+        { "fzst", "zstd -q -c plain.tar.gz > fzst.tar.gz", VS_OK },
+        { "fbz2", "bzip2 -c plain.tar.gz > fbz2.tar.gz", VS_E_UNSAFE },
+        { "flz4", "lz4 -q -c plain.tar.gz > flz4.tar.gz", VS_E_UNSAFE },
+        { "fzip", "python3 -c \"import zipfile; z = zipfile.ZipFile('fzip.tar.gz', 'w'); "
+                  "z.writestr('a', 'x'); z.close()\"", VS_E_UNSAFE },
+        { "fcpio", "echo plain.tar.gz | cpio -o --quiet > fcpio.tar.gz 2>/dev/null || "
+                   "printf '070707garbage' > fcpio.tar.gz", VS_E_UNSAFE },
+    };
+    make_tar_mode("plain", "w", "add('bin/a', b'x', mode=0o755)\nadd('b', b'y')");
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(extract("plain", 1 << 20, 100, &e) == VS_OK, "%s", e.message);
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "cd %s && %s", workdir, f[i].cmd);
+        ck_assert_int_eq(system(cmd), 0);
+        vs_status st = extract(f[i].name, 1 << 20, 100, &e);
+        ck_assert_msg(st == f[i].want, "%s: status %d: %s", f[i].name, st, e.message);
+    }
+}
+END_TEST
+
 Suite *vs_suite_stage(void)
 {
     Suite *s = suite_create("stage");
@@ -457,6 +492,7 @@ Suite *vs_suite_stage(void)
     tcase_add_test(tx, extract_good_then_check);
     tcase_add_test(tx, extract_hostile);
     tcase_add_test(tx, extract_not_archives);
+    tcase_add_test(tx, extract_formats);
     suite_add_tcase(s, tx);
     return s;
 }
