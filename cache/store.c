@@ -419,6 +419,39 @@ static vs_status gc_object(vs_ctx *ctx, const char *hex, int dfd, const char *fi
     return VS_OK;
 }
 
+/* Remove temporary files a killed writer left in refs/NAME/ (writers hold
+ * the exclusive lock, so none is being written now). */
+static void gc_ref_tmpfiles(vs_ctx *ctx)
+{
+    int rfd;
+    if (vs_open_dir(ctx->home_fd, VS_CACHE_REFS, &rfd, NULL) != VS_OK)
+        return;
+    DIR *d = fdopendir(rfd);
+    if (!d) {
+        close(rfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        int nfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0)
+            continue;
+        DIR *nd = fdopendir(nfd);
+        if (!nd) {
+            close(nfd);
+            continue;
+        }
+        struct dirent *ve;
+        while ((ve = readdir(nd)) != NULL)
+            if (strncmp(ve->d_name, ".tmp-", 5) == 0)
+                unlinkat(dirfd(nd), ve->d_name, 0);
+        closedir(nd);
+    }
+    closedir(d);
+}
+
 /* Remove quarantine directories that no fetch holds locked. */
 static vs_status gc_quarantine(vs_ctx *ctx, vs_error *err)
 {
@@ -521,6 +554,8 @@ vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *
     idset_sort(&s.live);
     if (!st)
         st = each_object(ctx, gc_object, &s, err);
+    if (!st)
+        gc_ref_tmpfiles(ctx);
     if (!st)
         st = gc_quarantine(ctx, err);
     vs_cache_unlock(lk);

@@ -103,6 +103,8 @@ expect_rc 0 "gc without --keep" "$VS" --home "$H" --json cache gc
 expect_json "j['refs_removed'] == 0 and j['objects_removed'] == 0" "gc without --keep removes nothing referenced"
 # an unreferenced object and a stale quarantine are garbage
 mkdir -p "$H/cache/quarantine/0000" && echo partial >"$H/cache/quarantine/0000/pkg-x"
+echo '{' >"$H/cache/refs/agent/.tmp-0123456789abcdef"
+echo 'x' >"$H/cache/objects/sha256/ab/.tmp-0123456789abcdef" 2>/dev/null || { mkdir -p "$H/cache/objects/sha256/ab" && echo x >"$H/cache/objects/sha256/ab/.tmp-0123456789abcdef"; }
 echo junk >"$T/junk"
 JO=$(obj "$(sha256sum "$T/junk" | cut -d' ' -f1)")
 mkdir -p "$(dirname "$JO")" && cp "$T/junk" "$JO"
@@ -116,6 +118,8 @@ check "gc: old package objects gone" test ! -e "$(obj "$S1")" -a ! -e "$(obj "$S
 check "gc: kept package object still there" test -f "$(obj "$S2")"
 check "gc: only the kept entry's three objects remain" test "$(find "$H/cache/objects" -type f | wc -l)" -eq 3
 check "gc: stale quarantine removed" test ! -e "$H/cache/quarantine/0000"
+check "gc: a killed writer's temporary ref removed" test ! -e "$H/cache/refs/agent/.tmp-0123456789abcdef"
+check "gc: a killed writer's temporary object removed" test ! -e "$H/cache/objects/sha256/ab/.tmp-0123456789abcdef"
 expect_rc 0 "gc: fsck clean afterwards" "$VS" --home "$H" cache fsck
 expect_rc 0 "gc: kept entry still verifies by path" "$VS" --home "$H" cache path agent@1.10.0
 expect_rc 0 "gc --keep 0" "$VS" --home "$H" cache gc --keep 0
