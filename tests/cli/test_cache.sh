@@ -104,7 +104,7 @@ expect_json "j['refs_removed'] == 0 and j['objects_removed'] == 0" "gc without -
 # an unreferenced object and a stale quarantine are garbage
 mkdir -p "$H/cache/quarantine/0000" && echo partial >"$H/cache/quarantine/0000/pkg-x"
 echo '{' >"$H/cache/refs/agent/.tmp-0123456789abcdef"
-echo 'x' >"$H/cache/objects/sha256/ab/.tmp-0123456789abcdef" 2>/dev/null || { mkdir -p "$H/cache/objects/sha256/ab" && echo x >"$H/cache/objects/sha256/ab/.tmp-0123456789abcdef"; }
+mkdir -p "$H/cache/objects/sha256/ab" && echo x >"$H/cache/objects/sha256/ab/.tmp-0123456789abcdef"
 echo junk >"$T/junk"
 JO=$(obj "$(sha256sum "$T/junk" | cut -d' ' -f1)")
 mkdir -p "$(dirname "$JO")" && cp "$T/junk" "$JO"
