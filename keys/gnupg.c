@@ -7,6 +7,7 @@
  * dirmngr) and forbids starting gpg-agent: the store only ever holds public
  * keys, and nothing we do with them needs the agent.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -132,9 +133,44 @@ vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err)
     return VS_OK;
 }
 
+/* Scratch homes (trust/tmp-*) and staged key files (trust/rsa/.tmp-*) exist
+ * only while an import holds the lock: any found now were left by a process
+ * that died, and go. */
+static void remove_leftovers(vs_ctx *ctx, const char *dir, const char *prefix)
+{
+    int fd = openat(ctx->home_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return;
+    }
+    size_t pl = strlen(prefix);
+    struct dirent *de;
+    bool removed;
+    do {
+        removed = false;
+        rewinddir(d);
+        while ((de = readdir(d)) != NULL) {
+            if (strncmp(de->d_name, prefix, pl) != 0)
+                continue;
+            vs_log(ctx, VS_LOG_INFO, "%s/%s/%s: removing what an interrupted import left",
+                   ctx->home, dir, de->d_name);
+            if (vs_remove_tree(dirfd(d), de->d_name, NULL) == VS_OK) {
+                removed = true;
+                break; /* directory changed: read it again */
+            }
+        }
+    } while (removed);
+    closedir(d);
+}
+
 /* Create HOME/trust/{gnupg,rsa}; caller holds the lock. */
 vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
 {
+    remove_leftovers(ctx, "trust", "tmp-");
+    remove_leftovers(ctx, "trust/rsa", ".tmp-");
     static const char *const dirs[] = { "trust", "trust/gnupg", "trust/rsa" };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         if (mkdirat(ctx->home_fd, dirs[i], 0700) != 0 && errno != EEXIST)

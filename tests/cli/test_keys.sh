@@ -134,6 +134,13 @@ expect_one_line_err "damage: one-line message"
 expect_rc 0 "a damaged key can still be removed" $K keys remove "$ORG"
 expect_rc 0 "list works again" $K keys list
 
+# ---- what an interrupted import left is cleaned up by the next one --------------------
+mkdir -p "$H/trust/tmp-deadbeef/sub" && echo x >"$H/trust/tmp-deadbeef/sub/pubring.kbx"
+echo x >"$H/trust/rsa/.tmp-0123456789abcdef"
+expect_rc 0 "import after an interrupted one" $K keys import "$FIX/org.pub.pem"
+check "stale scratch home removed" test ! -e "$H/trust/tmp-deadbeef"
+check "stale staged key file removed" test ! -e "$H/trust/rsa/.tmp-0123456789abcdef"
+
 # ---- two imports at once: the lock serialises them, no update is lost ------------
 H2="$T/home2"
 $VS --home "$H2" -q keys import "$FIX/org.pub.pem" >/dev/null 2>&1
