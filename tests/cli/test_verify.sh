@@ -67,6 +67,12 @@ refuse "tampered package" 3 "$WP.asc: bad signature" "$WP"
 cp "$P" "$WP"
 
 refuse "unknown OpenPGP key" 3 "$P.other.asc: signed by unknown key" "$P" --gpg-sig "$P.other.asc"
+vendor_gpg --local-user "$(cat "$FIX/other.fpr")!" --detach-sign -o "$W/other.gpgbin" "$P"
+cat "$P.gpgbin" "$W/other.gpgbin" >"$W/two.sig"
+rm -f "$W/other.gpgbin"
+refuse "two signatures in one file, one by an unknown key" 3 "$W/two.sig: signed by unknown key $(cat "$FIX/other.fpr")" "$P" --gpg-sig "$W/two.sig"
+expect_rc 3 "two signatures: JSON" "$VS" --home "$H" --json verify "$P" --gpg-sig "$W/two.sig"
+expect_json "[s['valid'] for s in j['signatures'] if s['type'] == 'gpg'] == [True, False]" "two signatures: each judged, the bad one rejects"
 refuse "SHA-1 signature" 3 "$P.sha1.asc: signature made with SHA1, a weak digest" "$P" --gpg-sig "$P.sha1.asc"
 
 H3="$T/home3"
