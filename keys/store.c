@@ -58,13 +58,45 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
+/* Length of the valid UTF-8 sequence at p (0 if invalid). */
+static size_t utf8_seq(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    size_t n = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || (n == 2 && p[0] < 0xc2) || (n == 4 && p[0] > 0xf4))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* A user id comes from the key's owner: no control characters (terminal
+ * escapes) and valid UTF-8 (JSON), anything else becomes '?'. */
+static void sanitise_uid(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f))) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+}
+
 static void info_from_gpgme(gpgme_key_t k, vs_key_info *ki)
 {
     memset(ki, 0, sizeof *ki);
     ki->type = VS_KEY_OPENPGP;
     copy_str(ki->fingerprint, sizeof ki->fingerprint, k->fpr);
-    if (k->uids)
+    if (k->uids) {
         copy_str(ki->uid, sizeof ki->uid, k->uids->uid);
+        /* truncation may have cut a multi-byte character: sanitising fixes it */
+        sanitise_uid(ki->uid);
+    }
     ki->revoked = k->revoked;
     ki->expired = k->expired;
     gpgme_subkey_t sk = k->subkeys;

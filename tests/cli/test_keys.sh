@@ -141,6 +141,21 @@ expect_rc 0 "import after an interrupted one" $K keys import "$FIX/org.pub.pem"
 check "stale scratch home removed" test ! -e "$H/trust/tmp-deadbeef"
 check "stale staged key file removed" test ! -e "$H/trust/rsa/.tmp-0123456789abcdef"
 
+# ---- a user id with terminal escapes is shown defanged ---------------------------------
+EG="$T/evil-gnupg"
+mkdir -p "$EG" && chmod 700 "$EG"
+_kill_evil_agent() { gpgconf --homedir "$EG" --kill gpg-agent 2>/dev/null; }
+at_exit _kill_evil_agent
+gpg --homedir "$EG" --batch --quiet --passphrase '' --pinentry-mode loopback \
+    --quick-gen-key "$(printf 'Evil \033[31mRed <evil@example.test>')" ed25519 sign 1y 2>/dev/null
+gpg --homedir "$EG" --armor --export >"$T/evil.asc"
+_kill_evil_agent
+expect_rc 0 "import a key whose user id holds an escape sequence" $K keys import "$T/evil.asc"
+expect_err_has 'Evil ?[31mRed' "escape shown as ?"
+check "no escape character reaches the terminal" sh -c "! grep -q \"\$(printf '\033')\" '$T/err'"
+run $K --json keys list
+expect_json "any(k['uid'] == 'Evil ?[31mRed <evil@example.test>' for k in j['keys'])" "user id sanitised in JSON"
+
 # ---- two imports at once: the lock serialises them, no update is lost ------------
 H2="$T/home2"
 $VS --home "$H2" -q keys import "$FIX/org.pub.pem" >/dev/null 2>&1
