@@ -361,6 +361,38 @@ static vs_status scratch_open(vs_ctx *ctx, scratch *s, vs_error *err)
     return st;
 }
 
+/* The same floor as for RSA keys: an OpenPGP primary key or signing subkey
+ * of a finite-field algorithm (RSA, DSA, ElGamal) below VS_MIN_RSA_BITS. */
+static vs_status weak_pgp_key(gpgme_key_t key, const char *path, vs_error *err)
+{
+    for (gpgme_subkey_t sk = key->subkeys; sk; sk = sk->next) {
+        if (sk != key->subkeys && !sk->can_sign)
+            continue;
+        switch (sk->pubkey_algo) {
+        case GPGME_PK_RSA:
+        case GPGME_PK_RSA_S:
+        case GPGME_PK_RSA_E:
+        case GPGME_PK_DSA:
+        case GPGME_PK_ELG:
+        case GPGME_PK_ELG_E:
+            if (sk->length < VS_MIN_RSA_BITS)
+                return vs_error_set(err, VS_E_POLICY,
+                                    "%s: OpenPGP key %s has a %u-bit %s %s, below the minimum of "
+                                    "%u bits",
+                                    path, key->fpr, sk->length,
+                                    gpgme_pubkey_algo_name(sk->pubkey_algo)
+                                        ? gpgme_pubkey_algo_name(sk->pubkey_algo)
+                                        : "?",
+                                    sk == key->subkeys ? "primary key" : "signing subkey",
+                                    VS_MIN_RSA_BITS);
+            break;
+        default:
+            break;
+        }
+    }
+    return VS_OK;
+}
+
 /* Import one checked OpenPGP file into the scratch home; collect its keys. */
 static vs_status import_pgp(scratch *s, item *it, const char *expect, infos *out, vs_error *err)
 {
@@ -451,6 +483,11 @@ static vs_status import_pgp(scratch *s, item *it, const char *expect, infos *out
         if (ge || !key)
             return vs_error_set(err, VS_E_INTERNAL, "%s: imported key %s not found afterwards",
                                 it->path, i->fpr);
+        vs_status ws = weak_pgp_key(key, it->path, err);
+        if (ws) {
+            gpgme_key_unref(key);
+            return ws;
+        }
         vs_key_info *ki = infos_add(out);
         if (!ki) {
             gpgme_key_unref(key);

@@ -149,7 +149,12 @@ at_exit _kill_evil_agent
 gpg --homedir "$EG" --batch --quiet --passphrase '' --pinentry-mode loopback \
     --quick-gen-key "$(printf 'Evil \033[31mRed <evil@example.test>')" ed25519 sign 1y 2>/dev/null
 gpg --homedir "$EG" --armor --export >"$T/evil.asc"
+gpg --homedir "$EG" --batch --quiet --passphrase '' --pinentry-mode loopback \
+    --quick-gen-key 'Weak Vendor <weak@example.test>' rsa1024 sign 1y 2>/dev/null
+gpg --homedir "$EG" --armor --export weak@example.test >"$T/weak-pgp.asc"
 _kill_evil_agent
+refuse 7 "OpenPGP rsa1024 key refused by policy" "weak-pgp.asc" $K keys import "$T/weak-pgp.asc"
+expect_err_has "1024-bit RSA primary key, below the minimum of 2048 bits" "weak OpenPGP key: reason"
 expect_rc 0 "import a key whose user id holds an escape sequence" $K keys import "$T/evil.asc"
 expect_err_has 'Evil ?[31mRed' "escape shown as ?"
 check "no escape character reaches the terminal" sh -c "! grep -q \"\$(printf '\033')\" '$T/err'"
