@@ -30,7 +30,7 @@ static const char usage_text[] =
     "Exit codes: 0 ok, 1 internal, 2 usage (unreadable file, not a public key,\n"
     "secret key, revocation for an unknown key, unknown fingerprint), 3 verify\n"
     "(--expect-fingerprint mismatch), 6 integrity (damaged store file), 7 policy\n"
-    "(RSA below 2048 bits, even or small exponent).\n";
+    "(RSA, or OpenPGP RSA/DSA, below 2048 bits; even or small RSA exponent).\n";
 
 enum { OPT_EXPECT = CLI_OPT_FIRST_COMMAND, OPT_SCHEME };
 

@@ -80,7 +80,8 @@ typedef struct vs_keys_import_opts {
  * secret keys (OpenPGP secret packets or PEM private keys), a revocation for
  * a key not in the store, a malformed expect_fingerprint or a scheme
  * conflict; VS_E_POLICY for RSA keys below VS_MIN_RSA_BITS or with an even
- * or small exponent; VS_E_VERIFY when expect_fingerprint is set and a key
+ * or small exponent, and for OpenPGP keys whose primary key or a signing
+ * subkey is RSA, DSA or ElGamal below VS_MIN_RSA_BITS; VS_E_VERIFY when expect_fingerprint is set and a key
  * (or the key a revocation is for) differs; VS_E_INTERNAL otherwise.
  * On VS_OK *out holds *nout entries in file order, one per key (revocation
  * certificates give the revoked key with revocation_applied set); caller
