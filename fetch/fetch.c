@@ -528,6 +528,11 @@ vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *
                   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume ? 0 : O_TRUNC), 0600);
     if (x.fd < 0)
         return vs_error_errno(err, VS_E_INTERNAL, errno, "%s", name);
+    struct stat sb;
+    if (fstat(x.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(x.fd); /* not ours to remove */
+        return vs_error_set(err, VS_E_INTERNAL, "%s: not a regular file", name);
+    }
     st = vs_sha256_init(&x.h, err);
     if (st) {
         close(x.fd);

@@ -802,6 +802,27 @@ START_TEST(no_resume_overwrites)
 }
 END_TEST
 
+START_TEST(target_not_regular)
+{
+    vs_fetch_opts o = quick_opts();
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(mkfifoat(dfd, "out", 0600), 0);
+    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/small.bin"), dfd, "out", &o, NULL,
+                                      &e),
+                     VS_E_INTERNAL);
+    ck_assert_msg(strstr(e.message, "out: not a regular file") != NULL, "%s", e.message);
+    struct stat sb;
+    ck_assert_int_eq(fstatat(dfd, "out", &sb, 0), 0);
+    ck_assert(S_ISFIFO(sb.st_mode)); /* left alone */
+    ck_assert_int_eq(symlinkat("/etc/passwd", dfd, "link"), 0);
+    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/small.bin"), dfd, "link", &o, NULL,
+                                      &e),
+                     VS_E_INTERNAL); /* never follows a symlink */
+    ck_assert_int_eq(fstatat(dfd, "link", &sb, AT_SYMLINK_NOFOLLOW), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+}
+END_TEST
+
 START_TEST(memory_fetch)
 {
     vs_fetch_opts o = quick_opts();
@@ -866,6 +887,7 @@ Suite *vs_suite_fetch(void)
     tcase_add_test(tc, resume_ignored_range);
     tcase_add_test(tc, resume_416_restarts);
     tcase_add_test(tc, no_resume_overwrites);
+    tcase_add_test(tc, target_not_regular);
     tcase_add_test(tc, memory_fetch);
     suite_add_tcase(s, tc);
     return s;
