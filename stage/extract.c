@@ -99,7 +99,9 @@ static int open_parent(ex *x, const char *path, const char **base)
         size_t clen = (size_t)(slash - p);
         memcpy(comp, p, clen);
         comp[clen] = '\0';
+        bool created = false;
         if (!vs_pathset_get(x->set, prefix)) {
+            created = true;
             if (mkdirat(cur, comp, 0700) != 0) {
                 sys_fail(x, "mkdir", prefix);
                 close(cur);
@@ -120,7 +122,7 @@ static int open_parent(ex *x, const char *path, const char **base)
             close(cur);
             return -1;
         }
-        if (fchmod(next, 0755) != 0) {
+        if (created && fchmod(next, 0755) != 0) {
             sys_fail(x, "chmod", prefix);
             close(next);
             close(cur);
