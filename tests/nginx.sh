@@ -34,6 +34,9 @@
 #   /redirect-https/FILE    302 to https://127.0.0.1:HTTPS_PORT/FILE
 #   /redirect-loop/ANY      302 to itself, forever
 #
+#   A watchdog stops nginx when process $NGINX_WATCH_PID (default: the calling
+#   shell, $$) is gone, so a test killed with -9 does not leave nginx behind.
+#
 # nginx_stop             stops it (registered with at_exit; safe to call twice)
 # nginx_requests PATTERN prints how many access-log lines contain PATTERN (grep -F)
 
@@ -144,6 +147,14 @@ nginx_start() {
         fi
     done
     at_exit nginx_stop
+    # a watchdog stops this nginx if the test dies without its exit hooks
+    # (kill -9, a killed CI job); detached, so that `wait` never waits for it
+    _watch=${NGINX_WATCH_PID:-$$}
+    _pf="$_d/nginx.pid"
+    ( (
+        while kill -0 "$_watch" 2>/dev/null && [ -f "$_pf" ]; do sleep 1; done
+        [ -f "$_pf" ] && kill "$(cat "$_pf")"
+    ) >/dev/null 2>&1 </dev/null & )
     NGINX_HTTP_PORT=$_hp
     NGINX_HTTPS_PORT=$_sp
     NGINX_HTTP="http://127.0.0.1:$_hp"

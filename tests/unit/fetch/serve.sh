@@ -1,14 +1,16 @@
 #!/bin/sh
-# tests/unit/fetch/serve.sh start|stop DIR - nginx for the fetch unit suite.
+# tests/unit/fetch/serve.sh start|stop DIR [PID] - nginx for the fetch unit suite.
 # start: serves DIR/www with tests/nginx.sh (state under DIR/srv) and writes
 # DIR/server.txt: one value a line: NGINX_HTTP, NGINX_HTTPS, NGINX_CA,
 # NGINX_ACCESS_LOG, NGINX_PUBKEY, NGINX_OTHER_PUBKEY.
-# stop: stops that nginx.
+# stop: stops that nginx. PID (start): nginx is stopped when that process
+# (the unit runner) is gone, even if it never gets to call `stop`.
 set -u
 cmd=$1
 DIR=$2
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 T="$DIR/srv"
+[ $# -ge 3 ] && NGINX_WATCH_PID=$3
 mkdir -p "$T"
 at_exit() { :; } # the suite calls `stop` itself
 . "$ROOT/tests/nginx.sh"

@@ -176,8 +176,8 @@ static void server_start(void)
     ck_assert_ptr_nonnull(f);
     fputs("-----BEGIN PGP SIGNATURE-----\nnot really\n", f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "sh %s start %s >%s/serve.log 2>&1", serve_script(), tmpdir,
-             tmpdir);
+    snprintf(cmd, sizeof cmd, "sh %s start %s %d >%s/serve.log 2>&1", serve_script(), tmpdir,
+             (int)getpid(), tmpdir);
     if (access(serve_script(), R_OK) != 0 || system(cmd) != 0) {
         fprintf(stderr, "fetch suite: cannot start nginx (%s); see %s/serve.log\n", cmd, tmpdir);
         return; /* every transfer test then fails on server_up */
