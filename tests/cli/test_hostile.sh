@@ -71,6 +71,10 @@ package() {
     _f="$P/$1-1.0.tgz"
     if [ "$1" = notarchive ]; then
         head -c 4096 /dev/urandom >"$_f"
+    elif [ "$1" = sparsebomb ]; then
+        # a 123-byte archive that unpacks to 2 GiB (GNU sparse file)
+        mkdir -p "$T/sparse" && truncate -s 2G "$T/sparse/zeros" &&
+            tar -C "$T/sparse" --sparse -czf "$_f" zeros && rm -rf "$T/sparse"
     elif [ "$1" = truncated ]; then
         python3 "$T/mk.py" random "$_f.full" "$BOX" && head -c 90000 "$_f.full" >"$_f" && rm -f "$_f.full"
     else
@@ -108,6 +112,7 @@ refused longpath "'d/d/d/" "path longer than 1024 bytes"
 refused many "'f10'" "--max-entries limit of 10" --max-entries 10
 refused bomb "'b'" "--max-unpacked limit of 1000000" --max-unpacked 1000000
 refused liesize "'huge'" "declared size 3000000 exceeds" --max-unpacked 1000000
+refused sparsebomb "'zeros'" "declared size 2147483648 exceeds the --max-unpacked limit of 1073741824"
 refused ctrlname "" "control character"
 refused reserved "'.vetstage/MANIFEST.sha256'" "reserved name"
 refused notarchive "" "not an archive"
