@@ -22,6 +22,7 @@
 #   /slow/FILE              FILE at 1 byte/s (limit_rate_after 0; limit_rate 1)
 #   /throttled/FILE         FILE at 200 KiB/s (resume tests: kill a transfer midway)
 #   /norange/FILE           FILE, Range ignored (max_ranges 0: always 200 with the whole body)
+#   /encoded/FILE           FILE with "Content-Encoding: gzip" (a client must not decode it)
 #   /chunked/FILE           FILE without Content-Length (chunked; size known only at the end)
 #   /status500/ANY          always HTTP 500
 #   /status429/ANY          always HTTP 429
@@ -75,6 +76,7 @@ _nginx_conf() {
         location /slow/ { alias $_root/; limit_rate_after 0; limit_rate 1; }
         location /throttled/ { alias $_root/; limit_rate_after 0; limit_rate 200k; }
         location /norange/ { alias $_root/; max_ranges 0; }
+        location /encoded/ { alias $_root/; add_header Content-Encoding gzip; }
         location /chunked/ { alias $_root/; sub_filter_types *; sub_filter vetstage-no-such-text x; }
         location /status500/ { return 500; }
         location /status429/ { return 429; }

@@ -171,6 +171,8 @@ static void server_start(void)
     write_pattern(path, BIG_SIZE, 777);
     snprintf(path, sizeof path, "%s/www/target.bin", tmpdir); /* only redirects point here */
     write_pattern(path, 1000, 99);
+    snprintf(cmd, sizeof cmd, "gzip -c -n %s/www/small.bin >%s/www/pkg.tgz", tmpdir, tmpdir);
+    ck_assert_int_eq(system(cmd), 0);
     snprintf(path, sizeof path, "%s/www/sig.asc", tmpdir);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
@@ -802,6 +804,19 @@ START_TEST(no_resume_overwrites)
 }
 END_TEST
 
+START_TEST(no_content_decoding)
+{
+    /* a .tgz served with "Content-Encoding: gzip" lands as the bytes served */
+    vs_fetch_opts o = quick_opts();
+    vs_fetch_result r;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/encoded/pkg.tgz"), dfd, "out", &o, &r,
+                                   &e) == VS_OK,
+                  "%s", e.message);
+    assert_hash(&r, "pkg.tgz");
+}
+END_TEST
+
 START_TEST(target_not_regular)
 {
     vs_fetch_opts o = quick_opts();
@@ -887,6 +902,7 @@ Suite *vs_suite_fetch(void)
     tcase_add_test(tc, resume_ignored_range);
     tcase_add_test(tc, resume_416_restarts);
     tcase_add_test(tc, no_resume_overwrites);
+    tcase_add_test(tc, no_content_decoding);
     tcase_add_test(tc, target_not_regular);
     tcase_add_test(tc, memory_fetch);
     suite_add_tcase(s, tc);
