@@ -235,6 +235,14 @@ static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_er
                             "%s: not a task definition: containerDefinitions must be a non-empty "
                             "array of containers with names",
                             name);
+    /* container names are unique in a task definition (ECS refuses
+     * duplicates); patching one of two namesakes would be a guess */
+    for (size_t i = 0; i < json_array_size(cs); i++)
+        for (size_t k = i + 1; k < json_array_size(cs); k++)
+            if (json_equal(json_object_get(json_array_get(cs, i), "name"),
+                           json_object_get(json_array_get(cs, k), "name")))
+                return vs_error_set(err, VS_E_USAGE, "%s: two containers named \"%s\"", name,
+                                    str_of(json_array_get(cs, i), "name"));
     json_t *app = find_by(cs, "name", o->app_container);
     if (!app)
         return vs_error_set(err, VS_E_USAGE, "%s: no container named \"%s\" in containerDefinitions",
@@ -314,6 +322,11 @@ vs_status vs_render_ecs_task(char **out, const uint8_t *in, size_t len, const ch
             return vs_error_set(err, VS_E_USAGE, "%s: taskDefinition is not an object", name);
         }
         td = inner;
+        if (json_object_get(td, "taskDefinition")) {
+            json_decref(root);
+            return vs_error_set(err, VS_E_USAGE, "%s: taskDefinition nested in taskDefinition",
+                                name);
+        }
         tags = json_object_get(root, "tags");
         if (tags && !json_is_array(tags)) {
             json_decref(root);

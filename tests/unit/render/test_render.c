@@ -538,6 +538,11 @@ START_TEST(ecs_refusals)
         { "{\"family\": \"f\", \"family\": \"g\", \"containerDefinitions\": []}", "app",
           "malformed JSON" },
         { "{\"taskDefinition\": [], \"tags\": []}", "app", "taskDefinition is not an object" },
+        { "{\"taskDefinition\": {\"taskDefinition\": {}, \"containerDefinitions\": []}}", "app",
+          "nested" },
+        { "{\"family\": \"f\", \"containerDefinitions\": [{\"name\": \"app\"}, {\"name\": "
+          "\"datacollector-sidecar\"}, {\"name\": \"datacollector-sidecar\"}]}",
+          "app", "two containers named \"datacollector-sidecar\"" },
         { "{\"family\": \"f\", \"containerDefinitions\": [{\"name\": \"app\", \"image\": \"i\","
           " \"entryPoint\": [\"/x\"], \"dependsOn\": {}}]}",
           "app", "dependsOn is not an array" },
