@@ -164,9 +164,11 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
                               dest, src->version, target + 9);
             goto out;
         }
+    } else if (errno == EINVAL) {
+        st = vs_error_set(err, VS_E_USAGE, "%s/current: exists but is not a symbolic link", dest);
+        goto out;
     } else if (errno != ENOENT) {
-        st = vs_error_errno(err, errno == EINVAL ? VS_E_USAGE : VS_E_INTERNAL, errno,
-                            "%s/current: not a symbolic link", dest);
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/current", dest);
         goto out;
     }
 

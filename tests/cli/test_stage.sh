@@ -79,6 +79,10 @@ check "flat: no current, no versions" test ! -e "$T/flat/current" -a ! -e "$T/fl
 expect_rc 0 "flat: layout check" "$VS" --home "$H" layout check "$T/flat"
 check "flat: nothing left beside DIR" sh -c "! ls -A '$T' | grep -q vetstage-tmp"
 expect_rc 0 "--flat under umask 077" sh -c "umask 077 && '$VS' --home '$H' stage agent@1.2.3 --dest '$T/flat077' --flat"
+mkdir -p "$T/cf"; echo x >"$T/cf/current"
+expect_rc 2 "DIR/current is a regular file: refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/cf"
+expect_err_has "current: exists but is not a symbolic link" "current-not-a-link message"
+check "current-not-a-link: nothing created" test ! -e "$T/cf/versions"
 check "umask 077: modes still 0755/0644/0755" test "$(mode "$T/flat077/bin/datacollector")$(mode "$T/flat077/etc/config.json")$(mode "$T/flat077/etc")" = 755644755
 mkdir "$T/emptydir"
 expect_rc 0 "--flat into an empty DIR" "$VS" --home "$H" stage agent@1.3.0 --dest "$T/emptydir" --flat
@@ -88,6 +92,17 @@ snapshot "$T/full" >"$T/full.before"
 expect_rc 2 "--flat into a non-empty DIR refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/full" --flat
 expect_err_has "$T/full: not empty" "not-empty message"
 same_snapshot "non-empty DIR unchanged" "$T/full.before" "$T/full"
+
+# -- two stages at once into one DIR are serialised (flock on DIR)
+"$VS" --home "$H" -q stage agent@1.2.3 --dest "$T/par" --allow-downgrade >/dev/null 2>"$T/par1.err" &
+p1=$!
+"$VS" --home "$H" -q stage agent@1.3.0 --dest "$T/par" --allow-downgrade >/dev/null 2>"$T/par2.err" &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+check "parallel stages both succeed" test "$r1$r2" = 00
+check "parallel: both versions complete" sh -c "cd '$T/par/versions/1.2.3' && sha256sum --quiet -c .vetstage/MANIFEST.sha256 && cd '$T/par/versions/1.3.0' && sha256sum --quiet -c .vetstage/MANIFEST.sha256"
+expect_rc 0 "parallel: layout check" "$VS" --home "$H" layout check "$T/par"
 
 # -- the cached package altered on disk: exit 3 before anything is extracted
 H2="$T/home2"; D2="$T/layout2"
