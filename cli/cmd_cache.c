@@ -323,30 +323,8 @@ static int do_gc(cli *c, int argc, char **argv)
     return 0;
 }
 
-/* cli/main.c resets optind before it computes argv + optind, so commands
- * receive the whole command line; find our own name in it. Harmless once
- * main.c passes argv starting at the command. */
-static void skip_to_command(int *argc, char ***argv, const char *name)
-{
-    if (*argc > 0 && strcmp((*argv)[0], name) == 0)
-        return;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = (*argv)[i];
-        if (strcmp(a, name) == 0) {
-            *argc -= i;
-            *argv += i;
-            return;
-        }
-        if (strcmp(a, "--home") == 0)
-            i++;
-        else if (a[0] != '-')
-            return;
-    }
-}
-
 int cmd_cache(cli *c, int argc, char **argv)
 {
-    skip_to_command(&argc, &argv, "cache");
     static const struct {
         const char *name;
         int (*fn)(cli *, int, char **);

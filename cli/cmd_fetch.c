@@ -53,25 +53,6 @@ enum {
     OPT_MAX_SIG_AGE,
 };
 
-/* See cmd_cache.c: main.c may hand us the whole command line. */
-static void skip_to_command(int *argc, char ***argv, const char *name)
-{
-    if (*argc > 0 && strcmp((*argv)[0], name) == 0)
-        return;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = (*argv)[i];
-        if (strcmp(a, name) == 0) {
-            *argc -= i;
-            *argv += i;
-            return;
-        }
-        if (strcmp(a, "--home") == 0)
-            i++;
-        else if (a[0] != '-')
-            return;
-    }
-}
-
 static json_t *sigs_json(const vs_verdict *v)
 {
     json_t *arr = json_array();
@@ -107,7 +88,6 @@ int cmd_fetch(cli *c, int argc, char **argv)
         { "max-sig-age", required_argument, NULL, OPT_MAX_SIG_AGE },
         { 0, 0, 0, 0 },
     };
-    skip_to_command(&argc, &argv, "fetch");
     vs_cache_fetch_opts fo = { 0 };
     vs_fetch_opts tr = VS_FETCH_OPTS_INIT;
     const char *mirrors[VS_CACHE_MAX_MIRRORS];
