@@ -97,6 +97,13 @@ refuse "ftp scheme" 2 "ftp://127.0.0.1/agent-1.2.3.tgz" "ftp://127.0.0.1/agent-1
 refuse "name not derivable" 2 "give --name" "$NGINX_HTTP/agent.tgz"
 refuse "bad --version" 2 "invalid version" --version ../x "$NGINX_HTTP/agent-1.2.3.tgz"
 refuse "untrusted RSA signature" 3 "agent-1.2.3.tgz.other.sig" --rsa-sig-url "file://$FIX/pkg/agent-1.2.3.tgz.other.sig" "$NGINX_HTTP/agent-1.2.3.tgz"
+refuse "wrong --pinned-pubkey" 4 "$NGINX_HTTPS/agent-1.2.3.tgz" --cacert "$NGINX_CA" --pinned-pubkey "$NGINX_OTHER_PUBKEY" "$NGINX_HTTPS/agent-1.2.3.tgz"
+snapshot "$H/cache" >"$T/snap.before"
+expect_rc 3 "tampered package, JSON" "$VS" --home "$H" --json fetch "$NGINX_HTTP/bad/agent-1.2.3.tgz"
+expect_json "j['ok'] is False and j['error']['code'] == 'verify' and j['verdict'] == 'rejected' and '$NGINX_HTTP/bad/agent-1.2.3.tgz' in j['error']['message']" "tampered JSON: rejected with the reason"
+expect_json "any(s['type'] == 'gpg' and not s['valid'] for s in j['signatures'])" "tampered JSON: the failing signature listed"
+same_snapshot "tampered JSON: cache unchanged" "$T/snap.before" "$H/cache"
+expect_rc 0 "right --pinned-pubkey" "$VS" --home "$H" -q fetch --cacert "$NGINX_CA" --pinned-pubkey "$NGINX_PUBKEY" --name pinned --version 1 "$NGINX_HTTPS/agent-1.2.3.tgz"
 expect_rc 2 "--gpg-sig-url with --checksums-url" "$VS" --home "$H" fetch --gpg-sig-url x --checksums-url y "$NGINX_HTTP/agent-1.2.3.tgz"
 expect_rc 0 "--require gpg: a missing .sig is fine" "$VS" --home "$H" fetch --require gpg "$NGINX_HTTP/nosig/agent-1.2.3.tgz"
 check "--require gpg: no quarantine left" no_quarantine
@@ -142,6 +149,10 @@ check "checksum list: list and its signature fetched" test "$(nginx_requests "GE
 check "checksum list: no detached .asc requested" test "$(nginx_requests "GET /agent-1.2.3.tgz.asc ")" -eq 0
 expect_rc 0 "checksum list: show" "$VS" --home "$H" --json cache show agent@1.2.3
 expect_json "sorted(s['kind'] for s in j['sigs']) == ['checksums', 'checksums-sig', 'rsa-sig']" "checksum list kept with the package"
+new_home
+expect_rc 0 "checksum list from a mirror" "$VS" --home "$H" fetch --retries 0 --mirror "$NGINX_HTTP/mirror" --checksums-url "http://127.0.0.1:1/checksum_sha256.txt" "http://127.0.0.1:1/agent-1.2.3.tgz"
+expect_rc 0 "checksum list from a mirror: show" "$VS" --home "$H" --json cache show agent@1.2.3
+expect_json "sorted(s['url'] for s in j['sigs'] if s['kind'].startswith('checksums')) == ['$NGINX_HTTP/mirror/checksum_sha256.txt', '$NGINX_HTTP/mirror/checksum_sha256.txt.asc']" "checksum list from a mirror: provenance"
 new_home
 "$VS" --home "$H" -q fetch "file://$WWW/agent-1.2.3.tgz" --name seed --version 1 >/dev/null 2>&1
 printf '%s  agent-1.2.3.tgz\n' "0000000000000000000000000000000000000000000000000000000000000000" >"$WWW/bad/checksum_sha256.txt"
