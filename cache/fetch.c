@@ -350,6 +350,24 @@ static vs_status admit(vs_ctx *ctx, const source *s, int qfd, const attempt *a,
     return vs_cache_ref_write(ctx, e, err);
 }
 
+/* Cheap check that an entry's objects are there (the package with its
+ * recorded size). An entry whose objects went missing is fetched again and
+ * its ref rewritten; fsck finds subtler damage by re-hashing. */
+static bool entry_present(vs_ctx *ctx, const vs_cache_entry *e)
+{
+    struct stat sb;
+    for (size_t i = 0; i <= e->nsigs && i <= VS_CACHE_MAX_SIGS; i++) {
+        const char *id = i == 0 ? e->sha256 : e->sigs[i - 1].sha256;
+        char path[128];
+        snprintf(path, sizeof path, "%s/%.2s/%s", VS_CACHE_OBJECTS, id, id + 2);
+        if (fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+            return false;
+        if (i == 0 && (uint64_t)sb.st_size != e->size)
+            return false;
+    }
+    return true;
+}
+
 vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_entry *out,
                          bool *already, vs_verdict **verdict, vs_error *err)
 {
@@ -396,7 +414,8 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
     /* the second run is instant: an admitted ref is never downloaded again */
     char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
     snprintf(ref, sizeof ref, "%s@%s", name, version);
-    if (vs_cache_ref_exists(ctx, name, version) && vs_cache_lookup(ctx, ref, e, NULL) == VS_OK) {
+    if (vs_cache_ref_exists(ctx, name, version) && vs_cache_lookup(ctx, ref, e, NULL) == VS_OK &&
+        entry_present(ctx, e)) {
         if (out)
             *out = *e;
         if (already)
@@ -416,8 +435,9 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         return st;
     }
     /* another process may have admitted it while we waited for the lock */
-    if (vs_cache_ref_exists(ctx, name, version) && vs_cache_lookup(ctx, ref, e, NULL) == VS_OK) {
-        quarantine_release(qroot, qfd, qid, true);
+    if (vs_cache_ref_exists(ctx, name, version) && vs_cache_lookup(ctx, ref, e, NULL) == VS_OK &&
+        entry_present(ctx, e)) {
+        quarantine_release(qroot, qfd, qid, false);
         if (out)
             *out = *e;
         if (already)
@@ -502,7 +522,7 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
     st = vs_cache_lock(ctx, LOCK_EX, &lk, err);
     if (!st) {
         if (vs_cache_ref_exists(ctx, name, version) &&
-            vs_cache_ref_read(ctx, name, version, e, NULL) == VS_OK) {
+            vs_cache_ref_read(ctx, name, version, e, NULL) == VS_OK && entry_present(ctx, e)) {
             if (already)
                 *already = true; /* admitted meanwhile by a fetch of another URL */
         } else {

@@ -80,8 +80,10 @@ check "fsck: one line per damage, plus the summary" test "$(wc -l <"$T/err")" -e
 same_snapshot "fsck: changes nothing" "$T/snap.before" "$H/cache"
 expect_rc 6 "fsck --json: flipped byte" "$VS" --home "$H" --json cache fsck
 expect_json "j['ok'] is False and j['error']['code'] == 'integrity' and 'agent@1.2.3' in [d['what'] for d in j['damaged']]" "fsck --json: damaged list"
-cp "$T/orig" "$O1"
-chmod 0444 "$O1"
+rm -f "$O1"
+expect_rc 0 "repair: fetch again after removing the damaged object" "$VS" --home "$H" fetch "file://$W/agent-1.2.3.tgz"
+expect_err_has "cached agent@1.2.3 sha256:$S1" "repair: downloaded again, not 'already'"
+check "repair: object restored" cmp -s "$O1" "$T/orig"
 expect_rc 0 "fsck: clean again after repair" "$VS" --home "$H" cache fsck
 # a missing signature object
 SIGO=$(obj "$(sha256sum "$W/agent-1.10.0.tgz.sig" | cut -d' ' -f1)")
