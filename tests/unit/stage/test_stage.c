@@ -342,7 +342,7 @@ static void count_problem(const char *path, const char *reason, void *payload)
 START_TEST(extract_good_then_check)
 {
     make_tar("good", "add('bin/', type=tarfile.DIRTYPE, mode=0o700)\n"
-                     "add('bin/agent', b'#!/bin/sh\\n', mode=0o750)\n"
+                     "add('bin/agent', b'#!/bin/sh\\n', mode=0o750, uid=4242, gid=4242)\n"
                      "add('./etc/conf', b'x=1\\n', mode=0o600)\n"
                      "add('bin/run', type=tarfile.SYMTYPE, linkname='agent')\n"
                      "add('up', type=tarfile.SYMTYPE, linkname='etc/conf')\n");
@@ -353,6 +353,7 @@ START_TEST(extract_good_then_check)
     snprintf(p, sizeof p, "%s/good.out/bin/agent", workdir);
     ck_assert_int_eq(lstat(p, &sb), 0);
     ck_assert_uint_eq(sb.st_mode & 07777, 0755);
+    ck_assert_uint_eq(sb.st_uid, geteuid()); /* never chown from the archive */
     snprintf(p, sizeof p, "%s/good.out/etc/conf", workdir);
     ck_assert_int_eq(lstat(p, &sb), 0);
     ck_assert_uint_eq(sb.st_mode & 07777, 0644);
