@@ -401,7 +401,8 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
     if (opts->version)
         snprintf(version, sizeof version, "%s", opts->version);
     if (!vs_valid_name(name) || (opts->name && strlen(opts->name) > VS_MAX_NAME))
-        return vs_error_set(err, VS_E_USAGE, "%s: invalid package name", opts->name ? opts->name : name);
+        return vs_error_set(err, VS_E_USAGE, "%s: invalid package name",
+                            opts->name ? opts->name : name);
     if (!vs_valid_version(version) || (opts->version && strlen(opts->version) > VS_MAX_VERSION))
         return vs_error_set(err, VS_E_USAGE, "%s: invalid version",
                             opts->version ? opts->version : version);

@@ -300,7 +300,8 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
 {
     *out = NULL;
     *len = 0;
-    if (!vs_valid_name(e->name) || !vs_valid_version(e->version) || !vs_cache_valid_hex(e->sha256) ||
+    if (!vs_valid_name(e->name) || !vs_valid_version(e->version) ||
+        !vs_cache_valid_hex(e->sha256) ||
         !plain_filename(e->filename) || e->nsigs > VS_CACHE_MAX_SIGS ||
         e->nsigners > VS_CACHE_MAX_SIGNERS || !(e->require & VS_REQUIRE_BOTH) ||
         e->size > (uint64_t)INT64_MAX)

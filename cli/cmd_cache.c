@@ -319,8 +319,8 @@ static int do_gc(cli *c, int argc, char **argv)
         json_object_set_new(o, "objects_removed", json_integer((json_int_t)objs));
         return cli_json_ok(c, o);
     }
-    cli_info(c, "removed %zu %s and %zu unreferenced %s\n", refs, refs == 1 ? "version" : "versions",
-             objs, objs == 1 ? "object" : "objects");
+    cli_info(c, "removed %zu %s and %zu unreferenced %s\n", refs,
+             refs == 1 ? "version" : "versions", objs, objs == 1 ? "object" : "objects");
     return 0;
 }
 
