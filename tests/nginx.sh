@@ -20,6 +20,7 @@
 # Locations (on both servers). FILE below means ROOTDIR/FILE:
 #   /FILE                   plain static file
 #   /slow/FILE              FILE at 1 byte/s (limit_rate_after 0; limit_rate 1)
+#   /stall/FILE             ~700 bytes of FILE (or of the range asked) fast, then 1 byte/s
 #   /throttled/FILE         FILE at 200 KiB/s (resume tests: kill a transfer midway)
 #   /norange/FILE           FILE, Range ignored (max_ranges 0: always 200 with the whole body)
 #   /encoded/FILE           FILE with "Content-Encoding: gzip" (a client must not decode it)
@@ -74,6 +75,7 @@ _nginx_conf() {
     _locs="
         location / { }
         location /slow/ { alias $_root/; limit_rate_after 0; limit_rate 1; }
+        location /stall/ { alias $_root/; sendfile off; output_buffers 1 1k; limit_rate_after 1000; limit_rate 1; }
         location /throttled/ { alias $_root/; limit_rate_after 0; limit_rate 200k; }
         location /norange/ { alias $_root/; max_ranges 0; }
         location /encoded/ { alias $_root/; add_header Content-Encoding gzip; }
@@ -183,6 +185,13 @@ nginx_start() {
     return 1
 }
 
+# _nginx_alive PID: running (an exited nginx waits as a zombie until init reaps it)
+_nginx_alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    case "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" in Z) return 1 ;; esac
+    return 0
+}
+
 nginx_stop() {
     _pf="$T/nginx/nginx.pid"
     [ -f "$_pf" ] || return 0
@@ -190,11 +199,11 @@ nginx_stop() {
     [ -n "$_pid" ] || return 0
     kill "$_pid" 2>/dev/null
     _n=0
-    while kill -0 "$_pid" 2>/dev/null && [ "$_n" -lt 100 ]; do
+    while _nginx_alive "$_pid" && [ "$_n" -lt 100 ]; do
         sleep 0.05
         _n=$((_n + 1))
     done
-    kill -9 "$_pid" 2>/dev/null
+    _nginx_alive "$_pid" && kill -9 "$_pid" 2>/dev/null
     rm -f "$_pf"
     return 0
 }

@@ -169,6 +169,8 @@ static void server_start(void)
     write_pattern(path, SMALL_SIZE, 12345);
     snprintf(path, sizeof path, "%s/www/big.bin", tmpdir);
     write_pattern(path, BIG_SIZE, 777);
+    snprintf(path, sizeof path, "%s/www/stall.bin", tmpdir);
+    write_pattern(path, 1400, 4242); /* two ~700-byte responses */
     snprintf(path, sizeof path, "%s/www/target.bin", tmpdir); /* only redirects point here */
     write_pattern(path, 1000, 99);
     snprintf(cmd, sizeof cmd, "gzip -c -n %s/www/small.bin >%s/www/pkg.tgz", tmpdir, tmpdir);
@@ -758,6 +760,28 @@ START_TEST(resume_after_timeout)
 }
 END_TEST
 
+START_TEST(resume_within_retries)
+{
+    /* the response stalls after a few KiB: the low-speed limit drops it
+     * after about a second (low_speed_time_s 1) and the
+     * retry asks for the rest with a Range request */
+    vs_fetch_opts o = quick_opts();
+    o.low_speed_time_s = 1;
+    o.retries = 4;
+    vs_fetch_result r;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/stall/stall.bin"), dfd, "out", &o, &r,
+                                   &e) == VS_OK,
+                  "%s", e.message);
+    assert_hash(&r, "stall.bin");
+    ck_assert_int_eq(r.http_status, 206);
+    ck_assert_uint_gt(r.resumed_from, 0);
+    ck_assert_uint_ge(r.attempts, 2);
+    ck_assert_int_ge(log_wait("GET /stall/stall.bin 206", "range=bytes=", 1), 1);
+    ck_assert_msg(strstr(logbuf, "timed out") && strstr(logbuf, "resuming after"), "%s", logbuf);
+}
+END_TEST
+
 START_TEST(resume_ignored_range)
 {
     vs_fetch_opts o = quick_opts();
@@ -899,6 +923,7 @@ Suite *vs_suite_fetch(void)
     tcase_add_test(tc, deadline);
     tcase_add_test(tc, resume_206);
     tcase_add_test(tc, resume_after_timeout);
+    tcase_add_test(tc, resume_within_retries);
     tcase_add_test(tc, resume_ignored_range);
     tcase_add_test(tc, resume_416_restarts);
     tcase_add_test(tc, no_resume_overwrites);
