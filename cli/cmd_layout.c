@@ -30,30 +30,8 @@ static void on_problem(const char *path, const char *reason, void *payload)
     fprintf(stderr, "vetstage: %s: %s: %s\n", p->dir, path, reason);
 }
 
-/* cli/main.c resets optind before computing argv + optind, so a command may
- * receive the whole command line: skip to our own name. Harmless once main.c
- * passes argv starting at the command. */
-static void skip_to_command(int *argc, char ***argv, const char *name)
-{
-    if (*argc > 0 && strcmp((*argv)[0], name) == 0)
-        return;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = (*argv)[i];
-        if (strcmp(a, name) == 0) {
-            *argc -= i;
-            *argv += i;
-            return;
-        }
-        if (strcmp(a, "--home") == 0)
-            i++;
-        else if (a[0] != '-')
-            return;
-    }
-}
-
 int cmd_layout(cli *c, int argc, char **argv)
 {
-    skip_to_command(&argc, &argv, "layout");
     static const struct option opts[] = { CLI_COMMON_LONGOPTS, { 0, 0, 0, 0 } };
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         if (argc >= 2) {

@@ -20,30 +20,8 @@ static const char stage_usage[] =
 
 enum { OPT_DEST = CLI_OPT_FIRST_COMMAND, OPT_FLAT, OPT_DOWNGRADE, OPT_MAX_UNPACKED, OPT_MAX_ENTRIES };
 
-/* cli/main.c resets optind before computing argv + optind, so a command may
- * receive the whole command line: skip to our own name. Harmless once main.c
- * passes argv starting at the command. */
-static void skip_to_command(int *argc, char ***argv, const char *name)
-{
-    if (*argc > 0 && strcmp((*argv)[0], name) == 0)
-        return;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = (*argv)[i];
-        if (strcmp(a, name) == 0) {
-            *argc -= i;
-            *argv += i;
-            return;
-        }
-        if (strcmp(a, "--home") == 0)
-            i++;
-        else if (a[0] != '-')
-            return;
-    }
-}
-
 int cmd_stage(cli *c, int argc, char **argv)
 {
-    skip_to_command(&argc, &argv, "stage");
     static const struct option opts[] = {
         CLI_COMMON_LONGOPTS,
         { "dest", required_argument, NULL, OPT_DEST },

@@ -112,7 +112,11 @@ trust_fixture_keys "$H2"
 expect_rc 0 "stage 1.2.3 in a second home" "$VS" --home "$H2" stage agent@1.2.3 --dest "$D2"
 OBJ=$("$VS" --home "$H2" cache path agent@1.3.0 2>/dev/null)
 check "cache path names the object" test -f "$OBJ"
-chmod u+w "$OBJ" 2>/dev/null; printf 'X' | dd of="$OBJ" bs=1 seek=100 conv=notrunc 2>/dev/null
+sum_before=$(sha256sum <"$OBJ")
+chmod u+w "$OBJ" 2>/dev/null
+# flip one byte (never a no-op, unlike writing a fixed byte)
+python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 0xff])); f.close()" "$OBJ"
+check "the cache object really changed" test "$(sha256sum <"$OBJ")" != "$sum_before"
 snapshot "$D2" >"$T/d2.before"
 expect_rc 3 "altered cache object refused" "$VS" --home "$H2" stage agent@1.3.0 --dest "$D2"
 expect_one_line_err "altered object: one line"
