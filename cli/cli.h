@@ -33,7 +33,9 @@ enum {
     CLI_OPT_NO_PROGRESS,
     CLI_OPT_HOME,
     CLI_OPT_HELP,
-    CLI_OPT_FIRST_COMMAND = 0x1100 /* commands number their own long options from here */
+    CLI_OPT_FIRST_COMMAND = 0x1100, /* commands number their own long options from here */
+    CLI_OPT_FETCH_BASE = 0x1200,    /* the fetch options shared by fetch and pull */
+    CLI_OPT_STAGE_BASE = 0x1300     /* the stage options shared by stage and pull */
 };
 
 #define CLI_COMMON_LONGOPTS                                            \
@@ -90,6 +92,59 @@ json_t *cli_json_time(int64_t t);
 
 /* Parse a non-negative integer option; returns false on garbage/overflow. */
 bool cli_parse_u64(const char *s, uint64_t *out);
+
+/* JSON array of a verdict's signatures: [{type, valid, fingerprint, created, reason, file}]. */
+json_t *cli_sigs_json(const vs_verdict *v);
+
+/* ---- options shared by fetch and pull (cli/fetch_args.c) ---------------- */
+
+typedef struct cli_fetch_args {
+    vs_cache_fetch_opts fo;
+    const char *mirrors[VS_CACHE_MAX_MIRRORS];
+} cli_fetch_args;
+
+/* Long options of fetch, for a command's option table. */
+#define CLI_FETCH_LONGOPTS                                                   \
+    { "name", required_argument, NULL, CLI_OPT_FETCH_BASE + 0 },             \
+    { "version", required_argument, NULL, CLI_OPT_FETCH_BASE + 1 },          \
+    { "gpg-sig-url", required_argument, NULL, CLI_OPT_FETCH_BASE + 2 },      \
+    { "checksums-url", required_argument, NULL, CLI_OPT_FETCH_BASE + 3 },    \
+    { "rsa-sig-url", required_argument, NULL, CLI_OPT_FETCH_BASE + 4 },      \
+    { "mirror", required_argument, NULL, CLI_OPT_FETCH_BASE + 5 },           \
+    { "cacert", required_argument, NULL, CLI_OPT_FETCH_BASE + 6 },           \
+    { "pinned-pubkey", required_argument, NULL, CLI_OPT_FETCH_BASE + 7 },    \
+    { "max-size", required_argument, NULL, CLI_OPT_FETCH_BASE + 8 },         \
+    { "retries", required_argument, NULL, CLI_OPT_FETCH_BASE + 9 },          \
+    { "timeout", required_argument, NULL, CLI_OPT_FETCH_BASE + 10 },         \
+    { "require", required_argument, NULL, CLI_OPT_FETCH_BASE + 11 },         \
+    { "max-sig-age", required_argument, NULL, CLI_OPT_FETCH_BASE + 12 }
+
+/* Defaults. */
+void cli_fetch_args_init(cli_fetch_args *a);
+/* Handle option `opt` (with optarg). Returns 0 when handled, -1 when `opt`
+ * is not a fetch option, or an exit code (usage error already reported). */
+int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a);
+/* After parsing: set the URL and check combinations. 0 or an exit code. */
+int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *url);
+/* Fetch options text for --help. */
+extern const char cli_fetch_help[];
+
+/* ---- options shared by stage and pull (cli/stage_args.c) ---------------- */
+
+#define CLI_STAGE_LONGOPTS                                                   \
+    { "dest", required_argument, NULL, CLI_OPT_STAGE_BASE + 0 },             \
+    { "flat", no_argument, NULL, CLI_OPT_STAGE_BASE + 1 },                   \
+    { "allow-downgrade", no_argument, NULL, CLI_OPT_STAGE_BASE + 2 },        \
+    { "max-unpacked", required_argument, NULL, CLI_OPT_STAGE_BASE + 3 },     \
+    { "max-entries", required_argument, NULL, CLI_OPT_STAGE_BASE + 4 }
+
+/* Handle a stage option: 0 handled, -1 not a stage option, else an exit code. */
+int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest);
+/* Stage options text for --help. */
+extern const char cli_stage_help[];
+/* Report a staging result (human line or JSON fields added to obj). */
+void cli_stage_report(cli *c, const char *ref, const char *dest, const vs_stage_opts *so,
+                      const vs_stage_result *res, json_t *obj);
 
 /* The commands. argv[0] is the command name. */
 int cmd_keys(cli *c, int argc, char **argv);

@@ -256,3 +256,20 @@ bool cli_parse_u64(const char *s, uint64_t *out)
     *out = (uint64_t)v;
     return true;
 }
+
+json_t *cli_sigs_json(const vs_verdict *v)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; v && i < v->nsigs; i++) {
+        const vs_sig_result *s = &v->sigs[i];
+        json_t *e = json_object();
+        json_object_set_new(e, "type", json_string(s->kind == VS_SIG_GPG ? "gpg" : "rsa"));
+        json_object_set_new(e, "valid", json_boolean(s->valid));
+        json_object_set_new(e, "fingerprint", cli_json_str(s->fingerprint));
+        json_object_set_new(e, "created", cli_json_time(s->created));
+        json_object_set_new(e, "reason", cli_json_str(s->reason));
+        json_object_set_new(e, "file", cli_json_str(s->file));
+        json_array_append_new(arr, e);
+    }
+    return arr;
+}

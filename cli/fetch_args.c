@@ -1,0 +1,101 @@
+/* cli/fetch_args.c - the fetch options, shared by `fetch` and `pull`. */
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_fetch_help[] =
+    "  --name, --version   default from the file name (NAME-VERSION.tgz,\n"
+    "                      NAME_VERSION.tgz, .../NAME/VERSION.tgz)\n"
+    "  --gpg-sig-url U     detached OpenPGP signature (default URL.asc)\n"
+    "  --checksums-url U   signed checksum list instead (its signature at U.asc)\n"
+    "  --rsa-sig-url U     organisation RSA signature (default URL.sig)\n"
+    "  --mirror BASE       try BASE/FILE for every file when a source fails to\n"
+    "                      download or to verify; repeatable, tried in order\n"
+    "  --cacert FILE       CA bundle for https (replaces the system store)\n"
+    "  --pinned-pubkey P   the server key must match (sha256//BASE64)\n"
+    "  --max-size BYTES    refuse larger packages (default 2 GiB)\n"
+    "  --retries N         retries on network errors and HTTP 5xx (default 3)\n"
+    "  --timeout S         deadline for each download, retries included (default 600)\n"
+    "  --require R         signatures required: gpg,rsa (default), gpg, rsa; a signature\n"
+    "                      that is not required may be absent on the server\n"
+    "  --max-sig-age DAYS  refuse OpenPGP signatures older than DAYS (exit 7)\n"
+    "An interrupted download is resumed by the next fetch of the same URL.\n";
+
+void cli_fetch_args_init(cli_fetch_args *a)
+{
+    memset(a, 0, sizeof *a);
+    vs_fetch_opts tr = VS_FETCH_OPTS_INIT;
+    a->fo.fetch = tr;
+    a->fo.mirrors = a->mirrors;
+}
+
+int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
+{
+    vs_cache_fetch_opts *fo = &a->fo;
+    uint64_t v;
+    switch (opt - CLI_OPT_FETCH_BASE) {
+    case 0:
+        fo->name = optarg;
+        return 0;
+    case 1:
+        fo->version = optarg;
+        return 0;
+    case 2:
+        fo->gpg_sig_url = optarg;
+        return 0;
+    case 3:
+        fo->checksums_url = optarg;
+        return 0;
+    case 4:
+        fo->rsa_sig_url = optarg;
+        return 0;
+    case 5:
+        if (fo->nmirrors >= VS_CACHE_MAX_MIRRORS)
+            return cli_usage_error(c, "more than %d --mirror options", VS_CACHE_MAX_MIRRORS);
+        a->mirrors[fo->nmirrors++] = optarg;
+        return 0;
+    case 6:
+        fo->fetch.cacert = optarg;
+        return 0;
+    case 7:
+        fo->fetch.pinned_pubkey = optarg;
+        return 0;
+    case 8:
+        if (!cli_parse_u64(optarg, &v) || v == 0)
+            return cli_usage_error(c, "--max-size: '%s' is not a size in bytes", optarg);
+        fo->fetch.max_size = v;
+        return 0;
+    case 9:
+        if (!cli_parse_u64(optarg, &v) || v > 100)
+            return cli_usage_error(c, "--retries: '%s' is not a number from 0 to 100", optarg);
+        fo->fetch.retries = (int)v;
+        return 0;
+    case 10:
+        if (!cli_parse_u64(optarg, &v) || v == 0 || v > 7 * 24 * 3600)
+            return cli_usage_error(c, "--timeout: '%s' is not a number of seconds", optarg);
+        fo->fetch.timeout_s = (unsigned)v;
+        return 0;
+    case 11: {
+        vs_error rerr = VS_ERROR_INIT;
+        if (vs_verify_require_parse(&fo->require, optarg, &rerr) != VS_OK)
+            return cli_usage_error(c, "--require: '%s' is not gpg,rsa, gpg or rsa", optarg);
+        return 0;
+    }
+    case 12:
+        if (!cli_parse_u64(optarg, &v) || v == 0 || v > 100000)
+            return cli_usage_error(c, "--max-sig-age: '%s' is not a number of days", optarg);
+        fo->max_sig_age_days = (unsigned)v;
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *url)
+{
+    if (a->fo.gpg_sig_url && a->fo.checksums_url)
+        return cli_usage_error(c, "give either --gpg-sig-url or --checksums-url, not both");
+    a->fo.url = url;
+    a->fo.mirrors = a->mirrors;
+    return 0;
+}
