@@ -1,0 +1,52 @@
+/* cli/stage_args.c - the stage options, shared by `stage` and `pull`. */
+#include <inttypes.h>
+
+#include "cli.h"
+
+const char cli_stage_help[] =
+    "  --dest DIR           the layout: DIR/versions/VERSION and DIR/current -> it\n"
+    "  --flat               write the tree straight to DIR (absent or empty)\n"
+    "  --allow-downgrade    allow a version lower than DIR/current\n"
+    "  --max-unpacked BYTES refuse archives unpacking to more (default 1 GiB)\n"
+    "  --max-entries N      refuse archives with more entries (default 100000)\n"
+    "Staging a version that is already staged replaces it atomically.\n";
+
+int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest)
+{
+    switch (opt - CLI_OPT_STAGE_BASE) {
+    case 0:
+        *dest = optarg;
+        return 0;
+    case 1:
+        so->flat = true;
+        return 0;
+    case 2:
+        so->allow_downgrade = true;
+        return 0;
+    case 3:
+        if (!cli_parse_u64(optarg, &so->max_unpacked) || so->max_unpacked == 0)
+            return cli_usage_error(c, "--max-unpacked: expected a positive number of bytes");
+        return 0;
+    case 4:
+        if (!cli_parse_u64(optarg, &so->max_entries) || so->max_entries == 0)
+            return cli_usage_error(c, "--max-entries: expected a positive number");
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+void cli_stage_report(cli *c, const char *ref, const char *dest, const vs_stage_opts *so,
+                      const vs_stage_result *res, json_t *obj)
+{
+    cli_info(c, "staged %s into %s (%" PRIu64 " files, %" PRIu64 " bytes)\n", ref, res->path,
+             res->files, res->bytes);
+    if (!obj)
+        return;
+    json_object_set_new(obj, "ref", json_string(ref));
+    json_object_set_new(obj, "dest", json_string(dest));
+    json_object_set_new(obj, "layout", json_string(so->flat ? "flat" : "versioned"));
+    json_object_set_new(obj, "path", json_string(res->path));
+    json_object_set_new(obj, "files", json_integer((json_int_t)res->files));
+    json_object_set_new(obj, "bytes", json_integer((json_int_t)res->bytes));
+}

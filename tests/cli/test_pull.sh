@@ -1,0 +1,74 @@
+#!/bin/sh
+# tests/cli/test_pull.sh - `vetstage pull`: fetch + verify + stage in one
+# command against a real nginx (HTTPS with a CA made by the test).
+. "$(dirname "$0")/../lib.sh"
+. "$ROOT/tests/nginx.sh"
+
+H="$T/home"
+trust_fixture_keys "$H"
+mkdir -p "$T/srv/agent"
+cp "$FIX/pkg/agent-1.2.3.tgz" "$FIX/pkg/agent-1.2.3.tgz.asc" "$FIX/pkg/agent-1.2.3.tgz.sig" "$T/srv/"
+# a newer release, signed by the same vendor and organisation
+mkdir -p "$T/src13/bin"
+cp "$FIX/pkg-src/lacework-sidecar.sh" "$T/src13/"
+printf '#!/bin/sh\necho "datacollector 1.3.0"\n' >"$T/src13/bin/datacollector"
+chmod 0755 "$T/src13/bin/datacollector"
+tar -C "$T/src13" -czf "$T/srv/agent-1.3.0.tgz" lacework-sidecar.sh bin
+sign_both "$T/srv/agent-1.3.0.tgz"
+# a tampered copy of 1.2.3 under another path, with the genuine signatures
+mkdir -p "$T/srv/bad"
+cp "$T/srv/agent-1.2.3.tgz" "$T/srv/agent-1.2.3.tgz.asc" "$T/srv/agent-1.2.3.tgz.sig" "$T/srv/bad/"
+printf 'X' | dd of="$T/srv/bad/agent-1.2.3.tgz" bs=1 seek=100 conv=notrunc 2>/dev/null
+nginx_start "$T/srv"
+
+D="$T/box/vol"
+mkdir -p "$T/box"
+
+expect_rc 2 "pull without --dest" "$VS" --home "$H" pull "$NGINX_HTTPS/agent-1.2.3.tgz"
+expect_err_has "--dest DIR is required" "missing --dest named"
+expect_rc 2 "pull without URL" "$VS" --home "$H" pull --dest "$D"
+
+"$VS" --home "$H" -q cache list >/dev/null 2>&1 # creates the empty cache folders
+snapshot "$T/box" >"$T/box.before"
+snapshot "$H/cache" >"$T/cache.before"
+expect_rc 3 "tampered package refused" "$VS" --home "$H" pull "$NGINX_HTTPS/bad/agent-1.2.3.tgz" --cacert "$NGINX_CA" --dest "$D"
+expect_one_line_err "tampered: one-line reason"
+expect_err_has "agent-1.2.3.tgz" "tampered: message names the package"
+same_snapshot "tampered: nothing staged" "$T/box.before" "$T/box"
+same_snapshot "tampered: cache unchanged" "$T/cache.before" "$H/cache"
+
+expect_rc 4 "unknown CA refused" "$VS" --home "$H" pull "$NGINX_HTTPS/agent-1.2.3.tgz" --dest "$D"
+same_snapshot "unknown CA: nothing staged" "$T/box.before" "$T/box"
+
+expect_rc 0 "pull over HTTPS" "$VS" --home "$H" --json pull "$NGINX_HTTPS/agent-1.2.3.tgz" --cacert "$NGINX_CA" --dest "$D"
+expect_json 'j["ok"] is True and j["ref"] == "agent@1.2.3" and j["verdict"] == "trusted"' "pull --json: ref and verdict"
+expect_json 'len(j["sha256"]) == 64 and {s["type"] for s in j["signatures"]} == {"gpg", "rsa"}' "pull --json: sha256 and both signatures"
+expect_json 'j["path"].endswith("/versions/1.2.3") and j["layout"] == "versioned"' "pull --json: staged path"
+check "current points at 1.2.3" test "$(readlink "$D/current")" = "versions/1.2.3"
+check "agent start script staged executable" test -x "$D/current/lacework-sidecar.sh"
+check "manifest passes sha256sum -c" sh -c "cd '$D/current' && sha256sum -c --quiet .vetstage/MANIFEST.sha256"
+expect_rc 0 "layout check on the pulled layout" "$VS" layout check "$D"
+
+n=$(nginx_requests "GET /agent-1.2.3.tgz ")
+expect_rc 0 "second pull of the same version" "$VS" --home "$H" pull "$NGINX_HTTPS/agent-1.2.3.tgz" --cacert "$NGINX_CA" --dest "$D"
+expect_err_has "already in the cache" "second pull: served from the cache"
+check "second pull: package not downloaded again" test "$(nginx_requests "GET /agent-1.2.3.tgz ")" = "$n"
+
+expect_rc 0 "upgrade to 1.3.0" "$VS" --home "$H" pull "$NGINX_HTTP/agent-1.3.0.tgz" --dest "$D"
+check "current switched to 1.3.0" test "$(readlink "$D/current")" = "versions/1.3.0"
+check "1.2.3 kept beside it" test -d "$D/versions/1.2.3"
+
+snapshot "$D" >"$T/d.before"
+expect_rc 7 "downgrade refused" "$VS" --home "$H" pull "file://$T/srv/agent-1.2.3.tgz" --dest "$D"
+expect_err_has "downgrade" "downgrade: reason given"
+same_snapshot "downgrade: layout unchanged" "$T/d.before" "$D"
+expect_rc 0 "downgrade allowed with --allow-downgrade" "$VS" --home "$H" pull "file://$T/srv/agent-1.2.3.tgz" --dest "$D" --allow-downgrade
+check "current back on 1.2.3" test "$(readlink "$D/current")" = "versions/1.2.3"
+
+expect_rc 0 "pull --flat into an absent folder" "$VS" --home "$H" pull "$NGINX_HTTP/agent-1.3.0.tgz" --dest "$T/flat" --flat
+check "flat: start script at the top" test -x "$T/flat/lacework-sidecar.sh"
+check "flat: provenance written" test -f "$T/flat/.vetstage/provenance.json"
+expect_rc 0 "pull --help" "$VS" pull --help
+expect_out_has "--allow-downgrade" "pull --help lists stage options"
+expect_out_has "--mirror" "pull --help lists fetch options"
+finish
