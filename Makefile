@@ -123,7 +123,7 @@ check: deps-test
 deps:
 	@sh mk/deps.sh build
 deps-test:
-	@sh mk/deps.sh build test
+	@sh mk/deps.sh build test render
 
 demo: deps-test
 	$(MAKE) all

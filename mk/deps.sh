@@ -8,7 +8,7 @@ build="make gcc pkg-config libgcrypt20-dev libgpg-error-dev libgpgme-dev gnupg l
 libcurl4-openssl-dev libjansson-dev libtasn1-6-dev libc6-dev"
 test="check libsubunit-dev gpg gpgv openssl nginx tar gzip xz-utils zstd python3 curl
 ca-certificates coreutils procps"
-render="buildah podman runc busybox-static python3-botocore uidmap fuse-overlayfs"
+render="buildah podman runc busybox-static python3-botocore"
 
 want=""
 for group in "$@"; do
