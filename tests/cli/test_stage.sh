@@ -82,6 +82,7 @@ expect_rc 0 "--flat under umask 077" sh -c "umask 077 && '$VS' --home '$H' stage
 mkdir -p "$T/cf"; echo x >"$T/cf/current"
 expect_rc 2 "DIR/current is a regular file: refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/cf"
 expect_err_has "current: exists but is not a symbolic link" "current-not-a-link message"
+expect_one_line_err "current-not-a-link: one line"
 check "current-not-a-link: nothing created" test ! -e "$T/cf/versions"
 check "umask 077: modes still 0755/0644/0755" test "$(mode "$T/flat077/bin/datacollector")$(mode "$T/flat077/etc/config.json")$(mode "$T/flat077/etc")" = 755644755
 mkdir "$T/emptydir"
@@ -91,6 +92,7 @@ mkdir -p "$T/full"; echo keep >"$T/full/mine"
 snapshot "$T/full" >"$T/full.before"
 expect_rc 2 "--flat into a non-empty DIR refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/full" --flat
 expect_err_has "$T/full: not empty" "not-empty message"
+expect_one_line_err "not-empty: one line"
 same_snapshot "non-empty DIR unchanged" "$T/full.before" "$T/full"
 
 # -- two stages at once into one DIR are serialised (flock on DIR)
