@@ -11,7 +11,7 @@
 
 static void on_problem(const char *path, const char *reason, void *payload)
 {
-    fprintf(stderr, "vetstage-check: %s/%s: %s\n", (const char *)payload, path, reason);
+    fprintf(stderr, "vetstage-check: %s: %s: %s\n", (const char *)payload, path, reason);
 }
 
 static void usage(FILE *f)

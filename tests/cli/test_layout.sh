@@ -103,6 +103,19 @@ expect_json 'j["ok"] is False and j["error"]["code"] == "integrity" and len(j["p
 mkdir -p "$T/dangling"; ln -s versions/9.9 "$T/dangling/current"
 both 6 "current points at a missing version" "$T/dangling"
 
+# -- the static checker in an empty root (as in a FROM scratch image): needs root for chroot
+if [ "$(id -u)" -eq 0 ] && command -v chroot >/dev/null 2>&1; then
+    mkdir -p "$T/scratch/var/lib"
+    cp "$CHK" "$T/scratch/vetstage-check"
+    cp -a "$T/ver" "$T/scratch/var/lib/lacework-backup"
+    expect_rc 0 "vetstage-check in an empty root (no /etc, /proc, /dev, libc)" chroot "$T/scratch" /vetstage-check /var/lib/lacework-backup
+    echo evil >>"$T/scratch/var/lib/lacework-backup/versions/1.2.3/etc/config.json"
+    expect_rc 6 "vetstage-check in an empty root: damage found" chroot "$T/scratch" /vetstage-check
+    expect_err_has "vetstage-check: /var/lib/lacework-backup: etc/config.json: content differs" "default DIR and problem line"
+else
+    echo "# skip: chroot test needs root"
+fi
+
 # -- not a layout
 mkdir -p "$T/empty"
 both 2 "empty directory is not a layout" "$T/empty"
