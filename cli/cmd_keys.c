@@ -225,30 +225,8 @@ static int do_remove(cli *c, int argc, char **argv)
     return cli_json_ok(c, o);
 }
 
-/* cli/main.c resets optind before computing argv + optind, so a command may
- * receive the whole command line: find our own name in it. Harmless once
- * main.c passes argv starting at the command. */
-static void skip_to_command(int *argc, char ***argv, const char *name)
-{
-    if (*argc > 0 && strcmp((*argv)[0], name) == 0)
-        return;
-    for (int i = 1; i < *argc; i++) {
-        const char *a = (*argv)[i];
-        if (strcmp(a, name) == 0) {
-            *argc -= i;
-            *argv += i;
-            return;
-        }
-        if (strcmp(a, "--home") == 0)
-            i++;
-        else if (a[0] != '-')
-            return;
-    }
-}
-
 int cmd_keys(cli *c, int argc, char **argv)
 {
-    skip_to_command(&argc, &argv, "keys");
     static const struct {
         const char *name;
         int (*fn)(cli *, int, char **);

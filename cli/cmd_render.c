@@ -255,30 +255,8 @@ static int do_ecs(cli *c, int argc, char **argv)
     return 0;
 }
 
-/* cli/main.c resets optind before computing argv + optind, so a command may
- * receive the whole command line: find our name in it (a no-op once main.c
- * passes argv starting at the command). */
-static void skip_to_command(int *argc, char ***argv)
-{
-    if (*argc > 0 && strcmp((*argv)[0], "render") == 0)
-        return;
-    for (int i = 1; i < *argc; i++) {
-        const char *s = (*argv)[i];
-        if (strcmp(s, "render") == 0) {
-            *argc -= i;
-            *argv += i;
-            return;
-        }
-        if (strcmp(s, "--home") == 0)
-            i++;
-        else if (s[0] != '-')
-            return;
-    }
-}
-
 int cmd_render(cli *c, int argc, char **argv)
 {
-    skip_to_command(&argc, &argv);
     if (argc < 2) {
         fputs(usage_text, stderr);
         return 2;
