@@ -56,6 +56,17 @@ elif case == 'ctrlname':
     add('evil\nname', b'x')
 elif case == 'random':
     add('r1', os.urandom(60000)); add('r2', os.urandom(60000))
+elif case == 'liar':
+    # GNU sparse 1.0 entry whose header says 10 bytes while its map and data
+    # make libarchive produce 3 MB: only counting while writing catches it
+    smap = b'1\n0\n3000000\n'
+    payload = smap + b'\0' * (512 - len(smap)) + b'A' * 3000000
+    t = tarfile.open(out, 'w:gz', format=tarfile.PAX_FORMAT)
+    i = tarfile.TarInfo('GNUSparseFile.0/liar'); i.size = len(payload)
+    i.pax_headers = {'GNU.sparse.major': '1', 'GNU.sparse.minor': '0',
+                     'GNU.sparse.name': 'liar', 'GNU.sparse.realsize': '10'}
+    t.addfile(i, io.BytesIO(payload)); t.close()
+    sys.exit(0)
 elif case == 'reserved':
     add('.vetstage/MANIFEST.sha256', b'x')
 t = tarfile.open(out, mode, format=tarfile.GNU_FORMAT)
@@ -112,6 +123,7 @@ refused longpath "'d/d/d/" "path longer than 1024 bytes"
 refused many "'f10'" "--max-entries limit of 10" --max-entries 10
 refused bomb "'b'" "--max-unpacked limit of 1000000" --max-unpacked 1000000
 refused liesize "'huge'" "declared size 3000000 exceeds" --max-unpacked 1000000
+refused liar "'liar'" "unpacks to more than the --max-unpacked limit of 1000000" --max-unpacked 1000000
 refused sparsebomb "'zeros'" "declared size 2147483648 exceeds the --max-unpacked limit of 1073741824"
 refused ctrlname "" "control character"
 refused reserved "'.vetstage/MANIFEST.sha256'" "reserved name"
