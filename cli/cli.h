@@ -128,6 +128,12 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a);
 int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *url);
 /* Fetch options text for --help. */
 extern const char cli_fetch_help[];
+/* Run the fetch: download, verify, admit. On success writes "NAME@VERSION"
+ * to ref, reports on stderr and, when obj is not NULL, adds the fetch fields
+ * (ref, name, version, sha256, size, already, signatures, verdict) to obj;
+ * returns 0. On failure reports the error (obj is consumed) and returns the
+ * exit code. */
+int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *obj);
 
 /* ---- options shared by stage and pull (cli/stage_args.c) ---------------- */
 

@@ -56,45 +56,10 @@ int cmd_fetch(cli *c, int argc, char **argv)
     vs_ctx *ctx = cli_ctx(c, &rc);
     if (!ctx)
         return rc;
-    vs_error err = VS_ERROR_INIT;
-    vs_cache_entry *e = malloc(sizeof *e);
-    if (!e)
-        return 1;
-    bool already = false;
-    vs_verdict *verdict = NULL;
-    vs_status st = vs_cache_fetch(ctx, &fa.fo, e, &already, &verdict, &err);
-    if (st != VS_OK) {
-        json_t *extra = NULL;
-        if (c->json) {
-            extra = json_object();
-            json_object_set_new(extra, "signatures", cli_sigs_json(verdict));
-            json_object_set_new(extra, "verdict", json_string("rejected"));
-        }
-        vs_verdict_free(verdict);
-        free(e);
-        return cli_fail_json(c, &err, extra);
-    }
-    char ref[300];
-    snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
-    if (c->json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "ref", json_string(ref));
-        json_object_set_new(o, "name", json_string(e->name));
-        json_object_set_new(o, "version", json_string(e->version));
-        json_object_set_new(o, "sha256", json_string(e->sha256));
-        json_object_set_new(o, "size", json_integer((json_int_t)e->size));
-        json_object_set_new(o, "already", json_boolean(already));
-        json_object_set_new(o, "signatures", cli_sigs_json(verdict));
-        json_object_set_new(o, "verdict", json_string("trusted"));
-        rc = cli_json_ok(c, o);
-    } else {
-        if (already)
-            cli_info(c, "%s already in the cache\n", ref);
-        else
-            cli_info(c, "cached %s sha256:%s\n", ref, e->sha256);
-        rc = 0;
-    }
-    vs_verdict_free(verdict);
-    free(e);
-    return rc;
+    json_t *o = c->json ? json_object() : NULL;
+    char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
+    rc = cli_fetch_run(c, &fa, ref, sizeof ref, o);
+    if (rc)
+        return rc;
+    return o ? cli_json_ok(c, o) : 0;
 }

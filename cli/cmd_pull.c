@@ -1,6 +1,4 @@
 /* cli/cmd_pull.c - `vetstage pull URL --dest DIR`: fetch, verify, stage. */
-#include <stdlib.h>
-
 #include "cli.h"
 
 static const char usage_head[] =
@@ -59,37 +57,16 @@ int cmd_pull(cli *c, int argc, char **argv)
     if (!ctx)
         return rc;
 
-    vs_error err = VS_ERROR_INIT;
-    vs_cache_entry *e = malloc(sizeof *e);
-    if (!e)
-        return 1;
-    bool already = false;
-    vs_verdict *verdict = NULL;
-    vs_status st = vs_cache_fetch(ctx, &fa.fo, e, &already, &verdict, &err);
     json_t *o = c->json ? json_object() : NULL;
-    if (o) {
-        json_object_set_new(o, "sha256", cli_json_str(st == VS_OK ? e->sha256 : NULL));
-        json_object_set_new(o, "already", json_boolean(already));
-        json_object_set_new(o, "signatures", cli_sigs_json(verdict));
-        json_object_set_new(o, "verdict", json_string(st == VS_OK ? "trusted" : "rejected"));
-    }
-    vs_verdict_free(verdict);
-    if (st != VS_OK) {
-        free(e);
-        return cli_fail_json(c, &err, o);
-    }
     char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
-    snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
-    free(e);
-    cli_info(c, already ? "%s already in the cache\n" : "cached %s\n", ref);
+    rc = cli_fetch_run(c, &fa, ref, sizeof ref, o);
+    if (rc)
+        return rc;
 
+    vs_error err = VS_ERROR_INIT;
     vs_stage_result res;
-    st = vs_stage_ref(ctx, ref, dest, &so, &res, &err);
-    if (st != VS_OK) {
-        if (o)
-            json_object_set_new(o, "ref", json_string(ref));
+    if (vs_stage_ref(ctx, ref, dest, &so, &res, &err) != VS_OK)
         return cli_fail_json(c, &err, o);
-    }
     cli_stage_report(c, ref, dest, &so, &res, o);
     return o ? cli_json_ok(c, o) : 0;
 }

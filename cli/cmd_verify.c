@@ -52,19 +52,7 @@ static json_t *verdict_json(const vs_verdict *v)
     json_object_set_new(o, "package", json_string(v->package));
     json_object_set_new(o, "size", json_integer((json_int_t)v->size));
     json_object_set_new(o, "sha256", cli_json_str(v->sha256));
-    json_t *arr = json_array();
-    for (size_t i = 0; i < v->nsigs; i++) {
-        const vs_sig_result *s = &v->sigs[i];
-        json_t *e = json_object();
-        json_object_set_new(e, "type", json_string(s->kind == VS_SIG_GPG ? "gpg" : "rsa"));
-        json_object_set_new(e, "valid", json_boolean(s->valid));
-        json_object_set_new(e, "fingerprint", cli_json_str(s->fingerprint));
-        json_object_set_new(e, "created", cli_json_time(s->created));
-        json_object_set_new(e, "reason", json_string(s->reason));
-        json_object_set_new(e, "file", cli_json_str(s->file));
-        json_array_append_new(arr, e);
-    }
-    json_object_set_new(o, "signatures", arr);
+    json_object_set_new(o, "signatures", cli_sigs_json(v));
     json_object_set_new(o, "verdict", json_string(v->trusted ? "trusted" : "rejected"));
     return o;
 }
