@@ -35,48 +35,36 @@ static const char *meta_path(const char *raw, char *norm, size_t normsz)
     return NULL;
 }
 
-vs_status vs_manifest_parse(const uint8_t *p, size_t len, const char *name, vs_pathset *set,
-                            vs_error *err)
+/* One line of a metadata file, copied NUL-terminated into buf (n bytes);
+ * norm is scratch for the normalised path. */
+typedef vs_status (*line_fn)(char *buf, size_t n, char *norm, const char *name, size_t lineno,
+                             vs_pathset *set, vs_error *err);
+
+/* Read p line by line (each at most maxline bytes) through the bounded cursor
+ * and hand every line to fn; stops at the first failure. */
+static vs_status parse_lines(const uint8_t *p, size_t len, size_t maxline, const char *name,
+                             vs_pathset *set, line_fn fn, vs_error *err)
 {
     vs_cursor c;
     vs_cursor_init(&c, p, len);
     const char *line;
     size_t n, lineno = 0;
-    char *buf = malloc(VS_MAX_MANIFEST_LINE + 1);
+    char *buf = malloc(maxline + 1);
     char *norm = malloc(VS_MAX_ARCHIVE_PATH + 1);
     vs_status st = VS_OK;
     if (!buf || !norm) {
         st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
         goto out;
     }
-    while (vs_cursor_line(&c, VS_MAX_MANIFEST_LINE, &line, &n)) {
+    while (vs_cursor_line(&c, maxline, &line, &n)) {
         lineno++;
-        if (!line_copy(buf, VS_MAX_MANIFEST_LINE + 1, line, n)) {
+        if (!line_copy(buf, maxline + 1, line, n)) {
             st = bad_line(err, name, lineno, "NUL byte or line too long");
             goto out;
         }
-        uint8_t d[VS_SHA256_LEN];
-        if (n < 67 || !vs_unhex(d, VS_SHA256_LEN, buf, 64) || buf[64] != ' ' ||
-            (buf[65] != ' ' && buf[65] != '*')) {
-            st = bad_line(err, name, lineno, "not '<sha256>  path'");
+        st = fn(buf, n, norm, name, lineno, set, err);
+        if (st)
             goto out;
-        }
-        const char *why = meta_path(buf + 66, norm, VS_MAX_ARCHIVE_PATH + 1);
-        if (why) {
-            st = bad_line(err, name, lineno, why);
-            goto out;
-        }
-        vs_pathent *e = vs_pathset_get(set, norm);
-        if (e && e->has_sha) {
-            st = bad_line(err, name, lineno, "path listed twice");
-            goto out;
-        }
-        if (!e && !(e = vs_pathset_add(set, norm))) {
-            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-            goto out;
-        }
-        memcpy(e->sha256, d, VS_SHA256_LEN);
-        e->has_sha = true;
     }
     if (c.bad)
         st = bad_line(err, name, lineno + 1, "line too long");
@@ -84,6 +72,33 @@ out:
     free(buf);
     free(norm);
     return st;
+}
+
+/* "<sha256>  path" */
+static vs_status manifest_line(char *buf, size_t n, char *norm, const char *name, size_t lineno,
+                               vs_pathset *set, vs_error *err)
+{
+    uint8_t d[VS_SHA256_LEN];
+    if (n < 67 || !vs_unhex(d, VS_SHA256_LEN, buf, 64) || buf[64] != ' ' ||
+        (buf[65] != ' ' && buf[65] != '*'))
+        return bad_line(err, name, lineno, "not '<sha256>  path'");
+    const char *why = meta_path(buf + 66, norm, VS_MAX_ARCHIVE_PATH + 1);
+    if (why)
+        return bad_line(err, name, lineno, why);
+    vs_pathent *e = vs_pathset_get(set, norm);
+    if (e && e->has_sha)
+        return bad_line(err, name, lineno, "path listed twice");
+    if (!e && !(e = vs_pathset_add(set, norm)))
+        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+    memcpy(e->sha256, d, VS_SHA256_LEN);
+    e->has_sha = true;
+    return VS_OK;
+}
+
+vs_status vs_manifest_parse(const uint8_t *p, size_t len, const char *name, vs_pathset *set,
+                            vs_error *err)
+{
+    return parse_lines(p, len, VS_MAX_MANIFEST_LINE, name, set, manifest_line, err);
 }
 
 static bool parse_mode(const char *s, unsigned *out)
@@ -100,84 +115,51 @@ static bool parse_mode(const char *s, unsigned *out)
     return true;
 }
 
+/* "T MMMM path[<TAB>target]"; '#' comments and empty lines skipped */
+static vs_status modes_line(char *buf, size_t n, char *norm, const char *name, size_t lineno,
+                            vs_pathset *set, vs_error *err)
+{
+    if (buf[0] == '#' || buf[0] == '\0')
+        return VS_OK;
+    char type = buf[0];
+    unsigned mode = 0;
+    if (n < 8 || (type != 'f' && type != 'd' && type != 'l') || buf[1] != ' ' || buf[6] != ' ')
+        return bad_line(err, name, lineno, "not 'TYPE MODE path'");
+    buf[6] = '\0';
+    if (!parse_mode(buf + 2, &mode))
+        return bad_line(err, name, lineno, "bad mode");
+    char *path = buf + 7;
+    char *tab = strchr(path, '\t');
+    const char *target = NULL;
+    if (type == 'l') {
+        if (!tab)
+            return bad_line(err, name, lineno, "symbolic link without a target");
+        *tab = '\0';
+        target = tab + 1;
+    } else if (tab) {
+        return bad_line(err, name, lineno, "tab in path");
+    }
+    const char *why = meta_path(path, norm, VS_MAX_ARCHIVE_PATH + 1);
+    if (!why && target)
+        why = vs_stage_check_link(norm, target);
+    if (why)
+        return bad_line(err, name, lineno, why);
+    vs_pathent *e = vs_pathset_get(set, norm);
+    if (e && e->type)
+        return bad_line(err, name, lineno, "path listed twice");
+    if (!e && !(e = vs_pathset_add(set, norm)))
+        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+    e->type = type;
+    e->mode = mode;
+    if (target && !(e->target = strdup(target)))
+        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+    return VS_OK;
+}
+
 vs_status vs_modes_parse(const uint8_t *p, size_t len, const char *name, vs_pathset *set,
                          vs_error *err)
 {
-    vs_cursor c;
-    vs_cursor_init(&c, p, len);
-    const char *line;
-    size_t n, lineno = 0;
-    char *buf = malloc(VS_MAX_MODES_LINE + 1);
-    char *norm = malloc(VS_MAX_ARCHIVE_PATH + 1);
-    vs_status st = VS_OK;
-    if (!buf || !norm) {
-        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-        goto out;
-    }
-    while (vs_cursor_line(&c, VS_MAX_MODES_LINE, &line, &n)) {
-        lineno++;
-        if (!line_copy(buf, VS_MAX_MODES_LINE + 1, line, n)) {
-            st = bad_line(err, name, lineno, "NUL byte or line too long");
-            goto out;
-        }
-        if (buf[0] == '#' || buf[0] == '\0')
-            continue;
-        char type = buf[0];
-        unsigned mode = 0;
-        /* "T MMMM path" */
-        if (n < 8 || (type != 'f' && type != 'd' && type != 'l') || buf[1] != ' ' ||
-            buf[6] != ' ') {
-            st = bad_line(err, name, lineno, "not 'TYPE MODE path'");
-            goto out;
-        }
-        buf[6] = '\0';
-        if (!parse_mode(buf + 2, &mode)) {
-            st = bad_line(err, name, lineno, "bad mode");
-            goto out;
-        }
-        char *path = buf + 7;
-        char *tab = strchr(path, '\t');
-        const char *target = NULL;
-        if (type == 'l') {
-            if (!tab) {
-                st = bad_line(err, name, lineno, "symbolic link without a target");
-                goto out;
-            }
-            *tab = '\0';
-            target = tab + 1;
-        } else if (tab) {
-            st = bad_line(err, name, lineno, "tab in path");
-            goto out;
-        }
-        const char *why = meta_path(path, norm, VS_MAX_ARCHIVE_PATH + 1);
-        if (!why && target)
-            why = vs_stage_check_link(norm, target);
-        if (why) {
-            st = bad_line(err, name, lineno, why);
-            goto out;
-        }
-        vs_pathent *e = vs_pathset_get(set, norm);
-        if (e && e->type) {
-            st = bad_line(err, name, lineno, "path listed twice");
-            goto out;
-        }
-        if (!e && !(e = vs_pathset_add(set, norm))) {
-            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-            goto out;
-        }
-        e->type = type;
-        e->mode = mode;
-        if (target && !(e->target = strdup(target))) {
-            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-            goto out;
-        }
-    }
-    if (c.bad)
-        st = bad_line(err, name, lineno + 1, "line too long");
-out:
-    free(buf);
-    free(norm);
-    return st;
+    return parse_lines(p, len, VS_MAX_MODES_LINE, name, set, modes_line, err);
 }
 
 /* ---- rendering ------------------------------------------------------------ */
