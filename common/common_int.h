@@ -2,7 +2,7 @@
  * common/common_int.h - internal helpers shared by every component.
  * Not installed; the CLI cannot include it.
  *
- * error.c, hash.c, fsutil.c and cursor.c depend only on libc and libgcrypt so
+ * error.c, hash.c, fsutil.c, cursor.c and sbuf.c depend only on libc and libgcrypt so
  * that the static `vetstage-check` binary can link them without gpgme/curl.
  */
 #ifndef VS_COMMON_INT_H
@@ -123,6 +123,20 @@ char *vs_path_join(const char *a, const char *b);
 const char *vs_basename(const char *s);
 /* Write all bytes, retrying on EINTR/short writes. 0 or -1 with errno. */
 int vs_write_all(int fd, const void *p, size_t len);
+
+/* ---- growing string (sbuf.c) ------------------------------------------- */
+
+/* Zero-initialise; p is NUL-terminated once anything (even "") was added.
+ * A failed allocation sets the sticky `oom` and later adds do nothing; the
+ * owner checks oom at the end and frees p with free(). */
+typedef struct vs_sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} vs_sbuf;
+
+void vs_sbuf_add(vs_sbuf *b, const char *s, size_t n);
+void vs_sbuf_puts(vs_sbuf *b, const char *s);
 
 /* ---- bounded cursor for untrusted bytes (cursor.c) ---------------------- */
 

@@ -12,42 +12,10 @@
 
 #include "render/render_int.h"
 
-/* ---- a growing string ---------------------------------------------------- */
+/* ---- text helpers on the common growing string -------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) VS_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...)
+static void sb_printf(vs_sbuf *b, const char *fmt, ...) VS_PRINTF(2, 3);
+static void sb_printf(vs_sbuf *b, const char *fmt, ...)
 {
     char tmp[1024];
     va_list ap;
@@ -58,31 +26,31 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
         b->oom = true; /* callers only format short, validated values */
         return;
     }
-    sb_add(b, tmp, (size_t)n);
+    vs_sbuf_add(b, tmp, (size_t)n);
 }
 
 /* A Dockerfile double-quoted value: \ " and $ escaped (LABEL substitutes
  * variables). Values are validated before; this is the second fence. */
-static void sb_quoted(sbuf *b, const char *s)
+static void sb_quoted(vs_sbuf *b, const char *s)
 {
-    sb_add(b, "\"", 1);
+    vs_sbuf_add(b, "\"", 1);
     for (; *s; s++) {
         if (*s == '\\' || *s == '"' || *s == '$')
-            sb_add(b, "\\", 1);
-        sb_add(b, s, 1);
+            vs_sbuf_add(b, "\\", 1);
+        vs_sbuf_add(b, s, 1);
     }
-    sb_add(b, "\"", 1);
+    vs_sbuf_add(b, "\"", 1);
 }
 
 /* Exec form: a JSON array on one line, strings escaped by jansson. */
-static void sb_json(sbuf *b, const json_t *a)
+static void sb_json(vs_sbuf *b, const json_t *a)
 {
     char *s = json_dumps(a, JSON_ENCODE_ANY);
     if (!s) {
         b->oom = true;
         return;
     }
-    sb_puts(b, s);
+    vs_sbuf_puts(b, s);
     free(s);
 }
 
@@ -189,56 +157,56 @@ static vs_status plan_make(plan *p, const vs_render_opts *o, vs_error *err)
 
 /* ---- the text ------------------------------------------------------------ */
 
-static void labels(sbuf *b, const render_layout *l)
+static void labels(vs_sbuf *b, const render_layout *l)
 {
-    sb_puts(b, "LABEL org.opencontainers.image.title=");
+    vs_sbuf_puts(b, "LABEL org.opencontainers.image.title=");
     sb_quoted(b, l->name);
-    sb_puts(b, " \\\n      org.opencontainers.image.version=");
+    vs_sbuf_puts(b, " \\\n      org.opencontainers.image.version=");
     sb_quoted(b, l->version);
-    sb_puts(b, " \\\n      org.opencontainers.image.description=");
+    vs_sbuf_puts(b, " \\\n      org.opencontainers.image.description=");
     char desc[VS_MAX_NAME + VS_MAX_VERSION + 64];
     snprintf(desc, sizeof desc, "%s %s, vetted and staged by vetstage", l->name, l->version);
     sb_quoted(b, desc);
-    sb_puts(b, " \\\n      io.vetstage.package=");
+    vs_sbuf_puts(b, " \\\n      io.vetstage.package=");
     sb_quoted(b, l->name);
-    sb_puts(b, " \\\n      io.vetstage.version=");
+    vs_sbuf_puts(b, " \\\n      io.vetstage.version=");
     sb_quoted(b, l->version);
-    sb_puts(b, " \\\n      io.vetstage.sha256=");
+    vs_sbuf_puts(b, " \\\n      io.vetstage.sha256=");
     sb_quoted(b, l->sha256);
-    sb_puts(b, " \\\n      io.vetstage.signers=");
+    vs_sbuf_puts(b, " \\\n      io.vetstage.signers=");
     sb_quoted(b, l->signers);
-    sb_puts(b, "\n");
+    vs_sbuf_puts(b, "\n");
 }
 
 static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
                              const render_layout *l, vs_error *err)
 {
-    sbuf b = { 0 };
+    vs_sbuf b = { 0 };
     json_t *vol = json_pack("[s]", p->mount);
     json_t *check = json_pack("[ss]", VS_RENDER_CHECKER_PATH, p->mount);
     if (o->flow == VS_RENDER_SIDECAR) {
         sb_printf(&b, "# vetstage sidecar image: %s %s as a volume at %s.\n", l->name,
                   l->version, p->mount);
-        sb_puts(&b, "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check\n"
+        vs_sbuf_puts(&b, "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check\n"
                     "# (static layout checker). The command checks the layout and exits 0 only\n"
                     "# when it is intact, so ECS dependsOn SUCCESS gates the application on it.\n");
-        sb_puts(&b, "FROM scratch\n");
+        vs_sbuf_puts(&b, "FROM scratch\n");
         labels(&b, l);
         sb_printf(&b, "COPY vetstage-check %s\n", VS_RENDER_CHECKER_PATH);
         sb_printf(&b, "COPY layout/ %s/\n", p->mount);
-        sb_puts(&b, "VOLUME ");
+        vs_sbuf_puts(&b, "VOLUME ");
         sb_json(&b, vol);
-        sb_puts(&b, "\nENTRYPOINT ");
+        vs_sbuf_puts(&b, "\nENTRYPOINT ");
         sb_json(&b, check);
-        sb_puts(&b, "\n");
+        vs_sbuf_puts(&b, "\n");
     } else {
         sb_printf(&b, "# vetstage embedded build: %s %s copied into %s at %s.\n", l->name,
                   l->version, o->app_image, p->mount);
-        sb_puts(&b, "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check.\n"
+        vs_sbuf_puts(&b, "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check.\n"
                     "# The application image needs /bin/sh: the entry point checks the layout,\n"
                     "# runs the agent's start script, then execs the original entry point and\n"
                     "# command with their arguments unchanged.\n");
-        sb_puts(&b, "FROM scratch AS vetstage-layout\n");
+        vs_sbuf_puts(&b, "FROM scratch AS vetstage-layout\n");
         sb_printf(&b, "COPY vetstage-check %s\n", VS_RENDER_CHECKER_PATH);
         sb_printf(&b, "COPY layout/ %s/\n\n", p->mount);
         sb_printf(&b, "FROM %s\n", o->app_image);
@@ -246,11 +214,11 @@ static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
         sb_printf(&b, "COPY --from=vetstage-layout %s %s\n", VS_RENDER_CHECKER_PATH,
                   VS_RENDER_CHECKER_PATH);
         sb_printf(&b, "COPY --from=vetstage-layout %s/ %s/\n", p->mount, p->mount);
-        sb_puts(&b, "ENTRYPOINT ");
+        vs_sbuf_puts(&b, "ENTRYPOINT ");
         sb_json(&b, p->entry);
-        sb_puts(&b, "\nCMD ");
+        vs_sbuf_puts(&b, "\nCMD ");
         sb_json(&b, p->cmd);
-        sb_puts(&b, "\n");
+        vs_sbuf_puts(&b, "\n");
     }
     json_decref(vol);
     json_decref(check);

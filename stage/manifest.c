@@ -164,43 +164,6 @@ vs_status vs_modes_parse(const uint8_t *p, size_t len, const char *name, vs_path
 
 /* ---- rendering ------------------------------------------------------------ */
 
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (n + 1 > b->cap - b->len || !b->p) {
-        size_t ncap = b->cap ? b->cap : 4096;
-        while (ncap - b->len < n + 1) {
-            if (ncap > SIZE_MAX / 2) {
-                b->oom = true;
-                return;
-            }
-            ncap *= 2;
-        }
-        char *np = realloc(b->p, ncap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
 vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mlen, char **modes,
                              size_t *modes_len, vs_error *err)
 {
@@ -208,9 +171,9 @@ vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mle
     vs_pathent **v = vs_pathset_sorted(set);
     if (!v)
         return vs_error_set(err, VS_E_INTERNAL, "manifest: out of memory");
-    sbuf m = { 0 }, d = { 0 };
-    sb_str(&m, "");
-    sb_str(&d, "# vetstage MODES v1: TYPE MODE PATH[<TAB>SYMLINK-TARGET]\n");
+    vs_sbuf m = { 0 }, d = { 0 };
+    vs_sbuf_puts(&m, "");
+    vs_sbuf_puts(&d, "# vetstage MODES v1: TYPE MODE PATH[<TAB>SYMLINK-TARGET]\n");
     for (size_t i = 0; i < set->n; i++) {
         const vs_pathent *e = v[i];
         char head[16];
@@ -219,19 +182,19 @@ vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mle
         if (e->type == 'f') {
             char hex[VS_SHA256_HEX];
             vs_hex(hex, e->sha256, VS_SHA256_LEN);
-            sb_str(&m, hex);
-            sb_str(&m, "  ");
-            sb_str(&m, e->path);
-            sb_str(&m, "\n");
+            vs_sbuf_puts(&m, hex);
+            vs_sbuf_puts(&m, "  ");
+            vs_sbuf_puts(&m, e->path);
+            vs_sbuf_puts(&m, "\n");
         }
         snprintf(head, sizeof head, "%c %04o ", e->type, e->mode & 07777u);
-        sb_str(&d, head);
-        sb_str(&d, e->path);
+        vs_sbuf_puts(&d, head);
+        vs_sbuf_puts(&d, e->path);
         if (e->type == 'l') {
-            sb_str(&d, "\t");
-            sb_str(&d, e->target ? e->target : "");
+            vs_sbuf_puts(&d, "\t");
+            vs_sbuf_puts(&d, e->target ? e->target : "");
         }
-        sb_str(&d, "\n");
+        vs_sbuf_puts(&d, "\n");
     }
     free(v);
     if (m.oom || d.oom) {

@@ -4,7 +4,8 @@
 VS_CHECKER := $(BUILD)/vetstage-check
 VS_CHECKER_OBJS := $(BUILD)/obj/stage/checker/main.o $(BUILD)/obj/stage/layout.o \
   $(BUILD)/obj/stage/manifest.o $(BUILD)/obj/stage/pathrules.o $(BUILD)/obj/common/error.o \
-  $(BUILD)/obj/common/hash.o $(BUILD)/obj/common/cursor.o $(BUILD)/obj/common/fsutil.o
+  $(BUILD)/obj/common/hash.o $(BUILD)/obj/common/cursor.o $(BUILD)/obj/common/fsutil.o \
+  $(BUILD)/obj/common/sbuf.o
 # sanitizer runtimes cannot be linked statically: SAN=1 builds a dynamic checker
 VS_CHECKER_STATIC := $(if $(filter 1,$(SAN)),,-static)
 
