@@ -1,16 +1,18 @@
 # stage/module.mk - the static layout checker `vetstage-check`, run as the
 # sidecar image's command (FROM scratch: no shell, no libc). It links only
 # the layout check and the libc + libgcrypt parts of common/.
+#
+# It is always built static and without sanitizers (their runtimes cannot be
+# linked statically), also in SAN=1 builds, so that the image tests can run
+# it in a FROM scratch image; the same code runs sanitized in `vetstage layout
+# check` and the unit tests.
 VS_CHECKER := $(BUILD)/vetstage-check
-VS_CHECKER_OBJS := $(BUILD)/obj/stage/checker/main.o $(BUILD)/obj/stage/layout.o \
-  $(BUILD)/obj/stage/manifest.o $(BUILD)/obj/stage/pathrules.o $(BUILD)/obj/common/error.o \
-  $(BUILD)/obj/common/hash.o $(BUILD)/obj/common/cursor.o $(BUILD)/obj/common/fsutil.o \
-  $(BUILD)/obj/common/sbuf.o
-# sanitizer runtimes cannot be linked statically: SAN=1 builds a dynamic checker
-VS_CHECKER_STATIC := $(if $(filter 1,$(SAN)),,-static)
+VS_CHECKER_SRCS := stage/checker/main.c stage/layout.c stage/manifest.c stage/pathrules.c \
+  common/error.c common/hash.c common/cursor.c common/fsutil.c
 
-$(VS_CHECKER): $(VS_CHECKER_OBJS)
-	$(CC) $(VS_CHECKER_STATIC) $(LDFLAGS) -o $@ $(VS_CHECKER_OBJS) \
+$(VS_CHECKER): $(VS_CHECKER_SRCS) $(wildcard include/vetstage/*.h) $(wildcard */*_int.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) -O2 $(WARN) -I. -Iinclude $(PKG_CFLAGS) -static -o $@ $(VS_CHECKER_SRCS) \
 	  $$(pkg-config --libs --static libgcrypt) -lpthread
 
 EXTRA_ALL += $(VS_CHECKER)
