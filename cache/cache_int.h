@@ -11,6 +11,7 @@
 #ifndef VS_CACHE_INT_H
 #define VS_CACHE_INT_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,10 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
 
 /* Create cache/{objects/sha256,refs,quarantine} if absent. */
 vs_status vs_cache_mkdirs(vs_ctx *ctx, vs_error *err);
+
+/* Open the cache directory `rel` (VS_CACHE_REFS, ...) below the home for
+ * reading its entries; caller closes *out with closedir(). */
+vs_status vs_cache_opendir(vs_ctx *ctx, const char *rel, DIR **out, vs_error *err);
 
 /* Take cache/lock with flock(op) (LOCK_SH or LOCK_EX); *fd to pass to
  * vs_cache_unlock. Creates the cache directories first. */

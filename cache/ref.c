@@ -379,6 +379,23 @@ vs_status vs_cache_mkdirs(vs_ctx *ctx, vs_error *err)
     return st;
 }
 
+vs_status vs_cache_opendir(vs_ctx *ctx, const char *rel, DIR **out, vs_error *err)
+{
+    int fd;
+    *out = NULL;
+    vs_status st = vs_open_dir(ctx->home_fd, rel, &fd, err);
+    if (st)
+        return st;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return vs_error_errno(err, VS_E_INTERNAL, e, "%s/%s", ctx->home, rel);
+    }
+    *out = d;
+    return VS_OK;
+}
+
 vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err)
 {
     *fd = -1;
@@ -515,15 +532,10 @@ static int entry_cmp(const void *a, const void *b)
 
 vs_status vs_cache_each_ref(vs_ctx *ctx, vs_cache_ref_fn fn, void *arg, vs_error *err)
 {
-    int rfd;
-    vs_status st = vs_open_dir(ctx->home_fd, VS_CACHE_REFS, &rfd, err);
+    DIR *d;
+    vs_status st = vs_cache_opendir(ctx, VS_CACHE_REFS, &d, err);
     if (st)
         return st;
-    DIR *d = fdopendir(rfd);
-    if (!d) {
-        close(rfd);
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_REFS);
-    }
     struct dirent *de;
     while (st == VS_OK && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')

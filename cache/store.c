@@ -170,15 +170,10 @@ typedef vs_status (*obj_fn)(vs_ctx *ctx, const char *hex, int dfd, const char *f
 
 static vs_status each_object(vs_ctx *ctx, obj_fn fn, void *arg, vs_error *err)
 {
-    int ofd;
-    vs_status st = vs_open_dir(ctx->home_fd, VS_CACHE_OBJECTS, &ofd, err);
+    DIR *d;
+    vs_status st = vs_cache_opendir(ctx, VS_CACHE_OBJECTS, &d, err);
     if (st)
         return st;
-    DIR *d = fdopendir(ofd);
-    if (!d) {
-        close(ofd);
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_OBJECTS);
-    }
     struct dirent *de;
     while (st == VS_OK && (de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -423,14 +418,9 @@ static vs_status gc_object(vs_ctx *ctx, const char *hex, int dfd, const char *fi
  * the exclusive lock, so none is being written now). */
 static void gc_ref_tmpfiles(vs_ctx *ctx)
 {
-    int rfd;
-    if (vs_open_dir(ctx->home_fd, VS_CACHE_REFS, &rfd, NULL) != VS_OK)
+    DIR *d;
+    if (vs_cache_opendir(ctx, VS_CACHE_REFS, &d, NULL) != VS_OK)
         return;
-    DIR *d = fdopendir(rfd);
-    if (!d) {
-        close(rfd);
-        return;
-    }
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
@@ -455,15 +445,10 @@ static void gc_ref_tmpfiles(vs_ctx *ctx)
 /* Remove quarantine directories that no fetch holds locked. */
 static vs_status gc_quarantine(vs_ctx *ctx, vs_error *err)
 {
-    int qfd;
-    vs_status st = vs_open_dir(ctx->home_fd, VS_CACHE_QUARANTINE, &qfd, err);
+    DIR *d;
+    vs_status st = vs_cache_opendir(ctx, VS_CACHE_QUARANTINE, &d, err);
     if (st)
         return st;
-    DIR *d = fdopendir(qfd);
-    if (!d) {
-        close(qfd);
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_QUARANTINE);
-    }
     struct dirent *de;
     while (st == VS_OK && (de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
