@@ -69,12 +69,15 @@ $(LIB_SO): $(LIB_OBJS)
 $(BIN): $(CLI_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(PKG_LIBS) -lpthread
 
-$(BUILD)/vetstage.pc: Makefile
+# vetstage.pc for PREFIX; regenerated when PREFIX changes (install writes its own).
+PC_LINES = 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+  'Name: vetstage' 'Description: vet, cache and stage signed agent packages' \
+  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
+  'Libs: -L$${libdir} -lvetstage' 'Cflags: -I$${includedir}'
+$(BUILD)/vetstage.pc: FORCE
 	@mkdir -p $(dir $@)
-	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
-	  'Name: vetstage' 'Description: vet, cache and stage signed agent packages' \
-	  'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
-	  'Libs: -L$${libdir} -lvetstage' 'Cflags: -I$${includedir}' > $@
+	@printf '%s\n' $(PC_LINES) > $@.new
+	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
 
 # ---- tests ---------------------------------------------------------------
 UNIT_DIRS := $(patsubst tests/unit/%/,%,$(wildcard tests/unit/*/))

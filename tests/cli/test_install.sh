@@ -1,0 +1,41 @@
+#!/bin/sh
+# tests/cli/test_install.sh - `make install PREFIX=... DESTDIR=...` installs the
+# binary, the static checker, the library (static and shared), the public
+# headers, a working pkg-config file and the man page; a program built from
+# the installed files with pkg-config runs against the library.
+. "$(dirname "$0")/../lib.sh"
+
+R="$T/root"
+expect_rc 0 "make install into DESTDIR" make -s -C "$ROOT" BUILD="$BUILD" install PREFIX=/opt/vs DESTDIR="$R"
+for f in bin/vetstage bin/vetstage-check lib/libvetstage.a lib/libvetstage.so.0 \
+    include/vetstage/vetstage.h include/vetstage/verify.h lib/pkgconfig/vetstage.pc \
+    share/man/man1/vetstage.1; do
+    check "installed $f" test -f "$R/opt/vs/$f"
+done
+check "installed vetstage runs" sh -c "'$R/opt/vs/bin/vetstage' --version | grep -q '^vetstage '"
+check "pkg-config file names the prefix" grep -q '^prefix=/opt/vs$' "$R/opt/vs/lib/pkgconfig/vetstage.pc"
+if command -v groff >/dev/null 2>&1; then
+    check "man page renders without warnings" sh -c "groff -man -Tutf8 -ww '$R/opt/vs/share/man/man1/vetstage.1' 2>&1 >/dev/null | grep -q . && exit 1 || exit 0"
+fi
+
+cat >"$T/prog.c" <<'C'
+#include <stdio.h>
+#include <vetstage/vetstage.h>
+int main(void)
+{
+    vs_error err = VS_ERROR_INIT;
+    if (vs_lib_init(&err) != VS_OK)
+        return 1;
+    printf("%s %s\n", vs_version(), vs_status_name(VS_E_UNSAFE));
+    return 0;
+}
+C
+export PKG_CONFIG_PATH="$R/opt/vs/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$R"
+expect_rc 0 "a program builds with pkg-config --cflags --libs vetstage" \
+    sh -c "cc -o '$T/prog' '$T/prog.c' \$(pkg-config --cflags --libs vetstage)"
+expect_rc 0 "it runs against the installed shared library" env LD_LIBRARY_PATH="$R/opt/vs/lib" "$T/prog"
+expect_out_has "unsafe" "the public API answers"
+expect_rc 0 "a build against the installed static library" \
+    sh -c "cc -o '$T/prog-static' '$T/prog.c' \$(pkg-config --cflags vetstage) '$R/opt/vs/lib/libvetstage.a' \
+        \$(PKG_CONFIG_SYSROOT_DIR= pkg-config --libs libgcrypt gpgme libarchive libcurl jansson libtasn1) -lpthread && '$T/prog-static'"
+finish
