@@ -90,6 +90,19 @@ const char *cli_time(char buf[32], int64_t t);
 json_t *cli_json_str(const char *s);
 json_t *cli_json_time(int64_t t);
 
+/* A sub-command of a command with several (cache, keys). */
+typedef struct cli_sub {
+    const char *name;                /* "list" */
+    int (*fn)(cli *, int, char **);  /* gets argv from the sub-command's name on */
+    const char *command;             /* "cache list", for messages */
+} cli_sub;
+
+/* Run the sub-command named by argv[1]: --help/-h prints usage to stdout
+ * (exit 0); a missing or unknown name is a usage error listing `names`
+ * ("list, show or gc"). Returns the exit code. */
+int cli_dispatch(cli *c, int argc, char **argv, const cli_sub *subs, size_t nsubs,
+                 const char *names, const char *usage);
+
 /* Parse a non-negative integer option; returns false on garbage/overflow. */
 bool cli_parse_u64(const char *s, uint64_t *out);
 

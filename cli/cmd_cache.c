@@ -326,24 +326,11 @@ static int do_gc(cli *c, int argc, char **argv)
 
 int cmd_cache(cli *c, int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(cli *, int, char **);
-        const char *command;
-    } subs[] = {
+    static const cli_sub subs[] = {
         { "list", do_list, "cache list" }, { "show", do_show, "cache show" },
         { "path", do_path, "cache path" }, { "fsck", do_fsck, "cache fsck" },
         { "gc", do_gc, "cache gc" },
     };
-    if (argc < 2)
-        return cli_usage_error(c, "missing subcommand: list, show, path, fsck or gc");
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-        return print_usage();
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-        if (strcmp(argv[1], subs[i].name) == 0) {
-            c->command = subs[i].command;
-            return subs[i].fn(c, argc - 1, argv + 1);
-        }
-    }
-    return cli_usage_error(c, "unknown subcommand '%s': list, show, path, fsck or gc", argv[1]);
+    return cli_dispatch(c, argc, argv, subs, sizeof subs / sizeof subs[0],
+                        "list, show, path, fsck or gc", usage_text);
 }

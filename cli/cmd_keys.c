@@ -227,24 +227,11 @@ static int do_remove(cli *c, int argc, char **argv)
 
 int cmd_keys(cli *c, int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*fn)(cli *, int, char **);
-        const char *command;
-    } subs[] = {
+    static const cli_sub subs[] = {
         { "import", do_import, "keys import" },
         { "list", do_list, "keys list" },
         { "remove", do_remove, "keys remove" },
     };
-    if (argc < 2)
-        return cli_usage_error(c, "missing subcommand: import, list or remove");
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-        return print_usage();
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-        if (strcmp(argv[1], subs[i].name) == 0) {
-            c->command = subs[i].command;
-            return subs[i].fn(c, argc - 1, argv + 1);
-        }
-    }
-    return cli_usage_error(c, "unknown subcommand '%s': import, list or remove", argv[1]);
+    return cli_dispatch(c, argc, argv, subs, sizeof subs / sizeof subs[0],
+                        "import, list or remove", usage_text);
 }

@@ -188,6 +188,24 @@ int cli_usage_error(cli *c, const char *fmt, ...)
     return cli_fail(c, &err);
 }
 
+int cli_dispatch(cli *c, int argc, char **argv, const cli_sub *subs, size_t nsubs,
+                 const char *names, const char *usage)
+{
+    if (argc < 2)
+        return cli_usage_error(c, "missing subcommand: %s", names);
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < nsubs; i++) {
+        if (strcmp(argv[1], subs[i].name) == 0) {
+            c->command = subs[i].command;
+            return subs[i].fn(c, argc - 1, argv + 1);
+        }
+    }
+    return cli_usage_error(c, "unknown subcommand '%s': %s", argv[1], names);
+}
+
 int cli_json_ok(cli *c, json_t *obj)
 {
     if (!c->json) {
