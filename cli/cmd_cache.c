@@ -69,6 +69,18 @@ static int parse(cli *c, int argc, char **argv, const char **pos, int maxpos, in
     return -1;
 }
 
+/* Options of a sub-command that takes no arguments, then the context.
+ * Returns -1 with *ctxp set to continue, else the exit code. */
+static int parse_noargs(cli *c, int argc, char **argv, vs_ctx **ctxp)
+{
+    const char *pos[1];
+    int npos, rc = parse(c, argc, argv, pos, 0, &npos, NULL);
+    if (rc >= 0)
+        return rc;
+    *ctxp = cli_ctx(c, &rc);
+    return *ctxp ? -1 : rc;
+}
+
 static json_t *entry_json(vs_ctx *ctx, const vs_cache_entry *e, bool full)
 {
     json_t *o = json_object();
@@ -113,12 +125,9 @@ static json_t *entry_json(vs_ctx *ctx, const vs_cache_entry *e, bool full)
 
 static int do_list(cli *c, int argc, char **argv)
 {
-    const char *pos[1];
-    int npos, rc = parse(c, argc, argv, pos, 0, &npos, NULL);
+    vs_ctx *ctx;
+    int rc = parse_noargs(c, argc, argv, &ctx);
     if (rc >= 0)
-        return rc;
-    vs_ctx *ctx = cli_ctx(c, &rc);
-    if (!ctx)
         return rc;
     vs_error err = VS_ERROR_INIT;
     vs_cache_entry *v;
@@ -264,12 +273,9 @@ static void on_damage(const char *what, const char *reason, void *payload)
 
 static int do_fsck(cli *c, int argc, char **argv)
 {
-    const char *pos[1];
-    int npos, rc = parse(c, argc, argv, pos, 0, &npos, NULL);
+    vs_ctx *ctx;
+    int rc = parse_noargs(c, argc, argv, &ctx);
     if (rc >= 0)
-        return rc;
-    vs_ctx *ctx = cli_ctx(c, &rc);
-    if (!ctx)
         return rc;
     vs_error err = VS_ERROR_INIT;
     struct damage_acc d = { c, c->json ? json_array() : NULL };
