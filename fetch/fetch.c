@@ -503,6 +503,19 @@ static vs_status rehash_partial(xfer *x, vs_error *err)
     return VS_OK;
 }
 
+/* A transfer of url into a sink called `name` in messages, of at most max
+ * bytes; no sink open yet. */
+static void xfer_init(xfer *x, vs_ctx *ctx, const char *url, const char *name, uint64_t max)
+{
+    memset(x, 0, sizeof *x);
+    x->ctx = ctx;
+    x->url = url;
+    vs_fetch_url_shown(url ? url : "", x->shown, sizeof x->shown);
+    x->fd = -1;
+    x->name = name;
+    x->max = max;
+}
+
 vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *name,
                            const vs_fetch_opts *opts, vs_fetch_result *res, vs_error *err)
 {
@@ -511,13 +524,7 @@ vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *
     if (res)
         memset(res, 0, sizeof *res);
     xfer x;
-    memset(&x, 0, sizeof x);
-    x.ctx = ctx;
-    x.url = url;
-    vs_fetch_url_shown(url ? url : "", x.shown, sizeof x.shown);
-    x.fd = -1;
-    x.name = name;
-    x.max = o->max_size ? o->max_size : VS_DEFAULT_MAX_DOWNLOAD;
+    xfer_init(&x, ctx, url, name, o->max_size ? o->max_size : VS_DEFAULT_MAX_DOWNLOAD);
     vs_status st = precheck(url, o, &x.scheme, err);
     if (st)
         return st;
@@ -577,13 +584,7 @@ vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_
     *out = NULL;
     *len = 0;
     xfer x;
-    memset(&x, 0, sizeof x);
-    x.ctx = ctx;
-    x.url = url;
-    vs_fetch_url_shown(url ? url : "", x.shown, sizeof x.shown);
-    x.fd = -1;
-    x.name = url;
-    x.max = max ? max : VS_MAX_CHECKSUM_FILE;
+    xfer_init(&x, ctx, url, url, max ? max : VS_MAX_CHECKSUM_FILE);
     if (x.max > SIZE_MAX - 1)
         x.max = SIZE_MAX - 1;
     vs_status st = precheck(url, o, &x.scheme, err);
