@@ -423,6 +423,19 @@ static vs_status read_int(asn1_node node, const char *field, const char *name, u
     return VS_OK;
 }
 
+/* Strict DER has one encoding: our re-encoding b must be the input. Frees b. */
+static vs_status canonical(dbuf *b, const uint8_t *p, size_t len, const char *name,
+                           const char *what, vs_error *err)
+{
+    vs_status st = VS_OK;
+    if (b->bad)
+        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+    else if (b->len != len || memcmp(b->p, p, len) != 0)
+        st = vs_error_set(err, VS_E_USAGE, "%s: %s is not in canonical DER", name, what);
+    free(b->p);
+    return st;
+}
+
 static vs_status parse_rsapub(asn1_node defs, const uint8_t *p, size_t len, const char *name,
                               rsa_parts *k, vs_error *err)
 {
@@ -439,12 +452,7 @@ static vs_status parse_rsapub(asn1_node defs, const uint8_t *p, size_t len, cons
     /* canonical: the re-encoding must be the input */
     dbuf b = { 0 };
     enc_rsapub(&b, k->n, k->nl, k->e, k->el);
-    if (b.bad)
-        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-    else if (b.len != len || memcmp(b.p, p, len) != 0)
-        st = vs_error_set(err, VS_E_USAGE, "%s: RSA public key is not in canonical DER", name);
-    free(b.p);
-    return st;
+    return canonical(&b, p, len, name, "RSA public key", err);
 }
 
 static vs_status parse_spki(asn1_node defs, const uint8_t *p, size_t len, const char *name,
@@ -504,13 +512,7 @@ static vs_status parse_spki(asn1_node defs, const uint8_t *p, size_t len, const 
         return st;
     dbuf b = { 0 };
     enc_spki(&b, k->n, k->nl, k->e, k->el, null_params);
-    if (b.bad)
-        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-    else if (b.len != len || memcmp(b.p, p, len) != 0)
-        st = vs_error_set(err, VS_E_USAGE, "%s: SubjectPublicKeyInfo is not in canonical DER",
-                          name);
-    free(b.p);
-    return st;
+    return canonical(&b, p, len, name, "SubjectPublicKeyInfo", err);
 }
 
 /* ---- the entry points ------------------------------------------------------ */
