@@ -1,0 +1,32 @@
+#!/bin/sh
+# tests/cli/test_docs.sh - keep --help, the man page and the README true to
+# each other: every command answers --help, and every option a command's
+# --help names is in the man page; every command is in the README.
+. "$(dirname "$0")/../lib.sh"
+
+MAN="$ROOT/doc/vetstage.1"
+# the man page as plain text, with roff escapes for '-' undone
+sed -e 's/\\-/-/g' -e 's/\\(em/-/g' "$MAN" >"$T/man.txt"
+
+expect_rc 0 "vetstage --help" "$VS" --help
+for cmd in keys verify fetch cache stage pull layout render mirror; do
+    expect_rc 0 "$cmd --help" "$VS" "$cmd" --help
+    check "$cmd --help prints a usage line" grep -q "^usage: vetstage $cmd" "$T/out"
+    check "vetstage --help lists $cmd" sh -c "'$VS' --help | grep -q '^  $cmd '"
+    check "the man page describes $cmd" grep -q "^\.SS $cmd" "$T/man.txt"
+    check "the README names $cmd" grep -q "\`$cmd" "$ROOT/README.md"
+    for opt in $(grep -oE -- '--[a-z][a-z0-9-]+' "$T/out" | sort -u); do
+        case "$opt" in --help | --home | --json | --cli-input-json) continue ;; esac
+        check "the man page names $cmd $opt" grep -qF -- "$opt" "$T/man.txt"
+    done
+done
+for code in "0 ok" "1 internal" "2 usage" "3 verify" "4 fetch" "5 unsafe" "6 integrity" "7 policy"; do
+    n=${code%% *}; name=${code#* }
+    check "README documents exit code $n ($name)" grep -q "^| $n | $name |" "$ROOT/README.md"
+    check "the man page documents exit code $n ($name)" grep -A1 "^\.B $n\$" "$T/man.txt" | grep -q "$name"
+done
+expect_rc 0 "vetstage --version" "$VS" --version
+expect_out_has "libgcrypt" "--version names the linked libraries"
+expect_rc 2 "an unknown command is a usage error" "$VS" frobnicate
+expect_one_line_err "unknown command: one line"
+finish
