@@ -155,35 +155,45 @@ static int do_list(cli *c, int argc, char **argv)
     return 0;
 }
 
-static int lookup_one(cli *c, int argc, char **argv, vs_ctx **ctxp, vs_cache_entry *e)
+/* Options and the one NAME@VERSION argument of show and path, then its ref.
+ * Returns -1 with *ctxp and *ep (caller frees) set to continue, else the
+ * exit code. */
+static int lookup_one(cli *c, int argc, char **argv, vs_ctx **ctxp, vs_cache_entry **ep)
 {
+    vs_cache_entry *e = malloc(sizeof *e);
+    if (!e)
+        return 1;
     const char *pos[1];
+    vs_error err = VS_ERROR_INIT;
+    vs_ctx *ctx;
     int npos, rc = parse(c, argc, argv, pos, 1, &npos, NULL);
     if (rc >= 0)
-        return rc;
-    if (npos != 1)
-        return cli_usage_error(c, "give one NAME@VERSION");
-    vs_ctx *ctx = cli_ctx(c, &rc);
-    if (!ctx)
-        return rc;
-    vs_error err = VS_ERROR_INIT;
-    if (vs_cache_lookup(ctx, pos[0], e, &err) != VS_OK)
-        return cli_fail(c, &err);
+        goto fail;
+    if (npos != 1) {
+        rc = cli_usage_error(c, "give one NAME@VERSION");
+        goto fail;
+    }
+    if (!(ctx = cli_ctx(c, &rc)))
+        goto fail;
+    if (vs_cache_lookup(ctx, pos[0], e, &err) != VS_OK) {
+        rc = cli_fail(c, &err);
+        goto fail;
+    }
     *ctxp = ctx;
+    *ep = e;
     return -1;
+fail:
+    free(e);
+    return rc;
 }
 
 static int do_show(cli *c, int argc, char **argv)
 {
     vs_ctx *ctx;
-    vs_cache_entry *e = malloc(sizeof *e);
-    if (!e)
-        return 1;
-    int rc = lookup_one(c, argc, argv, &ctx, e);
-    if (rc >= 0) {
-        free(e);
+    vs_cache_entry *e;
+    int rc = lookup_one(c, argc, argv, &ctx, &e);
+    if (rc >= 0)
         return rc;
-    }
     if (c->json) {
         rc = cli_json_ok(c, entry_json(ctx, e, true));
         free(e);
@@ -216,14 +226,10 @@ static int do_show(cli *c, int argc, char **argv)
 static int do_path(cli *c, int argc, char **argv)
 {
     vs_ctx *ctx;
-    vs_cache_entry *e = malloc(sizeof *e);
-    if (!e)
-        return 1;
-    int rc = lookup_one(c, argc, argv, &ctx, e);
-    if (rc >= 0) {
-        free(e);
+    vs_cache_entry *e;
+    int rc = lookup_one(c, argc, argv, &ctx, &e);
+    if (rc >= 0)
         return rc;
-    }
     char *path = vs_cache_object_path(ctx, e->sha256);
     FILE *f = path ? fopen(path, "rb") : NULL;
     if (!f) {
