@@ -368,6 +368,18 @@ vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_ext
                            m ? m : "damaged or truncated data");
         goto out;
     }
+    /* libarchive always accepts uncompressed input; agent packages are not */
+    int fcode = archive_filter_code(x.a, 0);
+    if (fcode != ARCHIVE_FILTER_GZIP && fcode != ARCHIVE_FILTER_XZ && fcode != ARCHIVE_FILTER_ZSTD) {
+        st = vs_error_set(err, VS_E_UNSAFE, "%s: not a gzip, xz or zstd compressed tar archive",
+                          x.label);
+        goto out;
+    }
+    /* where the last entry's data ended, in decompressed bytes: tar's
+     * end-of-archive marker (two zero blocks) must follow it, else the
+     * archive ends early (libarchive reports a clean EOF at an entry
+     * boundary either way) */
+    la_int64_t last_end = 0;
     for (;;) {
         struct archive_entry *ae = NULL;
         int rc = archive_read_next_header(x.a, &ae);
@@ -389,9 +401,17 @@ vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_ext
         st = one_entry(&x, ae);
         if (st)
             goto out;
+        last_end = archive_filter_bytes(x.a, 0);
     }
     if (res->entries == 0 || set->n == 0) {
         st = vs_error_set(err, VS_E_UNSAFE, "%s: not an archive (no entries)", x.label);
+        goto out;
+    }
+    if (archive_filter_bytes(x.a, 0) - last_end < 1024) {
+        st = vs_error_set(err, VS_E_UNSAFE,
+                          "%s: archive ends early (no end-of-archive marker after %" PRIu64
+                          " entries)",
+                          x.label, res->entries);
         goto out;
     }
     /* hash what is left after the end of the archive too: the digest covers

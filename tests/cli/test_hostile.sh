@@ -69,6 +69,23 @@ elif case == 'liar':
     sys.exit(0)
 elif case == 'reserved':
     add('.vetstage/MANIFEST.sha256', b'x')
+elif case in ('noend', 'plain'):
+    # noend: a gzip stream that stops cleanly at an entry boundary, without
+    # tar's end-of-archive blocks; plain: a tar with no compression at all
+    import gzip
+    buf = io.BytesIO()
+    t = tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT)
+    for n in ('a', 'b'):
+        i = tarfile.TarInfo(n); i.size = 2; i.mtime = 1700000000
+        t.addfile(i, io.BytesIO(b'x\n'))
+    end = t.offset
+    t.close()
+    data = buf.getvalue()
+    if case == 'noend':
+        open(out, 'wb').write(gzip.compress(data[:end]))
+    else:
+        open(out, 'wb').write(data)
+    sys.exit(0)
 t = tarfile.open(out, mode, format=tarfile.GNU_FORMAT)
 for n, data, kw in entries:
     i = tarfile.TarInfo(n); i.size = len(data); i.mtime = 1700000000
@@ -129,6 +146,8 @@ refused ctrlname "" "control character"
 refused reserved "'.vetstage/MANIFEST.sha256'" "reserved name"
 refused notarchive "" "not an archive"
 refused truncated "" "ends early"
+refused noend "" "ends early"
+refused plain "" "not a gzip, xz or zstd compressed tar archive"
 
 # the same box takes a good package: only the extractor stood in the way
 package good

@@ -128,10 +128,10 @@ same_snapshot "altered object: layout unchanged" "$T/d2.before" "$D2"
 mkdir -p "$T/big/bin"
 head -c 100000000 /dev/urandom >"$T/big/bin/blob"
 cp "$T/src/lacework-sidecar.sh" "$T/big/"
-tar -C "$T/big" -cf "$T/agent-2.0.0.tar" lacework-sidecar.sh bin
+tar -C "$T/big" -cf - lacework-sidecar.sh bin | zstd -q -1 -o "$T/agent-2.0.0.tar.zst"
 rm -rf "$T/big"
-sign_both "$T/agent-2.0.0.tar"
-expect_rc 0 "fetch a 100 MB package" "$VS" --home "$H" fetch "file://$T/agent-2.0.0.tar" --name agent --version 2.0.0
+sign_both "$T/agent-2.0.0.tar.zst"
+expect_rc 0 "fetch a 100 MB package" "$VS" --home "$H" fetch "file://$T/agent-2.0.0.tar.zst" --name agent --version 2.0.0
 before=$(readlink "$D/current")
 "$VS" --home "$H" -q stage agent@2.0.0 --dest "$D" >/dev/null 2>&1 &
 pid=$!

@@ -445,7 +445,8 @@ START_TEST(extract_not_archives)
 }
 END_TEST
 
-/* tar, tar.gz, tar.xz, tar.zst are read; other compressions and formats are not */
+/* tar.gz, tar.xz, tar.zst are read; an uncompressed tar, other compressions
+ * and other formats are not */
 START_TEST(extract_formats)
 {
     static const struct {
@@ -467,7 +468,9 @@ START_TEST(extract_formats)
     };
     make_tar_mode("plain", "w", "add('bin/a', b'x', mode=0o755)\nadd('b', b'y')");
     vs_error e = VS_ERROR_INIT;
-    ck_assert_msg(extract("plain", 1 << 20, 100, &e) == VS_OK, "%s", e.message);
+    ck_assert_int_eq(extract("plain", 1 << 20, 100, &e), VS_E_UNSAFE);
+    ck_assert_msg(strstr(e.message, "not a gzip, xz or zstd compressed tar archive") != NULL, "%s",
+                  e.message);
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "cd %s && %s", workdir, f[i].cmd);
