@@ -308,6 +308,36 @@ static vs_status try_source(vs_ctx *ctx, const vs_cache_fetch_opts *o, unsigned 
 
 /* Move the trusted files into the object store and write the ref. Caller
  * holds the exclusive cache lock. */
+/* The same bytes under another VERSION of the same NAME: a detached
+ * signature covers the bytes, not the version in the file name, so an old
+ * signed release served under a newer name must not become that version.
+ * (The same bytes under another name are allowed: that is a rename by the
+ * user, not a replay.) Caller holds the lock. */
+struct replay_check {
+    const char *name, *version, *sha256, *url;
+};
+
+static vs_status replay_one(vs_ctx *ctx, const char *name, const char *version, const char *file,
+                            void *arg, vs_error *err)
+{
+    (void)file;
+    const struct replay_check *rc = arg;
+    if (!version || strcmp(name, rc->name) != 0 || strcmp(version, rc->version) == 0)
+        return VS_OK;
+    vs_cache_entry *other = malloc(sizeof *other);
+    if (!other)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_status st = VS_OK;
+    if (vs_cache_ref_read(ctx, name, version, other, NULL) == VS_OK &&
+        strcmp(other->sha256, rc->sha256) == 0)
+        st = vs_error_set(err, VS_E_POLICY,
+                          "%s: this package (sha256 %s) is already in the cache as %s@%s; a "
+                          "signed package cannot become %s@%s (replay refused)",
+                          rc->url, rc->sha256, name, version, rc->name, rc->version);
+    free(other);
+    return st;
+}
+
 static vs_status admit(vs_ctx *ctx, const source *s, int qfd, const attempt *a,
                        const char *name, const char *version, const char *filename,
                        unsigned require, vs_cache_entry *e, vs_error *err)
@@ -527,7 +557,12 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
             if (already)
                 *already = true; /* admitted meanwhile by a fetch of another URL */
         } else {
-            st = admit(ctx, &cur, qfd, &a, name, version, filename, require, e, err);
+            char hex[VS_SHA256_HEX];
+            vs_hex(hex, a.res.sha256, VS_SHA256_LEN);
+            struct replay_check rc = { name, version, hex, cur.pkg };
+            st = vs_cache_each_ref(ctx, replay_one, &rc, err);
+            if (!st)
+                st = admit(ctx, &cur, qfd, &a, name, version, filename, require, e, err);
         }
         vs_cache_unlock(lk);
     }

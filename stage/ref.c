@@ -125,7 +125,10 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
         goto out;
     }
     vs_stage_source src = { fd, e->name, e->version, e->filename[0] ? e->filename : ref, digest,
-                            prov };
+                            prov, 0 };
+    for (size_t i = 0; i < v->nsigs; i++)
+        if (v->sigs[i].kind == VS_SIG_GPG && v->sigs[i].valid && v->sigs[i].created > src.signed_at)
+            src.signed_at = v->sigs[i].created;
     st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
 out:
     if (fd >= 0)

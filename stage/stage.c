@@ -11,9 +11,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gcrypt.h>
+#include <jansson.h>
 
 #include "stage/stage_int.h"
 #include "vetstage/cache.h"
@@ -116,6 +118,82 @@ fail:
     return st;
 }
 
+/* Newest OpenPGP signature time recorded in a staged tree's provenance for
+ * package `name`, 0 when there is none, it cannot be read, or the tree holds
+ * another package. */
+static int64_t provenance_signed_at(int dfd, const char *tree, const char *name)
+{
+    char path[VS_MAX_VERSION + 64];
+    snprintf(path, sizeof path, "%s/" VS_META_DIR "/" VS_META_PROVENANCE, tree);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (vs_read_file(dfd, path, VS_MAX_REF_FILE, &buf, &len, NULL) != VS_OK)
+        return 0;
+    json_t *o = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL);
+    free(buf);
+    int64_t newest = 0;
+    size_t i;
+    json_t *s;
+    const char *pname = json_string_value(json_object_get(o, "name"));
+    if (!pname || strcmp(pname, name) != 0) {
+        json_decref(o);
+        return 0;
+    }
+    json_array_foreach(json_object_get(o, "signers"), i, s)
+    {
+        const char *type = json_string_value(json_object_get(s, "type"));
+        const char *created = json_string_value(json_object_get(s, "created"));
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        char z = 0, extra = 0;
+        if (!type || strcmp(type, "gpg") != 0 || !created ||
+            sscanf(created, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z, &extra) != 7 ||
+            z != 'Z')
+            continue;
+        tm.tm_year -= 1900;
+        tm.tm_mon -= 1;
+        int64_t t = (int64_t)timegm(&tm);
+        if (t > newest)
+            newest = t;
+    }
+    json_decref(o);
+    return newest;
+}
+
+static void iso(char buf[32], int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    buf[0] = '\0';
+    if (gmtime_r(&tt, &tm))
+        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * The rollback rule: a detached signature covers the bytes, not the version
+ * in the file name, so an old signed release could be served under a newer
+ * name. Refuse a package whose newest OpenPGP signature is older than the one
+ * the current version of the same package was staged with. `current` is
+ * "versions/VERSION".
+ */
+static vs_status rollback_rule(int dfd, const char *dest, const char *current,
+                               const vs_stage_source *src, vs_error *err)
+{
+    if (src->signed_at <= 0)
+        return VS_OK;
+    int64_t cur = provenance_signed_at(dfd, current, src->name);
+    if (cur <= 0 || src->signed_at >= cur)
+        return VS_OK;
+    char a[32], b[32];
+    iso(a, src->signed_at);
+    iso(b, cur);
+    return vs_error_set(err, VS_E_POLICY,
+                        "%s: %s %s was signed %s, before the current %s (signed %s): "
+                        "rollback refused (--allow-downgrade to force)",
+                        dest, src->name, src->version, a, current + 9, b);
+}
+
 static vs_status lock_dir(int fd, const char *name, vs_error *err)
 {
     while (flock(fd, LOCK_EX) != 0) {
@@ -163,6 +241,11 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
                               "--allow-downgrade to force)",
                               dest, src->version, target + 9);
             goto out;
+        }
+        if (!opts->allow_downgrade) {
+            st = rollback_rule(dfd, dest, target, src, err);
+            if (st)
+                goto out;
         }
     } else if (errno == EINVAL) {
         st = vs_error_set(err, VS_E_USAGE, "%s/current: exists but is not a symbolic link", dest);

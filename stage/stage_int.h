@@ -144,6 +144,7 @@ typedef struct vs_stage_source {
     const char *label;       /* file name for messages */
     const uint8_t *sha256;   /* expected digest of the bytes, or NULL */
     const char *provenance;  /* JSON text for .vetstage/provenance.json */
+    int64_t signed_at;       /* newest valid OpenPGP signature time, 0 if none */
 } vs_stage_source;
 
 /* The layout work of vs_stage_ref, for a package already re-verified. */

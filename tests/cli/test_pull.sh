@@ -14,7 +14,13 @@ cp "$FIX/pkg-src/lacework-sidecar.sh" "$T/src13/"
 printf '#!/bin/sh\necho "datacollector 1.3.0"\n' >"$T/src13/bin/datacollector"
 chmod 0755 "$T/src13/bin/datacollector"
 tar -C "$T/src13" -czf "$T/srv/agent-1.3.0.tgz" lacework-sidecar.sh bin
+sleep 1 # signed strictly after the 1.2.3 fixture (signature times have 1 s resolution)
 sign_both "$T/srv/agent-1.3.0.tgz"
+# a replay: the genuine, properly signed 1.2.3 served under a newer version's name
+mkdir -p "$T/srv/evil"
+for f in agent-1.2.3.tgz agent-1.2.3.tgz.asc agent-1.2.3.tgz.sig; do
+    cp "$T/srv/$f" "$T/srv/evil/$(echo "$f" | sed 's/1\.2\.3/9.9/')"
+done
 # a tampered copy of 1.2.3 under another path, with the genuine signatures
 mkdir -p "$T/srv/bad"
 cp "$T/srv/agent-1.2.3.tgz" "$T/srv/agent-1.2.3.tgz.asc" "$T/srv/agent-1.2.3.tgz.sig" "$T/srv/bad/"
@@ -64,6 +70,27 @@ expect_err_has "downgrade" "downgrade: reason given"
 same_snapshot "downgrade: layout unchanged" "$T/d.before" "$D"
 expect_rc 0 "downgrade allowed with --allow-downgrade" "$VS" --home "$H" pull "file://$T/srv/agent-1.2.3.tgz" --dest "$D" --allow-downgrade
 check "current back on 1.2.3" test "$(readlink "$D/current")" = "versions/1.2.3"
+
+# replay of an old signed release under a newer name: refused at admission when the
+# cache knows the bytes as another version, and at staging by signature time
+snapshot "$D" >"$T/d.before"
+snapshot "$H/cache" >"$T/cache.before"
+expect_rc 7 "replayed 1.2.3 as 9.9: refused" "$VS" --home "$H" pull "$NGINX_HTTP/evil/agent-9.9.tgz" --dest "$D"
+expect_err_has "already in the cache as agent@1.2.3" "replay: names the version the bytes really are"
+expect_one_line_err "replay: one-line reason"
+same_snapshot "replay: layout unchanged" "$T/d.before" "$D"
+same_snapshot "replay: cache unchanged" "$T/cache.before" "$H/cache"
+H2="$T/home2"
+trust_fixture_keys "$H2"
+D2="$T/box/vol2"
+expect_rc 0 "fresh home: pull 1.3.0" "$VS" --home "$H2" pull "$NGINX_HTTP/agent-1.3.0.tgz" --dest "$D2"
+snapshot "$D2" >"$T/d2.before"
+expect_rc 7 "fresh home: replayed 1.2.3 as 9.9 refused at staging" "$VS" --home "$H2" pull "$NGINX_HTTP/evil/agent-9.9.tgz" --dest "$D2"
+expect_err_has "rollback refused" "rollback: reason given"
+expect_err_has "before the current 1.3.0" "rollback: names the current version"
+same_snapshot "rollback: layout unchanged" "$T/d2.before" "$D2"
+expect_rc 0 "rollback allowed with --allow-downgrade" "$VS" --home "$H2" stage agent@9.9 --dest "$D2" --allow-downgrade
+check "current on the forced version" test "$(readlink "$D2/current")" = "versions/9.9"
 
 expect_rc 0 "pull --flat into an absent folder" "$VS" --home "$H" pull "$NGINX_HTTP/agent-1.3.0.tgz" --dest "$T/flat" --flat
 check "flat: start script at the top" test -x "$T/flat/lacework-sidecar.sh"
