@@ -6,7 +6,8 @@
 const char cli_stage_help[] =
     "  --dest DIR           the layout: DIR/versions/VERSION and DIR/current -> it\n"
     "  --flat               write the tree straight to DIR (absent or empty)\n"
-    "  --allow-downgrade    allow a version lower than DIR/current\n"
+    "  --allow-downgrade    allow a version lower than DIR/current, or one signed\n"
+    "                       before it (an old release under a new name: rollback)\n"
     "  --max-unpacked BYTES refuse archives unpacking to more (default 1 GiB)\n"
     "  --max-entries N      refuse archives with more entries (default 100000)\n"
     "Staging a version that is already staged replaces it atomically.\n";
