@@ -344,6 +344,16 @@ static void judge_signature(run *r, gpgme_ctx_t g, gpgme_signature_t sig, vs_sig
                    key->subkeys->fpr);
         goto out;
     }
+    if (sig->wrong_key_usage || !sk->can_sign) {
+        set_reason(s, VS_E_VERIFY, "key %s is not allowed to make signatures", key->subkeys->fpr);
+        goto out;
+    }
+    /* a date in the future would also defeat the rollback rule, which
+     * compares signature times; an hour of clock skew is tolerated */
+    if ((int64_t)sig->timestamp > (int64_t)time(NULL) + VS_MAX_CLOCK_SKEW) {
+        set_reason(s, VS_E_VERIFY, "signature is dated in the future");
+        goto out;
+    }
     if (!strong_digest(sig->hash_algo)) {
         const char *hn = gpgme_hash_algo_name(sig->hash_algo);
         set_reason(s, VS_E_VERIFY, "signature made with %s, a weak digest", hn ? hn : "an unknown hash");

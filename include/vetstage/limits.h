@@ -15,6 +15,8 @@
 #define VS_MAX_CHECKSUM_FILE (1024u * 1024u)
 /* One line of a checksum list. */
 #define VS_MAX_CHECKSUM_LINE 4096u
+/* Seconds a signature may be dated ahead of this machine's clock. */
+#define VS_MAX_CLOCK_SKEW 3600
 /* RSA modulus sizes accepted. */
 #define VS_MIN_RSA_BITS 2048u
 #define VS_MAX_RSA_BITS 16384u

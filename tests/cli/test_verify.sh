@@ -149,6 +149,10 @@ vs_import "$H4" "$T/old.asc"
 expect_rc 0 "old signature without --max-sig-age" "$VS" --home "$H4" verify --require gpg "$W/old.tgz"
 Hsave=$H; H=$H4
 refuse "signature older than --max-sig-age" 7 "$W/old.tgz.asc: signature is older than the allowed 1 days" --require gpg --max-sig-age 1 "$W/old.tgz"
+# a signature dated two days ahead of this machine's clock
+cp "$P" "$W/future.tgz"
+vendor_gpg --faked-system-time "$(date -u -d '+2 days' +%Y%m%dT%H%M%S)!" --local-user "$old_fpr!" --armor --detach-sign -o "$W/future.tgz.asc" "$W/future.tgz" 2>/dev/null
+refuse "signature dated in the future" 3 "$W/future.tgz.asc: signature is dated in the future" --require gpg "$W/future.tgz"
 H=$Hsave
 
 # ---- usage ----------------------------------------------------------------------
