@@ -50,6 +50,22 @@ step "6. the manifest check (vetstage layout check, and sha256sum -c)"
 "$VS" layout check "$DEMO/volume"
 (cd "$DEMO/volume/current" && sha256sum -c --quiet .vetstage/MANIFEST.sha256) && echo "sha256sum -c: OK" >&2
 
+step "7. the build flows: a sidecar image context and the ECS task definition"
+"$VS" render sidecar --layout "$DEMO/volume" --out "$DEMO/sidecar-context"
+ls -l "$DEMO/sidecar-context" >&2
+cat "$DEMO/sidecar-context/Dockerfile" >&2
+"$VS" render ecs-task --task-def "$ROOT/tests/render/describe-task-definition.json" \
+    --app-container web --sidecar-image registry.example/lacework-sidecar:1.2.3 \
+    --token-secret arn:aws:secretsmanager:us-east-1:123456789012:secret:lacework-token \
+    --out "$DEMO/task-definition.json"
+python3 -c "import json,sys; t=json.load(open(sys.argv[1])); \
+c={x['name']: x for x in t['containerDefinitions']}; \
+print('web entryPoint:', c['web']['entryPoint']); print('web command:', c['web']['command']); \
+print('web dependsOn:', c['web']['dependsOn']); print('web volumesFrom:', c['web']['volumesFrom'])" \
+    "$DEMO/task-definition.json" >&2
+
 step "done"
 echo "demo volume: $DEMO/volume (current -> $(readlink "$DEMO/volume/current"))" >&2
 echo "vetstage home: $VETSTAGE_HOME" >&2
+echo "sidecar build context: $DEMO/sidecar-context (buildah bud / docker build)" >&2
+echo "task definition: $DEMO/task-definition.json (aws ecs register-task-definition --cli-input-json)" >&2
