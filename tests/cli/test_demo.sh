@@ -16,5 +16,5 @@ c={x['name']: x for x in t['containerDefinitions']}; \
 sys.exit(0 if c['datacollector-sidecar']['essential'] is False and \
 {'containerName': 'datacollector-sidecar', 'condition': 'SUCCESS'} in c['web']['dependsOn'] else 1)" "$DEMO/task-definition.json"
 check "demo state stays under the build folder (no ~/.gnupg use)" test -d "$DEMO/home/trust/gnupg"
-check "no nginx left running from the demo" sh -c "! pgrep -f '$DEMO/run/nginx' >/dev/null"
+check "the demo stopped its nginx" test ! -e "$DEMO/run/nginx/nginx.pid"
 finish
