@@ -30,12 +30,17 @@ int main(void)
     return 0;
 }
 C
+# a sanitized build (make SAN=1 check) needs the program built the same way
+SAN=""
+if nm "$R/opt/vs/lib/libvetstage.a" 2>/dev/null | grep -q ' U __asan_'; then
+    SAN="-fsanitize=address,undefined"
+fi
 export PKG_CONFIG_PATH="$R/opt/vs/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$R"
 expect_rc 0 "a program builds with pkg-config --cflags --libs vetstage" \
-    sh -c "cc -o '$T/prog' '$T/prog.c' \$(pkg-config --cflags --libs vetstage)"
+    sh -c "cc $SAN -o '$T/prog' '$T/prog.c' \$(pkg-config --cflags --libs vetstage)"
 expect_rc 0 "it runs against the installed shared library" env LD_LIBRARY_PATH="$R/opt/vs/lib" "$T/prog"
 expect_out_has "unsafe" "the public API answers"
 expect_rc 0 "a build against the installed static library" \
-    sh -c "cc -o '$T/prog-static' '$T/prog.c' \$(pkg-config --cflags vetstage) '$R/opt/vs/lib/libvetstage.a' \
+    sh -c "cc $SAN -o '$T/prog-static' '$T/prog.c' \$(pkg-config --cflags vetstage) '$R/opt/vs/lib/libvetstage.a' \
         \$(PKG_CONFIG_SYSROOT_DIR= pkg-config --libs libgcrypt gpgme libarchive libcurl jansson libtasn1) -lpthread && '$T/prog-static'"
 finish
