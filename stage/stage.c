@@ -46,7 +46,7 @@ static void random_name(char *buf, size_t n, const char *prefix)
 /* Remove what a killed earlier run left behind (we hold the lock on dirfd). */
 static void remove_stale(const vs_ctx *ctx, int dirfd)
 {
-    int fd = dup(dirfd);
+    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own read position */
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         if (fd >= 0)
@@ -344,83 +344,111 @@ out:
     return st;
 }
 
-/* --flat: build beside DEST, then rename over it (rename(2) replaces an empty
- * directory atomically, so there is no moment without DEST). */
+/*
+ * --flat: the tree goes straight into DIR (absent or empty). It is built in a
+ * hidden temporary directory inside DIR, so that nothing is written outside
+ * DIR and DIR may be a mount point, then its entries are renamed into DIR,
+ * .vetstage (the manifest) last: until that last rename DIR is not a layout,
+ * so `layout check` and `render` refuse a tree a kill interrupted. A refusal
+ * removes the temporary tree and leaves DIR as it was (absent if it was).
+ */
+static vs_status move_entries(int tfd, int dfd, const char *dest, vs_error *err)
+{
+    DIR *dd = fdopendir(openat(tfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dd)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: read temporary tree", dest);
+    vs_status st = VS_OK;
+    struct dirent *de;
+    while (!st && (de = readdir(dd)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+            !strcmp(de->d_name, VS_META_DIR))
+            continue;
+        if (renameat(tfd, de->d_name, dfd, de->d_name) != 0)
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: move into place", dest,
+                                de->d_name);
+    }
+    closedir(dd);
+    if (!st && renameat(tfd, VS_META_DIR, dfd, VS_META_DIR) != 0)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/" VS_META_DIR ": move into place",
+                            dest);
+    return st;
+}
+
 static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
                           const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
-    size_t n = strlen(dest);
-    while (n > 1 && dest[n - 1] == '/')
-        n--;
-    char *d = strndup(dest, n);
-    if (!d)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    char *slash = strrchr(d, '/');
-    const char *parent = ".", *base = d;
-    if (slash == d) {
-        parent = "/";
-        base = d + 1;
-    } else if (slash) {
-        *slash = '\0';
-        parent = d;
-        base = slash + 1;
+    bool made = false;
+    int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 && errno == ENOENT) {
+        if (mkdir(dest, 0755) != 0)
+            return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
+                                  "%s: create", dest);
+        made = true;
+        dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
-    vs_status st = VS_OK;
+    if (dfd < 0)
+        return vs_error_errno(err, errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL, errno, "%s",
+                              dest);
     char tmp[64] = "";
-    int pfd = -1;
-    if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
-        st = vs_error_set(err, VS_E_USAGE, "%s: give the layout directory by its name", dest);
+    int tfd = -1;
+    vs_status st = lock_dir(dfd, dest, err);
+    if (st)
+        goto out;
+    remove_stale(ctx, dfd);
+    /* a fresh open of DIR: a dup would share the read position remove_stale left */
+    DIR *dd = fdopendir(openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dd) {
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", dest);
         goto out;
     }
-    pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (pfd < 0) {
-        st = vs_error_errno(err, VS_E_USAGE, errno, "%s: parent directory", dest);
+    struct dirent *de;
+    bool empty = true;
+    while ((de = readdir(dd)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            empty = false;
+    closedir(dd);
+    if (!empty) {
+        st = vs_error_set(err, VS_E_USAGE, "%s: not empty (--flat needs an absent or empty DIR)",
+                          dest);
         goto out;
     }
-    if ((st = lock_dir(pfd, parent, err)))
-        goto out;
-    struct stat sb;
-    if (fstatat(pfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-        if (!S_ISDIR(sb.st_mode)) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: not a directory", dest);
-            goto out;
-        }
-        int fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        DIR *dd = fd >= 0 ? fdopendir(fd) : NULL;
-        bool empty = dd != NULL;
-        struct dirent *de;
-        while (dd && (de = readdir(dd)) != NULL)
-            if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-                empty = false;
-        if (dd)
-            closedir(dd);
-        else if (fd >= 0)
-            close(fd);
-        if (!empty) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: not empty", dest);
-            goto out;
-        }
-    }
-    remove_stale(ctx, pfd);
-    if ((st = build_tree(ctx, src, pfd, opts, tmp, res, err))) {
+    if ((st = build_tree(ctx, src, dfd, opts, tmp, res, err))) {
         tmp[0] = '\0';
         goto out;
     }
-    if (renameat(pfd, tmp, pfd, base) != 0) {
-        st = vs_error_errno(err, errno == ENOTEMPTY || errno == EEXIST ? VS_E_USAGE
-                                                                       : VS_E_INTERNAL,
-                            errno, "%s: not empty or not replaceable", dest);
+    tfd = openat(dfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (tfd < 0) {
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: open", dest, tmp);
+        goto out;
+    }
+    if ((st = move_entries(tfd, dfd, dest, err)))
+        goto out;
+    if (unlinkat(dfd, tmp, AT_REMOVEDIR) != 0) {
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: remove", dest, tmp);
         goto out;
     }
     tmp[0] = '\0';
-    st = vs_fsync_dir(pfd, parent, err);
+    if (made)
+        fchmod(dfd, 0755);
+    st = vs_fsync_dir(dfd, dest, err);
     snprintf(res->path, sizeof res->path, "%s", dest);
 out:
-    if (tmp[0] && pfd >= 0)
-        vs_remove_tree(pfd, tmp, NULL);
-    if (pfd >= 0)
-        close(pfd);
-    free(d);
+    if (tfd >= 0)
+        close(tfd);
+    if (st && tmp[0]) {
+        /* entries already moved are taken back out: DIR was empty before */
+        vs_remove_tree(dfd, tmp, NULL);
+        DIR *cd = fdopendir(openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        struct dirent *ce;
+        while (cd && (ce = readdir(cd)) != NULL)
+            if (strcmp(ce->d_name, ".") && strcmp(ce->d_name, ".."))
+                vs_remove_tree(dfd, ce->d_name, NULL);
+        if (cd)
+            closedir(cd);
+    }
+    close(dfd);
+    if (st && made)
+        rmdir(dest);
     return st;
 }
 
