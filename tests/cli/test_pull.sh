@@ -95,6 +95,21 @@ check "current on the forced version" test "$(readlink "$D2/current")" = "versio
 expect_rc 0 "pull --flat into an absent folder" "$VS" --home "$H" pull "$NGINX_HTTP/agent-1.3.0.tgz" --dest "$T/flat" --flat
 check "flat: start script at the top" test -x "$T/flat/lacework-sidecar.sh"
 check "flat: provenance written" test -f "$T/flat/.vetstage/provenance.json"
+# progress bars: on a terminal only, and never with --no-progress
+H3="$T/home3"
+trust_fixture_keys "$H3"
+if command -v script >/dev/null 2>&1; then
+    script -qec "'$VS' --home '$H3' fetch '$NGINX_HTTP/agent-1.3.0.tgz'" /dev/null >"$T/tty.out" 2>&1
+    check "on a terminal: a progress bar" grep -q 'agent-1.3.0.tgz *\[#*\] 100%' "$T/tty.out"
+    "$VS" --home "$H3" -q cache gc --keep 0 >/dev/null 2>&1
+    script -qec "'$VS' --home '$H3' --no-progress fetch '$NGINX_HTTP/agent-1.3.0.tgz'" /dev/null >"$T/tty.out" 2>&1
+    check "on a terminal with --no-progress: no bar" sh -c "! grep -q '100%' '$T/tty.out'"
+fi
+"$VS" --home "$H3" -q cache gc --keep 0 >/dev/null 2>&1
+expect_rc 0 "not a terminal: no progress bar" "$VS" --home "$H3" fetch "$NGINX_HTTP/agent-1.3.0.tgz"
+check "not a terminal: stderr has no bar" sh -c "! grep -q '%' '$T/err'"
+expect_err_has "cached agent@1.3.0" "not a terminal: downloaded again after gc"
+
 expect_rc 0 "pull --help" "$VS" pull --help
 expect_out_has "--allow-downgrade" "pull --help lists stage options"
 expect_out_has "--mirror" "pull --help lists fetch options"
