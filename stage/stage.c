@@ -209,10 +209,12 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
     bool made_dest = false, made_versions = false;
     int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 && errno == ENOENT) {
-        if (mkdir(dest, 0755) != 0)
+        /* another vetstage may create it at the same moment: that is fine */
+        if (mkdir(dest, 0755) == 0)
+            made_dest = true;
+        else if (errno != EEXIST)
             return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
                                   "%s: create", dest);
-        made_dest = true;
         dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
     if (dfd < 0)
@@ -380,10 +382,12 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
     bool made = false;
     int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 && errno == ENOENT) {
-        if (mkdir(dest, 0755) != 0)
+        /* another vetstage may create it at the same moment: that is fine */
+        if (mkdir(dest, 0755) == 0)
+            made = true;
+        else if (errno != EEXIST)
             return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
                                   "%s: create", dest);
-        made = true;
         dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
     if (dfd < 0)
