@@ -10,5 +10,6 @@
 #include "vetstage/cache.h"
 #include "vetstage/stage.h"
 #include "vetstage/render.h"
+#include "vetstage/mirror.h"
 
 #endif

@@ -1,0 +1,626 @@
+/* mirror/bundle.c - `mirror export` and `mirror import`: air-gap bundles.
+ * A bundle is written from cache objects and read as untrusted input: what
+ * it says only tells which file is which; trust comes from vs_cache_fetch
+ * verifying every package against the local store. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "mirror/mirror_int.h"
+
+/* ---- export ----------------------------------------------------------------- */
+
+static vs_status ar_fail(struct archive *a, const char *what, vs_error *err)
+{
+    return vs_error_setb(err, VS_E_INTERNAL, "archive", archive_errno(a), "%s: %s", what,
+                         archive_error_string(a) ? archive_error_string(a) : "archive error");
+}
+
+static vs_status ar_header(struct archive *a, const char *path, uint64_t size, int64_t mtime,
+                           const char *out, vs_error *err)
+{
+    struct archive_entry *ae = archive_entry_new();
+    if (!ae)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    archive_entry_set_pathname(ae, path);
+    archive_entry_set_filetype(ae, AE_IFREG);
+    archive_entry_set_perm(ae, 0644);
+    archive_entry_set_size(ae, (la_int64_t)size);
+    archive_entry_set_mtime(ae, (time_t)mtime, 0);
+    int r = archive_write_header(a, ae);
+    archive_entry_free(ae);
+    return r == ARCHIVE_OK ? VS_OK : ar_fail(a, out, err);
+}
+
+/* One cache object into the archive, re-hashed on the way. */
+static vs_status ar_object(vs_ctx *ctx, struct archive *a, const char *path, const char *id,
+                           int64_t mtime, const char *out, uint8_t *buf, vs_error *err)
+{
+    char *opath = vs_cache_object_path(ctx, id);
+    if (!opath)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    int fd = open(opath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat sb;
+    vs_status st = VS_OK;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        st = vs_error_errno(err, VS_E_INTEGRITY, fd < 0 ? errno : EINVAL, "%s (%s)", opath, path);
+        goto out;
+    }
+    if ((st = ar_header(a, path, (uint64_t)sb.st_size, mtime, out, err)))
+        goto out;
+    vs_sha256 h;
+    if ((st = vs_sha256_init(&h, err)))
+        goto out;
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf, VS_IO_BUFSIZE);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", opath);
+            break;
+        }
+        if (r == 0)
+            break;
+        total += (uint64_t)r;
+        vs_sha256_update(&h, buf, (size_t)r);
+        if (archive_write_data(a, buf, (size_t)r) != r) {
+            st = ar_fail(a, out, err);
+            break;
+        }
+    }
+    if (st) {
+        vs_sha256_abort(&h);
+        goto out;
+    }
+    uint8_t d[VS_SHA256_LEN];
+    char hex[VS_SHA256_HEX];
+    vs_sha256_final(&h, d);
+    vs_hex(hex, d, sizeof d);
+    if (strcmp(hex, id) != 0 || total != (uint64_t)sb.st_size)
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: cache object altered (%s)", opath, path);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(opath);
+    return st;
+}
+
+static vs_status export_entries(vs_ctx *ctx, struct archive *a, const vs_cache_entry *es, size_t n,
+                                const char *out, vs_error *err)
+{
+    char *idx = NULL;
+    size_t len = 0;
+    vs_status st = vs_mirror_index_format(es, n, &idx, &len, err);
+    if (st)
+        return st;
+    int64_t now = n ? es[0].verified : 0;
+    st = ar_header(a, VS_MIRROR_INDEX, len, now, out, err);
+    if (!st && archive_write_data(a, idx, len) != (la_ssize_t)len)
+        st = ar_fail(a, out, err);
+    free(idx);
+    uint8_t *buf = malloc(VS_IO_BUFSIZE);
+    if (!st && !buf)
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n && !st; i++) {
+        const vs_cache_entry *e = &es[i];
+        char path[VS_MAX_NAME + VS_MAX_VERSION + 260];
+        snprintf(path, sizeof path, "%s@%s/%s", e->name, e->version, e->filename);
+        st = ar_object(ctx, a, path, e->sha256, e->verified, out, buf, err);
+        for (size_t k = 0; k < e->nsigs && k < VS_CACHE_MAX_SIGS && !st; k++) {
+            snprintf(path, sizeof path, "%s@%s/%s", e->name, e->version, e->sigs[k].filename);
+            st = ar_object(ctx, a, path, e->sigs[k].sha256, e->verified, out, buf, err);
+        }
+    }
+    free(buf);
+    return st;
+}
+
+vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const char *out,
+                           vs_error *err)
+{
+    if (!ctx || !out || !*out)
+        return vs_error_set(err, VS_E_USAGE, "mirror export: no output file given");
+    if (n == 0 || !refs)
+        return vs_error_set(err, VS_E_USAGE, "mirror export: no NAME@VERSION given");
+    if (n > VS_MAX_BUNDLE_ENTRIES / (1 + VS_CACHE_MAX_SIGS))
+        return vs_error_set(err, VS_E_USAGE, "mirror export: too many packages");
+    vs_cache_entry *es = calloc(n, sizeof *es);
+    if (!es)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_status st = VS_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        st = vs_cache_lookup(ctx, refs[i], &es[i], err);
+        for (size_t k = 0; k < i && !st; k++)
+            if (!strcmp(es[k].name, es[i].name) && !strcmp(es[k].version, es[i].version))
+                st = vs_error_set(err, VS_E_USAGE, "%s: given twice", refs[i]);
+        if (!st && !vs_mirror_valid_file(es[i].filename))
+            st = vs_error_set(err, VS_E_USAGE, "%s: file name %s cannot go in a bundle", refs[i],
+                              es[i].filename);
+        for (size_t k = 0; !st && k < es[i].nsigs; k++)
+            if (!vs_mirror_valid_file(es[i].sigs[k].filename))
+                st = vs_error_set(err, VS_E_USAGE, "%s: file name %s cannot go in a bundle",
+                                  refs[i], es[i].sigs[k].filename);
+    }
+    if (st) {
+        free(es);
+        return st;
+    }
+    /* the temporary file goes beside `out`, so that the rename is atomic */
+    char *dir = strdup(out);
+    if (!dir) {
+        free(es);
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : out;
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    int dfd = -1;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+        st = vs_error_set(err, VS_E_USAGE, "%s: not a file name", out);
+    } else if ((st = vs_open_dir(AT_FDCWD, slash ? dir : ".", &dfd, err))) {
+        st = VS_E_USAGE;
+        if (err)
+            err->status = st;
+    }
+    vs_tmpfile t;
+    memset(&t, 0, sizeof t);
+    t.fd = -1;
+    struct archive *a = NULL;
+    if (!st)
+        st = vs_tmpfile_open(&t, dfd, 0644, false, err);
+    if (!st) {
+        a = archive_write_new();
+        if (!a)
+            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        else if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+                 archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+                 archive_write_open_fd(a, t.fd) != ARCHIVE_OK)
+            st = ar_fail(a, out, err);
+    }
+    if (!st)
+        st = export_entries(ctx, a, es, n, out, err);
+    if (!st && archive_write_close(a) != ARCHIVE_OK)
+        st = ar_fail(a, out, err);
+    if (a)
+        archive_write_free(a);
+    if (!st)
+        st = vs_tmpfile_commit(&t, base, NULL, err);
+    if (st)
+        vs_tmpfile_abort(&t);
+    if (dfd >= 0)
+        close(dfd);
+    free(dir);
+    free(es);
+    return st;
+}
+
+/* ---- import ----------------------------------------------------------------- */
+
+typedef struct folder {
+    char name[VS_MAX_NAME + 1];
+    char version[VS_MAX_VERSION + 1];
+    char files[VS_MAX_BUNDLE_PKG_FILES][256];
+    size_t nfiles;
+} folder;
+
+typedef struct reader {
+    const char *bundle;
+    struct archive *a;
+    int tmpfd;
+    folder *folders;
+    size_t nfolders, cap;
+    bool have_index;
+    uint8_t *buf;
+} reader;
+
+/* An entry name fit for a one-line message. */
+static void printable(char *dst, size_t cap, const char *s)
+{
+    size_t i = 0;
+    for (; s && s[i] && i + 1 < cap && i < 200; i++)
+        dst[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+    dst[i] = '\0';
+}
+
+static vs_status refuse(reader *r, const char *entry, const char *why, vs_error *err)
+{
+    char p[256];
+    printable(p, sizeof p, entry ? entry : "");
+    return vs_error_set(err, VS_E_UNSAFE, "%s: entry '%s': %s", r->bundle, p, why);
+}
+
+static folder *get_folder(reader *r, const char *name, const char *version)
+{
+    for (size_t i = 0; i < r->nfolders; i++)
+        if (!strcmp(r->folders[i].name, name) && !strcmp(r->folders[i].version, version))
+            return &r->folders[i];
+    if (r->nfolders == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 8;
+        folder *nf = realloc(r->folders, nc * sizeof *nf);
+        if (!nf)
+            return NULL;
+        r->folders = nf;
+        r->cap = nc;
+    }
+    folder *f = &r->folders[r->nfolders++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    snprintf(f->version, sizeof f->version, "%s", version);
+    return f;
+}
+
+/* Write the current entry's data to `fd`, at most `limit` bytes. */
+static vs_status copy_data(reader *r, const char *entry, int fd, uint64_t limit, vs_error *err)
+{
+    uint64_t total = 0;
+    for (;;) {
+        la_ssize_t n = archive_read_data(r->a, r->buf, VS_IO_BUFSIZE);
+        if (n == 0)
+            return VS_OK;
+        if (n < 0)
+            return refuse(r, entry, archive_error_string(r->a) ? archive_error_string(r->a)
+                                                               : "truncated",
+                          err);
+        if (!vs_add_u64(total, (uint64_t)n, &total) || total > limit) {
+            char why[96];
+            snprintf(why, sizeof why, "larger than %llu bytes", (unsigned long long)limit);
+            return refuse(r, entry, why, err);
+        }
+        if (vs_write_all(fd, r->buf, (size_t)n) != 0)
+            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s", r->bundle,
+                                  entry);
+    }
+}
+
+static vs_status extract_one(reader *r, struct archive_entry *ae, vs_error *err)
+{
+    const char *path = archive_entry_pathname(ae);
+    if (!path)
+        return refuse(r, "", "entry without a name", err);
+    if (archive_entry_filetype(ae) != AE_IFREG || archive_entry_hardlink(ae) ||
+        archive_entry_symlink(ae))
+        return refuse(r, path, "not a regular file", err);
+    vs_bundle_kind kind;
+    char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1], file[256], rel[VS_MAX_NAME + VS_MAX_VERSION + 260];
+    uint64_t limit;
+    if (!vs_mirror_entry_name(path, &kind, name, version, file, &limit))
+        return refuse(r, path, "not index.json or NAME@VERSION/FILE", err);
+    if (archive_entry_size_is_set(ae) && archive_entry_size(ae) >= 0 &&
+        (uint64_t)archive_entry_size(ae) > limit) {
+        char why[96];
+        snprintf(why, sizeof why, "larger than %llu bytes", (unsigned long long)limit);
+        return refuse(r, path, why, err);
+    }
+    if (kind == VS_BUNDLE_INDEX) {
+        if (r->have_index)
+            return refuse(r, path, "duplicate entry", err);
+        r->have_index = true;
+        snprintf(rel, sizeof rel, "%s", VS_MIRROR_INDEX);
+    } else {
+        folder *f = get_folder(r, name, version);
+        if (!f)
+            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        for (size_t i = 0; i < f->nfiles; i++)
+            if (!strcmp(f->files[i], file))
+                return refuse(r, path, "duplicate entry", err);
+        if (f->nfiles >= VS_MAX_BUNDLE_PKG_FILES)
+            return refuse(r, path, "too many files for one package", err);
+        snprintf(f->files[f->nfiles++], 256, "%s", file);
+        snprintf(rel, sizeof rel, "%s@%s", name, version);
+        if (mkdirat(r->tmpfd, rel, 0700) != 0 && errno != EEXIST)
+            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s", r->bundle, rel);
+        snprintf(rel, sizeof rel, "%s@%s/%s", name, version, file);
+    }
+    int fd = openat(r->tmpfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? refuse(r, path, "duplicate entry", err)
+                               : vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s",
+                                                r->bundle, rel);
+    vs_status st = copy_data(r, path, fd, limit, err);
+    if (close(fd) != 0 && !st)
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s", r->bundle, rel);
+    return st;
+}
+
+static int read_fd_open(int fd, struct archive *a)
+{
+    return archive_read_open_fd(a, fd, 64 * 1024);
+}
+
+static vs_status extract_all(reader *r, int bfd, vs_error *err)
+{
+    r->a = archive_read_new();
+    if (!r->a)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_status st = VS_OK;
+    if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
+        archive_read_support_filter_gzip(r->a) != ARCHIVE_OK)
+        st = ar_fail(r->a, r->bundle, err);
+    else if (read_fd_open(bfd, r->a) != ARCHIVE_OK)
+        st = vs_error_set(err, VS_E_UNSAFE, "%s: not a gzip-compressed tar archive (%s)",
+                          r->bundle, archive_error_string(r->a) ? archive_error_string(r->a) : "");
+    size_t count = 0;
+    while (!st) {
+        struct archive_entry *ae;
+        int rc = archive_read_next_header(r->a, &ae);
+        if (rc == ARCHIVE_EOF)
+            break;
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
+            st = vs_error_set(err, VS_E_UNSAFE, "%s: not a gzip-compressed tar archive or cut "
+                              "short after %zu entries (%s)", r->bundle, count,
+                              archive_error_string(r->a) ? archive_error_string(r->a) : "");
+            break;
+        }
+        if (++count > VS_MAX_BUNDLE_ENTRIES) {
+            st = refuse(r, archive_entry_pathname(ae), "too many entries", err);
+            break;
+        }
+        int fc = archive_filter_code(r->a, 0);
+        if (fc != ARCHIVE_FILTER_GZIP && fc != ARCHIVE_FILTER_NONE) {
+            st = vs_error_set(err, VS_E_UNSAFE, "%s: not gzip-compressed", r->bundle);
+            break;
+        }
+        st = extract_one(r, ae, err);
+    }
+    archive_read_free(r->a);
+    r->a = NULL;
+    if (!st && count == 0)
+        st = vs_error_set(err, VS_E_UNSAFE, "%s: empty bundle", r->bundle);
+    if (!st && !r->have_index)
+        st = vs_error_set(err, VS_E_UNSAFE, "%s: no index.json", r->bundle);
+    return st;
+}
+
+static bool folder_has(const folder *f, const char *file)
+{
+    for (size_t i = 0; i < f->nfiles; i++)
+        if (!strcmp(f->files[i], file))
+            return true;
+    return false;
+}
+
+/* Every folder is described by the index and the index names only files
+ * that are there; nothing else is admitted. */
+static vs_status match_index(reader *r, const vs_mirror_pkg *pk, size_t npk, vs_error *err)
+{
+    for (size_t i = 0; i < npk; i++) {
+        const vs_mirror_pkg *m = &pk[i];
+        const folder *f = NULL;
+        for (size_t k = 0; k < r->nfolders && !f; k++)
+            if (!strcmp(r->folders[k].name, m->name) && !strcmp(r->folders[k].version, m->version))
+                f = &r->folders[k];
+        const char *need[] = { m->file, m->gpg_sig, m->checksums, m->checksums_sig, m->rsa_sig };
+        size_t used = 0;
+        for (size_t k = 0; f && k < sizeof need / sizeof need[0]; k++) {
+            if (!need[k][0])
+                continue;
+            if (!folder_has(f, need[k]))
+                return vs_error_set(err, VS_E_UNSAFE, "%s: index.json names %s@%s/%s, which is "
+                                    "not in the bundle", r->bundle, m->name, m->version, need[k]);
+            used++;
+        }
+        if (!f)
+            return vs_error_set(err, VS_E_UNSAFE, "%s: index.json names %s@%s, which is not in "
+                                "the bundle", r->bundle, m->name, m->version);
+        if (used != f->nfiles)
+            return vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s holds files index.json does not "
+                                "name", r->bundle, m->name, m->version);
+        if ((m->checksums[0] != 0) != (m->checksums_sig[0] != 0) ||
+            (m->checksums[0] && m->gpg_sig[0]))
+            return vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s: inconsistent signature files",
+                                r->bundle, m->name, m->version);
+        if (m->checksums[0]) {
+            char want[300];
+            snprintf(want, sizeof want, "%s.asc", m->checksums);
+            if (strcmp(want, m->checksums_sig) != 0)
+                return vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s: the checksum list's signature "
+                                    "must be %s", r->bundle, m->name, m->version, want);
+        }
+    }
+    for (size_t k = 0; k < r->nfolders; k++) {
+        bool found = false;
+        for (size_t i = 0; i < npk && !found; i++)
+            found = !strcmp(r->folders[k].name, pk[i].name) &&
+                    !strcmp(r->folders[k].version, pk[i].version);
+        if (!found)
+            return vs_error_set(err, VS_E_UNSAFE, "%s: entry '%s@%s/': not described by "
+                                "index.json", r->bundle, r->folders[k].name,
+                                r->folders[k].version);
+    }
+    return VS_OK;
+}
+
+/* file:// URL of an extracted file: the temporary folder's path
+ * percent-encoded, then the (already URL-safe) folder and file names. */
+static char *file_url(const char *dir, const vs_mirror_pkg *m, const char *file)
+{
+    vs_sbuf b;
+    memset(&b, 0, sizeof b);
+    vs_sbuf_puts(&b, "file://");
+    for (const char *p = dir; *p; p++) {
+        char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("/-._~", c)) {
+            vs_sbuf_add(&b, p, 1);
+        } else {
+            char hx[4];
+            snprintf(hx, sizeof hx, "%%%02X", (unsigned char)c);
+            vs_sbuf_puts(&b, hx);
+        }
+    }
+    vs_sbuf_puts(&b, "/");
+    vs_sbuf_puts(&b, m->name);
+    vs_sbuf_puts(&b, "@");
+    vs_sbuf_puts(&b, m->version);
+    vs_sbuf_puts(&b, "/");
+    vs_sbuf_puts(&b, file);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+static vs_status admit_one(vs_ctx *ctx, const char *dir, const vs_mirror_pkg *m,
+                           const vs_mirror_import_opts *o, vs_cache_entry *e, vs_error *err)
+{
+    char *u[4] = { file_url(dir, m, m->file), m->gpg_sig[0] ? file_url(dir, m, m->gpg_sig) : NULL,
+                   m->checksums[0] ? file_url(dir, m, m->checksums) : NULL,
+                   m->rsa_sig[0] ? file_url(dir, m, m->rsa_sig) : NULL };
+    vs_status st = VS_OK;
+    if (!u[0] || (m->gpg_sig[0] && !u[1]) || (m->checksums[0] && !u[2]) || (m->rsa_sig[0] && !u[3]))
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    if (!st) {
+        vs_cache_fetch_opts fo;
+        memset(&fo, 0, sizeof fo);
+        vs_fetch_opts tr = VS_FETCH_OPTS_INIT;
+        tr.retries = 0;
+        tr.resume = 0;
+        fo.fetch = tr;
+        fo.url = u[0];
+        fo.name = m->name;
+        fo.version = m->version;
+        fo.gpg_sig_url = u[1];
+        fo.checksums_url = u[2];
+        fo.rsa_sig_url = u[3];
+        fo.require = o->require;
+        fo.max_sig_age_days = o->max_sig_age_days;
+        vs_verdict *v = NULL;
+        bool already = false;
+        st = vs_cache_fetch(ctx, &fo, e, &already, &v, err);
+        vs_verdict_free(v);
+    }
+    for (int i = 0; i < 4; i++)
+        free(u[i]);
+    return st;
+}
+
+static vs_status make_tmp(vs_ctx *ctx, int *rootfd, char **dir, vs_error *err)
+{
+    vs_status st = vs_mkdir_p(ctx->home_fd, VS_MIRROR_TMP, 0700, err);
+    if (!st)
+        st = vs_open_dir(ctx->home_fd, VS_MIRROR_TMP, rootfd, err);
+    if (st)
+        return st;
+    char *base = vs_path_join(ctx->home, VS_MIRROR_TMP);
+    char *tmpl = base ? vs_path_join(base, "import-XXXXXX") : NULL;
+    free(base);
+    if (!tmpl) {
+        close(*rootfd);
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    if (!mkdtemp(tmpl)) {
+        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", tmpl);
+        free(tmpl);
+        close(*rootfd);
+        return st;
+    }
+    *dir = tmpl;
+    return VS_OK;
+}
+
+vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_import_opts *opts,
+                           size_t *nok, size_t *nfailed, vs_error *err)
+{
+    vs_mirror_import_opts defaults = VS_MIRROR_IMPORT_OPTS_INIT;
+    const vs_mirror_import_opts *o = opts ? opts : &defaults;
+    if (nok)
+        *nok = 0;
+    if (nfailed)
+        *nfailed = 0;
+    if (!ctx || !bundle || !*bundle)
+        return vs_error_set(err, VS_E_USAGE, "mirror import: no bundle given");
+    int bfd = open(bundle, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (bfd < 0)
+        return vs_error_errno(err, VS_E_USAGE, errno, "%s", bundle);
+    if (fstat(bfd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(bfd);
+        return vs_error_set(err, VS_E_USAGE, "%s: not a regular file", bundle);
+    }
+    reader r;
+    memset(&r, 0, sizeof r);
+    r.bundle = bundle;
+    r.tmpfd = -1;
+    int rootfd = -1;
+    char *dir = NULL;
+    vs_mirror_pkg *pk = NULL;
+    size_t npk = 0;
+    r.buf = malloc(VS_IO_BUFSIZE);
+    vs_status st = r.buf ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    if (!st)
+        st = make_tmp(ctx, &rootfd, &dir, err);
+    if (!st)
+        st = vs_open_dir(AT_FDCWD, dir, &r.tmpfd, err);
+    if (!st)
+        st = extract_all(&r, bfd, err);
+    if (!st) {
+        uint8_t *idx = NULL;
+        size_t len = 0;
+        st = vs_read_file(r.tmpfd, VS_MIRROR_INDEX, VS_MAX_REF_FILE, &idx, &len, err);
+        if (!st) {
+            char what[512];
+            snprintf(what, sizeof what, "%s: index.json", bundle);
+            st = vs_mirror_index_parse(idx, len, what, &pk, &npk, err);
+        }
+        free(idx);
+    }
+    if (!st)
+        st = match_index(&r, pk, npk, err);
+    /* only now, with the whole bundle read and checked, does anything reach the cache */
+    vs_status worst = st;
+    size_t good = 0, bad = 0;
+    vs_cache_entry *e = st ? NULL : malloc(sizeof *e);
+    if (!st && !e)
+        worst = st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    for (size_t i = 0; !st && i < npk; i++) {
+        vs_error ie = VS_ERROR_INIT;
+        vs_status s = admit_one(ctx, dir, &pk[i], o, e, &ie);
+        char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
+        snprintf(ref, sizeof ref, "%s@%s", pk[i].name, pk[i].version);
+        if (o->cb)
+            o->cb(ref, s, s ? ie.message : "", s ? NULL : e, o->payload);
+        if (s == VS_OK) {
+            good++;
+            continue;
+        }
+        bad++;
+        if (vs_mirror_worse(worst, s) != worst) {
+            worst = s;
+            if (err)
+                *err = ie;
+        }
+    }
+    free(e);
+    if (r.tmpfd >= 0)
+        close(r.tmpfd);
+    if (dir) {
+        vs_error ce = VS_ERROR_INIT;
+        if (vs_remove_tree(rootfd, vs_basename(dir), &ce) != VS_OK)
+            vs_log(ctx, VS_LOG_WARN, "%s", ce.message);
+    }
+    if (rootfd >= 0) {
+        close(rootfd);
+        unlinkat(ctx->home_fd, VS_MIRROR_TMP, AT_REMOVEDIR); /* only when empty */
+    }
+    free(dir);
+    free(pk);
+    free(r.folders);
+    free(r.buf);
+    close(bfd);
+    if (nok)
+        *nok = good;
+    if (nfailed)
+        *nfailed = bad;
+    return worst;
+}
