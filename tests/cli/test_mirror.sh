@@ -167,6 +167,7 @@ for k in absolute:/etc/evil dotdot:../../evil symlink:agent-1.2.3.tgz device:age
         not_ok "hostile $kind: expected exit 5 or 2, got $RC"; sed 's/^/    stderr: /' "$T/err" | head -3; fi
     expect_one_line_err "hostile $kind: one-line message"
     expect_err_has "$what" "hostile $kind: message names the entry"
+    [ -n "${VS_SHOW:-}" ] && cat "$T/err"
     same_snapshot "hostile $kind: home unchanged (no temp dir, cache as it was)" "$T/v.before" "$V"
 done
 
