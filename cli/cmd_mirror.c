@@ -19,8 +19,10 @@ static const char usage_text[] =
     "  export  one gzip-compressed tar holding index.json and NAME@VERSION/FILE for\n"
     "          each package and its signature files, copied from the cache.\n"
     "  import  read a bundle as untrusted input (regular files named index.json or\n"
-    "          NAME@VERSION/FILE only, bounded sizes) and admit each package only after\n"
-    "          verifying it against this home's trust store.\n"
+    "          NAME@VERSION/FILE only, bounded sizes, at most 4 GiB in all) and admit\n"
+    "          each package only after verifying it against this home's trust store;\n"
+    "          its name and version come from its file name, as for fetch (a bundle\n"
+    "          that relabels a package is refused, exit 7).\n"
     "Exit codes: 0 all done; else the worst failure (2 usage, 3 verify, 4 fetch,\n"
     "5 unsafe bundle, 7 policy, 1 internal), each failed item named on its own line.\n"
     "Items that succeed still land.\n";

@@ -221,6 +221,7 @@ typedef struct reader {
     size_t nfolders, cap;
     bool have_index;
     uint8_t *buf;
+    uint64_t total; /* bytes extracted so far, all entries */
 } reader;
 
 /* An entry name fit for a one-line message. */
@@ -274,6 +275,12 @@ static vs_status copy_data(reader *r, const char *entry, int fd, uint64_t limit,
         if (!vs_add_u64(total, (uint64_t)n, &total) || total > limit) {
             char why[96];
             snprintf(why, sizeof why, "larger than %llu bytes", (unsigned long long)limit);
+            return refuse(r, entry, why, err);
+        }
+        if (!vs_add_u64(r->total, (uint64_t)n, &r->total) || r->total > VS_MAX_BUNDLE_BYTES) {
+            char why[96];
+            snprintf(why, sizeof why, "the bundle unpacks to more than %llu bytes",
+                     (unsigned long long)VS_MAX_BUNDLE_BYTES);
             return refuse(r, entry, why, err);
         }
         if (vs_write_all(fd, r->buf, (size_t)n) != 0)
@@ -366,7 +373,7 @@ static vs_status extract_all(reader *r, int bfd, vs_error *err)
             break;
         }
         int fc = archive_filter_code(r->a, 0);
-        if (fc != ARCHIVE_FILTER_GZIP && fc != ARCHIVE_FILTER_NONE) {
+        if (fc != ARCHIVE_FILTER_GZIP) {
             st = vs_error_set(err, VS_E_UNSAFE, "%s: not gzip-compressed", r->bundle);
             break;
         }
@@ -404,6 +411,10 @@ static vs_status match_index(reader *r, const vs_mirror_pkg *pk, size_t npk, vs_
         for (size_t k = 0; f && k < sizeof need / sizeof need[0]; k++) {
             if (!need[k][0])
                 continue;
+            for (size_t j = 0; j < k; j++)
+                if (!strcmp(need[j], need[k]))
+                    return vs_error_set(err, VS_E_UNSAFE, "%s: index.json names %s@%s/%s twice",
+                                        r->bundle, m->name, m->version, need[k]);
             if (!folder_has(f, need[k]))
                 return vs_error_set(err, VS_E_UNSAFE, "%s: index.json names %s@%s/%s, which is "
                                     "not in the bundle", r->bundle, m->name, m->version, need[k]);
@@ -480,6 +491,23 @@ static vs_status admit_one(vs_ctx *ctx, const char *dir, const vs_mirror_pkg *m,
     vs_status st = VS_OK;
     if (!u[0] || (m->gpg_sig[0] && !u[1]) || (m->checksums[0] && !u[2]) || (m->rsa_sig[0] && !u[3]))
         st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    /* The name and version come from the package's file name, as for a
+     * fetch of file:///NAME/FILE, never from the bundle's own words: a
+     * signature covers the bytes, not a label, so a bundle that relabels an
+     * old release as a newer version is refused. */
+    if (!st) {
+        char url[VS_MAX_NAME + 300], dn[VS_MAX_NAME + 1], dv[VS_MAX_VERSION + 1];
+        vs_error e2 = VS_ERROR_INIT;
+        snprintf(url, sizeof url, "file:///%s/%s", m->name, m->file);
+        if (vs_fetch_name_version(url, dn, dv, &e2) != VS_OK)
+            st = vs_error_set(err, VS_E_POLICY, "%s@%s: the file name %s does not tell the "
+                              "package's name and version, and a bundle cannot set them",
+                              m->name, m->version, m->file);
+        else if (strcmp(dn, m->name) != 0 || strcmp(dv, m->version) != 0)
+            st = vs_error_set(err, VS_E_POLICY, "%s@%s: the package file %s is %s@%s by its "
+                              "name; a bundle cannot relabel a package",
+                              m->name, m->version, m->file, dn, dv);
+    }
     if (!st) {
         vs_cache_fetch_opts fo;
         memset(&fo, 0, sizeof fo);

@@ -38,6 +38,9 @@ extern "C" {
 #define VS_MAX_MIRROR_URLS 10000u
 /* Entries (files) in one bundle, index included. */
 #define VS_MAX_BUNDLE_ENTRIES 4096u
+/* Bytes one bundle may unpack to, all files together (a gzip bomb cannot
+ * fill the home before any signature is checked). */
+#define VS_MAX_BUNDLE_BYTES (4ull * 1024u * 1024u * 1024u)
 /* Files in one NAME@VERSION folder of a bundle (package + signatures). */
 #define VS_MAX_BUNDLE_PKG_FILES (1u + VS_CACHE_MAX_SIGS)
 

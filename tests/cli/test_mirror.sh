@@ -180,4 +180,47 @@ expect_rc 3 "bundle with a tampered package" "$VS" --home "$V" mirror import "$T
 expect_one_line_err "tampered bundle: one line"
 expect_err_has "tool@2.0.0" "tampered bundle: the package is named"
 same_snapshot "tampered bundle: home unchanged" "$T/v.before" "$V"
+
+# a bundle that relabels the genuine agent 1.2.3 as agent@9.9.9 (signatures cover
+# bytes, not labels): refused by policy, nothing admitted
+mkdir -p "$T/xr/agent@9.9.9"
+cp "$T/x/agent@1.2.3/"* "$T/xr/agent@9.9.9/"
+python3 - "$T/x/index.json" "$T/xr/index.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["packages"] = [p for p in j["packages"] if p["name"] == "agent"]
+j["packages"][0]["version"] = "9.9.9"
+json.dump(j, open(sys.argv[2], "w"))
+PY
+(cd "$T/xr" && tar -czf "$T/relabel.tgz" index.json agent@9.9.9/*) # files only: no folder entries
+expect_rc 7 "bundle relabelling 1.2.3 as 9.9.9" "$VS" --home "$V" mirror import "$T/relabel.tgz"
+expect_err_has "is agent@1.2.3 by its name; a bundle cannot relabel a package" "relabel: reason given"
+expect_one_line_err "relabel: one line"
+same_snapshot "relabel: home unchanged" "$T/v.before" "$V"
+
+# index.json naming one file twice (to smuggle an undescribed file in)
+mkdir -p "$T/xd/agent@1.2.3"
+cp "$T/x/agent@1.2.3/agent-1.2.3.tgz" "$T/x/agent@1.2.3/agent-1.2.3.tgz.asc" "$T/xd/agent@1.2.3/"
+echo junk >"$T/xd/agent@1.2.3/junk.bin"
+python3 - "$T/x/index.json" "$T/xd/index.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+j["packages"] = [p for p in j["packages"] if p["name"] == "agent"]
+p = j["packages"][0]
+gpg = [f["file"] for f in p["files"] if f["kind"] == "gpg-sig"][0]
+for f in p["files"]:
+    if f["kind"] == "rsa-sig":
+        f["file"] = gpg
+json.dump(j, open(sys.argv[2], "w"))
+PY
+(cd "$T/xd" && tar -czf "$T/dupname.tgz" index.json agent@1.2.3/*)
+expect_rc 5 "index naming a file twice: refused" "$VS" --home "$V" mirror import "$T/dupname.tgz"
+expect_err_has "twice" "index naming a file twice: reason given"
+same_snapshot "index naming a file twice: home unchanged" "$T/v.before" "$V"
+
+# an uncompressed bundle
+(cd "$T/x" && tar -cf "$T/plain.tar" index.json agent@1.2.3/* tool@2.0.0/*)
+expect_rc 5 "uncompressed bundle refused" "$VS" --home "$V" mirror import "$T/plain.tar"
+expect_one_line_err "uncompressed bundle: one line"
+same_snapshot "uncompressed bundle: home unchanged" "$T/v.before" "$V"
 finish
