@@ -203,23 +203,33 @@ static vs_status lock_dir(int fd, const char *name, vs_error *err)
     return VS_OK;
 }
 
+/* Open DIR, creating it (mode 0755) when absent; *made tells whether we did.
+ * Another vetstage creating it at the same moment is fine. */
+static vs_status open_dest(const char *dest, int *dfd, bool *made, vs_error *err)
+{
+    *dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*dfd < 0 && errno == ENOENT) {
+        if (mkdir(dest, 0755) == 0)
+            *made = true;
+        else if (errno != EEXIST)
+            return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
+                                  "%s: create", dest);
+        *dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (*dfd < 0)
+        return vs_error_errno(err, errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL, errno, "%s",
+                              dest);
+    return VS_OK;
+}
+
 static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
                                const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
     bool made_dest = false, made_versions = false;
-    int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 && errno == ENOENT) {
-        /* another vetstage may create it at the same moment: that is fine */
-        if (mkdir(dest, 0755) == 0)
-            made_dest = true;
-        else if (errno != EEXIST)
-            return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
-                                  "%s: create", dest);
-        dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (dfd < 0)
-        return vs_error_errno(err, errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL, errno, "%s",
-                              dest);
+    int dfd;
+    vs_status ost = open_dest(dest, &dfd, &made_dest, err);
+    if (ost)
+        return ost;
     int vfd = -1;
     char tmp[64] = "", cur[64] = "";
     bool exchanged = false, placed = false;
@@ -380,19 +390,10 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
                           const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
     bool made = false;
-    int dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 && errno == ENOENT) {
-        /* another vetstage may create it at the same moment: that is fine */
-        if (mkdir(dest, 0755) == 0)
-            made = true;
-        else if (errno != EEXIST)
-            return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
-                                  "%s: create", dest);
-        dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (dfd < 0)
-        return vs_error_errno(err, errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL, errno, "%s",
-                              dest);
+    int dfd;
+    vs_status ost = open_dest(dest, &dfd, &made, err);
+    if (ost)
+        return ost;
     char tmp[64] = "";
     int tfd = -1;
     vs_status st = lock_dir(dfd, dest, err);
