@@ -21,6 +21,7 @@ typedef struct cli {
     bool progress;        /* progress bars allowed (TTY and not disabled) */
     const char *command;  /* e.g. "keys import" for messages */
     vs_ctx *ctx;          /* opened lazily by cli_ctx() */
+    char **argv;          /* the command's argv (argv[0] its name), for messages */
 } cli;
 
 /* Options every command accepts after its name. Put CLI_COMMON_LONGOPTS in
@@ -55,6 +56,14 @@ enum {
  * through cli_usage_error()).
  */
 int cli_common_opt(cli *c, int opt);
+
+/*
+ * The last case of every command's option switch. A common option: handled,
+ * returns -1 (go on). --help: prints the usage parts (a NULL-terminated list
+ * of strings) on stdout and returns 0 (the command returns it). Anything
+ * else: a usage error naming the command, returns 2.
+ */
+int cli_opt_rest(cli *c, int opt, ...);
 
 /* Run getopt_long over argv with the command's table; wrapper that resets
  * getopt state. Use like getopt_long. */

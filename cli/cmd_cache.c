@@ -29,12 +29,6 @@ static const char usage_text[] =
     "Exit codes: 0 ok, 1 internal, 2 usage (bad arguments, NAME@VERSION not in the\n"
     "cache), 6 integrity (damaged cache).\n";
 
-static int print_usage(void)
-{
-    fputs(usage_text, stdout);
-    return 0;
-}
-
 /* Parse the common options of a subcommand; collects positionals into pos.
  * keep (may be NULL) receives --keep. Returns -1 to continue, else exit code. */
 static int parse(cli *c, int argc, char **argv, const char **pos, int maxpos, int *npos,
@@ -55,11 +49,9 @@ static int parse(cli *c, int argc, char **argv, const char **pos, int maxpos, in
         }
         if (opt == CLI_OPT_FIRST_COMMAND)
             return cli_usage_error(c, "--keep is only for cache gc");
-        int r = cli_common_opt(c, opt);
-        if (r == -1)
-            return print_usage();
-        if (r != 0)
-            return cli_usage_error(c, "unknown option (see vetstage cache --help)");
+        int r = cli_opt_rest(c, opt, usage_text, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     for (int i = optind; i < argc; i++) {
         if (*npos >= maxpos)

@@ -40,13 +40,9 @@ int cmd_fetch(cli *c, int argc, char **argv)
                 return r;
             continue;
         }
-        r = cli_common_opt(c, opt);
-        if (r == -1) {
-            printf("%s%s%s", usage_head, cli_fetch_help, usage_tail);
-            return 0;
-        }
-        if (r != 0)
-            return cli_usage_error(c, "unknown option (see vetstage fetch --help)");
+        r = cli_opt_rest(c, opt, usage_head, cli_fetch_help, usage_tail, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     if (optind + 1 != argc)
         return cli_usage_error(c, optind >= argc ? "missing URL" : "give exactly one URL");

@@ -34,12 +34,6 @@ static const char usage_text[] =
 
 enum { OPT_EXPECT = CLI_OPT_FIRST_COMMAND, OPT_SCHEME };
 
-static int print_usage(void)
-{
-    fputs(usage_text, stdout);
-    return 0;
-}
-
 /* Options of a subcommand; positionals collected into pos (malloc'd). */
 static int parse(cli *c, int argc, char **argv, bool import, const char **expect,
                  const char **scheme, const char ***pos, int *npos)
@@ -65,11 +59,9 @@ static int parse(cli *c, int argc, char **argv, bool import, const char **expect
             *scheme = optarg;
             continue;
         }
-        int r = cli_common_opt(c, opt);
-        if (r == -1)
-            return print_usage();
-        if (r != 0)
-            return cli_usage_error(c, "unknown option (see vetstage keys --help)");
+        int r = cli_opt_rest(c, opt, usage_text, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     *pos = calloc((size_t)(argc > 0 ? argc : 1), sizeof **pos);
     if (!*pos)

@@ -38,25 +38,20 @@ int cmd_layout(cli *c, int argc, char **argv)
             fputs(layout_usage, stdout);
             return 0;
         }
-        fputs(layout_usage, stderr);
         return cli_usage_error(c, "missing subcommand (check)");
     }
     if (strcmp(argv[1], "check") != 0) {
-        fputs(layout_usage, stderr);
-        return cli_usage_error(c, "unknown subcommand '%s'", argv[1]);
+        return cli_usage_error(c, "unknown subcommand '%s' (check)", argv[1]);
     }
     c->command = "layout check";
     int opt;
     argc--;
     argv++;
+    c->argv = argv;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-        int r = cli_common_opt(c, opt);
-        if (r == -1) {
-            fputs(layout_usage, stdout);
-            return 0;
-        }
-        if (r != 0)
-            return cli_usage_error(c, "see 'vetstage layout --help'");
+        int r = cli_opt_rest(c, opt, layout_usage, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     if (argc - optind != 1)
         return cli_usage_error(c, "expected one DIR");

@@ -116,13 +116,9 @@ static int do_sync(cli *c, int argc, char **argv)
                 return r;
             continue;
         }
-        r = cli_common_opt(c, opt);
-        if (r == -1) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (r != 0)
-            return cli_usage_error(c, "unknown option (see vetstage mirror --help)");
+        r = cli_opt_rest(c, opt, usage_text, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     if (optind + 1 != argc)
         return cli_usage_error(c, optind >= argc ? "missing LIST" : "give exactly one LIST");
@@ -165,13 +161,9 @@ static int do_export(cli *c, int argc, char **argv)
             out = optarg;
             continue;
         }
-        int r = cli_common_opt(c, opt);
-        if (r == -1) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (r != 0)
-            return cli_usage_error(c, "unknown option (see vetstage mirror --help)");
+        int r = cli_opt_rest(c, opt, usage_text, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     if (optind >= argc)
         return cli_usage_error(c, "missing NAME@VERSION");
@@ -214,13 +206,9 @@ static int do_import(cli *c, int argc, char **argv)
                 return cli_usage_error(c, "mirror import takes only --require and --max-sig-age");
             continue;
         }
-        r = cli_common_opt(c, opt);
-        if (r == -1) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (r != 0)
-            return cli_usage_error(c, "unknown option (see vetstage mirror --help)");
+        r = cli_opt_rest(c, opt, usage_text, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     if (optind + 1 != argc)
         return cli_usage_error(c, optind >= argc ? "missing BUNDLE" : "give exactly one BUNDLE");

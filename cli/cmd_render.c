@@ -126,13 +126,9 @@ static int parse(cli *c, int argc, char **argv, unsigned allowed, args *a)
             ARG(a, opt) = optarg;
             continue;
         }
-        int r = cli_common_opt(c, opt);
-        if (r == -1) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        if (r != 0)
-            return cli_usage_error(c, "unknown option (see vetstage render --help)");
+        int r = cli_opt_rest(c, opt, usage_text, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     if (optind < argc)
         return cli_usage_error(c, "unexpected argument '%s'", argv[optind]);
@@ -257,10 +253,8 @@ static int do_ecs(cli *c, int argc, char **argv)
 
 int cmd_render(cli *c, int argc, char **argv)
 {
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return 2;
-    }
+    if (argc < 2)
+        return cli_usage_error(c, "missing subcommand (sidecar, embedded, ecs-task)");
     const char *sub = argv[1];
     if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
         fputs(usage_text, stdout);
@@ -268,14 +262,17 @@ int cmd_render(cli *c, int argc, char **argv)
     }
     if (!strcmp(sub, "sidecar")) {
         c->command = "render sidecar";
+        c->argv = argv + 1;
         return do_docker(c, VS_RENDER_SIDECAR, argc - 1, argv + 1);
     }
     if (!strcmp(sub, "embedded")) {
         c->command = "render embedded";
+        c->argv = argv + 1;
         return do_docker(c, VS_RENDER_EMBEDDED, argc - 1, argv + 1);
     }
     if (!strcmp(sub, "ecs-task")) {
         c->command = "render ecs-task";
+        c->argv = argv + 1;
         return do_ecs(c, argc - 1, argv + 1);
     }
     return cli_usage_error(c, "unknown subcommand '%s' (sidecar, embedded, ecs-task)", sub);

@@ -4,18 +4,14 @@
 
 #include "cli.h"
 
-static void usage(FILE *f)
-{
-    fputs("usage: vetstage stage NAME@VERSION --dest DIR [--flat] [--allow-downgrade]\n"
-          "                      [--max-unpacked BYTES] [--max-entries N] [--json]\n"
-          "\n"
-          "Re-check a cached package (hash and signatures), extract it safely and stage it.\n",
-          f);
-    fputs(cli_stage_help, f);
-    fputs("Exit: 0 staged, 2 usage, 3 package altered or signature no longer valid,\n"
-          "5 unsafe archive (nothing staged), 7 downgrade refused.\n",
-          f);
-}
+static const char usage_head[] =
+    "usage: vetstage stage NAME@VERSION --dest DIR [--flat] [--allow-downgrade]\n"
+    "                      [--max-unpacked BYTES] [--max-entries N] [--json]\n"
+    "\n"
+    "Re-check a cached package (hash and signatures), extract it safely and stage it.\n";
+static const char usage_tail[] =
+    "Exit: 0 staged, 2 usage, 3 package altered or signature no longer valid,\n"
+    "5 unsafe archive (nothing staged), 7 downgrade refused.\n";
 
 int cmd_stage(cli *c, int argc, char **argv)
 {
@@ -33,13 +29,9 @@ int cmd_stage(cli *c, int argc, char **argv)
             return r;
         if (r == 0)
             continue;
-        r = cli_common_opt(c, opt);
-        if (r == -1) {
-            usage(stdout);
-            return 0;
-        }
-        if (r != 0)
-            return cli_usage_error(c, "see 'vetstage stage --help'");
+        r = cli_opt_rest(c, opt, usage_head, cli_stage_help, usage_tail, (char *)NULL);
+        if (r >= 0)
+            return r;
     }
     if (argc - optind != 1)
         return cli_usage_error(c, "expected one NAME@VERSION");

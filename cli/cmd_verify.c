@@ -119,13 +119,9 @@ int cmd_verify(cli *c, int argc, char **argv)
             opts.package_name = optarg;
             break;
         default: {
-            int r = cli_common_opt(c, opt);
-            if (r == -1) {
-                fputs(usage, stdout);
-                return 0;
-            }
-            if (r != 0)
-                return cli_usage_error(c, "unknown option (see vetstage verify --help)");
+            int r = cli_opt_rest(c, opt, usage, (char *)NULL);
+            if (r >= 0)
+                return r;
         }
         }
     }

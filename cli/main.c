@@ -69,6 +69,7 @@ int main(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     int opt;
+    opterr = 0; /* one line of ours, not getopt's */
     /* '+': stop at the command name; its own options follow it */
     while ((opt = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS "V", opts, NULL)) != -1) {
         if (opt == 'V')
@@ -78,21 +79,19 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
-        if (r != 0) {
-            usage(stderr);
-            return 2;
-        }
+        if (r != 0)
+            return cli_usage_error(&c, "option '%s' is unknown or lacks its value (see vetstage "
+                                       "--help)", argv[optind - 1]);
     }
-    if (optind >= argc) {
-        usage(stderr);
-        return 2;
-    }
+    if (optind >= argc)
+        return cli_usage_error(&c, "missing COMMAND (see vetstage --help)");
     const char *name = argv[optind];
     int rc = -1;
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(commands[i].name, name) == 0) {
             c.command = name;
             int first = optind; /* read before the reset below clears it */
+            c.argv = argv + first;
             cli_getopt_reset();
             rc = commands[i].fn(&c, argc - first, argv + first);
             break;

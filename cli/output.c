@@ -14,7 +14,7 @@
 void cli_getopt_reset(void)
 {
     optind = 0; /* glibc: full re-initialisation */
-    opterr = 1;
+    opterr = 0; /* cli_opt_rest reports a bad option in one line of ours */
 }
 
 int cli_common_opt(cli *c, int opt)
@@ -41,6 +41,26 @@ int cli_common_opt(cli *c, int opt)
     default:
         return 2;
     }
+}
+
+int cli_opt_rest(cli *c, int opt, ...)
+{
+    int r = cli_common_opt(c, opt);
+    if (r == 0)
+        return -1;
+    if (r != -1) {
+        /* getopt leaves the offending word just before optind */
+        const char *bad = c->argv && optind > 0 ? c->argv[optind - 1] : NULL;
+        return cli_usage_error(c, "%s%s%s is unknown or lacks its value (see vetstage %s --help)",
+                               bad ? "option '" : "an option", bad ? bad : "", bad ? "'" : "",
+                               c->command ? c->command : "");
+    }
+    va_list ap;
+    va_start(ap, opt);
+    for (const char *part; (part = va_arg(ap, const char *)) != NULL;)
+        fputs(part, stdout);
+    va_end(ap);
+    return 0;
 }
 
 /* --home, $VETSTAGE_HOME, $XDG_DATA_HOME/vetstage, ~/.local/share/vetstage
@@ -182,7 +202,7 @@ int cli_usage_error(cli *c, const char *fmt, ...)
     va_start(ap, fmt);
     int n = snprintf(err.message, sizeof err.message, "%s%s", c->command ? c->command : "",
                      c->command ? ": " : "");
-    if (n > 0 && (size_t)n < sizeof err.message)
+    if (n >= 0 && (size_t)n < sizeof err.message)
         vsnprintf(err.message + n, sizeof err.message - (size_t)n, fmt, ap);
     va_end(ap);
     return cli_fail(c, &err);
@@ -200,6 +220,7 @@ int cli_dispatch(cli *c, int argc, char **argv, const cli_sub *subs, size_t nsub
     for (size_t i = 0; i < nsubs; i++) {
         if (strcmp(argv[1], subs[i].name) == 0) {
             c->command = subs[i].command;
+            c->argv = argv + 1;
             return subs[i].fn(c, argc - 1, argv + 1);
         }
     }

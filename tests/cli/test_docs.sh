@@ -25,6 +25,17 @@ for code in "0 ok" "1 internal" "2 usage" "3 verify" "4 fetch" "5 unsafe" "6 int
     check "README documents exit code $n ($name)" grep -q "^| $n | $name |" "$ROOT/README.md"
     check "the man page documents exit code $n ($name)" grep -A1 "^\.B $n\$" "$T/man.txt" | grep -q "$name"
 done
+# a bad option: exit 2 and one line of ours naming it (not getopt's own message)
+for cmd in "" "keys import" "verify" "fetch" "cache list" "stage" "pull" "layout check" \
+    "render sidecar" "mirror sync"; do
+    # shellcheck disable=SC2086
+    expect_rc 2 "vetstage $cmd --bogus" "$VS" $cmd --bogus
+    expect_one_line_err "vetstage $cmd --bogus: one line"
+    expect_err_has "'--bogus'" "vetstage $cmd --bogus: names the option"
+done
+expect_rc 2 "an option without its value" "$VS" stage agent@1 --dest
+expect_err_has "'--dest' is unknown or lacks its value" "missing value: names the option"
+
 expect_rc 0 "vetstage --version" "$VS" --version
 expect_out_has "libgcrypt" "--version names the linked libraries"
 expect_rc 2 "an unknown command is a usage error" "$VS" frobnicate
