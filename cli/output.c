@@ -175,6 +175,10 @@ int cli_fail_json(cli *c, const vs_error *err, json_t *obj)
         json_t *e = json_object();
         json_object_set_new(e, "code", json_string(vs_status_name(st)));
         json_object_set_new(e, "message", json_string(msg));
+        if (err->subject[0])
+            json_object_set_new(e, "subject", json_string(err->subject));
+        if (err->hint[0])
+            json_object_set_new(e, "hint", json_string(err->hint));
         json_object_set_new(o, "error", e);
         if (obj) {
             json_object_update_missing(o, obj);
@@ -186,6 +190,8 @@ int cli_fail_json(cli *c, const vs_error *err, json_t *obj)
     }
     /* the one-line reason goes to stderr in both modes */
     fprintf(stderr, "vetstage: %s\n", msg);
+    if (err->hint[0])
+        fprintf(stderr, "vetstage: hint: %s\n", err->hint);
     return (int)st;
 }
 

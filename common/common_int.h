@@ -33,6 +33,19 @@ vs_status vs_error_setb(vs_error *err, vs_status st, const char *backend, long c
 /* Same, for an errno: appends ": strerror(errnum)" and records it. */
 vs_status vs_error_errno(vs_error *err, vs_status st, int errnum, const char *fmt, ...)
     VS_PRINTF(4, 5);
+/* Structured: subject (file, URL, key, entry, NAME@VERSION) and reason;
+ * message becomes "SUBJECT: reason". Prefer these in new code. */
+vs_status vs_error_subj(vs_error *err, vs_status st, const char *subject, const char *fmt, ...)
+    VS_PRINTF(4, 5);
+vs_status vs_error_subjb(vs_error *err, vs_status st, const char *backend, long code,
+                         const char *subject, const char *fmt, ...) VS_PRINTF(6, 7);
+vs_status vs_error_subj_errno(vs_error *err, vs_status st, int errnum, const char *subject,
+                              const char *fmt, ...) VS_PRINTF(5, 6);
+/* Replace the subject (a quarantine path becomes its URL); recomposes message. */
+void vs_error_relabel(vs_error *err, const char *subject);
+/* Set the next step shown after the message ("use --require gpg"). */
+void vs_error_hint(vs_error *err, const char *fmt, ...) VS_PRINTF(2, 3);
+void vs_error_set_detail(vs_error *err, vs_error_detail d);
 /* Reset to VS_OK with an empty message. */
 void vs_error_clear(vs_error *err);
 

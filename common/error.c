@@ -38,16 +38,45 @@ static void sanitize(char *s)
             *s = '?';
 }
 
-static vs_status vset(vs_error *err, vs_status st, const char *backend, long code, const char *fmt,
-                      va_list ap)
+/* message = "subject: reason", or reason alone. */
+static void compose(vs_error *err)
+{
+    /* Truncation is acceptable here: the message is for people, and the
+     * structured fields keep the whole subject and reason. */
+    size_t n = 0;
+    err->message[0] = '\0';
+    if (err->subject[0]) {
+        n = strnlen(err->subject, sizeof err->message - 3);
+        memcpy(err->message, err->subject, n);
+        memcpy(err->message + n, ": ", 3);
+        n += 2;
+    }
+    size_t r = strnlen(err->reason, sizeof err->message - 1 - n);
+    memcpy(err->message + n, err->reason, r);
+    err->message[n + r] = '\0';
+    sanitize(err->message);
+}
+
+static void set_subject(vs_error *err, const char *subject)
+{
+    snprintf(err->subject, sizeof err->subject, "%s", subject ? subject : "");
+    sanitize(err->subject);
+}
+
+static vs_status vset(vs_error *err, vs_status st, const char *backend, long code,
+                      const char *subject, const char *fmt, va_list ap)
 {
     if (!err)
         return st;
     err->status = st;
     err->backend = backend;
     err->backend_code = code;
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    sanitize(err->message);
+    err->hint[0] = '\0';
+    err->detail = VS_DETAIL_NONE;
+    set_subject(err, subject);
+    vsnprintf(err->reason, sizeof err->reason, fmt, ap);
+    sanitize(err->reason);
+    compose(err);
     return st;
 }
 
@@ -55,7 +84,7 @@ vs_status vs_error_set(vs_error *err, vs_status st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vset(err, st, NULL, 0, fmt, ap);
+    vset(err, st, NULL, 0, NULL, fmt, ap);
     va_end(ap);
     return st;
 }
@@ -65,9 +94,37 @@ vs_status vs_error_setb(vs_error *err, vs_status st, const char *backend, long c
 {
     va_list ap;
     va_start(ap, fmt);
-    vset(err, st, backend, code, fmt, ap);
+    vset(err, st, backend, code, NULL, fmt, ap);
     va_end(ap);
     return st;
+}
+
+vs_status vs_error_subj(vs_error *err, vs_status st, const char *subject, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(err, st, NULL, 0, subject, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+vs_status vs_error_subjb(vs_error *err, vs_status st, const char *backend, long code,
+                         const char *subject, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vset(err, st, backend, code, subject, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+static void append_strerror(vs_error *err, int errnum)
+{
+    size_t n = strlen(err->reason);
+    if (n < sizeof err->reason)
+        snprintf(err->reason + n, sizeof err->reason - n, ": %s", strerror(errnum));
+    sanitize(err->reason);
+    compose(err);
 }
 
 vs_status vs_error_errno(vs_error *err, vs_status st, int errnum, const char *fmt, ...)
@@ -76,13 +133,48 @@ vs_status vs_error_errno(vs_error *err, vs_status st, int errnum, const char *fm
     if (!err)
         return st;
     va_start(ap, fmt);
-    vset(err, st, "errno", errnum, fmt, ap);
+    vset(err, st, "errno", errnum, NULL, fmt, ap);
     va_end(ap);
-    size_t n = strlen(err->message);
-    if (n < sizeof err->message)
-        snprintf(err->message + n, sizeof err->message - n, ": %s", strerror(errnum));
-    sanitize(err->message);
+    append_strerror(err, errnum);
     return st;
+}
+
+vs_status vs_error_subj_errno(vs_error *err, vs_status st, int errnum, const char *subject,
+                              const char *fmt, ...)
+{
+    va_list ap;
+    if (!err)
+        return st;
+    va_start(ap, fmt);
+    vset(err, st, "errno", errnum, subject, fmt, ap);
+    va_end(ap);
+    append_strerror(err, errnum);
+    return st;
+}
+
+void vs_error_relabel(vs_error *err, const char *subject)
+{
+    if (!err)
+        return;
+    set_subject(err, subject);
+    compose(err);
+}
+
+void vs_error_hint(vs_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err->hint, sizeof err->hint, fmt, ap);
+    va_end(ap);
+    sanitize(err->hint);
+}
+
+void vs_error_set_detail(vs_error *err, vs_error_detail d)
+{
+    if (err)
+        err->detail = d;
 }
 
 void vs_error_clear(vs_error *err)
@@ -93,4 +185,8 @@ void vs_error_clear(vs_error *err)
     err->message[0] = '\0';
     err->backend = NULL;
     err->backend_code = 0;
+    err->subject[0] = '\0';
+    err->reason[0] = '\0';
+    err->hint[0] = '\0';
+    err->detail = VS_DETAIL_NONE;
 }

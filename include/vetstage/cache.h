@@ -105,7 +105,13 @@ typedef struct vs_cache_fetch_opts {
     vs_fetch_opts fetch;       /* transport options */
     unsigned require;          /* VS_REQUIRE_*; 0: both */
     unsigned max_sig_age_days;
+    /* Key binding (see vs_verify_opts.keys): recorded in the ref and applied
+     * again at stage and import. NULL/0: any key in the store. */
+    const char *const *keys;
+    size_t nkeys;
 } vs_cache_fetch_opts;
+#define VS_CACHE_FETCH_OPTS_INIT \
+    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, VS_FETCH_OPTS_INIT, 0, 0, NULL, 0 }
 
 /*
  * Download a package and its signatures into quarantine, verify with the

@@ -48,16 +48,41 @@ VS_EXTERN const char *vs_status_name(vs_status st);
 VS_EXTERN const char *vs_status_describe(vs_status st);
 
 #define VS_ERROR_MSG_MAX 1024
+#define VS_ERROR_SUBJECT_MAX 1024
+#define VS_ERROR_HINT_MAX 512
 
-/* Caller-owned error object. Zero-initialise it (VS_ERROR_INIT). */
+/*
+ * Finer codes inside a status, for callers that must tell cases apart
+ * without reading text (each still maps to the status's exit code).
+ */
+typedef enum vs_error_detail {
+    VS_DETAIL_NONE = 0,
+    VS_DETAIL_NOT_FOUND = 1, /* the named thing does not exist */
+    VS_DETAIL_EXISTS = 2     /* the named thing exists already */
+} vs_error_detail;
+
+/*
+ * Caller-owned error object. Zero-initialise it (VS_ERROR_INIT).
+ *
+ * Structured: `subject` is what the error concerns (a file, a URL, a key
+ * fingerprint, an archive entry, NAME@VERSION; "" when none), `reason` why,
+ * `hint` the next step ("" when there is none). `message` is always the
+ * one-line composition "SUBJECT: REASON" (or REASON alone). A caller that
+ * knows a better name for the subject (a quarantine file's URL) replaces
+ * the subject; nothing decides by reading the text.
+ */
 typedef struct vs_error {
     vs_status status;             /* same value the function returned */
-    char message[VS_ERROR_MSG_MAX]; /* "FILE: reason", one line, no trailing newline */
+    char message[VS_ERROR_MSG_MAX]; /* "SUBJECT: reason", one line, no trailing newline */
     const char *backend;          /* "gpgme", "gcrypt", "curl", "archive", "errno" or NULL */
     long backend_code;            /* the backend's own code, 0 if none */
+    char subject[VS_ERROR_SUBJECT_MAX]; /* what it concerns, "" if none */
+    char reason[VS_ERROR_MSG_MAX];      /* why, without the subject */
+    char hint[VS_ERROR_HINT_MAX];       /* the next step, "" if none */
+    vs_error_detail detail;             /* finer code, VS_DETAIL_NONE if none */
 } vs_error;
 
-#define VS_ERROR_INIT { VS_OK, { 0 }, NULL, 0 }
+#define VS_ERROR_INIT { VS_OK, { 0 }, NULL, 0, { 0 }, { 0 }, { 0 }, VS_DETAIL_NONE }
 
 /* Version of libvetstage ("0.1.0"). */
 VS_EXTERN const char *vs_version(void);

@@ -67,7 +67,7 @@ typedef struct vs_mirror_sync_opts {
 
 #define VS_MIRROR_SYNC_OPTS_INIT                                                          \
     { NULL, NULL, 0,                                                                   \
-      { NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, VS_FETCH_OPTS_INIT, 0, 0 }, NULL, \
+      VS_CACHE_FETCH_OPTS_INIT, NULL,                                                  \
       NULL }
 
 /*

@@ -98,6 +98,17 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
 
 VS_EXTERN void vs_verdict_free(vs_verdict *v);
 
+/*
+ * Can the store, as it is, meet `require` (VS_REQUIRE_*, 0 = both) for a
+ * package bound to `keys` (NULL/0: any key)? Called before any download or
+ * hashing. VS_OK when every required kind has at least one usable key
+ * (present, bound when a binding is given, neither expired nor revoked);
+ * otherwise VS_E_VERIFY with the subject naming the missing kind and a hint
+ * naming --require (or the source's `require`).
+ */
+VS_EXTERN vs_status vs_verify_policy_check(vs_ctx *ctx, unsigned require, const char *const *keys,
+                                           size_t nkeys, vs_error *err);
+
 #ifdef __cplusplus
 }
 #endif
