@@ -15,16 +15,29 @@ PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
+# Library, CLI and checker: every warning below is an error.
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-        -Wformat=2 -Wwrite-strings -Wno-format-nonliteral
+        -Wformat=2 -Wformat-nonliteral -Wwrite-strings -Wconversion -Wsign-conversion
+# Tests, fuzz harnesses and benchmarks: the same but for the conversion checks.
+TEST_WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wwrite-strings \
+        -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
+# Hardening by default (FORTIFY needs optimisation and does not mix with ASan).
+HARDEN := -fstack-protector-strong -fstack-clash-protection
+HARDEN_LD := -Wl,-z,relro,-z,now
+# Header dependencies, generated while compiling.
+DEPFLAGS = -MMD -MP
 STD := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DVS_VERSION='"$(VERSION)"'
 SAN ?=
 ifeq ($(SAN),1)
 BUILD := build-san
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
+else
+HARDEN += -D_FORTIFY_SOURCE=3
 endif
+CFLAGS += $(HARDEN)
+LDFLAGS += $(HARDEN_LD)
 
 LIB_DIRS := common keys verify fetch cache stage render mirror
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
@@ -37,7 +50,9 @@ LIB_SO := $(BUILD)/libvetstage.so.0
 BIN := $(BUILD)/vetstage
 
 # Library code sees its internal headers (-I.); the CLI sees include/ only.
+# Library sources get STYLE.md's banned functions poisoned (common/banned.h).
 LIB_CPPFLAGS = -I. -Iinclude $(PKG_CFLAGS)
+BAN := -include common/banned.h
 CLI_CPPFLAGS = -Iinclude
 
 EXTRA_ALL :=
@@ -49,13 +64,13 @@ INSTALL_EXTRA_BINS :=
 .PHONY: all check demo bench fuzz install clean deps deps-test fixtures unit cli-tests fuzz-replay
 all: $(LIB_A) $(LIB_SO) $(BIN) $(BUILD)/vetstage.pc $(EXTRA_ALL)
 
-$(BUILD)/obj/cli/%.o: cli/%.c $(wildcard include/vetstage/*.h) cli/cli.h
+$(BUILD)/obj/cli/%.o: cli/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CFLAGS) $(WARN) $(CLI_CPPFLAGS) -c $< -o $@
+	$(CC) $(STD) $(CFLAGS) $(WARN) $(DEPFLAGS) $(CLI_CPPFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(wildcard include/vetstage/*.h) $(wildcard */*_int.h)
+$(BUILD)/obj/%.o: %.c common/banned.h
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CFLAGS) $(WARN) -fPIC -fvisibility=hidden $(LIB_CPPFLAGS) -c $< -o $@
+	$(CC) $(STD) $(CFLAGS) $(WARN) $(DEPFLAGS) -fPIC -fvisibility=hidden $(LIB_CPPFLAGS) $(BAN) -c $< -o $@
 
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -90,9 +105,9 @@ $(BUILD)/tests/suites.h: FORCE
 	@printf '%s\n' $(foreach d,$(UNIT_DIRS),'VS_SUITE($(d))') > $@.new
 	@cmp -s $@.new $@ || mv $@.new $@; rm -f $@.new
 
-$(BUILD)/obj/tests/%.o: tests/%.c $(BUILD)/tests/suites.h $(wildcard include/vetstage/*.h) $(wildcard */*_int.h) $(wildcard tests/unit/*.h)
+$(BUILD)/obj/tests/%.o: tests/%.c $(BUILD)/tests/suites.h
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CFLAGS) $(WARN) -Wno-missing-prototypes $(LIB_CPPFLAGS) -I$(BUILD)/tests -Itests/unit $(CHECK_CFLAGS) -c $< -o $@
+	$(CC) $(STD) $(CFLAGS) $(TEST_WARN) $(DEPFLAGS) $(LIB_CPPFLAGS) -I$(BUILD)/tests -Itests/unit $(CHECK_CFLAGS) -c $< -o $@
 
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(LIB_A) $(PKG_LIBS) $(CHECK_LIBS) -lpthread
@@ -109,7 +124,7 @@ FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_REPLAY := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 $(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/standalone.c $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) $(CFLAGS) $(WARN) -Wno-missing-prototypes $(LIB_CPPFLAGS) $(LDFLAGS) -o $@ $< fuzz/standalone.c $(LIB_A) $(PKG_LIBS) -lpthread
+	$(CC) $(STD) $(CFLAGS) $(TEST_WARN) $(LIB_CPPFLAGS) $(LDFLAGS) -o $@ $< fuzz/standalone.c $(LIB_A) $(PKG_LIBS) -lpthread
 
 # libFuzzer builds (clang), for real fuzzing: make fuzz; build/fuzz/fuzz_NAME fuzz/corpus/NAME
 FUZZ_CC ?= clang
@@ -122,6 +137,15 @@ $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c $(LIB_SRCS)
 check: deps-test
 	$(MAKE) all $(UNIT_BIN) $(FUZZ_REPLAY) $(EXTRA_CHECK_TARGETS) fixtures
 	BUILD=$(BUILD) sh tests/run.sh
+
+# The fast loop: `make unit [SUITE=stage]`, `make cli-tests [T=stage]`,
+# `make fuzz-replay`. Each builds only what it runs.
+unit: $(UNIT_BIN) fixtures
+	BUILD=$(BUILD) VS_SUITE=$(SUITE) sh tests/run.sh unit
+cli-tests: all $(EXTRA_CHECK_TARGETS) fixtures
+	BUILD=$(BUILD) VS_ONLY=$(T) sh tests/run.sh cli
+fuzz-replay: $(FUZZ_REPLAY)
+	BUILD=$(BUILD) sh tests/run.sh fuzz
 
 deps:
 	@sh mk/deps.sh build
@@ -150,6 +174,8 @@ install: all
 
 clean:
 	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 FORCE:
 

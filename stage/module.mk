@@ -11,9 +11,9 @@ VS_CHECKER := $(BUILD)/vetstage-check
 VS_CHECKER_SRCS := stage/checker/main.c stage/layout.c stage/manifest.c stage/pathrules.c \
   $(filter-out common/ctx.c common/init.c,$(wildcard common/*.c))
 
-$(VS_CHECKER): $(VS_CHECKER_SRCS) $(wildcard include/vetstage/*.h) $(wildcard */*_int.h)
+$(VS_CHECKER): $(VS_CHECKER_SRCS) $(wildcard include/vetstage/*.h) $(wildcard */*_int.h) common/banned.h
 	@mkdir -p $(dir $@)
-	$(CC) $(STD) -O2 $(WARN) -I. -Iinclude $(PKG_CFLAGS) -static -o $@ $(VS_CHECKER_SRCS) \
+	$(CC) $(STD) -O2 $(HARDEN) $(WARN) -I. -Iinclude $(PKG_CFLAGS) $(BAN) -static $(HARDEN_LD) -o $@ $(VS_CHECKER_SRCS) \
 	  $$(pkg-config --libs --static libgcrypt) -lpthread
 
 EXTRA_ALL += $(VS_CHECKER)

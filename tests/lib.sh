@@ -93,8 +93,27 @@ same_snapshot() {
         not_ok "$1: changed"; diff "$2" "$T/snap.after" | head -10 | sed 's/^/    /'; fi
 }
 
+# skip TAG REASON: a part of this script cannot run here; counted as skipped.
+# In CI, VS_MUST_RUN lists the tags that must not skip: then it is a failure.
+_skip=0
+_must_run() { case " ${VS_MUST_RUN:-} " in *" $1 "*) return 0 ;; esac; return 1; }
+skip() {
+    if _must_run "$1"; then
+        not_ok "$1 must run here (VS_MUST_RUN) but skipped: $2"
+    else
+        _skip=$((_skip + 1)); echo "skip - $1: $2"
+    fi
+}
+# skip_all TAG REASON: the whole script cannot run here; ends it.
+skip_all() {
+    skip "$1" "$2"
+    echo "$TEST_NAME: $_pass passed, $_fail failed, $_skip skipped"
+    [ "$_fail" -eq 0 ]
+    exit $?
+}
+
 finish() {
-    echo "$TEST_NAME: $_pass passed, $_fail failed"
+    echo "$TEST_NAME: $_pass passed, $_fail failed, $_skip skipped"
     [ "$_fail" -eq 0 ] && [ "$_pass" -gt 0 ]
 }
 

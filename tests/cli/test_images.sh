@@ -12,21 +12,17 @@
 # with the reason and counts nothing.
 . "$(dirname "$0")/../lib.sh"
 
-skip() {
-    echo "SKIP - container image tests: $*"
-    echo "$TEST_NAME: 0 passed, 0 failed"
-    exit 0
-}
+skip_images() { skip_all images "container image tests: $*"; }
 
 BUSYBOX=""
 for b in /bin/busybox /usr/bin/busybox; do
     if [ -x "$b" ] && ! ldd "$b" >/dev/null 2>&1; then BUSYBOX=$b; break; fi
 done
-command -v buildah >/dev/null 2>&1 || skip "buildah is not installed (sh mk/deps.sh render)"
-command -v podman >/dev/null 2>&1 || skip "podman is not installed (sh mk/deps.sh render)"
-command -v runc >/dev/null 2>&1 || skip "runc is not installed (sh mk/deps.sh render)"
-[ -n "$BUSYBOX" ] || skip "no static busybox (apt-get install busybox-static)"
-[ -x "$BUILD/vetstage-check" ] || skip "$BUILD/vetstage-check is not built"
+command -v buildah >/dev/null 2>&1 || skip_images "buildah is not installed (sh mk/deps.sh render)"
+command -v podman >/dev/null 2>&1 || skip_images "podman is not installed (sh mk/deps.sh render)"
+command -v runc >/dev/null 2>&1 || skip_images "runc is not installed (sh mk/deps.sh render)"
+[ -n "$BUSYBOX" ] || skip_images "no static busybox (apt-get install busybox-static)"
+[ -x "$BUILD/vetstage-check" ] || skip_images "$BUILD/vetstage-check is not built"
 
 S="$T/containers"
 mkdir -p "$S/root" "$S/run" "$S/tmp"
@@ -50,9 +46,9 @@ mkdir -p "$T/probe"
 cp "$BUSYBOX" "$T/probe/busybox"
 printf 'FROM scratch\nCOPY busybox /busybox\nENTRYPOINT ["/busybox", "echo", "probe-ok"]\n' >"$T/probe/Dockerfile"
 bud localhost/vs-probe:test "$T/probe" ||
-    skip "buildah cannot build here: $(tail -1 "$T/bud.log")"
+    skip_images "buildah cannot build here: $(tail -1 "$T/bud.log")"
 probe=$($PODMAN run --rm $RUNOPTS localhost/vs-probe:test 2>"$T/probe.err")
-[ "$probe" = "probe-ok" ] || skip "podman cannot run containers here: $(tail -1 "$T/probe.err")"
+[ "$probe" = "probe-ok" ] || skip_images "podman cannot run containers here: $(tail -1 "$T/probe.err")"
 
 # ---- a really staged layout --------------------------------------------------------
 H="$T/home"

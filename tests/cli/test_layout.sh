@@ -115,7 +115,7 @@ if [ "$STATIC" = 1 ] && [ "$(id -u)" -eq 0 ] && command -v chroot >/dev/null 2>&
     expect_rc 6 "vetstage-check in an empty root: damage found" chroot "$T/scratch" /vetstage-check
     expect_err_has "vetstage-check: /var/lib/lacework-backup: etc/config.json: content differs" "default DIR and problem line"
 else
-    echo "# skip: chroot test needs root and a static checker"
+    skip chroot "chroot test needs root and a static checker"
 fi
 
 # -- not a layout

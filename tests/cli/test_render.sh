@@ -191,7 +191,7 @@ for p in python3 /usr/bin/python3; do
     if "$p" -c 'import botocore.session, botocore.validate' 2>/dev/null; then PY=$p; break; fi
 done
 if [ -z "$PY" ]; then
-    echo "SKIP - botocore validation: no python3 with botocore (apt-get install python3-botocore)"
+    skip botocore "botocore validation: no python3 with botocore (apt-get install python3-botocore)"
 else
     validate() {
         "$PY" -c '
