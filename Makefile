@@ -171,6 +171,7 @@ install: all
 	install -m 0644 include/vetstage/*.h $(DESTDIR)$(PREFIX)/include/vetstage/
 	install -m 0644 $(BUILD)/vetstage.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/vetstage.pc
 	install -m 0644 doc/vetstage.1 $(DESTDIR)$(PREFIX)/share/man/man1/vetstage.1
+	install -m 0644 doc/vetstage-check.1 $(DESTDIR)$(PREFIX)/share/man/man1/vetstage-check.1
 
 clean:
 	rm -rf build build-san

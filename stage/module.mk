@@ -8,7 +8,8 @@
 # check` and the unit tests.
 VS_CHECKER := $(BUILD)/vetstage-check
 # every common/ file but the context and backend initialisation (gpgme, curl)
-VS_CHECKER_SRCS := stage/checker/main.c stage/layout.c stage/manifest.c stage/pathrules.c \
+VS_CHECKER_SRCS := stage/checker/main.c stage/layout.c stage/layout_digest.c stage/manifest.c \
+  stage/pathrules.c \
   $(filter-out common/ctx.c common/init.c,$(wildcard common/*.c))
 
 $(VS_CHECKER): $(VS_CHECKER_SRCS) $(wildcard include/vetstage/*.h) $(wildcard */*_int.h) common/banned.h

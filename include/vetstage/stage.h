@@ -101,6 +101,42 @@ typedef void (*vs_layout_problem_cb)(const char *path, const char *reason, void 
 VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, void *payload,
                                     size_t *nproblems, vs_error *err);
 
+
+/* ---- the layout digest (stage/layout_digest.c) ---------------------------- */
+
+/* Hex characters of a layout digest plus the NUL. */
+#define VS_LAYOUT_DIGEST_HEX 65
+
+/*
+ * The layout digest of `dir` (flat, a versions/VERSION tree, or versioned:
+ * then DIR/current is used): one SHA-256 covering the tree's three metadata
+ * files, and through the manifest and MODES every file, mode and link of it.
+ * Exactly: the SHA-256 of the text
+ *
+ *     <sha256 of MANIFEST.sha256>  MANIFEST.sha256\n
+ *     <sha256 of MODES>  MODES\n
+ *     <sha256 of provenance.json>  provenance.json\n
+ *
+ * (lowercase hex, two spaces, in this order) - which is what
+ *     cd TREE/.vetstage && sha256sum MANIFEST.sha256 MODES provenance.json | sha256sum
+ * prints. The files are read without following symbolic links, must be
+ * regular files within their limits (VS_MAX_MANIFEST_FILE, VS_MAX_MANIFEST_FILE,
+ * VS_MAX_REF_FILE). The digest says nothing about whether the tree matches
+ * its manifest: vs_layout_check does that; together they pin the layout.
+ *
+ * `hex` receives 64 lowercase hex digits and a NUL (empty on failure).
+ * Returns VS_OK; VS_E_USAGE (dir missing or not a layout); VS_E_INTEGRITY
+ * (a metadata file missing, not a regular file or too large; current not
+ * pointing at versions/VERSION); VS_E_INTERNAL (I/O).
+ * Needs no context and depends only on libc + libgcrypt (vetstage-check).
+ */
+VS_EXTERN vs_status vs_layout_digest(const char *dir, char hex[VS_LAYOUT_DIGEST_HEX],
+                                     vs_error *err);
+
+/* True when `hex` is 64 hex digits (either case; compare digests with
+ * strcasecmp). */
+VS_EXTERN bool vs_layout_digest_valid(const char *hex);
+
 #ifdef __cplusplus
 }
 #endif

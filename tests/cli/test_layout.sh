@@ -38,8 +38,8 @@ else
     check "vetstage-check is static (ldd: not a dynamic executable)" grep -q "not a dynamic executable" "$T/out" "$T/err"
     STATIC=1
 fi
-expect_rc 0 "vetstage-check --help" "$CHK" --help
-expect_out_has "usage: vetstage-check [DIR]" "vetstage-check --help text"
+expect_rc 2 "vetstage-check --help is a usage error (no option passes without checking)" "$CHK" --help
+expect_err_has "usage: vetstage-check [--manifest-sha256 HEX] [DIR]" "vetstage-check usage line"
 expect_rc 2 "vetstage-check with two arguments" "$CHK" a b
 expect_rc 0 "layout --help" "$VS" layout --help
 expect_out_has "usage: vetstage layout check DIR" "layout --help text"

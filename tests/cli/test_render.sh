@@ -69,6 +69,30 @@ expect_rc 0 "default checker: vetstage-check next to vetstage" \
     "$VS" render sidecar --layout "$T/lay" --out "$T/ctx3"
 check "default checker copied" cmp -s "$T/ctx3/vetstage-check" "$CHECKER"
 
+# ---- vetstage-check and the layout digest ------------------------------------------
+# the digest as the README tells anyone to recompute it
+LDIG=$(cd "$T/lay/current/.vetstage" && sha256sum MANIFEST.sha256 MODES provenance.json | sha256sum | cut -d' ' -f1)
+expect_rc 0 "vetstage-check --manifest-sha256 with the layout's digest" "$CHECKER" --manifest-sha256 "$LDIG" "$T/lay"
+expect_err_has "layout intact, digest $LDIG" "checker names the digest it verified"
+UPPER=$(echo "$LDIG" | tr a-f A-F)
+expect_rc 0 "vetstage-check --manifest-sha256=HEX (either case)" "$CHECKER" "--manifest-sha256=$UPPER" "$T/lay/current"
+OTHER=$(printf '%s' "$LDIG" | sha256sum | cut -d' ' -f1)
+expect_rc 6 "vetstage-check refuses another digest" "$CHECKER" --manifest-sha256 "$OTHER" "$T/lay"
+expect_err_has "differs from the expected $OTHER" "refusal names the expected digest"
+expect_one_line_err "one line for a digest mismatch"
+for bad in --help -h --skip --force --no-check --version; do
+    expect_rc 2 "vetstage-check $bad is a usage error" "$CHECKER" $bad "$T/lay"
+done
+expect_rc 2 "vetstage-check: a malformed digest" "$CHECKER" --manifest-sha256 xyz "$T/lay"
+expect_rc 2 "vetstage-check: the digest twice" "$CHECKER" --manifest-sha256 "$LDIG" --manifest-sha256 "$LDIG" "$T/lay"
+expect_rc 2 "vetstage-check: the digest without a value" "$CHECKER" --manifest-sha256
+expect_rc 2 "vetstage-check: two directories" "$CHECKER" "$T/lay" "$T/flat"
+cp -a "$T/flat" "$T/prov"
+sed -i 's/1\.2\.3/9.9.9/' "$T/prov/.vetstage/provenance.json"
+expect_rc 0 "a changed provenance passes the bare manifest check (the gap the digest closes)" "$CHECKER" "$T/prov"
+FDIG=$(cd "$T/flat/.vetstage" && sha256sum MANIFEST.sha256 MODES provenance.json | sha256sum | cut -d' ' -f1)
+expect_rc 6 "... and is refused with the digest of the staged layout" "$CHECKER" --manifest-sha256 "$FDIG" "$T/prov"
+
 # ---- embedded ------------------------------------------------------------------
 expect_rc 0 "embedded Dockerfile" "$VS" render embedded --layout "$T/lay" --app-image localhost/app:1 \
     --entrypoint '["/app/run", "a b", "q\"x"]' --cmd '["--port", "8080"]'

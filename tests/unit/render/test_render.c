@@ -12,6 +12,7 @@
 
 #include "common/common_int.h"
 #include "vetstage/render.h"
+#include "vetstage/stage.h"
 
 /* ---- a hand-made flat layout -------------------------------------------- */
 
@@ -610,11 +611,99 @@ START_TEST(ecs_existing_entries_updated_not_duplicated)
 }
 END_TEST
 
+/* Read a small file whole (test helper). */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+/* The layout digest is sha256 of the `sha256sum MANIFEST.sha256 MODES
+ * provenance.json` listing; it changes with each of the three files, and a
+ * versioned layout gives the digest of its current tree. */
+START_TEST(layout_digest_definition)
+{
+    char *base = make_layout();
+    char *dir = layout_of(base);
+    static const char *const names[] = { "MANIFEST.sha256", "MODES", "provenance.json" };
+    char listing[1024] = "";
+    for (size_t i = 0; i < 3; i++) {
+        char p[512], hex[65], line[256];
+        snprintf(p, sizeof p, "%s/.vetstage/%s", dir, names[i]);
+        char *text = slurp(p);
+        hex_of(text, hex);
+        free(text);
+        snprintf(line, sizeof line, "%s  %s\n", hex, names[i]);
+        strncat(listing, line, sizeof listing - strlen(listing) - 1);
+    }
+    char want[65], have[VS_LAYOUT_DIGEST_HEX];
+    hex_of(listing, want);
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_layout_digest(dir, have, &e), VS_OK);
+    ck_assert_str_eq(have, want);
+    ck_assert(vs_layout_digest_valid(have));
+    ck_assert(!vs_layout_digest_valid("abc"));
+    ck_assert(!vs_layout_digest_valid(NULL));
+
+    /* versioned: DIR/current -> versions/1.2.3 */
+    char vdir[300], cmd[2400];
+    snprintf(vdir, sizeof vdir, "%s/vers", base);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/versions' && cp -a '%s' '%s/versions/1.2.3' && ln -s versions/1.2.3 '%s/current'",
+             vdir, dir, vdir, vdir);
+    ck_assert_int_eq(system(cmd), 0);
+    char vhave[VS_LAYOUT_DIGEST_HEX];
+    ck_assert_int_eq(vs_layout_digest(vdir, vhave, &e), VS_OK);
+    ck_assert_str_eq(vhave, want);
+
+    /* each of the three files changes it */
+    for (size_t i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/.vetstage/%s", dir, names[i]);
+        char *text = slurp(p);
+        FILE *f = fopen(p, "ab");
+        fputs(" ", f);
+        fclose(f);
+        char other[VS_LAYOUT_DIGEST_HEX];
+        ck_assert_int_eq(vs_layout_digest(dir, other, &e), VS_OK);
+        ck_assert_str_ne(other, want);
+        f = fopen(p, "wb");
+        fputs(text, f);
+        fclose(f);
+        free(text);
+        ck_assert_int_eq(vs_layout_digest(dir, other, &e), VS_OK);
+        ck_assert_str_eq(other, want);
+    }
+
+    /* refusals: a symlinked metadata file, a missing one, not a layout */
+    char p[512], q[512];
+    snprintf(p, sizeof p, "%s/.vetstage/MODES", dir);
+    snprintf(q, sizeof q, "%s/modes-elsewhere", base);
+    ck_assert_int_eq(rename(p, q), 0);
+    ck_assert_int_eq(vs_layout_digest(dir, have, &e), VS_E_INTEGRITY);
+    ck_assert_str_eq(have, "");
+    ck_assert_ptr_nonnull(strstr(e.message, "MODES"));
+    ck_assert_int_eq(symlink(q, p), 0);
+    ck_assert_int_eq(vs_layout_digest(dir, have, &e), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_layout_digest(base, have, &e), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(e.message, "not a layout"));
+    snprintf(p, sizeof p, "%s/absent", base);
+    ck_assert_int_eq(vs_layout_digest(p, have, &e), VS_E_USAGE);
+    free(dir);
+    rm_base(base);
+}
+END_TEST
+
 Suite *vs_suite_render(void)
 {
     Suite *s = suite_create("render");
     TCase *t = tcase_create("render");
     tcase_add_test(t, sidecar_exact_text);
+    tcase_add_test(t, layout_digest_definition);
     tcase_add_test(t, embedded_odd_arguments);
     tcase_add_test(t, embedded_refusals);
     tcase_add_test(t, layout_refusals);
