@@ -27,9 +27,12 @@ static const char usage[] =
     "                       signatures [{type, valid, fingerprint, created, reason}], verdict\n"
     "\n"
     "The verdict is \"trusted\" only when every required kind has at least one signature\n"
-    "and every signature of that kind is valid. A signature of a kind that is not required\n"
-    "is still checked and reported, but a bad one does not change the verdict.\n"
-    "SHA-1/MD5 signatures or checksum lists, unknown, expired or revoked keys fail.\n"
+    "that counts and none that rejects (apt's rule for files holding several signatures):\n"
+    "a signature by a key not in the store, expired or revoked does not count and is\n"
+    "reported; a bad or weak (SHA-1/MD5) signature by a stored key rejects. A signature of\n"
+    "a kind that is not required is still checked and reported, but does not change the\n"
+    "verdict. A policy the trust store cannot meet (say the default, and no RSA key) is\n"
+    "refused before the package is read.\n"
     "\n"
     "Exit status: 0 trusted; 2 bad arguments or unreadable package; 3 a signature is bad,\n"
     "missing, untrusted or weak, or a hash does not match; 7 refused by policy (signature\n"
@@ -137,8 +140,12 @@ int cmd_verify(cli *c, int argc, char **argv)
     vs_ctx *ctx = cli_ctx(c, &rc);
     if (!ctx)
         return rc;
+    /* a policy the store cannot meet is refused before anything is hashed */
+    vs_status st = vs_verify_policy_check(ctx, opts.require, NULL, 0, &err);
+    if (st != VS_OK)
+        return cli_fail_json(c, &err, NULL);
     vs_verdict *v = NULL;
-    vs_status st = vs_verify_package(ctx, package, &opts, &v, &err);
+    st = vs_verify_package(ctx, package, &opts, &v, &err);
     if (v && !c->json)
         print_human(c, v);
     if (st != VS_OK) {

@@ -40,8 +40,7 @@ vs_status vs_checksums_lookup(const uint8_t *p, size_t len, const char *file, co
                               uint8_t out[32], vs_error *err)
 {
     if (len > VS_MAX_CHECKSUM_FILE)
-        return vs_error_set(err, VS_E_VERIFY, "%s: larger than the limit of %u bytes", file,
-                            VS_MAX_CHECKSUM_FILE);
+        return vs_error_subj(err, VS_E_VERIFY, file, "larger than the limit of %u bytes", VS_MAX_CHECKSUM_FILE);
     size_t want = strlen(name);
     vs_cursor c;
     vs_cursor_init(&c, p, len);
@@ -57,29 +56,28 @@ vs_status vs_checksums_lookup(const uint8_t *p, size_t len, const char *file, co
         size_t hexlen, namelen;
         const char *ename;
         if (!parse_line(l, n, &hexlen, &ename, &namelen))
-            return vs_error_set(err, VS_E_VERIFY,
-                                "%s: line %u is not a sha256sum-format entry", file, lineno);
+            return vs_error_subj(err, VS_E_VERIFY, file,
+                                "line %u is not a sha256sum-format entry", lineno);
         if (namelen != want || memcmp(ename, name, want) != 0)
             continue;
         if (hexlen != 64)
-            return vs_error_set(err, VS_E_VERIFY,
-                                "%s: the entry for %s on line %u is not a SHA-256 hash", file,
-                                name, lineno);
+            return vs_error_subj(err, VS_E_VERIFY, file,
+                                "the entry for %s on line %u is not a SHA-256 hash", name, lineno);
         uint8_t d[32];
         if (!vs_unhex(d, 32, l, 64))
-            return vs_error_set(err, VS_E_VERIFY, "%s: line %u: bad hex", file, lineno);
+            return vs_error_subj(err, VS_E_VERIFY, file, "line %u: bad hex", lineno);
         if (found && memcmp(d, got, 32) != 0)
-            return vs_error_set(err, VS_E_VERIFY,
-                                "%s: two different SHA-256 entries for %s (line %u)", file, name,
+            return vs_error_subj(err, VS_E_VERIFY, file,
+                                "two different SHA-256 entries for %s (line %u)", name,
                                 lineno);
         memcpy(got, d, 32);
         found = true;
     }
     if (c.bad)
-        return vs_error_set(err, VS_E_VERIFY, "%s: line %u longer than the limit of %u bytes",
-                            file, lineno + 1, VS_MAX_CHECKSUM_LINE);
+        return vs_error_subj(err, VS_E_VERIFY, file, "line %u longer than the limit of %u bytes",
+                            lineno + 1, VS_MAX_CHECKSUM_LINE);
     if (!found)
-        return vs_error_set(err, VS_E_VERIFY, "%s: no SHA-256 entry for %s", file, name);
+        return vs_error_subj(err, VS_E_VERIFY, file, "no SHA-256 entry for %s", name);
     memcpy(out, got, 32);
     return VS_OK;
 }

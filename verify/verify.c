@@ -99,6 +99,37 @@ static void set_reason(vs_sig_result *s, vs_status st, const char *fmt, ...)
             *p = ' ';
     s->status = st;
     s->valid = st == VS_OK;
+    s->effect = st == VS_OK ? VS_SIG_COUNTS : VS_SIG_REJECTS;
+}
+
+/* Does not count, does not reject: a key not in the store, not bound,
+ * expired or revoked (reported in the verdict). */
+static void set_ignored(vs_sig_result *s, const char *fmt, ...) VS_PRINTF(2, 3);
+static void set_ignored(vs_sig_result *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->reason, sizeof s->reason, fmt, ap);
+    va_end(ap);
+    for (char *p = s->reason; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    s->status = VS_E_VERIFY;
+    s->valid = false;
+    s->effect = VS_SIG_IGNORED;
+}
+
+/* A signature file that does not exist: its own result, effect MISSING. */
+static void add_missing(run *r, vs_sig_kind kind, const char *path)
+{
+    vs_sig_result *s = add_result(r, kind, path);
+    if (!s)
+        return;
+    snprintf(s->reason, sizeof s->reason, "no %s signature: the file does not exist",
+             kind == VS_SIG_GPG ? "OpenPGP" : "RSA");
+    s->status = VS_E_VERIFY;
+    s->valid = false;
+    s->effect = VS_SIG_MISSING;
 }
 
 static bool file_exists(const char *path)
@@ -129,6 +160,7 @@ static vs_status read_small(const char *path, size_t max, uint8_t **out, size_t 
     if (fd < 0) {
         if (errno == ENOENT) {
             set_reason(s, VS_E_VERIFY, "not found");
+            s->effect = VS_SIG_MISSING;
             return VS_E_VERIFY;
         }
         set_reason(s, VS_E_USAGE, "cannot open: %s", strerror(errno));
@@ -286,56 +318,62 @@ static gpgme_subkey_t signing_subkey(gpgme_key_t key, const char *sigfpr)
     return NULL;
 }
 
+/* True (with the reason in s) when a signature does not count: its key is
+ * unknown, not bound, revoked or expired, or the signature expired. */
+static bool ignore_signature(run *r, gpgme_signature_t sig, gpgme_key_t key, gpgme_subkey_t sk,
+                             vs_sig_result *s)
+{
+    gpgme_err_code_t code = gpgme_err_code(sig->status);
+    const char *hint = sig->fpr ? sig->fpr : "?";
+    if (!key || !key->subkeys || !is_fpr40(key->subkeys->fpr)) {
+        set_ignored(s, "signed by unknown key %s (not in the trust store)", hint);
+        return true;
+    }
+    const char *fpr = key->subkeys->fpr;
+    if (!vs_fpr_bound(fpr, r->opts->keys, r->opts->nkeys)) {
+        set_ignored(s, "signed by key %s, which is not bound to this source", fpr);
+        return true;
+    }
+    if (code == GPG_ERR_CERT_REVOKED || key->revoked || (sk && sk->revoked) ||
+        (sig->summary & GPGME_SIGSUM_KEY_REVOKED)) {
+        set_ignored(s, "signed with revoked key %s", fpr);
+        return true;
+    }
+    if (code == GPG_ERR_KEY_EXPIRED || key->expired || (sk && sk->expired) ||
+        (sig->summary & GPGME_SIGSUM_KEY_EXPIRED)) {
+        set_ignored(s, "signed with expired key %s", fpr);
+        return true;
+    }
+    if (code == GPG_ERR_SIG_EXPIRED || (sig->summary & GPGME_SIGSUM_SIG_EXPIRED)) {
+        set_ignored(s, "signature expired");
+        return true;
+    }
+    return false;
+}
+
 /* Decide one gpgme signature from its structured result. */
 static void judge_signature(run *r, gpgme_ctx_t g, gpgme_signature_t sig, vs_sig_result *s)
 {
     s->created = (int64_t)sig->timestamp;
     gpgme_err_code_t code = gpgme_err_code(sig->status);
-    const char *hint = sig->fpr ? sig->fpr : "?";
     gpgme_key_t key = NULL;
     if (sig->fpr && gpgme_get_key(g, sig->fpr, &key, 0) != 0)
         key = NULL;
     if (key && key->subkeys && is_fpr40(key->subkeys->fpr))
         snprintf(s->fingerprint, sizeof s->fingerprint, "%s", key->subkeys->fpr);
+    gpgme_subkey_t sk = key ? signing_subkey(key, sig->fpr) : NULL;
+    if (ignore_signature(r, sig, key, sk, s))
+        goto out;
 
+    /* a stored, bound, current key: from here on every failure rejects */
     switch (code) {
     case GPG_ERR_NO_ERROR:
         break;
     case GPG_ERR_BAD_SIGNATURE:
         set_reason(s, VS_E_VERIFY, "bad signature");
         goto out;
-    case GPG_ERR_NO_PUBKEY:
-        set_reason(s, VS_E_VERIFY, "signed by unknown key %s (not in the trust store)", hint);
-        goto out;
-    case GPG_ERR_KEY_EXPIRED:
-        set_reason(s, VS_E_VERIFY, "signed with expired key %s", hint);
-        goto out;
-    case GPG_ERR_CERT_REVOKED:
-        set_reason(s, VS_E_VERIFY, "signed with revoked key %s", hint);
-        goto out;
-    case GPG_ERR_SIG_EXPIRED:
-        set_reason(s, VS_E_VERIFY, "signature expired");
-        goto out;
     default:
         set_reason(s, VS_E_VERIFY, "signature not valid: %s", gpgme_strerror(sig->status));
-        goto out;
-    }
-    /* gpgme says good; now our own checks on the key and the signature */
-    if (!key || !key->subkeys || !is_fpr40(key->subkeys->fpr)) {
-        set_reason(s, VS_E_VERIFY, "signed by unknown key %s (not in the trust store)", hint);
-        goto out;
-    }
-    gpgme_subkey_t sk = signing_subkey(key, sig->fpr);
-    if (key->revoked || (sk && sk->revoked) || (sig->summary & GPGME_SIGSUM_KEY_REVOKED)) {
-        set_reason(s, VS_E_VERIFY, "signed with revoked key %s", key->subkeys->fpr);
-        goto out;
-    }
-    if (key->expired || (sk && sk->expired) || (sig->summary & GPGME_SIGSUM_KEY_EXPIRED)) {
-        set_reason(s, VS_E_VERIFY, "signed with expired key %s", key->subkeys->fpr);
-        goto out;
-    }
-    if (sig->summary & GPGME_SIGSUM_SIG_EXPIRED) {
-        set_reason(s, VS_E_VERIFY, "signature expired");
         goto out;
     }
     if (key->disabled || key->invalid || !sk || sk->disabled || sk->invalid ||
@@ -393,7 +431,7 @@ out:
 
 /* Verify a detached signature file over `signed_data`; adds one result per
  * signature (or one for the file when it cannot be read). Returns true
- * when every signature in it is valid. */
+ * when at least one signature counts and none rejects. */
 static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
                             gpgme_data_t signed_data, size_t *first_result)
 {
@@ -404,13 +442,13 @@ static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
     memset(&tmp, 0, sizeof tmp);
     vs_status st = read_small(sigpath, VS_MAX_SIG_FILE, &buf, &len, &tmp);
     if (st != VS_OK) {
-        vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
-        if (s) {
-            if (strcmp(tmp.reason, "not found") == 0)
-                set_reason(s, VS_E_VERIFY, "no OpenPGP signature: %s not found", sigpath);
-            else
-                set_reason(s, tmp.status, "%s", tmp.reason);
+        if (tmp.effect == VS_SIG_MISSING) {
+            add_missing(r, VS_SIG_GPG, sigpath);
+            return false;
         }
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
+        if (s)
+            set_reason(s, tmp.status, "%s", tmp.reason);
         return false;
     }
     if (vs_pgp_sig_sniff(buf, len) == VS_PGP_NONE) {
@@ -442,9 +480,11 @@ static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
             if (!s)
                 break;
             judge_signature(r, g, sig, s);
-            if (!s->valid)
-                all_ok = false;
         }
+        size_t why;
+        vs_sig_kind k;
+        all_ok = vs_sig_decide(r->v->sigs + *first_result, r->v->nsigs - *first_result,
+                               VS_REQUIRE_GPG, &why, &k) == VS_OK;
     }
     gpgme_data_release(sigd);
     free(buf);
@@ -473,9 +513,7 @@ static ssize_t pread_cb(void *handle, void *buffer, size_t size)
 
 static void gpg_missing(run *r, const char *path)
 {
-    vs_sig_result *s = add_result(r, VS_SIG_GPG, path);
-    if (s)
-        set_reason(s, VS_E_VERIFY, "no OpenPGP signature: %s not found", path);
+    add_missing(r, VS_SIG_GPG, path);
 }
 
 static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_error *err)
@@ -503,12 +541,10 @@ static vs_status gpg_checksums(run *r, gpgme_ctx_t g, const char *list, const ch
     memset(&tmp, 0, sizeof tmp);
     if (read_small(list, VS_MAX_CHECKSUM_FILE, &buf, &len, &tmp) != VS_OK) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, list);
-        if (s) {
-            if (strcmp(tmp.reason, "not found") == 0)
-                set_reason(s, VS_E_VERIFY, "no checksum list: %s not found", list);
-            else
-                set_reason(s, tmp.status, "%s", tmp.reason);
-        }
+        if (s)
+            set_reason(s, tmp.status, "%s",
+                       tmp.effect == VS_SIG_MISSING ? "no checksum list: the file does not exist"
+                                                    : tmp.reason);
         return VS_OK;
     }
     gpgme_data_t d = NULL;
@@ -544,22 +580,20 @@ static void checksums_compare(run *r)
         char lhex[65], phex[65];
         vs_hex(lhex, want, 32);
         vs_hex(phex, r->sha256, 32);
-        st = vs_error_set(&le, VS_E_VERIFY,
-                          "%s: SHA-256 of %s does not match the list (list %.16s..., package "
-                          "%.16s...)",
-                          list, r->package_name, lhex, phex);
+        st = vs_error_subj(&le, VS_E_VERIFY, list,
+                           "SHA-256 of %s does not match the list (list %.16s..., package "
+                           "%.16s...)",
+                           r->package_name, lhex, phex);
     }
     if (st == VS_OK)
         return;
-    /* the message is "LIST: reason"; the results keep the reason part */
-    size_t ll = strlen(list);
-    const char *reason = le.message;
-    if (strncmp(reason, list, ll) == 0 && strncmp(reason + ll, ": ", 2) == 0)
-        reason += ll + 2;
+    /* a list signed by a counting key that does not vouch for these bytes rejects */
     for (size_t i = r->list_first; i < r->list_end; i++) {
         vs_sig_result *s = &r->v->sigs[i];
+        if (s->effect != VS_SIG_COUNTS)
+            continue;
         snprintf(s->file, sizeof s->file, "%s", list);
-        set_reason(s, st, "%s", reason);
+        set_reason(s, st, "%s", le.reason);
     }
 }
 
@@ -642,8 +676,10 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
     uint8_t *buf = NULL;
     size_t len = 0;
     if (read_small(sigpath, VS_MAX_SIG_FILE, &buf, &len, s) != VS_OK) {
-        if (strcmp(s->reason, "not found") == 0)
-            set_reason(s, VS_E_VERIFY, "no RSA signature: %s not found", sigpath);
+        if (s->effect == VS_SIG_MISSING) {
+            r->v->nsigs--; /* replaced by the MISSING result */
+            add_missing(r, VS_SIG_RSA, sigpath);
+        }
         return;
     }
     if (len == 0) {
@@ -664,6 +700,7 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
     }
     size_t fitting = 0, weak = 0;
     bool ok = false;
+    const vs_rsa_key *unbound = NULL; /* a stored key not bound to the source that verifies it */
     for (size_t i = 0; i < nkeys && !ok; i++) {
         size_t modlen = 0;
         vs_error ke = VS_ERROR_INIT;
@@ -677,8 +714,14 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
         fitting++;
         vs_error ve = VS_ERROR_INIT;
         size_t hlen = vs_rsa_scheme_hlen(keys[i].scheme);
+        bool bound = vs_fpr_bound(keys[i].fingerprint, r->opts->keys, r->opts->nkeys);
         if (vs_rsa_verify_digest(keys[i].pub, keys[i].scheme, digest_for(r, keys[i].scheme), hlen,
                                  sig, modlen, sigpath, &ve) == VS_OK) {
+            if (!bound) {
+                fitting--;
+                unbound = &keys[i];
+                continue;
+            }
             ok = true;
             snprintf(s->fingerprint, sizeof s->fingerprint, "%s", keys[i].fingerprint);
             vs_log(r->ctx, VS_LOG_DEBUG, "%s: verified with %s (%s)", sigpath,
@@ -688,9 +731,13 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
     free(sig);
     bool plausible = !ok && plausible_rsa_sig(buf, len);
     free(buf);
-    if (ok)
+    if (ok) {
         set_reason(s, VS_OK, "good signature");
-    else if (fitting > 0)
+    } else if (unbound) {
+        snprintf(s->fingerprint, sizeof s->fingerprint, "%s", unbound->fingerprint);
+        set_ignored(s, "made by RSA key %s, which is not bound to this source",
+                    unbound->fingerprint);
+    } else if (fitting > 0)
         set_reason(s, VS_E_VERIFY, "bad signature (no RSA key in the trust store verifies it)");
     else if (weak == nkeys)
         set_reason(s, VS_E_POLICY, "every RSA key in the trust store is below the minimum strength");
@@ -706,17 +753,29 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
 
 /* ---- the verdict ------------------------------------------------------------------- */
 
-/* Reasons for a missing file already name it ("no RSA signature: X not found"). */
-static bool is_missing_reason(const char *reason)
-{
-    return strncmp(reason, "no OpenPGP signature: ", 22) == 0 ||
-           strncmp(reason, "no RSA signature: ", 18) == 0 ||
-           strncmp(reason, "no checksum list: ", 18) == 0;
-}
-
 static const char *kind_name(vs_sig_kind k)
 {
     return k == VS_SIG_GPG ? "OpenPGP" : "RSA";
+}
+
+/* err from the result that decided a rejection (or the kind that had none). */
+static void verdict_error(const run *r, size_t why, vs_sig_kind kind, vs_error *err)
+{
+    const char *other = kind == VS_SIG_GPG ? "rsa" : "gpg";
+    if (why >= r->v->nsigs) {
+        vs_error_subj(err, VS_E_VERIFY, r->package, "no %s signature", kind_name(kind));
+        vs_error_hint(err, "give one with %s, or use --require %s if the %s signature is enough",
+                      kind == VS_SIG_GPG ? "--gpg-sig or --checksums" : "--rsa-sig", other,
+                      kind == VS_SIG_GPG ? "RSA" : "OpenPGP");
+        return;
+    }
+    const vs_sig_result *s = &r->v->sigs[why];
+    vs_error_subj(err, s->status, s->file, "%s", s->reason);
+    if (s->effect == VS_SIG_MISSING)
+        vs_error_hint(err, "give the %s signature with %s, or use --require %s if the %s "
+                           "signature is enough",
+                      kind_name(kind), kind == VS_SIG_GPG ? "--gpg-sig or --checksums" : "--rsa-sig",
+                      other, kind == VS_SIG_GPG ? "RSA" : "OpenPGP");
 }
 
 VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
@@ -817,12 +876,8 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
     /* RSA (the organisation) */
     if (rsapath)
         check_rsa(&r, rsapath, keys, nkeys);
-    else if (require & VS_REQUIRE_RSA) {
-        vs_sig_result *s = add_result(&r, VS_SIG_RSA, defsig ? defsig : "");
-        if (s)
-            set_reason(s, VS_E_VERIFY, "no RSA signature: %s not found",
-                       defsig ? defsig : "PACKAGE.sig");
-    }
+    else if (require & VS_REQUIRE_RSA)
+        add_missing(&r, VS_SIG_RSA, defsig ? defsig : "PACKAGE.sig");
     if (r.oom) {
         st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
         goto done;
@@ -838,31 +893,12 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
         goto done;
     }
 
-    /* Trusted only when every required kind has signatures and all of them are valid. */
-    st = VS_OK;
-    static const vs_sig_kind order[] = { VS_SIG_GPG, VS_SIG_RSA };
-    for (size_t k = 0; k < 2 && st == VS_OK; k++) {
-        unsigned bit = order[k] == VS_SIG_GPG ? VS_REQUIRE_GPG : VS_REQUIRE_RSA;
-        if (!(require & bit))
-            continue;
-        bool any = false;
-        for (size_t i = 0; i < r.v->nsigs; i++) {
-            const vs_sig_result *s = &r.v->sigs[i];
-            if (s->kind != order[k])
-                continue;
-            any = true;
-            if (!s->valid) {
-                if (is_missing_reason(s->reason))
-                    st = vs_error_set(err, s->status, "%s", s->reason);
-                else
-                    st = vs_error_set(err, s->status, "%s: %s", s->file, s->reason);
-                break;
-            }
-        }
-        if (st == VS_OK && !any)
-            st = vs_error_set(err, VS_E_VERIFY, "%s: no %s signature", package,
-                              kind_name(order[k]));
-    }
+    /* Trusted only when every required kind has a counting signature and none rejects. */
+    size_t why = 0;
+    vs_sig_kind wkind = VS_SIG_GPG;
+    st = vs_sig_decide(r.v->sigs, r.v->nsigs, require, &why, &wkind);
+    if (st != VS_OK)
+        verdict_error(&r, why, wkind, err);
     if (st == VS_OK) {
         r.v->trusted = true;
         vs_error_clear(err);

@@ -60,6 +60,30 @@ vs_pgp_form vs_pgp_sig_sniff(const uint8_t *p, size_t len);
 vs_status vs_checksums_lookup(const uint8_t *p, size_t len, const char *file, const char *name,
                               uint8_t out[32], vs_error *err);
 
+/* ---- policy (policy.c): pure functions, no files ------------------------ */
+
+/*
+ * A fingerprint as a binding or the store spells it, normalised: lower
+ * case, spaces dropped, a leading "0x" dropped. Accepts an OpenPGP v4
+ * fingerprint (40 hex) or an RSA one ("sha256:" + 64 hex); false otherwise.
+ */
+bool vs_fpr_normalize(const char *in, char out[VS_FPR_MAX]);
+
+/* Whether the signer `fpr` is bound: nkeys == 0 binds every key; otherwise
+ * fpr must equal one of keys after normalisation (full fingerprints only). */
+bool vs_fpr_bound(const char *fpr, const char *const *keys, size_t nkeys);
+
+/*
+ * The verdict rule over judged results (apt's): for each kind in `require`
+ * (OpenPGP first, then RSA), a result with effect VS_SIG_REJECTS fails it;
+ * otherwise it needs at least one VS_SIG_COUNTS. Kinds not required are
+ * not looked at. Returns VS_OK, or the failing status with *why the index
+ * of the result that explains it (the first rejecting one, else the first
+ * of that kind) or n when the kind has no result at all; *kind the kind.
+ */
+vs_status vs_sig_decide(const vs_sig_result *sigs, size_t n, unsigned require, size_t *why,
+                        vs_sig_kind *kind);
+
 /* ---- RSA (rsa.c) --------------------------------------------------------- */
 
 /* GCRY_MD_* of a scheme's hash, its length in bytes, whether it is PSS. */

@@ -38,11 +38,28 @@ typedef struct vs_verify_opts {
     unsigned max_sig_age_days; /* 0: no limit; older signatures -> VS_E_POLICY */
     const char *package_name; /* name looked up in the checksum list; NULL: basename(package) */
     const uint8_t *known_sha256; /* 32 bytes if the caller already hashed the package, else NULL */
+    /* Key binding (a source's `keys`, like apt's signed-by): when nkeys > 0
+     * only signatures by these fingerprints count (OpenPGP: the primary
+     * key's 40-hex fingerprint, case and spaces ignored, optional "0x"; RSA:
+     * "sha256:HEX"). Signatures by other stored keys are reported with the
+     * reason that the key is not bound to this source, and never counted. */
+    const char *const *keys;
+    size_t nkeys;
 } vs_verify_opts;
 
-#define VS_VERIFY_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL }
+#define VS_VERIFY_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0 }
 
 typedef enum vs_sig_kind { VS_SIG_GPG = 1, VS_SIG_RSA = 2 } vs_sig_kind;
+
+/* What one signature does to the verdict (apt's rule for several signatures). */
+typedef enum vs_sig_effect {
+    VS_SIG_REJECTS = 0, /* by a stored, bound, current key, but not acceptable (bad bytes,
+                         * weak digest, too old, ...): the package is rejected */
+    VS_SIG_COUNTS = 1,  /* valid, by a stored, bound key neither expired nor revoked */
+    VS_SIG_IGNORED = 2, /* by a key not in the store, not bound, expired or revoked:
+                         * reported, not counted */
+    VS_SIG_MISSING = 3  /* the signature file does not exist */
+} vs_sig_effect;
 
 typedef struct vs_sig_result {
     vs_sig_kind kind;
@@ -52,6 +69,7 @@ typedef struct vs_sig_result {
     char file[1024];              /* the signature (or checksum list) file */
     char reason[512];             /* why not valid, or "good signature" */
     vs_status status;             /* VS_OK when valid, else the status this failure maps to */
+    vs_sig_effect effect;         /* valid == (effect == VS_SIG_COUNTS) */
 } vs_sig_result;
 
 typedef struct vs_verdict {
@@ -77,13 +95,15 @@ typedef struct vs_verdict {
  * package's SHA-256 (one entry, or duplicates that agree). RSA: the
  * signature (raw, or base64 of exactly the modulus length) is tried with
  * every RSA key in the store, each in the one scheme it was imported with.
- * Policy: a required kind needs at least one signature and every signature
- * of that kind valid; a signature of a kind that is not required is still
- * checked and reported in the verdict but cannot fail it. With several
- * failures the first failing required check (OpenPGP, then RSA) gives the
- * status and err. A package changed during verification is refused.
- * A missing signature file's result has the reason "no OpenPGP signature:
- * FILE not found" / "no RSA signature: FILE not found".
+ * Policy (apt's rule, see vs_sig_effect): signatures by keys not in the
+ * store, not bound (opts->keys), expired or revoked do not count and are
+ * reported; any other failing signature of a required kind rejects the
+ * package; every required kind needs at least one counting signature. A
+ * signature of a kind that is not required is still checked and reported
+ * but cannot fail the verdict. With several failures the first failing
+ * required kind (OpenPGP, then RSA) gives the status and err, whose subject
+ * is the signature (or checksum list) file. A missing file's result has
+ * effect VS_SIG_MISSING. A package changed during verification is refused.
  *
  * Returns VS_OK only when the verdict is trusted. Otherwise: VS_E_USAGE for
  * unreadable inputs or bad options; VS_E_VERIFY for bad, missing, untrusted,

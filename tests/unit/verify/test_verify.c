@@ -534,6 +534,8 @@ START_TEST(rsa_wycheproof)
 }
 END_TEST
 
+void vs_verify_policy_tests(Suite *s); /* test_policy.c */
+
 Suite *vs_suite_verify(void)
 {
     Suite *s = suite_create("verify");
@@ -551,5 +553,6 @@ Suite *vs_suite_verify(void)
     tcase_add_test(rsa, rsa_weak_keys_refused);
     tcase_add_test(rsa, rsa_wycheproof);
     suite_add_tcase(s, rsa);
+    vs_verify_policy_tests(s);
     return s;
 }
