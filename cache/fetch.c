@@ -369,6 +369,8 @@ static vs_status admit(vs_ctx *ctx, const source *s, int qfd, const attempt *a,
         return st;
     for (size_t i = 0; a->verdict && i < a->verdict->nsigs; i++) {
         const vs_sig_result *r = &a->verdict->sigs[i];
+        if (r->valid && r->kind == VS_SIG_GPG && r->created > e->signed_at)
+            e->signed_at = r->created;
         if (!r->valid || !r->fingerprint[0] || e->nsigners >= VS_CACHE_MAX_SIGNERS)
             continue;
         bool dup = false;

@@ -287,6 +287,16 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
     if (json_object_get(root, "tool") &&
         (st = get_str(root, "tool", out->tool, sizeof out->tool, what, true, err)))
         goto out;
+    /* optional (refs written before it was recorded have none) */
+    if (json_object_get(root, "signed")) {
+        if ((st = get_str(root, "signed", tbuf, sizeof tbuf, what, false, err)))
+            goto out;
+        if (!vs_cache_time_parse(tbuf, &out->signed_at)) {
+            st = vs_error_set(err, VS_E_INTEGRITY, "%s: \"signed\" is not an ISO-8601 UTC time",
+                              what);
+            goto out;
+        }
+    }
 out:
     json_decref(root);
     if (st)
@@ -338,6 +348,10 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
     vs_cache_time_format(tbuf, e->verified);
     json_object_set_new(o, "verified", json_string(tbuf));
     json_object_set_new(o, "tool", json_string(e->tool));
+    if (e->signed_at > 0) {
+        vs_cache_time_format(tbuf, e->signed_at);
+        json_object_set_new(o, "signed", json_string(tbuf));
+    }
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     /* json_string() returns NULL for invalid UTF-8, which drops the member */

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <gcrypt.h>
-#include <jansson.h>
 
 #include "stage/stage_int.h"
 #include "vetstage/cache.h"
@@ -123,42 +122,15 @@ fail:
  * another package. */
 static int64_t provenance_signed_at(int dfd, const char *tree, const char *name)
 {
-    char path[VS_MAX_VERSION + 64];
-    snprintf(path, sizeof path, "%s/" VS_META_DIR "/" VS_META_PROVENANCE, tree);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (vs_read_file(dfd, path, VS_MAX_REF_FILE, &buf, &len, NULL) != VS_OK)
+    int tfd = openat(dfd, tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (tfd < 0)
         return 0;
-    json_t *o = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, NULL);
-    free(buf);
-    int64_t newest = 0;
-    size_t i;
-    json_t *s;
-    const char *pname = json_string_value(json_object_get(o, "name"));
-    if (!pname || strcmp(pname, name) != 0) {
-        json_decref(o);
+    vs_provenance p;
+    vs_status st = vs_provenance_read(tfd, tree, &p, NULL);
+    close(tfd);
+    if (st || strcmp(p.name, name) != 0)
         return 0;
-    }
-    json_array_foreach(json_object_get(o, "signers"), i, s)
-    {
-        const char *type = json_string_value(json_object_get(s, "type"));
-        const char *created = json_string_value(json_object_get(s, "created"));
-        struct tm tm;
-        memset(&tm, 0, sizeof tm);
-        char z = 0, extra = 0;
-        if (!type || strcmp(type, "gpg") != 0 || !created ||
-            sscanf(created, "%4d-%2d-%2dT%2d:%2d:%2d%c%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z, &extra) != 7 ||
-            z != 'Z')
-            continue;
-        tm.tm_year -= 1900;
-        tm.tm_mon -= 1;
-        int64_t t = (int64_t)timegm(&tm);
-        if (t > newest)
-            newest = t;
-    }
-    json_decref(o);
-    return newest;
+    return p.signed_at;
 }
 
 static void iso(char buf[32], int64_t t)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/common_int.h"
+#include "vetstage/keys.h"
 #include "vetstage/stage.h"
 
 /* The metadata folder inside every staged tree, and its files. */
@@ -134,6 +135,40 @@ vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_ext
 /* Write .vetstage/{MANIFEST.sha256,MODES,provenance.json} below rootfd. */
 vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *provenance,
                               vs_error *err);
+
+/* ---- provenance.json (provenance.c): its one writer and one parser -------- */
+
+#define VS_PROVENANCE_MAX_SIGNERS 16u
+
+/* What vetstage reads back from a provenance.json. */
+typedef struct vs_provenance {
+    char name[VS_MAX_NAME + 1];
+    char version[VS_MAX_VERSION + 1];
+    char sha256[VS_SHA256_HEX];
+    char arch[64];     /* "" when not recorded */
+    int64_t signed_at; /* newest counting OpenPGP signature; 0 none */
+    size_t nsigners;
+    char signers[VS_PROVENANCE_MAX_SIGNERS][VS_FPR_MAX];
+} vs_provenance;
+
+struct vs_cache_entry;
+/* The file's text for a package staged from cache entry `e` at time `now`;
+ * `arch` (may be NULL) is recorded when set. malloc'd; NULL on out of memory. */
+char *vs_provenance_format(const struct vs_cache_entry *e, const char *arch, int64_t now);
+
+/*
+ * Parse provenance.json text (untrusted, at most VS_MAX_REF_FILE bytes):
+ * name, version and sha256 required and valid; "signed" (or, in files that
+ * predate it, the newest "created" of the gpg signers) strictly
+ * YYYY-MM-DDTHH:MM:SSZ; signers as fingerprint strings or objects with
+ * "fingerprint". `what` is the subject of errors. VS_E_INTEGRITY when
+ * malformed (then *p is zeroed).
+ */
+vs_status vs_provenance_parse(const uint8_t *buf, size_t len, const char *what,
+                              vs_provenance *p, vs_error *err);
+
+/* Read and parse TREE/.vetstage/provenance.json below the tree's fd. */
+vs_status vs_provenance_read(int treefd, const char *what, vs_provenance *p, vs_error *err);
 
 /* ---- staging from a package file (stage.c) -------------------------------- */
 

@@ -50,6 +50,8 @@ typedef struct vs_cache_entry {
     unsigned require;   /* VS_REQUIRE_* policy the package was admitted under */
     int64_t verified;   /* unix time of verification */
     char tool[64];      /* "vetstage VERSION" that admitted it */
+    int64_t signed_at;  /* newest counting OpenPGP signature at admission (unix
+                           time; 0 none or unknown): the rollback rule at stage */
 } vs_cache_entry;
 
 /*

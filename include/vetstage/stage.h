@@ -19,9 +19,13 @@ typedef struct vs_stage_opts {
     bool allow_downgrade;  /* allow a version lower than current */
     uint64_t max_unpacked; /* 0: VS_DEFAULT_MAX_UNPACKED */
     uint64_t max_entries;  /* 0: VS_DEFAULT_MAX_ENTRIES */
+    unsigned strip_components; /* drop the first N path components of every entry */
+    unsigned keep;         /* versioned: after `current` switched, remove all but the
+                              `keep` newest versions (never the current one); 0: keep all */
+    const char *arch;      /* "amd64" | "arm64": every ELF file must be for it; NULL: any */
 } vs_stage_opts;
 
-#define VS_STAGE_OPTS_INIT { false, false, 0, 0 }
+#define VS_STAGE_OPTS_INIT { false, false, 0, 0, 0, 0, NULL }
 
 typedef struct vs_stage_result {
     char path[4096];  /* the staged tree (DIR/versions/V or DIR) */

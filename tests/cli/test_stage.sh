@@ -121,8 +121,43 @@ python3 -c "import sys; f = open(sys.argv[1], 'r+b'); f.seek(100); b = f.read(1)
 check "the cache object really changed" test "$(sha256sum <"$OBJ")" != "$sum_before"
 snapshot "$D2" >"$T/d2.before"
 expect_rc 3 "altered cache object refused" "$VS" --home "$H2" stage agent@1.3.0 --dest "$D2"
-expect_one_line_err "altered object: one line"
+expect_err_has "vetstage: agent@1.3.0: the package in the cache was altered" "altered object: names NAME@VERSION"
+check "altered object: the message does not name the object path" sh -c "! grep -qF '$OBJ' '$T/err'"
+check "altered object: one error line and a hint" test "$(grep -vc '^vetstage: hint: ' "$T/err")$(grep -c '^vetstage: hint: ' "$T/err")" = 11
 same_snapshot "altered object: layout unchanged" "$T/d2.before" "$D2"
+
+# -- the re-check at stage: the bytes against the ref, each signer against the store
+# (no second signature check: a key that expired after admission does not block)
+if command -v faketime >/dev/null 2>&1; then
+    H3="$T/home3"
+    faketime '2020-07-01 00:00:00' "$VS" --home "$H3" -q keys import "$FIX/expired.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+    expect_rc 0 "fetch in 2020 while the vendor key was valid (faketime)" faketime '2020-07-01 00:00:00' "$VS" --home "$H3" fetch "file://$PKG" --gpg-sig-url "file://$PKG.expired.asc"
+    expect_rc 3 "the same signature checked now: the key has expired" "$VS" --home "$H3" verify "$PKG" --gpg-sig "$PKG.expired.asc"
+    expect_rc 0 "staged now, after the key expired" "$VS" --home "$H3" stage agent@1.2.3 --dest "$T/exp"
+    check "expired after admission: current -> 1.2.3" test "$(readlink "$T/exp/current")" = versions/1.2.3
+    cp "$T/exp/current/.vetstage/provenance.json" "$T/out"
+    expect_json "j['signed'] == '2020-06-01T00:00:00Z' and j['admitted'].startswith('2020-07-01T')" "provenance: signature and admission times"
+else
+    echo "skip - faketime not installed (apt-get install faketime)"
+fi
+# a signer revoked after admission (its revocation certificate imported later)
+H4="$T/home4"
+"$VS" --home "$H4" -q keys import "$FIX/revoked.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+expect_rc 0 "fetch signed by a key not yet revoked" "$VS" --home "$H4" fetch "file://$PKG" --gpg-sig-url "file://$PKG.revoked.asc"
+expect_rc 0 "import the revocation certificate" "$VS" --home "$H4" keys import "$FIX/revoked.rev"
+snapshot "$H4" >"$T/h4.before"
+expect_rc 3 "signer revoked after admission: refused" "$VS" --home "$H4" stage agent@1.2.3 --dest "$T/rev"
+expect_err_has "vetstage: agent@1.2.3: signer key $(cat "$FIX/revoked.fpr") has been revoked" "revoked: names NAME@VERSION and the key"
+check "revoked: nothing staged" test ! -e "$T/rev"
+same_snapshot "revoked: home unchanged" "$T/h4.before" "$H4"
+# a signer removed from the store after admission
+H5="$T/home5"
+trust_fixture_keys "$H5"
+"$VS" --home "$H5" -q fetch "file://$PKG" >/dev/null 2>&1
+expect_rc 0 "keys remove the vendor key" "$VS" --home "$H5" keys remove "$(cat "$FIX/vendor.fpr")"
+expect_rc 3 "signer removed after admission: refused" "$VS" --home "$H5" --json stage agent@1.2.3 --dest "$T/rm"
+expect_json "j['error']['subject'] == 'agent@1.2.3' and 'removed from the trust store' in j['error']['message'] and j['error']['hint']" "removed: JSON error names NAME@VERSION, reason and hint"
+check "removed: nothing staged" test ! -e "$T/rm"
 
 # -- kill -9 in the middle of staging a large package
 mkdir -p "$T/big/bin"
