@@ -2,8 +2,13 @@
 # <folder>/module.mk; sources are found by wildcard so that adding a file
 # needs no edit here.
 
-VERSION := 0.1.0
+VERSION := 0.2.0
+# The shared library's ABI version: bumped whenever a public struct or
+# function signature changes (1: structured vs_error, option structs grew).
+SOVERSION := 1
 PREFIX ?= /usr/local
+# Debian multiarch: make install LIBDIR=/usr/lib/x86_64-linux-gnu
+LIBDIR ?= $(PREFIX)/lib
 DESTDIR ?=
 BUILD ?= build
 CC ?= cc
@@ -46,7 +51,7 @@ CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 
 LIB_A := $(BUILD)/libvetstage.a
-LIB_SO := $(BUILD)/libvetstage.so.0
+LIB_SO := $(BUILD)/libvetstage.so.$(SOVERSION)
 BIN := $(BUILD)/vetstage
 
 # Library code sees its internal headers (-I.); the CLI sees include/ only.
@@ -78,14 +83,15 @@ $(LIB_A): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libvetstage.so.0 $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
-	ln -sf libvetstage.so.0 $(BUILD)/libvetstage.so
+	$(CC) -shared -Wl,-soname,libvetstage.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	ln -sf libvetstage.so.$(SOVERSION) $(BUILD)/libvetstage.so
 
 $(BIN): $(CLI_OBJS) $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(PKG_LIBS) -lpthread
 
 # vetstage.pc for PREFIX; regenerated when PREFIX changes (install writes its own).
-PC_LINES = 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' 'includedir=$${prefix}/include' '' \
+PC_LIBDIR = $(if $(filter $(PREFIX)/lib,$(LIBDIR)),$${prefix}/lib,$(LIBDIR))
+PC_LINES = 'prefix=$(PREFIX)' 'libdir=$(PC_LIBDIR)' 'includedir=$${prefix}/include' '' \
   'Name: vetstage' 'Description: vet, cache and stage signed agent packages' \
   'Version: $(VERSION)' 'Requires.private: $(PKGS)' \
   'Libs: -L$${libdir} -lvetstage' 'Cflags: -I$${includedir}'
@@ -161,17 +167,22 @@ bench: deps-test
 	BUILD=$(BUILD) sh bench/run.sh
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/include/vetstage $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/vetstage $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/vetstage
 	for f in $(INSTALL_EXTRA_BINS); do install -m 0755 $$f $(DESTDIR)$(PREFIX)/bin/; done
-	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/libvetstage.a
-	install -m 0755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/libvetstage.so.0
-	ln -sf libvetstage.so.0 $(DESTDIR)$(PREFIX)/lib/libvetstage.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libvetstage.a
+	install -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libvetstage.so.$(SOVERSION)
+	ln -sf libvetstage.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libvetstage.so
 	install -m 0644 include/vetstage/*.h $(DESTDIR)$(PREFIX)/include/vetstage/
-	install -m 0644 $(BUILD)/vetstage.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/vetstage.pc
-	install -m 0644 doc/vetstage.1 $(DESTDIR)$(PREFIX)/share/man/man1/vetstage.1
-	install -m 0644 doc/vetstage-check.1 $(DESTDIR)$(PREFIX)/share/man/man1/vetstage-check.1
+	install -m 0644 $(BUILD)/vetstage.pc $(DESTDIR)$(LIBDIR)/pkgconfig/vetstage.pc
+	install -m 0644 doc/vetstage.1 doc/vetstage-check.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 doc/completions/vetstage.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/vetstage
+	install -m 0644 doc/completions/_vetstage $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_vetstage
+	install -m 0644 doc/completions/vetstage.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/vetstage.fish
 
 clean:
 	rm -rf build build-san

@@ -57,6 +57,18 @@ enum {
  */
 int cli_common_opt(cli *c, int opt);
 
+/* The JSON output's "schema" (CONTRACT: every object carries "schema": 1). */
+#define CLI_JSON_SCHEMA 1
+/* Commands that only read the home never create it ("verify", "keys list", ...). */
+bool cli_readonly_command(const char *command);
+/* A usage error (exit 2) with a subject and a reason. */
+void cli_error_usage(vs_error *err, const char *subject, const char *reason);
+/* The name in `names` closest to `word` (at most two edits), or NULL. */
+const char *cli_closest(const char *word, const char *const *names, size_t n);
+/* "WORD: unknown KIND" with the hint "did you mean 'X'?"; returns exit 2. */
+int cli_unknown_word(cli *c, const char *kind, const char *word, const char *const *names,
+                     size_t n, const char *see);
+
 /*
  * The last case of every command's option switch. A common option: handled,
  * returns -1 (go on). --help: prints the usage parts (a NULL-terminated list

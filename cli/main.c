@@ -1,4 +1,5 @@
 /* cli/main.c - global options and command dispatch. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -69,20 +70,27 @@ int main(int argc, char **argv)
         { 0, 0, 0, 0 },
     };
     int opt;
+    bool want_version = false;
     opterr = 0; /* one line of ours, not getopt's */
     /* '+': stop at the command name; its own options follow it */
     while ((opt = getopt_long(argc, argv, "+" CLI_COMMON_SHORTOPTS "V", opts, NULL)) != -1) {
-        if (opt == 'V')
-            return version(&c);
+        if (opt == 'V') {
+            want_version = true; /* after the other options: --version --json is JSON too */
+            continue;
+        }
         int r = cli_common_opt(&c, opt);
         if (r == -1) {
             usage(stdout);
             return 0;
         }
+        if (r == 3)
+            return cli_usage_error(&c, "-q and -v cannot be used together");
         if (r != 0)
             return cli_usage_error(&c, "option '%s' is unknown or lacks its value (see vetstage "
                                        "--help)", argv[optind - 1]);
     }
+    if (want_version)
+        return version(&c);
     if (optind >= argc)
         return cli_usage_error(&c, "missing COMMAND (see vetstage --help)");
     const char *name = argv[optind];
@@ -97,8 +105,13 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (rc < 0)
-        rc = cli_usage_error(&c, "unknown command '%s' (see vetstage --help)", name);
+    if (rc < 0) {
+        const char *names[sizeof commands / sizeof commands[0]];
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+            names[i] = commands[i].name;
+        rc = cli_unknown_word(&c, "command", name, names, sizeof names / sizeof names[0],
+                              "vetstage --help");
+    }
     vs_ctx_free(c.ctx);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +25,14 @@ int cli_common_opt(cli *c, int opt)
         c->json = true;
         return 0;
     case 'q':
+        if (c->verbosity > 0)
+            return 3;
         c->verbosity = -1;
         c->progress = false;
         return 0;
     case 'v':
+        if (c->verbosity < 0)
+            return 3;
         c->verbosity = 1;
         return 0;
     case CLI_OPT_NO_PROGRESS:
@@ -48,6 +53,8 @@ int cli_opt_rest(cli *c, int opt, ...)
     int r = cli_common_opt(c, opt);
     if (r == 0)
         return -1;
+    if (r == 3)
+        return cli_usage_error(c, "-q and -v cannot be used together");
     if (r != -1) {
         /* getopt leaves the offending word just before optind */
         const char *bad = c->argv && optind > 0 ? c->argv[optind - 1] : NULL;
@@ -126,6 +133,78 @@ static void progress_cb(const char *what, uint64_t done, uint64_t total, void *p
     fflush(stderr);
 }
 
+/* Commands that only read the home: they never create it. */
+bool cli_readonly_command(const char *command)
+{
+    static const char *const ro[] = { "verify",      "keys list",  "cache list", "cache show",
+                                      "cache path",  "cache fsck", "layout check" };
+    for (size_t i = 0; command && i < sizeof ro / sizeof ro[0]; i++)
+        if (strcmp(command, ro[i]) == 0)
+            return true;
+    return false;
+}
+
+/* An error built in the CLI for a usage problem with a subject. */
+void cli_error_usage(vs_error *err, const char *subject, const char *reason)
+{
+    *err = (vs_error)VS_ERROR_INIT;
+    err->status = VS_E_USAGE;
+    snprintf(err->subject, sizeof err->subject, "%s", subject);
+    snprintf(err->reason, sizeof err->reason, "%s", reason);
+    snprintf(err->message, sizeof err->message, "%.500s: %.500s", subject, reason);
+}
+
+/* Levenshtein distance of two short words (capped at 32 characters). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strnlen(a, 32), lb = strnlen(b, 32);
+    size_t prev[33], cur[33];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
+    }
+    return prev[lb];
+}
+
+const char *cli_closest(const char *word, const char *const *names, size_t n)
+{
+    const char *best = NULL, *prefixed = NULL;
+    size_t bestd = 3; /* at most two edits away */
+    size_t wl = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, names[i]);
+        if (d < bestd) {
+            bestd = d;
+            best = names[i];
+        }
+        if (!prefixed && wl >= 2 && strncmp(names[i], word, wl) == 0)
+            prefixed = names[i];
+    }
+    return best ? best : prefixed;
+}
+
+int cli_unknown_word(cli *c, const char *kind, const char *word, const char *const *names,
+                     size_t n, const char *see)
+{
+    vs_error err;
+    char reason[256];
+    snprintf(reason, sizeof reason, "unknown %s", kind);
+    cli_error_usage(&err, word, reason);
+    const char *near = cli_closest(word, names, n);
+    if (near)
+        snprintf(err.hint, sizeof err.hint, "did you mean '%s'? (see %s)", near, see);
+    else
+        snprintf(err.hint, sizeof err.hint, "see %s", see);
+    return cli_fail(c, &err);
+}
+
 vs_ctx *cli_ctx(cli *c, int *rc)
 {
     if (c->ctx)
@@ -138,6 +217,17 @@ vs_ctx *cli_ctx(cli *c, int *rc)
         snprintf(e2.message, sizeof e2.message,
                  "cannot determine the vetstage home: give --home DIR or set VETSTAGE_HOME");
         *rc = cli_fail(c, &e2);
+        return NULL;
+    }
+    struct stat sb;
+    if (cli_readonly_command(c->command) && stat(home, &sb) != 0) {
+        cli_error_usage(&err, home, "no vetstage home here; this command only reads, so "
+                                        "nothing was created");
+        snprintf(err.hint, sizeof err.hint,
+                 "give --home DIR (or set VETSTAGE_HOME) for an existing home; "
+                 "'vetstage keys import' creates one");
+        free(home);
+        *rc = cli_fail(c, &err);
         return NULL;
     }
     vs_status st = vs_ctx_open(&c->ctx, home, &err);
@@ -171,6 +261,7 @@ int cli_fail_json(cli *c, const vs_error *err, json_t *obj)
     const char *msg = err->message[0] ? err->message : vs_status_describe(st);
     if (c->json) {
         json_t *o = json_object();
+        json_object_set_new(o, "schema", json_integer(CLI_JSON_SCHEMA));
         json_object_set_new(o, "ok", json_false());
         json_t *e = json_object();
         json_object_set_new(e, "code", json_string(vs_status_name(st)));
@@ -189,9 +280,11 @@ int cli_fail_json(cli *c, const vs_error *err, json_t *obj)
         json_decref(obj);
     }
     /* the one-line reason goes to stderr in both modes */
-    fprintf(stderr, "vetstage: %s\n", msg);
+    /* one line: the subject, the reason and, when there is one, the next step */
     if (err->hint[0])
-        fprintf(stderr, "vetstage: hint: %s\n", err->hint);
+        fprintf(stderr, "vetstage: %s (hint: %s)\n", msg, err->hint);
+    else
+        fprintf(stderr, "vetstage: %s\n", msg);
     return (int)st;
 }
 
@@ -230,7 +323,13 @@ int cli_dispatch(cli *c, int argc, char **argv, const cli_sub *subs, size_t nsub
             return subs[i].fn(c, argc - 1, argv + 1);
         }
     }
-    return cli_usage_error(c, "unknown subcommand '%s': %s", argv[1], names);
+    const char *words[32];
+    size_t nw = 0;
+    for (size_t i = 0; i < nsubs && nw < 32; i++)
+        words[nw++] = subs[i].name;
+    char see[128];
+    snprintf(see, sizeof see, "vetstage %s --help: %s", c->command ? c->command : "", names);
+    return cli_unknown_word(c, "subcommand", argv[1], words, nw, see);
 }
 
 int cli_json_ok(cli *c, json_t *obj)
@@ -240,6 +339,7 @@ int cli_json_ok(cli *c, json_t *obj)
         return 0;
     }
     json_t *o = json_object();
+    json_object_set_new(o, "schema", json_integer(CLI_JSON_SCHEMA));
     json_object_set_new(o, "ok", json_true());
     json_object_update(o, obj);
     json_decref(obj);

@@ -7,16 +7,45 @@
 
 R="$T/root"
 expect_rc 0 "make install into DESTDIR" make -s -C "$ROOT" BUILD="$BUILD" install PREFIX=/opt/vs DESTDIR="$R"
-for f in bin/vetstage bin/vetstage-check lib/libvetstage.a lib/libvetstage.so.0 \
+for f in bin/vetstage bin/vetstage-check lib/libvetstage.a lib/libvetstage.so.1 \
     include/vetstage/vetstage.h include/vetstage/verify.h lib/pkgconfig/vetstage.pc \
-    share/man/man1/vetstage.1; do
+    share/man/man1/vetstage.1 share/man/man1/vetstage-check.1 \
+    share/bash-completion/completions/vetstage share/zsh/vendor-completions/_vetstage \
+    share/fish/vendor_completions.d/vetstage.fish; do
     check "installed $f" test -f "$R/opt/vs/$f"
 done
 check "installed vetstage runs" sh -c "'$R/opt/vs/bin/vetstage' --version | grep -q '^vetstage '"
 check "pkg-config file names the prefix" grep -q '^prefix=/opt/vs$' "$R/opt/vs/lib/pkgconfig/vetstage.pc"
+check "the shared library's soname is libvetstage.so.1" sh -c "objdump -p '$R/opt/vs/lib/libvetstage.so.1' | grep -q 'SONAME *libvetstage.so.1'"
 if command -v groff >/dev/null 2>&1; then
-    check "man page renders without warnings" sh -c "groff -man -Tutf8 -ww '$R/opt/vs/share/man/man1/vetstage.1' 2>&1 >/dev/null | grep -q . && exit 1 || exit 0"
+    for m in vetstage vetstage-check; do
+        check "man page $m(1) renders without warnings" sh -c "groff -man -Tutf8 -ww '$R/opt/vs/share/man/man1/$m.1' 2>&1 >/dev/null | grep -q . && exit 1 || exit 0"
+    done
+else
+    skip groff "man pages not rendered: no groff"
 fi
+
+# Debian multiarch: LIBDIR puts the library and vetstage.pc there, and the
+# pkg-config file says so.
+R2="$T/root2"
+expect_rc 0 "make install LIBDIR=/usr/lib/x86_64-linux-gnu" make -s -C "$ROOT" BUILD="$BUILD" install \
+    PREFIX=/usr LIBDIR=/usr/lib/x86_64-linux-gnu DESTDIR="$R2"
+check "LIBDIR: library in the multiarch folder" test -f "$R2/usr/lib/x86_64-linux-gnu/libvetstage.so.1"
+check "LIBDIR: nothing in PREFIX/lib" test ! -e "$R2/usr/lib/libvetstage.so.1"
+check "LIBDIR: pkg-config file names it" grep -q '^libdir=/usr/lib/x86_64-linux-gnu$' "$R2/usr/lib/x86_64-linux-gnu/pkgconfig/vetstage.pc"
+make -s -C "$ROOT" BUILD="$BUILD" "$BUILD/vetstage.pc" >/dev/null 2>&1 || true
+
+# shell completion (bash): commands, subcommands, options from --help
+if command -v bash >/dev/null 2>&1; then
+    comp() {
+        PATH="$R/opt/vs/bin:$PATH" bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _vetstage; echo "${COMPREPLY[*]}"' \
+            sh "$R/opt/vs/share/bash-completion/completions/vetstage" "$@"
+    }
+    [ "$(comp vetstage verif)" = "verify" ] && ok "bash completion: 'verif' -> verify" || not_ok "bash completion: 'verif' -> $(comp vetstage verif)"
+    case " $(comp vetstage cache '') " in *" rm "*) ok "bash completion: cache subcommands" ;; *) not_ok "bash completion: cache subcommands" ;; esac
+    [ "$(comp vetstage stage --de)" = "--dest" ] && ok "bash completion: stage --de -> --dest" || not_ok "bash completion: stage options: $(comp vetstage stage --de)"
+fi
+
 
 cat >"$T/prog.c" <<'C'
 #include <stdio.h>
