@@ -176,7 +176,8 @@ int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *
     { "flat", no_argument, NULL, CLI_OPT_STAGE_BASE + 1 },                   \
     { "allow-downgrade", no_argument, NULL, CLI_OPT_STAGE_BASE + 2 },        \
     { "max-unpacked", required_argument, NULL, CLI_OPT_STAGE_BASE + 3 },     \
-    { "max-entries", required_argument, NULL, CLI_OPT_STAGE_BASE + 4 }
+    { "max-entries", required_argument, NULL, CLI_OPT_STAGE_BASE + 4 },      \
+    { "keep", required_argument, NULL, CLI_OPT_STAGE_BASE + 5 }
 
 /* Handle a stage option: 0 handled, -1 not a stage option, else an exit code. */
 int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest);

@@ -1,5 +1,6 @@
 /* cli/stage_args.c - the stage options, shared by `stage` and `pull`. */
 #include <inttypes.h>
+#include <limits.h>
 
 #include "cli.h"
 
@@ -10,7 +11,12 @@ const char cli_stage_help[] =
     "                       before it (an old release under a new name: rollback)\n"
     "  --max-unpacked BYTES refuse archives unpacking to more (default 1 GiB)\n"
     "  --max-entries N      refuse archives with more entries (default 100000)\n"
-    "Staging a version that is already staged replaces it atomically.\n";
+    "  --keep N             after switching current, remove all but the N newest\n"
+    "                       versions (never the current one)\n"
+    "DIR must be absent, empty, or a vetstage layout of the same kind (versioned\n"
+    "or --flat), and outside the vetstage home; anything else is refused (exit 2)\n"
+    "before any change. Staging a version that is already staged replaces it\n"
+    "atomically.\n";
 
 int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest)
 {
@@ -32,6 +38,13 @@ int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest)
         if (!cli_parse_u64(optarg, &so->max_entries) || so->max_entries == 0)
             return cli_usage_error(c, "--max-entries: expected a positive number");
         return 0;
+    case 5: {
+        uint64_t n = 0;
+        if (!cli_parse_u64(optarg, &n) || n == 0 || n > UINT_MAX)
+            return cli_usage_error(c, "--keep: expected a positive number of versions");
+        so->keep = (unsigned)n;
+        return 0;
+    }
     default:
         return -1;
     }

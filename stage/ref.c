@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "stage/stage_int.h"
@@ -107,7 +106,6 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
     vs_cache_entry *e = calloc(1, sizeof *e);
     if (!e)
         return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
-    char *prov = NULL;
     int fd = -1;
     uint8_t digest[VS_SHA256_LEN];
     vs_status st = vs_cache_lookup(ctx, ref, e, err);
@@ -117,20 +115,12 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
         st = recheck_signers(ctx, e, ref, err);
     if (!st)
         st = recheck_bytes(fd, e, ref, digest, err);
-    if (st)
-        goto out;
-    prov = vs_provenance_format(e, opts ? opts->arch : NULL, (int64_t)time(NULL));
-    if (!prov) {
-        st = vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
-        goto out;
+    if (!st) {
+        vs_stage_source src = { fd, e, e->filename[0] ? e->filename : ref, digest };
+        st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
     }
-    vs_stage_source src = { fd, e->name, e->version, e->filename[0] ? e->filename : ref, digest,
-                            prov, e->signed_at };
-    st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
-out:
     if (fd >= 0)
         close(fd);
-    free(prov);
     free(e);
     return st;
 }

@@ -1,20 +1,19 @@
-/* stage/stage.c - the volume layout: a complete tree is built in a hidden
- * temporary directory, then appears by one rename; `current` flips by one
- * rename of a fresh symlink. A failure removes the temporary tree and leaves
- * the destination as it was. */
+/* stage/stage.c - the volume layout as a transaction: a complete tree is
+ * built in this run's work folder inside DIR, then appears by one rename;
+ * `current` flips by one rename of a fresh symlink. Each run reads as its
+ * phases: open and classify DIR (refusals first, nothing changed yet), the
+ * rules, build, place, switch, prune; one exit undoes what is not committed
+ * and removes only what this run created. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <gcrypt.h>
 
 #include "stage/stage_int.h"
 #include "vetstage/cache.h"
@@ -22,6 +21,9 @@
 #ifndef RENAME_EXCHANGE
 #define RENAME_EXCHANGE (1 << 1)
 #endif
+
+#define WORK_TREE "tree"
+#define WORK_CURRENT "current"
 
 static int rename_exchange(int olddir, const char *oldname, int newdir, const char *newname)
 {
@@ -33,399 +35,288 @@ static int rename_exchange(int olddir, const char *oldname, int newdir, const ch
 #endif
 }
 
-static void random_name(char *buf, size_t n, const char *prefix)
+/* ---- build: extract and describe the package in WORK/tree ------------------ */
+
+static vs_status write_tree_meta(const vs_stage_source *src, const vs_stage_opts *opts,
+                                 int rootfd, const vs_pathset *set, vs_error *err)
 {
-    uint8_t rnd[8];
-    char hex[17];
-    gcry_create_nonce(rnd, sizeof rnd);
-    vs_hex(hex, rnd, sizeof rnd);
-    snprintf(buf, n, "%s%s", prefix, hex);
+    char *prov = vs_provenance_format(src->entry, opts->arch, (int64_t)time(NULL));
+    if (!prov)
+        return vs_error_subj(err, VS_E_INTERNAL, src->label, "out of memory");
+    vs_status st = vs_stage_write_meta(rootfd, set, prov, err);
+    free(prov);
+    return st;
 }
 
-/* Remove what a killed earlier run left behind (we hold the lock on dirfd). */
-static void remove_stale(const vs_ctx *ctx, int dirfd)
+static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, const vs_work *w,
+                            const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
-    int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own read position */
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    char names[16][64];
-    size_t n = 0;
-    struct dirent *de;
-    while (n < 16 && (de = readdir(d)) != NULL) {
-        if (strncmp(de->d_name, VS_STAGE_TMP_PREFIX, sizeof VS_STAGE_TMP_PREFIX - 1) == 0 &&
-            strlen(de->d_name) < sizeof names[0]) {
-            snprintf(names[n], sizeof names[0], "%s", de->d_name);
-            n++;
-        }
-    }
-    closedir(d);
-    for (size_t i = 0; i < n; i++) {
-        vs_error e = VS_ERROR_INIT;
-        vs_log(ctx, VS_LOG_INFO, "removing %s left by an interrupted stage", names[i]);
-        if (vs_remove_tree(dirfd, names[i], &e) != VS_OK)
-            vs_log(ctx, VS_LOG_WARN, "%s", e.message);
-    }
-}
-
-/* Extract and describe the package in a new hidden directory inside parentfd. */
-static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, int parentfd,
-                            const vs_stage_opts *opts, char tmpname[64], vs_stage_result *res,
-                            vs_error *err)
-{
-    vs_status st = VS_OK;
-    int tries = 0;
-    for (;;) {
-        random_name(tmpname, 64, VS_STAGE_TMP_PREFIX);
-        if (mkdirat(parentfd, tmpname, 0700) == 0)
-            break;
-        if (errno != EEXIST || ++tries > 50)
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create temporary directory",
-                                  tmpname);
-    }
-    int rootfd = openat(parentfd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (rootfd < 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", tmpname);
-        goto fail;
-    }
-    vs_log(ctx, VS_LOG_DEBUG, "extracting %s into %s", src->label, tmpname);
+    int rootfd = -1;
+    if (mkdirat(w->fd, WORK_TREE, 0700) != 0 ||
+        (rootfd = openat(w->fd, WORK_TREE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, w->name, "create the tree");
+    vs_log(ctx, VS_LOG_DEBUG, "extracting %s into %s/" WORK_TREE, src->label, w->name);
     vs_pathset set;
     vs_pathset_init(&set);
     vs_extract_opts xo = { opts->max_unpacked ? opts->max_unpacked : VS_DEFAULT_MAX_UNPACKED,
                            opts->max_entries ? opts->max_entries : VS_DEFAULT_MAX_ENTRIES,
                            src->label, src->sha256 };
     vs_extract_result xr;
-    st = vs_stage_extract(ctx, src->fd, rootfd, &xo, &set, &xr, err);
+    vs_status st = vs_stage_extract(ctx, src->fd, rootfd, &xo, &set, &xr, err);
     if (!st)
-        st = vs_stage_write_meta(rootfd, &set, src->provenance, err);
+        st = write_tree_meta(src, opts, rootfd, &set, err);
     vs_pathset_free(&set);
     if (!st && fchmod(rootfd, 0755) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod", tmpname);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, w->name, "chmod");
     if (!st && fsync(rootfd) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: fsync", tmpname);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, w->name, "fsync");
     close(rootfd);
-    if (st)
-        goto fail;
-    res->files = xr.files;
-    res->bytes = xr.bytes;
-    return VS_OK;
-fail:
-    vs_remove_tree(parentfd, tmpname, NULL);
+    if (!st) {
+        res->files = xr.files;
+        res->bytes = xr.bytes;
+    }
     return st;
 }
 
-/* Newest OpenPGP signature time recorded in a staged tree's provenance for
- * package `name`, 0 when there is none, it cannot be read, or the tree holds
- * another package. */
-static int64_t provenance_signed_at(int dfd, const char *tree, const char *name)
+/* ---- versioned ------------------------------------------------------------- */
+
+typedef struct vrun {
+    vs_ctx *ctx;
+    const vs_stage_source *src;
+    const vs_stage_opts *opts;
+    vs_dest d;
+    vs_work w;
+    int vfd;            /* DIR/versions */
+    bool made_versions;
+    bool placed;        /* versions/V is the new tree, current not switched yet */
+    bool exchanged;     /* ... and the copy it replaced waits in WORK/tree */
+} vrun;
+
+/* The downgrade and rollback rules against what DIR/current holds. */
+static vs_status apply_rules(vrun *r, vs_error *err)
 {
-    int tfd = openat(dfd, tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (tfd < 0)
-        return 0;
+    const vs_cache_entry *e = r->src->entry;
+    if (!r->d.current[0] || r->opts->allow_downgrade)
+        return VS_OK;
+    vs_status st = vs_stage_downgrade_rule(r->d.path, r->d.current, e->version, false, err);
+    if (st)
+        return st;
+    char tree[VS_MAX_VERSION + 16];
+    snprintf(tree, sizeof tree, "versions/%s", r->d.current);
     vs_provenance p;
-    vs_status st = vs_provenance_read(tfd, tree, &p, NULL);
-    close(tfd);
-    if (st || strcmp(p.name, name) != 0)
-        return 0;
-    return p.signed_at;
+    int tfd = openat(r->d.fd, tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    bool known = tfd >= 0 && vs_provenance_read(tfd, tree, &p, NULL) == VS_OK;
+    if (tfd >= 0)
+        close(tfd);
+    if (!known)
+        return VS_OK; /* a tree without readable provenance tells no signature time */
+    vs_stage_facts now = { e->name, e->version, e->signed_at };
+    vs_stage_facts cur = { p.name, p.version, p.signed_at };
+    return vs_stage_rollback_rule(r->d.path, &now, &cur, false, err);
 }
 
-static void iso(char buf[32], int64_t t)
+/* WORK/tree becomes DIR/versions/V: a rename, or an exchange with a copy
+ * staged before (which also repairs a damaged one). */
+static vs_status place_version(vrun *r, vs_error *err)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    buf[0] = '\0';
-    if (gmtime_r(&tt, &tm))
-        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/*
- * The rollback rule: a detached signature covers the bytes, not the version
- * in the file name, so an old signed release could be served under a newer
- * name. Refuse a package whose newest OpenPGP signature is older than the one
- * the current version of the same package was staged with. `current` is
- * "versions/VERSION".
- */
-static vs_status rollback_rule(int dfd, const char *dest, const char *current,
-                               const vs_stage_source *src, vs_error *err)
-{
-    if (src->signed_at <= 0)
-        return VS_OK;
-    int64_t cur = provenance_signed_at(dfd, current, src->name);
-    if (cur <= 0 || src->signed_at >= cur)
-        return VS_OK;
-    char a[32], b[32];
-    iso(a, src->signed_at);
-    iso(b, cur);
-    return vs_error_set(err, VS_E_POLICY,
-                        "%s: %s %s was signed %s, before the current %s (signed %s): "
-                        "rollback refused (--allow-downgrade to force)",
-                        dest, src->name, src->version, a, current + 9, b);
-}
-
-static vs_status lock_dir(int fd, const char *name, vs_error *err)
-{
-    while (flock(fd, LOCK_EX) != 0) {
-        if (errno != EINTR)
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: lock", name);
+    const char *v = r->src->entry->version;
+    if (mkdirat(r->d.fd, "versions", 0755) == 0)
+        r->made_versions = true;
+    else if (errno != EEXIST)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->d.path, "create versions");
+    r->vfd = openat(r->d.fd, "versions", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (r->vfd < 0)
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, r->d.path, "open versions");
+    if (r->made_versions)
+        fchmod(r->vfd, 0755);
+    struct stat sb;
+    if (fstatat(r->vfd, v, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        /* vs_dest_classify saw a staged tree there */
+        if (rename_exchange(r->w.fd, WORK_TREE, r->vfd, v) != 0)
+            return vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->d.path,
+                                       "replace versions/%s", v);
+        r->exchanged = true;
+        vs_log(r->ctx, VS_LOG_INFO, "%s/versions/%s was staged before: replaced", r->d.path, v);
+    } else if (renameat(r->w.fd, WORK_TREE, r->vfd, v) != 0) {
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->d.path,
+                                   "move the tree to versions/%s", v);
     }
-    return VS_OK;
+    r->placed = true;
+    vs_status st = vs_fsync_dir(r->vfd, "versions", err);
+    return st ? st : vs_fsync_dir(r->d.fd, r->d.path, err);
 }
 
-/* Open DIR, creating it (mode 0755) when absent; *made tells whether we did.
- * Another vetstage creating it at the same moment is fine. */
-static vs_status open_dest(const char *dest, int *dfd, bool *made, vs_error *err)
+/* DIR/current -> versions/V: a fresh symlink in WORK renamed over it. */
+static vs_status switch_current(vrun *r, vs_error *err)
 {
-    *dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (*dfd < 0 && errno == ENOENT) {
-        if (mkdir(dest, 0755) == 0)
-            *made = true;
-        else if (errno != EEXIST)
-            return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
-                                  "%s: create", dest);
-        *dfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char link[VS_MAX_VERSION + 16];
+    snprintf(link, sizeof link, "versions/%s", r->src->entry->version);
+    if (symlinkat(link, r->w.fd, WORK_CURRENT) != 0 ||
+        renameat(r->w.fd, WORK_CURRENT, r->d.fd, "current") != 0)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->d.path, "switch current");
+    r->placed = false; /* committed: nothing to take back from here */
+    return vs_fsync_dir(r->d.fd, r->d.path, err);
+}
+
+/* --keep N, after the switch: old versions move into WORK and go with it. */
+static void prune_versions(vrun *r)
+{
+    char names[VS_MAX_KEEP_SCAN][VS_MAX_VERSION + 1];
+    const char *v[VS_MAX_KEEP_SCAN];
+    bool remove[VS_MAX_KEEP_SCAN];
+    size_t n = 0;
+    int fd = openat(r->vfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+    while (dir && n < VS_MAX_KEEP_SCAN && (de = readdir(dir)) != NULL)
+        if (vs_valid_version(de->d_name) && strlen(de->d_name) <= VS_MAX_VERSION) {
+            snprintf(names[n], sizeof names[n], "%s", de->d_name);
+            v[n] = names[n];
+            n++;
+        }
+    if (dir)
+        closedir(dir);
+    else if (fd >= 0)
+        close(fd);
+    vs_stage_prune_select(v, n, r->src->entry->version, r->opts->keep, remove);
+    for (size_t i = 0; i < n; i++) {
+        char old[VS_MAX_VERSION + 8];
+        snprintf(old, sizeof old, "old-%s", v[i]);
+        if (!remove[i])
+            continue;
+        if (renameat(r->vfd, v[i], r->w.fd, old) != 0)
+            vs_log(r->ctx, VS_LOG_WARN, "%s/versions/%s: not removed: %s", r->d.path, v[i],
+                   strerror(errno));
+        else
+            vs_log(r->ctx, VS_LOG_INFO, "%s/versions/%s: removed (--keep %u)", r->d.path, v[i],
+                   r->opts->keep);
     }
-    if (*dfd < 0)
-        return vs_error_errno(err, errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL, errno, "%s",
-                              dest);
-    return VS_OK;
+}
+
+/* The one exit: take back what is not committed, remove what this run made. */
+static void finish_versioned(vrun *r, vs_status st)
+{
+    const char *v = r->src->entry->version;
+    if (st && r->placed) {
+        if (r->exchanged)
+            rename_exchange(r->w.fd, WORK_TREE, r->vfd, v);
+        else
+            vs_remove_tree(r->vfd, v, NULL);
+    }
+    vs_work_remove(r->ctx, &r->w);
+    if (r->vfd >= 0)
+        close(r->vfd);
+    if (st && r->made_versions)
+        unlinkat(r->d.fd, "versions", AT_REMOVEDIR);
+    vs_dest_close(&r->d, st != VS_OK);
 }
 
 static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
                                const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
-    bool made_dest = false, made_versions = false;
-    int dfd;
-    vs_status ost = open_dest(dest, &dfd, &made_dest, err);
-    if (ost)
-        return ost;
-    int vfd = -1;
-    char tmp[64] = "", cur[64] = "";
-    bool exchanged = false, placed = false;
-    vs_status st = lock_dir(dfd, dest, err);
-    if (st)
-        goto out;
-    remove_stale(ctx, dfd);
-
-    /* the downgrade rule, before any work */
-    char target[VS_MAX_VERSION + 32];
-    ssize_t r = readlinkat(dfd, "current", target, sizeof target - 1);
-    if (r >= 0) {
-        target[r < (ssize_t)sizeof target ? r : 0] = '\0';
-        if (strncmp(target, "versions/", 9) != 0 || !vs_valid_version(target + 9)) {
-            st = vs_error_set(err, VS_E_USAGE, "%s/current: not a vetstage layout link", dest);
-            goto out;
-        }
-        if (vs_version_cmp(target + 9, src->version) > 0 && !opts->allow_downgrade) {
-            st = vs_error_set(err, VS_E_POLICY,
-                              "%s: %s is older than the current %s (downgrade refused; "
-                              "--allow-downgrade to force)",
-                              dest, src->version, target + 9);
-            goto out;
-        }
-        if (!opts->allow_downgrade) {
-            st = rollback_rule(dfd, dest, target, src, err);
-            if (st)
-                goto out;
-        }
-    } else if (errno == EINVAL) {
-        st = vs_error_set(err, VS_E_USAGE, "%s/current: exists but is not a symbolic link", dest);
-        goto out;
-    } else if (errno != ENOENT) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/current", dest);
-        goto out;
+    vrun r = { ctx, src, opts, { .fd = -1 }, { .fd = -1, .lockfd = -1 }, -1, false, false, false };
+    vs_status st = vs_dest_open(ctx, dest, &r.d, err);
+    if (!st)
+        st = vs_dest_classify(&r.d, false, err);
+    if (!st)
+        st = apply_rules(&r, err);
+    if (!st) {
+        vs_dest_remove_stale(ctx, &r.d);
+        st = vs_work_open(&r.d, &r.w, err);
     }
-
-    st = build_tree(ctx, src, dfd, opts, tmp, res, err);
-    if (st) {
-        tmp[0] = '\0';
-        goto out;
+    if (!st)
+        st = build_tree(ctx, src, &r.w, opts, res, err);
+    if (!st)
+        st = place_version(&r, err);
+    if (!st)
+        st = switch_current(&r, err);
+    if (!st) {
+        prune_versions(&r);
+        snprintf(res->path, sizeof res->path, "%s/versions/%s", dest, src->entry->version);
     }
-    if (mkdirat(dfd, "versions", 0755) == 0)
-        made_versions = true;
-    else if (errno != EEXIST) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/versions: create", dest);
-        goto out;
-    }
-    vfd = openat(dfd, "versions", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (vfd < 0) {
-        st = vs_error_errno(err, VS_E_USAGE, errno, "%s/versions", dest);
-        goto out;
-    }
-    if (made_versions)
-        fchmod(vfd, 0755);
-    struct stat sb;
-    if (fstatat(vfd, src->version, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
-        /* already staged: replace it in one step; the old tree is removed after */
-        if (!S_ISDIR(sb.st_mode) || rename_exchange(dfd, tmp, vfd, src->version) != 0) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/versions/%s: replace", dest,
-                                src->version);
-            goto out;
-        }
-        exchanged = true;
-        vs_log(ctx, VS_LOG_INFO, "%s/versions/%s was staged before: replaced", dest,
-               src->version);
-    } else if (renameat(dfd, tmp, vfd, src->version) != 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/versions/%s: rename", dest,
-                            src->version);
-        goto out;
-    } else {
-        tmp[0] = '\0';
-    }
-    placed = true;
-    if ((st = vs_fsync_dir(vfd, "versions", err)) || (st = vs_fsync_dir(dfd, dest, err)))
-        goto out;
-
-    /* flip current */
-    char link[VS_MAX_VERSION + 32];
-    snprintf(link, sizeof link, "versions/%s", src->version);
-    for (int tries = 0;; tries++) {
-        random_name(cur, sizeof cur, VS_STAGE_TMP_PREFIX "cur-");
-        if (symlinkat(link, dfd, cur) == 0)
-            break;
-        if (errno != EEXIST || tries > 50) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/current: symlink", dest);
-            cur[0] = '\0';
-            goto out;
-        }
-    }
-    if (renameat(dfd, cur, dfd, "current") != 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/current: rename", dest);
-        goto out;
-    }
-    cur[0] = '\0';
-    st = vs_fsync_dir(dfd, dest, err);
-    placed = false; /* committed: no rollback from here */
-    if (exchanged) {
-        vs_error e2 = VS_ERROR_INIT;
-        if (vs_remove_tree(dfd, tmp, &e2) != VS_OK)
-            vs_log(ctx, VS_LOG_WARN, "%s", e2.message);
-        tmp[0] = '\0';
-    }
-    snprintf(res->path, sizeof res->path, "%s/versions/%s", dest, src->version);
-out:
-    if (st && placed) {
-        /* the new version appeared but current could not follow: take it back */
-        if (exchanged)
-            rename_exchange(dfd, tmp, vfd, src->version);
-        else
-            vs_remove_tree(vfd, src->version, NULL);
-    }
-    if (cur[0])
-        unlinkat(dfd, cur, 0);
-    if (tmp[0])
-        vs_remove_tree(dfd, tmp, NULL);
-    if (vfd >= 0)
-        close(vfd);
-    if (st && made_versions)
-        unlinkat(dfd, "versions", AT_REMOVEDIR);
-    if (st && made_dest)
-        rmdir(dest);
-    close(dfd);
+    finish_versioned(&r, st);
     return st;
 }
 
-/*
- * --flat: the tree goes straight into DIR (absent or empty). It is built in a
- * hidden temporary directory inside DIR, so that nothing is written outside
- * DIR and DIR may be a mount point, then its entries are renamed into DIR,
- * .vetstage (the manifest) last: until that last rename DIR is not a layout,
- * so `layout check` and `render` refuse a tree a kill interrupted. A refusal
- * removes the temporary tree and leaves DIR as it was (absent if it was).
- */
-static vs_status move_entries(int tfd, int dfd, const char *dest, vs_error *err)
+/* ---- flat ------------------------------------------------------------------
+ * The tree goes straight into DIR (absent or empty). It is built in the work
+ * folder inside DIR, so that nothing is written outside DIR and DIR may be a
+ * mount point, then its entries are renamed into DIR, .vetstage (the
+ * manifest) last: until that last rename DIR is not a layout, so `layout
+ * check` and `render` refuse a tree a kill interrupted. */
+
+static vs_status move_entries(const vs_work *w, const vs_dest *d, vs_error *err)
 {
-    DIR *dd = fdopendir(openat(tfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dd)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: read temporary tree", dest);
+    int tfd = openat(w->fd, WORK_TREE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *dd = tfd >= 0 ? fdopendir(tfd) : NULL;
+    if (!dd) {
+        if (tfd >= 0)
+            close(tfd);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, d->path, "read the new tree");
+    }
     vs_status st = VS_OK;
     struct dirent *de;
     while (!st && (de = readdir(dd)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
             !strcmp(de->d_name, VS_META_DIR))
             continue;
-        if (renameat(tfd, de->d_name, dfd, de->d_name) != 0)
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: move into place", dest,
-                                de->d_name);
+        if (renameat(tfd, de->d_name, d->fd, de->d_name) != 0)
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, d->path, "move %s into place",
+                                     de->d_name);
     }
+    if (!st && renameat(tfd, VS_META_DIR, d->fd, VS_META_DIR) != 0)
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, d->path,
+                                 "move " VS_META_DIR " into place");
     closedir(dd);
-    if (!st && renameat(tfd, VS_META_DIR, dfd, VS_META_DIR) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/" VS_META_DIR ": move into place",
-                            dest);
     return st;
+}
+
+/* DIR held nothing but work folders (vs_dest_classify): what else is there
+ * now was moved in by this run. */
+static void take_back(const vs_dest *d)
+{
+    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *dd = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+    while (dd && (de = readdir(dd)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+            strncmp(de->d_name, VS_STAGE_TMP_PREFIX, sizeof VS_STAGE_TMP_PREFIX - 1) != 0)
+            vs_remove_tree(d->fd, de->d_name, NULL);
+    if (dd)
+        closedir(dd);
+    else if (fd >= 0)
+        close(fd);
 }
 
 static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
                           const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
-    bool made = false;
-    int dfd;
-    vs_status ost = open_dest(dest, &dfd, &made, err);
-    if (ost)
-        return ost;
-    char tmp[64] = "";
-    int tfd = -1;
-    vs_status st = lock_dir(dfd, dest, err);
-    if (st)
-        goto out;
-    remove_stale(ctx, dfd);
-    /* a fresh open of DIR: a dup would share the read position remove_stale left */
-    DIR *dd = fdopendir(openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dd) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", dest);
-        goto out;
+    vs_dest d;
+    vs_work w = { .fd = -1, .lockfd = -1 };
+    bool moving = false;
+    vs_status st = vs_dest_open(ctx, dest, &d, err);
+    if (!st)
+        st = vs_dest_classify(&d, true, err);
+    if (!st) {
+        vs_dest_remove_stale(ctx, &d);
+        st = vs_work_open(&d, &w, err);
     }
-    struct dirent *de;
-    bool empty = true;
-    while ((de = readdir(dd)) != NULL)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = false;
-    closedir(dd);
-    if (!empty) {
-        st = vs_error_set(err, VS_E_USAGE, "%s: not empty (--flat needs an absent or empty DIR)",
-                          dest);
-        goto out;
+    if (!st)
+        st = build_tree(ctx, src, &w, opts, res, err);
+    if (!st) {
+        moving = true;
+        st = move_entries(&w, &d, err);
     }
-    if ((st = build_tree(ctx, src, dfd, opts, tmp, res, err))) {
-        tmp[0] = '\0';
-        goto out;
-    }
-    tfd = openat(dfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (tfd < 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: open", dest, tmp);
-        goto out;
-    }
-    if ((st = move_entries(tfd, dfd, dest, err)))
-        goto out;
-    if (unlinkat(dfd, tmp, AT_REMOVEDIR) != 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: remove", dest, tmp);
-        goto out;
-    }
-    tmp[0] = '\0';
-    if (made)
-        fchmod(dfd, 0755);
-    st = vs_fsync_dir(dfd, dest, err);
-    snprintf(res->path, sizeof res->path, "%s", dest);
-out:
-    if (tfd >= 0)
-        close(tfd);
-    if (st && tmp[0]) {
-        /* entries already moved are taken back out: DIR was empty before */
-        vs_remove_tree(dfd, tmp, NULL);
-        DIR *cd = fdopendir(openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        struct dirent *ce;
-        while (cd && (ce = readdir(cd)) != NULL)
-            if (strcmp(ce->d_name, ".") && strcmp(ce->d_name, ".."))
-                vs_remove_tree(dfd, ce->d_name, NULL);
-        if (cd)
-            closedir(cd);
-    }
-    close(dfd);
-    if (st && made)
-        rmdir(dest);
+    if (!st && d.made)
+        fchmod(d.fd, 0755);
+    if (!st)
+        st = vs_fsync_dir(d.fd, dest, err);
+    if (st && moving)
+        take_back(&d);
+    vs_work_remove(ctx, &w);
+    if (!st)
+        snprintf(res->path, sizeof res->path, "%s", dest);
+    vs_dest_close(&d, st != VS_OK);
     return st;
 }
 
@@ -438,13 +329,13 @@ vs_status vs_stage_source_run(vs_ctx *ctx, const vs_stage_source *src, const cha
     memset(res, 0, sizeof *res);
     if (!dest || !*dest)
         return vs_error_set(err, VS_E_USAGE, "stage: no destination directory given");
-    if (!src->version || !vs_valid_version(src->version))
-        return vs_error_set(err, VS_E_USAGE, "stage: invalid version '%s'",
-                            src->version ? src->version : "");
+    if (!src->entry || !vs_valid_version(src->entry->version))
+        return vs_error_subj(err, VS_E_USAGE, src->label, "invalid version");
     vs_status st = vs_gcrypt_init(err);
     if (st)
         return st;
-    if (opts->flat)
-        return run_flat(ctx, src, dest, opts, res, err);
-    return run_versioned(ctx, src, dest, opts, res, err);
+    if (opts->flat && opts->keep)
+        return vs_error_subj(err, VS_E_USAGE, dest, "--keep applies to versioned layouts only");
+    return opts->flat ? run_flat(ctx, src, dest, opts, res, err)
+                      : run_versioned(ctx, src, dest, opts, res, err);
 }

@@ -25,6 +25,8 @@
 /* A MODES file (one line per path). */
 #define VS_MAX_MODES_FILE VS_MAX_MANIFEST_FILE
 #define VS_MAX_MODES_LINE (2u * VS_MAX_ARCHIVE_PATH + 32u)
+/* --keep looks at no more than this many versions at once. */
+#define VS_MAX_KEEP_SCAN 256u
 /* Hidden temporary names used while staging. */
 #define VS_STAGE_TMP_PREFIX ".vetstage-tmp-"
 
@@ -170,19 +172,76 @@ vs_status vs_provenance_parse(const uint8_t *buf, size_t len, const char *what,
 /* Read and parse TREE/.vetstage/provenance.json below the tree's fd. */
 vs_status vs_provenance_read(int treefd, const char *what, vs_provenance *p, vs_error *err);
 
-/* ---- staging from a package file (stage.c) -------------------------------- */
+/* ---- the destination (dest.c) ---------------------------------------------- */
+
+typedef enum vs_dest_kind { VS_DEST_EMPTY, VS_DEST_VERSIONED, VS_DEST_FLAT } vs_dest_kind;
+
+typedef struct vs_dest {
+    const char *path;  /* as the caller named it (borrowed) */
+    int fd;            /* DIR, flock'ed exclusively while open */
+    bool made;         /* created by this run */
+    vs_dest_kind kind; /* set by vs_dest_classify */
+    char current[VS_MAX_VERSION + 1]; /* versioned: the version DIR/current names, or "" */
+} vs_dest;
+
+/* Refuse a DIR inside the home (VS_E_USAGE with a hint); open DIR, creating
+ * it (0755) when absent (its parent must exist), and lock it. */
+vs_status vs_dest_open(const vs_ctx *ctx, const char *path, vs_dest *d, vs_error *err);
+/* Close; a DIR this run created is removed again when `failed`. */
+void vs_dest_close(vs_dest *d, bool failed);
+/*
+ * What DIR holds, before any change: nothing (work folders of vetstage runs
+ * aside), a versioned layout (only `current` -> versions/VERSION and
+ * `versions/` of staged trees) or a --flat one (.vetstage/MANIFEST.sha256).
+ * VS_E_USAGE, naming DIR and what was found, for anything else, for a flat
+ * layout, and for a versioned one when `flat`.
+ */
+vs_status vs_dest_classify(vs_dest *d, bool flat, vs_error *err);
+/* Remove the work folders of runs that are gone (their lock can be taken). */
+void vs_dest_remove_stale(const vs_ctx *ctx, const vs_dest *d);
+
+/* This run's private folder DIR/.vetstage-tmp-HEX/ with its `lock` held. */
+typedef struct vs_work {
+    int dfd;          /* DIR (borrowed) */
+    int fd;           /* the work folder */
+    int lockfd;
+    char name[64];    /* its name in DIR */
+} vs_work;
+vs_status vs_work_open(const vs_dest *d, vs_work *w, vs_error *err);
+/* Remove the work folder and everything in it; close. */
+void vs_work_remove(const vs_ctx *ctx, vs_work *w);
+
+/* ---- the rules of a versioned stage, pure (policy.c) ------------------------ */
+
+/* What the rules need to know of a package (staged or about to be). */
+typedef struct vs_stage_facts {
+    const char *name;
+    const char *version;
+    int64_t signed_at; /* newest counting OpenPGP signature; 0 unknown */
+} vs_stage_facts;
+
+/* `version` below `current` (NULL: none) is VS_E_POLICY unless `allow`. */
+vs_status vs_stage_downgrade_rule(const char *dest, const char *current, const char *version,
+                                  bool allow, vs_error *err);
+/* A package of the same name signed before the current one (`current`
+ * NULL: none) is VS_E_POLICY (a replay) unless `allow`; unknown times pass. */
+vs_status vs_stage_rollback_rule(const char *dest, const vs_stage_facts *now,
+                                 const vs_stage_facts *current, bool allow, vs_error *err);
+/* --keep: marks in remove[] all but the `keep` newest of `versions`
+ * (vs_version_cmp), never `current`; keep 0 marks none. Returns how many. */
+size_t vs_stage_prune_select(const char *const *versions, size_t n, const char *current,
+                             unsigned keep, bool *remove);
+
+/* ---- staging from a cached package (stage.c) ------------------------------- */
 
 typedef struct vs_stage_source {
     int fd;                  /* the package, open for reading at offset 0 */
-    const char *name;        /* package name */
-    const char *version;     /* its version (becomes versions/VERSION) */
-    const char *label;       /* file name for messages */
-    const uint8_t *sha256;   /* expected digest of the bytes, or NULL */
-    const char *provenance;  /* JSON text for .vetstage/provenance.json */
-    int64_t signed_at;       /* newest valid OpenPGP signature time, 0 if none */
+    const struct vs_cache_entry *entry; /* its ref: name, version, provenance */
+    const char *label;       /* NAME@VERSION for messages */
+    const uint8_t *sha256;   /* expected digest of the bytes */
 } vs_stage_source;
 
-/* The layout work of vs_stage_ref, for a package already re-verified. */
+/* The layout work of vs_stage_ref, for a package already re-checked. */
 vs_status vs_stage_source_run(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
                               const vs_stage_opts *opts, vs_stage_result *res, vs_error *err);
 

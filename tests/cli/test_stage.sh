@@ -5,6 +5,16 @@
 . "$(dirname "$0")/../lib.sh"
 H="$T/home"
 D="$T/layout"
+# refused_unchanged CODE DESCRIPTION DIR CMD...: exits CODE with one error line,
+# and neither the home nor DIR changed
+refused_unchanged() {
+    _code=$1; _d=$2; _dir=$3; shift 3
+    snapshot "$H" >"$T/ru.home"; snapshot "$_dir" >"$T/ru.dir"
+    expect_rc "$_code" "$_d" "$@"
+    expect_one_line_err "$_d: one error line"
+    same_snapshot "$_d: home unchanged" "$T/ru.home" "$H"
+    same_snapshot "$_d: destination unchanged" "$T/ru.dir" "$_dir"
+}
 trust_fixture_keys "$H"
 PKG="$FIX/pkg/agent-1.2.3.tgz"
 
@@ -95,6 +105,58 @@ expect_err_has "$T/full: not empty" "not-empty message"
 expect_one_line_err "not-empty: one line"
 same_snapshot "non-empty DIR unchanged" "$T/full.before" "$T/full"
 
+# -- a refusal deletes nothing; a stage removes only what a vetstage run left
+mkdir -p "$T/full/.vetstage-tmp-mine"; echo notes >"$T/full/.vetstage-tmp-mine/notes.txt"
+refused_unchanged 2 "--flat into a folder holding .vetstage-tmp-* of the user's" "$T/full" \
+    "$VS" --home "$H" stage agent@1.2.3 --dest "$T/full" --flat
+cp -a "$D" "$T/withtmp"
+mkdir "$T/withtmp/.vetstage-tmp-user"; echo notes >"$T/withtmp/.vetstage-tmp-user/notes.txt"
+refused_unchanged 2 "versioned layout holding a .vetstage-tmp-* no run left" "$T/withtmp" \
+    "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
+expect_err_has ".vetstage-tmp-user', which no vetstage run left" "names the stray entry"
+
+# -- destinations: absent, empty, or a layout of the same kind; never the home
+refused_unchanged 2 "--dest inside the home (cache/refs)" "$H/cache" \
+    "$VS" --home "$H" stage agent@1.2.3 --dest "$H/cache/refs"
+expect_err_has "is inside the vetstage home" "inside the home: reason"
+expect_err_has "(hint: stage into a folder outside the home" "inside the home: a hint"
+refused_unchanged 2 "--dest the home itself" "$H" "$VS" --home "$H" stage agent@1.2.3 --dest "$H"
+refused_unchanged 2 "--dest a new folder inside the home" "$H" "$VS" --home "$H" stage agent@1.2.3 --dest "$H/new"
+ls -A / >"$T/root.before"
+expect_rc 2 "--dest / refused" "$VS" --home "$H" stage agent@1.2.3 --dest /
+expect_err_has "/: not empty and not a vetstage versioned layout" "--dest /: names DIR and the reason"
+check "--dest /: nothing written into /" sh -c "ls -A / | cmp -s - '$T/root.before'"
+mkdir -p "$T/others/docs"; echo mine >"$T/others/docs/a.txt"; echo x >"$T/others/b"
+refused_unchanged 2 "a folder of someone else's files" "$T/others" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/others"
+expect_err_has "not empty and not a vetstage versioned layout (found '" "others: names what it found"
+refused_unchanged 2 "a versioned stage into a --flat layout" "$T/flat" "$VS" --home "$H" stage agent@1.3.0 --dest "$T/flat"
+expect_err_has "$T/flat: is a --flat layout already" "versioned into flat: reason"
+refused_unchanged 2 "a --flat stage into a versioned layout" "$D" "$VS" --home "$H" stage agent@1.2.3 --dest "$D" --flat
+expect_err_has "$D: is a versioned layout" "flat into versioned: reason"
+refused_unchanged 2 "a --flat stage into a --flat layout" "$T/flat" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/flat" --flat
+cp -a "$D" "$T/vfile"; rm -rf "$T/vfile/versions/1.2.3"; echo x >"$T/vfile/versions/1.2.3"
+refused_unchanged 2 "versions/V is a regular file" "$T/vfile" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/vfile"
+expect_err_has "$T/vfile/versions/1.2.3: is not a directory, not a version vetstage staged" "versions/V a file: the right reason"
+check "versions/V a file: no stale errno in the message" sh -c "! grep -q 'File exists' '$T/err'"
+
+# -- --keep N: all but the N newest versions go, after current switched, never current
+for v in 1.0.1 1.0.2 1.0.3; do
+    echo "$v" >"$T/src/etc/version"
+    tar -C "$T/src" -czf "$T/agent-$v.tgz" lacework-sidecar.sh bin etc; sign_both "$T/agent-$v.tgz"
+    "$VS" --home "$H" -q fetch "file://$T/agent-$v.tgz" >/dev/null 2>&1
+done
+expect_rc 0 "stage 1.0.1" "$VS" --home "$H" stage agent@1.0.1 --dest "$T/keep"
+expect_rc 0 "stage 1.0.2" "$VS" --home "$H" stage agent@1.0.2 --dest "$T/keep"
+expect_rc 0 "stage 1.0.3 --keep 2" "$VS" --home "$H" stage agent@1.0.3 --dest "$T/keep" --keep 2
+check "--keep 2: the two newest remain" test "$(ls "$T/keep/versions" | tr '\n' ' ')" = "1.0.2 1.0.3 "
+check "--keep 2: current -> 1.0.3" test "$(readlink "$T/keep/current")" = versions/1.0.3
+check "--keep 2: nothing left behind" sh -c "! ls -A '$T/keep' | grep -q vetstage-tmp"
+expect_rc 0 "stage 1.2.3 then back to 1.0.2 --keep 1" sh -c "'$VS' --home '$H' -q stage agent@1.2.3 --dest '$T/keep' --allow-downgrade && '$VS' --home '$H' stage agent@1.0.2 --dest '$T/keep' --allow-downgrade --keep 1"
+check "--keep 1: the newest and the current one remain" test "$(ls "$T/keep/versions" | tr '\n' ' ')" = "1.0.2 1.2.3 "
+expect_rc 0 "--keep: layout check" "$VS" --home "$H" layout check "$T/keep"
+expect_rc 2 "--keep with --flat refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/kf" --flat --keep 1
+expect_rc 2 "--keep without a number refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/kf" --keep x
+
 # -- two stages at once into one DIR are serialised (flock on DIR)
 "$VS" --home "$H" -q stage agent@1.2.3 --dest "$T/par" --allow-downgrade >/dev/null 2>"$T/par1.err" &
 p1=$!
@@ -123,7 +185,8 @@ snapshot "$D2" >"$T/d2.before"
 expect_rc 3 "altered cache object refused" "$VS" --home "$H2" stage agent@1.3.0 --dest "$D2"
 expect_err_has "vetstage: agent@1.3.0: the package in the cache was altered" "altered object: names NAME@VERSION"
 check "altered object: the message does not name the object path" sh -c "! grep -qF '$OBJ' '$T/err'"
-check "altered object: one error line and a hint" test "$(grep -vc '^vetstage: hint: ' "$T/err")$(grep -c '^vetstage: hint: ' "$T/err")" = 11
+expect_one_line_err "altered object: one line"
+expect_err_has "(hint: run \`vetstage cache fsck\`" "altered object: a hint"
 same_snapshot "altered object: layout unchanged" "$T/d2.before" "$D2"
 
 # -- the re-check at stage: the bytes against the ref, each signer against the store

@@ -481,9 +481,12 @@ START_TEST(extract_formats)
 }
 END_TEST
 
+TCase *vs_tcase_stage_policy(void); /* test_policy.c */
+
 Suite *vs_suite_stage(void)
 {
     Suite *s = suite_create("stage");
+    suite_add_tcase(s, vs_tcase_stage_policy());
     TCase *tc = tcase_create("rules");
     tcase_add_test(tc, path_rules);
     tcase_add_test(tc, path_length);

@@ -1,0 +1,330 @@
+/* stage/dest.c - the destination of a stage: where it may be (never inside
+ * the home), what it may already hold (nothing, or a layout of the same
+ * kind), and the private work folder each run builds in.
+ *
+ * A run works in DIR/.vetstage-tmp-HEX/, which holds `lock` (flock'ed for
+ * the run's whole life) and `tree/`. A later run removes such a folder only
+ * when it can take that lock: then its owner is gone, and the lock file
+ * proves the folder was a vetstage run's. Nothing else is ever removed, and
+ * nothing at all before the checks that can refuse. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gcrypt.h>
+
+#include "stage/stage_int.h"
+
+#define WORK_LOCK "lock"
+
+/* ---- the home is not a destination ---------------------------------------- */
+
+/* DEST resolved: realpath of DEST, or of its parent plus its last name. */
+static bool resolve(const char *dest, char out[PATH_MAX])
+{
+    if (realpath(dest, out))
+        return true;
+    if (errno != ENOENT)
+        return false;
+    char parent[PATH_MAX];
+    int w = snprintf(parent, sizeof parent, "%s", dest);
+    if (w <= 0 || w >= (int)sizeof parent)
+        return false;
+    size_t n = (size_t)w;
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = '\0';
+    char *slash = strrchr(parent, '/');
+    const char *base = parent, *dir = ".";
+    if (slash) {
+        base = slash + 1;
+        *slash = '\0';
+        dir = slash == parent ? "/" : parent;
+    }
+    char rp[PATH_MAX];
+    if (!realpath(dir, rp))
+        return false;
+    w = snprintf(out, PATH_MAX, "%s/%s", strcmp(rp, "/") ? rp : "", base);
+    return w > 0 && w < PATH_MAX;
+}
+
+static vs_status outside_home(const vs_ctx *ctx, const char *dest, vs_error *err)
+{
+    char d[PATH_MAX], h[PATH_MAX];
+    if (!realpath(vs_ctx_home(ctx), h) || !resolve(dest, d))
+        return VS_OK; /* an unresolvable DEST fails when it is opened */
+    size_t hl = strlen(h);
+    if (strncmp(d, h, hl) != 0 || (d[hl] != '\0' && d[hl] != '/'))
+        return VS_OK;
+    vs_error_subj(err, VS_E_USAGE, dest, "is inside the vetstage home %s", h);
+    vs_error_hint(err, "stage into a folder outside the home (--dest)");
+    return VS_E_USAGE;
+}
+
+/* ---- open and lock --------------------------------------------------------- */
+
+vs_status vs_dest_open(const vs_ctx *ctx, const char *path, vs_dest *d, vs_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->path = path;
+    d->fd = -1;
+    vs_status st = outside_home(ctx, path, err);
+    if (st)
+        return st;
+    d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d->fd < 0 && errno == ENOENT) {
+        if (mkdir(path, 0755) == 0)
+            d->made = true;
+        else if (errno != EEXIST) /* another vetstage creating it is fine */
+            return vs_error_subj_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno,
+                                       path, "create");
+        d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (d->fd < 0)
+        return vs_error_subj_errno(err, errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL, errno,
+                                   path, "open");
+    while (flock(d->fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return vs_error_subj_errno(err, VS_E_INTERNAL, errno, path, "lock");
+    return VS_OK;
+}
+
+void vs_dest_close(vs_dest *d, bool failed)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    d->fd = -1;
+    if (failed && d->made)
+        rmdir(d->path);
+}
+
+/* ---- work folders ---------------------------------------------------------- */
+
+static bool work_name(const char *name)
+{
+    return strncmp(name, VS_STAGE_TMP_PREFIX, sizeof VS_STAGE_TMP_PREFIX - 1) == 0;
+}
+
+/* 1: a work folder whose owner is gone; 0: one in use; -1: not a work folder. */
+static int work_state(int dfd, const char *name)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int lk = openat(fd, WORK_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    close(fd);
+    struct stat sb;
+    if (lk < 0)
+        return -1;
+    int state = -1;
+    if (fstat(lk, &sb) == 0 && S_ISREG(sb.st_mode))
+        state = flock(lk, LOCK_EX | LOCK_NB) == 0 ? 1 : 0;
+    close(lk); /* releases the lock we may have taken */
+    return state;
+}
+
+void vs_dest_remove_stale(const vs_ctx *ctx, const vs_dest *d)
+{
+    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own read position */
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    char names[16][64];
+    size_t n = 0;
+    struct dirent *de;
+    while (n < 16 && (de = readdir(dir)) != NULL)
+        if (work_name(de->d_name) && strlen(de->d_name) < sizeof names[0] &&
+            work_state(d->fd, de->d_name) == 1)
+            snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+    closedir(dir);
+    for (size_t i = 0; i < n; i++) {
+        vs_error e = VS_ERROR_INIT;
+        vs_log(ctx, VS_LOG_INFO, "%s/%s: removing what an interrupted stage left", d->path,
+               names[i]);
+        if (vs_remove_tree(d->fd, names[i], &e) != VS_OK)
+            vs_log(ctx, VS_LOG_WARN, "%s", e.message);
+    }
+}
+
+vs_status vs_work_open(const vs_dest *d, vs_work *w, vs_error *err)
+{
+    memset(w, 0, sizeof *w);
+    w->dfd = d->fd;
+    w->fd = w->lockfd = -1;
+    for (int tries = 0;; tries++) {
+        uint8_t rnd[8];
+        char hex[17];
+        gcry_create_nonce(rnd, sizeof rnd);
+        vs_hex(hex, rnd, sizeof rnd);
+        snprintf(w->name, sizeof w->name, VS_STAGE_TMP_PREFIX "%s", hex);
+        if (mkdirat(d->fd, w->name, 0700) == 0)
+            break;
+        if (errno != EEXIST || tries > 50) {
+            w->name[0] = '\0';
+            return vs_error_subj_errno(err, VS_E_INTERNAL, errno, d->path,
+                                       "create a temporary folder");
+        }
+    }
+    w->fd = openat(d->fd, w->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (w->fd >= 0)
+        w->lockfd = openat(w->fd, WORK_LOCK, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                           0600);
+    if (w->lockfd < 0 || flock(w->lockfd, LOCK_EX | LOCK_NB) != 0)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, d->path,
+                                   "set up the temporary folder %s", w->name);
+    return VS_OK;
+}
+
+void vs_work_remove(const vs_ctx *ctx, vs_work *w)
+{
+    if (w->name[0]) {
+        vs_error e = VS_ERROR_INIT;
+        if (vs_remove_tree(w->dfd, w->name, &e) != VS_OK)
+            vs_log(ctx, VS_LOG_WARN, "%s", e.message);
+    }
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->lockfd >= 0)
+        close(w->lockfd);
+    w->fd = w->lockfd = -1;
+    w->name[0] = '\0';
+}
+
+/* ---- what DIR holds --------------------------------------------------------- */
+
+static vs_status foreign(const vs_dest *d, bool flat, const char *what, vs_error *err)
+{
+    vs_error_subj(err, VS_E_USAGE, d->path, "not empty and not a vetstage %slayout (found %s)",
+                  flat ? "" : "versioned ", what);
+    vs_error_hint(err, "%s", flat ? "--flat needs an absent or empty DIR"
+                                  : "choose an absent or empty DIR, or one vetstage staged");
+    return VS_E_USAGE;
+}
+
+/* Each versions/V is a directory holding a staged tree. */
+static vs_status check_versions(const vs_dest *d, vs_error *err)
+{
+    int fd = openat(d->fd, "versions", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return foreign(d, false, "'versions', which is not a directory", err);
+    }
+    vs_status st = VS_OK;
+    struct dirent *de;
+    while (!st && (de = readdir(dir)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        struct stat sb;
+        const char *why = NULL;
+        if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+            why = "unreadable";
+        else if (!S_ISDIR(sb.st_mode))
+            why = S_ISLNK(sb.st_mode) ? "a symbolic link" : "not a directory";
+        else if (!vs_valid_version(de->d_name))
+            why = "not named as a version";
+        if (!why) {
+            int vfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (vfd < 0 || fstatat(vfd, VS_META_DIR "/" VS_META_MANIFEST, &sb,
+                                   AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+                why = "a folder without " VS_META_DIR "/" VS_META_MANIFEST;
+            if (vfd >= 0)
+                close(vfd);
+        }
+        if (why) {
+            char subj[PATH_MAX];
+            snprintf(subj, sizeof subj, "%s/versions/%s", d->path, de->d_name);
+            st = vs_error_subj(err, VS_E_USAGE, subj, "is %s, not a version vetstage staged", why);
+            vs_error_hint(err, "move it out of %s/versions", d->path);
+        }
+    }
+    closedir(dir);
+    return st;
+}
+
+/* DIR/current: a symbolic link "versions/VERSION"; the version goes to d. */
+static vs_status read_current(vs_dest *d, vs_error *err)
+{
+    char subj[PATH_MAX];
+    snprintf(subj, sizeof subj, "%s/current", d->path);
+    char target[VS_MAX_VERSION + 32];
+    ssize_t r = readlinkat(d->fd, "current", target, sizeof target - 1);
+    if (r < 0 && errno == EINVAL)
+        return vs_error_subj(err, VS_E_USAGE, subj, "exists but is not a symbolic link");
+    if (r < 0)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, subj, "read");
+    target[r] = '\0';
+    if (strncmp(target, "versions/", 9) != 0 || !vs_valid_version(target + 9))
+        return vs_error_subj(err, VS_E_USAGE, subj, "not a vetstage layout link");
+    memcpy(d->current, target + 9, strlen(target + 9) + 1); /* valid: <= VS_MAX_VERSION */
+    return VS_OK;
+}
+
+static vs_status classify_entry(vs_dest *d, bool flat, const char *name, bool *layout,
+                                vs_error *err)
+{
+    if (work_name(name)) {
+        if (work_state(d->fd, name) >= 0)
+            return VS_OK;
+        char what[300];
+        snprintf(what, sizeof what, "'%.255s', which no vetstage run left", name);
+        return foreign(d, flat, what, err);
+    }
+    if (!strcmp(name, "current")) {
+        *layout = true;
+        return read_current(d, err);
+    }
+    if (!strcmp(name, "versions")) {
+        *layout = true;
+        return check_versions(d, err);
+    }
+    char what[300];
+    snprintf(what, sizeof what, "'%.255s'", name);
+    return foreign(d, flat, what, err);
+}
+
+vs_status vs_dest_classify(vs_dest *d, bool flat, vs_error *err)
+{
+    struct stat sb;
+    d->kind = VS_DEST_EMPTY;
+    d->current[0] = '\0';
+    if (fstatat(d->fd, VS_META_DIR "/" VS_META_MANIFEST, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        d->kind = VS_DEST_FLAT;
+        vs_error_subj(err, VS_E_USAGE, d->path, "is a --flat layout already");
+        vs_error_hint(err, "%s", flat ? "--flat needs an absent or empty DIR: remove it first"
+                                      : "a versioned stage needs an absent or empty DIR, or "
+                                        "a versioned layout");
+        return VS_E_USAGE;
+    }
+    int fd = openat(d->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own read position */
+    DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!dir) {
+        if (fd >= 0)
+            close(fd);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, d->path, "read");
+    }
+    bool layout = false;
+    vs_status st = VS_OK;
+    struct dirent *de;
+    while (!st && (de = readdir(dir)) != NULL)
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            st = classify_entry(d, flat, de->d_name, &layout, err);
+    closedir(dir);
+    if (!st && layout)
+        d->kind = VS_DEST_VERSIONED;
+    if (!st && layout && flat) {
+        st = vs_error_subj(err, VS_E_USAGE, d->path, "is a versioned layout");
+        vs_error_hint(err, "--flat needs an absent or empty DIR");
+    }
+    return st;
+}
