@@ -84,6 +84,9 @@ void cli_getopt_reset(void);
 /* Open (once) and return the context on the resolved home; on failure
  * prints the error and returns NULL with *rc set to the exit code. */
 vs_ctx *cli_ctx(cli *c, int *rc);
+/* The context when the home exists; NULL with *rc 0
+ * when there is none, NULL with *rc set when it could not be opened. */
+vs_ctx *cli_ctx_if_home(cli *c, int *rc);
 
 /* Report a failure from the library: human line on stderr ("vetstage: MSG")
  * or the JSON error object on stdout. Returns the exit code (err->status). */

@@ -244,6 +244,19 @@ vs_ctx *cli_ctx(cli *c, int *rc)
     return c->ctx;
 }
 
+vs_ctx *cli_ctx_if_home(cli *c, int *rc)
+{
+    *rc = 0;
+    if (c->ctx)
+        return c->ctx;
+    char *home = resolve_home(c);
+    struct stat sb;
+    bool exists = home && stat(home, &sb) == 0;
+    free(home);
+    /* no home: it has staged nothing, and a read-only command creates none */
+    return exists ? cli_ctx(c, rc) : NULL;
+}
+
 void cli_json_print(json_t *obj)
 {
     char *s = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -8,6 +8,7 @@
  * A key that merely expired after admission does not block. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -115,9 +116,16 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
         st = recheck_signers(ctx, e, ref, err);
     if (!st)
         st = recheck_bytes(fd, e, ref, digest, err);
+    if (!st)
+        st = vs_staged_prepare(ctx, err);
     if (!st) {
         vs_stage_source src = { fd, e, e->filename[0] ? e->filename : ref, digest };
         st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
+    }
+    if (!st) {
+        char nv[VS_MAX_NAME + VS_MAX_VERSION + 2];
+        snprintf(nv, sizeof nv, "%s@%s", e->name, e->version);
+        st = vs_staged_record(ctx, dest, nv, err);
     }
     if (fd >= 0)
         close(fd);

@@ -232,6 +232,27 @@ vs_status vs_stage_rollback_rule(const char *dest, const vs_stage_facts *now,
 size_t vs_stage_prune_select(const char *const *versions, size_t n, const char *current,
                              unsigned keep, bool *remove);
 
+/* ---- what this home staged where (staged.c) --------------------------------- */
+
+/* A HOME/staged/<sha256 of the absolute destination>.json record. */
+#define VS_MAX_STAGED_FILE (16u * 1024u)
+typedef struct vs_staged {
+    char dest[4096];                   /* absolute destination */
+    char digest[VS_LAYOUT_DIGEST_HEX]; /* lower-case hex */
+    char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
+    int64_t staged;
+} vs_staged;
+
+/* Parse a record (untrusted, at most VS_MAX_STAGED_FILE bytes): "dest"
+ * absolute, "digest" a layout digest, "ref" NAME@VERSION, "staged" a strict
+ * time. VS_E_INTEGRITY when malformed (`what` is the subject). */
+vs_status vs_staged_parse(const uint8_t *buf, size_t len, const char *what, vs_staged *out,
+                          vs_error *err);
+/* Before staging: HOME/staged exists and is no symbolic link. */
+vs_status vs_staged_prepare(vs_ctx *ctx, vs_error *err);
+/* Record the layout digest of `dest` (just staged from `ref`), atomically. */
+vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_error *err);
+
 /* ---- staging from a cached package (stage.c) ------------------------------- */
 
 typedef struct vs_stage_source {

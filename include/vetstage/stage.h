@@ -141,6 +141,29 @@ VS_EXTERN vs_status vs_layout_digest(const char *dir, char hex[VS_LAYOUT_DIGEST_
  * strcasecmp). */
 VS_EXTERN bool vs_layout_digest_valid(const char *hex);
 
+/*
+ * The layout digest this home recorded when it staged into `dir` (the same
+ * absolute path): `stage` writes HOME/staged/<sha256 of the path>.json after
+ * each successful stage. `hex` receives 64 lower-case hex digits.
+ * Returns VS_OK; VS_E_USAGE with detail VS_DETAIL_NOT_FOUND when this home
+ * never staged there; VS_E_INTEGRITY when the record is damaged or a
+ * symbolic link inside the home; VS_E_INTERNAL.
+ */
+VS_EXTERN vs_status vs_layout_recorded_digest(vs_ctx *ctx, const char *dir,
+                                              char hex[VS_LAYOUT_DIGEST_HEX], vs_error *err);
+
+/*
+ * `layout check` with the digest: vs_layout_check, then the layout digest of
+ * `dir` must equal `expect_hex` when given (64 hex, either case), else the
+ * one this home recorded for `dir` (ctx may be NULL: no home, no record, the
+ * manifest check alone). `digest` (may be NULL) receives the layout's digest.
+ * Returns what vs_layout_check returns; VS_E_INTEGRITY naming both digests
+ * when they differ; VS_E_USAGE for a malformed expect_hex.
+ */
+VS_EXTERN vs_status vs_layout_verify(vs_ctx *ctx, const char *dir, const char *expect_hex,
+                                     vs_layout_problem_cb cb, void *payload, size_t *nproblems,
+                                     char digest[VS_LAYOUT_DIGEST_HEX], vs_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -118,6 +118,44 @@ else
     skip chroot "chroot test needs root and a static checker"
 fi
 
+# -- the layout digest: what this home staged there, or --manifest-sha256 HEX
+HS="$T/home-staged"
+trust_fixture_keys "$HS"
+"$VS" --home "$HS" -q fetch "file://$FIX/pkg/agent-1.2.3.tgz" >/dev/null 2>&1
+expect_rc 0 "stage a layout (records its digest in the home)" "$VS" --home "$HS" stage agent@1.2.3 --dest "$T/st"
+digest_of() { (cd "$1/.vetstage" && sha256sum MANIFEST.sha256 MODES provenance.json | sha256sum | cut -d' ' -f1); }
+D0=$(digest_of "$T/st/current")
+check "the home holds one record naming the destination" sh -c "grep -l '\"digest\": \"$D0\"' '$HS'/staged/*.json | xargs grep -q '\"dest\": \"$T/st\"'"
+expect_rc 0 "layout check of the staged layout" "$VS" --home "$HS" --json layout check "$T/st"
+expect_json "j['ok'] and j['digest'] == '$D0'" "layout check --json: the digest"
+# a binary and its manifest line changed after stage, and provenance's version
+V="$T/st/current"
+echo 'echo evil' >>"$V/bin/datacollector"
+NEW=$(sha256sum <"$V/bin/datacollector" | cut -d' ' -f1)
+sed -i "s/^[0-9a-f]*  bin\/datacollector\$/$NEW  bin\/datacollector/" "$V/.vetstage/MANIFEST.sha256"
+sed -i 's/"version": "1.2.3"/"version": "1.2.4"/' "$V/.vetstage/provenance.json"
+expect_rc 0 "the tampered tree still matches its own manifest" "$CHK" "$T/st"
+D1=$(digest_of "$V")
+snapshot "$T/st" >"$T/st.before"
+expect_rc 6 "tampered layout refused: digest differs from what this home staged" "$VS" --home "$HS" layout check "$T/st"
+expect_err_has "layout digest $D1 differs from $D0 (recorded when this home staged it)" "names both digests"
+expect_one_line_err "digest mismatch: one line"
+same_snapshot "digest mismatch: layout unchanged" "$T/st.before" "$T/st"
+expect_rc 6 "tampered layout refused with the staged digest given" "$VS" --home "$HS" layout check "$T/st" --manifest-sha256 "$D0"
+expect_err_has "(given with --manifest-sha256)" "given digest named as such"
+expect_rc 0 "--manifest-sha256 with the layout's own digest (staged elsewhere)" "$VS" --home "$HS" layout check "$T/st" --manifest-sha256 "$(echo "$D1" | tr a-f A-F)"
+expect_rc 0 "another home never staged there: the manifest check alone" "$VS" --home "$H" layout check "$T/st"
+expect_rc 2 "--manifest-sha256 that is not a digest" "$VS" --home "$HS" layout check "$T/st" --manifest-sha256 abc
+expect_rc 0 "staged again: the record follows" sh -c "'$VS' --home '$HS' -q stage agent@1.2.3 --dest '$T/st' && '$VS' --home '$HS' layout check '$T/st'"
+# the record folder is below the home: never followed through a symbolic link
+mkdir -p "$T/elsewhere"
+mv "$HS/staged" "$T/elsewhere/staged"; ln -s "$T/elsewhere/staged" "$HS/staged"
+snapshot "$T/elsewhere" >"$T/else.before"
+expect_rc 6 "HOME/staged a symbolic link: stage refused" "$VS" --home "$HS" stage agent@1.2.3 --dest "$T/st2"
+expect_err_has "a symbolic link inside the home is refused" "symlink in the home: reason"
+check "symlink in the home: nothing staged" test ! -e "$T/st2"
+same_snapshot "symlink in the home: nothing written through it" "$T/else.before" "$T/elsewhere"
+
 # -- not a layout
 mkdir -p "$T/empty"
 both 2 "empty directory is not a layout" "$T/empty"
