@@ -163,8 +163,9 @@ demo: deps-test
 	BUILD=$(BUILD) sh tests/demo/demo.sh
 
 bench: deps-test
+	@sh mk/deps.sh bench
 	$(MAKE) all
-	BUILD=$(BUILD) sh bench/run.sh
+	BUILD=$(BUILD) BENCH_WRITE=1 sh bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig \

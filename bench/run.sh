@@ -1,262 +1,221 @@
 #!/bin/sh
-# bench/run.sh - `make bench`: vetstage next to the standard tools it replaces,
-# side by side, printing wall time, the ratio (vetstage / reference; below 1
-# means vetstage is faster) and peak RSS of each. Never run by the tests.
+# bench/run.sh - `make bench`: the main job's commands next to the shell chain a
+# user would write instead, side by side in one run, as ratios of medians
+# (vetstage / chain; below 1 means vetstage is faster), plus peak RSS at two
+# package sizes. Never run by the tests; nothing here asserts on time.
 #
-#   transfer and hashing, on a BENCH_MB MiB random file served by a loopback nginx:
-#     curl -o (HTTP and HTTPS)   vs  vs_fetch_to_file (bench_fetch; hashes and fsyncs)
-#     sha256sum                  vs  vs_sha256_fd
-#   on a generated agent package (tar.gz of random 1 MiB files) of BENCH_MB and of
-#   BENCH_SMALL_MB MiB, keys made here with the real gpg and openssl:
-#     vetstage verify --require gpg   vs  gpgv --keyring KEYRING PKG.asc PKG
-#     vetstage verify --require rsa   vs  openssl dgst -sha256 -verify pub.pem -signature PKG.sig PKG
-#     vetstage verify (both)          vs  gpgv, then openssl dgst (times added, peak = max)
-#     vetstage stage NAME@VERSION     vs  tar -xzf PKG -C DIR
-#       (after `vetstage fetch file://...`, not timed; stage re-checks the cached
-#        package's hash and both signatures, extracts safely, writes the manifest)
-#   and, per operation, vetstage's peak RSS at the two sizes (must not grow with size).
+#   verify  vetstage verify PKG (OpenPGP + RSA)      gpgv && openssl dgst -verify
+#   fetch   vetstage fetch URL (download, verify,     curl x3 (package, .asc, .sig), gpgv,
+#           admit into the cache)                     openssl dgst -verify
+#   stage   vetstage stage NAME@VERSION (re-check,    bsdtar -xzf
+#           safe extraction, manifest)
+#   pull    vetstage pull URL --dest D (the main job) curl x3, gpgv, openssl, bsdtar -xzf
 #
-# Environment: BUILD (default build), BENCH_MB (default 200), BENCH_SMALL_MB
-# (default 20), BENCH_RUNS (default 3: each command runs that often; the best
-# time and the highest peak RSS are kept).
-# Wall time is taken with the shell's nanosecond clock around each command;
-# peak RSS with /usr/bin/time -f '%e %M' (package `time`; "n/a" without it).
-# Everything lives under one mktemp directory, removed at exit; only 127.0.0.1.
+# The package: BENCH_MB MiB (default 128) = 3/4 random data + 1/4 real binaries
+# from /usr (as an agent ships), tar.gz; an RSA-3072 OpenPGP signature (gpg) and
+# an RSA-3072 PKCS#1 v1.5 SHA-256 approval (openssl), served by a loopback nginx.
+# Each command: one warm-up, then BENCH_RUNS runs (default 5), median kept.
+# Peak RSS (/usr/bin/time) of every vetstage command at BENCH_SMALL_MB (default
+# 20) and BENCH_MB. Results: printed, written to bench/results.tsv, drawn into
+# bench/ratios.png (gnuplot) and into bench/README.md between the result markers
+# when BENCH_WRITE=1 (what `make bench` sets).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BUILD=${BUILD:-build}
-MB=${BENCH_MB:-200}
+MB=${BENCH_MB:-128}
 SMALL_MB=${BENCH_SMALL_MB:-20}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 T=$(mktemp -d "${TMPDIR:-/tmp}/vs-bench-XXXXXX")
 _hooks=""
 at_exit() { _hooks="$_hooks $1"; }
 trap 'for h in $_hooks; do "$h" || true; done; rm -rf "$T"' EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 . "$ROOT/tests/nginx.sh"
-
 die() { echo "bench: $*" >&2; exit 1; }
 
-make -s BUILD="$BUILD" "$BUILD/vetstage" "$BUILD/bench/bench_fetch" || exit 1
-B="$BUILD/bench/bench_fetch"
 VS="$ROOT/$BUILD/vetstage"
 case "$BUILD" in /*) VS="$BUILD/vetstage" ;; esac
+[ -x "$VS" ] || die "build first: make BUILD=$BUILD all"
+for t in gpgv openssl curl bsdtar /usr/bin/time; do command -v "$t" >/dev/null || die "needs $t"; done
 export GNUPGHOME="$T/no-gnupg" # nothing here may touch ~/.gnupg
 mkdir -m 700 "$GNUPGHOME"
+RES="$T/results"
+: >"$RES"
 
-HAVE_TIME=0
-[ -x /usr/bin/time ] && [ -z "${BENCH_NO_TIME:-}" ] && HAVE_TIME=1 # BENCH_NO_TIME=1: as without it
-TABLE="$T/table"
-: >"$TABLE"
-
-# run1 CMD...: one run; sets R_S (seconds) and R_K (peak RSS KiB or n/a).
-# The command's stdout is in $T/out, its stderr in $T/err.
+# run1 CMD...: one run; R_S seconds, R_K peak RSS (KiB) of the largest process
 run1() {
     _s=$(date +%s%N)
-    if [ "$HAVE_TIME" = 1 ]; then
-        /usr/bin/time -f '%e %M' -o "$T/time" "$@" >"$T/out" 2>"$T/err"
-    else
-        "$@" >"$T/out" 2>"$T/err"
-    fi
+    /usr/bin/time -f '%M' -o "$T/time" "$@" >"$T/out" 2>"$T/err"
     _rc=$?
     _e=$(date +%s%N)
     if [ "$_rc" -ne 0 ]; then
-        echo "bench: failed (exit $_rc): $*" >&2
-        cat "$T/err" >&2
-        return 1
+        echo "bench: failed (exit $_rc): $*" >&2; tail -5 "$T/err" >&2; return 1
     fi
-    R_S=$(awk -v a="$_s" -v b="$_e" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
-    R_K=n/a
-    [ "$HAVE_TIME" = 1 ] && R_K=$(tail -n 1 "$T/time" | cut -d' ' -f2)
-    return 0
+    R_S=$(awk -v a="$_s" -v b="$_e" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
+    R_K=$(tail -n 1 "$T/time")
 }
-
-# measure PREP CMD...: BENCH_RUNS runs, PREP (a command) before each;
-# sets M_S (best time) and M_K (highest peak RSS).
+# measure PREP CMD...: a warm-up, then RUNS runs with PREP (untimed) before each;
+# M_S the median time, M_K the highest peak RSS
 measure() {
-    _prep=$1
-    shift
-    M_S="" M_K=n/a
-    _i=0
+    _prep=$1; shift
+    $_prep && run1 "$@" || return 1
+    : >"$T/times"; M_K=0; _i=0
     while [ "$_i" -lt "$RUNS" ]; do
         $_prep || return 1
         run1 "$@" || return 1
-        M_S=$(awk -v a="$M_S" -v b="$R_S" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
-        M_K=$(awk -v a="$M_K" -v b="$R_K" 'BEGIN { print (b == "n/a") ? a : (a == "n/a" || b + 0 > a + 0) ? b : a }')
+        echo "$R_S" >>"$T/times"
+        [ "$R_K" -gt "$M_K" ] && M_K=$R_K
         _i=$((_i + 1))
     done
+    M_S=$(sort -n "$T/times" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
 }
 
-# row LABEL VS_SECONDS REF_SECONDS VS_KIB REF_KIB
-row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$TABLE"; }
-
-# ---------------------------------------------------------------- transfer, hashing
-mkdir -p "$T/www" "$T/dl"
-head -c "$((MB * 1024 * 1024))" /dev/urandom >"$T/www/big.bin"
-WANT=$(sha256sum "$T/www/big.bin" | cut -d' ' -f1)
-nginx_start "$T/www" || exit 1
-echo "bench: transfer and hashing, $MB MiB" >&2
-for scheme in http https; do
-    if [ "$scheme" = http ]; then U="$NGINX_HTTP/big.bin"; CA=""; else U="$NGINX_HTTPS/big.bin"; CA="$NGINX_CA"; fi
-    rm_dl() { rm -f "$T/dl/curl.bin" "$T/dl/vs.bin"; }
-    measure rm_dl curl -s -o "$T/dl/curl.bin" ${CA:+--cacert "$CA"} "$U" || exit 1
-    rs=$M_S rk=$M_K
-    # bench_fetch times the call itself (no process start-up) and prints its own RSS
-    best="" vk=""
-    i=0
-    while [ "$i" -lt "$RUNS" ]; do
-        rm_dl
-        run1 "$B" fetch "$U" "$T/dl" vs.bin $CA || exit 1
-        read -r vsec vhex vrss <"$T/out"
-        [ "$vhex" = "$WANT" ] || die "vetstage's hash differs from sha256sum!"
-        best=$(awk -v a="$best" -v b="$vsec" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
-        [ "$R_K" = n/a ] && R_K=$vrss
-        vk=$(awk -v a="$vk" -v b="$R_K" 'BEGIN { print (a == "" || b + 0 > a + 0) ? b : a }')
-        i=$((i + 1))
-    done
-    rm_dl
-    row "download $scheme +sha256 (curl -o), $MB MiB" "$best" "$rs" "$vk" "$rk"
-done
-nginx_stop
-measure true sha256sum "$T/www/big.bin" || exit 1
-rs=$M_S rk=$M_K
-best="" vk=""
-i=0
-while [ "$i" -lt "$RUNS" ]; do
-    run1 "$B" hash "$T/www/big.bin" || exit 1
-    read -r vsec vhex vrss <"$T/out"
-    [ "$vhex" = "$WANT" ] || die "vs_sha256_fd differs from sha256sum!"
-    best=$(awk -v a="$best" -v b="$vsec" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
-    [ "$R_K" = n/a ] && R_K=$vrss
-    vk=$(awk -v a="$vk" -v b="$R_K" 'BEGIN { print (a == "" || b + 0 > a + 0) ? b : a }')
-    i=$((i + 1))
-done
-row "sha256 (sha256sum), $MB MiB" "$best" "$rs" "$vk" "$rk"
-rm -f "$T/www/big.bin"
-
 # ---------------------------------------------------------------- keys
-echo "bench: keys (gpg, openssl)" >&2
-G="$T/gnupg"
-mkdir -m 700 "$G"
+echo "bench: keys (gpg RSA-3072, openssl RSA-3072)" >&2
+G="$T/gnupg"; mkdir -m 700 "$G"
 gpg_() { gpg --homedir "$G" --batch --yes --no-tty --quiet --pinentry-mode loopback --passphrase '' "$@"; }
-H="$T/home"
 gpg_stop() {
     gpgconf --homedir "$G" --kill all >/dev/null 2>&1
-    [ -d "$H/trust/gnupg" ] && gpgconf --homedir "$H/trust/gnupg" --kill all >/dev/null 2>&1
+    for h in "$T"/home*/trust/gnupg; do [ -d "$h" ] && gpgconf --homedir "$h" --kill all >/dev/null 2>&1; done
     return 0
 }
 at_exit gpg_stop
-K="$T/keys"
-mkdir -p "$K"
+K="$T/keys"; mkdir -p "$K"
 gpg_ --quick-gen-key 'Bench Vendor <vendor@bench.test>' rsa3072 sign 1y 2>/dev/null || die "gpg key generation failed"
 FPR=$(gpg_ --with-colons --list-keys vendor@bench.test | awk -F: '/^fpr:/ { print $10; exit }')
 gpg_ --armor --export "$FPR" >"$K/vendor.asc"
-gpg_ --export "$FPR" >"$K/vendor.gpg" # gpgv's keyring (binary)
+gpg_ --export "$FPR" >"$K/vendor.gpg"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$K/org.key" 2>/dev/null || die "openssl genpkey failed"
 openssl pkey -in "$K/org.key" -pubout -out "$K/org.pub.pem" || exit 1
-"$VS" --home "$H" -q keys import "$K/vendor.asc" "$K/org.pub.pem" || die "vetstage keys import failed"
+# new_home DIR: an empty vetstage home that trusts both keys
+new_home() { rm -rf "$1" && "$VS" --home "$1" -q keys import "$K/vendor.asc" "$K/org.pub.pem"; }
 
 # ---------------------------------------------------------------- packages
-# make_pkg MB: $T/pkg/agent-1.0.MB.tgz (MB MiB of random 1 MiB files in four
-# directories, gzip -1) and its signatures in $T/sig (kept apart, so that
-# `verify --require gpg` does not also find PKG.sig next to the package)
+# make_pkg MB VERSION: $W/agent-VERSION.tgz with .asc and .sig beside it
+W="$T/www"; mkdir -p "$W"
 make_pkg() {
-    _mb=$1
-    _src="$T/src"
-    rm -rf "$_src"
-    mkdir -p "$_src/bin" "$_src/lib" "$_src/share" "$_src/data" "$T/pkg" "$T/sig"
-    head -c "$((_mb * 1024 * 1024))" /dev/urandom | split -b 1M -d -a 5 - "$_src/data/part-" || return 1
-    _n=0
-    for _f in "$_src"/data/part-*; do
-        case $((_n % 4)) in
-            0) mv "$_f" "$_src/bin/" && chmod 0755 "$_src/bin/${_f##*/}" ;;
-            1) mv "$_f" "$_src/lib/" ;;
-            2) mv "$_f" "$_src/share/" ;;
-        esac
-        _n=$((_n + 1))
+    _mb=$1; _v=$2; _src="$T/src"
+    rm -rf "$_src"; mkdir -p "$_src/data" "$_src/bin"
+    head -c "$((_mb * 1024 * 1024 * 3 / 4))" /dev/urandom | split -b 1M -d -a 5 - "$_src/data/part-" || return 1
+    # a quarter of real binaries, as an agent ships them
+    _want=$((_mb * 1024 * 1024 / 4)); _have=0
+    for f in /usr/bin/* /usr/lib/x86_64-linux-gnu/*.so* /usr/libexec/*/* ; do
+        [ -f "$f" ] && [ ! -L "$f" ] || continue
+        [ "$_have" -lt "$_want" ] || break
+        _n=$(stat -c %s "$f"); [ "$_n" -gt 0 ] || continue
+        cp "$f" "$_src/bin/$(echo "$f" | tr / _)" 2>/dev/null || continue
+        _have=$((_have + _n))
     done
-    printf '#!/bin/sh\necho bench agent\n' >"$_src/start.sh"
-    chmod 0755 "$_src/start.sh"
-    _p="$T/pkg/agent-1.0.$_mb.tgz"
-    tar -C "$_src" --owner=0 --group=0 --numeric-owner -cf - start.sh bin lib share data |
-        gzip -1 >"$_p" || return 1
+    printf '#!/bin/sh\necho bench agent\n' >"$_src/lacework-sidecar.sh"
+    chmod 0755 "$_src/lacework-sidecar.sh"
+    tar -C "$_src" --owner=0 --group=0 --numeric-owner -czf "$W/agent-$_v.tgz" . || return 1
     rm -rf "$_src"
-    gpg_ --local-user "$FPR!" --armor --detach-sign -o "$T/sig/agent-1.0.$_mb.tgz.asc" "$_p" || return 1
-    openssl dgst -sha256 -sign "$K/org.key" -out "$T/sig/agent-1.0.$_mb.tgz.sig" "$_p" || return 1
+    gpg_ --local-user "$FPR!" --armor --detach-sign -o "$W/agent-$_v.tgz.asc" "$W/agent-$_v.tgz" || return 1
+    openssl dgst -sha256 -sign "$K/org.key" -out "$W/agent-$_v.tgz.sig" "$W/agent-$_v.tgz" || return 1
 }
 
-# bench_pkg MB: the verify and stage rows for one package size
-bench_pkg() {
-    _mb=$1
-    P="$T/pkg/agent-1.0.$_mb.tgz"
-    A="$T/sig/agent-1.0.$_mb.tgz.asc"
-    S="$T/sig/agent-1.0.$_mb.tgz.sig"
-    cat "$P" >/dev/null # both sides start from a warm page cache
-    sfx="$_mb MiB"
+nginx_start "$W" || exit 1
+LIMIT=$((MB * 4 * 1024 * 1024))
 
-    measure true gpgv --keyring "$K/vendor.gpg" "$A" "$P" || return 1
-    g_s=$M_S g_k=$M_K
-    measure true "$VS" --home "$H" -q verify "$P" --gpg-sig "$A" --require gpg || return 1
-    row "verify OpenPGP (gpgv), $sfx" "$M_S" "$g_s" "$M_K" "$g_k"
-    echo "gpg $_mb $M_K" >>"$T/rss"
+# bench_size MB: every row at one size (VERSION 1.0.MB)
+bench_size() {
+    _mb=$1; V="1.0.$_mb"; P="$W/agent-$V.tgz"; U="$NGINX_HTTP/agent-$V.tgz"
+    H="$T/home"; D="$T/dest"; D2="$T/dest-chain"; C="$T/chain"
+    cat "$P" >/dev/null
+    new_home "$H" || die "keys import failed"
 
-    measure true openssl dgst -sha256 -verify "$K/org.pub.pem" -signature "$S" "$P" || return 1
-    o_s=$M_S o_k=$M_K
-    grep -q '^Verified OK' "$T/out" || die "openssl dgst did not say Verified OK"
-    measure true "$VS" --home "$H" -q verify "$P" --rsa-sig "$S" --require rsa || return 1
-    row "verify RSA (openssl dgst), $sfx" "$M_S" "$o_s" "$M_K" "$o_k"
-    echo "rsa $_mb $M_K" >>"$T/rss"
+    measure true env P="$P" K="$K" sh -c 'gpgv --keyring "$K/vendor.gpg" "$P.asc" "$P" 2>/dev/null && openssl dgst -sha256 -verify "$K/org.pub.pem" -signature "$P.sig" "$P" >/dev/null' || return 1
+    c_s=$M_S c_k=$M_K
+    measure true "$VS" --home "$H" -q verify "$P" --gpg-sig "$P.asc" --rsa-sig "$P.sig" || return 1
+    echo "verify $_mb $M_S $c_s $M_K $c_k" >>"$RES"
 
-    b_s=$(awk -v a="$g_s" -v b="$o_s" 'BEGIN { printf "%.3f", a + b }')
-    b_k=$(awk -v a="$g_k" -v b="$o_k" 'BEGIN { print (a == "n/a") ? a : (a + 0 > b + 0) ? a : b }')
-    measure true "$VS" --home "$H" -q verify "$P" --gpg-sig "$A" --rsa-sig "$S" || return 1
-    row "verify both (gpgv+openssl), $sfx" "$M_S" "$b_s" "$M_K" "$b_k"
-    echo "both $_mb $M_K" >>"$T/rss"
+    prep_fetch() { new_home "$H"; }
+    prep_chain() { rm -rf "$C" && mkdir -p "$C"; }
+    measure prep_chain env U="$U" C="$C" K="$K" sh -c 'cd "$C" && curl -sf -o p.tgz "$U" && curl -sf -o p.tgz.asc "$U.asc" && curl -sf -o p.tgz.sig "$U.sig" && gpgv --keyring "$K/vendor.gpg" p.tgz.asc p.tgz 2>/dev/null && openssl dgst -sha256 -verify "$K/org.pub.pem" -signature p.tgz.sig p.tgz >/dev/null' || return 1
+    c_s=$M_S c_k=$M_K
+    measure prep_fetch "$VS" --home "$H" -q --no-progress fetch "$U" --max-size "$LIMIT" || return 1
+    echo "fetch $_mb $M_S $c_s $M_K $c_k" >>"$RES"
 
-    # fetch into the cache (not timed), then stage alone
-    "$VS" --home "$H" -q fetch "file://$P" --name agent --version "1.0.$_mb" \
-        --gpg-sig-url "file://$A" --rsa-sig-url "file://$S" --require gpg,rsa \
-        --max-size "$((_mb * 2 * 1024 * 1024 + 64 * 1024 * 1024))" || die "vetstage fetch failed"
-    D="$T/dest-vs" D2="$T/dest-tar"
     prep_tar() { rm -rf "$D2" && mkdir -p "$D2"; }
-    measure prep_tar tar -xzf "$P" -C "$D2" || return 1
-    t_s=$M_S t_k=$M_K
-    prep_vs() { rm -rf "$D"; }
-    measure prep_vs "$VS" --home "$H" -q stage "agent@1.0.$_mb" --dest "$D" \
-        --max-unpacked "$((_mb * 2 * 1024 * 1024 + 64 * 1024 * 1024))" || return 1
-    row "stage, re-verifies (tar -xzf), $sfx" "$M_S" "$t_s" "$M_K" "$t_k"
-    echo "stage $_mb $M_K" >>"$T/rss"
-    # the staged tree is the archive's (plus vetstage's manifest)
-    diff -r -x .vetstage "$D/current" "$D2" >/dev/null || die "staged tree differs from tar -xzf's"
-    rm -rf "$D" "$D2" "$P"
+    measure prep_tar bsdtar -xzf "$P" -C "$D2" || return 1
+    c_s=$M_S c_k=$M_K
+    prep_stage() { rm -rf "$D"; }
+    measure prep_stage "$VS" --home "$H" -q stage "agent@$V" --dest "$D" --max-unpacked "$LIMIT" || return 1
+    echo "stage $_mb $M_S $c_s $M_K $c_k" >>"$RES"
+    diff -r -x .vetstage "$D/current" "$D2" >/dev/null || die "staged tree differs from bsdtar's"
+
+    prep_pullchain() { prep_chain && prep_tar; }
+    measure prep_pullchain env U="$U" C="$C" K="$K" D2="$D2" sh -c 'cd "$C" && curl -sf -o p.tgz "$U" && curl -sf -o p.tgz.asc "$U.asc" && curl -sf -o p.tgz.sig "$U.sig" && gpgv --keyring "$K/vendor.gpg" p.tgz.asc p.tgz 2>/dev/null && openssl dgst -sha256 -verify "$K/org.pub.pem" -signature p.tgz.sig p.tgz >/dev/null && bsdtar -xzf p.tgz -C "$D2"' || return 1
+    c_s=$M_S c_k=$M_K
+    prep_pull() { new_home "$H" && rm -rf "$D"; }
+    measure prep_pull "$VS" --home "$H" -q --no-progress pull "$U" --dest "$D" --max-size "$LIMIT" --max-unpacked "$LIMIT" || return 1
+    echo "pull $_mb $M_S $c_s $M_K $c_k" >>"$RES"
+    rm -rf "$D" "$D2" "$C"
 }
 
-: >"$T/rss"
 for size in "$MB" "$SMALL_MB"; do
-    echo "bench: package of $size MiB: make, sign, verify, stage" >&2
-    make_pkg "$size" || die "cannot make the $size MiB package"
-    bench_pkg "$size" || exit 1
+    echo "bench: $size MiB package: make, sign, then verify, fetch, stage, pull" >&2
+    make_pkg "$size" "1.0.$size" || die "cannot make the $size MiB package"
+    bench_size "$size" || exit 1
+    rm -f "$W/agent-1.0.$size.tgz"*
 done
 
 # ---------------------------------------------------------------- report
-echo "vetstage bench: $(date -u +%Y-%m-%d), $(nproc) cores, best of $RUNS runs, ratio = vetstage/reference (<1: vetstage faster)"
-awk -F'\t' '
-    function fmt(x) { return (x == "n/a") ? x : sprintf("%d", x) }
-    BEGIN { printf "%-44s %10s %12s %6s %12s %13s\n", "operation (reference)", "vetstage s", "reference s", "ratio", "vetstage KiB", "reference KiB" }
-    { r = ($3 > 0) ? sprintf("%.2f", $2 / $3) : "-"
-      printf "%-44s %10.3f %12.3f %6s %12s %13s\n", $1, $2, $3, r, fmt($4), fmt($5) }' "$TABLE"
-echo "peak RSS of vetstage, $SMALL_MB MiB vs $MB MiB package:"
-for op in gpg rsa both stage; do
-    awk -v op="$op" -v s="$SMALL_MB" -v b="$MB" '
-        $1 == op && $2 == s { ks = $3 } $1 == op && $2 == b { kb = $3 }
-        END { n["gpg"] = "verify OpenPGP"; n["rsa"] = "verify RSA"; n["both"] = "verify both"; n["stage"] = "stage"
-              if (ks == "n/a" || kb == "n/a" || ks == "") { printf "  %-16s n/a (no /usr/bin/time)\n", n[op]; exit }
-              printf "  %-16s %8d KiB at %d MiB, %8d KiB at %d MiB (x%.2f for x%.0f the size)\n", n[op], ks, s, kb, b, kb / ks, b / s }' "$T/rss"
-done
-echo "(packages: tar.gz, gzip -1, of BENCH_MB random 1 MiB files in 4 directories plus a script."
-echo " download, sha256: vetstage times from bench_fetch around the library call, without process"
-echo " start-up; its download also hashes and fsyncs, curl -o does neither. Other rows: whole"
-echo " processes; peak RSS is the largest single process (vetstage's gpg child counts)."
-echo " stage re-checks the cached package's hash and both signatures, extracts with path checks"
-echo " and writes manifest, modes and provenance; tar -xzf only extracts.)"
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+MACHINE="$(nproc) cores ($CPU), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -sr)"
+goal() { case $1 in verify) echo 0.85 ;; fetch) echo 0.80 ;; stage) echo 1.15 ;; pull) echo 0.75 ;; esac; }
+{
+    echo "| operation | what a user would chain instead | vetstage s | chain s | ratio | goal | vetstage peak RSS ($SMALL_MB MiB / $MB MiB) |"
+    echo "|---|---|---|---|---|---|---|"
+    for op in verify fetch stage pull; do
+        case $op in
+            verify) ref='`gpgv && openssl dgst -verify`' ;;
+            fetch) ref='`curl` x3, `gpgv`, `openssl dgst`' ;;
+            stage) ref='`bsdtar -xzf`' ;;
+            pull) ref='`curl` x3, `gpgv`, `openssl`, `bsdtar -xzf`' ;;
+        esac
+        awk -v op="$op" -v mb="$MB" -v small="$SMALL_MB" -v ref="$ref" -v goal="$(goal "$op")" '
+            $1 == op && $2 == mb { vs = $3; ch = $4; kb = $5 }
+            $1 == op && $2 == small { ks = $5 }
+            END { r = vs / ch; printf "| %s | %s | %.3f | %.3f | %.2fx %s | <= %sx | %.1f / %.1f MiB |\n",
+                  op, ref, vs, ch, r, (r <= goal) ? "(met)" : "(not met)", goal, ks / 1024, kb / 1024 }' "$RES"
+    done
+} >"$T/table.md"
+echo "vetstage bench $(date -u +%Y-%m-%d): $MB MiB package (and $SMALL_MB MiB for RSS), median of $RUNS runs after a warm-up; $MACHINE"
+cat "$T/table.md"
+awk -v mb="$MB" '$2 == mb { print $1, $3 / $4 }' "$RES" >"$T/ratios.dat"
+cp "$RES" "$ROOT/bench/results.tsv"
+if command -v gnuplot >/dev/null 2>&1; then
+    awk '{ g = ($1 == "verify") ? 0.85 : ($1 == "fetch") ? 0.80 : ($1 == "stage") ? 1.15 : 0.75; print $1, $2, g }' "$T/ratios.dat" >"$T/plot.dat"
+    gnuplot <<GP || echo "bench: gnuplot failed; no chart" >&2
+set terminal png size 800,420
+set output "$ROOT/bench/ratios.png"
+set title "vetstage / the shell chain it replaces, $MB MiB package (lower is faster)"
+set style data histograms
+set style fill solid 0.8 border -1
+set boxwidth 0.6
+set yrange [0:*]
+set ylabel "time ratio (median of $RUNS runs)"
+set grid ytics
+set key top left
+plot "$T/plot.dat" using 2:xtic(1) title "vetstage / chain" lc rgb "#3b6ea5", \
+     "" using 0:3 with points pt 7 ps 1.5 lc rgb "#c0392b" title "goal", \
+     1 with lines dt 2 lc rgb "#555555" title "as fast as the chain"
+GP
+fi
+if [ "${BENCH_WRITE:-0}" = 1 ]; then
+    {
+        echo "<!-- bench results: written by bench/run.sh -->"
+        echo "Last run: $(date -u +%Y-%m-%d), $MB MiB package, median of $RUNS runs after a warm-up, on $MACHINE."
+        echo
+        cat "$T/table.md"
+        echo
+        echo "![ratios](ratios.png)"
+        echo "<!-- end of bench results -->"
+    } >"$T/section.md"
+    awk -v f="$T/section.md" '
+        /^<!-- bench results/ { while ((getline l < f) > 0) print l; skip = 1; next }
+        /^<!-- end of bench results -->/ { skip = 0; next }
+        !skip { print }' "$ROOT/bench/README.md" >"$T/README.md" && cp "$T/README.md" "$ROOT/bench/README.md"
+fi

@@ -9,6 +9,7 @@ libcurl4-openssl-dev libjansson-dev libtasn1-6-dev libc6-dev"
 test="check libsubunit-dev gpg gpgv openssl nginx tar gzip xz-utils zstd python3 curl
 ca-certificates coreutils procps time faketime"
 render="buildah podman runc busybox-static python3-botocore"
+bench="libarchive-tools gnuplot-nox time curl gpgv openssl nginx"
 
 want=""
 for group in "$@"; do
@@ -16,6 +17,7 @@ for group in "$@"; do
     build) want="$want $build" ;;
     test) want="$want $test" ;;
     render) want="$want $render" ;;
+    bench) want="$want $bench" ;;
     *) echo "deps.sh: unknown group $group" >&2; exit 2 ;;
     esac
 done
