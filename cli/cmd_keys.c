@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static const char usage_text[] =
-    "usage: vetstage keys import FILE... [--expect-fingerprint FPR] [--rsa-scheme S]\n"
+    "usage: vetstage keys import FILE... [--expect-fingerprint FPR]... [--rsa-scheme S]\n"
     "       vetstage keys list [--json]\n"
     "       vetstage keys remove FPR\n"
     "\n"
@@ -13,10 +13,19 @@ static const char usage_text[] =
     "~/.gnupg, no keyserver) and RSA public keys, each bound to one scheme.\n"
     "  import  OpenPGP public keys (armored or binary) and revocation certificates\n"
     "          for keys already in the store; RSA public keys as PEM (BEGIN PUBLIC\n"
-    "          KEY or BEGIN RSA PUBLIC KEY) or DER SubjectPublicKeyInfo. All files\n"
-    "          or none: if one is refused, the store is unchanged.\n"
-    "          --expect-fingerprint FPR  refuse (exit 3) any key with another\n"
-    "                                    fingerprint\n"
+    "          KEY or BEGIN RSA PUBLIC KEY) or DER SubjectPublicKeyInfo. A file may\n"
+    "          hold several keys. All or none: if one is refused, the store is\n"
+    "          unchanged. Each key is reported imported, already present,\n"
+    "          updated, revoked or skipped (with why); an expired or revoked key\n"
+    "          is imported with a warning that it can verify nothing.\n"
+    "          --expect-fingerprint FPR  (repeatable) import exactly these keys,\n"
+    "                                    OpenPGP ones with their subkeys; every\n"
+    "                                    other key in the files is skipped. FPR\n"
+    "                                    as gpg --fingerprint prints it (spaces\n"
+    "                                    and 0x allowed, either case). A name\n"
+    "                                    found in no file: exit 3. Without it a\n"
+    "                                    weak key in a file of several refuses\n"
+    "                                    the import (exit 7).\n"
     "          --rsa-scheme S            scheme the RSA keys are bound to:\n"
     "                                    pkcs1-sha256 (default), pkcs1-sha384,\n"
     "                                    pkcs1-sha512, pss-sha256, pss-sha384,\n"
@@ -29,14 +38,16 @@ static const char usage_text[] =
     "Options: --json, -q, -v, --home DIR, --help.\n"
     "Exit codes: 0 ok, 1 internal, 2 usage (unreadable file, not a public key,\n"
     "secret key, revocation for an unknown key, unknown fingerprint), 3 verify\n"
-    "(--expect-fingerprint mismatch), 6 integrity (damaged store file), 7 policy\n"
-    "(RSA, or OpenPGP RSA/DSA, below 2048 bits; even or small RSA exponent).\n";
+    "(a key named by --expect-fingerprint is in no file), 6 integrity (damaged\n"
+    "store file), 7 policy (a key being imported is RSA, or OpenPGP RSA/DSA,\n"
+    "below 2048 bits, or has an even or small RSA exponent).\n";
 
 enum { OPT_EXPECT = CLI_OPT_FIRST_COMMAND, OPT_SCHEME };
+enum { MAX_EXPECT = 64 };
 
 /* Options of a subcommand; positionals collected into pos (malloc'd). */
 static int parse(cli *c, int argc, char **argv, bool import, const char **expect,
-                 const char **scheme, const char ***pos, int *npos)
+                 size_t *nexpect, const char **scheme, const char ***pos, int *npos)
 {
     static const struct option opts[] = {
         CLI_COMMON_LONGOPTS,
@@ -52,7 +63,10 @@ static int parse(cli *c, int argc, char **argv, bool import, const char **expect
         if ((opt == OPT_EXPECT || opt == OPT_SCHEME) && !import)
             return cli_usage_error(c, "--expect-fingerprint and --rsa-scheme are for keys import");
         if (opt == OPT_EXPECT) {
-            *expect = optarg;
+            if (*nexpect < MAX_EXPECT)
+                expect[(*nexpect)++] = optarg;
+            else
+                return cli_usage_error(c, "more than %d --expect-fingerprint options", MAX_EXPECT);
             continue;
         }
         if (opt == OPT_SCHEME) {
@@ -88,6 +102,18 @@ static json_t *key_json(const vs_key_info *k)
     return o;
 }
 
+/* An import result: the key plus what happened to it and where it was. */
+static json_t *import_json(const vs_key_info *k, char **files)
+{
+    json_t *o = key_json(k);
+    json_object_set_new(o, "status", json_string(vs_key_status_name(k->status)));
+    json_object_set_new(o, "file", json_string(files[k->file]));
+    bool skipped = k->status == VS_KEY_SKIPPED;
+    json_object_set_new(o, "reason", skipped ? cli_json_str(k->note) : json_null());
+    json_object_set_new(o, "warning", skipped ? json_null() : cli_json_str(k->note));
+    return o;
+}
+
 static json_t *keys_json(const vs_key_info *v, size_t n)
 {
     json_t *arr = json_array();
@@ -115,11 +141,27 @@ static void key_line(char *buf, size_t cap, const vs_key_info *k)
     snprintf(buf, cap, "openpgp %s %s \"%s\"", k->fingerprint, alg, k->uid);
 }
 
+static void report_import(cli *c, const vs_key_info *v, size_t n, const char **files)
+{
+    for (size_t i = 0; i < n; i++) {
+        char line[512];
+        key_line(line, sizeof line, &v[i]);
+        if (v[i].status == VS_KEY_SKIPPED) {
+            cli_info(c, "skipped %s (%s; in %s)\n", line, v[i].note, files[v[i].file]);
+            continue;
+        }
+        cli_info(c, "%s %s\n", vs_key_status_name(v[i].status), line);
+        if (v[i].note[0])
+            cli_info(c, "vetstage: warning: %s: %s\n", v[i].fingerprint, v[i].note);
+    }
+}
+
 static int do_import(cli *c, int argc, char **argv)
 {
-    const char *expect = NULL, *scheme = NULL;
+    const char *expect[MAX_EXPECT], *scheme = NULL;
+    size_t nexpect = 0;
     const char **pos;
-    int npos, rc = parse(c, argc, argv, true, &expect, &scheme, &pos, &npos);
+    int npos, rc = parse(c, argc, argv, true, expect, &nexpect, &scheme, &pos, &npos);
     if (rc >= 0)
         return rc;
     if (npos == 0) {
@@ -128,7 +170,8 @@ static int do_import(cli *c, int argc, char **argv)
     }
     vs_error err = VS_ERROR_INIT;
     vs_keys_import_opts o = VS_KEYS_IMPORT_OPTS_INIT;
-    o.expect_fingerprint = expect;
+    o.expect = expect;
+    o.nexpect = nexpect;
     if (scheme && vs_rsa_scheme_parse(&o.rsa_scheme, scheme, &err) != VS_OK) {
         free(pos);
         return cli_fail(c, &err);
@@ -140,25 +183,27 @@ static int do_import(cli *c, int argc, char **argv)
     }
     vs_key_info *v = NULL;
     size_t n = 0;
-    vs_status st = vs_keys_import(ctx, pos, (size_t)npos, &o, &v, &n, &err);
-    free(pos);
-    if (st != VS_OK)
+    if (vs_keys_import(ctx, pos, (size_t)npos, &o, &v, &n, &err) != VS_OK) {
+        free(pos);
         return cli_fail(c, &err);
-    for (size_t i = 0; i < n; i++) {
-        char line[512];
-        key_line(line, sizeof line, &v[i]);
-        cli_info(c, "%s %s\n", v[i].revocation_applied ? "revoked" : "imported", line);
     }
-    json_t *o2 = keys_json(v, n);
+    report_import(c, v, n, pos);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, import_json(&v[i], (char **)pos));
+    json_t *o2 = json_object();
+    json_object_set_new(o2, "keys", arr);
     vs_key_info_free(v);
+    free(pos);
     return cli_json_ok(c, o2);
 }
 
 static int do_list(cli *c, int argc, char **argv)
 {
-    const char *expect = NULL, *scheme = NULL;
+    const char *expect[MAX_EXPECT], *scheme = NULL;
+    size_t nexpect = 0;
     const char **pos;
-    int npos, rc = parse(c, argc, argv, false, &expect, &scheme, &pos, &npos);
+    int npos, rc = parse(c, argc, argv, false, expect, &nexpect, &scheme, &pos, &npos);
     if (rc >= 0)
         return rc;
     free(pos);
@@ -194,9 +239,10 @@ static int do_list(cli *c, int argc, char **argv)
 
 static int do_remove(cli *c, int argc, char **argv)
 {
-    const char *expect = NULL, *scheme = NULL;
+    const char *expect[MAX_EXPECT], *scheme = NULL;
+    size_t nexpect = 0;
     const char **pos;
-    int npos, rc = parse(c, argc, argv, false, &expect, &scheme, &pos, &npos);
+    int npos, rc = parse(c, argc, argv, false, expect, &nexpect, &scheme, &pos, &npos);
     if (rc >= 0)
         return rc;
     if (npos != 1) {

@@ -62,9 +62,13 @@ void vs_keys_unlock(int fd)
         close(fd); /* releases the flock */
 }
 
-vs_status vs_keys_gpgme_error(vs_error *err, vs_status st, gpgme_error_t ge, const char *what)
+vs_status vs_keys_gpgme_error(vs_error *err, vs_status st, gpgme_error_t ge, const char *subject,
+                              const char *what)
 {
-    return vs_error_setb(err, st, "gpgme", (long)ge, "%s: %s", what, gpgme_strerror(ge));
+    if (what)
+        return vs_error_subjb(err, st, "gpgme", (long)ge, subject, "%s: %s", what,
+                              gpgme_strerror(ge));
+    return vs_error_subjb(err, st, "gpgme", (long)ge, subject, "%s", gpgme_strerror(ge));
 }
 
 vs_status vs_keys_gpgme_open_home(const char *home, gpgme_ctx_t *out, vs_error *err)
@@ -82,7 +86,7 @@ vs_status vs_keys_gpgme_open_home(const char *home, gpgme_ctx_t *out, vs_error *
         ge = gpgme_set_pinentry_mode(g, GPGME_PINENTRY_MODE_CANCEL);
     if (ge) {
         gpgme_release(g);
-        return vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, home);
+        return vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, home, "opening the GnuPG home");
     }
     gpgme_set_offline(g, 1);
     gpgme_set_armor(g, 0);
@@ -127,9 +131,9 @@ vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err)
     gpgme_op_keylist_end(g);
     gpgme_release(g);
     if (ge)
-        return vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, home);
+        return vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, home, "creating the trust database");
     if (!exists_at(homefd, "trustdb.gpg"))
-        return vs_error_set(err, VS_E_INTERNAL, "%s: gpg did not create trustdb.gpg", home);
+        return vs_error_subj(err, VS_E_INTERNAL, home, "gpg did not create trustdb.gpg");
     return VS_OK;
 }
 
@@ -169,7 +173,11 @@ static void remove_leftovers(vs_ctx *ctx, const char *dir, const char *prefix)
 /* Create HOME/trust/{gnupg,rsa}; caller holds the lock. */
 vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
 {
+    vs_status st = vs_keys_commit_recover(ctx, err);
+    if (st)
+        return st;
     remove_leftovers(ctx, "trust", "tmp-");
+    remove_leftovers(ctx, "trust", ".tmp-");
     remove_leftovers(ctx, "trust/rsa", ".tmp-");
     static const char *const dirs[] = { "trust", "trust/gnupg", "trust/rsa" };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -180,7 +188,7 @@ vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
     if (!home)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     int fd;
-    vs_status st = vs_open_dir(ctx->home_fd, "trust/gnupg", &fd, err);
+    st = vs_open_dir(ctx->home_fd, "trust/gnupg", &fd, err);
     if (st == VS_OK) {
         fchmod(fd, 0700); /* gpg warns about and we do not want group access */
         st = vs_keys_gnupg_prepare(home, fd, err);
@@ -194,7 +202,20 @@ static bool store_ready(vs_ctx *ctx)
 {
     return exists_at(ctx->home_fd, "trust/gnupg/gpg.conf") &&
            exists_at(ctx->home_fd, "trust/gnupg/trustdb.gpg") &&
-           exists_at(ctx->home_fd, "trust/rsa");
+           exists_at(ctx->home_fd, "trust/rsa") && !exists_at(ctx->home_fd, "trust/commit");
+}
+
+vs_status vs_keys_settle(vs_ctx *ctx, vs_error *err)
+{
+    if (!exists_at(ctx->home_fd, "trust/commit"))
+        return VS_OK;
+    int lock;
+    vs_status st = vs_keys_lock(ctx, &lock, err);
+    if (st)
+        return st;
+    st = vs_keys_commit_recover(ctx, err);
+    vs_keys_unlock(lock);
+    return st;
 }
 
 vs_status vs_keys_store_ensure(vs_ctx *ctx, vs_error *err)

@@ -80,8 +80,15 @@ vs_status vs_keys_store_ensure(vs_ctx *ctx, vs_error *err);
 vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err);
 /* A gpgme context on any GnuPG home path (offline, local keylist, no pinentry). */
 vs_status vs_keys_gpgme_open_home(const char *home, gpgme_ctx_t *out, vs_error *err);
-/* Fill err from a gpgme error: "what: gpgme message". */
-vs_status vs_keys_gpgme_error(vs_error *err, vs_status st, gpgme_error_t ge, const char *what);
+/* The one translation of gpgme errors: err gets `subject` (the file, the
+ * fingerprint or the GnuPG home concerned), the reason "what: gpgme's text"
+ * (or gpgme's text alone when what is NULL), backend "gpgme" and its code. */
+vs_status vs_keys_gpgme_error(vs_error *err, vs_status st, gpgme_error_t ge, const char *subject,
+                              const char *what);
+/* A pending commit (HOME/trust/commit, left by an import that died between
+ * its renames) is rolled forward, under the lock. Cheap when there is none;
+ * every reader of the store calls it first. */
+vs_status vs_keys_settle(vs_ctx *ctx, vs_error *err);
 
 /* HOME/trust/rsa/<hex64>.pem: the stored file's text (malloc'd) and one key
  * loaded from it (VS_E_USAGE when absent, VS_E_INTEGRITY when damaged). */
@@ -104,5 +111,98 @@ typedef struct vs_pgp_scan {
  * (s->npublic == 0, s->issuer names the key). */
 vs_status vs_keys_pgp_scan(const uint8_t *p, size_t len, const char *name, bool armored,
                            vs_pgp_scan *s, vs_error *err);
+
+/* ---- fingerprints (fpr.c) ------------------------------------------------------ */
+
+/*
+ * Normalise a fingerprint given by a user: OpenPGP 40 hex (upper-cased),
+ * also as `gpg --fingerprint` prints it (ten groups of four separated by one
+ * space, two in the middle), with or without "0x", surrounding blanks
+ * ignored; RSA "sha256:" + 64 hex (lower-cased). Returns the type, or 0 when
+ * it is neither (out is then "").
+ */
+vs_key_type vs_keys_fpr_normalise(const char *in, char out[VS_FPR_MAX]);
+/* Same, as an error (VS_E_USAGE, subject the text given, a hint) when it is
+ * neither; `what` says where it came from ("--expect-fingerprint"). */
+vs_status vs_keys_fpr_parse(const char *in, const char *what, char out[VS_FPR_MAX],
+                            vs_key_type *type, vs_error *err);
+
+/* ---- key information (store.c) -------------------------------------------------- */
+
+typedef struct vs_key_infos {
+    vs_key_info *v;
+    size_t n, cap;
+} vs_key_infos;
+
+/* A new zeroed entry at the end (NULL when out of memory). */
+vs_key_info *vs_key_infos_add(vs_key_infos *a);
+void vs_keys_info_from_gpgme(gpgme_key_t k, vs_key_info *ki);
+void vs_keys_info_from_rsa(const char *fpr, unsigned bits, vs_rsa_scheme scheme, vs_key_info *ki);
+
+/* ---- choosing what to import (select.c; pure, no files) --------------------------- */
+
+/* One key found in the files of an import. */
+typedef struct vs_key_cand {
+    vs_key_info info;     /* type, fingerprint, algorithm, ...; status and note set by select */
+    size_t file;          /* index into the files */
+    bool revocation;      /* a revocation certificate for info.fingerprint */
+    char refusal[192];    /* "" or why it cannot be imported (a sentence without subject) */
+    vs_status refusal_st; /* VS_E_POLICY (weak) or VS_E_USAGE (gpg could not read it) */
+    char (*sub)[41];      /* OpenPGP subkey fingerprints (borrowed) */
+    size_t nsub;
+    bool selected;        /* out: to be imported */
+    bool dup;             /* out: the same key found earlier; not reported again */
+} vs_key_cand;
+
+/*
+ * Decide which keys an import takes. With named fingerprints (expect, already
+ * normalised): exactly those, every other key skipped with a note; a name
+ * found in no file is VS_E_VERIFY (subject the fingerprint; a subkey's
+ * fingerprint is told apart). Without: every key. A selected key with a
+ * weakness is VS_E_POLICY (subject its file; when its file holds several
+ * keys the hint names --expect-fingerprint). The same key found twice is
+ * kept once (the first). files[] names the files for messages.
+ */
+vs_status vs_keys_select(vs_key_cand *c, size_t n, const char *const *files, size_t nfiles,
+                         const char (*expect)[VS_FPR_MAX], size_t nexpect, vs_error *err);
+
+/* ---- the commit record (commit.c) ------------------------------------------------ */
+
+/* What an import renames into the store once everything is staged. */
+typedef struct vs_keys_commit {
+    char (*rsa_tmp)[64];   /* staged names in trust/rsa */
+    char (*rsa_name)[72];  /* their final names (<hex64>.pem) */
+    size_t nrsa;
+    char gnupg_tmp[64];    /* scratch home in trust whose keyring replaces the store's; "" none */
+} vs_keys_commit;
+
+/* Write HOME/trust/commit (the commit point), apply every rename, remove it.
+ * Caller holds the lock and has fsynced everything staged. *recorded tells
+ * whether the record was written: then, even on an error, the staged files
+ * must stay for the next lock holder to finish the commit. */
+vs_status vs_keys_commit_apply(vs_ctx *ctx, const vs_keys_commit *c, bool *recorded,
+                               vs_error *err);
+/* Under the lock: finish a commit record left by a process that died. */
+vs_status vs_keys_commit_recover(vs_ctx *ctx, vs_error *err);
+/* Parse a commit record (untrusted bytes: it lives in the home). Names are
+ * checked to be ours (".tmp-" + hex, "tmp-" + hex, <hex64>.pem). Caller frees
+ * with vs_keys_commit_free. VS_E_INTEGRITY when malformed. */
+vs_status vs_keys_commit_parse(const uint8_t *p, size_t len, vs_keys_commit *c, vs_error *err);
+void vs_keys_commit_free(vs_keys_commit *c);
+
+/* ---- scratch GnuPG homes (scratch.c) ------------------------------------------------ */
+
+typedef struct vs_keys_scratch {
+    char name[64];  /* tmp-XXXX inside HOME/trust */
+    char *path;     /* absolute */
+    int fd;
+    gpgme_ctx_t g;
+} vs_keys_scratch;
+
+/* A new GnuPG home HOME/trust/tmp-XXXX, empty or (copy_store) holding a copy
+ * of the store's keyring; caller holds the lock. */
+vs_status vs_keys_scratch_open(vs_ctx *ctx, vs_keys_scratch *s, bool copy_store, vs_error *err);
+/* Release the context and remove the directory (keep: leave it, for a commit). */
+void vs_keys_scratch_close(vs_ctx *ctx, vs_keys_scratch *s);
 
 #endif

@@ -141,6 +141,9 @@ vs_status vs_keys_rsa_load_all(vs_ctx *ctx, vs_rsa_key **out, size_t *n, vs_erro
 {
     *out = NULL;
     *n = 0;
+    vs_status st0 = vs_keys_settle(ctx, err);
+    if (st0)
+        return st0;
     int dfd = openat(ctx->home_fd, RSA_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
         if (errno == ENOENT)

@@ -42,6 +42,18 @@ VS_EXTERN const char *vs_rsa_scheme_name(vs_rsa_scheme scheme);
 /* "sha256:" + 64 hex, or 40 hex: fits with room. */
 #define VS_FPR_MAX 80
 
+/* What an import did with one key it found (vs_key_info.status). */
+typedef enum vs_key_status {
+    VS_KEY_IMPORTED = 0, /* new in the store (also every key vs_keys_list returns) */
+    VS_KEY_PRESENT,      /* already in the store and unchanged: "already present" */
+    VS_KEY_UPDATED,      /* already in the store; new user ids, subkeys or signatures added */
+    VS_KEY_REVOKED_NOW,  /* a revocation certificate applied to a stored key */
+    VS_KEY_SKIPPED       /* in a file but not imported; `note` says why */
+} vs_key_status;
+
+/* "imported", "already present", "updated", "revoked", "skipped"; never NULL. */
+VS_EXTERN const char *vs_key_status_name(vs_key_status status);
+
 typedef struct vs_key_info {
     vs_key_type type;
     char fingerprint[VS_FPR_MAX]; /* OpenPGP: 40 upper-case hex; RSA: "sha256:" + lower hex */
@@ -54,38 +66,66 @@ typedef struct vs_key_info {
     bool expired;
     vs_rsa_scheme scheme;         /* RSA only */
     bool revocation_applied;      /* import result: this entry was a revocation certificate */
+    /* import results only (zero from vs_keys_list): */
+    vs_key_status status;
+    size_t file;                  /* index into the import's files[] it was found in */
+    char note[256];               /* SKIPPED: why ("not named", a weakness); imported:
+                                     a warning ("expired ...: it can verify nothing"), or "" */
 } vs_key_info;
 
 typedef struct vs_keys_import_opts {
-    const char *expect_fingerprint; /* NULL: any; else every key imported must have it */
-    vs_rsa_scheme rsa_scheme;       /* scheme bound to RSA keys imported */
+    /* One named key (NULL: none). Kept for 0.1 callers; joins `expect`. */
+    const char *expect_fingerprint;
+    vs_rsa_scheme rsa_scheme;     /* scheme bound to RSA keys imported */
+    /* The keys to import, by fingerprint, as `gpg --fingerprint` prints them
+     * (groups of four hex digits separated by spaces) or without spaces, in
+     * either case, with or without "0x"; RSA as "sha256:" + 64 hex. When any
+     * is given, exactly these keys are imported (OpenPGP keys with their
+     * subkeys) and every other key in the files is skipped; none given: every
+     * key in the files is imported. */
+    const char *const *expect;
+    size_t nexpect;
 } vs_keys_import_opts;
 
-#define VS_KEYS_IMPORT_OPTS_INIT { NULL, VS_RSA_PKCS1_SHA256 }
+#define VS_KEYS_IMPORT_OPTS_INIT { NULL, VS_RSA_PKCS1_SHA256, NULL, 0 }
 
 /*
- * Import every key in `files` (OpenPGP armored/binary public keys or
- * revocation certificates for stored keys; RSA PEM SPKI, PEM PKCS#1, DER SPKI;
- * each file at most VS_MAX_KEY_FILE bytes).
- * All or nothing: if any file is refused, the store is unchanged. Every file
- * is checked first (OpenPGP files are imported into a scratch copy of the
- * GnuPG home and gpg's result read back); only then do the new RSA files and
- * the new keyring replace the store's, each with one rename. Holds an
- * exclusive lock on HOME/trust/lock while it works. An RSA key is bound to
- * opts->rsa_scheme; importing a stored RSA key again with another scheme is
- * refused (VS_E_USAGE: remove it first). Re-importing an unchanged key is
- * not an error (it is reported again).
+ * Import keys from `files` (OpenPGP armored/binary public keys, one or many
+ * per file, or revocation certificates for stored keys; RSA PEM SPKI, PEM
+ * PKCS#1, DER SPKI; each file at most VS_MAX_KEY_FILE bytes).
+ *
+ * All or nothing: if anything is refused, the store is unchanged. The phases:
+ * every file is read and classified (secret keys and garbage never reach
+ * gpg); the OpenPGP files are imported into an empty scratch GnuPG home to
+ * learn which keys each holds; the keys to import are selected (the named
+ * ones, or all) and the policy applied to them only; exactly those keys are
+ * exported from the scratch home by gpg and imported into a scratch copy of
+ * the store's keyring, RSA files are staged; then the store is committed.
+ * Holds an exclusive lock on HOME/trust/lock throughout. The commit is
+ * recorded in HOME/trust/commit before any rename and rolled forward by
+ * the next opening of the store if the process dies in the middle, so a
+ * kill -9 leaves either the old store or the new one.
+ *
+ * An RSA key is bound to opts->rsa_scheme; importing a stored RSA key again
+ * with another scheme is refused (VS_E_USAGE: remove it first). Importing a
+ * key that is already stored is not an error (VS_KEY_PRESENT or
+ * VS_KEY_UPDATED). A key that is expired or revoked is imported with a
+ * warning in `note` (it can verify nothing).
  *
  * Returns VS_OK; VS_E_USAGE for unreadable or oversized files, garbage,
  * secret keys (OpenPGP secret packets or PEM private keys), a revocation for
- * a key not in the store, a malformed expect_fingerprint or a scheme
- * conflict; VS_E_POLICY for RSA keys below VS_MIN_RSA_BITS or with an even
- * or small exponent, and for OpenPGP keys whose primary key or a signing
- * subkey is RSA, DSA or ElGamal below VS_MIN_RSA_BITS; VS_E_VERIFY when expect_fingerprint is set and a key
- * (or the key a revocation is for) differs; VS_E_INTERNAL otherwise.
- * On VS_OK *out holds *nout entries in file order, one per key (revocation
- * certificates give the revoked key with revocation_applied set); caller
- * frees with vs_key_info_free(). out and nout may be NULL.
+ * a key not in the store, a malformed fingerprint in expect or a scheme
+ * conflict; VS_E_POLICY when a key being imported is an RSA key below
+ * VS_MIN_RSA_BITS or with an even or small exponent, or an OpenPGP key whose
+ * primary key or a signing subkey is RSA, DSA or ElGamal below
+ * VS_MIN_RSA_BITS (without `expect`, a weak key in a file of several keys
+ * refuses the import; the hint names --expect-fingerprint); VS_E_VERIFY
+ * when a named fingerprint is in none of the files; VS_E_INTERNAL otherwise.
+ * Every error's subject is the file or the fingerprint it concerns.
+ * On VS_OK *out holds *nout entries in file order, one per key found
+ * (skipped ones included, with status VS_KEY_SKIPPED; revocation
+ * certificates give the revoked key with VS_KEY_REVOKED_NOW); caller frees
+ * with vs_key_info_free(). out and nout may be NULL.
  */
 VS_EXTERN vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
                                    const vs_keys_import_opts *opts, vs_key_info **out,
@@ -97,8 +137,9 @@ VS_EXTERN vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t
  * VS_E_INTERNAL. Caller frees *out with vs_key_info_free(). */
 VS_EXTERN vs_status vs_keys_list(vs_ctx *ctx, vs_key_info **out, size_t *nout, vs_error *err);
 
-/* Remove the key with this fingerprint (case-insensitive; RSA with its
- * "sha256:" prefix; OpenPGP by its primary key's full fingerprint only).
+/* Remove the key with this fingerprint (case-insensitive, spaces and "0x"
+ * as for import; RSA with its "sha256:" prefix; OpenPGP by its primary key's
+ * full fingerprint only).
  * One unlink (RSA) or one gpg keyring update (OpenPGP), under the store lock.
  * VS_E_USAGE when the text is not a fingerprint or no such key is stored. */
 VS_EXTERN vs_status vs_keys_remove(vs_ctx *ctx, const char *fingerprint, vs_error *err);

@@ -17,14 +17,22 @@ REVOKED=$(cat "$FIX/revoked.fpr")
 ORG=$(cat "$FIX/org.fpr")
 lower() { echo "$1" | tr 'A-F' 'a-f'; }
 
+# expect_error_line DESC: stderr is one error line, optionally followed by one hint line
+expect_error_line() {
+    _n=$(grep -vc '^vetstage: hint: ' "$T/err")
+    _h=$(grep -c '^vetstage: hint: ' "$T/err")
+    if [ "$_n" -eq 1 ] && [ "$_h" -le 1 ]; then ok "$1"; else
+        not_ok "$1: stderr has $_n lines and $_h hints"; sed 's/^/    stderr: /' "$T/err" | head -5; fi
+}
 # refuse CODE DESC FILE-IN-MESSAGE CMD...: exit code, one line naming the file, store unchanged
 refuse() {
     _code=$1; _d=$2; _name=$3; shift 3
-    snapshot "$H/trust" >"$T/snap.before"
+    _store=${STORE:-$H}
+    snapshot "$_store/trust" >"$T/snap.before"
     expect_rc "$_code" "$_d" "$@"
     expect_err_has "$_name" "$_d: message names $_name"
-    expect_one_line_err "$_d: one-line message"
-    same_snapshot "$_d: store unchanged" "$T/snap.before" "$H/trust"
+    expect_error_line "$_d: one-line message"
+    same_snapshot "$_d: store unchanged" "$T/snap.before" "$_store/trust"
 }
 
 # ---- help ------------------------------------------------------------------
@@ -77,7 +85,7 @@ refuse 7 "1024-bit RSA refused by policy" "weak1024.pub.pem" $K keys import "$FI
 expect_err_has "below the minimum of 2048" "weak key: reason"
 refuse 7 "exponent 3 refused by policy" "exp3.pub.pem" $K keys import "$FIX/exp3.pub.pem"
 refuse 3 "--expect-fingerprint mismatch" "other.asc" $K keys import --expect-fingerprint "$VENDOR" "$FIX/other.asc"
-expect_err_has "not the expected $VENDOR" "mismatch: reason"
+expect_err_has "$VENDOR: named by --expect-fingerprint but not in" "mismatch: reason names the fingerprint"
 refuse 3 "--expect-fingerprint mismatch (RSA)" "other-org.pub.pem" $K keys import --expect-fingerprint "$ORG" "$FIX/other-org.pub.pem"
 refuse 2 "--expect-fingerprint garbage" "zz" $K keys import --expect-fingerprint zz "$FIX/vendor.asc"
 refuse 2 "multi-file import, last file garbage: nothing imported" "garbage.txt" \
@@ -174,6 +182,120 @@ wait $p2; r2=$?
 check "concurrent imports all succeed" test "$r1$r2" = "00"
 run $VS --home "$H2" --json keys list
 expect_json "len(j['keys']) == 5" "concurrent imports: every key is in the store"
+
+# ---- key files with several keys (as upstreams ship them) ----------------------------
+# Made by the real gpg: the fixture vendor's home (a copy) gets an old DSA-1024
+# key, an RSA-1024 key and an encryption subkey on the vendor key; one export
+# then holds vendor (RSA-3072 + subkey), DSA-1024, RSA-1024, the expired key.
+OLD_DSA_UID='Old DSA Maintainer <dsa@example.test>'
+vendor_gpg --quick-gen-key "$OLD_DSA_UID" dsa1024 sign never 2>/dev/null
+vendor_gpg --quick-gen-key 'Old RSA1024 <rsa1024@example.test>' rsa1024 sign never 2>/dev/null
+vendor_gpg --quick-add-key "$VENDOR" rsa3072 encr 3y 2>/dev/null
+fpr_in_vendor() { vendor_gpg --with-colons --list-keys "$1" | awk -F: '/^fpr:/ {print $10; exit}'; }
+DSA=$(fpr_in_vendor dsa@example.test)
+R1024=$(fpr_in_vendor rsa1024@example.test)
+EXPIRED=$(cat "$FIX/expired.fpr")
+SUBKEY=$(vendor_gpg --with-colons --list-keys "$VENDOR" | awk -F: '/^fpr:/ {n++} /^fpr:/ && n == 2 {print $10}')
+vendor_gpg --armor --export "$DSA" "$VENDOR" "$R1024" "$EXPIRED" >"$T/multi.asc"
+check "the multi-key file holds four keys (gpg says)" \
+    test "$(gpg --homedir "$T/vendor-gnupg" --show-keys --with-colons "$T/multi.asc" 2>/dev/null | grep -c '^pub:')" -eq 4
+check "the DSA key is 1024 bits" test "$(vendor_gpg --with-colons --list-keys "$DSA" | awk -F: '/^pub:/ {print $4 "/" $3}')" = "17/1024"
+# the way gpg --fingerprint prints it: groups of four, two spaces in the middle
+VENDOR_GPG_STYLE=$(vendor_gpg --fingerprint "$VENDOR" | sed -n 2p)
+check "gpg --fingerprint prints groups of four" sh -c "echo '$VENDOR_GPG_STYLE' | grep -q '[0-9A-F]\{4\}  [0-9A-F]\{4\}'"
+M="$T/multi-home"
+MK="$VS --home $M"
+$MK -q keys list >/dev/null 2>&1
+
+STORE=$M refuse 7 "several keys, one weak, nothing named: refused" "multi.asc" $MK keys import "$T/multi.asc"
+expect_err_has "1024-bit DSA primary key, below the minimum of 2048 bits" "weak key among several: reason"
+expect_err_has "vetstage: hint: $T/multi.asc holds 4 keys: name the ones to import with --expect-fingerprint" "hint names --expect-fingerprint"
+STORE=$M refuse 7 "the weak DSA key named: refused" "multi.asc" $MK keys import --expect-fingerprint "$DSA" "$T/multi.asc"
+STORE=$M refuse 7 "the weak RSA-1024 key named: refused" "multi.asc" $MK keys import --expect-fingerprint "$R1024" "$T/multi.asc"
+expect_err_has "1024-bit RSA primary key" "RSA-1024: reason"
+STORE=$M refuse 3 "a named key in no file: exit 3, nothing imported" "$ED" \
+    $MK keys import --expect-fingerprint "$VENDOR" --expect-fingerprint "$ED" "$T/multi.asc"
+expect_err_has "not in $T/multi.asc (it holds" "not found: the file's keys listed"
+STORE=$M refuse 3 "a subkey's fingerprint named: exit 3" "$SUBKEY" $MK keys import --expect-fingerprint "$SUBKEY" "$T/multi.asc"
+expect_err_has "a subkey of $VENDOR" "subkey: names the primary key"
+STORE=$M refuse 2 "a long key id is not a fingerprint" "$(echo "$VENDOR" | cut -c25-)" \
+    $MK keys import --expect-fingerprint "$(echo "$VENDOR" | cut -c25-)" "$T/multi.asc"
+expect_err_has "a key id, not a fingerprint" "key id: reason"
+STORE=$M refuse 2 "a fingerprint with a group split wrongly" "not a fingerprint" \
+    $MK keys import --expect-fingerprint "$(echo "$VENDOR" | sed 's/^\(...\)/\1 /')" "$T/multi.asc"
+
+expect_rc 0 "named good key out of a file with weak and expired keys (gpg --fingerprint spelling)" \
+    $MK keys import --expect-fingerprint "$VENDOR_GPG_STYLE" "$T/multi.asc"
+expect_err_has "imported openpgp $VENDOR rsa3072" "the named key is imported"
+expect_err_has "skipped openpgp $DSA dsa1024 \"$OLD_DSA_UID\" (not named; OpenPGP key $DSA has a 1024-bit DSA primary key, below the minimum of 2048 bits; in $T/multi.asc)" "the DSA-1024 key is listed as skipped, with why"
+expect_err_has "skipped openpgp $R1024 rsa1024" "the RSA-1024 key is listed as skipped"
+expect_err_has "skipped openpgp $EXPIRED rsa3072" "the expired key is listed as skipped"
+run $MK --json keys list
+expect_json "[k['fingerprint'] for k in j['keys']] == ['$VENDOR']" "the store holds exactly the named key"
+G2="$T/peek-gnupg"; cp -r "$M/trust/gnupg" "$G2"; chmod 700 "$G2"
+check "its subkey came with it" sh -c "gpg --homedir '$G2' --batch --with-colons --list-keys 2>/dev/null | grep '^fpr:' | grep -q '$SUBKEY'"
+check "no other key's material is in the keyring" test "$(gpg --homedir "$G2" --batch --with-colons --list-keys 2>/dev/null | grep -c '^pub:')" -eq 1
+gpgconf --homedir "$G2" --kill gpg-agent 2>/dev/null
+
+run $MK --json keys import --expect-fingerprint "0x$(lower "$VENDOR")" "$T/multi.asc"
+expect_json "j['ok'] and len(j['keys']) == 4" "JSON lists every key of the file"
+expect_json "[k['status'] for k in j['keys'] if k['fingerprint'] == '$VENDOR'] == ['already present']" "re-import: status already present"
+expect_json "[k['reason'] for k in j['keys'] if k['fingerprint'] == '$DSA'][0].startswith('not named; ')" "JSON: skipped with a reason"
+expect_json "all(k['status'] == 'skipped' and k['file'] == '$T/multi.asc' for k in j['keys'] if k['fingerprint'] != '$VENDOR')" "JSON: the others skipped, with their file"
+expect_rc 0 "re-import in text" $MK keys import --expect-fingerprint "$VENDOR" "$T/multi.asc"
+expect_err_has "already present openpgp $VENDOR" "re-import says already present"
+
+expect_rc 0 "a second --expect-fingerprint adds (0x, lower case), never replaces" \
+    $MK keys import --expect-fingerprint "$VENDOR" --expect-fingerprint "0x$(lower "$EXPIRED")" "$T/multi.asc"
+expect_err_has "imported openpgp $EXPIRED" "the second named key is imported"
+expect_err_has "already present openpgp $VENDOR" "the first is still taken"
+expect_err_has "vetstage: warning: $EXPIRED: expired on 20" "expired key: warning with the date"
+expect_err_has "it can verify nothing" "expired key: says it can verify nothing"
+run $MK --json keys list
+expect_json "sorted(k['fingerprint'] for k in j['keys']) == sorted(['$VENDOR', '$EXPIRED'])" "both named keys, nothing else"
+
+# a key exported after its revocation: imported with a warning
+vendor_gpg --import "$FIX/revoked.rev" 2>/dev/null
+vendor_gpg --armor --export "$REVOKED" >"$T/revoked-key.asc"
+run $MK --json keys import "$T/revoked-key.asc"
+expect_json "j['ok'] and j['keys'][0]['status'] == 'imported' and j['keys'][0]['revoked'] is True and 'revoked: it can verify nothing' in j['keys'][0]['warning']" "revoked key: imported, JSON warning"
+# several keys, all good, nothing named: all imported (as before)
+vendor_gpg --armor --export "$ED" "$(cat "$FIX/other.fpr")" >"$T/two-good.asc"
+expect_rc 0 "several good keys, nothing named: all imported" $MK keys import "$T/two-good.asc"
+expect_err_has "imported openpgp $ED" "first of two"
+expect_err_has "imported openpgp $(cat "$FIX/other.fpr")" "second of two"
+# named keys spread over several files, one named key in each
+run $MK --json keys import --expect-fingerprint "$ED" --expect-fingerprint "$VENDOR" "$T/multi.asc" "$T/two-good.asc"
+expect_json "j['ok'] and sorted(k['fingerprint'] for k in j['keys'] if k['status'] != 'skipped') == sorted(['$ED', '$VENDOR'])" "named keys found over two files"
+STORE=$M refuse 7 "two files, the named weak key in the second" "multi.asc" \
+    $MK keys import --expect-fingerprint "$(cat "$FIX/other.fpr")" --expect-fingerprint "$R1024" "$FIX/other.asc" "$T/multi.asc"
+vendor_gpg --export "$VENDOR" "$DSA" >"$T/multi.gpg"
+expect_rc 0 "binary multi-key file, named key" $MK keys import --expect-fingerprint "$VENDOR" "$T/multi.gpg"
+expect_err_has "skipped openpgp $DSA" "binary: weak key skipped"
+STORE=$M refuse 3 "RSA file not holding the named RSA key" "$ORG" $MK keys import --expect-fingerprint "$ORG" "$FIX/other-org.pub.pem"
+expect_rc 0 "weak RSA file next to a named RSA key: skipped" \
+    $MK keys import --expect-fingerprint "$ORG" "$FIX/weak1024.pub.pem" "$FIX/org.pub.pem"
+expect_err_has "skipped rsa" "weak RSA file: listed as skipped"
+expect_err_has "not named; RSA key of 1024 bits is below the minimum of 2048" "weak RSA file: why"
+expect_err_has "imported rsa $ORG" "named RSA key imported"
+
+# ---- an import killed between its renames is finished by the next user ------------------
+# The commit record is written before the first rename; here we leave it as a
+# kill -9 right after it would: a staged RSA key file and the record.
+C="$T/commit-home"
+$VS --home "$T/donor" -q keys import "$FIX/org.pub.pem" >/dev/null 2>&1
+$VS --home "$C" -q keys list >/dev/null 2>&1
+HEX=${ORG#sha256:}
+cp "$T/donor/trust/rsa/$HEX.pem" "$C/trust/rsa/.tmp-00112233445566ff"
+printf 'vetstage-trust-commit 1\nrsa .tmp-00112233445566ff %s.pem\n' "$HEX" >"$C/trust/commit"
+expect_rc 0 "keys list after an interrupted commit" $VS --home "$C" --json keys list
+expect_json "[k['fingerprint'] for k in j['keys']] == ['$ORG']" "the interrupted import is finished, not lost"
+check "the commit record is gone" test ! -e "$C/trust/commit"
+check "the staged file was renamed" test ! -e "$C/trust/rsa/.tmp-00112233445566ff"
+printf 'vetstage-trust-commit 1\nrsa ../../etc/passwd x.pem\n' >"$C/trust/commit"
+expect_rc 6 "a damaged commit record is reported, never followed" $VS --home "$C" keys list
+expect_err_has "trust/commit" "damaged record: message names it"
+rm -f "$C/trust/commit"
 
 # ---- the user's GnuPG home ---------------------------------------------------------
 check "~/.gnupg was never created" test ! -e "$HOME/.gnupg"
