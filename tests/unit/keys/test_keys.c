@@ -705,6 +705,201 @@ START_TEST(store_round_trip)
 }
 END_TEST
 
+/* ---- fingerprints as people paste them (fpr.c) ------------------------------------ */
+
+static const struct {
+    const char *in;
+    vs_key_type type;
+    const char *out;
+} fpr_cases[] = {
+    { "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "27edeaf22f3abceb50db9a125cc908fdb71e12c2", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "0x27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "0X27edEAF22F3ABCEB50DB9A125CC908FDB71E12C2", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "27ED EAF2 2F3A BCEB 50DB  9A12 5CC9 08FD B71E 12C2", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "      27ED EAF2 2F3A BCEB 50DB  9A12 5CC9 08FD B71E 12C2\n", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "27ed eaf2 2f3a bceb 50db 9a12 5cc9 08fd b71e 12c2", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "0x27ED EAF2 2F3A BCEB 50DB  9A12 5CC9 08FD B71E 12C2", VS_KEY_OPENPGP, "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2" },
+    { "sha256:2EA62D80D06C0671377860F45F7D5779E103B05D098F9D26EB4015DA6DA991A6", VS_KEY_RSA, "sha256:2ea62d80d06c0671377860f45f7d5779e103b05d098f9d26eb4015da6da991a6" },
+    { "SHA256:2ea62d80d06c0671377860f45f7d5779e103b05d098f9d26eb4015da6da991a6", VS_KEY_RSA, "sha256:2ea62d80d06c0671377860f45f7d5779e103b05d098f9d26eb4015da6da991a6" },
+    /* refused */
+    { "", 0, "" },
+    { "5CC908FDB71E12C2", 0, "" },                                  /* long key id */
+    { "0x5CC908FDB71E12C2", 0, "" },
+    { "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C", 0, "" },           /* 39 */
+    { "27EDEAF22F3ABCEB50DB9A125CC908FDB71E12C2A", 0, "" },         /* 41 */
+    { "27ED EAF2 2F3A BCEB 50DB   9A12 5CC9 08FD B71E 12C2", 0, "" }, /* three spaces */
+    { "27E DEAF2 2F3A BCEB 50DB 9A12 5CC9 08FD B71E 12C2", 0, "" },  /* group split wrongly */
+    { "27EDEAF2 2F3ABCEB 50DB9A12 5CC908FD B71E12C2", 0, "" },       /* groups of eight */
+    { "27ED\tEAF2 2F3A BCEB 50DB 9A12 5CC9 08FD B71E 12C2", 0, "" }, /* tab inside */
+    { "27ED EAF2 2F3A BCEB 50DB 9A12 5CC9 08FD B71E 12C2 0000", 0, "" },
+    { "0x 27ED EAF2 2F3A BCEB 50DB 9A12 5CC9 08FD B71E 12C2", 0, "" },
+    { "GGEDEAF22F3ABCEB50DB9A125CC908FDB71E12C2", 0, "" },
+    { "sha256:2ea62d80", 0, "" },
+    { "sha256: 2ea62d80d06c0671377860f45f7d5779e103b05d098f9d26eb4015da6da991a6", 0, "" },
+    { "0xsha256:2ea62d80d06c0671377860f45f7d5779e103b05d098f9d26eb4015da6da991a6", 0, "" },
+};
+
+START_TEST(fingerprint_spellings)
+{
+    char out[VS_FPR_MAX];
+    vs_key_type t = vs_keys_fpr_normalise(fpr_cases[_i].in, out);
+    ck_assert_msg(t == fpr_cases[_i].type, "case %d '%s': type %d, want %d", _i, fpr_cases[_i].in,
+                  (int)t, (int)fpr_cases[_i].type);
+    ck_assert_str_eq(out, fpr_cases[_i].out);
+    vs_error e = VS_ERROR_INIT;
+    vs_key_type t2 = 0;
+    vs_status st = vs_keys_fpr_parse(fpr_cases[_i].in, "--expect-fingerprint", out, &t2, &e);
+    ck_assert_int_eq(st, t ? VS_OK : VS_E_USAGE);
+    if (!t) {
+        ck_assert_msg(e.hint[0] != '\0', "a refused fingerprint carries a hint");
+        ck_assert_msg(strstr(e.reason, "--expect-fingerprint") != NULL, "%s", e.reason);
+    }
+}
+END_TEST
+
+START_TEST(fingerprint_key_id_told_apart)
+{
+    char out[VS_FPR_MAX];
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_keys_fpr_parse("5CC9 08FD B71E 12C2", "x", out, NULL, &e), VS_E_USAGE);
+    ck_assert_msg(strstr(e.reason, "a key id, not a fingerprint") != NULL, "%s", e.reason);
+    ck_assert_str_eq(e.subject, "5CC9 08FD B71E 12C2");
+    ck_assert_int_eq(vs_keys_fpr_normalise(NULL, out), 0);
+}
+END_TEST
+
+/* ---- which keys an import takes (select.c, no files) --------------------------------- */
+
+#define FA "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define FB "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+#define FC "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"
+#define FS "5555555555555555555555555555555555555555"
+
+static void cand(vs_key_cand *k, const char *fpr, size_t file, const char *weak)
+{
+    memset(k, 0, sizeof *k);
+    k->info.type = VS_KEY_OPENPGP;
+    snprintf(k->info.fingerprint, sizeof k->info.fingerprint, "%s", fpr);
+    k->file = file;
+    if (weak) {
+        snprintf(k->refusal, sizeof k->refusal, "%s", weak);
+        k->refusal_st = VS_E_POLICY;
+    }
+}
+
+START_TEST(select_named_keys)
+{
+    static const char *const files[] = { "one.asc", "two.asc" };
+    static char sub[1][41] = { FS };
+    vs_key_cand c[4];
+    cand(&c[0], FA, 0, "1024-bit DSA primary key");
+    cand(&c[1], FB, 0, NULL);
+    c[1].sub = sub;
+    c[1].nsub = 1;
+    cand(&c[2], FC, 1, NULL);
+    cand(&c[3], FB, 1, NULL); /* the same key in the second file */
+    vs_error e = VS_ERROR_INIT;
+    /* nothing named: the weak key refuses, with a hint naming --expect-fingerprint */
+    ck_assert_int_eq(vs_keys_select(c, 4, files, 2, NULL, 0, &e), VS_E_POLICY);
+    ck_assert_str_eq(e.subject, "one.asc");
+    ck_assert_msg(strstr(e.hint, "--expect-fingerprint") && strstr(e.hint, "2 keys"), "%s", e.hint);
+    /* B named: B taken once, A and C skipped, A's note says both reasons */
+    char ex[2][VS_FPR_MAX] = { FB, FC };
+    vs_error_clear(&e);
+    ck_assert_int_eq(vs_keys_select(c, 4, files, 2, (const char(*)[VS_FPR_MAX])ex, 1, &e), VS_OK);
+    ck_assert(!c[0].selected && c[0].info.status == VS_KEY_SKIPPED);
+    ck_assert_msg(strstr(c[0].info.note, "not named") && strstr(c[0].info.note, "DSA"), "%s",
+                  c[0].info.note);
+    ck_assert(c[1].selected && !c[1].dup);
+    ck_assert(!c[2].selected && strcmp(c[2].info.note, "not named") == 0);
+    ck_assert(c[3].dup && !c[3].selected);
+    /* B and C named: both, across files */
+    ck_assert_int_eq(vs_keys_select(c, 4, files, 2, (const char(*)[VS_FPR_MAX])ex, 2, &e), VS_OK);
+    ck_assert(c[1].selected && c[2].selected && !c[0].selected);
+    /* the weak key named: refused, no hint (the user asked for it) */
+    char exa[1][VS_FPR_MAX] = { FA };
+    vs_error_clear(&e);
+    ck_assert_int_eq(vs_keys_select(c, 4, files, 2, (const char(*)[VS_FPR_MAX])exa, 1, &e),
+                     VS_E_POLICY);
+    ck_assert_str_eq(e.hint, "");
+    /* a name in no file: exit 3, the subject is the fingerprint */
+    char exn[1][VS_FPR_MAX] = { "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD" };
+    ck_assert_int_eq(vs_keys_select(c, 4, files, 2, (const char(*)[VS_FPR_MAX])exn, 1, &e),
+                     VS_E_VERIFY);
+    ck_assert_str_eq(e.subject, exn[0]);
+    ck_assert_msg(strstr(e.reason, "none of the 2 files"), "%s", e.reason);
+    /* a subkey named: told apart, the hint names the primary key */
+    char exs[1][VS_FPR_MAX] = { FS };
+    ck_assert_int_eq(vs_keys_select(c, 4, files, 2, (const char(*)[VS_FPR_MAX])exs, 1, &e),
+                     VS_E_VERIFY);
+    ck_assert_msg(strstr(e.reason, "a subkey of " FB), "%s", e.reason);
+    ck_assert_msg(strstr(e.hint, FB), "%s", e.hint);
+}
+END_TEST
+
+START_TEST(select_without_names)
+{
+    static const char *const files[] = { "a.asc", "weak.pem" };
+    vs_key_cand c[3];
+    cand(&c[0], FA, 0, NULL);
+    cand(&c[1], FB, 0, NULL);
+    cand(&c[2], "sha256:0000000000000000000000000000000000000000000000000000000000000000", 1,
+         "RSA key of 1024 bits is below the minimum of 2048");
+    c[2].info.type = VS_KEY_RSA;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_keys_select(c, 2, files, 2, NULL, 0, &e), VS_OK);
+    ck_assert(c[0].selected && c[1].selected);
+    /* a single weak key: refused, no hint (one key in its file) */
+    ck_assert_int_eq(vs_keys_select(c, 3, files, 2, NULL, 0, &e), VS_E_POLICY);
+    ck_assert_str_eq(e.subject, "weak.pem");
+    ck_assert_str_eq(e.hint, "");
+    ck_assert_msg(strstr(e.message, "weak.pem: RSA key of 1024 bits"), "%s", e.message);
+    /* a key gpg could not read: its own status */
+    cand(&c[1], FB, 0, "gpg did not import it");
+    c[1].refusal_st = VS_E_USAGE;
+    ck_assert_int_eq(vs_keys_select(c, 2, files, 2, NULL, 0, &e), VS_E_USAGE);
+    /* no key at all in the files and a name: not found */
+    char ex[1][VS_FPR_MAX] = { FA };
+    ck_assert_int_eq(vs_keys_select(c, 0, files, 1, (const char(*)[VS_FPR_MAX])ex, 1, &e),
+                     VS_E_VERIFY);
+    ck_assert_msg(strstr(e.reason, "it holds no key"), "%s", e.reason);
+}
+END_TEST
+
+/* ---- the commit record (commit.c) ------------------------------------------------------- */
+
+START_TEST(commit_record_parse)
+{
+    static const char good[] = "vetstage-trust-commit 1\n"
+                               "rsa .tmp-0011223344556677 "
+                               "2ea62d80d06c0671377860f45f7d5779e103b05d098f9d26eb4015da6da991a6.pem\n"
+                               "gnupg tmp-0123456789ab\n";
+    vs_keys_commit c;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_keys_commit_parse((const uint8_t *)good, sizeof good - 1, &c, &e), VS_OK);
+    ck_assert_uint_eq(c.nrsa, 1);
+    ck_assert_str_eq(c.rsa_tmp[0], ".tmp-0011223344556677");
+    ck_assert_str_eq(c.gnupg_tmp, "tmp-0123456789ab");
+    vs_keys_commit_free(&c);
+    static const char *const bad[] = {
+        "",
+        "vetstage-trust-commit 2\n",
+        "vetstage-trust-commit 1\nrsa ../x 2ea62d80d06c0671377860f45f7d5779e103b05d098f9d26eb4015da6da991a6.pem\n",
+        "vetstage-trust-commit 1\nrsa .tmp-0011223344556677 ../../etc/passwd\n",
+        "vetstage-trust-commit 1\ngnupg ../gnupg\n",
+        "vetstage-trust-commit 1\ngnupg tmp-0123456789ab\ngnupg tmp-0123456789ab\n",
+        "vetstage-trust-commit 1\nrm -rf /\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(vs_keys_commit_parse((const uint8_t *)bad[i], strlen(bad[i]), &c, &e) ==
+                          VS_E_INTEGRITY,
+                      "bad record %zu accepted", i);
+        ck_assert_str_eq(e.subject, "trust/commit");
+    }
+}
+END_TEST
+
 Suite *vs_suite_keys(void)
 {
     Suite *s = suite_create("keys");
@@ -720,6 +915,13 @@ Suite *vs_suite_keys(void)
     tcase_add_test(tc, base64_strict);
     tcase_add_test(tc, wycheproof_keys);
     suite_add_tcase(s, tc);
+    TCase *tf = tcase_create("import rules");
+    tcase_add_loop_test(tf, fingerprint_spellings, 0, (int)(sizeof fpr_cases / sizeof fpr_cases[0]));
+    tcase_add_test(tf, fingerprint_key_id_told_apart);
+    tcase_add_test(tf, select_named_keys);
+    tcase_add_test(tf, select_without_names);
+    tcase_add_test(tf, commit_record_parse);
+    suite_add_tcase(s, tf);
     TCase *tp = tcase_create("store");
     tcase_set_timeout(tp, 30);
     tcase_add_test(tp, pgp_scan_cases);
