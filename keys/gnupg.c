@@ -41,16 +41,16 @@ vs_status vs_keys_lock(vs_ctx *ctx, int *fd, vs_error *err)
 {
     *fd = -1;
     if (mkdirat(ctx->home_fd, "trust", 0700) != 0 && errno != EEXIST)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/trust: mkdir", ctx->home);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, "trust: mkdir");
     int f = openat(ctx->home_fd, "trust/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (f < 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/trust/lock", ctx->home);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, "trust/lock");
     while (flock(f, LOCK_EX) != 0) {
         if (errno == EINTR)
             continue;
         int e = errno;
         close(f);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s/trust/lock: flock", ctx->home);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, ctx->home, "trust/lock: flock");
     }
     *fd = f;
     return VS_OK;
@@ -182,11 +182,11 @@ vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
     static const char *const dirs[] = { "trust", "trust/gnupg", "trust/rsa" };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         if (mkdirat(ctx->home_fd, dirs[i], 0700) != 0 && errno != EEXIST)
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: mkdir", ctx->home, dirs[i]);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, "%s: mkdir", dirs[i]);
     }
     char *home = vs_keys_gnupg_home(ctx);
     if (!home)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     int fd;
     st = vs_open_dir(ctx->home_fd, "trust/gnupg", &fd, err);
     if (st == VS_OK) {
@@ -239,7 +239,7 @@ vs_status vs_keys_gpgme_open(vs_ctx *ctx, gpgme_ctx_t *out, vs_error *err)
         return st;
     char *home = vs_keys_gnupg_home(ctx);
     if (!home)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     st = vs_keys_gpgme_open_home(home, out, err);
     free(home);
     return st;
@@ -335,14 +335,14 @@ static vs_status scan_packets(const uint8_t *p, size_t len, const char *name, vs
     vs_cursor c;
     vs_cursor_init(&c, p, len);
     if (len == 0)
-        return vs_error_set(err, VS_E_USAGE, "%s: not a public key (empty OpenPGP data)", name);
+        return vs_error_subj(err, VS_E_USAGE, name, "not a public key (empty OpenPGP data)");
     while (vs_cursor_left(&c) > 0) {
         uint8_t h = 0, o1 = 0, o2 = 0;
         vs_cursor_u8(&c, &h);
         if (!(h & 0x80))
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: not a public key (bad OpenPGP packet header at byte %zu)",
-                                name, c.pos - 1);
+            return vs_error_subj(err, VS_E_USAGE, name,
+                                 "not a public key (bad OpenPGP packet header at byte %zu)",
+                                 c.pos - 1);
         unsigned tag;
         size_t plen = 0;
         bool ok = true;
@@ -377,9 +377,8 @@ static vs_status scan_packets(const uint8_t *p, size_t len, const char *name, vs
         }
         const uint8_t *body = ok ? vs_cursor_bytes(&c, plen) : NULL;
         if (!ok || !body)
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: not a public key (truncated or malformed OpenPGP packet)",
-                                name);
+            return vs_error_subj(err, VS_E_USAGE, name,
+                                "not a public key (truncated or malformed OpenPGP packet)");
         switch (tag) {
         case 5: /* secret key */
         case 7: /* secret subkey */
@@ -391,8 +390,8 @@ static vs_status scan_packets(const uint8_t *p, size_t len, const char *name, vs
         case 2:
             s->nsigs++;
             if (s->npublic == 0 && !scan_signature(body, plen, s))
-                return vs_error_set(err, VS_E_USAGE,
-                                    "%s: not a public key (malformed OpenPGP signature)", name);
+                return vs_error_subj(err, VS_E_USAGE, name,
+                                    "not a public key (malformed OpenPGP signature)");
             break;
         case 12: /* trust */
         case 13: /* user id */
@@ -400,9 +399,9 @@ static vs_status scan_packets(const uint8_t *p, size_t len, const char *name, vs
         case 17: /* user attribute */
             break;
         default:
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: not a public key (OpenPGP packet type %u is not key material)",
-                                name, tag);
+            return vs_error_subj(err, VS_E_USAGE, name,
+                                 "not a public key (OpenPGP packet type %u is not key material)",
+                                 tag);
         }
     }
     return VS_OK;
@@ -441,6 +440,57 @@ static bool prefix(const char *l, size_t n, const char *s)
 }
 
 /* Decode every armored block in the text and scan its packets. */
+/* Armor headers ("Key: value") up to the blank line that must follow. */
+static bool skip_armor_headers(vs_cursor *c)
+{
+    const char *l;
+    size_t n;
+    while (vs_cursor_line(c, VS_MAX_KEY_FILE, &l, &n)) {
+        n = trim_cr(l, n);
+        if (n == 0)
+            return true;
+        if (!memchr(l, ':', n))
+            return false;
+    }
+    return false;
+}
+
+/* The body of one PUBLIC KEY BLOCK (after its headers) decoded into bin. */
+static vs_status armor_body(vs_cursor *c, const char *name, uint8_t *b64, uint8_t *bin,
+                            size_t *binl, vs_error *err)
+{
+    const char *l;
+    size_t n, nb = 0, crcl = 0;
+    bool ended = false, crc_seen = false;
+    uint8_t crcb[4];
+    while (vs_cursor_line(c, VS_MAX_KEY_FILE, &l, &n)) {
+        n = trim_cr(l, n);
+        if (line_eq(l, n, "-----END PGP PUBLIC KEY BLOCK-----")) {
+            ended = true;
+            break;
+        }
+        if (crc_seen || n == 0)
+            break;
+        if (l[0] == '=' && n == 5) {
+            if (!vs_keys_b64_decode((const uint8_t *)l + 1, 4, crcb, &crcl) || crcl != 3)
+                break;
+            crc_seen = true;
+            continue;
+        }
+        memcpy(b64 + nb, l, n);
+        nb += n;
+    }
+    if (!ended)
+        return vs_error_subj(err, VS_E_USAGE, name, "not a public key (damaged ASCII armor)");
+    if (!vs_keys_b64_decode(b64, nb, bin, binl))
+        return vs_error_subj(err, VS_E_USAGE, name, "not a public key (bad base64 in armor)");
+    if (crc_seen &&
+        crc24(bin, *binl) != ((uint32_t)crcb[0] << 16 | (uint32_t)crcb[1] << 8 | crcb[2]))
+        return vs_error_subj(err, VS_E_USAGE, name, "not a public key (armor checksum mismatch)");
+    return VS_OK;
+}
+
+/* Decode every armored block in the text and scan its packets. */
 static vs_status scan_armor(const uint8_t *p, size_t len, const char *name, vs_pgp_scan *s,
                             vs_error *err)
 {
@@ -451,12 +501,7 @@ static vs_status scan_armor(const uint8_t *p, size_t len, const char *name, vs_p
     unsigned blocks = 0;
     uint8_t *b64 = malloc(len + 1);
     uint8_t *bin = malloc(len / 4 * 3 + 4);
-    vs_status st = VS_OK;
-    if (!b64 || !bin) {
-        free(b64);
-        free(bin);
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-    }
+    vs_status st = b64 && bin ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     while (st == VS_OK && vs_cursor_line(&c, VS_MAX_KEY_FILE, &l, &n)) {
         n = trim_cr(l, n);
         if (!prefix(l, n, "-----BEGIN PGP "))
@@ -467,60 +512,22 @@ static vs_status scan_armor(const uint8_t *p, size_t len, const char *name, vs_p
             break;
         }
         if (!line_eq(l, n, "-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (armor %.*s)", name,
-                              (int)(n > 60 ? 60 : n), l);
+            st = vs_error_subj(err, VS_E_USAGE, name, "not a public key (armor %.*s)",
+                               (int)(n > 60 ? 60 : n), l);
             break;
         }
-        /* armor headers ("Key: value") up to the blank line that must follow */
-        bool blank = false;
-        while (vs_cursor_line(&c, VS_MAX_KEY_FILE, &l, &n)) {
-            n = trim_cr(l, n);
-            if (n == 0) {
-                blank = true;
-                break;
-            }
-            if (!memchr(l, ':', n))
-                break;
-        }
-        size_t nb = 0;
-        bool ended = false, crc_seen = false;
-        uint8_t crcb[4];
-        size_t crcl = 0;
-        while (blank && vs_cursor_line(&c, VS_MAX_KEY_FILE, &l, &n)) {
-            n = trim_cr(l, n);
-            if (line_eq(l, n, "-----END PGP PUBLIC KEY BLOCK-----")) {
-                ended = true;
-                break;
-            }
-            if (crc_seen || n == 0)
-                break;
-            if (l[0] == '=' && n == 5) {
-                if (!vs_keys_b64_decode((const uint8_t *)l + 1, 4, crcb, &crcl) || crcl != 3)
-                    break;
-                crc_seen = true;
-                continue;
-            }
-            memcpy(b64 + nb, l, n);
-            nb += n;
-        }
         size_t binl = 0;
-        if (!ended) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (damaged ASCII armor)", name);
-        } else if (!vs_keys_b64_decode(b64, nb, bin, &binl)) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (bad base64 in armor)", name);
-        } else if (crc_seen && crc24(bin, binl) != ((uint32_t)crcb[0] << 16 |
-                                                    (uint32_t)crcb[1] << 8 | crcb[2])) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (armor checksum mismatch)",
-                              name);
-        } else {
+        st = skip_armor_headers(&c) ? armor_body(&c, name, b64, bin, &binl, err)
+                                    : vs_error_subj(err, VS_E_USAGE, name,
+                                                    "not a public key (damaged ASCII armor)");
+        if (st == VS_OK)
             st = scan_packets(bin, binl, name, s, err);
-            blocks++;
-        }
+        blocks++;
     }
     free(b64);
     free(bin);
     if (st == VS_OK && s->nsecret == 0 && blocks == 0)
-        st = vs_error_set(err, VS_E_USAGE, "%s: not a public key (no OpenPGP armor block)", name);
+        st = vs_error_subj(err, VS_E_USAGE, name, "not a public key (no OpenPGP armor block)");
     return st;
 }
 
@@ -532,19 +539,17 @@ vs_status vs_keys_pgp_scan(const uint8_t *p, size_t len, const char *name, bool 
     if (st)
         return st;
     if (s->nsecret > 0)
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: holds secret key material; refusing it (export the public key "
-                            "with gpg --export)",
-                            name);
+        return vs_error_subj(err, VS_E_USAGE, name,
+                            "holds secret key material; refusing it (export the public key "
+                            "with gpg --export)");
     if (s->npublic == 0) {
         if (s->nsigs == 0 || s->nrevocations != s->nsigs)
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: not a public key (OpenPGP data without a key or a key "
-                                "revocation)",
-                                name);
+            return vs_error_subj(err, VS_E_USAGE, name,
+                                "not a public key (OpenPGP data without a key or a key "
+                                "revocation)");
         if (!s->issuer[0])
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: revocation certificate does not name its key", name);
+            return vs_error_subj(err, VS_E_USAGE, name,
+                                "revocation certificate does not name its key");
     }
     return VS_OK;
 }

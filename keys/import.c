@@ -107,18 +107,6 @@ static bool text_starts(const uint8_t *p, size_t len, const char *s)
     return len - i >= k && memcmp(p + i, s, k) == 0;
 }
 
-static void rsa_weakness(item *it, vs_rsa_weakness weak)
-{
-    if (weak == VS_RSA_WEAK_BITS)
-        snprintf(it->refusal, sizeof it->refusal, "RSA key of %u bits is below the minimum of %u",
-                 it->bits, VS_MIN_RSA_BITS);
-    else if (weak == VS_RSA_WEAK_EVEN_EXPONENT)
-        snprintf(it->refusal, sizeof it->refusal, "RSA public exponent is even");
-    else if (weak == VS_RSA_WEAK_SMALL_EXPONENT)
-        snprintf(it->refusal, sizeof it->refusal, "RSA public exponent is below %u",
-                 VS_MIN_RSA_EXPONENT);
-}
-
 static vs_status classify_rsa(item *it, vs_error *err)
 {
     gcry_sexp_t pub = NULL;
@@ -127,7 +115,7 @@ static vs_status classify_rsa(item *it, vs_error *err)
                                         &it->spki, &it->spki_len, &weak, err);
     gcry_sexp_release(pub);
     if (st == VS_OK)
-        rsa_weakness(it, weak);
+        vs_rsa_weakness_text(weak, it->bits, it->refusal, sizeof it->refusal);
     return st;
 }
 
@@ -705,7 +693,8 @@ vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
     r.items = calloc(nfiles, sizeof *r.items);
     for (size_t i = 0; r.items && i < nfiles; i++)
         r.items[i].tf.fd = -1;
-    vs_status st = r.items ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, "keys import", "out of memory");
+    vs_status st = r.items ? VS_OK
+                           : vs_error_subj(err, VS_E_INTERNAL, "keys import", "out of memory");
     vs_key_infos res = { 0 };
     bool recorded = false;
     if (st == VS_OK)

@@ -48,6 +48,9 @@ vs_status vs_rsa_pubkey_decode(const uint8_t *p, size_t len, const char *name, g
                                unsigned *bits, char fpr[VS_FPR_MAX], uint8_t **spki,
                                size_t *spki_len, vs_rsa_weakness *weak, vs_error *err);
 
+/* Why the policy refuses a key of this weakness ("" for VS_RSA_STRONG). */
+void vs_rsa_weakness_text(vs_rsa_weakness weak, unsigned bits, char *out, size_t cap);
+
 /* Strict base64 of exactly len characters (no whitespace; padding only at the
  * end; unused bits zero). out needs len / 4 * 3 bytes. */
 bool vs_keys_b64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);

@@ -34,10 +34,11 @@ vs_status vs_rsa_scheme_parse(vs_rsa_scheme *out, const char *name, vs_error *er
             return VS_OK;
         }
     }
-    return vs_error_set(err, VS_E_USAGE,
-                        "%.100s: unknown RSA scheme (pkcs1-sha256, pkcs1-sha384, pkcs1-sha512, "
-                        "pss-sha256, pss-sha384, pss-sha512)",
-                        name ? name : "(null)");
+    char subj[112];
+    snprintf(subj, sizeof subj, "%.100s", name ? name : "(null)");
+    return vs_error_subj(err, VS_E_USAGE, subj,
+                         "unknown RSA scheme (pkcs1-sha256, pkcs1-sha384, pkcs1-sha512, "
+                         "pss-sha256, pss-sha384, pss-sha512)");
 }
 
 const char *vs_rsa_scheme_name(vs_rsa_scheme scheme)
@@ -142,17 +143,17 @@ static vs_status pem_decode(const uint8_t *p, size_t len, const char *name, cons
     int state = 0; /* 0 before, 1 body, 2 after */
     uint8_t *b64 = malloc(len + 1);
     if (!b64)
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     size_t nb = 0;
     vs_status st = VS_OK;
     while (st == VS_OK && vs_cursor_line(&c, VS_MAX_KEY_FILE, &l, &n)) {
         if (memchr(l, '\0', n)) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: NUL byte in PEM text", name);
+            st = vs_error_subj(err, VS_E_USAGE, name, "NUL byte in PEM text");
         } else if (state == 0) {
             if (line_is(l, n, begin))
                 state = 1;
             else if (!blank_line(l, n))
-                st = vs_error_set(err, VS_E_USAGE, "%s: text before the PEM BEGIN line", name);
+                st = vs_error_subj(err, VS_E_USAGE, name, "text before the PEM BEGIN line");
         } else if (state == 1) {
             if (line_is(l, n, end)) {
                 state = 2;
@@ -161,13 +162,12 @@ static vs_status pem_decode(const uint8_t *p, size_t len, const char *name, cons
             if (n > 0 && l[n - 1] == '\r')
                 n--;
             if (n == 0 || n > PEM_MAX_LINE) {
-                st = vs_error_set(err, VS_E_USAGE, "%s: bad PEM body line (empty or too long)",
-                                  name);
+                st = vs_error_subj(err, VS_E_USAGE, name, "bad PEM body line (empty or too long)");
                 break;
             }
             for (size_t i = 0; i < n; i++) {
                 if (b64val((uint8_t)l[i]) < 0 && l[i] != '=') {
-                    st = vs_error_set(err, VS_E_USAGE, "%s: invalid base64 in PEM body", name);
+                    st = vs_error_subj(err, VS_E_USAGE, name, "invalid base64 in PEM body");
                     break;
                 }
             }
@@ -176,21 +176,21 @@ static vs_status pem_decode(const uint8_t *p, size_t len, const char *name, cons
                 nb += n;
             }
         } else if (!blank_line(l, n)) {
-            st = vs_error_set(err, VS_E_USAGE, "%s: text after the PEM END line", name);
+            st = vs_error_subj(err, VS_E_USAGE, name, "text after the PEM END line");
         }
     }
     if (st == VS_OK && c.bad)
-        st = vs_error_set(err, VS_E_USAGE, "%s: line too long", name);
+        st = vs_error_subj(err, VS_E_USAGE, name, "line too long");
     if (st == VS_OK && state != 2)
-        st = vs_error_set(err, VS_E_USAGE, "%s: no complete PEM block labelled %s", name, label);
+        st = vs_error_subj(err, VS_E_USAGE, name, "no complete PEM block labelled %s", label);
     if (st == VS_OK) {
         uint8_t *out = malloc(nb / 4 * 3 + 1);
         size_t olen = 0;
         if (!out) {
-            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+            st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
         } else if (!vs_keys_b64_decode(b64, nb, out, &olen)) {
             free(out);
-            st = vs_error_set(err, VS_E_USAGE, "%s: invalid base64 in PEM body", name);
+            st = vs_error_subj(err, VS_E_USAGE, name, "invalid base64 in PEM body");
         } else {
             *der = out;
             *derlen = olen;
@@ -342,24 +342,24 @@ static vs_status der_decode(asn1_node defs, const char *type, const uint8_t *p, 
 {
     *out = NULL;
     if (len == 0 || len > (size_t)VS_MAX_KEY_FILE)
-        return vs_error_set(err, VS_E_USAGE, "%s: bad DER length", name);
+        return vs_error_subj(err, VS_E_USAGE, name, "bad DER length");
     asn1_node node = NULL;
     int r = asn1_create_element(defs, type, &node);
     if (r != ASN1_SUCCESS)
-        return vs_error_setb(err, VS_E_INTERNAL, "libtasn1", r, "%s: asn1_create_element: %s",
-                             name, asn1_strerror(r));
+        return vs_error_subjb(err, VS_E_INTERNAL, "libtasn1", r, name, "asn1_create_element: %s",
+                              asn1_strerror(r));
     char desc[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
     int used = (int)len;
     r = asn1_der_decoding2(&node, p, &used, ASN1_DECODE_FLAG_STRICT_DER, desc);
     if (r != ASN1_SUCCESS) {
         asn1_delete_structure(&node);
-        return vs_error_setb(err, VS_E_USAGE, "libtasn1", r, "%s: malformed DER: %s", name,
+        return vs_error_subjb(err, VS_E_USAGE, "libtasn1", r, name, "malformed DER: %s",
                              asn1_strerror(r));
     }
     if (used < 0 || (size_t)used != len) {
         asn1_delete_structure(&node);
-        return vs_error_set(err, VS_E_USAGE, "%s: %zu trailing bytes after the DER structure",
-                            name, len - (size_t)(used < 0 ? 0 : used));
+        return vs_error_subj(err, VS_E_USAGE, name, "%zu trailing bytes after the DER structure",
+                             len - (size_t)(used < 0 ? 0 : used));
     }
     *out = node;
     return VS_OK;
@@ -407,17 +407,17 @@ static vs_status read_int(asn1_node node, const char *field, const char *name, u
     int len = 0;
     int r = read_field(node, field, buf, &len);
     if (r != ASN1_SUCCESS)
-        return vs_error_setb(err, VS_E_USAGE, "libtasn1", r, "%s: cannot read %s: %s", name,
+        return vs_error_subjb(err, VS_E_USAGE, "libtasn1", r, name, "cannot read %s: %s",
                              field, asn1_strerror(r));
     if (len <= 0)
-        return vs_error_set(err, VS_E_USAGE, "%s: empty %s", name, field);
+        return vs_error_subj(err, VS_E_USAGE, name, "empty %s", field);
     if ((*buf)[0] & 0x80)
-        return vs_error_set(err, VS_E_USAGE, "%s: negative %s", name, field);
+        return vs_error_subj(err, VS_E_USAGE, name, "negative %s", field);
     size_t i = 0;
     while (i < (size_t)len && (*buf)[i] == 0)
         i++;
     if (i == (size_t)len)
-        return vs_error_set(err, VS_E_USAGE, "%s: %s is zero", name, field);
+        return vs_error_subj(err, VS_E_USAGE, name, "%s is zero", field);
     *mag = *buf + i;
     *maglen = (size_t)len - i;
     return VS_OK;
@@ -429,9 +429,9 @@ static vs_status canonical(dbuf *b, const uint8_t *p, size_t len, const char *na
 {
     vs_status st = VS_OK;
     if (b->bad)
-        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     else if (b->len != len || memcmp(b->p, p, len) != 0)
-        st = vs_error_set(err, VS_E_USAGE, "%s: %s is not in canonical DER", name, what);
+        st = vs_error_subj(err, VS_E_USAGE, name, "%s is not in canonical DER", what);
     free(b->p);
     return st;
 }
@@ -467,15 +467,14 @@ static vs_status parse_spki(asn1_node defs, const uint8_t *p, size_t len, const 
     int r = asn1_read_value(node, "algorithm.algorithm", oid, &ol);
     if (r != ASN1_SUCCESS) {
         asn1_delete_structure(&node);
-        return vs_error_setb(err, VS_E_USAGE, "libtasn1", r, "%s: cannot read the algorithm: %s",
-                             name, asn1_strerror(r));
+        return vs_error_subjb(err, VS_E_USAGE, "libtasn1", r, name, "cannot read the algorithm: %s",
+                              asn1_strerror(r));
     }
     if (strcmp(oid, "1.2.840.113549.1.1.1") != 0) {
         asn1_delete_structure(&node);
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: not an RSA key (algorithm %.64s, want rsaEncryption "
-                            "1.2.840.113549.1.1.1)",
-                            name, oid);
+        return vs_error_subj(err, VS_E_USAGE, name,
+                            "not an RSA key (algorithm %.64s, want rsaEncryption "
+                            "1.2.840.113549.1.1.1)", oid);
     }
     uint8_t *params = NULL;
     int pl = 0;
@@ -485,14 +484,13 @@ static vs_status parse_spki(asn1_node defs, const uint8_t *p, size_t len, const 
         if (pl != 2 || params[0] != 0x05 || params[1] != 0x00) {
             free(params);
             asn1_delete_structure(&node);
-            return vs_error_set(err, VS_E_USAGE, "%s: rsaEncryption parameters must be NULL",
-                                name);
+            return vs_error_subj(err, VS_E_USAGE, name, "rsaEncryption parameters must be NULL");
         }
         null_params = true;
     } else if (r != ASN1_ELEMENT_NOT_FOUND && r != ASN1_VALUE_NOT_FOUND) {
         asn1_delete_structure(&node);
-        return vs_error_setb(err, VS_E_USAGE, "libtasn1", r, "%s: cannot read parameters: %s",
-                             name, asn1_strerror(r));
+        return vs_error_subjb(err, VS_E_USAGE, "libtasn1", r, name, "cannot read parameters: %s",
+                              asn1_strerror(r));
     }
     free(params);
     uint8_t *bits = NULL;
@@ -500,11 +498,11 @@ static vs_status parse_spki(asn1_node defs, const uint8_t *p, size_t len, const 
     r = read_field(node, "subjectPublicKey", &bits, &nbits);
     asn1_delete_structure(&node);
     if (r != ASN1_SUCCESS)
-        return vs_error_setb(err, VS_E_USAGE, "libtasn1", r, "%s: cannot read the key bits: %s",
-                             name, asn1_strerror(r));
+        return vs_error_subjb(err, VS_E_USAGE, "libtasn1", r, name, "cannot read the key bits: %s",
+                              asn1_strerror(r));
     if (nbits <= 0 || nbits % 8 != 0) {
         free(bits);
-        return vs_error_set(err, VS_E_USAGE, "%s: key BIT STRING has unused bits", name);
+        return vs_error_subj(err, VS_E_USAGE, name, "key BIT STRING has unused bits");
     }
     st = parse_rsapub(defs, bits, (size_t)nbits / 8, name, k, err);
     free(bits);
@@ -549,6 +547,89 @@ static bool mag_less(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
     return memcmp(a, b, al) < 0;
 }
 
+/* PEM (either label) or DER SPKI into the modulus and exponent. */
+static vs_status read_parts(const uint8_t *p, size_t len, const char *name, rsa_parts *k,
+                            vs_error *err)
+{
+    asn1_node defs = NULL;
+    char desc[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
+    int r = asn1_array2tree(vs_keys_asn1_tab, &defs, desc);
+    if (r != ASN1_SUCCESS)
+        return vs_error_subjb(err, VS_E_INTERNAL, "libtasn1", r, name, "ASN.1 definitions: %s",
+                              asn1_strerror(r));
+    size_t tl;
+    const uint8_t *t = skip_blank(p, len, &tl);
+    uint8_t *der = NULL;
+    size_t derlen = 0;
+    vs_status st;
+    if (starts_with(t, tl, "-----BEGIN PUBLIC KEY-----")) {
+        st = pem_decode(p, len, name, "PUBLIC KEY", &der, &derlen, err);
+        if (st == VS_OK)
+            st = parse_spki(defs, der, derlen, name, k, err);
+    } else if (starts_with(t, tl, "-----BEGIN RSA PUBLIC KEY-----")) {
+        st = pem_decode(p, len, name, "RSA PUBLIC KEY", &der, &derlen, err);
+        if (st == VS_OK)
+            st = parse_rsapub(defs, der, derlen, name, k, err);
+    } else if (starts_with(t, tl, "-----BEGIN ")) {
+        st = vs_error_subj(err, VS_E_USAGE, name,
+                           "not an RSA public key (PEM label is neither PUBLIC KEY nor RSA "
+                           "PUBLIC KEY)");
+    } else if (len > 0 && p[0] == 0x30) {
+        st = parse_spki(defs, p, len, name, k, err);
+    } else {
+        st = vs_error_subj(err, VS_E_USAGE, name, "not an RSA public key (no PEM or DER)");
+    }
+    free(der);
+    asn1_delete_structure(&defs);
+    return st;
+}
+
+/* Malformed (VS_E_USAGE) or merely weak (*weak) moduli and exponents. */
+static vs_status check_parts(const rsa_parts *k, const char *name, unsigned *nbits,
+                             vs_rsa_weakness *weak, vs_error *err)
+{
+    unsigned nb = mag_bits(k->n, k->nl);
+    *nbits = nb;
+    if (nb > VS_MAX_RSA_BITS)
+        return vs_error_subj(err, VS_E_USAGE, name,
+                             "RSA modulus of %u bits is over the limit of %u", nb, VS_MAX_RSA_BITS);
+    if (!(k->n[k->nl - 1] & 1))
+        return vs_error_subj(err, VS_E_USAGE, name, "RSA modulus is even");
+    if (!mag_less(k->e, k->el, k->n, k->nl))
+        return vs_error_subj(err, VS_E_USAGE, name, "RSA exponent is not smaller than the modulus");
+    if (nb < VS_MIN_RSA_BITS)
+        *weak = VS_RSA_WEAK_BITS;
+    else if (!(k->e[k->el - 1] & 1))
+        *weak = VS_RSA_WEAK_EVEN_EXPONENT;
+    else if (k->el < 3 || (k->el == 3 && (((uint32_t)k->e[0] << 16) | ((uint32_t)k->e[1] << 8) |
+                                          k->e[2]) < VS_MIN_RSA_EXPONENT))
+        *weak = VS_RSA_WEAK_SMALL_EXPONENT;
+    return VS_OK;
+}
+
+/* The libgcrypt key and the canonical DER SPKI (b) of n and e. */
+static vs_status build_key(const rsa_parts *k, const char *name, gcry_sexp_t *pub, dbuf *b,
+                           vs_error *err)
+{
+    enc_spki(b, k->n, k->nl, k->e, k->el, true);
+    if (b->bad)
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    gcry_mpi_t n = NULL, e = NULL;
+    gcry_error_t ge = gcry_mpi_scan(&n, GCRYMPI_FMT_USG, k->n, k->nl, NULL);
+    if (!ge)
+        ge = gcry_mpi_scan(&e, GCRYMPI_FMT_USG, k->e, k->el, NULL);
+    if (!ge)
+        ge = gcry_sexp_build(pub, NULL, "(public-key(rsa(n%m)(e%m)))", n, e);
+    gcry_mpi_release(n);
+    gcry_mpi_release(e);
+    if (ge) {
+        *pub = NULL;
+        return vs_error_subjb(err, VS_E_INTERNAL, "gcrypt", (long)ge, name, "%s",
+                              gcry_strerror(ge));
+    }
+    return VS_OK;
+}
+
 vs_status vs_rsa_pubkey_decode(const uint8_t *p, size_t len, const char *name, gcry_sexp_t *pub,
                                unsigned *bits, char fpr[VS_FPR_MAX], uint8_t **spki,
                                size_t *spki_len, vs_rsa_weakness *weak, vs_error *err)
@@ -564,93 +645,22 @@ vs_status vs_rsa_pubkey_decode(const uint8_t *p, size_t len, const char *name, g
     if (!name)
         name = "RSA key";
     if (len > VS_MAX_KEY_FILE)
-        return vs_error_set(err, VS_E_USAGE, "%s: larger than the limit of %u bytes", name,
-                            VS_MAX_KEY_FILE);
+        return vs_error_subj(err, VS_E_USAGE, name, "larger than the limit of %u bytes",
+                             VS_MAX_KEY_FILE);
     vs_status st = vs_gcrypt_init(err);
-    if (st)
-        return st;
-
-    asn1_node defs = NULL;
-    char desc[ASN1_MAX_ERROR_DESCRIPTION_SIZE] = "";
-    int r = asn1_array2tree(vs_keys_asn1_tab, &defs, desc);
-    if (r != ASN1_SUCCESS)
-        return vs_error_setb(err, VS_E_INTERNAL, "libtasn1", r, "ASN.1 definitions: %s",
-                             asn1_strerror(r));
-
     rsa_parts k = { 0 };
-    size_t tl;
-    const uint8_t *t = skip_blank(p, len, &tl);
-    uint8_t *der = NULL;
-    size_t derlen = 0;
-    if (starts_with(t, tl, "-----BEGIN PUBLIC KEY-----")) {
-        st = pem_decode(p, len, name, "PUBLIC KEY", &der, &derlen, err);
-        if (st == VS_OK)
-            st = parse_spki(defs, der, derlen, name, &k, err);
-    } else if (starts_with(t, tl, "-----BEGIN RSA PUBLIC KEY-----")) {
-        st = pem_decode(p, len, name, "RSA PUBLIC KEY", &der, &derlen, err);
-        if (st == VS_OK)
-            st = parse_rsapub(defs, der, derlen, name, &k, err);
-    } else if (starts_with(t, tl, "-----BEGIN ")) {
-        st = vs_error_set(err, VS_E_USAGE,
-                          "%s: not an RSA public key (PEM label is neither PUBLIC KEY nor RSA "
-                          "PUBLIC KEY)",
-                          name);
-    } else if (len > 0 && p[0] == 0x30) {
-        st = parse_spki(defs, p, len, name, &k, err);
-    } else {
-        st = vs_error_set(err, VS_E_USAGE, "%s: not an RSA public key (no PEM or DER)", name);
-    }
-    free(der);
-    asn1_delete_structure(&defs);
-    if (st) {
-        parts_free(&k);
-        return st;
-    }
-
-    unsigned nb = mag_bits(k.n, k.nl);
-    if (nb > VS_MAX_RSA_BITS) {
-        parts_free(&k);
-        return vs_error_set(err, VS_E_USAGE, "%s: RSA modulus of %u bits is over the limit of %u",
-                            name, nb, VS_MAX_RSA_BITS);
-    }
-    if (!(k.n[k.nl - 1] & 1)) {
-        parts_free(&k);
-        return vs_error_set(err, VS_E_USAGE, "%s: RSA modulus is even", name);
-    }
-    if (!mag_less(k.e, k.el, k.n, k.nl)) {
-        parts_free(&k);
-        return vs_error_set(err, VS_E_USAGE, "%s: RSA exponent is not smaller than the modulus",
-                            name);
-    }
-    if (nb < VS_MIN_RSA_BITS)
-        *weak = VS_RSA_WEAK_BITS;
-    else if (!(k.e[k.el - 1] & 1))
-        *weak = VS_RSA_WEAK_EVEN_EXPONENT;
-    else if (k.el < 3 || (k.el == 3 && (((uint32_t)k.e[0] << 16) | ((uint32_t)k.e[1] << 8) |
-                                        k.e[2]) < VS_MIN_RSA_EXPONENT))
-        *weak = VS_RSA_WEAK_SMALL_EXPONENT;
-
     dbuf b = { 0 };
-    enc_spki(&b, k.n, k.nl, k.e, k.el, true);
-    if (b.bad) {
-        free(b.p);
-        parts_free(&k);
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
-    }
-    gcry_mpi_t n = NULL, e = NULL;
-    gcry_error_t ge = gcry_mpi_scan(&n, GCRYMPI_FMT_USG, k.n, k.nl, NULL);
-    if (!ge)
-        ge = gcry_mpi_scan(&e, GCRYMPI_FMT_USG, k.e, k.el, NULL);
-    if (!ge)
-        ge = gcry_sexp_build(pub, NULL, "(public-key(rsa(n%m)(e%m)))", n, e);
-    gcry_mpi_release(n);
-    gcry_mpi_release(e);
+    unsigned nb = 0;
+    if (st == VS_OK)
+        st = read_parts(p, len, name, &k, err);
+    if (st == VS_OK)
+        st = check_parts(&k, name, &nb, weak, err);
+    if (st == VS_OK)
+        st = build_key(&k, name, pub, &b, err);
     parts_free(&k);
-    if (ge) {
+    if (st) {
         free(b.p);
-        *pub = NULL;
-        return vs_error_setb(err, VS_E_INTERNAL, "gcrypt", (long)ge, "%s: %s", name,
-                             gcry_strerror(ge));
+        return st;
     }
     uint8_t d[VS_SHA256_LEN];
     gcry_md_hash_buffer(GCRY_MD_SHA256, d, b.p, b.len);
@@ -666,6 +676,18 @@ vs_status vs_rsa_pubkey_decode(const uint8_t *p, size_t len, const char *name, g
     return VS_OK;
 }
 
+void vs_rsa_weakness_text(vs_rsa_weakness weak, unsigned bits, char *out, size_t cap)
+{
+    if (weak == VS_RSA_WEAK_BITS)
+        snprintf(out, cap, "RSA key of %u bits is below the minimum of %u", bits, VS_MIN_RSA_BITS);
+    else if (weak == VS_RSA_WEAK_EVEN_EXPONENT)
+        snprintf(out, cap, "RSA public exponent is even");
+    else if (weak == VS_RSA_WEAK_SMALL_EXPONENT)
+        snprintf(out, cap, "RSA public exponent is below %u", VS_MIN_RSA_EXPONENT);
+    else if (cap > 0)
+        out[0] = '\0';
+}
+
 vs_status vs_rsa_pubkey_parse(const uint8_t *p, size_t len, const char *name, gcry_sexp_t *pub,
                               unsigned *bits, char fpr[VS_FPR_MAX], uint8_t **spki,
                               size_t *spki_len, vs_error *err)
@@ -679,14 +701,9 @@ vs_status vs_rsa_pubkey_parse(const uint8_t *p, size_t len, const char *name, gc
     if (!name)
         name = "RSA key";
     if (weak != VS_RSA_STRONG) {
-        if (weak == VS_RSA_WEAK_BITS)
-            st = vs_error_set(err, VS_E_POLICY, "%s: RSA key of %u bits is below the minimum of %u",
-                              name, *bits, VS_MIN_RSA_BITS);
-        else if (weak == VS_RSA_WEAK_EVEN_EXPONENT)
-            st = vs_error_set(err, VS_E_POLICY, "%s: RSA public exponent is even", name);
-        else
-            st = vs_error_set(err, VS_E_POLICY, "%s: RSA public exponent is below %u", name,
-                              VS_MIN_RSA_EXPONENT);
+        char why[128];
+        vs_rsa_weakness_text(weak, *bits, why, sizeof why);
+        st = vs_error_subj(err, VS_E_POLICY, name, "%s", why);
         gcry_sexp_release(*pub);
         *pub = NULL;
         free(der);

@@ -71,29 +71,29 @@ static vs_status parse_stored(const uint8_t *p, size_t len, const char *path, vs
     const uint8_t *nl = memchr(p, '\n', len);
     size_t pl = strlen(SCHEME_PREFIX);
     if (!nl || (size_t)(nl - p) <= pl || memcmp(p, SCHEME_PREFIX, pl) != 0)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: damaged key file (no scheme line)", path);
+        return vs_error_subj(err, VS_E_INTEGRITY, path, "damaged key file (no scheme line)");
     char scheme[32];
     size_t sl = (size_t)(nl - p) - pl;
     if (sl >= sizeof scheme)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: damaged key file (bad scheme)", path);
+        return vs_error_subj(err, VS_E_INTEGRITY, path, "damaged key file (bad scheme)");
     memcpy(scheme, p + pl, sl);
     scheme[sl] = '\0';
     if (vs_rsa_scheme_parse(&k->scheme, scheme, NULL) != VS_OK)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: damaged key file (unknown scheme)", path);
+        return vs_error_subj(err, VS_E_INTEGRITY, path, "damaged key file (unknown scheme)");
     size_t off = (size_t)(nl - p) + 1;
     vs_error e2 = VS_ERROR_INIT;
     vs_status st = vs_rsa_pubkey_parse(p + off, len - off, path, &k->pub, &k->bits,
                                        k->fingerprint, NULL, NULL, &e2);
     if (st)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: damaged key file (%s)", path, e2.message);
+        return vs_error_subj(err, VS_E_INTEGRITY, path, "damaged key file (%s)", e2.message);
     /* the name must be the fingerprint */
     const char *base = vs_basename(path);
     if (strlen(base) != 68 || memcmp(base, k->fingerprint + 7, 64) != 0 ||
         strcmp(base + 64, ".pem") != 0) {
         gcry_sexp_release(k->pub);
         k->pub = NULL;
-        return vs_error_set(err, VS_E_INTEGRITY,
-                            "%s: damaged key file (holds key %s, not the one in its name)", path,
+        return vs_error_subj(err, VS_E_INTEGRITY, path,
+                            "damaged key file (holds key %s, not the one in its name)",
                             k->fingerprint);
     }
     return VS_OK;
@@ -121,15 +121,18 @@ vs_status vs_keys_rsa_load_one(vs_ctx *ctx, const char *hex64, vs_rsa_key *k, vs
     snprintf(rel, sizeof rel, RSA_DIR "/%.64s.pem", hex64);
     char *path = vs_path_join(ctx->home, rel);
     if (!path)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     uint8_t *buf = NULL;
     size_t len = 0;
     struct stat sb;
     vs_status st;
-    if (fstatat(ctx->home_fd, rel, &sb, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
-        st = vs_error_set(err, VS_E_USAGE, "sha256:%.64s: no such key in the store", hex64);
-    else
+    if (fstatat(ctx->home_fd, rel, &sb, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+        char subj[80];
+        snprintf(subj, sizeof subj, "sha256:%.64s", hex64);
+        st = vs_error_subj(err, VS_E_USAGE, subj, "no such key in the store");
+    } else {
         st = vs_read_file(ctx->home_fd, rel, VS_MAX_KEY_FILE, &buf, &len, err);
+    }
     if (st == VS_OK)
         st = parse_stored(buf, len, path, k, err);
     free(buf);
@@ -148,13 +151,13 @@ vs_status vs_keys_rsa_load_all(vs_ctx *ctx, vs_rsa_key **out, size_t *n, vs_erro
     if (dfd < 0) {
         if (errno == ENOENT)
             return VS_OK; /* empty store */
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/" RSA_DIR, ctx->home);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, RSA_DIR);
     }
     DIR *d = fdopendir(dfd);
     if (!d) {
         int e = errno;
         close(dfd);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s/" RSA_DIR, ctx->home);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, ctx->home, RSA_DIR);
     }
     vs_rsa_key *keys = NULL;
     size_t nk = 0, cap = 0;
@@ -167,7 +170,7 @@ vs_status vs_keys_rsa_load_all(vs_ctx *ctx, vs_rsa_key **out, size_t *n, vs_erro
             size_t nc = cap ? cap * 2 : 8;
             vs_rsa_key *nkeys = realloc(keys, nc * sizeof *keys);
             if (!nkeys) {
-                st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+                st = vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
                 break;
             }
             keys = nkeys;
