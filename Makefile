@@ -44,7 +44,7 @@ endif
 CFLAGS += $(HARDEN)
 LDFLAGS += $(HARDEN_LD)
 
-LIB_DIRS := common keys verify fetch cache stage render mirror
+LIB_DIRS := common keys verify fetch cache stage render mirror source
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS := $(wildcard cli/*.c)

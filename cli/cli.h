@@ -22,6 +22,13 @@ typedef struct cli {
     const char *command;  /* e.g. "keys import" for messages */
     vs_ctx *ctx;          /* opened lazily by cli_ctx() */
     char **argv;          /* the command's argv (argv[0] its name), for messages */
+    const char *config_arg; /* --config FILE, or NULL ($VETSTAGE_CONFIG, HOME/vetstage.conf) */
+    vs_config *config;    /* loaded lazily by cli_config() */
+    /* what a NAME@VERSION resolved to and the mirror bases of a fetch; they
+     * must outlive the command's fetch options, main() frees them */
+    vs_source_release *rel;
+    char **bases;
+    size_t nbases;
 } cli;
 
 /* Options every command accepts after its name. Put CLI_COMMON_LONGOPTS in
@@ -34,6 +41,7 @@ enum {
     CLI_OPT_NO_PROGRESS,
     CLI_OPT_HOME,
     CLI_OPT_HELP,
+    CLI_OPT_CONFIG,
     CLI_OPT_FIRST_COMMAND = 0x1100, /* commands number their own long options from here */
     CLI_OPT_FETCH_BASE = 0x1200,    /* the fetch options shared by fetch and pull */
     CLI_OPT_STAGE_BASE = 0x1300     /* the stage options shared by stage and pull */
@@ -45,6 +53,7 @@ enum {
     { "verbose", no_argument, NULL, 'v' },                             \
     { "no-progress", no_argument, NULL, CLI_OPT_NO_PROGRESS },         \
     { "home", required_argument, NULL, CLI_OPT_HOME },                 \
+    { "config", required_argument, NULL, CLI_OPT_CONFIG },             \
     { "help", no_argument, NULL, 'h' }
 /* short options to add to each getopt string */
 #define CLI_COMMON_SHORTOPTS "qvh"
@@ -87,6 +96,11 @@ vs_ctx *cli_ctx(cli *c, int *rc);
 /* The context when the home exists; NULL with *rc 0
  * when there is none, NULL with *rc set when it could not be opened. */
 vs_ctx *cli_ctx_if_home(cli *c, int *rc);
+
+/* The configuration (sources): --config FILE, else $VETSTAGE_CONFIG, else
+ * HOME/vetstage.conf (absent: no sources). Loaded once; on failure prints
+ * the error and returns NULL with *rc set. */
+vs_config *cli_config(cli *c, int *rc);
 
 /* Report a failure from the library: human line on stderr ("vetstage: MSG")
  * or the JSON error object on stdout. Returns the exit code (err->status). */
@@ -138,7 +152,11 @@ json_t *cli_sigs_json(const vs_verdict *v);
 typedef struct cli_fetch_args {
     vs_cache_fetch_opts fo;
     const char *mirrors[VS_CACHE_MAX_MIRRORS];
+    bool from_source;     /* the argument was NAME@VERSION of a source */
 } cli_fetch_args;
+
+/* --mirror options one command line may give (each becomes two bases). */
+#define CLI_MAX_MIRRORS (VS_CACHE_MAX_MIRRORS / 2)
 
 /* Long options of fetch, for a command's option table. */
 #define CLI_FETCH_LONGOPTS                                                   \
@@ -161,7 +179,10 @@ void cli_fetch_args_init(cli_fetch_args *a);
 /* Handle option `opt` (with optarg). Returns 0 when handled, -1 when `opt`
  * is not a fetch option, or an exit code (usage error already reported). */
 int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a);
-/* After parsing: set the URL and check combinations. 0 or an exit code. */
+/* After parsing: set the URL and check combinations. `arg` is a URL or
+ * NAME@VERSION of a source (its options fill what the command line left
+ * unset; c->rel keeps the resolved release). Each --mirror BASE becomes
+ * BASE/NAME/VERSION then BASE. 0 or an exit code. */
 int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *url);
 /* Fetch options text for --help. */
 extern const char cli_fetch_help[];

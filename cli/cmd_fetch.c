@@ -7,7 +7,7 @@
 #include "cli.h"
 
 static const char usage_head[] =
-    "usage: vetstage fetch URL [--name N] [--version V]\n"
+    "usage: vetstage fetch URL|NAME@VERSION [--name N] [--version V]\n"
     "                      [--gpg-sig-url U | --checksums-url U] [--rsa-sig-url U]\n"
     "                      [--mirror BASE]... [--cacert FILE] [--pinned-pubkey sha256//...]\n"
     "                      [--max-size BYTES] [--retries N] [--timeout S]\n"
@@ -16,7 +16,10 @@ static const char usage_head[] =
     "Download a package and its signatures into the quarantine under HOME/cache,\n"
     "verify them with the same policy as `verify`, and only then keep the package\n"
     "as NAME@VERSION in the cache. A package already cached is not downloaded again.\n"
-    "  URL                 https://, http:// or file:// (redirects keep the scheme)\n";
+    "  URL                 https://, http:// or file:// (redirects keep the scheme)\n"
+    "  NAME@VERSION        a release of the source NAME of the configuration\n"
+    "                      (--config FILE, $VETSTAGE_CONFIG or HOME/vetstage.conf):\n"
+    "                      its URLs, keys and options; options given here win\n";
 static const char usage_tail[] =
     "Exit codes: 0 cached (or already cached), 2 usage, 3 verification failed,\n"
     "4 download failed (also a required signature URL that cannot be fetched),\n"
@@ -45,7 +48,8 @@ int cmd_fetch(cli *c, int argc, char **argv)
             return r;
     }
     if (optind + 1 != argc)
-        return cli_usage_error(c, optind >= argc ? "missing URL" : "give exactly one URL");
+        return cli_usage_error(c, optind >= argc ? "missing URL or NAME@VERSION"
+                                                 : "give exactly one URL or NAME@VERSION");
     int rc = cli_fetch_args_finish(c, &fa, argv[optind]);
     if (rc)
         return rc;

@@ -2,12 +2,15 @@
 #include "cli.h"
 
 static const char usage_head[] =
-    "usage: vetstage pull URL --dest DIR [fetch options] [stage options] [--json]\n"
+    "usage: vetstage pull URL|NAME@VERSION --dest DIR [fetch options] [stage options]\n"
+    "                     [--json]\n"
     "\n"
     "The main job: download URL and its signatures, verify them against the trust\n"
     "store, keep the package in the cache as NAME@VERSION, and stage it into DIR\n"
     "(re-checked from the cache, extracted safely). The same as `vetstage fetch URL`\n"
-    "followed by `vetstage stage NAME@VERSION --dest DIR`.\n"
+    "followed by `vetstage stage NAME@VERSION --dest DIR`. NAME@VERSION takes the\n"
+    "URLs, keys and options of the source NAME of the configuration (--config FILE,\n"
+    "$VETSTAGE_CONFIG or HOME/vetstage.conf); options given here win.\n"
     "fetch options:\n";
 static const char usage_mid[] = "stage options:\n";
 static const char usage_tail[] =
@@ -43,7 +46,8 @@ int cmd_pull(cli *c, int argc, char **argv)
             return r;
     }
     if (optind + 1 != argc)
-        return cli_usage_error(c, optind >= argc ? "missing URL" : "give exactly one URL");
+        return cli_usage_error(c, optind >= argc ? "missing URL or NAME@VERSION"
+                                                 : "give exactly one URL or NAME@VERSION");
     if (!dest || !*dest)
         return cli_usage_error(c, "--dest DIR is required");
     int rc = cli_fetch_args_finish(c, &fa, argv[optind]);

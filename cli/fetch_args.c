@@ -1,4 +1,5 @@
 /* cli/fetch_args.c - the fetch options, shared by `fetch` and `pull`. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,8 +52,8 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
         fo->rsa_sig_url = optarg;
         return 0;
     case 5:
-        if (fo->nmirrors >= VS_CACHE_MAX_MIRRORS)
-            return cli_usage_error(c, "more than %d --mirror options", VS_CACHE_MAX_MIRRORS);
+        if (fo->nmirrors >= CLI_MAX_MIRRORS)
+            return cli_usage_error(c, "more than %d --mirror options", CLI_MAX_MIRRORS);
         a->mirrors[fo->nmirrors++] = optarg;
         return 0;
     case 6:
@@ -92,13 +93,67 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
     }
 }
 
-int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *url)
+/* Each --mirror BASE as BASE/NAME/VERSION (the tree `mirror sync` writes),
+ * then BASE (a flat mirror). Without a name and version nothing changes:
+ * the fetch itself then reports why it has none. */
+static int expand_mirrors(cli *c, cli_fetch_args *a, const char *name, const char *version)
+{
+    vs_cache_fetch_opts *fo = &a->fo;
+    if (fo->nmirrors == 0 || !name || !version)
+        return 0;
+    vs_error err = VS_ERROR_INIT;
+    vs_source_mirror_bases_free(c->bases, c->nbases);
+    c->bases = NULL;
+    c->nbases = 0;
+    if (vs_source_mirror_bases(a->mirrors, fo->nmirrors, name, version, &c->bases, &c->nbases,
+                               &err) != VS_OK)
+        return cli_fail(c, &err);
+    fo->mirrors = (const char *const *)c->bases;
+    fo->nmirrors = c->nbases;
+    return 0;
+}
+
+int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *arg)
 {
     if (a->fo.gpg_sig_url && a->fo.checksums_url)
         return cli_usage_error(c, "give either --gpg-sig-url or --checksums-url, not both");
-    a->fo.url = url;
     a->fo.mirrors = a->mirrors;
-    return 0;
+    if (vs_source_is_ref(arg)) {
+        /* NAME@VERSION: the source NAME of the configuration fills every
+         * option the command line left unset */
+        if (a->fo.name || a->fo.version)
+            return cli_usage_error(c, "--name and --version do not go with NAME@VERSION '%s'",
+                                   arg);
+        int rc = 0;
+        vs_config *cfg = cli_config(c, &rc);
+        if (!cfg)
+            return rc;
+        vs_error err = VS_ERROR_INIT;
+        vs_source_release_free(c->rel);
+        c->rel = NULL;
+        if (vs_source_resolve(cfg, arg, &c->rel, &err) != VS_OK)
+            return cli_fail(c, &err);
+        if ((rc = expand_mirrors(c, a, c->rel->fetch.name, c->rel->fetch.version)))
+            return rc;
+        vs_source_apply(c->rel, &a->fo);
+        a->from_source = true;
+        return 0;
+    }
+    a->fo.url = arg;
+    char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
+    const char *n = a->fo.name, *v = a->fo.version;
+    if (a->fo.nmirrors && (!n || !v)) {
+        vs_error err = VS_ERROR_INIT;
+        if (vs_fetch_name_version(arg, name, version, &err) != VS_OK)
+            return 0;
+        n = n ? n : name;
+        v = v ? v : version;
+    }
+    char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
+    if (!n || !v || (size_t)snprintf(ref, sizeof ref, "%s@%s", n, v) >= sizeof ref ||
+        !vs_source_is_ref(ref))
+        return 0; /* the fetch says what is wrong with them */
+    return expand_mirrors(c, a, n, v);
 }
 
 int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *o)

@@ -24,10 +24,12 @@ static const struct {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vetstage [--home DIR] [--json] [-q | -v] [--no-progress] COMMAND [ARGS...]\n"
+    fprintf(f, "usage: vetstage [--home DIR] [--config FILE] [--json] [-q | -v] [--no-progress]\n"
+               "                COMMAND [ARGS...]\n"
                "       vetstage --version | --help\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n  --config FILE  the sources (default $VETSTAGE_CONFIG, else HOME/vetstage.conf)\n");
     fprintf(f, "\n'vetstage COMMAND --help' describes a command. Exit codes: 0 ok, 1 internal,\n"
                "2 usage, 3 verify, 4 fetch, 5 unsafe, 6 integrity, 7 policy.\n");
 }
@@ -112,6 +114,9 @@ int main(int argc, char **argv)
         rc = cli_unknown_word(&c, "command", name, names, sizeof names / sizeof names[0],
                               "vetstage --help");
     }
+    vs_source_release_free(c.rel);
+    vs_source_mirror_bases_free(c.bases, c.nbases);
+    vs_config_free(c.config);
     vs_ctx_free(c.ctx);
     return rc;
 }

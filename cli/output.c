@@ -41,6 +41,9 @@ int cli_common_opt(cli *c, int opt)
     case CLI_OPT_HOME:
         c->home_arg = optarg;
         return 0;
+    case CLI_OPT_CONFIG:
+        c->config_arg = optarg;
+        return 0;
     case 'h':
         return -1;
     default:
@@ -255,6 +258,28 @@ vs_ctx *cli_ctx_if_home(cli *c, int *rc)
     free(home);
     /* no home: it has staged nothing, and a read-only command creates none */
     return exists ? cli_ctx(c, rc) : NULL;
+}
+
+vs_config *cli_config(cli *c, int *rc)
+{
+    if (c->config)
+        return c->config;
+    vs_ctx *ctx = cli_ctx(c, rc);
+    if (!ctx)
+        return NULL;
+    /* the CLI reads the environment; the library never does */
+    const char *path = c->config_arg;
+    if (!path) {
+        const char *e = getenv("VETSTAGE_CONFIG");
+        if (e && *e)
+            path = e;
+    }
+    vs_error err = VS_ERROR_INIT;
+    if (vs_config_load(ctx, path, &c->config, &err) != VS_OK) {
+        *rc = cli_fail(c, &err);
+        return NULL;
+    }
+    return c->config;
 }
 
 void cli_json_print(json_t *obj)

@@ -25,8 +25,9 @@ extern "C" {
 
 #define VS_CACHE_MAX_SIGS 4
 #define VS_CACHE_MAX_SIGNERS 4
-/* --mirror options accepted by one fetch. */
-#define VS_CACHE_MAX_MIRRORS 16
+/* Mirror bases accepted by one fetch (each --mirror BASE gives two:
+ * BASE/NAME/VERSION and BASE, see vs_source_mirror_bases). */
+#define VS_CACHE_MAX_MIRRORS 32
 
 /* A signature-side object kept with a package. */
 typedef struct vs_cache_sig {

@@ -55,6 +55,16 @@
 /* An ECS task definition given to `render ecs-task`. */
 #define VS_MAX_TASK_DEF (4u * 1024u * 1024u)
 
+/* The configuration file (vetstage.conf) and one of its lines (long URLs fit). */
+#define VS_MAX_CONFIG_FILE (1024u * 1024u)
+#define VS_MAX_CONFIG_LINE (VS_MAX_URL + 256u)
+/* [source NAME] sections in one file; fingerprints in one `keys`; `mirror` lines. */
+#define VS_MAX_SOURCES 1024u
+#define VS_MAX_SOURCE_KEYS 16u
+#define VS_MAX_SOURCE_MIRRORS 8u
+/* strip-components at most. */
+#define VS_MAX_STRIP_COMPONENTS 64u
+
 /* Buffer used to stream files (hashing, copying). */
 #define VS_IO_BUFSIZE (128u * 1024u)
 

@@ -11,5 +11,6 @@
 #include "vetstage/stage.h"
 #include "vetstage/render.h"
 #include "vetstage/mirror.h"
+#include "vetstage/source.h"
 
 #endif
