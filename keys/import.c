@@ -206,10 +206,10 @@ static vs_status probe_result(run *r, item *it, gpgme_import_result_t res, vs_er
         return vs_error_subj(err, VS_E_USAGE, it->path,
                              "holds secret key material; refusing it");
     unsigned unnamed_errors = 0;
-    const char *why = "no key accepted";
+    gpgme_error_t last = 0;
     for (gpgme_import_status_t i = res->imports; i; i = i->next) {
         if (i->result) {
-            why = gpgme_strerror(i->result);
+            last = i->result;
             if (!i->fpr || r->nexpect == 0)
                 unnamed_errors++;
             continue;
@@ -217,13 +217,14 @@ static vs_status probe_result(run *r, item *it, gpgme_import_result_t res, vs_er
         if (i->fpr && !add_fpr(it, i->fpr))
             return vs_error_subj(err, VS_E_INTERNAL, it->path, "out of memory");
     }
-    if (r->nexpect == 0 && (res->not_imported > 0 || unnamed_errors > 0))
-        return vs_error_subj(err, VS_E_USAGE, it->path, "gpg did not import a key in it (%s)",
-                             why);
-    if (it->nfprs == 0)
-        return vs_error_subj(err, VS_E_USAGE, it->path, "gpg did not import a key in it (%s)",
-                             why);
-    return VS_OK;
+    bool refused = r->nexpect == 0 && (res->not_imported > 0 || unnamed_errors > 0);
+    if (!refused && it->nfprs > 0)
+        return VS_OK;
+    if (last)
+        return vs_keys_gpgme_error(err, VS_E_USAGE, last, it->path,
+                                   "gpg did not import a key in it");
+    return vs_error_subj(err, VS_E_USAGE, it->path,
+                         "gpg did not import a key in it (no key accepted)");
 }
 
 static vs_status probe_file(run *r, item *it, vs_error *err)

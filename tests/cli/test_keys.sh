@@ -256,6 +256,14 @@ expect_err_has "it can verify nothing" "expired key: says it can verify nothing"
 run $MK --json keys list
 expect_json "sorted($(pgp_keys)) == sorted(['$VENDOR', '$EXPIRED'])" "both named keys, nothing else"
 
+# the same key with a new subkey: updated, not "already present"
+vendor_gpg --quick-add-key "$VENDOR" ed25519 sign 2y 2>/dev/null
+vendor_gpg --armor --export "$VENDOR" >"$T/vendor-newsub.asc"
+run $MK --json keys import "$T/vendor-newsub.asc"
+expect_json "j['ok'] and [k['status'] for k in j['keys']] == ['updated']" "a stored key with a new subkey: status updated"
+expect_rc 0 "the same file again" $MK keys import "$T/vendor-newsub.asc"
+expect_err_has "already present openpgp $VENDOR" "then already present"
+
 # a key exported after its revocation: imported with a warning
 vendor_gpg --import "$FIX/revoked.rev" 2>/dev/null
 vendor_gpg --armor --export "$REVOKED" >"$T/revoked-key.asc"
