@@ -36,50 +36,42 @@ typedef struct vs_stage_result {
 /*
  * Stage the cached "NAME@VERSION" into `dest`.
  *
- * 1. Look the ref up and open its package object; re-verify it
- *    (vs_cache_reverify: object hashes and signatures, with the store as it
- *    is now) before any byte is extracted. The bytes extracted are hashed
- *    again as they are read and must match the re-verified digest.
- * 2. Extract with libarchive (tar: ustar/pax/gnutar; filters gzip, xz, zstd
- *    only) into a hidden temporary directory (".vetstage-tmp-*"), refusing
- *    before anything of an entry is written: absolute paths, ".." components,
- *    empty paths or paths over VS_MAX_ARCHIVE_PATH bytes, control characters,
- *    the reserved top-level name ".vetstage", symbolic links with an absolute
- *    target or one that leaves the tree (".." only as leading components, no
- *    more of them than directories above the link), paths through a symbolic
- *    link or a file, hard links, devices, FIFOs, sockets, setuid/setgid/sticky
- *    bits, two entries for one path ("./a" = "a" = "a/"), more than
- *    max_entries entries, more than max_unpacked bytes (declared sizes and
- *    bytes actually written both count), non-archives and archives that end
- *    early. Files get 0755 if any execute bit was set, else 0644; directories
- *    0755; owner: the caller. Files and directories are fsynced.
- * 3. Write .vetstage/MANIFEST.sha256 (`sha256sum -c` format), .vetstage/MODES
- *    ("f|d|l MODE PATH[<TAB>TARGET]" for every file, directory and symlink)
- *    and .vetstage/provenance.json (name, version, package, sha256, size, url,
- *    signatures [{kind, file, sha256, url}], signers [{type, fingerprint,
- *    created}], verified, admitted, tool).
- * 4. Versioned (default): `dest` is created if absent (its parent must
- *    exist). DEST/versions/VERSION appears by one rename; then DEST/current
- *    (a symlink "versions/VERSION") is replaced by renaming a fresh symlink
- *    over it. A version that is already staged is replaced atomically
- *    (renameat2 RENAME_EXCHANGE, then the old copy is removed), which also
- *    repairs a damaged copy. A version lower than current (vs_version_cmp)
- *    is VS_E_POLICY unless opts->allow_downgrade.
- *    Flat: `dest` must be absent or an empty directory; the tree is built
- *    beside it (same parent) and renamed to `dest` (rename(2) replaces an
- *    empty directory atomically, so there is no window without `dest`).
- * Concurrent stages into one destination are serialised (flock on the
- * destination directory, or on the parent for --flat); temporary trees left
- * by a killed stage are removed by the next one. On failure the temporary
- * tree is removed and `dest` is as before (a `dest` created by this call is
- * removed again).
+ * 1. Re-check, before any byte is extracted: the package object still hashes
+ *    to the SHA-256 its ref recorded when the signatures were verified (the
+ *    bytes extracted are hashed again as they are read and must match), and
+ *    no signer key recorded in the ref has since been revoked or removed from
+ *    the store. A key that merely expired after admission does not block.
+ *    Errors name NAME@VERSION, never the cache object path.
+ * 2. `dest` must be outside the home and absent, empty, or a vetstage layout
+ *    of the same kind (versioned: only `current` -> versions/VERSION and
+ *    versions/ of staged trees; flat: never, --flat needs it absent or
+ *    empty); anything else is VS_E_USAGE before any change, naming DEST and
+ *    what was found. Then, versioned, the downgrade and rollback rules.
+ * 3. Extract (the rules of the contract; see stage_int.h) into this run's
+ *    work folder DEST/.vetstage-tmp-HEX/ (its `lock` file flock'ed while the
+ *    run lives), and write .vetstage/MANIFEST.sha256, .vetstage/MODES and
+ *    .vetstage/provenance.json (name, version, package, sha256, size, url,
+ *    signatures [{kind, file, sha256, url}], signers [{type, fingerprint}],
+ *    signed, verified, admitted, arch when given, tool).
+ * 4. Versioned: DEST/versions/VERSION appears by one rename (an exchange
+ *    when that version is staged already, which also repairs a damaged
+ *    copy); DEST/current flips by renaming a fresh symlink over it; then
+ *    opts->keep prunes all but the newest versions, never the current one.
+ *    Flat: the tree's entries are renamed into DEST, .vetstage last.
+ * 5. The layout digest of DEST is recorded in HOME/staged/ (see
+ *    vs_layout_recorded_digest).
+ * Concurrent stages into one destination are serialised (flock on DEST).
+ * Work folders of runs that are gone (their lock can be taken) are removed
+ * by the next run, after its checks; nothing else in DEST is ever removed.
+ * On failure the work folder is removed and DEST is as before (a DEST
+ * created by this call is removed again).
  *
- * Returns VS_OK; VS_E_USAGE (bad ref, not in the cache, bad dest, --flat dest
- * not empty, current not a vetstage link); VS_E_VERIFY (cache object altered,
- * signature no longer valid); VS_E_INTEGRITY (damaged cache ref);
- * VS_E_UNSAFE (archive refused; the message is "PACKAGE: entry 'NAME':
- * reason"); VS_E_POLICY (downgrade); VS_E_INTERNAL (I/O).
- * `res` (may be NULL) receives the staged path and counts.
+ * Returns VS_OK; VS_E_USAGE (bad ref, not in the cache, DEST refused);
+ * VS_E_VERIFY (package altered, signer revoked or removed); VS_E_INTEGRITY
+ * (damaged cache ref, a symbolic link below the home); VS_E_UNSAFE (archive
+ * refused); VS_E_POLICY (downgrade, rollback, ELF of another architecture);
+ * VS_E_INTERNAL (I/O). `res` (may be NULL) receives the staged path and
+ * counts.
  */
 VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
                                  const vs_stage_opts *opts, vs_stage_result *res, vs_error *err);
