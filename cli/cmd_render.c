@@ -8,36 +8,64 @@
 
 static const char usage_text[] =
     "usage: vetstage render sidecar  --layout DIR [--mount-path P] [--start-script PATH]\n"
-    "                                [--out CONTEXT [--checker PATH]]\n"
+    "                                [--manifest-sha256 HEX] [--out CONTEXT [--checker PATH]]\n"
     "       vetstage render embedded --layout DIR --app-image IMAGE [--entrypoint JSON]\n"
-    "                                [--cmd JSON] [--mount-path P] [--start-script PATH]\n"
-    "                                [--out CONTEXT [--checker PATH]]\n"
+    "                                [--cmd JSON] [--app-user USER] [--as-root] [--fail-open]\n"
+    "                                [--mount-path P] [--start-script PATH]\n"
+    "                                [--manifest-sha256 HEX] [--out CONTEXT [--checker PATH]]\n"
     "       vetstage render ecs-task --task-def FILE --app-container NAME --sidecar-image IMAGE\n"
+    "                                [--layout DIR] [--manifest-sha256 HEX]\n"
     "                                [--image-entrypoint JSON] [--image-cmd JSON]\n"
     "                                [--token-secret ARN] [--server-url URL] [--mount-path P]\n"
-    "                                [--start-script PATH] [--out FILE]\n"
+    "                                [--start-script PATH] [--as-root] [--fail-open]\n"
+    "                                [--allow-tag] [--allow-autoupgrade] [--no-writable-paths]\n"
+    "                                [--out FILE]\n"
     "\n"
     "  sidecar   Dockerfile of a FROM scratch image that carries the layout as a VOLUME at P\n"
-    "            (default /var/lib/lacework-backup); its command, /vetstage-check P, exits 0\n"
-    "            only when the layout matches its manifest.\n"
+    "            (default /var/lib/lacework-backup); its command,\n"
+    "            /vetstage-check --manifest-sha256 DIGEST P, exits 0 only when the layout\n"
+    "            has the layout digest it was rendered with and matches its manifest.\n"
     "  embedded  multi-stage Dockerfile copying the layout into IMAGE; the new entry point\n"
-    "            checks the layout, runs the start script, then execs the image's entry\n"
-    "            point and command (give them with --entrypoint/--cmd as JSON arrays, '[]'\n"
-    "            for none; setting ENTRYPOINT clears the image's CMD). IMAGE needs /bin/sh.\n"
+    "            checks the layout (pinned by its digest), runs the start script, then execs\n"
+    "            the image's entry point and command (give them with --entrypoint/--cmd as\n"
+    "            JSON arrays, '[]' for none; setting ENTRYPOINT clears the image's CMD).\n"
+    "            IMAGE needs /bin/sh. The image gets LaceworkConfig={\"autoupgrade\":\"disable\"}.\n"
     "  ecs-task  the task definition (aws ecs describe-task-definition output, a bare\n"
     "            taskDefinition or register input) made ready for\n"
     "            'aws ecs register-task-definition --cli-input-json': container\n"
-    "            datacollector-sidecar added (essential false), and on the application\n"
-    "            container volumesFrom (read-only), dependsOn SUCCESS, the token as a secret\n"
-    "            LaceworkAccessToken, LaceworkServerUrl, and the entry point\n"
+    "            datacollector-sidecar made exactly ours (essential false, entry point\n"
+    "            /vetstage-check [--manifest-sha256 DIGEST] P, nothing else it runs or mounts\n"
+    "            kept), and on the application container volumesFrom it once (read-only),\n"
+    "            dependsOn it once (SUCCESS), the token as a secret LaceworkAccessToken,\n"
+    "            LaceworkServerUrl, LaceworkConfig with \"autoupgrade\": \"disable\" (merged into\n"
+    "            an existing one), and the entry point\n"
     "              [\"/bin/sh\", \"-c\", \"\\\"$0\\\" && exec \\\"$@\\\"\", \"P/START-SCRIPT\"]\n"
     "            with the original entry point + command as command (from the task\n"
     "            definition, else --image-entrypoint/--image-cmd). Running it again on its\n"
     "            own output changes nothing.\n"
     "\n"
     "  --layout DIR         flat layout, or versioned (then DIR/current); it must hold the\n"
-    "                       start script and pass its manifest check, else exit 6\n"
+    "                       start script (and VERSION/datacollector when the script sets\n"
+    "                       VERSION=) and pass its manifest check, else exit 6. For ecs-task:\n"
+    "                       the layout in the sidecar image; its digest goes into the\n"
+    "                       sidecar's command, its architecture must match the task's\n"
+    "                       runtimePlatform.cpuArchitecture\n"
+    "  --manifest-sha256 HEX  the layout digest to expect (exit 6 if the layout has\n"
+    "                       another); for ecs-task without --layout, the digest the\n"
+    "                       sidecar's checker requires\n"
     "  --start-script PATH  inside the layout (default lacework-sidecar.sh)\n"
+    "  --sidecar-image IMAGE  by digest, REPO@sha256:HEX\n"
+    "  --allow-tag          accept a sidecar image by tag (it can change under a service)\n"
+    "  --app-user USER      (embedded) the image's user as 'docker image inspect' shows it\n"
+    "  --as-root            the agent's start script must run as root (the vendor requires\n"
+    "                       it): run the application container as root (ecs-task: user root;\n"
+    "                       embedded: USER root). A non-root user without it: exit 2\n"
+    "  --fail-open          a failing start script (or layout check) does not stop the\n"
+    "                       application: it starts without the agent (ecs-task: dependsOn\n"
+    "                       START, the checker's verdict only logged). Default: fail closed\n"
+    "  --allow-autoupgrade  accept a LaceworkConfig that turns the agent's self-upgrade on\n"
+    "  --no-writable-paths  (ecs-task) with readonlyRootFilesystem, refuse rather than add\n"
+    "                       task volumes at /var/lib/lacework and /var/log/lacework\n"
     "  --out CONTEXT        write a complete build context (Dockerfile, layout/,\n"
     "                       vetstage-check) to CONTEXT, which must be absent or empty;\n"
     "                       without it the Dockerfile goes to stdout\n"
@@ -46,8 +74,10 @@ static const char usage_text[] =
     "  --out FILE           (ecs-task) write the JSON to FILE atomically, not to stdout\n"
     "Options: --json, -q, -v, --help.\n"
     "Exit codes: 0 ok, 1 internal, 2 usage (bad arguments, malformed task definition,\n"
-    "unknown container, token in plain environment), 6 integrity (layout damaged or\n"
-    "without its start script; nothing written).\n";
+    "unknown container, token in plain environment, non-root user without --as-root,\n"
+    "sidecar image by tag, self-upgrade turned on, architecture mismatch), 6 integrity\n"
+    "(layout damaged, of another digest, or without its start script or VERSION folder;\n"
+    "nothing written).\n";
 
 enum {
     OPT_LAYOUT = CLI_OPT_FIRST_COMMAND,
@@ -65,10 +95,18 @@ enum {
     OPT_IMAGE_CMD,
     OPT_TOKEN_SECRET,
     OPT_SERVER_URL,
+    OPT_MANIFEST_SHA256,
+    OPT_APP_USER,
+    OPT_AS_ROOT,
+    OPT_FAIL_OPEN,
+    OPT_ALLOW_TAG,
+    OPT_ALLOW_AUTOUPGRADE,
+    OPT_NO_WRITABLE_PATHS,
 };
+#define OPT_LAST OPT_NO_WRITABLE_PATHS
 
 typedef struct args {
-    const char *v[OPT_SERVER_URL - OPT_LAYOUT + 1];
+    const char *v[OPT_LAST - OPT_LAYOUT + 1];
 } args;
 
 #define ARG(a, o) ((a)->v[(o)-OPT_LAYOUT])
@@ -77,19 +115,25 @@ static const char *const optnames[] = {
     "layout",        "mount-path",    "start-script",     "out",       "checker",
     "app-image",     "entrypoint",    "cmd",              "task-def",  "app-container",
     "sidecar-image", "image-entrypoint", "image-cmd",     "token-secret", "server-url",
+    "manifest-sha256", "app-user",    "as-root",          "fail-open", "allow-tag",
+    "allow-autoupgrade", "no-writable-paths",
 };
 
 /* Which options each subcommand accepts (bit per option). */
 #define B(o) (1u << ((o)-OPT_LAYOUT))
 static const unsigned sidecar_opts = B(OPT_LAYOUT) | B(OPT_MOUNT) | B(OPT_SCRIPT) | B(OPT_OUT) |
-                                     B(OPT_CHECKER);
+                                     B(OPT_CHECKER) | B(OPT_MANIFEST_SHA256);
 static const unsigned embedded_opts = B(OPT_LAYOUT) | B(OPT_MOUNT) | B(OPT_SCRIPT) | B(OPT_OUT) |
                                       B(OPT_CHECKER) | B(OPT_APP_IMAGE) | B(OPT_ENTRYPOINT) |
-                                      B(OPT_CMD);
+                                      B(OPT_CMD) | B(OPT_MANIFEST_SHA256) | B(OPT_APP_USER) |
+                                      B(OPT_AS_ROOT) | B(OPT_FAIL_OPEN);
 static const unsigned ecs_opts = B(OPT_TASK_DEF) | B(OPT_APP_CONTAINER) | B(OPT_SIDECAR_IMAGE) |
                                  B(OPT_IMAGE_ENTRYPOINT) | B(OPT_IMAGE_CMD) |
                                  B(OPT_TOKEN_SECRET) | B(OPT_SERVER_URL) | B(OPT_MOUNT) |
-                                 B(OPT_SCRIPT) | B(OPT_OUT);
+                                 B(OPT_SCRIPT) | B(OPT_OUT) | B(OPT_LAYOUT) |
+                                 B(OPT_MANIFEST_SHA256) | B(OPT_AS_ROOT) | B(OPT_FAIL_OPEN) |
+                                 B(OPT_ALLOW_TAG) | B(OPT_ALLOW_AUTOUPGRADE) |
+                                 B(OPT_NO_WRITABLE_PATHS);
 
 /* Returns -1 to go on, else the exit code. */
 static int parse(cli *c, int argc, char **argv, unsigned allowed, args *a)
@@ -111,19 +155,26 @@ static int parse(cli *c, int argc, char **argv, unsigned allowed, args *a)
         { "image-cmd", required_argument, NULL, OPT_IMAGE_CMD },
         { "token-secret", required_argument, NULL, OPT_TOKEN_SECRET },
         { "server-url", required_argument, NULL, OPT_SERVER_URL },
+        { "manifest-sha256", required_argument, NULL, OPT_MANIFEST_SHA256 },
+        { "app-user", required_argument, NULL, OPT_APP_USER },
+        { "as-root", no_argument, NULL, OPT_AS_ROOT },
+        { "fail-open", no_argument, NULL, OPT_FAIL_OPEN },
+        { "allow-tag", no_argument, NULL, OPT_ALLOW_TAG },
+        { "allow-autoupgrade", no_argument, NULL, OPT_ALLOW_AUTOUPGRADE },
+        { "no-writable-paths", no_argument, NULL, OPT_NO_WRITABLE_PATHS },
         { 0, 0, 0, 0 },
     };
     memset(a, 0, sizeof *a);
     cli_getopt_reset();
     int opt;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, opts, NULL)) != -1) {
-        if (opt >= OPT_LAYOUT && opt <= OPT_SERVER_URL) {
+        if (opt >= OPT_LAYOUT && opt <= OPT_LAST) {
             if (!(allowed & B(opt)))
                 return cli_usage_error(c, "--%s does not apply here (see vetstage render --help)",
                                        optnames[opt - OPT_LAYOUT]);
             if (ARG(a, opt))
                 return cli_usage_error(c, "--%s given twice", optnames[opt - OPT_LAYOUT]);
-            ARG(a, opt) = optarg;
+            ARG(a, opt) = optarg ? optarg : "1";
             continue;
         }
         int r = cli_opt_rest(c, opt, usage_text, (char *)NULL);
@@ -154,6 +205,17 @@ static char *default_checker(void)
     return r;
 }
 
+/* Say what the choices that change how the application runs did. */
+static void notes(cli *c, bool as_root, bool fail_open)
+{
+    if (as_root)
+        cli_info(c, "note: --as-root: the application runs as root, as the agent's start script "
+                    "must (the vendor requires it)\n");
+    if (fail_open)
+        cli_info(c, "note: --fail-open: the application starts even when the agent cannot "
+                    "(the layout check and a failed start script are only logged)\n");
+}
+
 static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
 {
     args a;
@@ -174,12 +236,17 @@ static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
     o.app_image = ARG(&a, OPT_APP_IMAGE);
     o.entrypoint_json = ARG(&a, OPT_ENTRYPOINT);
     o.cmd_json = ARG(&a, OPT_CMD);
+    o.manifest_sha256 = ARG(&a, OPT_MANIFEST_SHA256);
+    o.app_user = ARG(&a, OPT_APP_USER);
+    o.as_root = ARG(&a, OPT_AS_ROOT) != NULL;
+    o.fail_open = ARG(&a, OPT_FAIL_OPEN) != NULL;
     vs_error err = VS_ERROR_INIT;
     const char *out = ARG(&a, OPT_OUT);
     if (!out) {
         char *text = NULL;
         if (vs_render_dockerfile(&text, &o, &err) != VS_OK)
             return cli_fail(c, &err);
+        notes(c, o.as_root, o.fail_open);
         if (c->json) {
             json_t *j = json_object();
             json_object_set_new(j, "dockerfile", json_string(text));
@@ -198,6 +265,7 @@ static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
     free(checker);
     if (st != VS_OK)
         return cli_fail(c, &err);
+    notes(c, o.as_root, o.fail_open);
     cli_info(c, "build context written to %s (Dockerfile, layout/, vetstage-check)\n", out);
     json_t *j = json_object();
     json_object_set_new(j, "context", json_string(out));
@@ -225,10 +293,18 @@ static int do_ecs(cli *c, int argc, char **argv)
     o.server_url = ARG(&a, OPT_SERVER_URL);
     o.mount_path = ARG(&a, OPT_MOUNT);
     o.start_script = ARG(&a, OPT_SCRIPT);
+    o.layout = ARG(&a, OPT_LAYOUT);
+    o.manifest_sha256 = ARG(&a, OPT_MANIFEST_SHA256);
+    o.as_root = ARG(&a, OPT_AS_ROOT) != NULL;
+    o.fail_open = ARG(&a, OPT_FAIL_OPEN) != NULL;
+    o.allow_tag = ARG(&a, OPT_ALLOW_TAG) != NULL;
+    o.allow_autoupgrade = ARG(&a, OPT_ALLOW_AUTOUPGRADE) != NULL;
+    o.no_writable_paths = ARG(&a, OPT_NO_WRITABLE_PATHS) != NULL;
     vs_error err = VS_ERROR_INIT;
     char *text = NULL;
     if (vs_render_ecs_task_file(&text, ARG(&a, OPT_TASK_DEF), &o, &err) != VS_OK)
         return cli_fail(c, &err);
+    notes(c, o.as_root, o.fail_open);
     const char *out = ARG(&a, OPT_OUT);
     if (out) {
         vs_status st = vs_render_save(out, text, &err);

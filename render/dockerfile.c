@@ -22,11 +22,26 @@ static void sb_printf(vs_sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        b->oom = true; /* callers only format short, validated values */
+    if (n < 0) {
+        b->oom = true;
         return;
     }
-    vs_sbuf_add(b, tmp, (size_t)n);
+    if ((size_t)n < sizeof tmp) {
+        vs_sbuf_add(b, tmp, (size_t)n);
+        return;
+    }
+    /* long values (a 512-byte mount path twice, a 2 KiB image reference):
+     * sized exactly, not truncated */
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    vs_sbuf_add(b, big, (size_t)n);
+    free(big);
 }
 
 /* A Dockerfile double-quoted value: \ " and $ escaped (LABEL substitutes
@@ -74,15 +89,15 @@ static bool image_ok(const char *s)
 typedef struct plan {
     const char *mount;
     const char *script;
-    json_t *entry; /* embedded: the final ENTRYPOINT */
-    json_t *cmd;   /* embedded: the final CMD */
+    json_t *ep;  /* embedded: the image's entry point */
+    json_t *cmd; /* embedded: the final CMD */
 } plan;
 
 static void plan_free(plan *p)
 {
-    json_decref(p->entry);
+    json_decref(p->ep);
     json_decref(p->cmd);
-    p->entry = p->cmd = NULL;
+    p->ep = p->cmd = NULL;
 }
 
 static vs_status plan_make(plan *p, const vs_render_opts *o, vs_error *err)
@@ -94,65 +109,94 @@ static vs_status plan_make(plan *p, const vs_render_opts *o, vs_error *err)
         return vs_error_set(err, VS_E_USAGE, "unknown render flow");
     if (!render_valid_mount(p->mount))
         return vs_error_set(err, VS_E_USAGE,
-                            "%s: mount path must be absolute, made of [A-Za-z0-9._+/-], "
-                            "without . or .. components",
-                            p->mount);
+                            "%s: mount path must be absolute, at most %u bytes, made of "
+                            "[A-Za-z0-9._+/-], without . or .. components",
+                            p->mount, VS_MAX_RENDER_PATH);
     if (!render_valid_relpath(p->script))
         return vs_error_set(err, VS_E_USAGE,
                             "%s: start script must be a relative path inside the layout, "
                             "made of [A-Za-z0-9._+/-]",
                             p->script);
+    if (o->manifest_sha256 && !vs_layout_digest_valid(o->manifest_sha256))
+        return vs_error_subj(err, VS_E_USAGE, o->manifest_sha256,
+                             "not a layout digest (--manifest-sha256 takes 64 hex digits)");
     if (o->flow == VS_RENDER_SIDECAR)
         return VS_OK;
     if (!o->app_image || !*o->app_image)
         return vs_error_set(err, VS_E_USAGE, "the embedded flow needs --app-image IMAGE");
     if (!image_ok(o->app_image))
-        return vs_error_set(err, VS_E_USAGE, "%s: not an image reference", o->app_image);
+        return vs_error_set(err, VS_E_USAGE,
+                            "%s: not an image reference (at most %u bytes of "
+                            "[A-Za-z0-9._/:@-])",
+                            o->app_image, VS_MAX_RENDER_ARG);
+    if (o->app_user && !render_user_ok(o->app_user))
+        return vs_error_subj(err, VS_E_USAGE, o->app_user,
+                             "not a user as docker image inspect shows it (NAME, UID, "
+                             "NAME:GROUP or UID:GID)");
+    if (o->app_user && !render_user_is_root(o->app_user) && !o->as_root) {
+        vs_error_subj(err, VS_E_USAGE, o->app_image,
+                      "runs as user \"%s\", but the agent's start script must run as root "
+                      "(the vendor requires it)",
+                      o->app_user);
+        vs_error_hint(err, "add --as-root: the image then runs as root (USER root), the "
+                           "application too");
+        return VS_E_USAGE;
+    }
     if (!o->entrypoint_json && !o->cmd_json)
         return vs_error_set(err, VS_E_USAGE,
                             "%s: give the image's --entrypoint and/or --cmd as JSON arrays "
                             "(setting ENTRYPOINT clears the image's CMD; '[]' for none)",
                             o->app_image);
-    json_t *ep = NULL;
     vs_status st = VS_OK;
     if (o->entrypoint_json)
-        st = render_parse_argv(&ep, o->entrypoint_json, "--entrypoint", err);
-    else
-        ep = json_array();
+        st = render_parse_argv(&p->ep, o->entrypoint_json, "--entrypoint", err);
+    else if (!(p->ep = json_array()))
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     if (st == VS_OK && o->cmd_json)
         st = render_parse_argv(&p->cmd, o->cmd_json, "--cmd", err);
-    else if (st == VS_OK)
-        p->cmd = json_array();
-    if (st == VS_OK && json_array_size(ep) + json_array_size(p->cmd) == 0)
+    else if (st == VS_OK && !(p->cmd = json_array()))
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    if (st == VS_OK && json_array_size(p->ep) + json_array_size(p->cmd) == 0)
         st = vs_error_set(err, VS_E_USAGE,
                           "%s: --entrypoint and --cmd are both empty: nothing to run after the "
                           "agent starts",
                           o->app_image);
-    if (st == VS_OK) {
-        char *sp = render_script_path(p->mount, p->script);
-        size_t sl = sizeof VS_RENDER_CHECKER_PATH + strlen(p->mount) +
-                    sizeof " && " VS_RENDER_ENTRY_SCRIPT + 1;
-        char *script = malloc(sl);
-        p->entry = json_array();
-        if (!sp || !script || !p->entry) {
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        } else {
-            /* check the layout, start the agent, then become the application */
-            snprintf(script, sl, "%s %s && %s", VS_RENDER_CHECKER_PATH, p->mount,
-                     VS_RENDER_ENTRY_SCRIPT);
-            json_array_append_new(p->entry, json_string("/bin/sh"));
-            json_array_append_new(p->entry, json_string("-c"));
-            json_array_append_new(p->entry, json_string(script));
-            json_array_append_new(p->entry, json_string(sp));
-            json_array_extend(p->entry, ep);
-        }
-        free(sp);
-        free(script);
-    }
-    json_decref(ep);
     if (st)
         plan_free(p);
     return st;
+}
+
+/* The embedded ENTRYPOINT: check the layout (pinned by its digest), start
+ * the agent, then become the application. NULL on out of memory. */
+static json_t *embedded_entry(const vs_render_opts *o, const plan *p, const render_layout *l)
+{
+    vs_sbuf b = { 0 };
+    if (o->fail_open) {
+        vs_sbuf_puts(&b, "if " VS_RENDER_CHECKER_PATH " --manifest-sha256 ");
+        vs_sbuf_puts(&b, l->digest);
+        vs_sbuf_puts(&b, " ");
+        vs_sbuf_puts(&b, p->mount);
+        vs_sbuf_puts(&b, "; then \"$0\" || echo \"vetstage: agent start script $0 failed (exit "
+                         "$?); starting the application without the agent (--fail-open)\" >&2; "
+                         "else echo \"vetstage: layout check failed: the agent is not started; "
+                         "starting the application without it (--fail-open)\" >&2; fi; "
+                         "exec \"$@\"");
+    } else {
+        vs_sbuf_puts(&b, VS_RENDER_CHECKER_PATH " --manifest-sha256 ");
+        vs_sbuf_puts(&b, l->digest);
+        vs_sbuf_puts(&b, " ");
+        vs_sbuf_puts(&b, p->mount);
+        vs_sbuf_puts(&b, " && " VS_RENDER_ENTRY_SCRIPT);
+    }
+    char *sp = render_script_path(p->mount, p->script);
+    json_t *e = b.oom || !sp ? NULL : json_pack("[sss]", "/bin/sh", "-c", b.p);
+    if (e && (json_array_append_new(e, json_string(sp)) != 0 || json_array_extend(e, p->ep) != 0)) {
+        json_decref(e);
+        e = NULL;
+    }
+    free(b.p);
+    free(sp);
+    return e;
 }
 
 /* ---- the text ------------------------------------------------------------ */
@@ -175,6 +219,8 @@ static void labels(vs_sbuf *b, const render_layout *l)
     sb_quoted(b, l->sha256);
     vs_sbuf_puts(b, " \\\n      io.vetstage.signers=");
     sb_quoted(b, l->signers);
+    vs_sbuf_puts(b, " \\\n      " VS_RENDER_DIGEST_LABEL "=");
+    sb_quoted(b, l->digest);
     vs_sbuf_puts(b, "\n");
 }
 
@@ -183,13 +229,18 @@ static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
 {
     vs_sbuf b = { 0 };
     json_t *vol = json_pack("[s]", p->mount);
-    json_t *check = json_pack("[ss]", VS_RENDER_CHECKER_PATH, p->mount);
+    json_t *check = json_pack("[ssss]", VS_RENDER_CHECKER_PATH, "--manifest-sha256", l->digest,
+                              p->mount);
+    json_t *entry = o->flow == VS_RENDER_EMBEDDED ? embedded_entry(o, p, l) : NULL;
+    if (!vol || !check || (o->flow == VS_RENDER_EMBEDDED && !entry))
+        b.oom = true;
     if (o->flow == VS_RENDER_SIDECAR) {
         sb_printf(&b, "# vetstage sidecar image: %s %s as a volume at %s.\n", l->name,
                   l->version, p->mount);
         vs_sbuf_puts(&b, "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check\n"
-                    "# (static layout checker). The command checks the layout and exits 0 only\n"
-                    "# when it is intact, so ECS dependsOn SUCCESS gates the application on it.\n");
+                    "# (static layout checker). The command checks the layout (pinned by its\n"
+                    "# layout digest) and exits 0 only when it is intact, so ECS dependsOn\n"
+                    "# SUCCESS gates the application on it.\n");
         vs_sbuf_puts(&b, "FROM scratch\n");
         labels(&b, l);
         sb_printf(&b, "COPY vetstage-check %s\n", VS_RENDER_CHECKER_PATH);
@@ -206,6 +257,9 @@ static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
                     "# The application image needs /bin/sh: the entry point checks the layout,\n"
                     "# runs the agent's start script, then execs the original entry point and\n"
                     "# command with their arguments unchanged.\n");
+        if (o->fail_open)
+            vs_sbuf_puts(&b, "# --fail-open: a failed check or start script is reported and the\n"
+                             "# application starts without the agent.\n");
         vs_sbuf_puts(&b, "FROM scratch AS vetstage-layout\n");
         sb_printf(&b, "COPY vetstage-check %s\n", VS_RENDER_CHECKER_PATH);
         sb_printf(&b, "COPY layout/ %s/\n\n", p->mount);
@@ -214,14 +268,23 @@ static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
         sb_printf(&b, "COPY --from=vetstage-layout %s %s\n", VS_RENDER_CHECKER_PATH,
                   VS_RENDER_CHECKER_PATH);
         sb_printf(&b, "COPY --from=vetstage-layout %s/ %s/\n", p->mount, p->mount);
+        vs_sbuf_puts(&b, "# the agent may not replace itself: the binary that runs is the one vetted\n");
+        vs_sbuf_puts(&b, "ENV " VS_RENDER_CONFIG_NAME "=");
+        sb_quoted(&b, "{\"" VS_RENDER_NO_UPGRADE_KEY "\":\"" VS_RENDER_NO_UPGRADE_VALUE "\"}");
+        vs_sbuf_puts(&b, "\n");
+        if (o->as_root)
+            vs_sbuf_puts(&b, "# --as-root: the agent's start script must run as root (the vendor\n"
+                             "# requires it); the application runs as root too\n"
+                             "USER root\n");
         vs_sbuf_puts(&b, "ENTRYPOINT ");
-        sb_json(&b, p->entry);
+        sb_json(&b, entry);
         vs_sbuf_puts(&b, "\nCMD ");
         sb_json(&b, p->cmd);
         vs_sbuf_puts(&b, "\n");
     }
     json_decref(vol);
     json_decref(check);
+    json_decref(entry);
     if (b.oom || !b.p) {
         free(b.p);
         return vs_error_set(err, VS_E_INTERNAL, "out of memory rendering the Dockerfile");
@@ -240,7 +303,7 @@ static vs_status prepare(char **out, const vs_render_opts *o, render_layout *l, 
     vs_status st = plan_make(&p, o, err);
     if (st)
         return st;
-    st = render_layout_open(l, o->layout, p.script, err);
+    st = render_layout_open(l, o->layout, p.script, o->manifest_sha256, err);
     if (st == VS_OK)
         st = render_text(out, o, &p, l, err);
     if (st)
@@ -361,6 +424,13 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
         char *copy = vs_path_join(tmp, "layout");
         st = copy ? render_layout_check(copy, err)
                   : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        char d[VS_LAYOUT_DIGEST_HEX];
+        if (st == VS_OK)
+            st = vs_layout_digest(copy, d, err);
+        if (st == VS_OK && strcmp(d, l.digest) != 0)
+            st = vs_error_subj(err, VS_E_INTEGRITY, l.tree,
+                               "layout digest changed while it was copied (%s, then %s)",
+                               l.digest, d);
         free(copy);
     }
     if (st == VS_OK && fchmod(tfd, 0755) != 0)

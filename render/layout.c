@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,8 +16,6 @@
 
 #define MANIFEST ".vetstage/MANIFEST.sha256"
 #define PROVENANCE ".vetstage/provenance.json"
-/* Directory depth accepted when copying a layout. */
-#define COPY_MAX_DEPTH 256
 
 static bool path_char_ok(char c)
 {
@@ -58,6 +57,31 @@ bool render_valid_mount(const char *p)
 bool render_valid_relpath(const char *p)
 {
     return p && p[0] != '/' && charset_ok(p) && components_ok(p);
+}
+
+bool render_user_ok(const char *u)
+{
+    size_t n = u ? strlen(u) : 0;
+    if (n > 64)
+        return false;
+    int colons = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = u[i];
+        if (c == ':')
+            colons++;
+        else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return colons <= 1 && (n == 0 || (u[0] != ':' && u[n - 1] != ':'));
+}
+
+bool render_user_is_root(const char *u)
+{
+    if (!u || !*u)
+        return true;
+    size_t n = strcspn(u, ":");
+    return (n == 4 && !strncmp(u, "root", 4)) || (n == 1 && u[0] == '0');
 }
 
 char *render_script_path(const char *mount, const char *script)
@@ -232,6 +256,13 @@ static vs_status read_provenance(render_layout *l, int tfd, vs_error *err)
         if (!l->name || !l->version || !l->sha256 || !l->signers)
             st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     }
+    const char *arch = str_field(j, "arch");
+    if (st == VS_OK && arch) {
+        if (strcmp(arch, "amd64") != 0 && strcmp(arch, "arm64") != 0)
+            st = vs_error_subj(err, VS_E_INTEGRITY, where, "unknown architecture recorded");
+        else if (!(l->arch = strdup(arch)))
+            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
     static const char *keys[] = { "signers", "signer_fingerprints", "signatures" };
     for (size_t i = 0; st == VS_OK && i < sizeof keys / sizeof keys[0]; i++)
         st = add_signers(&l->signers, json_object_get(j, keys[i]), where, err);
@@ -291,7 +322,84 @@ static vs_status resolve(render_layout *l, const char *dir, vs_error *err)
     return VS_OK;
 }
 
-vs_status render_layout_open(render_layout *l, const char *dir, const char *script, vs_error *err)
+bool render_script_version(const char *text, size_t len, char *out)
+{
+    vs_cursor c;
+    vs_cursor_init(&c, text, len);
+    const char *line;
+    size_t n;
+    while (vs_cursor_line(&c, len + 1, &line, &n)) {
+        if (n < 9 || memcmp(line, "VERSION=", 8) != 0)
+            continue;
+        const char *v = line + 8;
+        size_t vl = n - 8;
+        while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+            vl--;
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+            v++;
+            vl -= 2;
+        }
+        if (vl == 0 || vl > VS_MAX_VERSION)
+            return false;
+        memcpy(out, v, vl);
+        out[vl] = '\0';
+        /* only a plain literal names a folder; anything else is not ours to guess */
+        return vs_valid_version(out);
+    }
+    return false;
+}
+
+/* The vendor's script copies VERSION/datacollector out of the layout: a
+ * layout without it starts an application that fails with "cp failed". */
+static vs_status check_script_version(const render_layout *l, int tfd, const char *script,
+                                      vs_error *err)
+{
+    char subj[PATH_MAX + 64];
+    snprintf(subj, sizeof subj, "%s/%s", l->tree, script);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    vs_error e2 = VS_ERROR_INIT;
+    if (vs_read_file(tfd, script, VS_MAX_START_SCRIPT, &buf, &len, &e2) != VS_OK)
+        return vs_error_subj(err, VS_E_INTEGRITY, subj, "cannot read the start script: %s",
+                             e2.message);
+    char version[VS_MAX_VERSION + 1];
+    bool has = render_script_version((const char *)buf, len, version);
+    free(buf);
+    if (!has)
+        return VS_OK;
+    char rel[VS_MAX_VERSION + 32];
+    snprintf(rel, sizeof rel, "%s/datacollector", version);
+    struct stat sb;
+    if (fstatat(tfd, rel, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode))
+        return VS_OK;
+    vs_error_subj(err, VS_E_INTEGRITY, subj,
+                  "sets VERSION=%s but the layout has no %s/%s (the script would fail with "
+                  "\"cp failed\")",
+                  version, l->tree, rel);
+    vs_error_hint(err, "stage the agent package whose version the start script names "
+                       "(check --strip-components), or give the start script of this layout "
+                       "with --start-script");
+    return VS_E_INTEGRITY;
+}
+
+/* The layout digest, compared with the one expected. */
+static vs_status check_digest(render_layout *l, const char *expect, vs_error *err)
+{
+    vs_status st = vs_layout_digest(l->tree, l->digest, err);
+    if (st)
+        return st;
+    if (expect && strcasecmp(l->digest, expect) != 0) {
+        vs_error_subj(err, VS_E_INTEGRITY, l->tree,
+                      "layout digest %s differs from the expected %s", l->digest, expect);
+        vs_error_hint(err, "the layout changed after it was staged: stage it again, or "
+                           "check where the expected digest came from");
+        return VS_E_INTEGRITY;
+    }
+    return VS_OK;
+}
+
+vs_status render_layout_open(render_layout *l, const char *dir, const char *script,
+                             const char *expect, vs_error *err)
 {
     memset(l, 0, sizeof *l);
     if (!dir || !*dir)
@@ -299,6 +407,9 @@ vs_status render_layout_open(render_layout *l, const char *dir, const char *scri
     if (!render_valid_relpath(script))
         return vs_error_set(err, VS_E_USAGE,
                             "%s: start script must be a relative path inside the layout", script);
+    if (expect && !vs_layout_digest_valid(expect))
+        return vs_error_subj(err, VS_E_USAGE, expect,
+                             "not a layout digest (--manifest-sha256 takes 64 hex digits)");
     vs_status st = resolve(l, dir, err);
     if (st)
         goto fail;
@@ -318,8 +429,19 @@ vs_status render_layout_open(render_layout *l, const char *dir, const char *scri
         st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: start script is not executable", l->tree,
                           script);
     }
+    /* digest, file-by-file check, digest again: the records checked against
+     * are the ones the digest covers */
+    if (st == VS_OK)
+        st = check_digest(l, expect, err);
     if (st == VS_OK)
         st = render_layout_check(l->tree, err);
+    if (st == VS_OK) {
+        char first[VS_LAYOUT_DIGEST_HEX];
+        memcpy(first, l->digest, sizeof first);
+        st = check_digest(l, first, err);
+    }
+    if (st == VS_OK)
+        st = check_script_version(l, tfd, script, err);
     if (st == VS_OK)
         st = read_provenance(l, tfd, err);
     close(tfd);
@@ -337,6 +459,7 @@ void render_layout_free(render_layout *l)
     free(l->version);
     free(l->sha256);
     free(l->signers);
+    free(l->arch);
     memset(l, 0, sizeof *l);
 }
 
@@ -374,83 +497,167 @@ static vs_status copy_fd(int in, int dfd, const char *name, const char *shown, m
     return st;
 }
 
-static vs_status copy_file(int sfd, int dfd, const char *name, const char *shown, mode_t mode,
-                           vs_error *err)
+static vs_status copy_file(int sfd, int dfd, const char *name, const char *rel,
+                           const char *shown, mode_t mode, vs_error *err)
 {
     int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (in < 0)
         return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", shown);
-    vs_status st = copy_fd(in, dfd, name, shown, mode, err);
+    vs_status st = copy_fd(in, dfd, rel, shown, mode, err);
     close(in);
     return st;
 }
 
-static vs_status copy_dir(int sfd, int dfd, const char *shown, int depth, vs_error *err)
+static int cmp_str(const void *a, const void *b)
 {
-    if (depth > COPY_MAX_DEPTH)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: directories nested too deep", shown);
-    int fd2 = dup(sfd);
-    DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in a directory (no . and ..), read whole so that no directory
+ * stream stays open while the copy recurses. NULL with errno on failure. */
+static char **names_of(int dfd, size_t *count)
+{
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     if (!d) {
         int e = errno;
-        if (fd2 >= 0)
-            close(fd2);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: opendir", shown);
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        return NULL;
     }
-    vs_status st = VS_OK;
+    size_t n = 0, cap = 16;
+    char **v = malloc(cap * sizeof *v);
     struct dirent *de;
-    while (st == VS_OK && (errno = 0, de = readdir(d)) != NULL) {
+    int e = 0;
+    while (v && (errno = 0, de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        char *sub = vs_path_join(shown, de->d_name);
-        if (!sub) {
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        if (n == cap) {
+            char **nv = realloc(v, 2 * cap * sizeof *v);
+            if (!nv) {
+                e = ENOMEM;
+                break;
+            }
+            v = nv;
+            cap *= 2;
+        }
+        if (!(v[n] = strdup(de->d_name))) {
+            e = ENOMEM;
             break;
         }
+        n++;
+    }
+    if (!e && errno)
+        e = errno;
+    if (!v)
+        e = ENOMEM;
+    closedir(d);
+    if (e) {
+        for (size_t i = 0; v && i < n; i++)
+            free(v[i]);
+        free(v);
+        errno = e;
+        return NULL;
+    }
+    qsort(v, n, sizeof *v, cmp_str);
+    *count = n;
+    return v;
+}
+
+/*
+ * Copy the directory `sfd` (at `rel` below the source root, "" for the
+ * root) to `rel` below `droot`. One descriptor per level on the source side;
+ * the destination is reached by its path below droot, a fresh tree that
+ * holds only what this copy made (its directories are never links), so a
+ * layout as deep as stage accepts (VS_MAX_PATH_DEPTH) copies within the
+ * usual limit of 1024 descriptors.
+ */
+typedef struct copier {
+    int droot;
+    const char *src;
+    vs_error *err;
+    char rel[2 * VS_MAX_ARCHIVE_PATH + 2];
+    char shown[PATH_MAX + 2 * VS_MAX_ARCHIVE_PATH + 4];
+} copier;
+
+static const char *shown_of(copier *k)
+{
+    snprintf(k->shown, sizeof k->shown, "%s%s%s", k->src, k->rel[0] ? "/" : "", k->rel);
+    return k->shown;
+}
+
+static vs_status copy_dir(copier *k, int sfd, size_t rlen, unsigned depth)
+{
+    vs_error *err = k->err;
+    k->rel[rlen] = '\0';
+    if (depth > VS_MAX_PATH_DEPTH)
+        return vs_error_subj(err, VS_E_INTEGRITY, shown_of(k),
+                             "directories nested deeper than %u levels", VS_MAX_PATH_DEPTH);
+    size_t n = 0;
+    char **names = names_of(sfd, &n);
+    if (!names)
+        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: read directory", shown_of(k));
+    vs_status st = VS_OK;
+    for (size_t i = 0; i < n && st == VS_OK; i++) {
+        const char *name = names[i];
+        size_t nl = strlen(name);
+        size_t np = rlen;
+        if (np + 1 + nl >= sizeof k->rel) {
+            st = vs_error_subj(err, VS_E_INTEGRITY, shown_of(k), "a path below it is too long");
+            break;
+        }
+        if (np)
+            k->rel[np++] = '/';
+        memcpy(k->rel + np, name, nl + 1);
+        np += nl;
         struct stat sb;
-        if (fstatat(sfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: stat", sub);
+        if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: stat", shown_of(k));
         } else if (S_ISREG(sb.st_mode)) {
-            st = copy_file(sfd, dfd, de->d_name, sub, sb.st_mode, err);
+            st = copy_file(sfd, k->droot, name, k->rel, shown_of(k), sb.st_mode, err);
         } else if (S_ISDIR(sb.st_mode)) {
-            int s2 = openat(sfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            int d2 = -1;
+            int s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (s2 < 0)
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", sub);
-            else if (mkdirat(dfd, de->d_name, 0700) != 0)
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: mkdir copy", sub);
-            else if ((d2 = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-                                                       O_CLOEXEC)) < 0)
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open copy", sub);
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", shown_of(k));
+            else if (mkdirat(k->droot, k->rel, 0700) != 0)
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: mkdir copy", shown_of(k));
             if (st == VS_OK)
-                st = copy_dir(s2, d2, sub, depth + 1, err);
-            if (st == VS_OK && fchmod(d2, sb.st_mode & 0777) != 0)
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod copy", sub);
-            if (st == VS_OK)
-                st = vs_fsync_dir(d2, sub, err);
+                st = copy_dir(k, s2, np, depth + 1);
             if (s2 >= 0)
                 close(s2);
-            if (d2 >= 0)
-                close(d2);
+            k->rel[np] = '\0';
+            if (st == VS_OK) {
+                int d2 = openat(k->droot, k->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (d2 < 0)
+                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open copy", shown_of(k));
+                else if (fchmod(d2, sb.st_mode & 0777) != 0)
+                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod copy", shown_of(k));
+                else
+                    st = vs_fsync_dir(d2, shown_of(k), err);
+                if (d2 >= 0)
+                    close(d2);
+            }
         } else if (S_ISLNK(sb.st_mode)) {
             char target[PATH_MAX];
-            ssize_t n = readlinkat(sfd, de->d_name, target, sizeof target - 1);
-            if (n < 0) {
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: readlink", sub);
+            ssize_t r = readlinkat(sfd, name, target, sizeof target - 1);
+            if (r < 0) {
+                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: readlink", shown_of(k));
             } else {
-                target[n] = '\0';
-                if (symlinkat(target, dfd, de->d_name) != 0)
-                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: symlink copy", sub);
+                target[r] = '\0';
+                if (symlinkat(target, k->droot, k->rel) != 0)
+                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: symlink copy",
+                                        shown_of(k));
             }
         } else {
-            st = vs_error_set(err, VS_E_INTEGRITY,
-                              "%s: not a regular file, directory or symbolic link", sub);
+            st = vs_error_subj(err, VS_E_INTEGRITY, shown_of(k),
+                               "not a regular file, directory or symbolic link");
         }
-        free(sub);
+        k->rel[rlen] = '\0';
     }
-    if (st == VS_OK && errno != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: readdir", shown);
-    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
     return st;
 }
 
@@ -487,8 +694,18 @@ vs_status render_copy_tree(const char *src, int dst_dirfd, const char *dst_name,
     else if ((dfd = openat(dst_dirfd, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
                                                     O_CLOEXEC)) < 0)
         st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", dst_name);
-    if (st == VS_OK)
-        st = copy_dir(sfd, dfd, src, 0, err);
+    if (st == VS_OK) {
+        copier *k = calloc(1, sizeof *k);
+        if (!k) {
+            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        } else {
+            k->droot = dfd;
+            k->src = src;
+            k->err = err;
+            st = copy_dir(k, sfd, 0, 0);
+            free(k);
+        }
+    }
     if (st == VS_OK && fchmod(dfd, sb.st_mode & 0777) != 0)
         st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod", dst_name);
     if (st == VS_OK)

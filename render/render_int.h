@@ -10,9 +10,17 @@
 
 #include "common/common_int.h"
 #include "vetstage/render.h"
+#include "vetstage/stage.h"
 
 /* Longest --mount-path / --start-script accepted. */
 #define VS_MAX_RENDER_PATH 512u
+/* A start script read for its VERSION= line. */
+#define VS_MAX_START_SCRIPT (1024u * 1024u)
+/* Directory depth of a layout: stage's own limit when it names one, else
+ * what paths of VS_MAX_ARCHIVE_PATH bytes can reach ("a/a/a/..."). */
+#ifndef VS_MAX_PATH_DEPTH
+#define VS_MAX_PATH_DEPTH (VS_MAX_ARCHIVE_PATH / 2u + 1u)
+#endif
 /* Longest image reference, ARN or URL option accepted. */
 #define VS_MAX_RENDER_ARG 2048u
 
@@ -23,15 +31,24 @@ typedef struct render_layout {
     char *version;  /* package version */
     char *sha256;   /* package sha256 (64 hex) */
     char *signers;  /* signer fingerprints joined with ',' ("" if none recorded) */
+    char *arch;     /* recorded architecture ("amd64", "arm64"), or NULL when none recorded */
+    char digest[VS_LAYOUT_DIGEST_HEX]; /* the layout digest (vs_layout_digest) */
 } render_layout;
 
 /*
  * Resolve `dir` (flat or versioned), require `start_script` as a regular
- * file inside it, check it against its manifest and read its provenance.
- * VS_E_USAGE when dir is not a layout, VS_E_INTEGRITY when damaged.
+ * file inside it (and, when it sets VERSION=V, V/datacollector), check it
+ * against its manifest, compute its layout digest (which must equal
+ * `expect_digest` when that is not NULL) and read its provenance.
+ * VS_E_USAGE when dir is not a layout or expect_digest is malformed,
+ * VS_E_INTEGRITY when damaged or of another digest.
  */
 vs_status render_layout_open(render_layout *l, const char *dir, const char *start_script,
-                             vs_error *err);
+                             const char *expect_digest, vs_error *err);
+/* The value of a top-level `VERSION=V` line of a start script (V a plain
+ * version, optionally quoted), copied to `out` (VS_MAX_VERSION + 1 bytes);
+ * false when the script sets none. */
+bool render_script_version(const char *text, size_t len, char *out);
 void render_layout_free(render_layout *l);
 /* Manifest check of a tree (used again on the copy in a build context). */
 vs_status render_layout_check(const char *tree, vs_error *err);
@@ -54,6 +71,12 @@ bool render_valid_relpath(const char *p);
 vs_status render_parse_argv(json_t **out, const char *json, const char *what, vs_error *err);
 /* True when `a` is an array whose elements are all strings. */
 bool render_is_argv(const json_t *a);
+
+/* A container user as ECS and `docker image inspect` write it: NAME, UID,
+ * NAME:GROUP or UID:GID, of [A-Za-z0-9._-], at most 64 bytes. */
+bool render_user_ok(const char *u);
+/* "", "root", "0", or either with a group: the user is root. */
+bool render_user_is_root(const char *u);
 
 /* The full path of the start script inside the mount: "<P>/<script>" (malloc'd). */
 char *render_script_path(const char *mount, const char *script);

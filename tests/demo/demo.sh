@@ -54,8 +54,12 @@ step "7. the build flows: a sidecar image context and the ECS task definition"
 "$VS" render sidecar --layout "$DEMO/volume" --out "$DEMO/sidecar-context"
 ls -l "$DEMO/sidecar-context" >&2
 cat "$DEMO/sidecar-context/Dockerfile" >&2
+# the sidecar image by digest (what `buildah push --digestfile` writes; a placeholder here),
+# and the layout it carries, whose digest the sidecar's checker then requires
 "$VS" render ecs-task --task-def "$ROOT/tests/render/describe-task-definition.json" \
-    --app-container web --sidecar-image registry.example/lacework-sidecar:1.2.3 \
+    --layout "$DEMO/volume" \
+    --app-container web \
+    --sidecar-image registry.example/lacework-sidecar@sha256:5d41402abc4b2a76b9719d911017c592ae1e0b7e1b6b3d0b5b5a5e1c6b8c9d0e \
     --token-secret arn:aws:secretsmanager:us-east-1:123456789012:secret:lacework-token \
     --out "$DEMO/task-definition.json"
 python3 -c "import json,sys; t=json.load(open(sys.argv[1])); \

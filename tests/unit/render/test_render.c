@@ -13,6 +13,7 @@
 #include "common/common_int.h"
 #include "vetstage/render.h"
 #include "vetstage/stage.h"
+#include "render/render_int.h"
 
 /* ---- a hand-made flat layout -------------------------------------------- */
 
@@ -95,8 +96,9 @@ static char *layout_of(const char *base)
 static const char expected_sidecar[] =
     "# vetstage sidecar image: agent 1.2.3 as a volume at /opt/lw.\n"
     "# Build context: this Dockerfile, layout/ (the staged tree) and vetstage-check\n"
-    "# (static layout checker). The command checks the layout and exits 0 only\n"
-    "# when it is intact, so ECS dependsOn SUCCESS gates the application on it.\n"
+    "# (static layout checker). The command checks the layout (pinned by its\n"
+    "# layout digest) and exits 0 only when it is intact, so ECS dependsOn\n"
+    "# SUCCESS gates the application on it.\n"
     "FROM scratch\n"
     "LABEL org.opencontainers.image.title=\"agent\" \\\n"
     "      org.opencontainers.image.version=\"1.2.3\" \\\n"
@@ -104,11 +106,12 @@ static const char expected_sidecar[] =
     "      io.vetstage.package=\"agent\" \\\n"
     "      io.vetstage.version=\"1.2.3\" \\\n"
     "      io.vetstage.sha256=\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\" \\\n"
-    "      io.vetstage.signers=\"AAAABBBBCCCCDDDDEEEEFFFF0000111122223333\"\n"
+    "      io.vetstage.signers=\"AAAABBBBCCCCDDDDEEEEFFFF0000111122223333\" \\\n"
+    "      io.vetstage.layout-digest=\"%s\"\n"
     "COPY vetstage-check /vetstage-check\n"
     "COPY layout/ /opt/lw/\n"
     "VOLUME [\"/opt/lw\"]\n"
-    "ENTRYPOINT [\"/vetstage-check\", \"/opt/lw\"]\n";
+    "ENTRYPOINT [\"/vetstage-check\", \"--manifest-sha256\", \"%s\", \"/opt/lw\"]\n";
 
 START_TEST(sidecar_exact_text)
 {
@@ -120,7 +123,11 @@ START_TEST(sidecar_exact_text)
     char *text = NULL;
     vs_error e = VS_ERROR_INIT;
     ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_OK);
-    ck_assert_str_eq(text, expected_sidecar);
+    char dg[VS_LAYOUT_DIGEST_HEX];
+    ck_assert_int_eq(vs_layout_digest(dir, dg, &e), VS_OK);
+    char want[4096];
+    snprintf(want, sizeof want, expected_sidecar, dg, dg);
+    ck_assert_str_eq(text, want);
     free(text);
     free(dir);
     rm_base(base);
@@ -168,8 +175,15 @@ START_TEST(embedded_odd_arguments)
     ck_assert_int_eq(json_array_size(got), 4 + json_array_size(want_ep));
     ck_assert_str_eq(json_string_value(json_array_get(got, 0)), "/bin/sh");
     ck_assert_str_eq(json_string_value(json_array_get(got, 1)), "-c");
-    ck_assert_str_eq(json_string_value(json_array_get(got, 2)),
-                     "/vetstage-check /var/lib/lacework-backup && \"$0\" && exec \"$@\"");
+    char dg[VS_LAYOUT_DIGEST_HEX], script[256];
+    ck_assert_int_eq(vs_layout_digest(dir, dg, &e), VS_OK);
+    snprintf(script, sizeof script,
+             "/vetstage-check --manifest-sha256 %s /var/lib/lacework-backup && \"$0\" && exec \"$@\"",
+             dg);
+    ck_assert_str_eq(json_string_value(json_array_get(got, 2)), script);
+    /* no self-upgrade in the image; no USER line without --as-root */
+    ck_assert_ptr_nonnull(strstr(text, "\nENV LaceworkConfig=\"{\\\"autoupgrade\\\":\\\"disable\\\"}\"\n"));
+    ck_assert_ptr_null(strstr(text, "\nUSER "));
     ck_assert_str_eq(json_string_value(json_array_get(got, 3)),
                      "/var/lib/lacework-backup/lacework-sidecar.sh");
     for (size_t i = 0; i < json_array_size(want_ep); i++)
@@ -364,11 +378,14 @@ static vs_status ecs(const char *in, const vs_ecs_opts *o, char **out, vs_error 
     return vs_render_ecs_task(out, (const uint8_t *)in, strlen(in), "td.json", o, e);
 }
 
+#define SIDECAR_REF \
+    "sidecar@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
 static vs_ecs_opts base_opts(void)
 {
     vs_ecs_opts o = VS_ECS_OPTS_INIT;
     o.app_container = "app";
-    o.sidecar_image = "sidecar:1";
+    o.sidecar_image = SIDECAR_REF;
     o.token_secret = "arn:aws:secretsmanager:us-east-1:1:secret:lw";
     return o;
 }
@@ -407,7 +424,7 @@ START_TEST(ecs_describe_and_bare)
     json_t *side = container(ja, VS_RENDER_SIDECAR_NAME);
     ck_assert_ptr_nonnull(side);
     ck_assert(json_is_false(json_object_get(side, "essential")));
-    ck_assert_str_eq(json_string_value(json_object_get(side, "image")), "sidecar:1");
+    ck_assert_str_eq(json_string_value(json_object_get(side, "image")), SIDECAR_REF);
     json_t *want_ep = json_pack("[ssss]", "/bin/sh", "-c", "\"$0\" && exec \"$@\"",
                                 "/var/lib/lacework-backup/lacework-sidecar.sh");
     ck_assert(json_equal(json_object_get(app, "entryPoint"), want_ep));
@@ -423,7 +440,11 @@ START_TEST(ecs_describe_and_bare)
     ck_assert(json_is_true(json_object_get(json_array_get(vf, 1), "readOnly")));
     json_t *sec = json_object_get(app, "secrets");
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(sec, 0), "name")), "LaceworkAccessToken");
-    ck_assert_ptr_null(json_object_get(app, "environment"));
+    /* the only environment added: the agent may not replace itself */
+    json_t *want_env = json_pack("[{ssss}]", "name", "LaceworkConfig", "value",
+                                 "{\"autoupgrade\":\"disable\"}");
+    ck_assert(json_equal(json_object_get(app, "environment"), want_env));
+    json_decref(want_env);
     json_decref(want_ep);
     json_decref(want_cmd);
     json_decref(ja);
@@ -596,13 +617,13 @@ START_TEST(ecs_existing_entries_updated_not_duplicated)
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(sec, 0), "valueFrom")),
                      "arn:aws:secretsmanager:us-east-1:1:secret:lw");
     json_t *env = json_object_get(app, "environment");
-    ck_assert_int_eq(json_array_size(env), 2);
+    ck_assert_int_eq(json_array_size(env), 3);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(env, 1), "value")), "https://new");
     json_t *dep = json_object_get(app, "dependsOn");
     ck_assert_int_eq(json_array_size(dep), 1);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(dep, 0), "condition")), "SUCCESS");
     json_t *side = container(j, VS_RENDER_SIDECAR_NAME);
-    ck_assert_str_eq(json_string_value(json_object_get(side, "image")), "sidecar:1");
+    ck_assert_str_eq(json_string_value(json_object_get(side, "image")), SIDECAR_REF);
     ck_assert(json_is_false(json_object_get(side, "essential")));
     ck_assert_ptr_null(json_object_get(side, "portMappings"));
     ck_assert_int_eq(json_integer_value(json_object_get(side, "memory")), 64);
@@ -698,6 +719,250 @@ START_TEST(layout_digest_definition)
 }
 END_TEST
 
+/* Issue 9: a task definition that tries to switch the gate off. */
+START_TEST(ecs_hostile_sidecar_replaced)
+{
+    const char *in =
+        "{\"family\": \"f\", \"containerDefinitions\": ["
+        "{\"name\": \"app\", \"image\": \"i\", \"entryPoint\": [\"/x\"],"
+        " \"volumesFrom\": [{\"sourceContainer\": \"datacollector-sidecar\", \"readOnly\": true},"
+        "  {\"sourceContainer\": \"other\", \"readOnly\": true},"
+        "  {\"sourceContainer\": \"datacollector-sidecar\", \"readOnly\": false}],"
+        " \"dependsOn\": [{\"containerName\": \"datacollector-sidecar\", \"condition\": \"SUCCESS\"},"
+        "  {\"containerName\": \"datacollector-sidecar\", \"condition\": \"START\"}]},"
+        "{\"name\": \"other\", \"image\": \"o\", \"essential\": false},"
+        "{\"name\": \"datacollector-sidecar\", \"image\": \"evil:1\", \"essential\": true,"
+        " \"entryPoint\": [\"/vetstage-check\", \"--help\"], \"command\": [\"--skip\"],"
+        " \"privileged\": true, \"user\": \"0\", \"workingDirectory\": \"/\","
+        " \"linuxParameters\": {\"capabilities\": {\"add\": [\"SYS_ADMIN\"]}},"
+        " \"mountPoints\": [{\"sourceVolume\": \"evil\", \"containerPath\": \"/var/lib/lacework-backup\"}],"
+        " \"volumesFrom\": [{\"sourceContainer\": \"other\"}], \"environment\": [{\"name\": \"X\", \"value\": \"1\"}],"
+        " \"memory\": 64, \"logConfiguration\": {\"logDriver\": \"awslogs\"}}]}";
+    vs_ecs_opts o = base_opts();
+    o.manifest_sha256 = "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+    char *out = NULL;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(ecs(in, &o, &out, &e) == VS_OK, "%s", e.message);
+    json_t *j = json_loads(out, 0, NULL);
+    json_t *want = json_pack(
+        "{sssssbs[s]s[sss]sis{ss}}", "name", "datacollector-sidecar", "image", SIDECAR_REF,
+        "essential", 0, "entryPoint", "/vetstage-check", "command", "--manifest-sha256",
+        "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
+        "/var/lib/lacework-backup", "memory", 64, "logConfiguration", "logDriver", "awslogs");
+    ck_assert_msg(json_equal(container(j, VS_RENDER_SIDECAR_NAME), want), "%s", out);
+    json_t *app = container(j, "app");
+    json_t *vf = json_pack("[{sssb}{sssb}]", "sourceContainer", "datacollector-sidecar", "readOnly",
+                           1, "sourceContainer", "other", "readOnly", 1);
+    ck_assert(json_equal(json_object_get(app, "volumesFrom"), vf));
+    json_t *dep = json_pack("[{ssss}]", "containerName", "datacollector-sidecar", "condition",
+                            "SUCCESS");
+    ck_assert(json_equal(json_object_get(app, "dependsOn"), dep));
+    /* the sidecar's place in the list is kept: a second run changes nothing */
+    char *again = NULL;
+    ck_assert_int_eq(ecs(out, &o, &again, &e), VS_OK);
+    ck_assert_str_eq(out, again);
+    /* fail-open: START, once */
+    o.fail_open = true;
+    free(again);
+    ck_assert_int_eq(ecs(in, &o, &again, &e), VS_OK);
+    json_t *j2 = json_loads(again, 0, NULL);
+    json_t *dep2 = json_pack("[{ssss}]", "containerName", "datacollector-sidecar", "condition",
+                             "START");
+    ck_assert(json_equal(json_object_get(container(j2, "app"), "dependsOn"), dep2));
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(container(j2, "app"), "entryPoint"), 2)),
+                     VS_RENDER_ENTRY_SCRIPT_OPEN);
+    json_decref(j2);
+    json_decref(dep2);
+    json_decref(want);
+    json_decref(vf);
+    json_decref(dep);
+    json_decref(j);
+    free(again);
+    free(out);
+}
+END_TEST
+
+/* Issue 15: root, writable paths, no self-upgrade, architecture, digest. */
+START_TEST(ecs_agent_needs)
+{
+    static const struct {
+        const char *app;   /* extra members of the app container */
+        const char *top;   /* extra members of the task definition */
+        int flags;         /* 1 as_root, 2 no_writable_paths, 4 allow_autoupgrade, 8 allow_tag, 16 arm64 layout */
+        vs_status want;
+        const char *check; /* a Python-ish fragment: a substring of the output, or of the message */
+    } cases[] = {
+        { "\"user\": \"1000\"", "", 0, VS_E_USAGE, "runs as user \"1000\"" },
+        { "\"user\": \"app:app\"", "", 0, VS_E_USAGE, "must run as root" },
+        { "\"user\": \"1000\"", "", 1, VS_OK, "\"user\": \"root\"" },
+        { "", "", 1, VS_OK, "\"user\": \"root\"" },
+        { "\"user\": \"root\"", "", 0, VS_OK, "\"user\": \"root\"" },
+        { "\"user\": \"0:0\"", "", 0, VS_OK, "\"user\": \"0:0\"" },
+        { "\"user\": 5", "", 0, VS_E_USAGE, "user is not a string" },
+        { "\"user\": \"a b\"", "", 1, VS_E_USAGE, "user is not NAME" },
+        { "\"readonlyRootFilesystem\": true", "", 0, VS_OK,
+          "\"sourceVolume\": \"vetstage-lacework-log\",\n          \"containerPath\": \"/var/log/lacework\",\n          \"readOnly\": false" },
+        { "\"readonlyRootFilesystem\": true", "", 0, VS_OK, "\"volumes\": [\n    {\n      \"name\": \"vetstage-lacework-lib\"\n    }" },
+        { "\"readonlyRootFilesystem\": true", "", 2, VS_E_USAGE, "read-only root file system" },
+        { "\"readonlyRootFilesystem\": false", "", 2, VS_OK, "\"readonlyRootFilesystem\": false" },
+        { "\"readonlyRootFilesystem\": true, \"mountPoints\": [{\"sourceVolume\": \"efs\", \"containerPath\": \"/var/log/lacework\"}]",
+          "", 0, VS_OK, "\"sourceVolume\": \"efs\"" },
+        { "\"environment\": [{\"name\": \"LaceworkConfig\", \"value\": \"{\\\"tags\\\": {\\\"env\\\": \\\"prod\\\"}}\"}]",
+          "", 0, VS_OK, "\"value\": \"{\\\"tags\\\":{\\\"env\\\":\\\"prod\\\"},\\\"autoupgrade\\\":\\\"disable\\\"}\"" },
+        { "\"environment\": [{\"name\": \"LaceworkConfig\", \"value\": \"{\\\"autoupgrade\\\": \\\"enable\\\"}\"}]",
+          "", 0, VS_E_USAGE, "the agent would replace itself" },
+        { "\"environment\": [{\"name\": \"LaceworkConfig\", \"value\": \"{\\\"autoupgrade\\\": true}\"}]",
+          "", 0, VS_E_USAGE, "--allow-autoupgrade" },
+        { "\"environment\": [{\"name\": \"LaceworkConfig\", \"value\": \"{\\\"autoupgrade\\\": \\\"enable\\\"}\"}]",
+          "", 4, VS_OK, "\"value\": \"{\\\"autoupgrade\\\": \\\"enable\\\"}\"" },
+        { "\"environment\": [{\"name\": \"LaceworkConfig\", \"value\": \"[1]\"}]", "", 0, VS_E_USAGE,
+          "is not a JSON object" },
+        { "\"environment\": [{\"name\": \"LaceworkConfig\", \"value\": \"{}\"}, {\"name\": \"LaceworkConfig\", \"value\": \"{}\"}]",
+          "", 0, VS_E_USAGE, "given twice" },
+        { "\"secrets\": [{\"name\": \"LaceworkConfig\", \"valueFrom\": \"arn:c\"}]", "", 0,
+          VS_E_USAGE, "from secrets" },
+        { "\"mountPoints\": [{\"sourceVolume\": \"evil\", \"containerPath\": \"/var/lib/lacework-backup/x\"}]",
+          "", 0, VS_E_USAGE, "over the agent layout" },
+        { "", ", \"runtimePlatform\": {\"cpuArchitecture\": \"ARM64\"}", 0, VS_E_USAGE,
+          "the task runs on ARM64" },
+        { "", ", \"runtimePlatform\": {\"cpuArchitecture\": \"ARM64\"}", 16, VS_OK, "ARM64" },
+        { "", "", 16, VS_E_USAGE, "ECS's default" },
+        { "", ", \"runtimePlatform\": {\"cpuArchitecture\": \"MIPS\"}", 0, VS_E_USAGE,
+          "neither X86_64 nor ARM64" },
+        { "", ", \"runtimePlatform\": {\"operatingSystemFamily\": \"LINUX\"}", 0, VS_OK,
+          "LINUX" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char in[2048];
+        snprintf(in, sizeof in,
+                 "{\"family\": \"f\", \"containerDefinitions\": [{\"name\": \"app\", \"image\": "
+                 "\"i\", \"entryPoint\": [\"/x\"]%s%s}]%s}",
+                 cases[i].app[0] ? ", " : "", cases[i].app, cases[i].top);
+        vs_ecs_opts o = base_opts();
+        o.as_root = cases[i].flags & 1;
+        o.no_writable_paths = cases[i].flags & 2;
+        o.allow_autoupgrade = cases[i].flags & 4;
+        o.arch = cases[i].flags & 16 ? "arm64" : "amd64";
+        char *out = NULL;
+        vs_error e = VS_ERROR_INIT;
+        vs_status st = ecs(in, &o, &out, &e);
+        ck_assert_msg(st == cases[i].want, "case %zu: %d (%s)", i, st, e.message);
+        if (st != VS_OK) {
+            ck_assert_msg(strstr(e.message, cases[i].check) || strstr(e.hint, cases[i].check),
+                          "case %zu: '%s' / '%s'", i, e.message, e.hint);
+            ck_assert_ptr_null(out);
+            continue;
+        }
+        ck_assert_msg(strstr(out, cases[i].check) != NULL, "case %zu: %s", i, out);
+        char *again = NULL;
+        ck_assert_int_eq(ecs(out, &o, &again, &e), VS_OK);
+        ck_assert_msg(!strcmp(out, again), "case %zu: not idempotent", i);
+        free(again);
+        free(out);
+    }
+    /* a sidecar image by tag */
+    vs_ecs_opts o = base_opts();
+    o.sidecar_image = "registry.example/sidecar:latest-sidecar";
+    char *out = NULL;
+    vs_error e = VS_ERROR_INIT;
+    const char *td = "{\"family\": \"f\", \"containerDefinitions\": [{\"name\": \"app\", "
+                     "\"entryPoint\": [\"/x\"]}]}";
+    ck_assert_int_eq(ecs(td, &o, &out, &e), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(e.message, "not given by digest"));
+    ck_assert_ptr_nonnull(strstr(e.hint, "--allow-tag"));
+    o.allow_tag = true;
+    ck_assert_int_eq(ecs(td, &o, &out, &e), VS_OK);
+    free(out);
+    o.allow_tag = false;
+    o.sidecar_image = "r/s@sha256:0123";
+    ck_assert_int_eq(ecs(td, &o, &out, &e), VS_E_USAGE);
+    o = base_opts();
+    o.manifest_sha256 = "xyz";
+    ck_assert_int_eq(ecs(td, &o, &out, &e), VS_E_USAGE);
+    o = base_opts();
+    o.mount_path = "/var/lib/lacework/backup";
+    ck_assert_int_eq(ecs(td, &o, &out, &e), VS_E_USAGE);
+}
+END_TEST
+
+/* Issue 9 (low) and 15: long options render, the script's VERSION folder. */
+START_TEST(dockerfile_long_values_and_version)
+{
+    char *base = make_layout();
+    char *dir = layout_of(base);
+    char mount[600] = "/";
+    while (strlen(mount) < 500)
+        strncat(mount, "abcdefghi/", sizeof mount - strlen(mount) - 1);
+    mount[strlen(mount) - 1] = '\0'; /* no trailing slash: 499 bytes */
+    char image[1100] = "registry.example.test/";
+    while (strlen(image) < 1000)
+        strncat(image, "team/", sizeof image - strlen(image) - 1);
+    strncat(image, "app:1", sizeof image - strlen(image) - 1);
+    vs_render_opts o = VS_RENDER_OPTS_INIT;
+    o.flow = VS_RENDER_EMBEDDED;
+    o.layout = dir;
+    o.mount_path = mount;
+    o.app_image = image;
+    o.cmd_json = "[\"x\"]";
+    char *text = NULL;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(vs_render_dockerfile(&text, &o, &e) == VS_OK, "%s", e.message);
+    ck_assert_ptr_nonnull(strstr(text, image));
+    char copy[1300];
+    snprintf(copy, sizeof copy, "\nCOPY --from=vetstage-layout %s/ %s/\n", mount, mount);
+    ck_assert_ptr_nonnull(strstr(text, copy));
+    free(text);
+    /* a mount path over the limit: usage, not "out of memory" */
+    char huge[700];
+    memset(huge, 'a', sizeof huge - 1);
+    huge[0] = '/';
+    huge[sizeof huge - 1] = '\0';
+    o.mount_path = huge;
+    ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(e.message, "at most 512 bytes"));
+    o.mount_path = NULL;
+
+    /* root: the image's user */
+    o.app_image = "app:1";
+    o.app_user = "1000:1000";
+    ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_E_USAGE);
+    ck_assert_ptr_nonnull(strstr(e.message, "must run as root"));
+    ck_assert_ptr_nonnull(strstr(e.hint, "--as-root"));
+    o.as_root = true;
+    o.fail_open = true;
+    ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_OK);
+    ck_assert_ptr_nonnull(strstr(text, "\nUSER root\n"));
+    ck_assert_ptr_nonnull(strstr(text, "starting the application without it (--fail-open)"));
+    free(text);
+    o.app_user = "root";
+    o.as_root = false;
+    ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_OK);
+    free(text);
+
+    /* the expected digest */
+    o.manifest_sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+    ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_E_INTEGRITY);
+    ck_assert_ptr_nonnull(strstr(e.message, "differs from the expected 0000"));
+    o.manifest_sha256 = NULL;
+
+    /* VERSION= in the start script names a folder the layout must hold */
+    char script[512];
+    snprintf(script, sizeof script, "%s/lacework-sidecar.sh", dir);
+    put_file(dir, "lacework-sidecar.sh", "#!/bin/sh\nset -e\nVERSION=5.8.1000.8548\necho started\n", 0755);
+    ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_E_INTEGRITY); /* manifest first */
+    char v[VS_MAX_VERSION + 1];
+    const char *t1 = "#!/bin/sh\n# VERSION=1\n  VERSION=2\nVERSION=\"5.8.1\"\nVERSION=9\n";
+    ck_assert(render_script_version(t1, strlen(t1), v));
+    ck_assert_str_eq(v, "5.8.1");
+    const char *t2 = "VERSION=$(cat v)\n";
+    ck_assert(!render_script_version(t2, strlen(t2), v));
+    const char *t3 = "echo none\n";
+    ck_assert(!render_script_version(t3, strlen(t3), v));
+    free(dir);
+    rm_base(base);
+}
+END_TEST
+
 Suite *vs_suite_render(void)
 {
     Suite *s = suite_create("render");
@@ -713,6 +978,9 @@ Suite *vs_suite_render(void)
     tcase_add_test(t, ecs_image_entry_point);
     tcase_add_test(t, ecs_refusals);
     tcase_add_test(t, ecs_existing_entries_updated_not_duplicated);
+    tcase_add_test(t, ecs_hostile_sidecar_replaced);
+    tcase_add_test(t, ecs_agent_needs);
+    tcase_add_test(t, dockerfile_long_values_and_version);
     suite_add_tcase(s, t);
     return s;
 }
