@@ -51,7 +51,8 @@ static const char usage_text[] =
     "                       sidecar's command, its architecture must match the task's\n"
     "                       runtimePlatform.cpuArchitecture\n"
     "  --manifest-sha256 HEX  the layout digest to expect (exit 6 if the layout has\n"
-    "                       another); for ecs-task without --layout, the digest the\n"
+    "                       another; default: the one this home recorded when it staged\n"
+    "                       DIR); for ecs-task without --layout, the digest the\n"
     "                       sidecar's checker requires\n"
     "  --start-script PATH  inside the layout (default lacework-sidecar.sh)\n"
     "  --sidecar-image IMAGE  by digest, REPO@sha256:HEX\n"
@@ -216,6 +217,32 @@ static void notes(cli *c, bool as_root, bool fail_open)
                     "(the layout check and a failed start script are only logged)\n");
 }
 
+/* The layout digest to expect: --manifest-sha256 when given, else what this
+ * home recorded when it staged the layout (none for a layout staged
+ * elsewhere: then its manifest alone is checked). Returns -1 to go on. */
+static int expected_digest(cli *c, const char *layout, const char *given,
+                           char hex[VS_LAYOUT_DIGEST_HEX], const char **out)
+{
+    *out = given;
+    if (given || !layout)
+        return -1;
+    int rc = 0;
+    vs_ctx *ctx = cli_ctx_if_home(c, &rc);
+    if (rc)
+        return rc;
+    if (!ctx)
+        return -1;
+    vs_error err = VS_ERROR_INIT;
+    vs_status st = vs_layout_recorded_digest(ctx, layout, hex, &err);
+    if (st == VS_OK) {
+        *out = hex;
+        return -1;
+    }
+    if (st == VS_E_USAGE && err.detail == VS_DETAIL_NOT_FOUND)
+        return -1;
+    return cli_fail(c, &err);
+}
+
 static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
 {
     args a;
@@ -236,7 +263,10 @@ static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
     o.app_image = ARG(&a, OPT_APP_IMAGE);
     o.entrypoint_json = ARG(&a, OPT_ENTRYPOINT);
     o.cmd_json = ARG(&a, OPT_CMD);
-    o.manifest_sha256 = ARG(&a, OPT_MANIFEST_SHA256);
+    char recorded[VS_LAYOUT_DIGEST_HEX];
+    rc = expected_digest(c, o.layout, ARG(&a, OPT_MANIFEST_SHA256), recorded, &o.manifest_sha256);
+    if (rc >= 0)
+        return rc;
     o.app_user = ARG(&a, OPT_APP_USER);
     o.as_root = ARG(&a, OPT_AS_ROOT) != NULL;
     o.fail_open = ARG(&a, OPT_FAIL_OPEN) != NULL;
@@ -294,7 +324,10 @@ static int do_ecs(cli *c, int argc, char **argv)
     o.mount_path = ARG(&a, OPT_MOUNT);
     o.start_script = ARG(&a, OPT_SCRIPT);
     o.layout = ARG(&a, OPT_LAYOUT);
-    o.manifest_sha256 = ARG(&a, OPT_MANIFEST_SHA256);
+    char recorded[VS_LAYOUT_DIGEST_HEX];
+    rc = expected_digest(c, o.layout, ARG(&a, OPT_MANIFEST_SHA256), recorded, &o.manifest_sha256);
+    if (rc >= 0)
+        return rc;
     o.as_root = ARG(&a, OPT_AS_ROOT) != NULL;
     o.fail_open = ARG(&a, OPT_FAIL_OPEN) != NULL;
     o.allow_tag = ARG(&a, OPT_ALLOW_TAG) != NULL;

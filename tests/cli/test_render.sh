@@ -358,6 +358,23 @@ check "nothing written (changed layout)" test ! -e "$T/ctx-tamper"
 expect_rc 6 "vetstage-check refuses it with the staged digest" "$CHECKER" --manifest-sha256 "$FDIG" "$T/tamper"
 expect_rc 6 "render ecs-task --layout refuses it too" \
     ecs --task-def "$RD/describe-task-definition.json" --layout "$T/tamper" --manifest-sha256 "$FDIG"
+# the digest this home recorded at stage, with no --manifest-sha256
+expect_rc 0 "stage a layout to change after stage" "$VS" --home "$H" -q stage agent@1.2.3 --dest "$T/lay2"
+expect_rc 0 "render takes the untouched layout (its digest as recorded)" \
+    "$VS" --home "$H" render sidecar --layout "$T/lay2"
+L2="$T/lay2/current"
+echo 'echo implanted' >>"$L2/bin/datacollector"
+NEWSHA=$(sha256sum <"$L2/bin/datacollector" | cut -d' ' -f1)
+sed -i "s|^[0-9a-f]*  bin/datacollector\$|$NEWSHA  bin/datacollector|" "$L2/.vetstage/MANIFEST.sha256"
+sed -i 's/"version": *"1\.2\.3"/"version": "1.2.4"/' "$L2/.vetstage/provenance.json"
+expect_rc 6 "render refuses a layout changed after this home staged it" \
+    "$VS" --home "$H" render sidecar --layout "$T/lay2" --out "$T/ctx-lay2" --checker "$CHECKER"
+expect_err_has "layout digest" "the refusal is about the layout digest"
+check "nothing written (changed after stage)" test ! -e "$T/ctx-lay2"
+expect_rc 6 "render ecs-task --layout refuses it too" \
+    "$VS" --home "$H" render ecs-task --task-def "$RD/describe-task-definition.json" \
+    --app-container web --sidecar-image "$SIDE" --layout "$T/lay2"
+expect_rc 6 "and layout check" "$VS" --home "$H" layout check "$T/lay2"
 expect_rc 0 "render sidecar accepts the untouched layout with its digest" \
     "$VS" render sidecar --layout "$T/flat" --manifest-sha256 "$FDIG"
 expect_rc 0 "render ecs-task --layout takes the digest from the layout" \
