@@ -33,6 +33,13 @@ static void source_free(source *s)
     memset(s, 0, sizeof *s);
 }
 
+/* url as it is stored and shown (credentials removed), in buf. */
+static const char *shown(char buf[VS_MAX_URL + 1], const char *url)
+{
+    vs_url_redact(buf, VS_MAX_URL + 1, url);
+    return buf;
+}
+
 /* url + suffix, the suffix going before any query or fragment. */
 static char *url_suffix(const char *url, const char *suffix)
 {
@@ -80,7 +87,9 @@ static vs_status mirror_source(const source *p, const char *base, source *s, vs_
     }
     if (bad) {
         source_free(s);
-        return vs_error_set(err, VS_E_USAGE, "%s: cannot make mirror URLs for %s", base, p->pkg);
+        char b1[VS_MAX_URL + 1], b2[VS_MAX_URL + 1];
+        return vs_error_set(err, VS_E_USAGE, "%s: cannot make mirror URLs for %s",
+                            shown(b1, base), shown(b2, p->pkg));
     }
     return VS_OK;
 }
@@ -88,20 +97,22 @@ static vs_status mirror_source(const source *p, const char *base, source *s, vs_
 /* The package's file name from its URL (path only). */
 static vs_status url_filename(const char *url, char out[256], vs_error *err)
 {
+    char sb[VS_MAX_URL + 1];
     size_t cut = strcspn(url, "?#");
     size_t start = cut;
     while (start > 0 && url[start - 1] != '/')
         start--;
     size_t n = cut - start;
     if (n == 0 || n >= 256)
-        return vs_error_set(err, VS_E_USAGE, "%s: the URL names no file", url);
+        return vs_error_set(err, VS_E_USAGE, "%s: the URL names no file", shown(sb, url));
     memcpy(out, url + start, n);
     out[n] = '\0';
     if (!strcmp(out, ".") || !strcmp(out, ".."))
-        return vs_error_set(err, VS_E_USAGE, "%s: the URL names no file", url);
+        return vs_error_set(err, VS_E_USAGE, "%s: the URL names no file", shown(sb, url));
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-            return vs_error_set(err, VS_E_USAGE, "%s: control character in the file name", url);
+            return vs_error_set(err, VS_E_USAGE, "%s: control character in the file name",
+                                shown(sb, url));
     return VS_OK;
 }
 
@@ -246,8 +257,8 @@ static vs_status try_source(vs_ctx *ctx, const vs_cache_fetch_opts *o, unsigned 
             return st;
         a->have[i] = true;
     }
-    char id[VS_SHA256_HEX];
-    sha_hex_of(s->pkg, id);
+    char id[VS_SHA256_HEX], sb[VS_MAX_URL + 1], sigsb[NSIG][VS_MAX_URL + 1];
+    sha_hex_of(shown(sb, s->pkg), id); /* no password hashed onto disk */
     snprintf(a->pkgname, sizeof a->pkgname, "pkg-%.16s", id);
     st = vs_fetch_to_file(ctx, s->pkg, qfd, a->pkgname, &o->fetch, &a->res, err);
     if (st)
@@ -273,7 +284,7 @@ static vs_status try_source(vs_ctx *ctx, const vs_cache_fetch_opts *o, unsigned 
     vs_error e2 = VS_ERROR_INIT;
     st = vs_verify_package(ctx, pkgpath, &vo, &a->verdict, &e2);
     if (st == VS_OK && (!a->verdict || !a->verdict->trusted))
-        st = vs_error_set(&e2, VS_E_VERIFY, "%s: not trusted", s->pkg);
+        st = vs_error_set(&e2, VS_E_VERIFY, "%s: not trusted", sb);
     if (st) {
         /* the bytes are complete but untrusted: never resume from them */
         unlinkat(qfd, a->pkgname, 0);
@@ -281,7 +292,7 @@ static vs_status try_source(vs_ctx *ctx, const vs_cache_fetch_opts *o, unsigned 
         bool named = false;
         for (int i = -1; i < NSIG; i++) {
             const char *from = i < 0 ? pkgpath : sigpath[i];
-            const char *to = i < 0 ? s->pkg : s->sig[i];
+            const char *to = i < 0 ? sb : s->sig[i] ? shown(sigsb[i], s->sig[i]) : NULL;
             if (!to)
                 continue;
             replace_in(e2.message, sizeof e2.message, from, to);
@@ -295,7 +306,7 @@ static vs_status try_source(vs_ctx *ctx, const vs_cache_fetch_opts *o, unsigned 
         }
         if (!named) {
             char msg[VS_ERROR_MSG_MAX * 6];
-            snprintf(msg, sizeof msg, "%s: %s", s->pkg, e2.message);
+            snprintf(msg, sizeof msg, "%s: %s", sb, e2.message);
             size_t n = strnlen(msg, sizeof e2.message - 1);
             memcpy(e2.message, msg, n);
             e2.message[n] = '\0';
@@ -346,7 +357,7 @@ static vs_status admit(vs_ctx *ctx, const source *s, int qfd, const attempt *a,
     snprintf(e->name, sizeof e->name, "%s", name);
     snprintf(e->version, sizeof e->version, "%s", version);
     snprintf(e->filename, sizeof e->filename, "%s", filename);
-    snprintf(e->url, sizeof e->url, "%s", s->pkg);
+    vs_url_redact(e->url, sizeof e->url, s->pkg);
     e->size = a->res.size;
     e->require = require;
     e->verified = (int64_t)time(NULL);
@@ -362,7 +373,7 @@ static vs_status admit(vs_ctx *ctx, const source *s, int qfd, const attempt *a,
         snprintf(sig->filename, sizeof sig->filename, "%.*s", (int)n, fn);
         if (!sig->filename[0] || !strcmp(sig->filename, ".") || !strcmp(sig->filename, ".."))
             snprintf(sig->filename, sizeof sig->filename, "%s", sig_kind[i]);
-        snprintf(sig->url, sizeof sig->url, "%s", s->sig[i]);
+        vs_url_redact(sig->url, sizeof sig->url, s->sig[i]);
         st = vs_cache_object_put_file(ctx, qfd, sig_kind[i], NULL, sig->sha256, err);
     }
     if (st)
@@ -411,13 +422,23 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         memset(out, 0, sizeof *out);
     if (!opts || !opts->url || !*opts->url)
         return vs_error_set(err, VS_E_USAGE, "fetch: no URL given");
+    char sb[VS_MAX_URL + 1];
     if (opts->checksums_url && opts->gpg_sig_url)
         return vs_error_set(err, VS_E_USAGE,
                             "%s: give either a detached signature URL or a checksum list URL",
-                            opts->url);
+                            shown(sb, opts->url));
     if (opts->nmirrors > VS_CACHE_MAX_MIRRORS || (opts->nmirrors && !opts->mirrors))
-        return vs_error_set(err, VS_E_USAGE, "%s: more than %d mirrors", opts->url,
+        return vs_error_set(err, VS_E_USAGE, "%s: more than %d mirrors", shown(sb, opts->url),
                             VS_CACHE_MAX_MIRRORS);
+    /* every URL is checked before any byte moves: a bad byte in a signature
+     * URL or a mirror must not surface after the package was downloaded */
+    const char *urls[] = { opts->url, opts->gpg_sig_url, opts->checksums_url, opts->rsa_sig_url };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        if (urls[i] && vs_fetch_url_check(urls[i], err) != VS_OK)
+            return VS_E_USAGE;
+    for (size_t i = 0; i < opts->nmirrors; i++)
+        if (vs_fetch_url_check(opts->mirrors[i], err) != VS_OK)
+            return VS_E_USAGE;
     unsigned require = opts->require ? opts->require : VS_REQUIRE_BOTH;
     if (require & ~VS_REQUIRE_BOTH)
         return vs_error_set(err, VS_E_USAGE, "fetch: bad --require mask");
@@ -461,7 +482,7 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         return st;
     }
     char qid[VS_SHA256_HEX];
-    sha_hex_of(opts->url, qid);
+    sha_hex_of(shown(sb, opts->url), qid); /* no password hashed onto disk */
     int qroot, qfd;
     if ((st = quarantine_lock(ctx, qid, &qroot, &qfd, err))) {
         free(e);
@@ -515,7 +536,7 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
             /* the kept partial may predate a change on the server: the
              * untrusted file is gone now, so try once more from byte 0 */
             vs_log(ctx, VS_LOG_INFO, "%s; downloading %s again from the start", e2.message,
-                   cur.pkg);
+                   shown(sb, cur.pkg));
             vs_verdict_free(a.verdict);
             a.verdict = NULL;
             vs_error_clear(&e2);
@@ -535,7 +556,8 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
             a.verdict = NULL;
         }
         if (i + 1 < nsrc)
-            vs_log(ctx, VS_LOG_INFO, "%s; trying mirror %s", e2.message, opts->mirrors[i]);
+            vs_log(ctx, VS_LOG_INFO, "%s; trying mirror %s", e2.message,
+                   shown(sb, opts->mirrors[i]));
         source_free(&cur);
     }
     if (!trusted) {
@@ -561,7 +583,7 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         } else {
             char hex[VS_SHA256_HEX];
             vs_hex(hex, a.res.sha256, VS_SHA256_LEN);
-            struct replay_check rc = { name, version, hex, cur.pkg };
+            struct replay_check rc = { name, version, hex, shown(sb, cur.pkg) };
             st = vs_cache_each_ref(ctx, replay_one, &rc, err);
             if (!st)
                 st = admit(ctx, &cur, qfd, &a, name, version, filename, require, e, err);

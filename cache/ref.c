@@ -140,6 +140,16 @@ static vs_status get_hex(json_t *obj, const char *key, char out[65], const char 
     return VS_OK;
 }
 
+/* A URL read from a ref, as it may be shown (vs_url_redact). */
+static void redact_in_place(char *url, size_t cap)
+{
+    char tmp[VS_MAX_URL + 1];
+    vs_url_redact(tmp, sizeof tmp, url);
+    size_t n = strnlen(tmp, cap - 1);
+    memcpy(url, tmp, n);
+    url[n] = '\0';
+}
+
 static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
 {
     if (!json_is_array(arr))
@@ -177,6 +187,7 @@ static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs
             return st;
         if ((st = get_str(s, "url", sig->url, sizeof sig->url, what, true, err)))
             return st;
+        redact_in_place(sig->url, sizeof sig->url); /* refs written before redaction */
     }
     e->nsigs = json_array_size(arr);
     return VS_OK;
@@ -272,6 +283,7 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
     }
     out->size = (uint64_t)json_integer_value(size);
     if ((st = get_str(root, "url", out->url, sizeof out->url, what, true, err)) ||
+        (redact_in_place(out->url, sizeof out->url), 0) ||
         (st = parse_sigs(json_object_get(root, "sigs"), out, what, err)) ||
         (st = parse_signers(json_object_get(root, "signers"), out, what, err)) ||
         (st = parse_require(json_object_get(root, "require"), &out->require, what, err)))
@@ -323,14 +335,17 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
     json_object_set_new(o, "filename", json_string(e->filename));
     json_object_set_new(o, "sha256", json_string(e->sha256));
     json_object_set_new(o, "size", json_integer((json_int_t)e->size));
-    json_object_set_new(o, "url", json_string(e->url));
+    char url[sizeof e->url];
+    vs_url_redact(url, sizeof url, e->url); /* never a password on disk */
+    json_object_set_new(o, "url", json_string(url));
     json_t *sigs = json_array();
     for (size_t i = 0; i < e->nsigs; i++) {
         json_t *s = json_object();
         json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
         json_object_set_new(s, "filename", json_string(e->sigs[i].filename));
         json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
-        json_object_set_new(s, "url", json_string(e->sigs[i].url));
+        vs_url_redact(url, sizeof url, e->sigs[i].url);
+        json_object_set_new(s, "url", json_string(url));
         json_array_append_new(sigs, s);
     }
     json_object_set_new(o, "sigs", sigs);

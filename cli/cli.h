@@ -172,7 +172,8 @@ typedef struct cli_fetch_args {
     { "retries", required_argument, NULL, CLI_OPT_FETCH_BASE + 9 },          \
     { "timeout", required_argument, NULL, CLI_OPT_FETCH_BASE + 10 },         \
     { "require", required_argument, NULL, CLI_OPT_FETCH_BASE + 11 },         \
-    { "max-sig-age", required_argument, NULL, CLI_OPT_FETCH_BASE + 12 }
+    { "max-sig-age", required_argument, NULL, CLI_OPT_FETCH_BASE + 12 },      \
+    { "netrc-file", required_argument, NULL, CLI_OPT_FETCH_BASE + 13 }
 
 /* Defaults. */
 void cli_fetch_args_init(cli_fetch_args *a);

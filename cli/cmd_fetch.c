@@ -10,6 +10,7 @@ static const char usage_head[] =
     "usage: vetstage fetch URL|NAME@VERSION [--name N] [--version V]\n"
     "                      [--gpg-sig-url U | --checksums-url U] [--rsa-sig-url U]\n"
     "                      [--mirror BASE]... [--cacert FILE] [--pinned-pubkey sha256//...]\n"
+    "                      [--netrc-file FILE]\n"
     "                      [--max-size BYTES] [--retries N] [--timeout S]\n"
     "                      [--require gpg,rsa|gpg|rsa] [--max-sig-age DAYS] [--json]\n"
     "\n"

@@ -14,8 +14,8 @@ static const char usage_text[] =
     "          then write a static mirror tree to DIR: each package and its signature\n"
     "          files under their original names, and DIR/index.json. Serve DIR with any\n"
     "          HTTP server and use it with `vetstage fetch URL --mirror BASE`.\n"
-    "          Fetch options: --cacert, --pinned-pubkey, --max-size, --retries,\n"
-    "          --timeout, --require, --max-sig-age, --mirror (as for fetch).\n"
+    "          Fetch options: --cacert, --pinned-pubkey, --netrc-file, --max-size,\n"
+    "          --retries, --timeout, --require, --max-sig-age, --mirror (as for fetch).\n"
     "  export  one gzip-compressed tar holding index.json and NAME@VERSION/FILE for\n"
     "          each package and its signature files, copied from the cache.\n"
     "  import  read a bundle as untrusted input (regular files named index.json or\n"
@@ -40,7 +40,9 @@ static void on_item(const char *what, vs_status st, const char *message, const v
 {
     report *r = payload;
     json_t *o = json_object();
-    json_object_set_new(o, "item", json_string(what));
+    char shown[4097]; /* a line of the list may be a URL with a password */
+    vs_url_redact(shown, sizeof shown, what);
+    json_object_set_new(o, "item", json_string(shown));
     json_object_set_new(o, "ok", json_boolean(st == VS_OK));
     if (st == VS_OK && e) {
         char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];

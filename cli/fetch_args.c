@@ -15,6 +15,10 @@ const char cli_fetch_help[] =
     "                      download or to verify; repeatable, tried in order\n"
     "  --cacert FILE       CA bundle for https (replaces the system store)\n"
     "  --pinned-pubkey P   the server key must match (sha256//BASE64)\n"
+    "  --netrc-file FILE   logins per host, in curl's netrc format (machine H login U\n"
+    "                      password P), so that no password sits on a command line;\n"
+    "                      a user:password@ in a URL also works; neither is ever\n"
+    "                      stored or shown\n"
     "  --max-size BYTES    refuse larger packages (default 2 GiB)\n"
     "  --retries N         retries on network errors and HTTP 5xx (default 3)\n"
     "  --timeout S         deadline for each download, retries included (default 600)\n"
@@ -87,6 +91,11 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
         if (!cli_parse_u64(optarg, &v) || v == 0 || v > 100000)
             return cli_usage_error(c, "--max-sig-age: '%s' is not a number of days", optarg);
         fo->max_sig_age_days = (unsigned)v;
+        return 0;
+    case 13:
+        if (!*optarg)
+            return cli_usage_error(c, "--netrc-file: give a file name");
+        fo->fetch.netrc_file = optarg;
         return 0;
     default:
         return -1;

@@ -33,7 +33,7 @@ enum stop_reason { STOP_NONE, STOP_STATUS, STOP_TOO_BIG, STOP_IO, STOP_RANGE, ST
 typedef struct xfer {
     vs_ctx *ctx;
     const char *url;
-    char shown[VS_MAX_URL + 1]; /* url for messages: no password */
+    char shown[VS_MAX_URL + 1]; /* url for messages and logs: vs_url_redact */
     vs_url_scheme scheme;
     CURL *curl;
     /* the sink: a file (fd >= 0, hashed) or memory */
@@ -229,19 +229,19 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
     switch (x->stop) {
     case STOP_STATUS:
         *retry = x->status >= 500 || x->status == 429;
-        return vs_error_set(err, VS_E_FETCH, "%s: HTTP %ld", u, x->status);
+        return vs_error_subj(err, VS_E_FETCH, u, "HTTP %ld", x->status);
     case STOP_TOO_BIG:
         if (x->fd >= 0)
-            return vs_error_set(err, VS_E_FETCH, "%s: larger than --max-size %" PRIu64 " bytes",
-                                u, x->max);
-        return vs_error_set(err, VS_E_FETCH, "%s: larger than the limit of %" PRIu64 " bytes", u,
-                            x->max);
+            return vs_error_subj(err, VS_E_FETCH, u, "larger than --max-size %" PRIu64 " bytes",
+                                 x->max);
+        return vs_error_subj(err, VS_E_FETCH, u, "larger than the limit of %" PRIu64 " bytes",
+                             x->max);
     case STOP_IO:
-        return vs_error_errno(err, VS_E_INTERNAL, x->io_errno, "%s: writing", x->name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, x->io_errno, x->name, "writing");
     case STOP_OOM:
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", u);
+        return vs_error_subj(err, VS_E_INTERNAL, u, "out of memory");
     case STOP_RANGE:
-        return vs_error_set(err, VS_E_FETCH, "%s: server answered the Range request wrongly", u);
+        return vs_error_subj(err, VS_E_FETCH, u, "server answered the Range request wrongly");
     case STOP_NONE:
         break;
     }
@@ -254,16 +254,16 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
         char shown_to[512];
         curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &to);
         if (to && strcmp(to, x->url) != 0) {
-            vs_fetch_url_shown(to, shown_to, sizeof shown_to);
-            return vs_error_setb(err, st, "curl", rc,
-                                 "%s: redirect to another scheme refused (to %s)", u, shown_to);
+            vs_url_redact(shown_to, sizeof shown_to, to);
+            return vs_error_subjb(err, st, "curl", rc, u,
+                                  "redirect to another scheme refused (to %s)", shown_to);
         }
-        return vs_error_setb(err, st, "curl", rc, "%s: redirect to another scheme refused (%s)",
-                             u, why);
+        return vs_error_subjb(err, st, "curl", rc, u, "redirect to another scheme refused (%s)",
+                              why);
     }
     case CURLE_TOO_MANY_REDIRECTS:
-        return vs_error_setb(err, st, "curl", rc, "%s: more than %ld redirects", u,
-                             VS_MAX_REDIRECTS);
+        return vs_error_subjb(err, st, "curl", rc, u, "more than %ld redirects",
+                              VS_MAX_REDIRECTS);
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
@@ -271,24 +271,25 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_USE_SSL_FAILED:
-        return vs_error_setb(err, st, "curl", rc, "%s: TLS: %s", u, why);
+        return vs_error_subjb(err, st, "curl", rc, u, "TLS: %s", why);
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-        return vs_error_setb(err, st, "curl", rc,
-                             "%s: TLS: the server's public key does not match --pinned-pubkey", u);
+        return vs_error_subjb(err, st, "curl", rc, u,
+                              "TLS: the server's public key does not match --pinned-pubkey");
     case CURLE_SSL_CACERT_BADFILE:
-        return vs_error_setb(err, VS_E_USAGE, "curl", rc, "%s: cannot load CA certificates: %s",
-                             o->cacert ? o->cacert : "system CA store", why);
+        return vs_error_subjb(err, VS_E_USAGE, "curl", rc,
+                              o->cacert ? o->cacert : "system CA store",
+                              "cannot load CA certificates: %s", why);
     case CURLE_URL_MALFORMAT:
-        return vs_error_setb(err, VS_E_USAGE, "curl", rc, "%s: %s", u, why);
+        return vs_error_subjb(err, VS_E_USAGE, "curl", rc, u, "%s", why);
     case CURLE_OUT_OF_MEMORY:
-        return vs_error_setb(err, VS_E_INTERNAL, "curl", rc, "%s: out of memory", u);
+        return vs_error_subjb(err, VS_E_INTERNAL, "curl", rc, u, "out of memory");
     case CURLE_OPERATION_TIMEDOUT:
         *keep = true; /* a later run may resume */
         if (deadline)
-            return vs_error_setb(err, st, "curl", rc, "%s: timed out after %u s (--timeout)", u,
-                                 o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
+            return vs_error_subjb(err, st, "curl", rc, u, "timed out after %u s (--timeout)",
+                                  o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
         *retry = *keep = true;
-        return vs_error_setb(err, st, "curl", rc, "%s: timed out: %s", u, why);
+        return vs_error_subjb(err, st, "curl", rc, u, "timed out: %s", why);
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
@@ -301,9 +302,9 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
     case CURLE_HTTP3:
     case CURLE_AGAIN:
         *retry = *keep = true;
-        return vs_error_setb(err, st, "curl", rc, "%s: %s", u, why);
+        return vs_error_subjb(err, st, "curl", rc, u, "%s", why);
     default:
-        return vs_error_setb(err, st, "curl", rc, "%s: %s", u, why);
+        return vs_error_subjb(err, st, "curl", rc, u, "%s", why);
     }
 }
 
@@ -330,9 +331,9 @@ static const char *scheme_str(vs_url_scheme s)
     do {                                                                                    \
         CURLcode setrc_ = curl_easy_setopt(x->curl, opt, val);                              \
         if (setrc_ != CURLE_OK)                                                             \
-            return vs_error_setb(err, VS_E_INTERNAL, "curl", setrc_,                        \
-                                 "%s: libcurl refused option %s: %s", x->shown, #opt,         \
-                                 curl_easy_strerror(setrc_));                               \
+            return vs_error_subjb(err, VS_E_INTERNAL, "curl", setrc_, x->shown,             \
+                                  "libcurl refused option %s: %s", #opt,                    \
+                                  curl_easy_strerror(setrc_));                              \
     } while (0)
 
 static vs_status set_options(xfer *x, const vs_fetch_opts *o, vs_error *err)
@@ -353,6 +354,11 @@ static vs_status set_options(xfer *x, const vs_fetch_opts *o, vs_error *err)
         SETOPT(CURLOPT_CAINFO, o->cacert);
     if (o->pinned_pubkey)
         SETOPT(CURLOPT_PINNEDPUBLICKEY, o->pinned_pubkey);
+    if (o->netrc_file) {
+        /* optional: a login in the URL wins, hosts absent from the file get none */
+        SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+        SETOPT(CURLOPT_NETRC_FILE, o->netrc_file);
+    }
     SETOPT(CURLOPT_HTTP_CONTENT_DECODING, 0L);
     SETOPT(CURLOPT_USERAGENT, "vetstage/" VS_VERSION);
     SETOPT(CURLOPT_NOSIGNAL, 1L);
@@ -407,8 +413,8 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
         }
         uint64_t now = now_ms();
         if (now >= deadline)
-            return vs_error_set(err, VS_E_FETCH, "%s: timed out after %u s (--timeout)", x->shown,
-                                o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
+            return vs_error_subj(err, VS_E_FETCH, x->shown, "timed out after %u s (--timeout)",
+                                 o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
         SETOPT(CURLOPT_TIMEOUT_MS, (long)(deadline - now));
         clock_gettime(CLOCK_MONOTONIC, &x->last_progress);
         CURLcode rc = curl_easy_perform(x->curl);
@@ -423,8 +429,7 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
                 res->attempts = attempts;
                 const char *eff = NULL;
                 curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff);
-                vs_fetch_url_shown(eff ? eff : x->url, res->effective_url,
-                                   sizeof res->effective_url);
+                vs_url_redact(res->effective_url, sizeof res->effective_url, eff ? eff : x->url);
             }
             return VS_OK;
         }
@@ -464,13 +469,24 @@ static vs_status precheck(const char *url, const vs_fetch_opts *o, vs_url_scheme
     if (o->cacert) {
         int fd = open(o->cacert, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return vs_error_errno(err, VS_E_USAGE, errno, "%s", o->cacert);
+            return vs_error_subj_errno(err, VS_E_USAGE, errno, o->cacert, "cannot read the CA file");
         close(fd);
     }
+    if (o->netrc_file) {
+        int fd = open(o->netrc_file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0)
+            return vs_error_subj_errno(err, VS_E_USAGE, errno, o->netrc_file,
+                                       "cannot read the netrc file");
+        struct stat sb;
+        bool reg = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+        close(fd);
+        if (!reg)
+            return vs_error_subj(err, VS_E_USAGE, o->netrc_file,
+                                 "the netrc file is not a regular file");
+    }
     if (o->pinned_pubkey && strncmp(o->pinned_pubkey, "sha256//", 8) != 0)
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: --pinned-pubkey must look like sha256//BASE64[;sha256//...]",
-                            o->pinned_pubkey);
+        return vs_error_subj(err, VS_E_USAGE, o->pinned_pubkey,
+                             "--pinned-pubkey must look like sha256//BASE64[;sha256//...]");
     return vs_lib_init(err);
 }
 
@@ -487,7 +503,7 @@ static vs_status rehash_partial(xfer *x, vs_error *err)
         if (n < 0) {
             int e = errno;
             free(buf);
-            return vs_error_errno(err, VS_E_INTERNAL, e, "%s: reading", x->name);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, e, x->name, "reading");
         }
         if (n == 0)
             break;
@@ -498,7 +514,7 @@ static vs_status rehash_partial(xfer *x, vs_error *err)
     if (x->have > x->max) { /* cannot be a prefix of an acceptable file */
         x->stop = STOP_NONE;
         if (!sink_reset(x))
-            return vs_error_errno(err, VS_E_INTERNAL, x->io_errno, "%s: truncating", x->name);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, x->io_errno, x->name, "truncating");
     }
     return VS_OK;
 }
@@ -510,7 +526,7 @@ static void xfer_init(xfer *x, vs_ctx *ctx, const char *url, const char *name, u
     memset(x, 0, sizeof *x);
     x->ctx = ctx;
     x->url = url;
-    vs_fetch_url_shown(url ? url : "", x->shown, sizeof x->shown);
+    vs_url_redact(x->shown, sizeof x->shown, url);
     x->fd = -1;
     x->name = name;
     x->max = max;
@@ -529,16 +545,16 @@ vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *
     if (st)
         return st;
     if (!name || !*name)
-        return vs_error_set(err, VS_E_USAGE, "%s: no file name to download into", url);
+        return vs_error_subj(err, VS_E_USAGE, x.shown, "no file name to download into");
     bool resume = o->resume != 0;
     x.fd = openat(dirfd, name,
                   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (resume ? 0 : O_TRUNC), 0600);
     if (x.fd < 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "cannot open");
     struct stat sb;
     if (fstat(x.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(x.fd); /* not ours to remove */
-        return vs_error_set(err, VS_E_INTERNAL, "%s: not a regular file", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "not a regular file");
     }
     st = vs_sha256_init(&x.h, err);
     if (st) {
@@ -553,12 +569,12 @@ vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *
     if (st == VS_OK) {
         x.curl = curl_easy_init();
         if (!x.curl)
-            st = vs_error_set(err, VS_E_INTERNAL, "%s: cannot create a libcurl handle", url);
+            st = vs_error_subj(err, VS_E_INTERNAL, x.shown, "cannot create a libcurl handle");
     }
     if (st == VS_OK)
         st = run(&x, o, resume, res, &keep, err);
     if (st == VS_OK && fsync(x.fd) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: fsync", name);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "fsync");
     if (st == VS_OK) {
         uint8_t d[VS_SHA256_LEN];
         vs_sha256_final(&x.h, d);
@@ -584,7 +600,8 @@ vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_
     *out = NULL;
     *len = 0;
     xfer x;
-    xfer_init(&x, ctx, url, url, max ? max : VS_MAX_CHECKSUM_FILE);
+    xfer_init(&x, ctx, url, NULL, max ? max : VS_MAX_CHECKSUM_FILE);
+    x.name = x.shown;
     if (x.max > SIZE_MAX - 1)
         x.max = SIZE_MAX - 1;
     vs_status st = precheck(url, o, &x.scheme, err);
@@ -592,7 +609,7 @@ vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_
         return st;
     x.curl = curl_easy_init();
     if (!x.curl)
-        return vs_error_set(err, VS_E_INTERNAL, "%s: cannot create a libcurl handle", url);
+        return vs_error_subj(err, VS_E_INTERNAL, x.shown, "cannot create a libcurl handle");
     bool keep;
     st = run(&x, o, false, NULL, &keep, err);
     curl_easy_cleanup(x.curl);

@@ -34,10 +34,4 @@ vs_status vs_fetch_check_url(const char *url, vs_url_scheme *scheme, vs_error *e
  */
 const char *vs_fetch_url_filename(const char *url, size_t *len, const char **dir, size_t *dirlen);
 
-/*
- * url as it may appear in messages and logs: a "user:password@" in the
- * authority becomes "***@". out holds at most cap-1 bytes (cap >= 1).
- */
-void vs_fetch_url_shown(const char *url, char *out, size_t cap);
-
 #endif

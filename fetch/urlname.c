@@ -60,34 +60,98 @@ vs_url_scheme vs_fetch_scheme(const char *url)
     return VS_SCHEME_OTHER;
 }
 
+/* Length of a valid UTF-8 sequence at p (n bytes left) that is neither a
+ * control character (C1) nor a surrogate nor past U+10FFFF; 0 if invalid. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    uint32_t cp;
+    size_t len;
+    if (p[0] < 0x80)
+        return 1;
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+        len = 2;
+        cp = p[0] & 0x1fu;
+    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        len = 3;
+        cp = p[0] & 0x0fu;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        len = 4;
+        cp = p[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+        return 0;
+    return len;
+}
+
+/* A URL for an error message about its own bytes: redacted, then every byte
+ * that is not printable ASCII shown as '?'. */
+static void shown_bytes(char *out, size_t cap, const char *url)
+{
+    vs_url_redact(out, cap, url);
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+}
+
 vs_status vs_fetch_check_url(const char *url, vs_url_scheme *scheme, vs_error *err)
 {
     *scheme = VS_SCHEME_NONE;
     if (!url || !*url)
-        return vs_error_set(err, VS_E_USAGE, "empty URL");
+        return vs_error_subj(err, VS_E_USAGE, "URL", "empty");
+    char shown[VS_MAX_URL + 1];
     size_t len = strnlen(url, VS_MAX_URL + 1);
-    if (len > VS_MAX_URL)
-        return vs_error_set(err, VS_E_USAGE, "%.80s...: URL longer than %u bytes", url,
-                            VS_MAX_URL);
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)url[i];
-        if (c <= 0x20 || c == 0x7f)
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: URL holds a space or control character (encode it)", url);
+    if (len > VS_MAX_URL) {
+        shown_bytes(shown, 84, url);
+        memcpy(shown + strlen(shown), "...", 4);
+        return vs_error_subj(err, VS_E_USAGE, shown, "URL longer than %u bytes", VS_MAX_URL);
     }
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)url[i];
+        size_t n = utf8_len((const unsigned char *)url + i, len - i);
+        if (c <= 0x20 || c == 0x7f || n == 0) {
+            shown_bytes(shown, sizeof shown, url);
+            vs_error_subj(err, VS_E_USAGE, shown,
+                          "byte %zu of the URL is %s (0x%02x); nothing was downloaded", i + 1,
+                          c == 0x20 ? "a space" : c < 0x20 || c == 0x7f ? "a control character"
+                                                                         : "not valid UTF-8",
+                          c);
+            vs_error_hint(err, "percent-encode it (%%%02X)", c);
+            return VS_E_USAGE;
+        }
+        i += n;
+    }
+    vs_url_redact(shown, sizeof shown, url);
     vs_url_scheme s = vs_fetch_scheme(url);
-    if (s == VS_SCHEME_NONE)
-        return vs_error_set(err, VS_E_USAGE, "%s: not a URL (no https://, http:// or file://)",
-                            url);
+    if (s == VS_SCHEME_NONE) {
+        vs_error_subj(err, VS_E_USAGE, shown, "not a URL (no https://, http:// or file://)");
+        vs_error_hint(err, "pass file:///abs/path for a local file");
+        return VS_E_USAGE;
+    }
     if (s == VS_SCHEME_OTHER)
-        return vs_error_set(err, VS_E_USAGE, "%s: scheme '%.*s' is not allowed", url,
-                            (int)scheme_len(url), url);
+        return vs_error_subj(err, VS_E_USAGE, shown, "scheme '%.*s' is not allowed",
+                             (int)scheme_len(url), url);
     size_t n = scheme_len(url);
     if (strncmp(url + n, "://", 3) != 0)
-        return vs_error_set(err, VS_E_USAGE, "%s: not a URL (expected '%.*s://')", url, (int)n,
-                            url);
+        return vs_error_subj(err, VS_E_USAGE, shown, "not a URL (expected '%.*s://')", (int)n,
+                             url);
     *scheme = s;
     return VS_OK;
+}
+
+vs_status vs_fetch_url_check(const char *url, vs_error *err)
+{
+    vs_url_scheme s;
+    return vs_fetch_check_url(url, &s, err);
 }
 
 const char *vs_fetch_url_filename(const char *url, size_t *len, const char **dir, size_t *dirlen)
@@ -127,20 +191,119 @@ const char *vs_fetch_url_filename(const char *url, size_t *len, const char **dir
     return file;
 }
 
-void vs_fetch_url_shown(const char *url, char *out, size_t cap)
+/* ---- redaction ----------------------------------------------------------- */
+
+/* Bounded output of vs_url_redact: counts everything, stores what fits. */
+typedef struct emit {
+    char *out;
+    size_t cap, len;
+} emit;
+
+static void put(emit *e, const char *p, size_t n)
 {
-    size_t sn = scheme_len(url), n = strlen(url);
-    const char *at = NULL;
+    for (size_t i = 0; i < n; i++, e->len++)
+        if (e->cap > 0 && e->len < e->cap - 1)
+            e->out[e->len] = p[i];
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = lower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Does a query parameter called [p, p+n) carry a credential? The name is
+ * compared percent-decoded, lower-cased, without '-' and '_':
+ * X-Amz-Signature, x_amz_signature and X%2DAmz-Signature are one name. */
+static int secret_param(const char *p, size_t n)
+{
+    static const char *const exact[] = { "sig", "key", "pwd", "pass", "auth", "code",
+                                         "jwt", "session", "sessionid", "sas" };
+    static const char *const part[] = { "token", "secret", "signature", "password", "passwd",
+                                        "credential", "apikey", "accesskey", "privatekey",
+                                        "authorization" };
+    char norm[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)p[i];
+        if (c == '%' && i + 2 < n && hexval((unsigned char)p[i + 1]) >= 0 &&
+            hexval((unsigned char)p[i + 2]) >= 0) {
+            c = hexval((unsigned char)p[i + 1]) * 16 + hexval((unsigned char)p[i + 2]);
+            i += 2;
+        }
+        c = lower(c);
+        if (c == '-' || c == '_')
+            continue;
+        if (k + 1 >= sizeof norm)
+            return 1; /* a 60-character parameter name: better hidden than shown */
+        norm[k++] = (char)c;
+    }
+    norm[k] = '\0';
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (strcmp(norm, exact[i]) == 0)
+            return 1;
+    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++)
+        if (strstr(norm, part[i]))
+            return 1;
+    return 0;
+}
+
+/* Parameters "a=1&b=2" (or ';'-separated) in [p, end), secret values replaced. */
+static void put_params(emit *e, const char *p, const char *end)
+{
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q != '&' && *q != ';')
+            q++;
+        const char *eq = memchr(p, '=', (size_t)(q - p));
+        if (eq && secret_param(p, (size_t)(eq - p))) {
+            put(e, p, (size_t)(eq - p) + 1);
+            put(e, "REDACTED", 8);
+        } else {
+            put(e, p, (size_t)(q - p));
+        }
+        if (q < end)
+            put(e, q, 1);
+        p = q + (q < end);
+    }
+}
+
+size_t vs_url_redact(char *out, size_t cap, const char *url)
+{
+    emit e = { out, cap, 0 };
+    if (!url)
+        url = "";
+    const char *p = url;
+    size_t sn = scheme_len(url);
     if (sn > 0 && strncmp(url + sn, "://", 3) == 0) {
         const char *auth = url + sn + 3;
         size_t alen = strcspn(auth, "/?#");
-        at = memchr(auth, '@', alen);
-        if (at) {
-            snprintf(out, cap, "%.*s***%s", (int)(auth - url), url, at);
-            return;
-        }
+        const char *host = auth;
+        for (const char *q = auth; q < auth + alen; q++)
+            if (*q == '@')
+                host = q + 1; /* the last '@': a password may hold one */
+        put(&e, url, (size_t)(auth - url));
+        put(&e, host, (size_t)(auth + alen - host));
+        p = auth + alen;
     }
-    snprintf(out, cap, "%.*s", (int)(n > (size_t)INT32_MAX ? INT32_MAX : n), url);
+    size_t plen = strcspn(p, "?#");
+    put(&e, p, plen);
+    p += plen;
+    if (*p == '?') {
+        const char *end = p + 1 + strcspn(p + 1, "#");
+        put(&e, p, 1);
+        put_params(&e, p + 1, end);
+        p = end;
+    }
+    if (*p == '#') {
+        put(&e, p, 1);
+        put_params(&e, p + 1, p + strlen(p));
+    }
+    if (cap > 0)
+        out[e.len < cap ? e.len : cap - 1] = '\0';
+    return e.len;
 }
 
 char *vs_fetch_mirror_url(const char *base, const char *url)
@@ -216,10 +379,11 @@ vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
     }
     if (!ok) {
         name[0] = version[0] = '\0';
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: cannot tell name and version from the file name; give --name "
-                            "and --version",
-                            url ? url : "(null)");
+        char shown[VS_MAX_URL + 1];
+        vs_url_redact(shown, sizeof shown, url);
+        return vs_error_subj(err, VS_E_USAGE, shown,
+                             "cannot tell name and version from the file name; give --name "
+                             "and --version");
     }
     return VS_OK;
 }

@@ -40,7 +40,9 @@ static json_t *signatures_json(const vs_cache_entry *e)
         json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
         json_object_set_new(s, "file", json_string(e->sigs[i].filename));
         json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
-        json_object_set_new(s, "url", str_or_null(e->sigs[i].url));
+        char url[sizeof e->sigs[i].url]; /* as stored: no credentials, but make sure */
+        vs_url_redact(url, sizeof url, e->sigs[i].url);
+        json_object_set_new(s, "url", str_or_null(url));
         json_array_append_new(sigs, s);
     }
     return sigs;
@@ -66,7 +68,9 @@ char *vs_provenance_format(const vs_cache_entry *e, const char *arch, int64_t no
     json_object_set_new(o, "package", json_string(e->filename));
     json_object_set_new(o, "sha256", json_string(e->sha256));
     json_object_set_new(o, "size", json_integer((json_int_t)e->size));
-    json_object_set_new(o, "url", str_or_null(e->url));
+    char url[sizeof e->url]; /* as stored: no credentials, but make sure */
+    vs_url_redact(url, sizeof url, e->url);
+    json_object_set_new(o, "url", str_or_null(url));
     json_object_set_new(o, "signatures", signatures_json(e));
     json_object_set_new(o, "signers", signers_json(e));
     json_object_set_new(o, "signed", iso_time(e->signed_at));

@@ -35,6 +35,8 @@
 #   /redirect-http/FILE     302 to http://127.0.0.1:HTTP_PORT/FILE
 #   /redirect-https/FILE    302 to https://127.0.0.1:HTTPS_PORT/FILE
 #   /redirect-loop/ANY      302 to itself, forever
+#   $NGINX_EXTRA_LOCATIONS  (set before nginx_start) more nginx location blocks a test
+#                           needs on both servers (basic auth, its own limit_rate)
 #
 #   A watchdog stops nginx when process $NGINX_WATCH_PID (default: the calling
 #   shell, $$) is gone, so a test killed with -9 does not leave nginx behind.
@@ -87,7 +89,8 @@ _nginx_conf() {
         location /redirect-file/ { return 302 file:///etc/passwd; }
         location ~ ^/redirect-http/(.*)\$ { return 302 http://127.0.0.1:$_hp/\$1; }
         location ~ ^/redirect-https/(.*)\$ { return 302 https://127.0.0.1:$_sp/\$1; }
-        location ~ ^/redirect-loop/(.*)\$ { return 302 /redirect-loop/\$1; }"
+        location ~ ^/redirect-loop/(.*)\$ { return 302 /redirect-loop/\$1; }
+        ${NGINX_EXTRA_LOCATIONS:-}"
     cat >"$_d/nginx.conf" <<EOF
 $_user
 worker_processes 1;

@@ -32,9 +32,14 @@ typedef struct vs_fetch_opts {
     /* First retry delay in milliseconds, doubled per retry (+-50% jitter,
      * capped at VS_FETCH_MAX_BACKOFF_MS); 0: VS_FETCH_RETRY_BASE_MS. */
     unsigned retry_base_ms;
+    /* A netrc file (as curl reads it) with the login and password per host;
+     * NULL: none. Credentials in the URL ("https://user:pw@host/") win over
+     * it. Either way they are sent only to the host named, never stored or
+     * shown (see vs_url_redact). */
+    const char *netrc_file;
 } vs_fetch_opts;
 
-#define VS_FETCH_OPTS_INIT { NULL, NULL, 0, -1, 0, 1, 0, 0 }
+#define VS_FETCH_OPTS_INIT { NULL, NULL, 0, -1, 0, 1, 0, 0, NULL }
 
 /* First retry delay and the cap on any one delay, in milliseconds. */
 #define VS_FETCH_RETRY_BASE_MS 250u
@@ -89,6 +94,15 @@ VS_EXTERN vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, co
                                      const vs_fetch_opts *opts, vs_fetch_result *res,
                                      vs_error *err);
 
+/*
+ * Check that `url` may be fetched at all, before any byte moves: non-empty,
+ * at most VS_MAX_URL bytes, valid UTF-8 without spaces or control
+ * characters (C0, DEL, C1), scheme https, http or file followed by "://".
+ * Returns VS_OK or VS_E_USAGE with the redacted URL as the subject (and a
+ * hint: percent-encode the byte, or file:///abs/path for a local file).
+ */
+VS_EXTERN vs_status vs_fetch_url_check(const char *url, vs_error *err);
+
 /* Same, for a small file (signature, checksum list) read into memory;
  * over `max` bytes is VS_E_FETCH (max 0: VS_MAX_CHECKSUM_FILE; opts->max_size
  * is ignored here, opts->resume too). *out NUL-terminated (not counted in
@@ -96,6 +110,24 @@ VS_EXTERN vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, co
 VS_EXTERN vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max,
                                        const vs_fetch_opts *opts, uint8_t **out, size_t *len,
                                        vs_error *err);
+
+/*
+ * `url` as it may be stored (cache refs, provenance) or shown (messages,
+ * logs, JSON): the userinfo ("user:password@") removed from the authority,
+ * and the value of every query or fragment parameter whose name says it
+ * carries a credential replaced by "REDACTED". Names are compared
+ * percent-decoded, case-insensitively and without '-' and '_': sig, key,
+ * pwd, pass, auth, code, jwt, session, sas, and any name containing token,
+ * secret, signature, password, passwd, credential, apikey, accesskey,
+ * privatekey or authorization (X-Amz-Signature, X-Amz-Credential,
+ * X-Amz-Security-Token, X-Goog-Signature, access_token, ...).
+ *
+ * Works like snprintf: writes at most cap-1 bytes and a NUL to out (nothing
+ * when cap is 0), returns the length of the whole redacted URL (>= cap:
+ * truncated). Redacting twice gives the same text; a NULL url is "". Never
+ * fails. The full URL is only ever kept in memory for the transfer itself.
+ */
+VS_EXTERN size_t vs_url_redact(char *out, size_t cap, const char *url);
 
 /* Mirror URL for `url` under `base`: base + "/" + the URL's file name
  * (trailing slashes of base dropped, so never a double slash; the query and

@@ -108,15 +108,98 @@ START_TEST(mirror_urls)
 }
 END_TEST
 
-START_TEST(url_shown_hides_password)
+static const struct {
+    const char *url, *want;
+} redact_cases[] = {
+    { "https://user:secret@h.example:8443/a@b.tgz?x=@", "https://h.example:8443/a@b.tgz?x=@" },
+    { "http://alice:S3cretPW@127.0.0.1:8080/p/agent-1.0.tgz", "http://127.0.0.1:8080/p/agent-1.0.tgz" },
+    { "https://alice@h/a.tgz", "https://h/a.tgz" },
+    { "https://a:p@ss@h/a.tgz", "https://h/a.tgz" },        /* the last '@' ends the userinfo */
+    { "https://h.example/a@b.tgz", "https://h.example/a@b.tgz" },
+    { "https://h/a.tgz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F2024&"
+      "X-Amz-Date=20240101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&"
+      "X-Amz-Security-Token=FQoG&X-Amz-Signature=abcdef",
+      "https://h/a.tgz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=REDACTED&"
+      "X-Amz-Date=20240101T000000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&"
+      "X-Amz-Security-Token=REDACTED&X-Amz-Signature=REDACTED" },
+    { "https://acct.blob.core.windows.net/c/a.tgz?sv=2022&se=2030&sp=r&sig=AbC%3D",
+      "https://acct.blob.core.windows.net/c/a.tgz?sv=2022&se=2030&sp=r&sig=REDACTED" },
+    { "https://h/a.tgz?token=t&access_token=u&api_key=v&key=w&Signature=x&version=1",
+      "https://h/a.tgz?token=REDACTED&access_token=REDACTED&api_key=REDACTED&key=REDACTED&"
+      "Signature=REDACTED&version=1" },
+    { "https://h/a.tgz?X%2DAmz-Signature=s;private_token=t#access_token=f&b=2",
+      "https://h/a.tgz?X%2DAmz-Signature=REDACTED;private_token=REDACTED#access_token=REDACTED&b=2" },
+    { "https://h/a.tgz?token&sig=", "https://h/a.tgz?token&sig=REDACTED" },
+    { "https://h/path/with?q", "https://h/path/with?q" },
+    { "file:///srv/a.tgz", "file:///srv/a.tgz" },
+    { "https://u:p@h", "https://h" },
+    { "https://u:p@h?token=1", "https://h?token=REDACTED" },
+    { "not a url ?password=x", "not a url ?password=REDACTED" },
+    { "", "" },
+};
+
+START_TEST(url_redact_table)
 {
-    char out[128];
-    vs_fetch_url_shown("https://user:secret@h.example:8443/a@b.tgz?x=@", out, sizeof out);
-    ck_assert_str_eq(out, "https://***@h.example:8443/a@b.tgz?x=@");
-    vs_fetch_url_shown("https://h.example/a@b.tgz", out, sizeof out);
-    ck_assert_str_eq(out, "https://h.example/a@b.tgz");
-    vs_fetch_url_shown("file:///x", out, 5);
-    ck_assert_str_eq(out, "file");
+    for (size_t i = 0; i < sizeof redact_cases / sizeof redact_cases[0]; i++) {
+        char out[1024], again[1024];
+        size_t n = vs_url_redact(out, sizeof out, redact_cases[i].url);
+        ck_assert_msg(strcmp(out, redact_cases[i].want) == 0, "%s -> %s", redact_cases[i].url,
+                      out);
+        ck_assert_uint_eq(n, strlen(out));
+        vs_url_redact(again, sizeof again, out); /* idempotent */
+        ck_assert_str_eq(again, out);
+    }
+}
+END_TEST
+
+START_TEST(url_redact_bounds)
+{
+    char out[16];
+    const char *u = "https://u:secretpassword@host.example/a.tgz";
+    size_t n = vs_url_redact(out, 5, u);
+    ck_assert_uint_eq(n, strlen("https://host.example/a.tgz"));
+    ck_assert_str_eq(out, "http");
+    n = vs_url_redact(out, sizeof out, u);
+    ck_assert_str_eq(out, "https://host.ex"); /* truncated, never the password */
+    ck_assert_uint_eq(vs_url_redact(NULL, 0, u), n);
+    ck_assert_uint_eq(vs_url_redact(out, sizeof out, NULL), 0);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(url_check_bytes)
+{
+    static const struct {
+        const char *url;
+        vs_status want;
+        const char *reason;
+    } c[] = {
+        { "https://h/a-1.0.tgz", VS_OK, NULL },
+        { "https://h/\xc3\xa9t\xc3\xa9-1.0.tgz", VS_OK, NULL }, /* UTF-8: fine */
+        { "https://h/a\xff-1.0.tgz", VS_E_USAGE, "not valid UTF-8" },
+        { "https://h/a\xc3-1.0.tgz", VS_E_USAGE, "not valid UTF-8" },
+        { "https://h/a\xc0\xaf-1.0.tgz", VS_E_USAGE, "not valid UTF-8" }, /* overlong */
+        { "https://h/a\xed\xa0\x80.tgz", VS_E_USAGE, "not valid UTF-8" }, /* surrogate */
+        { "https://h/a\xc2\x9b.tgz", VS_E_USAGE, "not valid UTF-8" },      /* C1 CSI */
+        { "https://h/a\x1b[2J.tgz", VS_E_USAGE, "control character" },
+        { "https://h/a b.tgz", VS_E_USAGE, "a space" },
+        { "https://u:pw@h/a\x01.tgz", VS_E_USAGE, "control character" },
+        { "/srv/a.tgz", VS_E_USAGE, "not a URL" },
+        { "ftp://h/a.tgz", VS_E_USAGE, "scheme 'ftp'" },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        vs_error e = VS_ERROR_INIT;
+        ck_assert_msg(vs_fetch_url_check(c[i].url, &e) == c[i].want, "%s: %s", c[i].url,
+                      e.message);
+        if (c[i].reason) {
+            ck_assert_msg(strstr(e.message, c[i].reason) != NULL, "%s", e.message);
+            ck_assert_msg(strstr(e.message, "pw@") == NULL, "%s", e.message);
+            for (const char *p = e.message; *p; p++)
+                ck_assert_msg((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f,
+                              "raw byte in: %s", e.message);
+            ck_assert_msg(e.subject[0] != '\0', "no subject: %s", e.message);
+        }
+    }
 }
 END_TEST
 
@@ -447,8 +530,9 @@ START_TEST(http_404)
     snprintf(cred, sizeof cred, "http://agent:s3cret@%s/missing-404.bin",
              srv_http + strlen("http://"));
     ck_assert_int_eq(vs_fetch_to_file(ctx, cred, dfd, "out", &o, NULL, &e), VS_E_FETCH);
-    ck_assert_msg(strstr(e.message, "s3cret") == NULL && strstr(e.message, "***@") != NULL, "%s",
-                  e.message);
+    ck_assert_msg(strstr(e.message, "s3cret") == NULL && strcmp(e.message, want) == 0, "%s",
+                  e.message); /* the userinfo is removed, not masked */
+    ck_assert_str_eq(e.subject, u);
 }
 END_TEST
 
@@ -895,7 +979,9 @@ Suite *vs_suite_fetch(void)
     tcase_add_test(names, name_version_table);
     tcase_add_test(names, name_version_limits);
     tcase_add_test(names, mirror_urls);
-    tcase_add_test(names, url_shown_hides_password);
+    tcase_add_test(names, url_redact_table);
+    tcase_add_test(names, url_redact_bounds);
+    tcase_add_test(names, url_check_bytes);
     suite_add_tcase(s, names);
 
     TCase *tc = tcase_create("transfer");
