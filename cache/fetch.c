@@ -94,26 +94,10 @@ static vs_status mirror_source(const source *p, const char *base, source *s, vs_
     return VS_OK;
 }
 
-/* The package's file name from its URL (path only). */
+/* The package's file name from its URL (fetch's one rule for it). */
 static vs_status url_filename(const char *url, char out[256], vs_error *err)
 {
-    char sb[VS_MAX_URL + 1];
-    size_t cut = strcspn(url, "?#");
-    size_t start = cut;
-    while (start > 0 && url[start - 1] != '/')
-        start--;
-    size_t n = cut - start;
-    if (n == 0 || n >= 256)
-        return vs_error_set(err, VS_E_USAGE, "%s: the URL names no file", shown(sb, url));
-    memcpy(out, url + start, n);
-    out[n] = '\0';
-    if (!strcmp(out, ".") || !strcmp(out, ".."))
-        return vs_error_set(err, VS_E_USAGE, "%s: the URL names no file", shown(sb, url));
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f)
-            return vs_error_set(err, VS_E_USAGE, "%s: control character in the file name",
-                                shown(sb, url));
-    return VS_OK;
+    return vs_fetch_file_name(url, out, 256, err);
 }
 
 static void sha_hex_of(const char *s, char out[VS_SHA256_HEX])
@@ -445,7 +429,7 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
     char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1], filename[256];
     vs_status st = VS_OK;
     if (!opts->name || !opts->version) {
-        st = vs_fetch_name_version(opts->url, name, version, err);
+        st = vs_fetch_name_version_for(opts->url, opts->name, name, version, err);
         if (st)
             return st;
     }

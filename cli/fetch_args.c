@@ -19,9 +19,10 @@ const char cli_fetch_help[] =
     "                      password P), so that no password sits on a command line;\n"
     "                      a user:password@ in a URL also works; neither is ever\n"
     "                      stored or shown\n"
-    "  --max-size BYTES    refuse larger packages (default 2 GiB)\n"
+    "  --max-size BYTES    refuse larger packages (default 2G; suffixes K, M, G, T)\n"
     "  --retries N         retries on network errors and HTTP 5xx (default 3)\n"
-    "  --timeout S         deadline for each download, retries included (default 600)\n"
+    "  --timeout S         deadline for each download, retries included (default\n"
+    "                      600 seconds; suffixes s, m, h, d: 30s, 2m, 1h)\n"
     "  --require R         signatures required: gpg,rsa (default), gpg, rsa; a signature\n"
     "                      that is not required may be absent on the server\n"
     "  --max-sig-age DAYS  refuse OpenPGP signatures older than DAYS (exit 7)\n"
@@ -67,8 +68,9 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
         fo->fetch.pinned_pubkey = optarg;
         return 0;
     case 8:
-        if (!cli_parse_u64(optarg, &v) || v == 0)
-            return cli_usage_error(c, "--max-size: '%s' is not a size in bytes", optarg);
+        if (!cli_parse_size(optarg, &v) || v == 0)
+            return cli_usage_error(c, "--max-size: '%s' is not a size (bytes, or with K, M, G, T)",
+                                   optarg);
         fo->fetch.max_size = v;
         return 0;
     case 9:
@@ -77,8 +79,9 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
         fo->fetch.retries = (int)v;
         return 0;
     case 10:
-        if (!cli_parse_u64(optarg, &v) || v == 0 || v > 7 * 24 * 3600)
-            return cli_usage_error(c, "--timeout: '%s' is not a number of seconds", optarg);
+        if (!cli_parse_duration(optarg, &v) || v == 0 || v > 7 * 24 * 3600)
+            return cli_usage_error(c, "--timeout: '%s' is not a duration of at most 7 days "
+                                      "(seconds, or with s, m, h, d)", optarg);
         fo->fetch.timeout_s = (unsigned)v;
         return 0;
     case 11: {

@@ -427,19 +427,6 @@ json_t *cli_json_time(int64_t t)
     return t ? json_string(cli_time(buf, t)) : json_null();
 }
 
-bool cli_parse_u64(const char *s, uint64_t *out)
-{
-    if (!s || !*s || *s == '-' || *s == '+')
-        return false;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || !end || *end)
-        return false;
-    *out = (uint64_t)v;
-    return true;
-}
-
 json_t *cli_sigs_json(const vs_verdict *v)
 {
     json_t *arr = json_array();

@@ -9,7 +9,8 @@ const char cli_stage_help[] =
     "  --flat               write the tree straight to DIR (absent or empty)\n"
     "  --allow-downgrade    allow a version lower than DIR/current, or one signed\n"
     "                       before it (an old release under a new name: rollback)\n"
-    "  --max-unpacked BYTES refuse archives unpacking to more (default 1 GiB)\n"
+    "  --max-unpacked BYTES refuse archives unpacking to more (default 1G;\n"
+    "                       suffixes K, M, G, T)\n"
     "  --max-entries N      refuse archives with more entries (default 100000)\n"
     "  --keep N             after switching current, remove all but the N newest\n"
     "                       versions (never the current one)\n"
@@ -31,12 +32,14 @@ int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest)
         so->allow_downgrade = true;
         return 0;
     case 3:
-        if (!cli_parse_u64(optarg, &so->max_unpacked) || so->max_unpacked == 0)
-            return cli_usage_error(c, "--max-unpacked: expected a positive number of bytes");
+        if (!cli_parse_size(optarg, &so->max_unpacked) || so->max_unpacked == 0)
+            return cli_usage_error(c, "--max-unpacked: '%s' is not a positive size (bytes, or "
+                                      "with K, M, G, T)", optarg);
         return 0;
     case 4:
         if (!cli_parse_u64(optarg, &so->max_entries) || so->max_entries == 0)
-            return cli_usage_error(c, "--max-entries: expected a positive number");
+            return cli_usage_error(c, "--max-entries: '%s' is not a positive number (digits)",
+                                   optarg);
         return 0;
     case 5: {
         uint64_t n = 0;

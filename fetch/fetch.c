@@ -28,7 +28,7 @@
 /* Progress callback at most every this many milliseconds. */
 #define PROGRESS_MS 100
 
-enum stop_reason { STOP_NONE, STOP_STATUS, STOP_TOO_BIG, STOP_IO, STOP_RANGE, STOP_OOM };
+enum stop_reason { STOP_NONE, STOP_STATUS, STOP_TOO_BIG, STOP_IO, STOP_RANGE, STOP_OOM, STOP_HEADERS };
 
 typedef struct xfer {
     vs_ctx *ctx;
@@ -51,6 +51,7 @@ typedef struct xfer {
     long status;
     int64_t range_start; /* first byte of the final response's Content-Range; -1 none */
     uint64_t total;
+    uint64_t header_bytes; /* of the current response */
     enum stop_reason stop;
     int io_errno;
     struct timespec last_progress;
@@ -143,25 +144,24 @@ static bool begin_body(xfer *x)
     return true;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
+/* Append len bytes to the sink (file: written and hashed; memory: grown).
+ * false with x->stop set when the bytes cannot be taken. */
+static bool sink_put(xfer *x, const char *p, size_t len)
 {
-    xfer *x = ud;
-    size_t len = size * n;
-    if (!x->started && !begin_body(x))
-        return 0;
     uint64_t next;
     if (!vs_add_u64(x->have, len, &next) || next > x->max) {
         x->stop = STOP_TOO_BIG;
-        return 0;
+        return false;
     }
     if (x->fd >= 0) {
         if (vs_write_all(x->fd, p, len) != 0) {
             x->stop = STOP_IO;
             x->io_errno = errno;
-            return 0;
+            return false;
         }
         vs_sha256_update(&x->h, p, len);
     } else {
+        /* memory sink */
         if (next + 1 > x->memcap) { /* next <= max, and max + 1 fits */
             size_t cap = x->memcap ? x->memcap : 16384;
             while (cap < next + 1)
@@ -171,7 +171,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
             uint8_t *nm = realloc(x->mem, cap);
             if (!nm) {
                 x->stop = STOP_OOM;
-                return 0;
+                return false;
             }
             x->mem = nm;
             x->memcap = cap;
@@ -180,7 +180,16 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     }
     x->have = next;
     progress(x, false);
-    return len;
+    return true;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    xfer *x = ud;
+    size_t len = size * n;
+    if (!x->started && !begin_body(x))
+        return 0;
+    return sink_put(x, p, len) ? len : 0;
 }
 
 /* Headers of every response (redirects included): remember the final Content-Range. */
@@ -190,7 +199,14 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     size_t len = size * n;
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         x->range_start = -1;
-    } else if (len > 14 && strncasecmp(p, "content-range:", 14) == 0) {
+        x->header_bytes = 0; /* a new response (after a redirect or a 100) */
+    }
+    if (!vs_add_u64(x->header_bytes, len, &x->header_bytes) ||
+        x->header_bytes > VS_MAX_RESPONSE_HEADERS) {
+        x->stop = STOP_HEADERS;
+        return 0;
+    }
+    if (len > 14 && strncasecmp(p, "content-range:", 14) == 0) {
         size_t i = 14;
         while (i < len && (p[i] == ' ' || p[i] == '\t'))
             i++;
@@ -242,6 +258,9 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
         return vs_error_subj(err, VS_E_INTERNAL, u, "out of memory");
     case STOP_RANGE:
         return vs_error_subj(err, VS_E_FETCH, u, "server answered the Range request wrongly");
+    case STOP_HEADERS:
+        return vs_error_subj(err, VS_E_FETCH, u, "response headers larger than %u bytes",
+                             VS_MAX_RESPONSE_HEADERS);
     case STOP_NONE:
         break;
     }
@@ -282,6 +301,9 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
     case CURLE_URL_MALFORMAT:
         return vs_error_subjb(err, VS_E_USAGE, "curl", rc, u, "%s", why);
     case CURLE_OUT_OF_MEMORY:
+        if (!x->started) /* libcurl's own limit on one header line (100 KiB) */
+            return vs_error_subjb(err, st, "curl", rc, u, "response headers larger than %u bytes",
+                                  VS_MAX_RESPONSE_HEADERS);
         return vs_error_subjb(err, VS_E_INTERNAL, "curl", rc, u, "out of memory");
     case CURLE_OPERATION_TIMEDOUT:
         *keep = true; /* a later run may resume */
@@ -459,6 +481,160 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
     }
 }
 
+/* ---- file:// --------------------------------------------------------------
+ * Read by us, not by libcurl, which opens the path blocking: a FIFO named as
+ * a package or a signature would hang for ever, --timeout or not. */
+
+static int hexdig(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The local path of a file:// URL ("file:///p" or "file://localhost/p"),
+ * percent-decoded, query and fragment dropped. malloc'd into *out. */
+static vs_status file_path(const xfer *x, char **out, vs_error *err)
+{
+    *out = NULL;
+    const char *auth = strstr(x->url, "://");
+    if (!auth)
+        return vs_error_subj(err, VS_E_USAGE, x->shown, "not a file:// URL");
+    auth += 3;
+    size_t alen = strcspn(auth, "/?#");
+    if (alen != 0 && !(alen == 9 && strncasecmp(auth, "localhost", 9) == 0)) {
+        vs_error_subj(err, VS_E_USAGE, x->shown, "a file:// URL may not name a host");
+        vs_error_hint(err, "pass file:///abs/path for a local file");
+        return VS_E_USAGE;
+    }
+    const char *path = auth + alen;
+    size_t plen = strcspn(path, "?#");
+    if (plen == 0)
+        return vs_error_subj(err, VS_E_USAGE, x->shown, "the URL names no file");
+    char *r = malloc(plen + 1);
+    if (!r)
+        return vs_error_subj(err, VS_E_INTERNAL, x->shown, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < plen; i++) {
+        int c = (unsigned char)path[i];
+        if (c == '%' && i + 2 < plen && hexdig((unsigned char)path[i + 1]) >= 0 &&
+            hexdig((unsigned char)path[i + 2]) >= 0) {
+            c = hexdig((unsigned char)path[i + 1]) * 16 + hexdig((unsigned char)path[i + 2]);
+            i += 2;
+        }
+        if (c == 0) {
+            free(r);
+            return vs_error_subj(err, VS_E_USAGE, x->shown, "the path holds a NUL byte (%%00)");
+        }
+        r[k++] = (char)c;
+    }
+    r[k] = '\0';
+    *out = r;
+    return VS_OK;
+}
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISFIFO(m)  ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+                         : "not a regular file";
+}
+
+/* A file:// URL: opened without blocking, only a regular file, read whole. */
+static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res, vs_error *err)
+{
+    char *path = NULL;
+    vs_status st = file_path(x, &path, err);
+    if (st)
+        return st;
+    if (x->have > 0 && !sink_reset(x)) { /* file:// is always copied whole */
+        free(path);
+        bool r, k;
+        return map_error(x, CURLE_OK, o, false, &r, &k, err);
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    free(path);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT || e == ENOTDIR)
+            return vs_error_subj(err, VS_E_FETCH, x->shown, "no such file");
+        return vs_error_subj_errno(err, VS_E_USAGE, e, x->shown, "cannot open");
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, x->shown, "fstat");
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        close(fd);
+        vs_error_subj(err, VS_E_USAGE, x->shown, "is a directory, not a file");
+        vs_error_hint(err, "name the file inside it");
+        return VS_E_USAGE;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return vs_error_subj(err, VS_E_USAGE, x->shown, "%s, not a regular file",
+                             file_kind(sb.st_mode));
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, x->shown, "fcntl");
+    }
+    x->stop = STOP_NONE;
+    x->total = (uint64_t)sb.st_size;
+    if (x->total > x->max) {
+        close(fd);
+        x->stop = STOP_TOO_BIG;
+        bool r, k;
+        return map_error(x, CURLE_OK, o, false, &r, &k, err);
+    }
+    uint8_t *buf = malloc(VS_IO_BUFSIZE);
+    if (!buf) {
+        close(fd);
+        return vs_error_subj(err, VS_E_INTERNAL, x->shown, "out of memory");
+    }
+    clock_gettime(CLOCK_MONOTONIC, &x->last_progress);
+    st = VS_OK;
+    for (;;) {
+        ssize_t n = read(fd, buf, VS_IO_BUFSIZE);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            st = vs_error_subj_errno(err, VS_E_USAGE, errno, x->shown, "reading");
+            break;
+        }
+        if (n == 0)
+            break;
+        if (!sink_put(x, (const char *)buf, (size_t)n)) {
+            bool r, k;
+            st = map_error(x, CURLE_OK, o, false, &r, &k, err);
+            break;
+        }
+    }
+    free(buf);
+    close(fd);
+    if (st)
+        return st;
+    progress(x, true);
+    if (res) {
+        res->http_status = 0;
+        res->size = x->have;
+        res->resumed_from = 0;
+        res->attempts = 1;
+        vs_url_redact(res->effective_url, sizeof res->effective_url, x->url);
+    }
+    return VS_OK;
+}
+
 /* Checks shared by both entry points, before any byte moves. */
 static vs_status precheck(const char *url, const vs_fetch_opts *o, vs_url_scheme *scheme,
                           vs_error *err)
@@ -566,13 +742,15 @@ vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *
     bool keep = false;
     if (resume)
         st = rehash_partial(&x, err);
-    if (st == VS_OK) {
+    if (st == VS_OK && x.scheme == VS_SCHEME_FILE) {
+        st = run_file(&x, o, res, err);
+    } else if (st == VS_OK) {
         x.curl = curl_easy_init();
         if (!x.curl)
             st = vs_error_subj(err, VS_E_INTERNAL, x.shown, "cannot create a libcurl handle");
+        if (st == VS_OK)
+            st = run(&x, o, resume, res, &keep, err);
     }
-    if (st == VS_OK)
-        st = run(&x, o, resume, res, &keep, err);
     if (st == VS_OK && fsync(x.fd) != 0)
         st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "fsync");
     if (st == VS_OK) {
@@ -607,12 +785,16 @@ vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_
     vs_status st = precheck(url, o, &x.scheme, err);
     if (st)
         return st;
-    x.curl = curl_easy_init();
-    if (!x.curl)
-        return vs_error_subj(err, VS_E_INTERNAL, x.shown, "cannot create a libcurl handle");
-    bool keep;
-    st = run(&x, o, false, NULL, &keep, err);
-    curl_easy_cleanup(x.curl);
+    if (x.scheme == VS_SCHEME_FILE) {
+        st = run_file(&x, o, NULL, err);
+    } else {
+        x.curl = curl_easy_init();
+        if (!x.curl)
+            return vs_error_subj(err, VS_E_INTERNAL, x.shown, "cannot create a libcurl handle");
+        bool keep;
+        st = run(&x, o, false, NULL, &keep, err);
+        curl_easy_cleanup(x.curl);
+    }
     if (st == VS_OK && !x.mem) {
         x.mem = malloc(1);
         if (!x.mem)

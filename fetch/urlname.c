@@ -329,7 +329,9 @@ char *vs_fetch_mirror_url(const char *base, const char *url)
     return out;
 }
 
-static const char *const suffixes[] = { ".tar.gz", ".tgz", ".tar.xz", ".tar.zst" };
+/* Archive suffixes a package file name may end in (what stage can read). */
+static const char *const suffixes[] = { ".tar.gz", ".tgz",  ".tar.bz2", ".tbz2", ".tbz",
+                                        ".tar.xz", ".txz",  ".tar.zst", ".tzst" };
 
 /* Copy [p, p+n) into out (size cap) and validate it. */
 static int take(char *out, size_t cap, const char *p, size_t n, int is_name)
@@ -350,26 +352,82 @@ static const char *split_at(const char *s, size_t n, char sep)
     return NULL;
 }
 
-vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
-                                char version[VS_MAX_VERSION + 1], vs_error *err)
+/* "6.2.1.2000", "v6.2.0", "V2", "2024": an optional 'v', a digit, then
+ * only characters a version may hold. Such a folder is a release tag, never
+ * a package name. */
+static int looks_like_version(const char *s, size_t n)
+{
+    size_t i = n > 0 && (s[0] == 'v' || s[0] == 'V') ? 1 : 0;
+    if (i >= n || !is_digit((unsigned char)s[i]))
+        return 0;
+    for (; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (!(is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '.' ||
+              c == '_' || c == '+' || c == '~' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Length of the file name without its archive suffix; 0 when it has none. */
+static size_t stem_len(const char *file, size_t flen)
+{
+    for (size_t i = 0; flen > 0 && i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (flen > sl && memcmp(file + flen - sl, suffixes[i], sl) == 0)
+            return flen - sl;
+    }
+    return 0;
+}
+
+vs_status vs_fetch_name_version_for(const char *url, const char *given_name,
+                                    char name[VS_MAX_NAME + 1], char version[VS_MAX_VERSION + 1],
+                                    vs_error *err)
 {
     name[0] = version[0] = '\0';
     size_t flen = 0, dlen = 0;
     const char *dir = NULL;
     const char *file = vs_fetch_url_filename(url, &flen, &dir, &dlen);
-    size_t stem = 0;
-    for (size_t i = 0; flen > 0 && i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        size_t sl = strlen(suffixes[i]);
-        if (flen > sl && memcmp(file + flen - sl, suffixes[i], sl) == 0) {
-            stem = flen - sl;
-            break;
-        }
-    }
+    size_t stem = stem_len(file, flen);
+    size_t gl = given_name ? strlen(given_name) : 0;
+    const char *why = "cannot tell name and version from the file name; give --name and "
+                      "--version";
     int ok = 0;
-    if (stem > 0 && is_digit((unsigned char)file[0])) {
-        ok = take(version, VS_MAX_VERSION + 1, file, stem, 0) &&
-             take(name, VS_MAX_NAME + 1, dir, dlen, 1);
-    } else if (stem > 0) {
+    if (stem == 0) {
+        why = flen == 0 ? "the URL names no file; give --name and --version"
+                        : "the file name does not end in .tar.gz, .tgz, .tar.bz2, .tar.xz or "
+                          ".tar.zst; give --name and --version";
+    } else if (given_name) {
+        /* the name is the caller's; the version is what the file name adds */
+        ok = take(name, VS_MAX_NAME + 1, given_name, gl, 1);
+        if (!ok) {
+            why = "invalid package name";
+        } else if (stem > gl + 1 && memcmp(file, given_name, gl) == 0 &&
+                   (file[gl] == '-' || file[gl] == '_')) {
+            ok = take(version, VS_MAX_VERSION + 1, file + gl + 1, stem - gl - 1, 0); /* N-V */
+        } else if (looks_like_version(file, stem)) {
+            ok = take(version, VS_MAX_VERSION + 1, file, stem, 0); /* VERSION.tgz */
+        } else {
+            const char *sep = split_at(file, stem, '-');
+            if (!sep)
+                sep = split_at(file, stem, '_');
+            ok = sep && take(version, VS_MAX_VERSION + 1, sep + 1,
+                             stem - (size_t)(sep - file) - 1, 0);
+        }
+        if (!ok && given_name && vs_valid_name(name))
+            why = "cannot tell the version from the file name; give --version";
+    } else if (is_digit((unsigned char)file[0])) {
+        /* VERSION.tgz: the name is the folder, unless that is a version too */
+        if (dlen == 0) {
+            why = "the file name is a version and no folder names the package; give --name";
+        } else if (looks_like_version(dir, dlen)) {
+            why = "the file name is a version and its folder looks like a version (a release "
+                  "tag), not a package name; give --name";
+        } else {
+            ok = take(version, VS_MAX_VERSION + 1, file, stem, 0) &&
+                 take(name, VS_MAX_NAME + 1, dir, dlen, 1);
+        }
+    } else {
         const char *sep = split_at(file, stem, '-');
         if (!sep)
             sep = split_at(file, stem, '_');
@@ -381,9 +439,37 @@ vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
         name[0] = version[0] = '\0';
         char shown[VS_MAX_URL + 1];
         vs_url_redact(shown, sizeof shown, url);
-        return vs_error_subj(err, VS_E_USAGE, shown,
-                             "cannot tell name and version from the file name; give --name "
-                             "and --version");
+        return vs_error_subj(err, VS_E_USAGE, shown[0] ? shown : "URL", "%s", why);
     }
+    return VS_OK;
+}
+
+vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
+                                char version[VS_MAX_VERSION + 1], vs_error *err)
+{
+    return vs_fetch_name_version_for(url, NULL, name, version, err);
+}
+
+vs_status vs_fetch_file_name(const char *url, char *out, size_t cap, vs_error *err)
+{
+    if (cap > 0)
+        out[0] = '\0';
+    size_t flen = 0;
+    const char *file = vs_fetch_url_filename(url, &flen, NULL, NULL);
+    const char *why = NULL;
+    if (flen == 0)
+        why = "the URL names no file";
+    else if (flen >= cap)
+        why = "the file name is too long";
+    for (size_t i = 0; !why && i < flen; i++)
+        if ((unsigned char)file[i] < 0x20 || file[i] == 0x7f)
+            why = "control character in the file name";
+    if (why) {
+        char shown[VS_MAX_URL + 1];
+        vs_url_redact(shown, sizeof shown, url);
+        return vs_error_subj(err, VS_E_USAGE, shown[0] ? shown : "URL", "%s", why);
+    }
+    memcpy(out, file, flen);
+    out[flen] = '\0';
     return VS_OK;
 }

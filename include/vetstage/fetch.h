@@ -137,20 +137,48 @@ VS_EXTERN char *vs_fetch_mirror_url(const char *base, const char *url);
 
 /*
  * Default package name and version from the file name of `url` (query and
- * fragment ignored). Archive suffixes: .tar.gz .tgz .tar.xz .tar.zst.
+ * fragment ignored). Archive suffixes: .tar.gz .tgz .tar.bz2 .tbz2 .tbz
+ * .tar.xz .txz .tar.zst .tzst.
  *  - "NAME-VERSION.tgz": the version starts after the first '-' that is
  *    followed by a digit ("agent-6.2.0.117_x86-64.tgz" -> agent,
  *    6.2.0.117_x86-64; "pkg-1.2-3.tar.gz" -> pkg, 1.2-3);
  *  - else "NAME_VERSION.tgz": after the first '_' followed by a digit;
  *  - "VERSION.tgz" (file name starts with a digit): the name is the path
  *    segment before it (".../datacollector/6.2.0.tgz" -> datacollector,
- *    6.2.0); the host is never taken as a name.
+ *    6.2.0), never the host, and never a segment that itself looks like a
+ *    version (an optional 'v', a digit, version characters: "v6.2.0",
+ *    "6.2.1.2000" are release tags): then the name must be given.
  * Both must pass vs_valid_name / vs_valid_version.
- * Returns VS_OK, or VS_E_USAGE "URL: cannot tell name and version from the
- * file name; give --name and --version".
+ * Returns VS_OK, or VS_E_USAGE with the redacted URL as subject and the
+ * reason ("cannot tell name and version from the file name; give --name
+ * and --version", or why the folder is not a name).
  */
 VS_EXTERN vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
                                           char version[VS_MAX_VERSION + 1], vs_error *err);
+
+/*
+ * Same, when the caller already knows the name (`--name`, a source):
+ * `given_name` (NULL: as vs_fetch_name_version) becomes `name`, and the
+ * version is what the file name adds to it: "GIVEN-VERSION.tgz" or
+ * "GIVEN_VERSION.tgz" -> VERSION; a file name that looks like a version
+ * (".../v6.2.0/6.2.0.1234.tgz") -> itself; else the NAME-VERSION rules
+ * above. VS_E_USAGE when given_name is not a valid name or no version can
+ * be told ("...; give --version").
+ */
+VS_EXTERN vs_status vs_fetch_name_version_for(const char *url, const char *given_name,
+                                              char name[VS_MAX_NAME + 1],
+                                              char version[VS_MAX_VERSION + 1], vs_error *err);
+
+/*
+ * The file name of `url`: the last segment of its path, query and fragment
+ * excluded, as it stands (not percent-decoded), into out (NUL-terminated).
+ * The one rule for "the file name of a URL": "https://example.com" and
+ * "https://h/dir/" name no file, nor do "." and "..".
+ * Returns VS_OK, or VS_E_USAGE with the redacted URL as subject ("the URL
+ * names no file", "the file name is too long" for cap, "control character
+ * in the file name").
+ */
+VS_EXTERN vs_status vs_fetch_file_name(const char *url, char *out, size_t cap, vs_error *err);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,9 @@
 #define VS_MAX_REDIRECTS 5L
 /* A URL. */
 #define VS_MAX_URL 4096u
+/* The headers of one HTTP response, all lines together (libcurl refuses a
+ * single line over 100 KiB by itself). */
+#define VS_MAX_RESPONSE_HEADERS (64u * 1024u)
 
 /* Package name and version strings. */
 #define VS_MAX_NAME 128u

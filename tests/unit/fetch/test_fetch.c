@@ -40,6 +40,22 @@ static const struct {
     { "https://h/rel/a..b/1.0.tgz", "a..b", "1.0" },
     { "https://h/rel/../1.0.tgz", NULL, NULL },        /* ".." is not a name */
     { "", NULL, NULL },
+    /* a folder that looks like a version is a release tag, not a name */
+    { "https://github.com/o/r/releases/download/v6.2.0/6.2.0.1234.tgz", NULL, NULL },
+    { "https://h/agents/6.2.1.2000/6.2.1.2000.tar.gz", NULL, NULL },
+    { "https://h/api/V2/1.0.tgz", NULL, NULL },
+    { "https://h/2024/1.0.tgz", NULL, NULL },
+    { "https://h/lacework/v6.2.0/agent-6.2.0.tgz", "agent", "6.2.0" }, /* N-V: folder unused */
+    { "https://h/vendor/6.2.0.tgz", "vendor", "6.2.0" }, /* 'v' + letter: a name */
+    /* every archive suffix stage reads */
+    { "https://h/agent-1.0.tar.bz2", "agent", "1.0" },
+    { "https://h/agent-1.0.tbz2", "agent", "1.0" },
+    { "https://h/agent-1.0.txz", "agent", "1.0" },
+    { "https://h/agent-1.0.tzst", "agent", "1.0" },
+    { "https://h/agent_1.0.tar.xz", "agent", "1.0" },
+    { "https://h/agent/1.0.tar.zst", "agent", "1.0" },
+    { "https://h/agent-1.0.tar", NULL, NULL },
+    { "https://h/agent-1.0.tar.bz2.asc", NULL, NULL },
 };
 
 START_TEST(name_version_table)
@@ -55,11 +71,89 @@ START_TEST(name_version_table)
         } else {
             ck_assert_msg(st == VS_E_USAGE, "%s: accepted as %s %s", name_cases[i].url, name,
                           version);
-            ck_assert_msg(strstr(e.message, "give --name and --version") != NULL, "%s",
-                          e.message);
+            ck_assert_msg(strstr(e.message, "give --") != NULL, "%s", e.message);
+            ck_assert_msg(e.subject[0] != '\0', "%s: no subject", name_cases[i].url);
             ck_assert_str_eq(name, "");
         }
     }
+}
+END_TEST
+
+/* --name given: the version is what the file name adds to it */
+static const struct {
+    const char *url, *given, *version; /* version NULL: must be refused */
+} given_cases[] = {
+    { "https://github.com/o/r/releases/download/v6.2.0/6.2.0.1234.tgz", "lacework", "6.2.0.1234" },
+    { "https://h/v6.2.0/v6.2.0.tar.gz", "lacework", "v6.2.0" },
+    { "https://h/rel/agent-1.2.3.tgz", "agent", "1.2.3" },
+    { "https://h/rel/lacework-agent-6.2.0.tgz", "lacework-agent", "6.2.0" },
+    { "https://h/rel/agent_1.2.3.tar.xz", "agent", "1.2.3" },
+    { "https://h/rel/agent-1.2.3.tgz", "renamed", "1.2.3" }, /* NAME-VERSION: name replaced */
+    { "https://h/datacollector/6.2.0.tgz", "dc", "6.2.0" },
+    { "https://h/rel/agent.tgz", "agent", NULL },           /* no version in it */
+    { "https://h/rel/agent-.tgz", "agent", NULL },
+    { "https://h/rel/6.2.0.zip", "agent", NULL },           /* not an archive */
+    { "https://h/rel/6.2.0.tgz", "-bad", NULL },            /* not a valid name */
+    { "https://h/rel/6.2.0.tgz", "", NULL },
+};
+
+START_TEST(name_given_table)
+{
+    for (size_t i = 0; i < sizeof given_cases / sizeof given_cases[0]; i++) {
+        char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
+        vs_error e = VS_ERROR_INIT;
+        vs_status st = vs_fetch_name_version_for(given_cases[i].url, given_cases[i].given, name,
+                                                 version, &e);
+        if (given_cases[i].version) {
+            ck_assert_msg(st == VS_OK, "%s: %s", given_cases[i].url, e.message);
+            ck_assert_str_eq(name, given_cases[i].given);
+            ck_assert_str_eq(version, given_cases[i].version);
+        } else {
+            ck_assert_msg(st == VS_E_USAGE, "%s (%s): accepted as %s", given_cases[i].url,
+                          given_cases[i].given, version);
+            ck_assert_str_eq(name, "");
+            ck_assert_str_eq(version, "");
+        }
+    }
+    /* NULL given: the same as vs_fetch_name_version */
+    char n1[VS_MAX_NAME + 1], v1[VS_MAX_VERSION + 1];
+    ck_assert_int_eq(vs_fetch_name_version_for("https://h/a-1.tgz", NULL, n1, v1, NULL), VS_OK);
+    ck_assert_str_eq(n1, "a");
+}
+END_TEST
+
+/* One rule for "the file name of a URL" (cache, mirror and names use it). */
+START_TEST(file_name_table)
+{
+    static const struct {
+        const char *url, *want; /* NULL: names no file */
+    } c[] = {
+        { "https://example.com", NULL },
+        { "https://example.com/", NULL },
+        { "https://example.com?x=1", NULL },
+        { "https://h/dir/", NULL },
+        { "https://h/dir/..", NULL },
+        { "https://h/dir/.", NULL },
+        { "https://h/dir/a.tgz?x=/y#z/w", "a.tgz" },
+        { "https://u:p@h/a.tgz", "a.tgz" },
+        { "file:///srv/x/6.2.0.tgz", "6.2.0.tgz" },
+        { "https://h/a%20b.tgz", "a%20b.tgz" },
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char out[256];
+        vs_error e = VS_ERROR_INIT;
+        vs_status st = vs_fetch_file_name(c[i].url, out, sizeof out, &e);
+        if (c[i].want) {
+            ck_assert_msg(st == VS_OK, "%s: %s", c[i].url, e.message);
+            ck_assert_str_eq(out, c[i].want);
+        } else {
+            ck_assert_msg(st == VS_E_USAGE, "%s: gave %s", c[i].url, out);
+            ck_assert_msg(strstr(e.message, "names no file") != NULL, "%s", e.message);
+        }
+    }
+    char small[4];
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_fetch_file_name("https://h/abcd", small, sizeof small, &e), VS_E_USAGE);
 }
 END_TEST
 
@@ -978,6 +1072,8 @@ Suite *vs_suite_fetch(void)
     TCase *names = tcase_create("names");
     tcase_add_test(names, name_version_table);
     tcase_add_test(names, name_version_limits);
+    tcase_add_test(names, name_given_table);
+    tcase_add_test(names, file_name_table);
     tcase_add_test(names, mirror_urls);
     tcase_add_test(names, url_redact_table);
     tcase_add_test(names, url_redact_bounds);
