@@ -19,6 +19,7 @@ typedef struct cli {
     bool json;
     int verbosity;        /* -1 quiet, 0 normal, 1 verbose */
     bool progress;        /* progress bars allowed (TTY and not disabled) */
+    bool no_progress;     /* -q or --no-progress: no progress output at all */
     const char *command;  /* e.g. "keys import" for messages */
     vs_ctx *ctx;          /* opened lazily by cli_ctx() */
     char **argv;          /* the command's argv (argv[0] its name), for messages */
@@ -116,6 +117,10 @@ int cli_usage_error(cli *c, const char *fmt, ...) __attribute__((format(printf, 
 int cli_json_ok(cli *c, json_t *obj);
 /* Print obj as the one JSON object of this command (obj stolen). */
 void cli_json_print(json_t *obj);
+
+/* End a progress line being redrawn on the terminal (a newline), so that
+ * what is printed next starts on a line of its own. Safe to call any time. */
+void cli_progress_break(void);
 
 /* Human output on stderr (suppressed by -q). */
 void cli_info(cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

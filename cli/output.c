@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ int cli_common_opt(cli *c, int opt)
             return 3;
         c->verbosity = -1;
         c->progress = false;
+        c->no_progress = true;
         return 0;
     case 'v':
         if (c->verbosity < 0)
@@ -37,6 +39,7 @@ int cli_common_opt(cli *c, int opt)
         return 0;
     case CLI_OPT_NO_PROGRESS:
         c->progress = false;
+        c->no_progress = true;
         return 0;
     case CLI_OPT_HOME:
         c->home_arg = optarg;
@@ -109,30 +112,235 @@ static char *resolve_home(const cli *c)
 static void log_cb(vs_log_level lvl, const char *msg, void *payload)
 {
     (void)payload;
+    cli_progress_break();
     static const char *names[] = { "error", "warning", "info", "debug" };
     fprintf(stderr, "vetstage: %s%s%s\n", lvl <= VS_LOG_WARN ? names[lvl] : "",
             lvl <= VS_LOG_WARN ? ": " : "", msg);
 }
 
-/* One-line progress bar, redrawn in place; only installed on a TTY. */
-static void progress_cb(const char *what, uint64_t done, uint64_t total, void *payload)
+/* ---- progress ------------------------------------------------------------
+ * curl/wget/apt-like lines: name, bytes of total, rate, time left, fitted to
+ * the terminal's width and redrawn in place ("\r", then "\033[K" clears what
+ * a longer line left); a finished step keeps its last line. Nothing for
+ * small files (signatures, checksum lists). Off a terminal: plain lines for
+ * events only (a resumed download). */
+
+/* Below this many bytes a step draws nothing (signature files, lists). */
+#define PROGRESS_MIN_BYTES (64u * 1024u)
+
+typedef struct progress_state {
+    bool tty;
+    bool drawn;              /* a line is on screen without its newline */
+    char key[512];           /* phase + what of the current line */
+    vs_progress_phase phase;
+    uint64_t first_done;     /* bytes when this step was first seen (resumed part) */
+    struct timespec start;
+} progress_state;
+
+static progress_state prog;
+
+static double now_s(void)
 {
-    (void)payload;
-    const char *name = strrchr(what, '/');
-    name = name && name[1] ? name + 1 : what;
-    if (total > 0) {
-        unsigned pct = (unsigned)(done >= total ? 100 : done * 100 / total);
-        char bar[31];
-        unsigned fill = pct * 30 / 100;
-        for (unsigned i = 0; i < 30; i++)
-            bar[i] = i < fill ? '#' : '.';
-        bar[30] = '\0';
-        fprintf(stderr, "\r%-24.24s [%s] %3u%% %8" PRIu64 " KiB", name, bar, pct, done / 1024);
-    } else {
-        fprintf(stderr, "\r%-24.24s %8" PRIu64 " KiB", name, done / 1024);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* "389 B", "12.0 KiB", "95.0 MiB", "1.9 GiB" */
+static void human(char *out, size_t cap, double v)
+{
+    static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+    unsigned u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
     }
-    if (total > 0 && done >= total)
+    if (u == 0)
+        snprintf(out, cap, "%.0f %s", v, unit[u]);
+    else
+        snprintf(out, cap, "%.1f %s", v, unit[u]);
+}
+
+/* "45s", "2m31s", "1h05m" */
+static void duration(char *out, size_t cap, double s)
+{
+    uint64_t t = s < 0 ? 0 : (uint64_t)(s + 0.5);
+    if (t < 60)
+        snprintf(out, cap, "%" PRIu64 "s", t);
+    else if (t < 3600)
+        snprintf(out, cap, "%" PRIu64 "m%02" PRIu64 "s", t / 60, t % 60);
+    else if (t < 100 * 3600)
+        snprintf(out, cap, "%" PRIu64 "h%02" PRIu64 "m", t / 3600, t / 60 % 60);
+    else
+        snprintf(out, cap, ">99h");
+}
+
+static unsigned term_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *e = getenv("COLUMNS");
+    uint64_t v;
+    if (e && cli_parse_u64(e, &v) && v > 0 && v < 10000)
+        return (unsigned)v;
+    return 80;
+}
+
+/* The file name of a URL or path: its last segment, without query or fragment. */
+static void display_name(char *out, size_t cap, const char *what)
+{
+    size_t end = strcspn(what, "?#");
+    size_t start = end;
+    while (start > 0 && what[start - 1] != '/')
+        start--;
+    if (start == end) { /* no segment: the whole thing */
+        start = 0;
+    }
+    size_t n = end - start;
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)what[start + i];
+        out[i] = ch < 0x20 || ch == 0x7f ? '?' : (char)ch;
+    }
+    out[n] = '\0';
+}
+
+void cli_progress_break(void)
+{
+    if (prog.drawn) {
         fputc('\n', stderr);
+        fflush(stderr);
+        prog.drawn = false;
+    }
+}
+
+/* "528K", "2.0M", "95M", "1.9G": for narrow terminals */
+static void human_short(char *out, size_t cap, double v)
+{
+    static const char unit[] = "BKMGT";
+    unsigned u = 0;
+    while (v >= 1024.0 && u < 4) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u > 0 && v < 9.95)
+        snprintf(out, cap, "%.1f%c", v, unit[u]);
+    else
+        snprintf(out, cap, "%.0f%c", v, unit[u]);
+}
+
+/* Compose the line for the terminal's width: "LABEL [bar]  PCT  DONE / TOTAL
+ * RATE  ETA", then the same in short units without the bar, then without
+ * the ETA, the rate, the total, until it fits with at least 12 columns for
+ * the label, which is cut in its middle ("...") when longer. */
+static void draw(const vs_progress_event *ev, bool final)
+{
+    unsigned w = term_width();
+    if (w < 20)
+        w = 20;
+    size_t cols = w - 1; /* never the last column: no wrap, no stray line */
+    char name[256], label[300], done[32], total[32], sdone[16], stotal[16], rate[40],
+        srate[32], eta[32], pct[8];
+    display_name(name, sizeof name, ev->what);
+    const char *verb = ev->phase == VS_PHASE_VERIFY    ? "verify "
+                       : ev->phase == VS_PHASE_EXTRACT ? "extract "
+                                                       : "";
+    snprintf(label, sizeof label, "%s%s", verb, name);
+    human(done, sizeof done, (double)ev->done);
+    human(total, sizeof total, (double)ev->total);
+    human_short(sdone, sizeof sdone, (double)ev->done);
+    human_short(stotal, sizeof stotal, (double)ev->total);
+    double el = now_s() - ((double)prog.start.tv_sec + (double)prog.start.tv_nsec / 1e9);
+    uint64_t base = ev->done >= prog.first_done ? prog.first_done : ev->done;
+    double bps = el > 0.2 ? (double)(ev->done - base) / el : 0.0;
+    rate[0] = srate[0] = eta[0] = pct[0] = '\0';
+    if (bps > 0) {
+        char r[24];
+        human(r, sizeof r, bps);
+        snprintf(rate, sizeof rate, "%s/s", r);
+        human_short(r, sizeof r, bps);
+        snprintf(srate, sizeof srate, "%s/s", r);
+    }
+    bool known = ev->total > 0 && ev->total >= ev->done;
+    if (known)
+        snprintf(pct, sizeof pct, "%3u%%", (unsigned)(ev->done * 100 / ev->total));
+    if (final) {
+        duration(eta, sizeof eta, el);
+    } else if (known && bps > 0) {
+        char d[16];
+        duration(d, sizeof d, (double)(ev->total - ev->done) / bps);
+        snprintf(eta, sizeof eta, "ETA %s", d);
+    }
+    char right[192];
+    int level;
+    for (level = 0; level < 6; level++) {
+        const char *sep = level == 0 ? "  " : " ";
+        char amount[80];
+        if (level == 0)
+            snprintf(amount, sizeof amount, known ? "%s / %s" : "%s", done, total);
+        else if (level < 4)
+            snprintf(amount, sizeof amount, known ? "%s/%s" : "%s", sdone, stotal);
+        else
+            snprintf(amount, sizeof amount, "%s", level == 4 || !known ? sdone : "");
+        const char *r = level == 0 ? rate : level < 3 ? srate : "";
+        const char *e = level < 2 ? eta : "";
+        size_t n = 0;
+        right[0] = '\0';
+        const char *parts[] = { known ? pct : "", amount, r, e };
+        for (size_t i = 0; i < 4; i++) {
+            if (!parts[i][0])
+                continue;
+            n += (size_t)snprintf(right + n, sizeof right - n, "%s%s", n ? sep : "", parts[i]);
+            if (n >= sizeof right)
+                n = sizeof right - 1;
+        }
+        if (strlen(right) + 2 + 12 <= cols)
+            break;
+    }
+    size_t rl = strlen(right);
+    if (rl + 2 + 1 > cols) {
+        right[cols > 3 ? cols - 3 : 0] = '\0';
+        rl = strlen(right);
+    }
+    size_t avail = cols - rl - 2; /* label + bar */
+    size_t ll = strlen(label);
+    /* the label column: the label, at least 24 wide so that lines align */
+    size_t lw = ll < 24 ? 24 : ll;
+    if (lw > avail)
+        lw = avail;
+    size_t bar = 0;
+    if (known && level == 0 && avail >= lw + 3 + 10) {
+        bar = avail - lw - 3; /* " [" ... "]" */
+        if (bar > 40)
+            bar = 40;
+    }
+    if (ll > lw) { /* cut the label: keep its start and end */
+        size_t keep = lw > 3 ? lw - 3 : 0;
+        size_t head = keep / 2, tail = keep - head;
+        memmove(label + head + 3, label + ll - tail, tail + 1);
+        memcpy(label + head, "...", 3);
+    }
+    char line[1024];
+    size_t n = (size_t)snprintf(line, sizeof line, "%-*s", (int)lw, label);
+    if (bar) {
+        size_t fill = (size_t)((double)bar * (double)ev->done / (double)ev->total);
+        if (fill > bar)
+            fill = bar;
+        line[n++] = ' ';
+        line[n++] = '[';
+        for (size_t i = 0; i < bar; i++)
+            line[n++] = i < fill ? '#' : '.';
+        line[n++] = ']';
+    }
+    snprintf(line + n, sizeof line - n, "  %s", right);
+    fprintf(stderr, "\r%s\033[K", line);
+    prog.drawn = true;
+    if (final) {
+        fputc('\n', stderr);
+        prog.drawn = false;
+    }
     fflush(stderr);
 }
 
@@ -208,6 +416,44 @@ int cli_unknown_word(cli *c, const char *kind, const char *word, const char *con
     return cli_fail(c, &err);
 }
 
+static void progress_cb(const vs_progress_event *ev, void *payload)
+{
+    progress_state *p = payload;
+    if (!ev->what)
+        return;
+    char key[sizeof p->key];
+    snprintf(key, sizeof key, "%d %s", (int)ev->phase, ev->what);
+    bool same = strcmp(key, p->key) == 0;
+    if (ev->kind == VS_PROGRESS_RESUME) {
+        char name[256], at[32];
+        display_name(name, sizeof name, ev->what);
+        human(at, sizeof at, (double)ev->done);
+        cli_progress_break();
+        fprintf(stderr, "vetstage: %s: resuming at %s\n", name, at);
+        fflush(stderr);
+        /* the rate counts the bytes of this run only */
+        snprintf(p->key, sizeof p->key, "%s", key);
+        p->first_done = ev->done;
+        clock_gettime(CLOCK_MONOTONIC, &p->start);
+        return;
+    }
+    if (!same) {
+        cli_progress_break();
+        snprintf(p->key, sizeof p->key, "%s", key);
+        p->first_done = ev->kind == VS_PROGRESS_UPDATE ? ev->done : 0;
+        clock_gettime(CLOCK_MONOTONIC, &p->start);
+        p->phase = ev->phase;
+    }
+    if (!p->tty)
+        return;
+    bool small = ev->total > 0 ? ev->total < PROGRESS_MIN_BYTES : ev->done < PROGRESS_MIN_BYTES;
+    if (small)
+        return;
+    draw(ev, ev->kind == VS_PROGRESS_END);
+    if (ev->kind == VS_PROGRESS_END)
+        p->key[0] = '\0';
+}
+
 vs_ctx *cli_ctx(cli *c, int *rc)
 {
     if (c->ctx)
@@ -242,8 +488,12 @@ vs_ctx *cli_ctx(cli *c, int *rc)
     vs_ctx_set_log(c->ctx, log_cb,
                    c->verbosity < 0 ? VS_LOG_ERROR : c->verbosity > 0 ? VS_LOG_DEBUG : VS_LOG_WARN,
                    NULL);
-    if (c->progress && !c->json)
-        vs_ctx_set_progress(c->ctx, progress_cb, NULL);
+    /* a terminal: lines redrawn in place; otherwise only plain lines (a
+     * resumed download); -q, --no-progress and --json: nothing */
+    if (!c->no_progress && c->verbosity >= 0 && !c->json) {
+        prog.tty = c->progress && isatty(STDERR_FILENO);
+        vs_ctx_set_progress_events(c->ctx, progress_cb, &prog);
+    }
     return c->ctx;
 }
 
@@ -317,8 +567,8 @@ int cli_fail_json(cli *c, const vs_error *err, json_t *obj)
     } else {
         json_decref(obj);
     }
-    /* the one-line reason goes to stderr in both modes */
     /* one line: the subject, the reason and, when there is one, the next step */
+    cli_progress_break();
     if (err->hint[0])
         fprintf(stderr, "vetstage: %s (hint: %s)\n", msg, err->hint);
     else
@@ -389,6 +639,7 @@ void cli_info(cli *c, const char *fmt, ...)
 {
     if (c->verbosity < 0)
         return;
+    cli_progress_break();
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);

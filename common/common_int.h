@@ -59,10 +59,15 @@ struct vs_ctx {
     void *log_payload;
     vs_progress_cb progress_cb;
     void *progress_payload;
+    vs_progress_event_cb progress_ev_cb;
+    void *progress_ev_payload;
 };
 
 void vs_log(const vs_ctx *ctx, vs_log_level lvl, const char *fmt, ...) VS_PRINTF(3, 4);
 void vs_progress(const vs_ctx *ctx, const char *what, uint64_t done, uint64_t total);
+/* A progress event of a phase (vs_progress is a download update). */
+void vs_progress_ev(const vs_ctx *ctx, vs_progress_phase phase, vs_progress_kind kind,
+                    const char *what, uint64_t done, uint64_t total);
 
 /* ---- hashing (hash.c, libgcrypt) --------------------------------------- */
 

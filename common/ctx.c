@@ -85,8 +85,26 @@ void vs_log(const vs_ctx *ctx, vs_log_level lvl, const char *fmt, ...)
     ctx->log_cb(lvl, buf, ctx->log_payload);
 }
 
+void vs_ctx_set_progress_events(vs_ctx *ctx, vs_progress_event_cb cb, void *payload)
+{
+    ctx->progress_ev_cb = cb;
+    ctx->progress_ev_payload = payload;
+}
+
+void vs_progress_ev(const vs_ctx *ctx, vs_progress_phase phase, vs_progress_kind kind,
+                    const char *what, uint64_t done, uint64_t total)
+{
+    if (!ctx)
+        return;
+    if (ctx->progress_ev_cb) {
+        vs_progress_event ev = { phase, kind, what, done, total };
+        ctx->progress_ev_cb(&ev, ctx->progress_ev_payload);
+    } else if (ctx->progress_cb && kind == VS_PROGRESS_UPDATE) {
+        ctx->progress_cb(what, done, total, ctx->progress_payload);
+    }
+}
+
 void vs_progress(const vs_ctx *ctx, const char *what, uint64_t done, uint64_t total)
 {
-    if (ctx && ctx->progress_cb)
-        ctx->progress_cb(what, done, total, ctx->progress_payload);
+    vs_progress_ev(ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_UPDATE, what, done, total);
 }

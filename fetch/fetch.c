@@ -430,6 +430,8 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
             SETOPT(CURLOPT_RANGE, range);
             vs_log(x->ctx, VS_LOG_INFO, "%s: resuming after %" PRIu64 " bytes", x->shown,
                    x->asked_from);
+            vs_progress_ev(x->ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_RESUME, x->shown, x->asked_from,
+                           0);
         } else {
             SETOPT(CURLOPT_RANGE, (char *)NULL);
         }
@@ -444,6 +446,7 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
             rc = CURLE_WRITE_ERROR; /* empty body: judge its status now */
         if (rc == CURLE_OK) {
             progress(x, true);
+            vs_progress_ev(x->ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_END, x->shown, x->have, x->have);
             if (res) {
                 res->http_status = x->status;
                 res->size = x->have;
@@ -625,6 +628,7 @@ static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res,
     if (st)
         return st;
     progress(x, true);
+    vs_progress_ev(x->ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_END, x->shown, x->have, x->have);
     if (res) {
         res->http_status = 0;
         res->size = x->have;

@@ -52,7 +52,8 @@ static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
         vs_sha256_update(&r->h, r->buf, (size_t)n);
         r->done += (uint64_t)n;
         if (r->ctx)
-            vs_progress(r->ctx, r->label, r->done, r->total);
+            vs_progress_ev(r->ctx, VS_PHASE_EXTRACT, VS_PROGRESS_UPDATE, r->label, r->done,
+                           r->total);
         *out = r->buf;
         return (la_ssize_t)n;
     }

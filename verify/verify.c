@@ -254,7 +254,8 @@ static vs_status hash_package(run *r, unsigned need, vs_error *err)
             break;
         gcry_md_write(hd, buf, (size_t)n);
         done += (uint64_t)n;
-        vs_progress(r->ctx, r->package, done, r->v->size);
+        vs_progress_ev(r->ctx, VS_PHASE_VERIFY, VS_PROGRESS_UPDATE, r->package_name, done,
+                       r->v->size);
     }
     free(buf);
     if (done != r->v->size) {

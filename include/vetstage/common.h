@@ -121,6 +121,32 @@ typedef void (*vs_log_cb)(vs_log_level level, const char *msg, void *payload);
  */
 typedef void (*vs_progress_cb)(const char *what, uint64_t done, uint64_t total, void *payload);
 
+/* The step a progress event is about. */
+typedef enum vs_progress_phase {
+    VS_PHASE_DOWNLOAD = 0, /* bytes of `what` (a URL, without credentials) arriving */
+    VS_PHASE_VERIFY = 1,   /* hashing a package to check it (`what`: its file name) */
+    VS_PHASE_EXTRACT = 2   /* reading an archive while staging it (`what`: the package) */
+} vs_progress_phase;
+
+typedef enum vs_progress_kind {
+    VS_PROGRESS_UPDATE = 0, /* `done` of `total` bytes so far (total 0: unknown) */
+    VS_PROGRESS_RESUME = 1, /* a download goes on after `done` bytes kept from before */
+    VS_PROGRESS_END = 2     /* the step finished well; `done` is its byte count */
+} vs_progress_kind;
+
+/* One progress event; borrowed for the duration of the callback. */
+typedef struct vs_progress_event {
+    vs_progress_phase phase;
+    vs_progress_kind kind;
+    const char *what;
+    uint64_t done;
+    uint64_t total;
+} vs_progress_event;
+
+/* Progress with the phase and the events an interface needs to say what is
+ * going on ("resuming at 95.0 MiB", "verifying"); at most ~10 updates/s. */
+typedef void (*vs_progress_event_cb)(const vs_progress_event *ev, void *payload);
+
 /*
  * Open a context on the vetstage home directory `home` (created with mode
  * 0700 if absent, parents included). The context owns the trust store, the
@@ -141,8 +167,13 @@ VS_EXTERN const char *vs_ctx_home(const vs_ctx *ctx);
 /* Set the log callback (default: none, messages dropped) and its verbosity. */
 VS_EXTERN void vs_ctx_set_log(vs_ctx *ctx, vs_log_cb cb, vs_log_level max_level, void *payload);
 
-/* Set the progress callback (default: none). */
+/* Set the progress callback (default: none). It gets the updates of every
+ * phase (VS_PROGRESS_UPDATE), not the other events. */
 VS_EXTERN void vs_ctx_set_progress(vs_ctx *ctx, vs_progress_cb cb, void *payload);
+
+/* Set the event progress callback (default: none); when set it gets every
+ * event, and the plain callback above is no longer called. */
+VS_EXTERN void vs_ctx_set_progress_events(vs_ctx *ctx, vs_progress_event_cb cb, void *payload);
 
 #ifdef __cplusplus
 }
