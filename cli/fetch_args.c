@@ -156,7 +156,7 @@ int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *arg)
     const char *n = a->fo.name, *v = a->fo.version;
     if (a->fo.nmirrors && (!n || !v)) {
         vs_error err = VS_ERROR_INIT;
-        if (vs_fetch_name_version(arg, name, version, &err) != VS_OK)
+        if (vs_fetch_name_version_for(arg, n, name, version, &err) != VS_OK)
             return 0;
         n = n ? n : name;
         v = v ? v : version;
