@@ -13,7 +13,10 @@ command -v tmux >/dev/null 2>&1 || skip_all tmux "tmux is not installed (mk/deps
 WWW="$T/www"
 mkdir -p "$WWW"
 PKG=big-3.0.0.tgz
-head -c 2097152 /dev/urandom >"$WWW/$PKG" # 2 MiB; only verified, never extracted
+# a real archive of 2 MiB of random bytes (gzip cannot shrink it): pull extracts it
+mkdir -p "$T/tree/big"
+head -c 2097152 /dev/urandom >"$T/tree/big/blob"
+tar -C "$T/tree" -czf "$WWW/$PKG" big
 sign_both "$WWW/$PKG"
 NGINX_EXTRA_LOCATIONS="location /progress/ { alias $WWW/; limit_rate_after 0; limit_rate 256k; }"
 nginx_start "$WWW" || { not_ok "nginx starts"; finish; exit 1; }
@@ -32,14 +35,14 @@ at_exit _tmux_stop
 # capture: the visible pane, trailing blank lines dropped
 capture() { tmux -S "$SOCK" capture-pane -p -t vs | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'; }
 
-# one_width COLUMNS: a fetch in a COLUMNS-wide terminal, captured while it runs
+# one_width COLUMNS COMMAND: fetch (or pull) in a COLUMNS-wide terminal, captured while it runs
 one_width() {
-    W=$1
+    W=$1 CMD=$2
     H="$T/home-$W"
     trust_fixture_keys "$H"
     new_sock "w$W"
     tmux -S "$SOCK" new-session -d -s vs -x "$W" -y 30 \
-        "'$VS' --home '$H' fetch '$URL'; echo EXIT=\$?; sleep 60" || { not_ok "tmux starts ($W)"; return; }
+        "'$VS' --home '$H' $CMD '$URL'; echo EXIT=\$?; sleep 60" || { not_ok "tmux starts ($W)"; return; }
     # wait for the progress line (the signature files come first and draw nothing)
     _n=0
     while [ "$_n" -lt 300 ]; do
@@ -72,15 +75,19 @@ one_width() {
     b2=$(grep -oE '[0-9.]+ ?(KiB|MiB|B|K|M) ?/' "$T/cap2-$W" | head -1)
     check "$W columns: the line advances ($b1 -> $b2)" test -n "$b1" -a -n "$b2" -a "$b1" != "$b2"
     check "$W columns: the fetch succeeded" grep -q "EXIT=0" "$T/cap3-$W"
-    check "$W columns: one finished line for the package, at 100%" \
-        test "$(grep -c "$PKG.*100%" "$T/cap3-$W")" -eq 1
+    check "$W columns: one finished download line, at 100%" \
+        test "$(grep -v '^extract' "$T/cap3-$W" | grep -c "$PKG.*100%")" -eq 1
     check "$W columns: no progress line for the signature files" \
         sh -c "! grep -qE '\\.(asc|sig)' '$T/cap3-$W'"
     check "$W columns: the result line on a line of its own" grep -q "^cached big@3.0.0" "$T/cap3-$W"
+    if [ "$CMD" != fetch ]; then
+        check "$W columns: the extract phase has its own line" grep -qE "^extract $PKG .*100%" "$T/cap3-$W"
+        check "$W columns: the staged line after it" grep -q "^staged big@3.0.0" "$T/cap3-$W"
+    fi
 }
 
-one_width 120
-one_width 50
+one_width 120 "pull --dest $T/layout"
+one_width 50 fetch
 
 # ---- a resumed download: "resuming at" (in a terminal and off one) ------------
 H="$T/home-resume"
