@@ -102,6 +102,9 @@ vs_ctx *cli_ctx_if_home(cli *c, int *rc);
  * HOME/vetstage.conf (absent: no sources). Loaded once; on failure prints
  * the error and returns NULL with *rc set. */
 vs_config *cli_config(cli *c, int *rc);
+/* The configuration file named by --config or $VETSTAGE_CONFIG; NULL: the
+ * home's (which the library finds itself). */
+const char *cli_config_path(const cli *c);
 
 /* Report a failure from the library: human line on stderr ("vetstage: MSG")
  * or the JSON error object on stdout. Returns the exit code (err->status). */

@@ -9,11 +9,13 @@ static const char usage_text[] =
     "       vetstage mirror export NAME@VERSION... --out BUNDLE\n"
     "       vetstage mirror import BUNDLE [--require R] [--max-sig-age DAYS]\n"
     "\n"
-    "  sync    fetch and verify every URL of LIST (one a line; blank lines and '#'\n"
-    "          comments allowed) on N threads (default 4, at most 32) into the cache,\n"
-    "          then write a static mirror tree to DIR: each package and its signature\n"
-    "          files under their original names, and DIR/index.json. Serve DIR with any\n"
-    "          HTTP server and use it with `vetstage fetch URL --mirror BASE`.\n"
+    "  sync    fetch and verify every item of LIST (one a line: a URL, or NAME@VERSION\n"
+    "          of a source of the configuration; blank lines and '#' comments allowed)\n"
+    "          on N threads (default 4, at most 32) into the cache, then write a static\n"
+    "          mirror tree to DIR: DIR/NAME/VERSION/ holds each package and its signature\n"
+    "          files under their original names (two releases' checksum_sha256.txt\n"
+    "          never collide), DIR/index.json lists them. Serve DIR with any HTTP server\n"
+    "          and use it with `vetstage fetch URL --mirror BASE` or a source's mirror.\n"
     "          Fetch options: --cacert, --pinned-pubkey, --netrc-file, --max-size,\n"
     "          --retries, --timeout, --require, --max-sig-age, --mirror (as for fetch).\n"
     "  export  one gzip-compressed tar holding index.json and NAME@VERSION/FILE for\n"
@@ -22,8 +24,11 @@ static const char usage_text[] =
     "          NAME@VERSION/FILE only, bounded sizes, at most 4 GiB in all) and admit\n"
     "          each package only after verifying it against this home's trust store;\n"
     "          its name and version come from its file name, as for fetch (a bundle\n"
-    "          that relabels a package is refused, exit 7).\n"
-    "Exit codes: 0 all done; else the worst failure (2 usage, 3 verify, 4 fetch,\n"
+    "          that relabels a package is refused, exit 7). A package whose name is a\n"
+    "          source of the configuration counts only that source's keys. Messages\n"
+    "          name the bundle and the member: BUNDLE(NAME@VERSION/FILE).\n"
+    "Exit codes: 0 all done; else the worst failure (2 usage or not a bundle,\n"
+    "3 verify (a signature the policy needs missing from a bundle too), 4 fetch,\n"
     "5 unsafe bundle, 7 policy, 1 internal), each failed item named on its own line.\n"
     "Items that succeed still land.\n";
 
@@ -35,7 +40,7 @@ typedef struct report {
     const char *verb;
 } report;
 
-static void on_item(const char *what, vs_status st, const char *message, const vs_cache_entry *e,
+static void on_item(const char *what, vs_status st, const vs_error *err, const vs_cache_entry *e,
                     void *payload)
 {
     report *r = payload;
@@ -52,9 +57,17 @@ static void on_item(const char *what, vs_status st, const char *message, const v
         json_object_set_new(o, "file", json_string(e->filename));
         cli_info(r->c, "%s %s sha256:%s\n", r->verb, ref, e->sha256);
     } else {
+        const char *message = err && err->message[0] ? err->message : vs_status_describe(st);
         json_object_set_new(o, "code", json_string(vs_status_name(st)));
         json_object_set_new(o, "message", json_string(message));
-        fprintf(stderr, "vetstage: %s\n", message);
+        if (err && err->subject[0])
+            json_object_set_new(o, "subject", json_string(err->subject));
+        if (err && err->hint[0]) {
+            json_object_set_new(o, "hint", json_string(err->hint));
+            fprintf(stderr, "vetstage: %s (hint: %s)\n", message, err->hint);
+        } else {
+            fprintf(stderr, "vetstage: %s\n", message);
+        }
     }
     json_array_append_new(r->items, o);
 }
@@ -139,6 +152,11 @@ static int do_sync(cli *c, int argc, char **argv)
     so.jobs = (unsigned)jobs;
     so.fetch = fa.fo;
     so.fetch.mirrors = fa.mirrors;
+    if (cli_config_path(c)) {
+        /* a file the user named is read now; else the home's, when needed */
+        if (!(so.config = cli_config(c, &rc)))
+            return rc;
+    }
     report r = { c, json_array(), "mirrored" };
     so.cb = on_item;
     so.payload = &r;
@@ -221,6 +239,10 @@ static int do_import(cli *c, int argc, char **argv)
     vs_mirror_import_opts io = VS_MIRROR_IMPORT_OPTS_INIT;
     io.require = fa.fo.require;
     io.max_sig_age_days = fa.fo.max_sig_age_days;
+    if (cli_config_path(c)) {
+        if (!(io.config = cli_config(c, &rc)))
+            return rc;
+    }
     report r = { c, json_array(), "admitted" };
     io.cb = on_item;
     io.payload = &r;

@@ -510,6 +510,15 @@ vs_ctx *cli_ctx_if_home(cli *c, int *rc)
     return exists ? cli_ctx(c, rc) : NULL;
 }
 
+const char *cli_config_path(const cli *c)
+{
+    /* the CLI reads the environment; the library never does */
+    if (c->config_arg)
+        return c->config_arg;
+    const char *e = getenv("VETSTAGE_CONFIG");
+    return e && *e ? e : NULL;
+}
+
 vs_config *cli_config(cli *c, int *rc)
 {
     if (c->config)
@@ -517,15 +526,8 @@ vs_config *cli_config(cli *c, int *rc)
     vs_ctx *ctx = cli_ctx(c, rc);
     if (!ctx)
         return NULL;
-    /* the CLI reads the environment; the library never does */
-    const char *path = c->config_arg;
-    if (!path) {
-        const char *e = getenv("VETSTAGE_CONFIG");
-        if (e && *e)
-            path = e;
-    }
     vs_error err = VS_ERROR_INIT;
-    if (vs_config_load(ctx, path, &c->config, &err) != VS_OK) {
+    if (vs_config_load(ctx, cli_config_path(c), &c->config, &err) != VS_OK) {
         *rc = cli_fail(c, &err);
         return NULL;
     }

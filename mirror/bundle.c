@@ -233,11 +233,26 @@ static void printable(char *dst, size_t cap, const char *s)
     dst[i] = '\0';
 }
 
+/* "BUNDLE(MEMBER)": how messages name a part of a bundle (as ar(1) and
+ * ld(1) name a member of an archive), never by a temporary path. */
+static const char *member(char *out, size_t cap, const char *bundle, const char *name,
+                          const char *version, const char *file)
+{
+    if (file)
+        snprintf(out, cap, "%s(%s@%s/%s)", bundle, name, version, file);
+    else if (name)
+        snprintf(out, cap, "%s(%s@%s)", bundle, name, version);
+    else
+        snprintf(out, cap, "%s", bundle);
+    return out;
+}
+
 static vs_status refuse(reader *r, const char *entry, const char *why, vs_error *err)
 {
-    char p[256];
+    char p[256], subj[VS_ERROR_SUBJECT_MAX];
     printable(p, sizeof p, entry ? entry : "");
-    return vs_error_set(err, VS_E_UNSAFE, "%s: entry '%s': %s", r->bundle, p, why);
+    snprintf(subj, sizeof subj, "%s(%s)", r->bundle, p);
+    return vs_error_subj(err, VS_E_UNSAFE, subj, "%s", why);
 }
 
 static folder *get_folder(reader *r, const char *name, const char *version)
@@ -354,8 +369,8 @@ static vs_status extract_all(reader *r, int bfd, vs_error *err)
         archive_read_support_filter_gzip(r->a) != ARCHIVE_OK)
         st = ar_fail(r->a, r->bundle, err);
     else if (read_fd_open(bfd, r->a) != ARCHIVE_OK)
-        st = vs_error_set(err, VS_E_UNSAFE, "%s: not a gzip-compressed tar archive (%s)",
-                          r->bundle, archive_error_string(r->a) ? archive_error_string(r->a) : "");
+        st = vs_error_subj(err, VS_E_USAGE, r->bundle, "not a gzip-compressed tar archive (%s)",
+                           archive_error_string(r->a) ? archive_error_string(r->a) : "");
     size_t count = 0;
     while (!st) {
         struct archive_entry *ae;
@@ -363,9 +378,15 @@ static vs_status extract_all(reader *r, int bfd, vs_error *err)
         if (rc == ARCHIVE_EOF)
             break;
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-            st = vs_error_set(err, VS_E_UNSAFE, "%s: not a gzip-compressed tar archive or cut "
-                              "short after %zu entries (%s)", r->bundle, count,
-                              archive_error_string(r->a) ? archive_error_string(r->a) : "");
+            /* nothing readable at all: not a bundle (a usage error); cut
+             * short after some entries: a damaged or hostile one */
+            const char *why = archive_error_string(r->a) ? archive_error_string(r->a) : "";
+            if (count == 0)
+                st = vs_error_subj(err, VS_E_USAGE, r->bundle,
+                                   "not a gzip-compressed tar archive (%s)", why);
+            else
+                st = vs_error_subj(err, VS_E_UNSAFE, r->bundle,
+                                   "cut short after %zu entries (%s)", count, why);
             break;
         }
         if (++count > VS_MAX_BUNDLE_ENTRIES) {
@@ -374,7 +395,7 @@ static vs_status extract_all(reader *r, int bfd, vs_error *err)
         }
         int fc = archive_filter_code(r->a, 0);
         if (fc != ARCHIVE_FILTER_GZIP) {
-            st = vs_error_set(err, VS_E_UNSAFE, "%s: not gzip-compressed", r->bundle);
+            st = vs_error_subj(err, VS_E_UNSAFE, r->bundle, "not gzip-compressed");
             break;
         }
         st = extract_one(r, ae, err);
@@ -382,9 +403,9 @@ static vs_status extract_all(reader *r, int bfd, vs_error *err)
     archive_read_free(r->a);
     r->a = NULL;
     if (!st && count == 0)
-        st = vs_error_set(err, VS_E_UNSAFE, "%s: empty bundle", r->bundle);
+        st = vs_error_subj(err, VS_E_UNSAFE, r->bundle, "an empty bundle");
     if (!st && !r->have_index)
-        st = vs_error_set(err, VS_E_UNSAFE, "%s: no index.json", r->bundle);
+        st = vs_error_subj(err, VS_E_UNSAFE, r->bundle, "no index.json");
     return st;
 }
 
@@ -400,6 +421,7 @@ static bool folder_has(const folder *f, const char *file)
  * that are there; nothing else is admitted. */
 static vs_status match_index(reader *r, const vs_mirror_pkg *pk, size_t npk, vs_error *err)
 {
+    char subj[VS_ERROR_SUBJECT_MAX];
     for (size_t i = 0; i < npk; i++) {
         const vs_mirror_pkg *m = &pk[i];
         const folder *f = NULL;
@@ -413,29 +435,32 @@ static vs_status match_index(reader *r, const vs_mirror_pkg *pk, size_t npk, vs_
                 continue;
             for (size_t j = 0; j < k; j++)
                 if (!strcmp(need[j], need[k]))
-                    return vs_error_set(err, VS_E_UNSAFE, "%s: index.json names %s@%s/%s twice",
-                                        r->bundle, m->name, m->version, need[k]);
+                    return vs_error_subj(err, VS_E_UNSAFE,
+                                         member(subj, sizeof subj, r->bundle, m->name, m->version,
+                                                need[k]),
+                                         "index.json names it twice");
             if (!folder_has(f, need[k]))
-                return vs_error_set(err, VS_E_UNSAFE, "%s: index.json names %s@%s/%s, which is "
-                                    "not in the bundle", r->bundle, m->name, m->version, need[k]);
+                return vs_error_subj(err, VS_E_UNSAFE,
+                                     member(subj, sizeof subj, r->bundle, m->name, m->version,
+                                            need[k]),
+                                     "named by index.json, but not in the bundle");
             used++;
         }
+        member(subj, sizeof subj, r->bundle, m->name, m->version, NULL);
         if (!f)
-            return vs_error_set(err, VS_E_UNSAFE, "%s: index.json names %s@%s, which is not in "
-                                "the bundle", r->bundle, m->name, m->version);
+            return vs_error_subj(err, VS_E_UNSAFE, subj,
+                                 "named by index.json, but not in the bundle");
         if (used != f->nfiles)
-            return vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s holds files index.json does not "
-                                "name", r->bundle, m->name, m->version);
+            return vs_error_subj(err, VS_E_UNSAFE, subj, "holds files index.json does not name");
         if ((m->checksums[0] != 0) != (m->checksums_sig[0] != 0) ||
             (m->checksums[0] && m->gpg_sig[0]))
-            return vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s: inconsistent signature files",
-                                r->bundle, m->name, m->version);
+            return vs_error_subj(err, VS_E_UNSAFE, subj, "inconsistent signature files");
         if (m->checksums[0]) {
             char want[300];
             snprintf(want, sizeof want, "%s.asc", m->checksums);
             if (strcmp(want, m->checksums_sig) != 0)
-                return vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s: the checksum list's signature "
-                                    "must be %s", r->bundle, m->name, m->version, want);
+                return vs_error_subj(err, VS_E_UNSAFE, subj,
+                                     "the checksum list's signature must be %s", want);
         }
     }
     for (size_t k = 0; k < r->nfolders; k++) {
@@ -444,9 +469,11 @@ static vs_status match_index(reader *r, const vs_mirror_pkg *pk, size_t npk, vs_
             found = !strcmp(r->folders[k].name, pk[i].name) &&
                     !strcmp(r->folders[k].version, pk[i].version);
         if (!found)
-            return vs_error_set(err, VS_E_UNSAFE, "%s: entry '%s@%s/': not described by "
-                                "index.json", r->bundle, r->folders[k].name,
-                                r->folders[k].version);
+            return vs_error_subj(err, VS_E_UNSAFE,
+                                 member(subj, sizeof subj, r->bundle, r->folders[k].name,
+                                        r->folders[k].version, NULL),
+                                 "entry '%s@%s/' not described by index.json", r->folders[k].name,
+                                 r->folders[k].version);
     }
     return VS_OK;
 }
@@ -482,9 +509,42 @@ static char *file_url(const char *dir, const vs_mirror_pkg *m, const char *file)
     return b.p;
 }
 
-static vs_status admit_one(vs_ctx *ctx, const char *dir, const vs_mirror_pkg *m,
-                           const vs_mirror_import_opts *o, vs_cache_entry *e, vs_error *err)
+/* An error from the cache about an extracted file names the bundle and the
+ * member instead: file://TMPDIR/NAME@VERSION/FILE -> BUNDLE(NAME@VERSION/FILE). */
+static void name_member(vs_error *err, const char *bundle, const char *dir,
+                        const vs_mirror_pkg *m)
 {
+    if (!err)
+        return;
+    char subj[VS_ERROR_SUBJECT_MAX];
+    char *prefix = file_url(dir, m, "");
+    size_t pl = prefix ? strlen(prefix) : 0;
+    const char *file = NULL;
+    if (prefix && pl > 0 && strncmp(err->subject, prefix, pl) == 0 && err->subject[pl]) {
+        file = err->subject + pl; /* the URL of a member we handed over */
+    } else {
+        /* a quarantine file is named by its kind; anything else (a key, an
+         * empty subject) is the package as a whole */
+        const char *b = vs_basename(err->subject);
+        static const char *const kinds[] = { "gpg-sig", "checksums", "checksums-sig", "rsa-sig" };
+        const char *files[] = { m->gpg_sig, m->checksums, m->checksums_sig, m->rsa_sig };
+        for (size_t i = 0; i < 4 && !file; i++)
+            if (!strcmp(b, kinds[i]) && files[i][0])
+                file = files[i];
+        if (!file && !strcmp(b, m->file))
+            file = m->file;
+    }
+    member(subj, sizeof subj, bundle, m->name, m->version, file);
+    free(prefix);
+    vs_error_relabel(err, subj);
+}
+
+static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir,
+                           const vs_mirror_pkg *m, const vs_mirror_import_opts *o,
+                           const vs_config *cfg, vs_cache_entry *e, vs_error *err)
+{
+    char subj[VS_ERROR_SUBJECT_MAX];
+    member(subj, sizeof subj, bundle, m->name, m->version, m->file);
     char *u[4] = { file_url(dir, m, m->file), m->gpg_sig[0] ? file_url(dir, m, m->gpg_sig) : NULL,
                    m->checksums[0] ? file_url(dir, m, m->checksums) : NULL,
                    m->rsa_sig[0] ? file_url(dir, m, m->rsa_sig) : NULL };
@@ -500,33 +560,64 @@ static vs_status admit_one(vs_ctx *ctx, const char *dir, const vs_mirror_pkg *m,
         vs_error e2 = VS_ERROR_INIT;
         snprintf(url, sizeof url, "file:///%s/%s", m->name, m->file);
         if (vs_fetch_name_version(url, dn, dv, &e2) != VS_OK)
-            st = vs_error_set(err, VS_E_POLICY, "%s@%s: the file name %s does not tell the "
-                              "package's name and version, and a bundle cannot set them",
-                              m->name, m->version, m->file);
+            st = vs_error_subj(err, VS_E_POLICY, subj, "the file name does not tell the package's "
+                               "name and version, and a bundle cannot set them");
         else if (strcmp(dn, m->name) != 0 || strcmp(dv, m->version) != 0)
-            st = vs_error_set(err, VS_E_POLICY, "%s@%s: the package file %s is %s@%s by its "
-                              "name; a bundle cannot relabel a package",
-                              m->name, m->version, m->file, dn, dv);
+            st = vs_error_subj(err, VS_E_POLICY, subj, "the package file %s is %s@%s by its name; "
+                               "a bundle cannot relabel a package", m->file, dn, dv);
+    }
+    /* the policy: the options, else the package's source, else both */
+    unsigned require = 0, age = 0;
+    const char *keys[VS_MAX_SOURCE_KEYS];
+    size_t nkeys = 0;
+    vs_source_policy(cfg, m->name, &require, &age, keys, &nkeys);
+    if (o->require)
+        require = o->require;
+    if (o->max_sig_age_days)
+        age = o->max_sig_age_days;
+    unsigned need = require ? require : VS_REQUIRE_BOTH;
+    /* a signature the bundle does not carry is missing, not a download error */
+    if (!st && (need & VS_REQUIRE_GPG) && !m->gpg_sig[0] && !m->checksums[0]) {
+        st = vs_error_subj(err, VS_E_VERIFY, member(subj, sizeof subj, bundle, m->name,
+                                                    m->version, NULL),
+                           "no OpenPGP signature in the bundle");
+        vs_error_hint(err, "the policy needs one; --require rsa (or the source's require) "
+                           "accepts the RSA approval alone");
+    }
+    if (!st && (need & VS_REQUIRE_RSA) && !m->rsa_sig[0]) {
+        st = vs_error_subj(err, VS_E_VERIFY, member(subj, sizeof subj, bundle, m->name,
+                                                    m->version, NULL),
+                           "no RSA signature in the bundle");
+        vs_error_hint(err, "the policy needs one; --require gpg (or the source's require) "
+                           "accepts the vendor's signature alone");
     }
     if (!st) {
-        vs_cache_fetch_opts fo;
-        memset(&fo, 0, sizeof fo);
-        vs_fetch_opts tr = VS_FETCH_OPTS_INIT;
-        tr.retries = 0;
-        tr.resume = 0;
-        fo.fetch = tr;
+        vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT;
+        fo.fetch.retries = 0;
+        fo.fetch.resume = 0;
         fo.url = u[0];
         fo.name = m->name;
         fo.version = m->version;
         fo.gpg_sig_url = u[1];
         fo.checksums_url = u[2];
         fo.rsa_sig_url = u[3];
-        fo.require = o->require;
-        fo.max_sig_age_days = o->max_sig_age_days;
+        fo.require = require;
+        fo.max_sig_age_days = age;
+        fo.keys = nkeys ? keys : NULL;
+        fo.nkeys = nkeys;
         vs_verdict *v = NULL;
         bool already = false;
         st = vs_cache_fetch(ctx, &fo, e, &already, &v, err);
         vs_verdict_free(v);
+        if (st) {
+            name_member(err, bundle, dir, m);
+            /* every file is on this disk: a "download" failure is a file
+             * that could not be read, not the network */
+            if (st == VS_E_FETCH && err)
+                err->status = VS_E_VERIFY;
+            if (st == VS_E_FETCH)
+                st = VS_E_VERIFY;
+        }
     }
     for (int i = 0; i < 4; i++)
         free(u[i]);
@@ -567,14 +658,14 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
     if (nfailed)
         *nfailed = 0;
     if (!ctx || !bundle || !*bundle)
-        return vs_error_set(err, VS_E_USAGE, "mirror import: no bundle given");
+        return vs_error_subj(err, VS_E_USAGE, "mirror import", "no bundle given");
     int bfd = open(bundle, O_RDONLY | O_CLOEXEC);
     struct stat sb;
     if (bfd < 0)
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", bundle);
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, bundle, "cannot open the bundle");
     if (fstat(bfd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(bfd);
-        return vs_error_set(err, VS_E_USAGE, "%s: not a regular file", bundle);
+        return vs_error_subj(err, VS_E_USAGE, bundle, "not a regular file");
     }
     reader r;
     memset(&r, 0, sizeof r);
@@ -584,8 +675,13 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
     char *dir = NULL;
     vs_mirror_pkg *pk = NULL;
     size_t npk = 0;
+    const vs_config *cfg = o->config;
+    vs_config *owned = NULL;
     r.buf = malloc(VS_IO_BUFSIZE);
     vs_status st = r.buf ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    /* the sources' key bindings apply here as at fetch */
+    if (!st && !cfg && !(st = vs_config_load(ctx, NULL, &owned, err)))
+        cfg = owned;
     if (!st)
         st = make_tmp(ctx, &rootfd, &dir, err);
     if (!st)
@@ -613,11 +709,11 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
         worst = st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     for (size_t i = 0; !st && i < npk; i++) {
         vs_error ie = VS_ERROR_INIT;
-        vs_status s = admit_one(ctx, dir, &pk[i], o, e, &ie);
+        vs_status s = admit_one(ctx, bundle, dir, &pk[i], o, cfg, e, &ie);
         char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
         snprintf(ref, sizeof ref, "%s@%s", pk[i].name, pk[i].version);
         if (o->cb)
-            o->cb(ref, s, s ? ie.message : "", s ? NULL : e, o->payload);
+            o->cb(ref, s, s ? &ie : NULL, s ? NULL : e, o->payload);
         if (s == VS_OK) {
             good++;
             continue;
@@ -643,6 +739,7 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
     }
     free(dir);
     free(pk);
+    vs_config_free(owned);
     free(r.folders);
     free(r.buf);
     close(bfd);

@@ -13,7 +13,11 @@
 #include "mirror/mirror_int.h"
 
 typedef struct item {
-    const char *url;
+    const char *line;          /* as listed: a URL or NAME@VERSION */
+    vs_cache_fetch_opts fo;    /* what to fetch, options resolved */
+    vs_source_release *rel;    /* the source's release for NAME@VERSION */
+    char **bases;              /* the template's mirror bases for this item */
+    size_t nbases;
     vs_status st;
     vs_error err;
     vs_cache_entry e;
@@ -21,7 +25,6 @@ typedef struct item {
 
 typedef struct pool {
     vs_ctx *parent;
-    const vs_mirror_sync_opts *opts;
     item *items;
     size_t n, next;
     pthread_mutex_t mu;
@@ -48,25 +51,31 @@ static void *worker(void *arg)
             it->err = oerr;
             continue;
         }
-        vs_cache_fetch_opts fo = p->opts->fetch;
-        fo.url = it->url;
         vs_verdict *v = NULL;
         bool already = false;
-        it->st = vs_cache_fetch(ctx, &fo, &it->e, &already, &v, &it->err);
+        it->st = vs_cache_fetch(ctx, &it->fo, &it->e, &already, &v, &it->err);
         vs_verdict_free(v);
     }
     vs_ctx_free(ctx);
     return NULL;
 }
 
-typedef struct written {
-    char file[256];
-    char sha256[65];
-} written;
+/* dfd/NAME, created if absent, never through a symbolic link. */
+static vs_status subdir(int dfd, const char *name, const char *shown, int *out, vs_error *err)
+{
+    if (mkdirat(dfd, name, 0755) != 0 && errno != EEXIST)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "cannot create the folder");
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, shown,
+                                   "not a folder of the mirror tree (a symbolic link is not "
+                                   "followed)");
+    *out = fd;
+    return VS_OK;
+}
 
-/* Copy one entry's files into the tree; refuses a name another package of
- * this sync already wrote with other bytes. */
-static vs_status place(vs_ctx *ctx, const vs_cache_entry *e, int dfd, written *w, size_t *nw,
+/* Copy one entry's files into DIR/NAME/VERSION/. */
+static vs_status place(vs_ctx *ctx, const vs_cache_entry *e, int dfd, const char *dest,
                        vs_error *err)
 {
     const char *files[1 + VS_CACHE_MAX_SIGS], *ids[1 + VS_CACHE_MAX_SIGS];
@@ -77,44 +86,52 @@ static vs_status place(vs_ctx *ctx, const vs_cache_entry *e, int dfd, written *w
         files[nf] = e->sigs[i].filename;
         ids[nf++] = e->sigs[i].sha256;
     }
-    for (size_t i = 0; i < nf; i++) {
-        if (!vs_mirror_valid_file(files[i]))
-            return vs_error_set(err, VS_E_USAGE, "%s: not a plain file name for a mirror tree",
-                                files[i]);
-        for (size_t k = 0; k < *nw; k++)
-            if (!strcmp(w[k].file, files[i]) && strcmp(w[k].sha256, ids[i]))
-                return vs_error_set(err, VS_E_USAGE,
-                                    "%s: another package of this sync has a different %s",
-                                    e->url, files[i]);
-    }
-    for (size_t i = 0; i < nf; i++) {
-        bool done = false;
-        for (size_t k = 0; k < *nw; k++)
-            done = done || !strcmp(w[k].file, files[i]);
-        if (done)
-            continue;
-        vs_status st = vs_mirror_copy_object(ctx, ids[i], dfd, files[i], err);
-        if (st)
-            return st;
-        snprintf(w[*nw].file, sizeof w[*nw].file, "%s", files[i]);
-        snprintf(w[*nw].sha256, sizeof w[*nw].sha256, "%s", ids[i]);
-        (*nw)++;
-    }
-    return VS_OK;
+    char shown[VS_ERROR_SUBJECT_MAX];
+    for (size_t i = 0; i < nf; i++)
+        if (!vs_mirror_valid_file(files[i])) {
+            snprintf(shown, sizeof shown, "%s@%s", e->name, e->version);
+            return vs_error_subj(err, VS_E_USAGE, shown,
+                                 "'%s' is not a plain file name for a mirror tree", files[i]);
+        }
+    int nfd = -1, vfd = -1;
+    snprintf(shown, sizeof shown, "%s/%s", dest, e->name);
+    vs_status st = subdir(dfd, e->name, shown, &nfd, err);
+    snprintf(shown, sizeof shown, "%s/%s/%s", dest, e->name, e->version);
+    if (!st)
+        st = subdir(nfd, e->version, shown, &vfd, err);
+    for (size_t i = 0; !st && i < nf; i++)
+        st = vs_mirror_copy_object(ctx, ids[i], vfd, files[i], err);
+    if (!st)
+        st = vs_fsync_dir(vfd, shown, err);
+    if (vfd >= 0)
+        close(vfd);
+    if (nfd >= 0)
+        close(nfd);
+    return st;
 }
 
-static bool was_written(const written *w, size_t nw, const char *f)
+/* Is NAME/VERSION/FILE a regular file below dfd (no symbolic links)? */
+static bool in_tree(int dfd, const char *name, const char *version, const char *file)
 {
-    for (size_t k = 0; k < nw; k++)
-        if (!strcmp(w[k].file, f))
-            return true;
-    return false;
+    if (!vs_valid_name(name) || !vs_valid_version(version) || !vs_mirror_valid_file(file))
+        return false;
+    int nfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (nfd < 0)
+        return false;
+    int vfd = openat(nfd, version, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(nfd);
+    if (vfd < 0)
+        return false;
+    struct stat sb;
+    bool ok = fstatat(vfd, file, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+    close(vfd);
+    return ok;
 }
 
 /* index.json: the packages of this sync, then those of the old index whose
- * files are all still there and were not overwritten. */
+ * files are all still in place. */
 static vs_status write_index(const item *items, size_t n, int dfd, const char *dest,
-                             const written *w, size_t nw, vs_error *err)
+                             vs_error *err)
 {
     size_t nok = 0;
     vs_cache_entry *es = malloc((n ? n : 1) * sizeof *es);
@@ -143,8 +160,12 @@ static vs_status write_index(const item *items, size_t n, int dfd, const char *d
     size_t oldlen = 0;
     vs_error e2 = VS_ERROR_INIT;
     json_t *oroot = NULL;
-    if (pk && vs_read_file(dfd, VS_MIRROR_INDEX, VS_MAX_REF_FILE, &old, &oldlen, &e2) == VS_OK)
-        oroot = json_loadb((const char *)old, oldlen, JSON_REJECT_DUPLICATES, NULL);
+    int ofd = openat(dfd, VS_MIRROR_INDEX, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (ofd >= 0) {
+        close(ofd);
+        if (pk && vs_read_file(dfd, VS_MIRROR_INDEX, VS_MAX_REF_FILE, &old, &oldlen, &e2) == VS_OK)
+            oroot = json_loadb((const char *)old, oldlen, JSON_REJECT_DUPLICATES, NULL);
+    }
     free(old);
     json_t *opk = json_is_object(oroot) ? json_object_get(oroot, "packages") : NULL;
     for (size_t i = 0; json_is_array(opk) && i < json_array_size(opk); i++) {
@@ -162,9 +183,7 @@ static vs_status write_index(const item *items, size_t n, int dfd, const char *d
             const char *f = j == 0 ? fn
                                    : json_string_value(json_object_get(
                                          json_array_get(fs, j - 1), "file"));
-            struct stat sb;
-            keep = vs_mirror_valid_file(f) && !was_written(w, nw, f) &&
-                   fstatat(dfd, f, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+            keep = f && in_tree(dfd, nm, vr, f);
         }
         if (keep)
             json_array_append(pk, o);
@@ -178,8 +197,56 @@ static vs_status write_index(const item *items, size_t n, int dfd, const char *d
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     st = vs_write_file_atomic(dfd, VS_MIRROR_INDEX, text, strlen(text), 0644, err);
     free(text);
-    (void)dest;
+    if (st && err)
+        vs_error_relabel(err, dest);
     return st;
+}
+
+/* What one line means: its fetch options (the template's win over a
+ * source's) and its mirror bases. */
+static vs_status prepare(vs_ctx *ctx, const vs_mirror_sync_opts *opts, const vs_config **cfg,
+                         vs_config **owned, item *it, vs_error *err)
+{
+    it->fo = opts->fetch;
+    const char *name = NULL, *version = NULL;
+    char n[VS_MAX_NAME + 1], v[VS_MAX_VERSION + 1];
+    vs_status st;
+    if (vs_source_is_ref(it->line)) {
+        if (!*cfg) {
+            if ((st = vs_config_load(ctx, NULL, owned, err)))
+                return st;
+            *cfg = *owned;
+        }
+        if ((st = vs_source_resolve(*cfg, it->line, &it->rel, err)))
+            return st;
+        vs_source_apply(it->rel, &it->fo);
+        name = it->rel->fetch.name;
+        version = it->rel->fetch.version;
+    } else {
+        it->fo.url = it->line;
+        vs_error e2 = VS_ERROR_INIT;
+        if (vs_fetch_name_version(it->line, n, v, &e2) == VS_OK) {
+            name = n;
+            version = v;
+        }
+    }
+    if (opts->fetch.nmirrors && name) {
+        if ((st = vs_source_mirror_bases(opts->fetch.mirrors, opts->fetch.nmirrors, name, version,
+                                         &it->bases, &it->nbases, err)))
+            return st;
+        it->fo.mirrors = (const char *const *)it->bases;
+        it->fo.nmirrors = it->nbases;
+    }
+    return VS_OK;
+}
+
+static void items_free(item *items, size_t n)
+{
+    for (size_t i = 0; items && i < n; i++) {
+        vs_source_release_free(items[i].rel);
+        vs_source_mirror_bases_free(items[i].bases, items[i].nbases);
+    }
+    free(items);
 }
 
 vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *nok,
@@ -196,6 +263,9 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
         return vs_error_set(err, VS_E_USAGE,
                             "mirror sync: per-package options (name, version, signature URLs) "
                             "do not apply to a list");
+    if (t->nmirrors > VS_CACHE_MAX_MIRRORS / 2 || (t->nmirrors && !t->mirrors))
+        return vs_error_set(err, VS_E_USAGE, "mirror sync: more than %d mirrors",
+                            VS_CACHE_MAX_MIRRORS / 2);
     unsigned jobs = opts->jobs ? opts->jobs : VS_MIRROR_DEFAULT_JOBS;
     if (jobs > VS_MIRROR_MAX_JOBS)
         return vs_error_set(err, VS_E_USAGE, "mirror sync: at most %u jobs", VS_MIRROR_MAX_JOBS);
@@ -213,30 +283,35 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
     free(text);
     if (st)
         return st;
-    int dfd = -1;
-    if ((st = vs_mkdir_p(AT_FDCWD, opts->dest, 0755, err)) ||
-        (st = vs_open_dir(AT_FDCWD, opts->dest, &dfd, err))) {
-        vs_mirror_urls_free(urls, n);
-        if (err)
-            err->status = VS_E_USAGE;
-        return VS_E_USAGE;
-    }
     pool p;
     memset(&p, 0, sizeof p);
     p.parent = ctx;
-    p.opts = opts;
     p.n = n;
     p.items = calloc(n, sizeof *p.items);
-    written *w = calloc(n * (1 + VS_CACHE_MAX_SIGS), sizeof *w);
-    if (!p.items || !w) {
-        free(p.items);
-        free(w);
-        close(dfd);
+    if (!p.items) {
         vs_mirror_urls_free(urls, n);
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     }
-    for (size_t i = 0; i < n; i++)
-        p.items[i].url = urls[i];
+    /* every line resolved before anything is fetched or created */
+    const vs_config *cfg = opts->config;
+    vs_config *owned = NULL;
+    for (size_t i = 0; i < n && !st; i++) {
+        p.items[i].line = urls[i];
+        st = prepare(ctx, opts, &cfg, &owned, &p.items[i], err);
+    }
+    int dfd = -1;
+    if (!st && ((st = vs_mkdir_p(AT_FDCWD, opts->dest, 0755, err)) ||
+                (st = vs_open_dir(AT_FDCWD, opts->dest, &dfd, err)))) {
+        if (err)
+            err->status = VS_E_USAGE;
+        st = VS_E_USAGE;
+    }
+    if (st) {
+        items_free(p.items, n);
+        vs_config_free(owned);
+        vs_mirror_urls_free(urls, n);
+        return st;
+    }
     pthread_mutex_init(&p.mu, NULL);
     if (jobs > n)
         jobs = (unsigned)n;
@@ -253,19 +328,18 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
         pthread_join(th[i], NULL);
     pthread_mutex_destroy(&p.mu);
 
-    size_t nw = 0;
     for (size_t i = 0; i < n; i++)
         if (p.items[i].st == VS_OK)
-            p.items[i].st = place(ctx, &p.items[i].e, dfd, w, &nw, &p.items[i].err);
+            p.items[i].st = place(ctx, &p.items[i].e, dfd, opts->dest, &p.items[i].err);
     vs_error ierr = VS_ERROR_INIT;
-    vs_status ist = write_index(p.items, n, dfd, opts->dest, w, nw, &ierr);
+    vs_status ist = write_index(p.items, n, dfd, opts->dest, &ierr);
 
     vs_status worst = VS_OK;
     size_t good = 0, bad = 0;
     for (size_t i = 0; i < n; i++) {
         item *it = &p.items[i];
         if (opts->cb)
-            opts->cb(it->url, it->st, it->st ? it->err.message : "", it->st ? NULL : &it->e,
+            opts->cb(it->line, it->st, it->st ? &it->err : NULL, it->st ? NULL : &it->e,
                      opts->payload);
         if (it->st == VS_OK) {
             good++;
@@ -287,8 +361,8 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
         *nok = good;
     if (nfailed)
         *nfailed = bad;
-    free(p.items);
-    free(w);
+    items_free(p.items, n);
+    vs_config_free(owned);
     close(dfd);
     vs_mirror_urls_free(urls, n);
     return worst;

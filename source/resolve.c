@@ -210,6 +210,24 @@ vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_rel
     return VS_OK;
 }
 
+bool vs_source_policy(const vs_config *cfg, const char *name, unsigned *require,
+                      unsigned *max_sig_age_days, const char *keys[VS_MAX_SOURCE_KEYS],
+                      size_t *nkeys)
+{
+    *require = 0;
+    *max_sig_age_days = 0;
+    *nkeys = 0;
+    const vs_src *s = name ? find(cfg, name) : NULL;
+    if (!s)
+        return false;
+    *require = s->require;
+    *max_sig_age_days = s->max_sig_age;
+    for (size_t i = 0; i < s->nkeys; i++)
+        keys[i] = s->keys[i];
+    *nkeys = s->nkeys;
+    return true;
+}
+
 void vs_source_apply(const vs_source_release *rel, vs_cache_fetch_opts *fo)
 {
     const vs_cache_fetch_opts *s = &rel->fetch;

@@ -1,10 +1,13 @@
 /*
  * vetstage/mirror.h - air-gapped and large-scale distribution.
  *
- *  - sync: fetch and verify every package of a URL list in parallel (each
- *    through vs_cache_fetch, so into the cache of the context), then write
- *    a static mirror tree that `fetch --mirror BASE` can use:
- *        DIR/<package file>, DIR/<signature files>, DIR/index.json
+ *  - sync: fetch and verify every package of a list (URLs, or NAME@VERSION
+ *    of a configured source) in parallel (each through vs_cache_fetch, so
+ *    into the cache of the context), then write a static mirror tree that
+ *    `fetch --mirror BASE` and a source's `mirror` read:
+ *        DIR/index.json, DIR/NAME/VERSION/<package file and signature files>
+ *    so that releases whose files share names (two checksum_sha256.txt)
+ *    never collide.
  *  - export: packages of the cache, their signature files and an index in
  *    one gzip-compressed tar (the "bundle").
  *  - import: a bundle is untrusted input. It is read with strict rules
@@ -24,6 +27,7 @@
 
 #include "vetstage/cache.h"
 #include "vetstage/common.h"
+#include "vetstage/source.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,46 +49,58 @@ extern "C" {
 #define VS_MAX_BUNDLE_PKG_FILES (1u + VS_CACHE_MAX_SIGS)
 
 /*
- * The outcome of one item: `what` is the URL (sync) or "NAME@VERSION"
- * (export, import); st VS_OK or the failure with its one-line message
- * (message "" on success); e the cache entry on success, NULL otherwise.
- * All borrowed for the call. Called from the calling thread, in list order.
+ * The outcome of one item: `what` is the list line, a URL or NAME@VERSION
+ * (sync), or "NAME@VERSION" (export, import); st VS_OK or the failure, with
+ * err its structured error (subject, reason, hint; NULL on success); e the
+ * cache entry on success, NULL otherwise. All borrowed for the call. Called
+ * from the calling thread, in list order.
  */
-typedef void (*vs_mirror_item_cb)(const char *what, vs_status st, const char *message,
+typedef void (*vs_mirror_item_cb)(const char *what, vs_status st, const vs_error *err,
                                   const vs_cache_entry *e, void *payload);
 
 typedef struct vs_mirror_sync_opts {
-    const char *list;       /* file: one URL a line, blank lines and '#' comments */
+    /* file: one item a line - a URL, or NAME@VERSION of a source of
+     * `config` - blank lines and '#' comments */
+    const char *list;
     const char *dest;       /* mirror folder (created if absent) */
     unsigned jobs;          /* worker threads; 0: VS_MIRROR_DEFAULT_JOBS */
-    /* Template for every URL: transport options, require, max_sig_age_days and
-     * mirrors are used; url, name, version and the signature URLs must be
-     * NULL (names and versions come from each URL's file name). */
+    /* Template for every item, as command-line options: transport options,
+     * require, max_sig_age_days and mirror bases (each as BASE/NAME/VERSION
+     * then BASE) are used, and win over a source's; url, name, version and
+     * the signature URLs must be NULL. */
     vs_cache_fetch_opts fetch;
     vs_mirror_item_cb cb;   /* may be NULL */
     void *payload;
+    /* The sources for NAME@VERSION lines (borrowed); NULL: HOME/vetstage.conf,
+     * loaded only when the list has such a line. */
+    const vs_config *config;
 } vs_mirror_sync_opts;
 
 #define VS_MIRROR_SYNC_OPTS_INIT                                                          \
     { NULL, NULL, 0,                                                                   \
       VS_CACHE_FETCH_OPTS_INIT, NULL,                                                  \
-      NULL }
+      NULL, NULL }
 
 /*
  * Sync: read the list (at most VS_MAX_MIRROR_LIST bytes, VS_MAX_MIRROR_URLS
- * URLs), fetch every URL with vs_cache_fetch on `jobs` threads (each with
- * its own context on the home of ctx; ctx's log callback is shared and must
- * be thread-safe; progress is not reported), then copy each fetched
- * package and its signature files from the cache into dest under their
- * original file names and write dest/index.json (entries of earlier syncs
- * whose files are still there are kept). Two packages wanting one file
- * name with different contents: the later one fails (VS_E_USAGE).
- * Successful items land even when others fail; each item is reported
- * through opts->cb. *nok / *nfailed (may be NULL) count them.
- * Returns VS_OK when every URL was mirrored, else the worst item status
- * (VS_E_INTERNAL > VS_E_VERIFY > VS_E_POLICY > VS_E_FETCH > VS_E_USAGE),
- * with err holding the first failure of that status; VS_E_USAGE for a bad
- * list, options or dest (nothing fetched); VS_E_INTERNAL on I/O errors.
+ * lines) and resolve every NAME@VERSION line with its source (an unknown
+ * source fails the whole sync before anything is fetched), fetch every item
+ * with vs_cache_fetch on `jobs` threads (each with its own context on the
+ * home of ctx; ctx's log callback is shared and must be thread-safe;
+ * progress is not reported), then copy each fetched package and its
+ * signature files from the cache into dest/NAME/VERSION/ under their
+ * original file names (re-hashed on the way) and write dest/index.json:
+ * the packages of this sync, and those of earlier syncs whose files are
+ * still in place. The folders below dest are created and opened without
+ * following symbolic links. Successful items land even when others fail;
+ * each item is reported through opts->cb, in list order. *nok / *nfailed
+ * (may be NULL) count the items (a line listed twice counts twice).
+ * Returns VS_OK when every item was mirrored and the index written; else
+ * the worst status (VS_E_INTERNAL > VS_E_VERIFY > VS_E_UNSAFE >
+ * VS_E_INTEGRITY > VS_E_POLICY > VS_E_FETCH > VS_E_USAGE) among the items
+ * and the index, with err holding the first failure of that status;
+ * VS_E_USAGE for a bad list, options, source or dest (nothing fetched,
+ * *nok and *nfailed 0).
  */
 VS_EXTERN vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *nok,
                                    size_t *nfailed, vs_error *err);
@@ -104,29 +120,37 @@ VS_EXTERN vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_
                                      const char *out, vs_error *err);
 
 typedef struct vs_mirror_import_opts {
-    unsigned require;          /* VS_REQUIRE_*; 0: both */
-    unsigned max_sig_age_days; /* 0: none */
+    unsigned require;          /* VS_REQUIRE_*; 0: the source's, else both */
+    unsigned max_sig_age_days; /* 0: the source's, else none */
     vs_mirror_item_cb cb;      /* may be NULL */
     void *payload;
+    /* The sources (borrowed); NULL: HOME/vetstage.conf. A package NAME with
+     * a [source NAME] is admitted under that source's key binding (`keys`),
+     * and its require/max-sig-age when the options above are 0. */
+    const vs_config *config;
 } vs_mirror_import_opts;
 
-#define VS_MIRROR_IMPORT_OPTS_INIT { 0, 0, NULL, NULL }
+#define VS_MIRROR_IMPORT_OPTS_INIT { 0, 0, NULL, NULL, NULL }
 
 /*
- * Import: read `bundle` (gzip-compressed tar or plain tar only) as
+ * Import: read `bundle` (a gzip-compressed tar only) as
  * untrusted input. Entries must be regular files named "index.json" or
  * "NAME@VERSION/FILE" (NAME and VERSION valid, FILE of [A-Za-z0-9._+~@=,-]
  * not starting with '.'), no duplicates, at most VS_MAX_BUNDLE_ENTRIES,
  * VS_MAX_BUNDLE_PKG_FILES per folder; index.json at most VS_MAX_REF_FILE,
  * files ending .asc or .sig at most VS_MAX_SIG_FILE, other files at most
- * VS_DEFAULT_MAX_DOWNLOAD (counted while extracting). Anything else, a
- * truncated or non-archive file, a missing or malformed index: VS_E_UNSAFE
- * naming the entry, nothing admitted. The index only says which file of a
+ * VS_DEFAULT_MAX_DOWNLOAD (counted while extracting). A file that is not a
+ * gzip-compressed tar at all: VS_E_USAGE. Anything else, a truncated
+ * archive, a missing or malformed index: VS_E_UNSAFE naming the entry,
+ * nothing admitted. The index only says which file of a
  * folder is the package and which the signatures; then each package is
  * admitted with vs_cache_fetch (file:// URLs of the extracted files, name
  * and version from the folder), i.e. verified against the local trust
- * store with opts' policy. The temporary folder HOME/tmp/import-XXXXXX is
- * removed whatever happens. opts may be NULL.
+ * store with opts' policy (and the key binding of its source). A signature
+ * the policy requires that the bundle lacks is VS_E_VERIFY, not a download
+ * error. Errors name the bundle and the member, "BUNDLE(NAME@VERSION/FILE)",
+ * never the temporary folder HOME/tmp/import-XXXXXX, which is removed
+ * whatever happens. opts may be NULL.
  * Returns VS_OK when every package was admitted (or already cached), else
  * the worst item status as for sync (err: the first failure of it); each
  * package reported through opts->cb; VS_E_USAGE when bundle is unreadable.

@@ -115,6 +115,16 @@ VS_EXTERN vs_status vs_source_resolve(const vs_config *cfg, const char *ref,
 VS_EXTERN void vs_source_release_free(vs_source_release *rel);
 
 /*
+ * The trust settings of the source `name` (for a package that arrives
+ * without URLs, as from a bundle): its require (0 when unset), max-sig-age
+ * (0 when unset) and key binding: keys[0..*nkeys) point into cfg (borrowed
+ * until vs_config_free). Returns true when cfg has a [source NAME].
+ */
+VS_EXTERN bool vs_source_policy(const vs_config *cfg, const char *name, unsigned *require,
+                                unsigned *max_sig_age_days,
+                                const char *keys[VS_MAX_SOURCE_KEYS], size_t *nkeys);
+
+/*
  * Command-line options win over the file: fill every field of `fo` that
  * the command line left unset (NULL, 0, -1 for retries, nmirrors 0, nkeys 0)
  * from rel. The signature pair is one choice: when fo names gpg_sig_url or

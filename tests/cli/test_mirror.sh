@@ -44,11 +44,12 @@ EOL
 M="$T/mirror"
 expect_rc 0 "sync of two packages with --jobs 2" "$VS" --home "$H" --json mirror sync "$T/list" --dest "$M" --jobs 2 --cacert "$NGINX_CA"
 expect_json 'j["ok"] is True and j["succeeded"] == 2 and j["failed"] == 0' "sync --json: two succeeded"
-for f in agent-1.2.3.tgz agent-1.2.3.tgz.asc agent-1.2.3.tgz.sig tool-2.0.0.tgz tool-2.0.0.tgz.asc tool-2.0.0.tgz.sig index.json; do
-    check "sync: $f in the mirror" test -f "$M/$f"
+for f in agent/1.2.3/agent-1.2.3.tgz agent/1.2.3/agent-1.2.3.tgz.asc agent/1.2.3/agent-1.2.3.tgz.sig \
+    tool/2.0.0/tool-2.0.0.tgz tool/2.0.0/tool-2.0.0.tgz.asc tool/2.0.0/tool-2.0.0.tgz.sig index.json; do
+    check "sync: $f in the mirror (DIR/NAME/VERSION/FILE)" test -f "$M/$f"
 done
-check "sync: package bytes as served" cmp -s "$M/agent-1.2.3.tgz" "$T/srv/agent-1.2.3.tgz"
-check "sync: no temporary files left in DIR" sh -c "[ \$(ls -A '$M' | wc -l) -eq 7 ]"
+check "sync: package bytes as served" cmp -s "$M/agent/1.2.3/agent-1.2.3.tgz" "$T/srv/agent-1.2.3.tgz"
+check "sync: nothing else in DIR, no temporary files" sh -c "[ \$(find '$M' | wc -l) -eq 12 ]"
 check "sync: index lists both with sha256 and signers" python3 -c "
 import json,sys
 j=json.load(open('$M/index.json'))
@@ -65,7 +66,7 @@ trust_fixture_keys "$H2"
 expect_rc 0 "fetch from file:// mirror when the URL 404s" "$VS" --home "$H2" fetch "$NGINX_HTTP/gone/agent-1.2.3.tgz" --mirror "file://$M"
 expect_rc 0 "fetched from the mirror: in the cache" "$VS" --home "$H2" cache show agent@1.2.3
 mkdir -p "$T/srv/m"
-cp "$M"/* "$T/srv/m/"
+cp -r "$M"/* "$T/srv/m/"
 H3="$T/home3"
 trust_fixture_keys "$H3"
 expect_rc 0 "fetch from the nginx-served mirror" "$VS" --home "$H3" fetch "$NGINX_HTTP/gone/tool-2.0.0.tgz" --mirror "$NGINX_HTTP/m"
@@ -78,9 +79,8 @@ M2="$T/mirror2"
 expect_rc 3 "sync with a tampered package" "$VS" --home "$H4" mirror sync "$T/list2" --dest "$M2" --jobs 2
 expect_err_has "bad/tool-2.0.0.tgz" "tampered: the bad URL named"
 check "tampered: one failure line" test "$(grep -c 'bad/tool-2.0.0.tgz' "$T/err")" -eq 1
-check "tampered: good package mirrored" test -f "$M2/agent-1.2.3.tgz"
-check "tampered: bad package absent" test ! -e "$M2/tool-2.0.0.tgz"
-check "tampered: bad signatures absent" test ! -e "$M2/tool-2.0.0.tgz.asc"
+check "tampered: good package mirrored" test -f "$M2/agent/1.2.3/agent-1.2.3.tgz"
+check "tampered: bad package absent" test ! -e "$M2/tool"
 check "tampered: index names only the good one" python3 -c "
 import json; j=json.load(open('$M2/index.json')); assert [p['name'] for p in j['packages']]==['agent']"
 printf '%s\n' "$NGINX_HTTP/nowhere/agent-9.tgz" >"$T/list3"
@@ -223,4 +223,113 @@ same_snapshot "index naming a file twice: home unchanged" "$T/v.before" "$V"
 expect_rc 5 "uncompressed bundle refused" "$VS" --home "$V" mirror import "$T/plain.tar"
 expect_one_line_err "uncompressed bundle: one line"
 same_snapshot "uncompressed bundle: home unchanged" "$T/v.before" "$V"
+
+# ---- real releases: NAME@VERSION lines, NAME/VERSION/FILE, member names ---------------
+# two releases in the reference vendor's format: the same checksum_sha256.txt name
+# under two tag paths, the approval .sig on its own path
+release() {
+    _v=$1
+    _tag=v$(echo "$_v" | cut -d. -f1-3)
+    _d="$T/srv/releases/download/$_tag"
+    mkdir -p "$T/rel-$_v/$_v/$_v" "$_d" "$T/srv/approvals"
+    cp "$FIX/pkg-src/lacework-sidecar.sh" "$T/rel-$_v/$_v/"
+    printf '#!/bin/sh\necho "datacollector %s"\n' "$_v" >"$T/rel-$_v/$_v/$_v/datacollector"
+    tar -C "$T/rel-$_v" -czf "$_d/$_v.tgz" "$_v"
+    (cd "$_d" && sha256sum "$_v.tgz" >checksum_sha256.txt)
+    gpg_sign "$_d/checksum_sha256.txt"
+    rsa_sign "$_d/$_v.tgz"
+    mv "$_d/$_v.tgz.sig" "$T/srv/approvals/"
+}
+release 6.2.0.1234
+release 6.2.1.2000
+lacework_conf() { # URL-BASE [mirror line]
+    printf '%s\n' "[source lacework]" \
+        "url = $1/redirect/releases/download/v{major}.{minor}.{patch}/{version}.tgz" \
+        "checksums-url = $1/redirect/releases/download/v{major}.{minor}.{patch}/checksum_sha256.txt" \
+        "rsa-sig-url = $NGINX_HTTP/approvals/{version}.tgz.sig" \
+        "keys = $(cat "$FIX/vendor.fpr") $(cat "$FIX/org.fpr")" "retries = 0" "$2"
+}
+HR="$T/home-rel"
+trust_fixture_keys "$HR"
+lacework_conf "$NGINX_HTTP" "" >"$HR/vetstage.conf"
+printf '%s\n' "# two releases of a source and a plain URL" lacework@6.2.0.1234 lacework@6.2.1.2000 \
+    "$NGINX_HTTP/agent-1.2.3.tgz" >"$T/list-rel"
+M3="$T/mirror3"
+expect_rc 0 "sync of NAME@VERSION lines of a source" "$VS" --home "$HR" --json mirror sync "$T/list-rel" --dest "$M3"
+expect_json 'j["succeeded"] == 3 and [i["item"] for i in j["items"]][:2] == ["lacework@6.2.0.1234", "lacework@6.2.1.2000"]' "sync --json: items named as listed"
+for v in 6.2.0.1234 6.2.1.2000; do
+    for f in "$v.tgz" checksum_sha256.txt checksum_sha256.txt.asc "$v.tgz.sig"; do
+        check "sync: lacework/$v/$f" test -f "$M3/lacework/$v/$f"
+    done
+done
+check "two releases' checksum_sha256.txt side by side, not collided" \
+    sh -c "! cmp -s '$M3/lacework/6.2.0.1234/checksum_sha256.txt' '$M3/lacework/6.2.1.2000/checksum_sha256.txt' &&
+           cmp -s '$M3/lacework/6.2.1.2000/checksum_sha256.txt' '$T/srv/releases/download/v6.2.1/checksum_sha256.txt'"
+check "sync: index.json at the top lists the three" python3 -c "
+import json; j=json.load(open('$M3/index.json'))
+assert sorted(p['name']+'@'+p['version'] for p in j['packages'])==['agent@1.2.3','lacework@6.2.0.1234','lacework@6.2.1.2000']"
+# a second sync into the same tree keeps the first's entries
+printf '%s\n' "$NGINX_HTTP/tool-2.0.0.tgz" >"$T/list-tool"
+expect_rc 0 "a second sync into the tree" "$VS" --home "$HR" mirror sync "$T/list-tool" --dest "$M3"
+check "second sync: index keeps the earlier packages" python3 -c "
+import json; j=json.load(open('$M3/index.json')); assert len(j['packages'])==4, j"
+# the tree, served by nginx, is a source's mirror (the vendor's URL is dead)
+mkdir -p "$T/srv/m3"; cp -r "$M3"/* "$T/srv/m3/"
+HM="$T/home-m3"
+trust_fixture_keys "$HM"
+lacework_conf "http://127.0.0.1:1" "mirror = $NGINX_HTTP/m3" >"$HM/vetstage.conf"
+expect_rc 0 "a source's mirror reads NAME/VERSION/FILE" "$VS" --home "$HM" fetch lacework@6.2.1.2000
+expect_rc 0 "from the mirror: show" "$VS" --home "$HM" --json cache show lacework@6.2.1.2000
+expect_json "j['url'] == '$NGINX_HTTP/m3/lacework/6.2.1.2000/6.2.1.2000.tgz'" "from the mirror: provenance names NAME/VERSION/FILE"
+expect_rc 0 "fetch --mirror BASE reads the tree" "$VS" --home "$HM" fetch --retries 0 --mirror "$NGINX_HTTP/m3" "http://127.0.0.1:1/gone/tool-2.0.0.tgz"
+# a line naming no source: refused before anything is fetched or created
+printf '%s\n' lacework@6.2.0.1234 nosuch@1.0 >"$T/list-bad"
+expect_rc 2 "sync of a NAME@VERSION without a source" "$VS" --home "$HR" mirror sync "$T/list-bad" --dest "$T/m-none"
+expect_err_has "no [source nosuch]" "no source: named"
+check "no source: DIR not created" test ! -e "$T/m-none"
+printf '%s\n' lacework@6.2.0.1234 >"$T/list-one"
+expect_rc 2 "NAME@VERSION line without any configuration" "$VS" --home "$H" mirror sync "$T/list-one" --dest "$T/m-none"
+expect_rc 0 "--config FILE for sync" "$VS" --home "$H" --config "$HR/vetstage.conf" mirror sync "$T/list-one" --dest "$T/m-cfg"
+check "--config: the release in the tree" test -f "$T/m-cfg/lacework/6.2.0.1234/6.2.0.1234.tgz"
+
+# import: messages name BUNDLE(NAME@VERSION/FILE), never the temporary folder
+BR="$T/exp/rel.tgz"
+expect_rc 0 "export a source's release" "$VS" --home "$HR" mirror export lacework@6.2.0.1234 --out "$BR"
+UV="$T/home-vendor-only"
+"$VS" --home "$UV" -q keys import "$FIX/vendor.asc" >/dev/null 2>&1
+run "$VS" --home "$UV" mirror import "$BR" # the first run makes the empty cache folders
+snapshot "$UV" >"$T/uv.before"
+expect_rc 3 "import: the approval key is not in the store" "$VS" --home "$UV" mirror import "$BR"
+expect_err_has "$BR(lacework@6.2.0.1234" "import failure: names the bundle and the member"
+check "import failure: no temporary path in the message" sh -c "! grep -q 'import-\|file://' '$T/err'"
+same_snapshot "import failure: home unchanged" "$T/uv.before" "$UV"
+UO="$T/home-org-only"
+"$VS" --home "$UO" -q keys import "$FIX/org.pub.pem" >/dev/null 2>&1
+expect_rc 3 "import: the vendor key is not in the store" "$VS" --home "$UO" --json mirror import "$BR"
+expect_json "j['ok'] is False and j['items'][0]['message'].startswith('$BR(lacework@6.2.0.1234/')" "--json: the item names the member"
+check "vendor key missing: no temporary path" sh -c "! grep -q 'import-' '$T/out' '$T/err'"
+# a bundle without the approval signature: a missing signature (3), not a download error (4)
+mkdir -p "$T/xn"
+tar -xzf "$BR" -C "$T/xn"
+rm "$T/xn/lacework@6.2.0.1234/6.2.0.1234.tgz.sig"
+python3 - "$T/xn/index.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+for p in j["packages"]:
+    p["files"] = [f for f in p["files"] if f["kind"] != "rsa-sig"]
+json.dump(j, open(sys.argv[1], "w"))
+PY
+(cd "$T/xn" && tar -czf "$T/nosig.tgz" index.json lacework@6.2.0.1234/*)
+IN="$T/home-nosig"
+trust_fixture_keys "$IN"
+snapshot "$IN" >"$T/in.before"
+expect_rc 3 "bundle without the RSA signature the policy needs" "$VS" --home "$IN" mirror import "$T/nosig.tgz"
+expect_err_has "$T/nosig.tgz(lacework@6.2.0.1234): no RSA signature in the bundle" "no .sig: named, with the reason"
+expect_err_has "--require" "no .sig: the hint names --require"
+same_snapshot "no .sig: home unchanged" "$T/in.before" "$IN"
+expect_rc 0 "the same bundle with --require gpg" "$VS" --home "$IN" mirror import "$T/nosig.tgz" --require gpg
+# a file that is no bundle at all is a usage error
+head -c 2000 /dev/urandom >"$T/noise.bundle"
+expect_rc 2 "not an archive: exit 2" "$VS" --home "$IN" mirror import "$T/noise.bundle"
+expect_err_has "$T/noise.bundle: not a gzip-compressed tar archive" "not an archive: says so"
 finish

