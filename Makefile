@@ -65,6 +65,7 @@ EXTRA_CHECK_TARGETS :=
 INSTALL_EXTRA_BINS :=
 .DEFAULT_GOAL := all
 -include $(wildcard */module.mk)
+-include mk/cross.mk
 
 .PHONY: all check demo bench fuzz install clean deps deps-test fixtures unit cli-tests fuzz-replay
 all: $(LIB_A) $(LIB_SO) $(BIN) $(BUILD)/vetstage.pc $(EXTRA_ALL)

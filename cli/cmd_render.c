@@ -9,6 +9,7 @@
 static const char usage_text[] =
     "usage: vetstage render sidecar  --layout DIR [--mount-path P] [--start-script PATH]\n"
     "                                [--manifest-sha256 HEX] [--out CONTEXT [--checker PATH]]\n"
+    "       vetstage render sidecar  --layout DIR --layout DIR --out CONTEXT [...]\n"
     "       vetstage render embedded --layout DIR --app-image IMAGE [--entrypoint JSON]\n"
     "                                [--cmd JSON] [--app-user USER] [--as-root] [--fail-open]\n"
     "                                [--mount-path P] [--start-script PATH]\n"
@@ -49,7 +50,11 @@ static const char usage_text[] =
     "                       VERSION=) and pass its manifest check, else exit 6. For ecs-task:\n"
     "                       the layout in the sidecar image; its digest goes into the\n"
     "                       sidecar's command, its architecture must match the task's\n"
-    "                       runtimePlatform.cpuArchitecture\n"
+    "                       runtimePlatform.cpuArchitecture. For sidecar: once per\n"
+    "                       architecture (amd64, arm64) for a multi-arch context:\n"
+    "                       CONTEXT/amd64/, CONTEXT/arm64/ and CONTEXT/build.sh, which\n"
+    "                       builds both images and their manifest list (buildah); the\n"
+    "                       arm64 checker is arm64/vetstage-check next to this program\n"
     "  --manifest-sha256 HEX  the layout digest to expect (exit 6 if the layout has\n"
     "                       another; default: the one this home recorded when it staged\n"
     "                       DIR); for ecs-task without --layout, the digest the\n"
@@ -108,6 +113,8 @@ enum {
 
 typedef struct args {
     const char *v[OPT_LAST - OPT_LAYOUT + 1];
+    const char *layouts[VS_RENDER_NARCH + 1]; /* sidecar: every --layout (multi-arch) */
+    size_t nlayouts;
 } args;
 
 #define ARG(a, o) ((a)->v[(o)-OPT_LAYOUT])
@@ -135,6 +142,19 @@ static const unsigned ecs_opts = B(OPT_TASK_DEF) | B(OPT_APP_CONTAINER) | B(OPT_
                                  B(OPT_MANIFEST_SHA256) | B(OPT_AS_ROOT) | B(OPT_FAIL_OPEN) |
                                  B(OPT_ALLOW_TAG) | B(OPT_ALLOW_AUTOUPGRADE) |
                                  B(OPT_NO_WRITABLE_PATHS);
+
+/* render sidecar: --layout once per architecture (render/multiarch.c).
+ * Returns -1 to go on, else the exit code. */
+static int add_layout(cli *c, args *a, const char *dir)
+{
+    if (a->nlayouts >= VS_RENDER_NARCH)
+        return cli_usage_error(c, "--layout given more than %d times (one per architecture: "
+                                  "amd64 and arm64)", VS_RENDER_NARCH);
+    a->layouts[a->nlayouts++] = dir;
+    if (!ARG(a, OPT_LAYOUT))
+        ARG(a, OPT_LAYOUT) = dir;
+    return -1;
+}
 
 /* Returns -1 to go on, else the exit code. */
 static int parse(cli *c, int argc, char **argv, unsigned allowed, args *a)
@@ -173,6 +193,12 @@ static int parse(cli *c, int argc, char **argv, unsigned allowed, args *a)
             if (!(allowed & B(opt)))
                 return cli_usage_error(c, "--%s does not apply here (see vetstage render --help)",
                                        optnames[opt - OPT_LAYOUT]);
+            if (opt == OPT_LAYOUT && allowed == sidecar_opts) {
+                int r = add_layout(c, a, optarg);
+                if (r >= 0)
+                    return r;
+                continue;
+            }
             if (ARG(a, opt))
                 return cli_usage_error(c, "--%s given twice", optnames[opt - OPT_LAYOUT]);
             ARG(a, opt) = optarg ? optarg : "1";
@@ -243,12 +269,16 @@ static int expected_digest(cli *c, const char *layout, const char *given,
     return cli_fail(c, &err);
 }
 
+static int do_multiarch(cli *c, const args *a);
+
 static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
 {
     args a;
     int rc = parse(c, argc, argv, flow == VS_RENDER_SIDECAR ? sidecar_opts : embedded_opts, &a);
     if (rc >= 0)
         return rc;
+    if (a.nlayouts > 1)
+        return do_multiarch(c, &a);
     if (!ARG(&a, OPT_LAYOUT))
         return cli_usage_error(c, "--layout DIR is required");
     if (flow == VS_RENDER_EMBEDDED && !ARG(&a, OPT_APP_IMAGE))
@@ -299,6 +329,75 @@ static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
     cli_info(c, "build context written to %s (Dockerfile, layout/, vetstage-check)\n", out);
     json_t *j = json_object();
     json_object_set_new(j, "context", json_string(out));
+    return cli_json_ok(c, j);
+}
+
+/* render sidecar with one --layout per architecture (render/multiarch.c):
+ * --checker is the checker for this machine's architecture; the other one is
+ * ARCH/vetstage-check next to this program (make builds build/arm64/). Each
+ * layout is expected to have the digest this home recorded when it staged it. */
+static int do_multiarch(cli *c, const args *a)
+{
+    if (!ARG(a, OPT_OUT))
+        return cli_usage_error(c, "several --layout need --out CONTEXT (a build context per "
+                                  "architecture)");
+    if (ARG(a, OPT_MANIFEST_SHA256))
+        return cli_usage_error(c, "--manifest-sha256 applies to one --layout only (with one "
+                                  "layout per architecture, each is checked against what this "
+                                  "home staged)");
+#if defined(__aarch64__)
+    const vs_render_arch host = VS_RENDER_ARM64;
+#else
+    const vs_render_arch host = VS_RENDER_AMD64;
+#endif
+    vs_render_opts o[VS_RENDER_NARCH];
+    char recorded[VS_RENDER_NARCH][VS_LAYOUT_DIGEST_HEX];
+    for (size_t i = 0; i < a->nlayouts; i++) {
+        vs_render_opts one = VS_RENDER_OPTS_INIT;
+        one.flow = VS_RENDER_SIDECAR;
+        one.layout = a->layouts[i];
+        one.mount_path = ARG(a, OPT_MOUNT);
+        one.start_script = ARG(a, OPT_SCRIPT);
+        int rc = expected_digest(c, one.layout, NULL, recorded[i], &one.manifest_sha256);
+        if (rc >= 0)
+            return rc;
+        o[i] = one;
+    }
+    char *checkers[VS_RENDER_NARCH] = { NULL, NULL };
+    char *self = default_checker();
+    char *dir = self ? strdup(self) : NULL;
+    if (dir && strrchr(dir, '/'))
+        strrchr(dir, '/')[1] = '\0';
+    for (int i = 0; i < VS_RENDER_NARCH; i++) {
+        if ((vs_render_arch)i == host) {
+            checkers[i] = ARG(a, OPT_CHECKER) ? strdup(ARG(a, OPT_CHECKER))
+                                              : (self ? strdup(self) : NULL);
+            continue;
+        }
+        const char *name = vs_render_arch_name((vs_render_arch)i);
+        size_t len = (dir ? strlen(dir) : 0) + strlen(name) + sizeof "/vetstage-check";
+        checkers[i] = dir ? malloc(len) : NULL;
+        if (checkers[i])
+            snprintf(checkers[i], len, "%s%s/vetstage-check", dir, name);
+    }
+    free(self);
+    free(dir);
+    vs_error err = VS_ERROR_INIT;
+    const char *const ck[VS_RENDER_NARCH] = { checkers[0], checkers[1] };
+    vs_status st = vs_render_multiarch_context(ARG(a, OPT_OUT), o, a->nlayouts, ck, &err);
+    for (int i = 0; i < VS_RENDER_NARCH; i++)
+        free(checkers[i]);
+    if (st != VS_OK)
+        return cli_fail(c, &err);
+    const char *out = ARG(a, OPT_OUT);
+    cli_info(c, "build contexts written to %s/amd64 and %s/arm64; %s/build.sh builds both and "
+                "their manifest list\n", out, out, out);
+    json_t *j = json_object();
+    json_object_set_new(j, "context", json_string(out));
+    json_t *archs = json_array();
+    json_array_append_new(archs, json_string("amd64"));
+    json_array_append_new(archs, json_string("arm64"));
+    json_object_set_new(j, "architectures", archs);
     return cli_json_ok(c, j);
 }
 

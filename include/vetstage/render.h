@@ -151,6 +151,48 @@ VS_EXTERN vs_status vs_render_dockerfile(char **out, const vs_render_opts *opts,
 VS_EXTERN vs_status vs_render_context(const char *context, const vs_render_opts *opts,
                                       vs_error *err);
 
+/* The architectures of a multi-arch sidecar (render/multiarch.c). */
+typedef enum vs_render_arch {
+    VS_RENDER_AMD64 = 0,
+    VS_RENDER_ARM64 = 1
+} vs_render_arch;
+#define VS_RENDER_NARCH 2
+
+/* "amd64" / "arm64". */
+VS_EXTERN const char *vs_render_arch_name(vs_render_arch a);
+
+/*
+ * The architecture of the layout `layout` (resolved and checked as
+ * vs_render_dockerfile does, against `expect_digest` when not NULL): the
+ * "arch" stage recorded in provenance.json,
+ * else the machine type of its ELF files (x86-64: amd64, aarch64: arm64),
+ * which must all agree. VS_E_USAGE when it cannot be told (no ELF file,
+ * both kinds, another machine), plus the statuses of vs_render_dockerfile.
+ */
+VS_EXTERN vs_status vs_render_layout_arch(const char *layout, const char *start_script,
+                                          const char *expect_digest, vs_render_arch *arch,
+                                          vs_error *err);
+
+/*
+ * The multi-arch sidecar: `per_layout` holds the sidecar options of one
+ * layout per architecture (in any order; nlayouts must be VS_RENDER_NARCH;
+ * each with its own layout and manifest_sha256), `checkers[VS_RENDER_AMD64]`
+ * and `checkers[VS_RENDER_ARM64]` the static checker built for each (NULL:
+ * not built; the options' checker is ignored). Writes `context` (absent or
+ * empty) as CONTEXT/amd64/ and CONTEXT/arm64/ - each a build context exactly
+ * as vs_render_context writes it - and CONTEXT/build.sh, which builds both
+ * images with `buildah bud --platform linux/ARCH` and joins them with
+ * `buildah manifest create/add` into one manifest list. All at once or
+ * nothing.
+ *
+ * VS_E_USAGE: not two layouts, two layouts of one architecture, an
+ * architecture that cannot be told, a checker missing or built for another
+ * machine, `context` not empty; plus the statuses of vs_render_context.
+ */
+VS_EXTERN vs_status vs_render_multiarch_context(const char *context,
+                                                const vs_render_opts *per_layout, size_t nlayouts,
+                                                const char *const *checkers, vs_error *err);
+
 typedef struct vs_ecs_opts {
     const char *app_container;          /* required: name of the application container */
     const char *sidecar_image;          /* required: REPO@sha256:HEX (a tag needs allow_tag) */
