@@ -79,6 +79,24 @@ expect_rc 2 "a checker for the wrong machine is refused" \
     --checker "$BUILD/arm64/vetstage-check"
 same_snapshot "nothing written for the wrong checker" "$T/snap.before" "$T/ctx"
 
+expect_rc 2 "--manifest-sha256 with several layouts is refused" \
+    "$VS" render sidecar --layout "$T/lay-amd64" --layout "$T/lay-arm64" --out "$T/ctx" \
+    --manifest-sha256 0000000000000000000000000000000000000000000000000000000000000000
+# a layout changed after stage (binary and its manifest line both): the digest this home
+# recorded no longer matches, refused with exit 6
+expect_rc 0 "stage the arm64 package a second time" \
+    "$VS" --home "$H" -q stage "agent-arm64@2.0.0" --dest "$T/lay-bad"
+B="$T/lay-bad/current"
+chmod -R u+w "$T/lay-bad" 2>/dev/null
+printf 'tampered' >"$B/bin/datacollector"
+new=$(sha256sum <"$B/bin/datacollector" | cut -d' ' -f1)
+sed -i "s|^[0-9a-f]\{64\}\(  *bin/datacollector\)\$|$new\1|" "$B/.vetstage/MANIFEST.sha256"
+check "the tampered manifest line matches the tampered binary" grep -q "^$new" "$B/.vetstage/MANIFEST.sha256"
+snapshot "$T/ctx" >"$T/snap.before"
+expect_rc 6 "a layout changed after stage is refused" \
+    "$VS" --home "$H" render sidecar --layout "$T/lay-amd64" --layout "$T/lay-bad" --out "$T/ctx"
+same_snapshot "nothing written for the changed layout" "$T/snap.before" "$T/ctx"
+
 # ---- the multi-arch context ---------------------------------------------------------
 expect_rc 0 "render sidecar with an arm64 and an amd64 layout" \
     "$VS" render sidecar --layout "$T/lay-arm64" --layout "$T/lay-amd64" --out "$T/ctx"
