@@ -258,8 +258,14 @@ static vs_status read_provenance(render_layout *l, int tfd, vs_error *err)
     }
     const char *arch = str_field(j, "arch");
     if (st == VS_OK && arch) {
+        /* Debian's names, and the kernel's / ELF's for the same machines */
+        if (!strcmp(arch, "x86_64") || !strcmp(arch, "x86-64"))
+            arch = "amd64";
+        else if (!strcmp(arch, "aarch64"))
+            arch = "arm64";
         if (strcmp(arch, "amd64") != 0 && strcmp(arch, "arm64") != 0)
-            st = vs_error_subj(err, VS_E_INTEGRITY, where, "unknown architecture recorded");
+            st = vs_error_subj(err, VS_E_INTEGRITY, where,
+                               "architecture \"%.32s\" recorded: neither amd64 nor arm64", arch);
         else if (!(l->arch = strdup(arch)))
             st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     }

@@ -382,6 +382,24 @@ expect_rc 0 "render ecs-task --layout takes the digest from the layout" \
 expect_json '[c for c in j["containerDefinitions"] if c["name"] == "datacollector-sidecar"][0]["command"] == ["--manifest-sha256", "'"$LDIG"'", "/var/lib/lacework-backup"]' \
     "the sidecar's command pins the layout's digest"
 
+# ---- the layout's architecture against the task's (issue 14) ------------------------------
+cp -a "$T/flat" "$T/arm"
+python3 -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["arch"]="arm64"; json.dump(j, open(p, "w"))' \
+    "$T/arm/.vetstage/provenance.json"
+expect_rc 2 "an arm64 layout for an X86_64 task is refused" \
+    ecs --task-def "$RD/describe-task-definition.json" --layout "$T/arm"
+expect_err_has "the task runs on X86_64 (runtimePlatform.cpuArchitecture) but the layout was staged for arm64" \
+    "the refusal names both architectures"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["taskDefinition"]; j["runtimePlatform"]={"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}; [j.pop(k) for k in ("taskDefinitionArn","revision","status","requiresAttributes","compatibilities","registeredAt","registeredBy") if k in j]; print(json.dumps(j))' \
+    "$RD/describe-task-definition.json" >"$T/td-arm.json"
+expect_rc 0 "an arm64 layout for an ARM64 task" ecs --task-def "$T/td-arm.json" --layout "$T/arm"
+cp "$T/out" "$T/td-arm-out.json"
+cp -a "$T/flat" "$T/amd"
+python3 -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["arch"]="amd64"; json.dump(j, open(p, "w"))' \
+    "$T/amd/.vetstage/provenance.json"
+expect_rc 2 "an amd64 layout for an ARM64 task is refused" ecs --task-def "$T/td-arm.json" --layout "$T/amd"
+expect_rc 0 "... and taken for an X86_64 one" ecs --task-def "$RD/describe-task-definition.json" --layout "$T/amd"
+
 # ---- long values and deep trees (issue 9, low) -------------------------------------------
 LONGMP=/$(python3 -c 'print("/".join(["mountpath"] * 50))')
 expect_rc 0 "a ${#LONGMP}-byte --mount-path renders" \
@@ -423,6 +441,7 @@ botocore.validate.validate_parameters(json.load(open(sys.argv[1])), shape)
     check "botocore: bare definition rendered is valid" validate "$T/td2.json"
     check "botocore: the hostile definition rendered is valid" validate "$T/td-hostile.json"
     check "botocore: --as-root, task volumes and LaceworkConfig are valid" validate "$T/td-root.json"
+    check "botocore: an ARM64 task with runtimePlatform is valid" validate "$T/td-arm-out.json"
     python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["taskDefinition"]))' \
         "$RD/describe-task-definition.json" >"$T/raw.json"
     if validate "$T/raw.json" 2>/dev/null; then
