@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "common/common_int.h"
 #include "vetstage/cache.h"
@@ -55,13 +56,17 @@ vs_status vs_cache_mkdirs(vs_ctx *ctx, vs_error *err);
  * reading its entries; caller closes *out with closedir(). */
 vs_status vs_cache_opendir(vs_ctx *ctx, const char *rel, DIR **out, vs_error *err);
 
+/* Open refs/NAME (create: made when missing) below the home without
+ * following links (vs_home_dir statuses). */
+vs_status vs_cache_ref_dir(vs_ctx *ctx, const char *name, bool create, int *out, vs_error *err);
+
 /* Take cache/lock with flock(op) (LOCK_SH or LOCK_EX); *fd to pass to
  * vs_cache_unlock. Creates the cache directories first. */
 vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err);
 void vs_cache_unlock(int fd);
 
 /* Read refs/NAME/VERSION.json (no locking). VS_E_USAGE "not in the cache"
- * when absent, VS_E_INTEGRITY when damaged or naming another NAME@VERSION. */
+ * with VS_DETAIL_NOT_FOUND when absent, VS_E_INTEGRITY when damaged or naming another NAME@VERSION. */
 vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
                             vs_cache_entry *out, vs_error *err);
 
@@ -95,6 +100,12 @@ vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
 /* Same for bytes in memory. */
 vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
                                   char out_hex[VS_SHA256_HEX], vs_error *err);
+
+/* Open an object for reading (no link followed, O_NONBLOCK) and fstat it
+ * into *sb: VS_E_INTEGRITY (VS_DETAIL_NOT_FOUND when missing) unless it is
+ * a regular file. Caller closes *fd. */
+vs_status vs_cache_object_open(vs_ctx *ctx, const char *hex, int *fd, struct stat *sb,
+                               vs_error *err);
 
 /* Re-hash an object: VS_OK when present and its content matches its id;
  * VS_E_INTEGRITY ("missing" / "content does not match its name") otherwise. */

@@ -122,21 +122,20 @@ static vs_status quarantine_lock(vs_ctx *ctx, const char *id, int *qroot, int *q
                                  vs_error *err)
 {
     *qroot = *qfd = -1;
-    vs_status st = vs_open_dir(ctx->home_fd, VS_CACHE_QUARANTINE, qroot, err);
+    vs_status st = vs_home_dir(ctx, VS_CACHE_QUARANTINE, VS_BENEATH_CREATE, qroot, err);
     if (st)
         return st;
+    char rel[sizeof VS_CACHE_QUARANTINE + VS_SHA256_HEX + 1];
+    snprintf(rel, sizeof rel, "%s/%s", VS_CACHE_QUARANTINE, id);
     for (int tries = 0; tries < 1000; tries++) {
-        if (mkdirat(*qroot, id, 0700) != 0 && errno != EEXIST) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: mkdir", ctx->home,
-                                VS_CACHE_QUARANTINE, id);
-            break;
-        }
-        int fd = openat(*qroot, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-            if (errno == ENOENT)
-                continue;
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s", ctx->home,
-                                VS_CACHE_QUARANTINE, id);
+        int fd;
+        vs_error e2 = VS_ERROR_INIT;
+        st = vs_home_dir(ctx, rel, VS_BENEATH_CREATE, &fd, &e2);
+        if (st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND)
+            continue; /* removed between mkdir and open */
+        if (st) {
+            if (err)
+                *err = e2;
             break;
         }
         while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
@@ -385,10 +384,10 @@ static bool entry_present(vs_ctx *ctx, const vs_cache_entry *e)
     struct stat sb;
     for (size_t i = 0; i <= e->nsigs && i <= VS_CACHE_MAX_SIGS; i++) {
         const char *id = i == 0 ? e->sha256 : e->sigs[i - 1].sha256;
-        char path[128];
-        snprintf(path, sizeof path, "%s/%.2s/%s", VS_CACHE_OBJECTS, id, id + 2);
-        if (fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+        int fd;
+        if (vs_cache_object_open(ctx, id, &fd, &sb, NULL) != VS_OK)
             return false;
+        close(fd);
         if (i == 0 && (uint64_t)sb.st_size != e->size)
             return false;
     }
@@ -461,10 +460,21 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         free(e);
         return VS_OK;
     }
-    if ((st = vs_cache_mkdirs(ctx, err))) {
+    /* the cache's own directories, and refs/NAME if there, are checked
+     * before any download: a link there is refused, not followed */
+    int rdfd = -1;
+    vs_error re = VS_ERROR_INIT;
+    if ((st = vs_cache_mkdirs(ctx, err)) ||
+        ((st = vs_cache_ref_dir(ctx, name, false, &rdfd, &re)) &&
+         !(st == VS_E_USAGE && re.detail == VS_DETAIL_NOT_FOUND))) {
+        if (err && re.status)
+            *err = re;
         free(e);
         return st;
     }
+    if (rdfd >= 0)
+        close(rdfd);
+    st = VS_OK;
     char qid[VS_SHA256_HEX];
     sha_hex_of(shown(sb, opts->url), qid); /* no password hashed onto disk */
     int qroot, qfd;
@@ -614,6 +624,20 @@ vs_status vs_cache_reverify(vs_ctx *ctx, const vs_cache_entry *e, vs_verdict **v
         st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
         goto out;
     }
+    /* a link in the object store is a refusal of its own, not an altered package */
+    char odir[64];
+    int ofd;
+    snprintf(odir, sizeof odir, "%s/%.2s", VS_CACHE_OBJECTS, e->sha256);
+    st = vs_home_dir(ctx, odir, 0, &ofd, &e2);
+    if (st == VS_OK)
+        close(ofd);
+    else if (!(st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND)) {
+        if (err)
+            *err = e2;
+        goto out;
+    }
+    st = VS_OK;
+    vs_error_clear(&e2);
     if (vs_cache_object_check(ctx, e->sha256, &size, &e2) != VS_OK || size != e->size) {
         st = vs_error_set(err, VS_E_VERIFY, "%s: cache object of %s@%s altered or missing (%s)",
                           pkg, e->name, e->version,

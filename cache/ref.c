@@ -400,26 +400,29 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
 
 vs_status vs_cache_mkdirs(vs_ctx *ctx, vs_error *err)
 {
-    vs_status st = vs_mkdir_p(ctx->home_fd, VS_CACHE_OBJECTS, 0755, err);
-    if (!st)
-        st = vs_mkdir_p(ctx->home_fd, VS_CACHE_REFS, 0755, err);
-    if (!st)
-        st = vs_mkdir_p(ctx->home_fd, VS_CACHE_QUARANTINE, 0700, err);
-    return st;
+    static const char *const dirs[] = { VS_CACHE_OBJECTS, VS_CACHE_REFS, VS_CACHE_QUARANTINE };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        int fd;
+        vs_status st = vs_home_dir(ctx, dirs[i], VS_BENEATH_CREATE, &fd, err);
+        if (st)
+            return st;
+        close(fd);
+    }
+    return VS_OK;
 }
 
 vs_status vs_cache_opendir(vs_ctx *ctx, const char *rel, DIR **out, vs_error *err)
 {
     int fd;
     *out = NULL;
-    vs_status st = vs_open_dir(ctx->home_fd, rel, &fd, err);
+    vs_status st = vs_home_dir(ctx, rel, 0, &fd, err);
     if (st)
         return st;
     DIR *d = fdopendir(fd);
     if (!d) {
         int e = errno;
         close(fd);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s/%s", ctx->home, rel);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, rel, "opendir");
     }
     *out = d;
     return VS_OK;
@@ -431,15 +434,16 @@ vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err)
     vs_status st = vs_cache_mkdirs(ctx, err);
     if (st)
         return st;
-    int f = openat(ctx->home_fd, VS_CACHE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (f < 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, VS_CACHE_LOCK);
+    int f;
+    st = vs_home_open(ctx, VS_CACHE_LOCK, O_RDWR | O_CREAT, 0600, &f, err);
+    if (st)
+        return st;
     while (flock(f, op) != 0) {
         if (errno == EINTR)
             continue;
         int e = errno;
         close(f);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s/%s: lock", ctx->home, VS_CACHE_LOCK);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, VS_CACHE_LOCK, "lock");
     }
     *fd = f;
     return VS_OK;
@@ -457,14 +461,55 @@ static int ref_path(char *buf, size_t n, const char *name, const char *version)
     return r > 0 && (size_t)r < n ? 0 : -1;
 }
 
+vs_status vs_cache_ref_dir(vs_ctx *ctx, const char *name, bool create, int *out, vs_error *err)
+{
+    char dir[VS_MAX_NAME + 64];
+    *out = -1;
+    if (!vs_valid_name(name))
+        return vs_error_subj(err, VS_E_USAGE, name, "invalid package name");
+    snprintf(dir, sizeof dir, "%s/%s", VS_CACHE_REFS, name);
+    return vs_home_dir(ctx, dir, create ? VS_BENEATH_CREATE : 0, out, err);
+}
+
+/* Open refs/NAME/VERSION.json for reading: VS_E_USAGE + VS_DETAIL_NOT_FOUND
+ * when absent, VS_E_INTEGRITY when a link or not a regular file. */
+static vs_status ref_open(vs_ctx *ctx, const char *name, const char *version, const char *path,
+                          int *fd, vs_error *err)
+{
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = vs_home_open(ctx, path, O_RDONLY | O_NONBLOCK, 0, fd, &e2);
+    if (st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND) {
+        char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
+        snprintf(ref, sizeof ref, "%s@%s", name, version);
+        vs_error_subj(err, VS_E_USAGE, ref, "not in the cache");
+        vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
+        return VS_E_USAGE;
+    }
+    if (st) {
+        if (err)
+            *err = e2;
+        return st;
+    }
+    struct stat sb;
+    if (fstat(*fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return vs_error_subj(err, VS_E_INTEGRITY, path, "not a regular file (inside the home %s)",
+                             ctx->home);
+    }
+    return VS_OK;
+}
+
 bool vs_cache_ref_exists(vs_ctx *ctx, const char *name, const char *version)
 {
     char path[VS_MAX_NAME + VS_MAX_VERSION + 64];
+    int fd;
     if (!vs_valid_name(name) || !vs_valid_version(version) ||
-        ref_path(path, sizeof path, name, version))
+        ref_path(path, sizeof path, name, version) ||
+        ref_open(ctx, name, version, path, &fd, NULL) != VS_OK)
         return false;
-    struct stat sb;
-    return fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+    close(fd);
+    return true;
 }
 
 vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
@@ -474,22 +519,19 @@ vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
     if (!vs_valid_name(name) || !vs_valid_version(version) ||
         ref_path(path, sizeof path, name, version))
         return vs_error_set(err, VS_E_USAGE, "%s@%s: invalid name or version", name, version);
-    struct stat sb;
-    if (fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return vs_error_set(err, VS_E_USAGE, "%s@%s: not in the cache", name, version);
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, path);
-    }
-    if (!S_ISREG(sb.st_mode))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: not a regular file", ctx->home, path);
+    int fd;
+    vs_status st = ref_open(ctx, name, version, path, &fd, err);
+    if (st)
+        return st;
     uint8_t *buf;
     size_t len;
-    vs_error e2 = VS_ERROR_INIT;
-    vs_status st = vs_read_file(ctx->home_fd, path, VS_MAX_REF_FILE, &buf, &len, &e2);
-    if (st)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s", ctx->home, e2.message);
     char what[sizeof path + 4096];
     snprintf(what, sizeof what, "%s/%s", ctx->home, path);
+    vs_error e2 = VS_ERROR_INIT;
+    st = vs_read_fd(fd, what, VS_MAX_REF_FILE, &buf, &len, &e2);
+    close(fd);
+    if (st)
+        return vs_error_subj(err, VS_E_INTEGRITY, e2.subject, "%s", e2.reason);
     st = vs_cache_ref_parse(buf, len, what, out, err);
     free(buf);
     if (st)
@@ -509,13 +551,10 @@ vs_status vs_cache_ref_write(vs_ctx *ctx, const vs_cache_entry *e, vs_error *err
     vs_status st = vs_cache_ref_format(e, &json, &len, err);
     if (st)
         return st;
-    char dir[VS_MAX_NAME + 64], file[VS_MAX_VERSION + 8];
-    snprintf(dir, sizeof dir, "%s/%s", VS_CACHE_REFS, e->name);
+    char file[VS_MAX_VERSION + 8];
     snprintf(file, sizeof file, "%s.json", e->version);
     int dfd = -1;
-    st = vs_mkdir_p(ctx->home_fd, dir, 0755, err);
-    if (!st)
-        st = vs_open_dir(ctx->home_fd, dir, &dfd, err);
+    st = vs_cache_ref_dir(ctx, e->name, true, &dfd, err);
     if (!st)
         st = vs_write_file_atomic(dfd, file, json, len, 0644, err);
     if (dfd >= 0)

@@ -19,37 +19,69 @@ static void obj_names(const char *hex, char dir[64], char file[64])
     snprintf(file, 64, "%s", hex + VS_CACHE_OBJ_DIRLEN);
 }
 
-vs_status vs_cache_object_check(vs_ctx *ctx, const char *hex, uint64_t *size, vs_error *err)
+vs_status vs_cache_object_open(vs_ctx *ctx, const char *hex, int *fd, struct stat *sb,
+                               vs_error *err)
 {
     char dir[64], file[64], path[128];
+    *fd = -1;
     if (!vs_cache_valid_hex(hex))
-        return vs_error_set(err, VS_E_INTEGRITY, "object %s: not an object id", hex);
+        return vs_error_subj(err, VS_E_INTEGRITY, hex, "not an object id");
     obj_names(hex, dir, file);
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    int fd = openat(ctx->home_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-            return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: object missing", ctx->home, path);
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s", ctx->home, path);
+    vs_error e2 = VS_ERROR_INIT;
+    /* O_NONBLOCK: a FIFO planted as an object must not hang us */
+    vs_status st = vs_home_open(ctx, path, O_RDONLY | O_NONBLOCK, 0, fd, &e2);
+    if (st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND) {
+        vs_error_subj(err, VS_E_INTEGRITY, path, "object missing (inside the home %s)",
+                      ctx->home);
+        vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
+        return VS_E_INTEGRITY;
     }
+    if (st) {
+        if (err)
+            *err = e2;
+        return st;
+    }
+    if (fstat(*fd, sb) != 0 || !S_ISREG(sb->st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return vs_error_subj(err, VS_E_INTEGRITY, path,
+                             "object is not a regular file (inside the home %s)", ctx->home);
+    }
+    return VS_OK;
+}
+
+vs_status vs_cache_open_object(vs_ctx *ctx, const char *sha256hex, int *out, vs_error *err)
+{
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: object is not a regular file", ctx->home,
-                            path);
-    }
+    vs_status st = vs_cache_object_open(ctx, sha256hex, out, &sb, err);
+    if (st)
+        return st;
+    int fl = fcntl(*out, F_GETFL);
+    if (fl >= 0)
+        fcntl(*out, F_SETFL, fl & ~O_NONBLOCK); /* a regular file: plain blocking reads */
+    return VS_OK;
+}
+
+vs_status vs_cache_object_check(vs_ctx *ctx, const char *hex, uint64_t *size, vs_error *err)
+{
+    int fd;
+    struct stat sb;
+    vs_status st = vs_cache_object_open(ctx, hex, &fd, &sb, err);
+    if (st)
+        return st;
     uint8_t d[VS_SHA256_LEN];
     char got[VS_SHA256_HEX];
     uint64_t n = 0;
-    vs_status st = vs_sha256_fd(fd, path, d, &n, err);
+    st = vs_sha256_fd(fd, hex, d, &n, err);
     close(fd);
     if (st)
         return st;
     vs_hex(got, d, sizeof d);
     if (strcmp(got, hex) != 0)
         return vs_error_set(err, VS_E_INTEGRITY,
-                            "%s/%s: object content does not match its name (sha256 %s)",
-                            ctx->home, path, got);
+                            "%s/%s/%.2s/%s: object content does not match its name (sha256 %s)",
+                            ctx->home, VS_CACHE_OBJECTS, hex, hex + 2, got);
     if (size)
         *size = n;
     return VS_OK;
@@ -57,8 +89,7 @@ vs_status vs_cache_object_check(vs_ctx *ctx, const char *hex, uint64_t *size, vs
 
 static vs_status open_obj_dir(vs_ctx *ctx, const char *dir, int *fd, vs_error *err)
 {
-    vs_status st = vs_mkdir_p(ctx->home_fd, dir, 0755, err);
-    return st ? st : vs_open_dir(ctx->home_fd, dir, fd, err);
+    return vs_home_dir(ctx, dir, VS_BENEATH_CREATE, fd, err);
 }
 
 vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
@@ -180,6 +211,15 @@ static vs_status each_object(vs_ctx *ctx, obj_fn fn, void *arg, vs_error *err)
             continue;
         int sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sfd < 0) {
+            /* a link is never followed: it stops gc and fsck alike */
+            struct stat sb;
+            if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISLNK(sb.st_mode)) {
+                char rel[64 + NAME_MAX];
+                snprintf(rel, sizeof rel, "%s/%s", VS_CACHE_OBJECTS, de->d_name);
+                st = vs_link_refusal(err, rel, ctx->home);
+                break;
+            }
             st = fn(ctx, NULL, dirfd(d), de->d_name, arg, err);
             continue;
         }
@@ -308,9 +348,11 @@ static vs_status fsck_ref(vs_ctx *ctx, const char *name, const char *version, co
     for (size_t i = 0; i <= e.nsigs; i++) {
         const char *id = i == 0 ? e.sha256 : e.sigs[i - 1].sha256;
         const char *kind = i == 0 ? "package" : e.sigs[i - 1].kind;
-        char path[128];
-        snprintf(path, sizeof path, "%s/%.2s/%s", VS_CACHE_OBJECTS, id, id + 2);
-        if (fstatat(ctx->home_fd, path, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
+        int ofd;
+        vs_status os = vs_cache_object_open(ctx, id, &ofd, &sb, NULL);
+        if (os == VS_OK)
+            close(ofd);
+        if (os != VS_OK) {
             snprintf(reason, sizeof reason, "%s object %s is missing", kind, id);
             damage(s, what, reason);
         } else if (idset_has(&s->bad, id)) {
@@ -386,6 +428,33 @@ static vs_status gc_collect(vs_ctx *ctx, const char *name, const char *version, 
     snprintf(s->refs[s->n].name, sizeof s->refs[s->n].name, "%s", name);
     snprintf(s->refs[s->n].version, sizeof s->refs[s->n].version, "%s", version);
     s->n++;
+    return VS_OK;
+}
+
+/* Remove refs/NAME/VERSION.json through the directory, never a link. */
+static vs_status gc_unlink_ref(vs_ctx *ctx, const gc_ref *r, vs_error *err)
+{
+    int dfd;
+    vs_status st = vs_cache_ref_dir(ctx, r->name, false, &dfd, err);
+    if (st)
+        return st;
+    char file[VS_MAX_VERSION + 8];
+    snprintf(file, sizeof file, "%s.json", r->version);
+    if (unlinkat(dfd, file, 0) != 0 && errno != ENOENT)
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, file, "remove");
+    else
+        st = vs_fsync_dir(dfd, r->name, err);
+    close(dfd);
+    if (!st)
+        vs_log(ctx, VS_LOG_INFO, "removed %s@%s", r->name, r->version);
+    return st;
+}
+
+/* Nothing in the object store is a link (each_object refuses one). */
+static vs_status gc_precheck(vs_ctx *ctx, const char *hex, int dfd, const char *file, void *arg,
+                             vs_error *err)
+{
+    (void)ctx, (void)hex, (void)dfd, (void)file, (void)arg, (void)err;
     return VS_OK;
 }
 
@@ -482,7 +551,9 @@ vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *
     struct gc_state s = { NULL, 0, 0, { NULL, 0, 0 }, 0 };
     size_t nrefs_removed = 0;
     st = vs_cache_each_ref(ctx, gc_collect, &s, err);
-    /* every ref must be readable before anything is removed */
+    /* every ref must be readable, and no link in the store, before anything is removed */
+    if (!st)
+        st = each_object(ctx, gc_precheck, NULL, err);
     vs_cache_entry *e = st ? NULL : malloc(sizeof *e);
     if (!st && !e)
         st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
@@ -501,16 +572,9 @@ vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *
         size_t count = j - i, drop = count > keep ? count - keep : 0;
         for (size_t k = i; !st && k < j; k++) {
             if (k < i + drop) {
-                char path[VS_MAX_NAME + VS_MAX_VERSION + 64];
-                snprintf(path, sizeof path, "%s/%s/%s.json", VS_CACHE_REFS, s.refs[k].name,
-                         s.refs[k].version);
-                if (unlinkat(ctx->home_fd, path, 0) != 0 && errno != ENOENT)
-                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: remove", ctx->home,
-                                        path);
-                else {
+                st = gc_unlink_ref(ctx, &s.refs[k], err);
+                if (!st)
                     nrefs_removed++;
-                    vs_log(ctx, VS_LOG_INFO, "removed %s@%s", s.refs[k].name, s.refs[k].version);
-                }
                 continue;
             }
             vs_error e2 = VS_ERROR_INIT;
@@ -523,18 +587,14 @@ vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *
                 st = idset_add(&s.live, e->sigs[m].sha256, err);
         }
         if (!st && drop == count) {
-            char dir[VS_MAX_NAME + 64];
-            snprintf(dir, sizeof dir, "%s/%s", VS_CACHE_REFS, s.refs[i].name);
-            unlinkat(ctx->home_fd, dir, AT_REMOVEDIR); /* fails harmlessly if not empty */
+            int rfd;
+            if (vs_home_dir(ctx, VS_CACHE_REFS, 0, &rfd, NULL) == VS_OK) {
+                unlinkat(rfd, s.refs[i].name, AT_REMOVEDIR); /* fails harmlessly if not empty */
+                fsync(rfd);
+                close(rfd);
+            }
         }
         i = j;
-    }
-    if (!st && nrefs_removed) {
-        int rfd;
-        if (vs_open_dir(ctx->home_fd, VS_CACHE_REFS, &rfd, NULL) == VS_OK) {
-            fsync(rfd);
-            close(rfd);
-        }
     }
     idset_sort(&s.live);
     if (!st)

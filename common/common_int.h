@@ -63,6 +63,11 @@ struct vs_ctx {
     void *progress_ev_payload;
 };
 
+/* vs_dir_beneath / vs_open_beneath below the context's home. */
+vs_status vs_home_dir(vs_ctx *ctx, const char *rel, unsigned flags, int *out, vs_error *err);
+vs_status vs_home_open(vs_ctx *ctx, const char *rel, int oflags, mode_t mode, int *out,
+                       vs_error *err);
+
 void vs_log(const vs_ctx *ctx, vs_log_level lvl, const char *fmt, ...) VS_PRINTF(3, 4);
 void vs_progress(const vs_ctx *ctx, const char *what, uint64_t done, uint64_t total);
 /* A progress event of a phase (vs_progress is a download update). */
@@ -128,6 +133,38 @@ vs_status vs_write_file_atomic(int dirfd, const char *name, const void *p, size_
  */
 vs_status vs_read_file(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
                        vs_error *err);
+/* Read a whole regular file from an open fd (see vs_read_file); `name` for errors. */
+vs_status vs_read_fd(int fd, const char *name, size_t max, uint8_t **out, size_t *len,
+                     vs_error *err);
+
+/*
+ * The home boundary: every path below the home goes through these two.
+ *
+ * vs_dir_beneath opens the directory `rel` ("cache/refs/agent": relative,
+ * no empty, "." or ".." component) below basefd one component at a time
+ * with O_DIRECTORY|O_NOFOLLOW (after one openat2 RESOLVE_BENEATH|
+ * RESOLVE_NO_SYMLINKS try where the kernel has it), so no symbolic link is
+ * followed anywhere below basefd; mount points are crossed. With
+ * VS_BENEATH_CREATE missing directories are made (mode 0700). `home` names
+ * basefd in messages (may be NULL). The subject of an error is the path
+ * below the home up to the component that failed. Returns VS_OK (*out an
+ * fd the caller closes); VS_E_INTEGRITY when a component is a symbolic
+ * link (with a hint) or not a directory; VS_E_USAGE with
+ * VS_DETAIL_NOT_FOUND when one is missing; VS_E_INTERNAL otherwise.
+ *
+ * vs_open_beneath opens the file `rel` the same way: its directory through
+ * vs_dir_beneath (created when oflags has O_CREAT), the file itself with
+ * O_NOFOLLOW|O_CLOEXEC added to oflags; same statuses (a link as the file
+ * is VS_E_INTEGRITY).
+ */
+#define VS_BENEATH_CREATE 1u
+/* The refusal of a link at `sub` below the home (VS_E_INTEGRITY, with the hint). */
+vs_status vs_link_refusal(vs_error *err, const char *sub, const char *home);
+vs_status vs_dir_beneath(int basefd, const char *home, const char *rel, unsigned flags,
+                         int *out, vs_error *err);
+vs_status vs_open_beneath(int basefd, const char *home, const char *rel, int oflags, mode_t mode,
+                          int *out, vs_error *err);
+
 /* mkdir -p relative to dirfd (path may be absolute if dirfd is AT_FDCWD). */
 vs_status vs_mkdir_p(int dirfd, const char *path, mode_t mode, vs_error *err);
 /* Open a directory (O_DIRECTORY|O_CLOEXEC|O_NOFOLLOW not applied to parents). */

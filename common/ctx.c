@@ -70,6 +70,17 @@ void vs_ctx_set_progress(vs_ctx *ctx, vs_progress_cb cb, void *payload)
     ctx->progress_payload = payload;
 }
 
+vs_status vs_home_dir(vs_ctx *ctx, const char *rel, unsigned flags, int *out, vs_error *err)
+{
+    return vs_dir_beneath(ctx->home_fd, ctx->home, rel, flags, out, err);
+}
+
+vs_status vs_home_open(vs_ctx *ctx, const char *rel, int oflags, mode_t mode, int *out,
+                       vs_error *err)
+{
+    return vs_open_beneath(ctx->home_fd, ctx->home, rel, oflags, mode, out, err);
+}
+
 void vs_log(const vs_ctx *ctx, vs_log_level lvl, const char *fmt, ...)
 {
     if (!ctx || !ctx->log_cb || lvl > ctx->log_level)

@@ -2,11 +2,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define VS_HAVE_OPENAT2 1
+#endif
+#endif
+#endif
 
 #include <gcrypt.h>
 
@@ -135,30 +145,20 @@ vs_status vs_write_file_atomic(int dirfd, const char *name, const void *p, size_
     return vs_tmpfile_commit(&t, name, NULL, err);
 }
 
-vs_status vs_read_file(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
-                       vs_error *err)
+vs_status vs_read_fd(int fd, const char *name, size_t max, uint8_t **out, size_t *len,
+                     vs_error *err)
 {
     *out = NULL;
     *len = 0;
-    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", path);
     struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return vs_error_errno(err, VS_E_USAGE, e, "%s", path);
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        close(fd);
-        return vs_error_set(err, VS_E_USAGE, "%s: not a regular file", path);
-    }
+    if (fstat(fd, &sb) != 0)
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, name, "stat");
+    if (!S_ISREG(sb.st_mode))
+        return vs_error_subj(err, VS_E_USAGE, name, "not a regular file");
     size_t cap = (size_t)sb.st_size < max ? (size_t)sb.st_size + 1 : max + 1;
     uint8_t *buf = malloc(cap + 1);
-    if (!buf) {
-        close(fd);
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", path);
-    }
+    if (!buf)
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     size_t n = 0;
     for (;;) {
         if (n == cap) {
@@ -168,8 +168,7 @@ vs_status vs_read_file(int dirfd, const char *path, size_t max, uint8_t **out, s
             uint8_t *nb = realloc(buf, ncap + 1);
             if (!nb) {
                 free(buf);
-                close(fd);
-                return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", path);
+                return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
             }
             buf = nb;
             cap = ncap;
@@ -180,22 +179,33 @@ vs_status vs_read_file(int dirfd, const char *path, size_t max, uint8_t **out, s
                 continue;
             int e = errno;
             free(buf);
-            close(fd);
-            return vs_error_errno(err, VS_E_USAGE, e, "%s", path);
+            return vs_error_subj_errno(err, VS_E_USAGE, e, name, "read");
         }
         if (r == 0)
             break;
         n += (size_t)r;
     }
-    close(fd);
     if (n > max) {
         free(buf);
-        return vs_error_set(err, VS_E_USAGE, "%s: larger than the limit of %zu bytes", path, max);
+        return vs_error_subj(err, VS_E_USAGE, name, "larger than the limit of %zu bytes", max);
     }
     buf[n] = '\0';
     *out = buf;
     *len = n;
     return VS_OK;
+}
+
+vs_status vs_read_file(int dirfd, const char *path, size_t max, uint8_t **out, size_t *len,
+                       vs_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, path, "open");
+    vs_status st = vs_read_fd(fd, path, max, out, len, err);
+    close(fd);
+    return st;
 }
 
 vs_status vs_mkdir_p(int dirfd, const char *path, mode_t mode, vs_error *err)
@@ -305,4 +315,170 @@ const char *vs_basename(const char *s)
 {
     const char *slash = strrchr(s, '/');
     return slash ? slash + 1 : s;
+}
+
+/* ---- the home boundary ------------------------------------------------------ */
+
+/* Components of a path below a boundary: relative, no empty, "." or ".."
+ * component, bounded. */
+static bool beneath_path_ok(const char *rel)
+{
+    size_t n = strlen(rel);
+    if (n == 0 || n >= PATH_MAX || rel[0] == '/')
+        return false;
+    for (const char *c = rel; *c;) {
+        size_t l = strcspn(c, "/");
+        if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
+            return false;
+        c += l;
+        if (*c == '/')
+            c++;
+        if (*c == '\0' && c[-1] == '/')
+            return false;
+    }
+    return true;
+}
+
+/* One syscall when the kernel can refuse links itself; -1 (errno) otherwise. */
+static int open_beneath_fast(int basefd, const char *rel)
+{
+#if defined(VS_HAVE_OPENAT2) && defined(SYS_openat2)
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, basefd, rel, &how, sizeof how);
+#else
+    (void)basefd;
+    (void)rel;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+vs_status vs_link_refusal(vs_error *err, const char *sub, const char *home)
+{
+    vs_error_subj(err, VS_E_INTEGRITY, sub,
+                  "a symbolic link inside the home %s; refusing to follow it",
+                  home ? home : "directory");
+    vs_error_hint(err, "the home must not contain symbolic links; to put the cache on another "
+                       "disk, mount it at HOME/cache or point --home there");
+    return VS_E_INTEGRITY;
+}
+
+/* Why `comp` (the last component of `sub`) in `dirfd` could not be opened
+ * as a directory, from what is there. */
+static vs_status beneath_refusal(int dirfd, const char *comp, int e, const char *sub,
+                                 const char *home, vs_error *err)
+{
+    struct stat sb;
+    const char *where = home ? home : "the home";
+    if (fstatat(dirfd, comp, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (S_ISLNK(sb.st_mode))
+            return vs_link_refusal(err, sub, home);
+        if (!S_ISDIR(sb.st_mode))
+            return vs_error_subj(err, VS_E_INTEGRITY, sub, "not a directory (inside the home %s)",
+                                 where);
+    }
+    if (e == ENOENT) {
+        vs_error_subj(err, VS_E_USAGE, sub, "does not exist (inside the home %s)", where);
+        vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
+        return VS_E_USAGE;
+    }
+    return vs_error_subj_errno(err, VS_E_INTERNAL, e, sub, "open (inside the home %s)", where);
+}
+
+vs_status vs_dir_beneath(int basefd, const char *home, const char *rel, unsigned flags,
+                         int *out, vs_error *err)
+{
+    *out = -1;
+    if (!rel || !beneath_path_ok(rel))
+        return vs_error_subj(err, VS_E_INTERNAL, rel ? rel : "", "not a path below the home");
+    int fd = open_beneath_fast(basefd, rel);
+    if (fd >= 0) {
+        *out = fd;
+        return VS_OK;
+    }
+    /* component by component: to create what is missing, and to name the
+     * link or the file that stopped the kernel */
+    char *sub = strdup(rel);
+    if (!sub)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    int cur = basefd;
+    vs_status st = VS_OK;
+    size_t pos = 0, n = strlen(rel);
+    while (pos < n) {
+        size_t l = strcspn(rel + pos, "/");
+        char comp[NAME_MAX + 1];
+        if (l > NAME_MAX) {
+            st = vs_error_subj(err, VS_E_INTERNAL, rel, "path component too long");
+            break;
+        }
+        memcpy(comp, rel + pos, l);
+        comp[l] = '\0';
+        sub[pos + l] = '\0';
+        int nfd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (nfd < 0 && errno == ENOENT && (flags & VS_BENEATH_CREATE)) {
+            if (mkdirat(cur, comp, 0700) != 0 && errno != EEXIST) {
+                st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, sub, "mkdir");
+                break;
+            }
+            nfd = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        if (nfd < 0) {
+            st = beneath_refusal(cur, comp, errno, sub, home, err);
+            break;
+        }
+        if (cur != basefd)
+            close(cur);
+        cur = nfd;
+        sub[pos + l] = rel[pos + l];
+        pos += l + (rel[pos + l] == '/');
+    }
+    free(sub);
+    if (st) {
+        if (cur != basefd)
+            close(cur);
+        return st;
+    }
+    *out = cur;
+    return VS_OK;
+}
+
+vs_status vs_open_beneath(int basefd, const char *home, const char *rel, int oflags, mode_t mode,
+                          int *out, vs_error *err)
+{
+    *out = -1;
+    if (!rel || !beneath_path_ok(rel))
+        return vs_error_subj(err, VS_E_INTERNAL, rel ? rel : "", "not a path below the home");
+    const char *slash = strrchr(rel, '/');
+    int dfd = basefd;
+    vs_status st = VS_OK;
+    if (slash) {
+        char *dir = strndup(rel, (size_t)(slash - rel));
+        if (!dir)
+            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_dir_beneath(basefd, home, dir, (oflags & O_CREAT) ? VS_BENEATH_CREATE : 0, &dfd,
+                            err);
+        free(dir);
+        if (st)
+            return st;
+    }
+    const char *name = slash ? slash + 1 : rel;
+    int fd = openat(dfd, name, oflags | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+        int e = errno;
+        struct stat sb;
+        if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode))
+            st = beneath_refusal(dfd, name, e, rel, home, err);
+        else if (e == ENOENT)
+            st = beneath_refusal(dfd, name, e, rel, home, err);
+        else
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, e, rel, "open");
+    }
+    if (dfd != basefd)
+        close(dfd);
+    if (!st)
+        *out = fd;
+    return st;
 }

@@ -141,7 +141,7 @@ static vs_status move(int sfd, const char *sname, int dfd, const char *dname, co
 static vs_status roll_forward(vs_ctx *ctx, const vs_keys_commit *c, vs_error *err)
 {
     int rfd = -1, gfd = -1, sfd = -1;
-    vs_status st = vs_open_dir(ctx->home_fd, "trust/rsa", &rfd, err);
+    vs_status st = vs_home_dir(ctx, "trust/rsa", 0, &rfd, err);
     for (size_t i = 0; st == VS_OK && i < c->nrsa; i++)
         st = move(rfd, c->rsa_tmp[i], rfd, c->rsa_name[i], c->rsa_name[i], err);
     if (st == VS_OK && c->nrsa)
@@ -149,8 +149,8 @@ static vs_status roll_forward(vs_ctx *ctx, const vs_keys_commit *c, vs_error *er
     if (st == VS_OK && c->gnupg_tmp[0]) {
         char rel[80];
         snprintf(rel, sizeof rel, "trust/%s", c->gnupg_tmp);
-        st = vs_open_dir(ctx->home_fd, "trust/gnupg", &gfd, err);
-        if (st == VS_OK && vs_open_dir(ctx->home_fd, rel, &sfd, NULL) != VS_OK)
+        st = vs_home_dir(ctx, "trust/gnupg", 0, &gfd, err);
+        if (st == VS_OK && vs_home_dir(ctx, rel, 0, &sfd, NULL) != VS_OK)
             sfd = -1; /* gone: the whole keyring was moved and the scratch removed */
         static const char *const files[] = { "trustdb.gpg", "pubring.kbx" };
         for (size_t i = 0; st == VS_OK && sfd >= 0 && i < 2; i++)
@@ -170,7 +170,7 @@ static vs_status roll_forward(vs_ctx *ctx, const vs_keys_commit *c, vs_error *er
 static vs_status remove_record(vs_ctx *ctx, vs_error *err)
 {
     int tfd;
-    vs_status st = vs_open_dir(ctx->home_fd, "trust", &tfd, err);
+    vs_status st = vs_home_dir(ctx, "trust", 0, &tfd, err);
     if (st)
         return st;
     if (unlinkat(tfd, COMMIT_FILE, 0) != 0 && errno != ENOENT)
@@ -190,7 +190,7 @@ vs_status vs_keys_commit_apply(vs_ctx *ctx, const vs_keys_commit *c, bool *recor
     if (!text)
         return vs_error_subj(err, VS_E_INTERNAL, "trust/" COMMIT_FILE, "out of memory");
     int tfd;
-    vs_status st = vs_open_dir(ctx->home_fd, "trust", &tfd, err);
+    vs_status st = vs_home_dir(ctx, "trust", 0, &tfd, err);
     if (st == VS_OK) {
         st = vs_write_file_atomic(tfd, COMMIT_FILE, text, len, 0600, err);
         close(tfd);
@@ -211,11 +211,22 @@ vs_status vs_keys_commit_recover(vs_ctx *ctx, vs_error *err)
     uint8_t *buf = NULL;
     size_t len = 0;
     struct stat sb;
-    if (fstatat(ctx->home_fd, "trust/" COMMIT_FILE, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+    int fd;
+    vs_error oe = VS_ERROR_INIT;
+    vs_status st = vs_home_open(ctx, "trust/" COMMIT_FILE, O_RDONLY | O_NONBLOCK, 0, &fd, &oe);
+    if (st == VS_E_USAGE && oe.detail == VS_DETAIL_NOT_FOUND)
         return VS_OK;
-    if (!S_ISREG(sb.st_mode))
+    if (st) {
+        if (err)
+            *err = oe;
+        return st;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
         return vs_error_subj(err, VS_E_INTEGRITY, "trust/" COMMIT_FILE, "not a regular file");
-    vs_status st = vs_read_file(ctx->home_fd, "trust/" COMMIT_FILE, COMMIT_MAX, &buf, &len, err);
+    }
+    st = vs_read_fd(fd, "trust/" COMMIT_FILE, COMMIT_MAX, &buf, &len, err);
+    close(fd);
     vs_keys_commit c;
     if (st == VS_OK)
         st = vs_keys_commit_parse(buf, len, &c, err);

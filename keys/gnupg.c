@@ -40,11 +40,10 @@ char *vs_keys_gnupg_home(vs_ctx *ctx)
 vs_status vs_keys_lock(vs_ctx *ctx, int *fd, vs_error *err)
 {
     *fd = -1;
-    if (mkdirat(ctx->home_fd, "trust", 0700) != 0 && errno != EEXIST)
-        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, "trust: mkdir");
-    int f = openat(ctx->home_fd, "trust/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (f < 0)
-        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, "trust/lock");
+    int f;
+    vs_status st = vs_home_open(ctx, "trust/lock", O_RDWR | O_CREAT, 0600, &f, err);
+    if (st)
+        return st;
     while (flock(f, LOCK_EX) != 0) {
         if (errno == EINTR)
             continue;
@@ -142,8 +141,8 @@ vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err)
  * that died, and go. */
 static void remove_leftovers(vs_ctx *ctx, const char *dir, const char *prefix)
 {
-    int fd = openat(ctx->home_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
+    int fd;
+    if (vs_home_dir(ctx, dir, 0, &fd, NULL) != VS_OK)
         return;
     DIR *d = fdopendir(fd);
     if (!d) {
@@ -179,16 +178,31 @@ vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
     remove_leftovers(ctx, "trust", "tmp-");
     remove_leftovers(ctx, "trust", ".tmp-");
     remove_leftovers(ctx, "trust/rsa", ".tmp-");
-    static const char *const dirs[] = { "trust", "trust/gnupg", "trust/rsa" };
+    /* below the home nothing is a link (vs_home_dir refuses one), and gpg,
+     * which opens its files by name, gets none either */
+    static const char *const dirs[] = { "trust/gnupg", "trust/rsa" };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        if (mkdirat(ctx->home_fd, dirs[i], 0700) != 0 && errno != EEXIST)
-            return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, "%s: mkdir", dirs[i]);
+        int dfd;
+        vs_status dst = vs_home_dir(ctx, dirs[i], VS_BENEATH_CREATE, &dfd, err);
+        if (dst)
+            return dst;
+        close(dfd);
     }
     char *home = vs_keys_gnupg_home(ctx);
     if (!home)
         return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     int fd;
-    st = vs_open_dir(ctx->home_fd, "trust/gnupg", &fd, err);
+    st = vs_home_dir(ctx, "trust/gnupg", 0, &fd, err);
+    static const char *const files[] = { "gpg.conf", "pubring.kbx", "trustdb.gpg" };
+    struct stat fsb;
+    for (size_t i = 0; st == VS_OK && i < sizeof files / sizeof files[0]; i++) {
+        if (fstatat(fd, files[i], &fsb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(fsb.st_mode)) {
+            char rel[64];
+            snprintf(rel, sizeof rel, "trust/gnupg/%s", files[i]);
+            st = vs_link_refusal(err, rel, ctx->home);
+            close(fd);
+        }
+    }
     if (st == VS_OK) {
         fchmod(fd, 0700); /* gpg warns about and we do not want group access */
         st = vs_keys_gnupg_prepare(home, fd, err);
@@ -198,11 +212,26 @@ vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
     return st;
 }
 
+static bool regular_at(int dirfd, const char *path)
+{
+    struct stat sb;
+    return fstatat(dirfd, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* Ready: the directories are no links and gpg's files are regular files
+ * (else vs_keys_store_prepare runs, and refuses a link). */
 static bool store_ready(vs_ctx *ctx)
 {
-    return exists_at(ctx->home_fd, "trust/gnupg/gpg.conf") &&
-           exists_at(ctx->home_fd, "trust/gnupg/trustdb.gpg") &&
-           exists_at(ctx->home_fd, "trust/rsa") && !exists_at(ctx->home_fd, "trust/commit");
+    int gfd, rfd;
+    if (vs_home_dir(ctx, "trust/gnupg", 0, &gfd, NULL) != VS_OK)
+        return false;
+    bool ok = regular_at(gfd, "gpg.conf") && regular_at(gfd, "trustdb.gpg") &&
+              (!exists_at(gfd, "pubring.kbx") || regular_at(gfd, "pubring.kbx"));
+    close(gfd);
+    if (!ok || vs_home_dir(ctx, "trust/rsa", 0, &rfd, NULL) != VS_OK)
+        return false;
+    close(rfd);
+    return !exists_at(ctx->home_fd, "trust/commit");
 }
 
 vs_status vs_keys_settle(vs_ctx *ctx, vs_error *err)

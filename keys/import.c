@@ -173,7 +173,7 @@ static vs_status open_store(run *r, vs_error *err)
     if (st == VS_OK)
         st = vs_keys_store_prepare(r->ctx, err);
     if (st == VS_OK)
-        st = vs_open_dir(r->ctx->home_fd, "trust/rsa", &r->rsafd, err);
+        st = vs_home_dir(r->ctx, "trust/rsa", 0, &r->rsafd, err);
     if (st == VS_OK && r->any_pgp)
         st = vs_keys_scratch_open(r->ctx, &r->probe, false, err);
     if (st == VS_OK && r->any_pgp)

@@ -124,14 +124,20 @@ vs_status vs_keys_rsa_load_one(vs_ctx *ctx, const char *hex64, vs_rsa_key *k, vs
         return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     uint8_t *buf = NULL;
     size_t len = 0;
-    struct stat sb;
-    vs_status st;
-    if (fstatat(ctx->home_fd, rel, &sb, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT) {
+    int fd;
+    vs_error oe = VS_ERROR_INIT;
+    vs_status st = vs_home_open(ctx, rel, O_RDONLY | O_NONBLOCK, 0, &fd, &oe);
+    if (st == VS_E_USAGE && oe.detail == VS_DETAIL_NOT_FOUND)
+    {
         char subj[80];
         snprintf(subj, sizeof subj, "sha256:%.64s", hex64);
         st = vs_error_subj(err, VS_E_USAGE, subj, "no such key in the store");
-    } else {
-        st = vs_read_file(ctx->home_fd, rel, VS_MAX_KEY_FILE, &buf, &len, err);
+    }
+    else if (st && err)
+        *err = oe;
+    if (st == VS_OK) {
+        st = vs_read_fd(fd, path, VS_MAX_KEY_FILE, &buf, &len, err);
+        close(fd);
     }
     if (st == VS_OK)
         st = parse_stored(buf, len, path, k, err);
@@ -147,11 +153,15 @@ vs_status vs_keys_rsa_load_all(vs_ctx *ctx, vs_rsa_key **out, size_t *n, vs_erro
     vs_status st0 = vs_keys_settle(ctx, err);
     if (st0)
         return st0;
-    int dfd = openat(ctx->home_fd, RSA_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        if (errno == ENOENT)
-            return VS_OK; /* empty store */
-        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ctx->home, RSA_DIR);
+    int dfd;
+    vs_error oe = VS_ERROR_INIT;
+    vs_status ost = vs_home_dir(ctx, RSA_DIR, 0, &dfd, &oe);
+    if (ost == VS_E_USAGE && oe.detail == VS_DETAIL_NOT_FOUND)
+        return VS_OK; /* empty store */
+    if (ost) {
+        if (err)
+            *err = oe;
+        return ost;
     }
     DIR *d = fdopendir(dfd);
     if (!d) {

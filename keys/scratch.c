@@ -62,7 +62,7 @@ void vs_keys_scratch_close(vs_ctx *ctx, vs_keys_scratch *s)
     s->fd = -1;
     if (s->name[0]) {
         int tfd;
-        if (vs_open_dir(ctx->home_fd, "trust", &tfd, NULL) == VS_OK) {
+        if (vs_home_dir(ctx, "trust", 0, &tfd, NULL) == VS_OK) {
             vs_remove_tree(tfd, s->name, NULL);
             close(tfd);
         }
@@ -94,7 +94,7 @@ static vs_status make_dir(vs_ctx *ctx, int tfd, vs_keys_scratch *s, vs_error *er
 static vs_status copy_store(vs_ctx *ctx, vs_keys_scratch *s, vs_error *err)
 {
     int gfd;
-    vs_status st = vs_open_dir(ctx->home_fd, "trust/gnupg", &gfd, err);
+    vs_status st = vs_home_dir(ctx, "trust/gnupg", 0, &gfd, err);
     if (st)
         return st;
     static const char *const files[] = { "gpg.conf", "pubring.kbx", "trustdb.gpg" };
@@ -109,7 +109,7 @@ vs_status vs_keys_scratch_open(vs_ctx *ctx, vs_keys_scratch *s, bool copy, vs_er
     memset(s, 0, sizeof *s);
     s->fd = -1;
     int tfd;
-    vs_status st = vs_open_dir(ctx->home_fd, "trust", &tfd, err);
+    vs_status st = vs_home_dir(ctx, "trust", 0, &tfd, err);
     if (st)
         return st;
     st = make_dir(ctx, tfd, s, err);

@@ -185,19 +185,26 @@ vs_status vs_keys_list(vs_ctx *ctx, vs_key_info **out, size_t *nout, vs_error *e
 
 static vs_status remove_rsa(vs_ctx *ctx, const char *fpr, vs_error *err)
 {
-    char rel[96];
-    snprintf(rel, sizeof rel, "trust/rsa/%s.pem", fpr + 7);
-    struct stat sb;
-    if (fstatat(ctx->home_fd, rel, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-        return vs_error_subj(err, VS_E_USAGE, fpr, "no such key in the store");
-    if (unlinkat(ctx->home_fd, rel, 0) != 0)
-        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, rel, "remove");
+    char name[96];
+    snprintf(name, sizeof name, "%s.pem", fpr + 7);
     int dfd;
-    vs_status st = vs_open_dir(ctx->home_fd, "trust/rsa", &dfd, err);
-    if (st == VS_OK) {
-        st = vs_fsync_dir(dfd, "trust/rsa", err);
-        close(dfd);
+    vs_error oe = VS_ERROR_INIT;
+    vs_status st = vs_home_dir(ctx, "trust/rsa", 0, &dfd, &oe);
+    if (st == VS_E_USAGE && oe.detail == VS_DETAIL_NOT_FOUND)
+        return vs_error_subj(err, VS_E_USAGE, fpr, "no such key in the store");
+    if (st) {
+        if (err)
+            *err = oe;
+        return st;
     }
+    struct stat sb;
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+        st = vs_error_subj(err, VS_E_USAGE, fpr, "no such key in the store");
+    else if (unlinkat(dfd, name, 0) != 0)
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, "trust/rsa", "remove %s", name);
+    else
+        st = vs_fsync_dir(dfd, "trust/rsa", err);
+    close(dfd);
     return st;
 }
 

@@ -45,11 +45,13 @@ static vs_status ar_object(vs_ctx *ctx, struct archive *a, const char *path, con
     char *opath = vs_cache_object_path(ctx, id);
     if (!opath)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    int fd = open(opath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int fd = -1;
     struct stat sb;
-    vs_status st = VS_OK;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = vs_error_errno(err, VS_E_INTEGRITY, fd < 0 ? errno : EINVAL, "%s (%s)", opath, path);
+    vs_status st = vs_cache_open_object(ctx, id, &fd, err);
+    if (st)
+        goto out;
+    if (fstat(fd, &sb) != 0) {
+        st = vs_error_errno(err, VS_E_INTEGRITY, errno, "%s (%s)", opath, path);
         goto out;
     }
     if ((st = ar_header(a, path, (uint64_t)sb.st_size, mtime, out, err)))
@@ -626,9 +628,7 @@ static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir,
 
 static vs_status make_tmp(vs_ctx *ctx, int *rootfd, char **dir, vs_error *err)
 {
-    vs_status st = vs_mkdir_p(ctx->home_fd, VS_MIRROR_TMP, 0700, err);
-    if (!st)
-        st = vs_open_dir(ctx->home_fd, VS_MIRROR_TMP, rootfd, err);
+    vs_status st = vs_home_dir(ctx, VS_MIRROR_TMP, VS_BENEATH_CREATE, rootfd, err);
     if (st)
         return st;
     char *base = vs_path_join(ctx->home, VS_MIRROR_TMP);

@@ -330,11 +330,11 @@ vs_status vs_mirror_copy_object(vs_ctx *ctx, const char *sha256hex, int dirfd, c
     char *path = vs_cache_object_path(ctx, sha256hex);
     if (!path)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        vs_status st = vs_error_errno(err, VS_E_INTEGRITY, errno, "%s", path);
+    int fd;
+    vs_status ost = vs_cache_open_object(ctx, sha256hex, &fd, err);
+    if (ost) {
         free(path);
-        return st;
+        return ost;
     }
     uint8_t *buf = malloc(VS_IO_BUFSIZE);
     vs_tmpfile t;

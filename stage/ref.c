@@ -80,17 +80,18 @@ static vs_status open_object(vs_ctx *ctx, const vs_cache_entry *e, const char *r
 {
     if (!vs_unhex(digest, VS_SHA256_LEN, e->sha256, strlen(e->sha256)))
         return vs_error_subj(err, VS_E_INTEGRITY, ref, "bad object id in the cache");
-    char *path = vs_cache_object_path(ctx, e->sha256);
-    if (!path)
-        return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
-    *fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    int saved = errno;
-    free(path);
-    if (*fd < 0) {
-        vs_error_subj_errno(err, VS_E_VERIFY, saved, ref, "package object %s in the cache",
-                            e->sha256);
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = vs_cache_open_object(ctx, e->sha256, fd, &e2);
+    if (st && e2.detail == VS_DETAIL_NOT_FOUND) {
+        vs_error_subj(err, VS_E_VERIFY, ref, "package object %s in the cache: missing",
+                      e->sha256);
         vs_error_hint(err, "run `vetstage cache fsck`, then fetch the package again");
         return VS_E_VERIFY;
+    }
+    if (st) {
+        if (err)
+            *err = e2; /* a link below the home, or an I/O error: said as it is */
+        return st;
     }
     return VS_OK;
 }

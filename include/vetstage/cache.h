@@ -73,6 +73,15 @@ VS_EXTERN vs_status vs_cache_lookup(vs_ctx *ctx, const char *ref, vs_cache_entry
  * else gives NULL); malloc'd, caller frees. The object may not exist. */
 VS_EXTERN char *vs_cache_object_path(vs_ctx *ctx, const char *sha256hex);
 
+/* Open the object `sha256hex` for reading, never through a symbolic link
+ * below the home (*out: an fd on a regular file; caller closes). Returns
+ * VS_OK; VS_E_INTEGRITY when it is missing (VS_DETAIL_NOT_FOUND), not a
+ * regular file, or a link is on the way (subject: the path inside the
+ * home); VS_E_INTERNAL on I/O errors. Readers of cache objects use this,
+ * not vs_cache_object_path. */
+VS_EXTERN vs_status vs_cache_open_object(vs_ctx *ctx, const char *sha256hex, int *out,
+                                         vs_error *err);
+
 /* All entries sorted by name then version (oldest first, vs_version_cmp).
  * Damaged refs are skipped with a warning (cache fsck reports them).
  * Caller frees *out with free(); *out is NULL when *n is 0. */

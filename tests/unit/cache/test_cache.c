@@ -488,6 +488,72 @@ START_TEST(fetch_and_reverify)
 }
 END_TEST
 
+/* ---- the home boundary -------------------------------------------------------- */
+
+START_TEST(home_boundary)
+{
+    vs_error err = VS_ERROR_INIT;
+    char path[512], out[256];
+    int fd = -1;
+    /* creating: every level made, mode 0700 */
+    ck_assert_int_eq(vs_home_dir(ctx, "a/b/c", VS_BENEATH_CREATE, &fd, &err), VS_OK);
+    close(fd);
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/a/b", home);
+    ck_assert_int_eq(stat(path, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 07777, 0700);
+    /* missing without create: not found, the subject is the path below the home */
+    ck_assert_int_eq(vs_home_dir(ctx, "a/x/y", 0, &fd, &err), VS_E_USAGE);
+    ck_assert_int_eq(err.detail, VS_DETAIL_NOT_FOUND);
+    ck_assert_str_eq(err.subject, "a/x");
+    /* paths that are not below: refused before any system call */
+    static const char *const bad[] = { "", "/etc", "../x", "a/../b", "a//b", "a/./b", "a/" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(vs_home_dir(ctx, bad[i], VS_BENEATH_CREATE, &fd, &err) == VS_E_INTERNAL,
+                      "%s", bad[i]);
+    /* a link at any level: refused, named, with the hint, nothing made behind it */
+    snprintf(out, sizeof out, "%s.outside", home);
+    ck_assert_int_eq(mkdir(out, 0700), 0);
+    snprintf(path, sizeof path, "%s/a/b/link", home);
+    ck_assert_int_eq(symlink(out, path), 0);
+    ck_assert_int_eq(vs_home_dir(ctx, "a/b/link/new", VS_BENEATH_CREATE, &fd, &err),
+                     VS_E_INTEGRITY);
+    ck_assert_str_eq(err.subject, "a/b/link");
+    ck_assert_ptr_nonnull(strstr(err.reason, "symbolic link inside the home"));
+    ck_assert_ptr_nonnull(strstr(err.hint, "mount it at HOME/cache"));
+    snprintf(path, sizeof path, "%s/new", out);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    ck_assert_int_eq(vs_home_open(ctx, "a/b/link/f", O_WRONLY | O_CREAT, 0600, &fd, &err),
+                     VS_E_INTEGRITY);
+    /* a link as the file itself */
+    snprintf(path, sizeof path, "%s/f", out);
+    ck_assert_int_eq(close(open(path, O_WRONLY | O_CREAT, 0600)), 0);
+    snprintf(out, sizeof out, "%s/a/b/c/f", home);
+    ck_assert_int_eq(symlink(path, out), 0);
+    ck_assert_int_eq(vs_home_open(ctx, "a/b/c/f", O_RDONLY, 0, &fd, &err), VS_E_INTEGRITY);
+    ck_assert_str_eq(err.subject, "a/b/c/f");
+    ck_assert_int_eq(vs_home_open(ctx, "a/b/c/g", O_RDONLY, 0, &fd, &err), VS_E_USAGE);
+    ck_assert_int_eq(err.detail, VS_DETAIL_NOT_FOUND);
+    /* a file where a directory belongs */
+    ck_assert_int_eq(vs_home_open(ctx, "a/b/c/h", O_WRONLY | O_CREAT, 0600, &fd, &err), VS_OK);
+    close(fd);
+    ck_assert_int_eq(vs_home_dir(ctx, "a/b/c/h/i", VS_BENEATH_CREATE, &fd, &err),
+                     VS_E_INTEGRITY);
+    ck_assert_str_eq(err.subject, "a/b/c/h");
+    /* the cache's own directories refuse a link the same way */
+    snprintf(out, sizeof out, "%s.outside", home);
+    snprintf(path, sizeof path, "%s/cache", home);
+    ck_assert_int_eq(symlink(out, path), 0);
+    ck_assert_int_eq(vs_cache_mkdirs(ctx, &err), VS_E_INTEGRITY);
+    ck_assert_str_eq(err.subject, "cache");
+    size_t rr, orr;
+    ck_assert_int_eq(vs_cache_gc(ctx, 0, &rr, &orr, &err), VS_E_INTEGRITY);
+    int dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
+    vs_remove_tree(dfd, out + 5, &err);
+    close(dfd);
+}
+END_TEST
+
 Suite *vs_suite_cache(void)
 {
     Suite *s = suite_create("cache");
@@ -502,6 +568,7 @@ Suite *vs_suite_cache(void)
     tcase_add_test(th, object_dedupe);
     tcase_add_test(th, lookup_list_fsck_gc);
     tcase_add_test(th, fetch_and_reverify);
+    tcase_add_test(th, home_boundary);
     suite_add_tcase(s, th);
     return s;
 }
