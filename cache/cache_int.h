@@ -70,8 +70,6 @@ void vs_cache_unlock(int fd);
 vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
                             vs_cache_entry *out, vs_error *err);
 
-/* Whether refs/NAME/VERSION.json exists (no locking). */
-bool vs_cache_ref_exists(vs_ctx *ctx, const char *name, const char *version);
 
 /*
  * Walk refs/ (no locking): fn(name, version, file) for every entry. For a

@@ -1,5 +1,20 @@
-/* cache/fetch.c - URL -> quarantine -> verify -> NAME@VERSION, and the
- * re-verification of a cached entry. */
+/*
+ * cache/fetch.c - URL -> quarantine -> verify -> NAME@VERSION, and the
+ * re-verification of a cached entry.
+ *
+ * vs_cache_fetch is a list of phases over one job, with one cleanup exit:
+ *   resolve     options, NAME/VERSION, file name and key binding checked;
+ *               the policy checked against the store; the cache's own
+ *               directories checked - all before the network
+ *   reuse       an admitted ref (same key binding, objects present) is the
+ *               answer, reported only now that the arguments were checked
+ *   quarantine  cache/quarantine/<sha256(url)>/ locked (then reuse again: a
+ *               concurrent fetch may have admitted it meanwhile)
+ *   try         the URL, then each mirror: the package first (so a missing
+ *               package is named by its own URL, not by a signature's), then
+ *               its signature-side files, then the verdict
+ *   admit       under the exclusive lock: the replay rule, objects, the ref
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,6 +26,7 @@
 #include <unistd.h>
 
 #include "cache/cache_int.h"
+#include "verify/verify_int.h" /* vs_fpr_normalize: one owner of fingerprint syntax */
 
 enum { SIG_GPG, SIG_CHECKSUMS, SIG_CHECKSUMS_SIG, SIG_RSA, NSIG };
 
@@ -25,12 +41,51 @@ typedef struct source {
     char *sig[NSIG];
 } source;
 
+/* Everything one vs_cache_fetch holds; job_free releases it all. */
+typedef struct job {
+    vs_ctx *ctx;
+    const vs_cache_fetch_opts *o;
+    unsigned require;
+    char name[VS_MAX_NAME + 1];
+    char version[VS_MAX_VERSION + 1];
+    char filename[256];
+    char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
+    char keys[VS_CACHE_MAX_KEYS][VS_FPR_MAX]; /* the binding, normalised */
+    const char *keyp[VS_CACHE_MAX_KEYS];
+    size_t nkeys;
+    /* the quarantine */
+    char qid[VS_SHA256_HEX];
+    int qroot, qfd;
+    bool keep_partials; /* a failed download may be resumed by the next fetch */
+    /* the source being tried, and what it gave */
+    source cur;
+    bool have[NSIG];
+    char pkgname[32];
+    char *pkgpath, *sigpath[NSIG]; /* absolute quarantine paths (verify takes paths) */
+    vs_fetch_result res;
+    vs_verdict *verdict;
+    vs_verdict *first_verdict; /* the first source's, when every source failed */
+    /* the result */
+    vs_cache_entry *e;
+    bool hit;
+} job;
+
 static void source_free(source *s)
 {
     free(s->pkg);
     for (int i = 0; i < NSIG; i++)
         free(s->sig[i]);
     memset(s, 0, sizeof *s);
+}
+
+static void paths_free(job *j)
+{
+    free(j->pkgpath);
+    j->pkgpath = NULL;
+    for (int i = 0; i < NSIG; i++) {
+        free(j->sigpath[i]);
+        j->sigpath[i] = NULL;
+    }
 }
 
 /* url as it is stored and shown (credentials removed), in buf. */
@@ -74,24 +129,32 @@ static vs_status primary_source(const vs_cache_fetch_opts *o, source *s, vs_erro
     return VS_OK;
 }
 
-static vs_status mirror_source(const source *p, const char *base, source *s, vs_error *err)
+/* Source number i: 0 the URL itself, then the mirrors in order. */
+static vs_status make_source(const vs_cache_fetch_opts *o, size_t i, source *s, vs_error *err)
 {
+    vs_status st = primary_source(o, s, err);
+    if (st || i == 0)
+        return st;
+    source p = *s;
+    const char *base = o->mirrors[i - 1];
     memset(s, 0, sizeof *s);
-    s->pkg = vs_fetch_mirror_url(base, p->pkg);
+    s->pkg = vs_fetch_mirror_url(base, p.pkg);
     bool bad = !s->pkg;
-    for (int i = 0; i < NSIG; i++) {
-        if (!p->sig[i])
+    for (int k = 0; k < NSIG; k++) {
+        if (!p.sig[k])
             continue;
-        s->sig[i] = vs_fetch_mirror_url(base, p->sig[i]);
-        bad = bad || !s->sig[i];
+        s->sig[k] = vs_fetch_mirror_url(base, p.sig[k]);
+        bad = bad || !s->sig[k];
     }
     if (bad) {
-        source_free(s);
         char b1[VS_MAX_URL + 1], b2[VS_MAX_URL + 1];
-        return vs_error_set(err, VS_E_USAGE, "%s: cannot make mirror URLs for %s",
-                            shown(b1, base), shown(b2, p->pkg));
+        st = vs_error_subj(err, VS_E_USAGE, shown(b1, base), "cannot make mirror URLs for %s",
+                           shown(b2, p.pkg));
     }
-    return VS_OK;
+    source_free(&p);
+    if (st)
+        source_free(s);
+    return st;
 }
 
 /* The package's file name from its URL (fetch's one rule for it). */
@@ -113,95 +176,225 @@ static void sha_hex_of(const char *s, char out[VS_SHA256_HEX])
     vs_hex(out, d, sizeof d);
 }
 
+/* ---- resolve -------------------------------------------------------------------- */
+
+static vs_status resolve_names(job *j, vs_error *err)
+{
+    const vs_cache_fetch_opts *o = j->o;
+    vs_status st;
+    if (!o->name || !o->version) {
+        st = vs_fetch_name_version_for(o->url, o->name, j->name, j->version, err);
+        if (st)
+            return st;
+    }
+    if (o->name)
+        snprintf(j->name, sizeof j->name, "%s", o->name);
+    if (o->version)
+        snprintf(j->version, sizeof j->version, "%s", o->version);
+    if (!vs_valid_name(j->name) || (o->name && strlen(o->name) > VS_MAX_NAME))
+        return vs_error_subj(err, VS_E_USAGE, o->name ? o->name : j->name,
+                             "invalid package name");
+    if (!vs_valid_version(j->version) || (o->version && strlen(o->version) > VS_MAX_VERSION))
+        return vs_error_subj(err, VS_E_USAGE, o->version ? o->version : j->version,
+                             "invalid version");
+    snprintf(j->ref, sizeof j->ref, "%s@%s", j->name, j->version);
+    return url_filename(o->url, j->filename, err);
+}
+
+/* The key binding, normalised and without duplicates. */
+static vs_status resolve_keys(job *j, vs_error *err)
+{
+    const vs_cache_fetch_opts *o = j->o;
+    if (o->nkeys && !o->keys)
+        return vs_error_set(err, VS_E_USAGE, "fetch: key binding without keys");
+    for (size_t i = 0; i < o->nkeys; i++) {
+        char norm[VS_FPR_MAX];
+        if (!o->keys[i] || !vs_fpr_normalize(o->keys[i], norm))
+            return vs_error_subj(err, VS_E_USAGE, o->keys[i] ? o->keys[i] : "",
+                                 "not a fingerprint (40 hex digits for OpenPGP, sha256: and 64 "
+                                 "hex digits for RSA)");
+        bool dup = false;
+        for (size_t k = 0; k < j->nkeys; k++)
+            dup = dup || strcmp(j->keys[k], norm) == 0;
+        if (dup)
+            continue;
+        if (j->nkeys == VS_CACHE_MAX_KEYS)
+            return vs_error_set(err, VS_E_USAGE, "fetch: more than %d keys bound to one source",
+                                VS_CACHE_MAX_KEYS);
+        memcpy(j->keys[j->nkeys], norm, sizeof norm);
+        j->keyp[j->nkeys] = j->keys[j->nkeys];
+        j->nkeys++;
+    }
+    return VS_OK;
+}
+
+/* The cache's directories, and refs/NAME when there: a link is refused
+ * here, before any download, not when the ref is written. */
+static vs_status check_cache_dirs(job *j, vs_error *err)
+{
+    vs_status st = vs_cache_mkdirs(j->ctx, err);
+    if (st)
+        return st;
+    int fd;
+    vs_error e2 = VS_ERROR_INIT;
+    st = vs_cache_ref_dir(j->ctx, j->name, false, &fd, &e2);
+    if (st == VS_OK)
+        close(fd);
+    else if (st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND)
+        st = VS_OK;
+    else if (err)
+        *err = e2;
+    return st;
+}
+
+static vs_status resolve(job *j, vs_error *err)
+{
+    const vs_cache_fetch_opts *o = j->o;
+    if (!o || !o->url || !*o->url)
+        return vs_error_set(err, VS_E_USAGE, "fetch: no URL given");
+    char sb[VS_MAX_URL + 1];
+    if (o->checksums_url && o->gpg_sig_url)
+        return vs_error_subj(err, VS_E_USAGE, shown(sb, o->url),
+                             "give either a detached signature URL or a checksum list URL");
+    if (o->nmirrors > VS_CACHE_MAX_MIRRORS || (o->nmirrors && !o->mirrors))
+        return vs_error_subj(err, VS_E_USAGE, shown(sb, o->url), "more than %d mirrors",
+                             VS_CACHE_MAX_MIRRORS);
+    /* every URL is checked before any byte moves: a bad byte in a signature
+     * URL or a mirror must not surface after the package was downloaded */
+    const char *urls[] = { o->url, o->gpg_sig_url, o->checksums_url, o->rsa_sig_url };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
+        if (urls[i] && vs_fetch_url_check(urls[i], err) != VS_OK)
+            return VS_E_USAGE;
+    for (size_t i = 0; i < o->nmirrors; i++)
+        if (vs_fetch_url_check(o->mirrors[i], err) != VS_OK)
+            return VS_E_USAGE;
+    j->require = o->require ? o->require : VS_REQUIRE_BOTH;
+    if (j->require & ~(unsigned)VS_REQUIRE_BOTH)
+        return vs_error_set(err, VS_E_USAGE, "fetch: bad --require mask");
+    vs_status st = resolve_names(j, err);
+    if (!st)
+        st = resolve_keys(j, err);
+    /* a policy the store cannot meet is said before anything is downloaded,
+     * naming the package it was asked for */
+    vs_error pe = VS_ERROR_INIT;
+    if (!st &&
+        (st = vs_verify_policy_check(j->ctx, j->require, j->nkeys ? j->keyp : NULL, j->nkeys,
+                                     &pe))) {
+        vs_error_subj(err, st, j->ref, "%s", pe.message);
+        if (pe.hint[0])
+            vs_error_hint(err, "%s", pe.hint);
+    }
+    if (!st)
+        st = check_cache_dirs(j, err);
+    return st;
+}
+
+/* ---- reuse ------------------------------------------------------------------------ */
+
+/* Cheap check that an entry's objects are there (the package with its
+ * recorded size). An entry whose objects went missing is fetched again and
+ * its ref rewritten; fsck finds subtler damage by re-hashing. */
+static bool entry_present(vs_ctx *ctx, const vs_cache_entry *e)
+{
+    struct stat sb;
+    for (size_t i = 0; i <= e->nsigs && i <= VS_CACHE_MAX_SIGS; i++) {
+        const char *id = i == 0 ? e->sha256 : e->sigs[i - 1].sha256;
+        int fd;
+        if (vs_cache_object_open(ctx, id, &fd, &sb, NULL) != VS_OK)
+            return false;
+        close(fd);
+        if (i == 0 && (uint64_t)sb.st_size != e->size)
+            return false;
+    }
+    return true;
+}
+
+/* The entry was admitted under the key binding asked for now (a package
+ * admitted unbound is not good enough for a bound source, and the other
+ * way round the ref would misstate its binding). */
+static bool same_binding(const job *j, const vs_cache_entry *e)
+{
+    if (e->nkeys != j->nkeys)
+        return false;
+    for (size_t i = 0; i < j->nkeys; i++) {
+        bool found = false;
+        for (size_t k = 0; k < e->nkeys; k++)
+            found = found || strcmp(j->keys[i], e->keys[k]) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+/* An admitted ref is the answer: nothing is downloaded again. `locked`:
+ * the caller holds the cache lock (read the ref directly). */
+static bool reuse(job *j, bool locked)
+{
+    vs_status st = locked ? vs_cache_ref_read(j->ctx, j->name, j->version, j->e, NULL)
+                          : vs_cache_lookup(j->ctx, j->ref, j->e, NULL);
+    j->hit = st == VS_OK && same_binding(j, j->e) && entry_present(j->ctx, j->e);
+    return j->hit;
+}
+
+/* ---- quarantine ----------------------------------------------------------------- */
+
 /*
  * Open and lock cache/quarantine/<id>/ exclusively. A directory removed by
  * its previous holder (or by gc) while we waited is detected by comparing
  * the locked inode with the name, and we start over.
  */
-static vs_status quarantine_lock(vs_ctx *ctx, const char *id, int *qroot, int *qfd,
-                                 vs_error *err)
+static vs_status quarantine_lock(job *j, vs_error *err)
 {
-    *qroot = *qfd = -1;
-    vs_status st = vs_home_dir(ctx, VS_CACHE_QUARANTINE, VS_BENEATH_CREATE, qroot, err);
+    vs_status st = vs_home_dir(j->ctx, VS_CACHE_QUARANTINE, VS_BENEATH_CREATE, &j->qroot, err);
     if (st)
         return st;
     char rel[sizeof VS_CACHE_QUARANTINE + VS_SHA256_HEX + 1];
-    snprintf(rel, sizeof rel, "%s/%s", VS_CACHE_QUARANTINE, id);
+    snprintf(rel, sizeof rel, "%s/%s", VS_CACHE_QUARANTINE, j->qid);
     for (int tries = 0; tries < 1000; tries++) {
         int fd;
         vs_error e2 = VS_ERROR_INIT;
-        st = vs_home_dir(ctx, rel, VS_BENEATH_CREATE, &fd, &e2);
+        st = vs_home_dir(j->ctx, rel, VS_BENEATH_CREATE, &fd, &e2);
         if (st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND)
             continue; /* removed between mkdir and open */
         if (st) {
             if (err)
                 *err = e2;
-            break;
+            return st;
         }
         while (flock(fd, LOCK_EX) != 0 && errno == EINTR)
             ;
         struct stat a, b;
-        if (fstat(fd, &a) == 0 && fstatat(*qroot, id, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+        if (fstat(fd, &a) == 0 && fstatat(j->qroot, j->qid, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
             a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-            *qfd = fd;
+            j->qfd = fd;
             return VS_OK;
         }
         close(fd); /* removed while we waited: take the new one */
     }
-    if (!st)
-        st = vs_error_set(err, VS_E_INTERNAL, "%s/%s/%s: cannot lock the quarantine", ctx->home,
-                          VS_CACHE_QUARANTINE, id);
-    close(*qroot);
-    *qroot = -1;
-    return st;
+    return vs_error_subj(err, VS_E_INTERNAL, rel, "cannot lock the quarantine");
 }
 
-/* Done with a quarantine: remove it whole, or keep only resumable partial
+/* Done with the quarantine: remove it whole, or keep only resumable partial
  * package files (names starting with "pkg-") and drop it if empty. */
-static void quarantine_release(int qroot, int qfd, const char *id, bool keep_partials)
+static void quarantine_release(job *j)
 {
-    if (qfd < 0)
-        return;
-    if (!keep_partials) {
-        vs_remove_tree(qroot, id, NULL);
-    } else {
-        for (int i = 0; i < NSIG; i++)
-            unlinkat(qfd, sig_kind[i], 0);
-        unlinkat(qroot, id, AT_REMOVEDIR); /* only succeeds when nothing is left */
+    if (j->qfd >= 0) {
+        if (!j->keep_partials) {
+            vs_remove_tree(j->qroot, j->qid, NULL);
+        } else {
+            for (int i = 0; i < NSIG; i++)
+                unlinkat(j->qfd, sig_kind[i], 0);
+            unlinkat(j->qroot, j->qid, AT_REMOVEDIR); /* only succeeds when nothing is left */
+        }
+        vs_fsync_dir(j->qroot, NULL, NULL);
+        close(j->qfd);
     }
-    vs_fsync_dir(qroot, NULL, NULL);
-    close(qfd);
-    close(qroot);
+    if (j->qroot >= 0)
+        close(j->qroot);
+    j->qfd = j->qroot = -1;
 }
 
-/* Replace the first `from` in buf (capacity cap) by `to`, truncating. */
-static void replace_in(char *buf, size_t cap, const char *from, const char *to)
-{
-    char *q = strstr(buf, from);
-    if (!q || !*from)
-        return;
-    size_t pre = (size_t)(q - buf), fl = strlen(from), tl = strlen(to);
-    const char *rest = q + fl;
-    size_t rl = strlen(rest);
-    char *tmp = malloc(pre + tl + rl + 1);
-    if (!tmp)
-        return;
-    memcpy(tmp, buf, pre);
-    memcpy(tmp + pre, to, tl);
-    memcpy(tmp + pre + tl, rest, rl + 1);
-    size_t n = strnlen(tmp, cap - 1);
-    memcpy(buf, tmp, n);
-    buf[n] = '\0';
-    free(tmp);
-}
-
-/* One source: signature files, then the package, then the verdict. */
-typedef struct attempt {
-    bool have[NSIG];
-    char pkgname[32];
-    vs_fetch_result res;
-    vs_verdict *verdict;
-} attempt;
+/* ---- try: one source -------------------------------------------------------------- */
 
 static bool sig_required(int i, unsigned require, bool checksums_mode)
 {
@@ -212,96 +405,197 @@ static bool sig_required(int i, unsigned require, bool checksums_mode)
     return checksums_mode ? i != SIG_GPG : i == SIG_GPG;
 }
 
-static vs_status try_source(vs_ctx *ctx, const vs_cache_fetch_opts *o, unsigned require,
-                            const source *s, int qfd, const char *qpath, const char *filename,
-                            attempt *a, vs_error *err)
+/* One signature-side file into the quarantine. A required one that cannot
+ * be fetched fails the source, naming its URL; another is logged. */
+static vs_status fetch_sig(job *j, int i, vs_error *err)
 {
-    memset(a, 0, sizeof *a);
-    vs_status st;
-    for (int i = 0; i < NSIG; i++) {
-        unlinkat(qfd, sig_kind[i], 0);
-        if (!s->sig[i])
-            continue;
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        vs_error e2 = VS_ERROR_INIT;
-        st = vs_fetch_to_memory(ctx, s->sig[i], sig_max[i], &o->fetch, &buf, &len, &e2);
-        if (st) {
-            if (sig_required(i, require, o->checksums_url != NULL)) {
-                *err = e2;
-                return st;
-            }
-            vs_log(ctx, VS_LOG_INFO, "%s (not required; going on without it)", e2.message);
-            continue;
-        }
-        st = vs_write_file_atomic(qfd, sig_kind[i], buf, len, 0600, err);
-        free(buf);
-        if (st)
-            return st;
-        a->have[i] = true;
-    }
-    char id[VS_SHA256_HEX], sb[VS_MAX_URL + 1], sigsb[NSIG][VS_MAX_URL + 1];
-    sha_hex_of(shown(sb, s->pkg), id); /* no password hashed onto disk */
-    snprintf(a->pkgname, sizeof a->pkgname, "pkg-%.16s", id);
-    st = vs_fetch_to_file(ctx, s->pkg, qfd, a->pkgname, &o->fetch, &a->res, err);
-    if (st)
-        return st;
-
-    char pkgpath[4096], sigpath[NSIG][4096];
-    snprintf(pkgpath, sizeof pkgpath, "%s/%s", qpath, a->pkgname);
-    for (int i = 0; i < NSIG; i++)
-        snprintf(sigpath[i], sizeof sigpath[i], "%s/%s", qpath, sig_kind[i]);
-    vs_verify_opts vo = VS_VERIFY_OPTS_INIT;
-    vo.gpg_sig = a->have[SIG_GPG] ? sigpath[SIG_GPG] : NULL;
-    vo.checksums = a->have[SIG_CHECKSUMS] ? sigpath[SIG_CHECKSUMS] : NULL;
-    vo.checksums_sig = a->have[SIG_CHECKSUMS] && a->have[SIG_CHECKSUMS_SIG]
-                           ? sigpath[SIG_CHECKSUMS_SIG]
-                           : NULL;
-    if (vo.checksums && !vo.checksums_sig)
-        vo.checksums = NULL; /* an unsigned list proves nothing */
-    vo.rsa_sig = a->have[SIG_RSA] ? sigpath[SIG_RSA] : NULL;
-    vo.require = require;
-    vo.max_sig_age_days = o->max_sig_age_days;
-    vo.package_name = filename;
-    vo.known_sha256 = a->res.sha256;
+    uint8_t *buf = NULL;
+    size_t len = 0;
     vs_error e2 = VS_ERROR_INIT;
-    st = vs_verify_package(ctx, pkgpath, &vo, &a->verdict, &e2);
-    if (st == VS_OK && (!a->verdict || !a->verdict->trusted))
-        st = vs_error_set(&e2, VS_E_VERIFY, "%s: not trusted", sb);
+    vs_status st =
+        vs_fetch_to_memory(j->ctx, j->cur.sig[i], sig_max[i], &j->o->fetch, &buf, &len, &e2);
     if (st) {
-        /* the bytes are complete but untrusted: never resume from them */
-        unlinkat(qfd, a->pkgname, 0);
-        /* name the URLs, not the quarantine files */
-        bool named = false;
-        for (int i = -1; i < NSIG; i++) {
-            const char *from = i < 0 ? pkgpath : sigpath[i];
-            const char *to = i < 0 ? sb : s->sig[i] ? shown(sigsb[i], s->sig[i]) : NULL;
-            if (!to)
-                continue;
-            replace_in(e2.message, sizeof e2.message, from, to);
-            if (a->verdict) {
-                replace_in(a->verdict->package, sizeof a->verdict->package, from, to);
-                for (size_t k = 0; k < a->verdict->nsigs; k++)
-                    replace_in(a->verdict->sigs[k].file, sizeof a->verdict->sigs[k].file, from,
-                               to);
-            }
-            named = named || strstr(e2.message, to) != NULL;
+        if (sig_required(i, j->require, j->o->checksums_url != NULL)) {
+            if (err)
+                *err = e2;
+            return st;
         }
-        if (!named) {
-            char msg[VS_ERROR_MSG_MAX * 6];
-            snprintf(msg, sizeof msg, "%s: %s", sb, e2.message);
-            size_t n = strnlen(msg, sizeof e2.message - 1);
-            memcpy(e2.message, msg, n);
-            e2.message[n] = '\0';
-        }
-        *err = e2;
-        return st;
+        vs_log(j->ctx, VS_LOG_INFO, "%s (not required; going on without it)", e2.message);
+        return VS_OK;
     }
-    return VS_OK;
+    st = vs_write_file_atomic(j->qfd, sig_kind[i], buf, len, 0600, err);
+    free(buf);
+    if (!st)
+        j->have[i] = true;
+    return st;
 }
 
-/* Move the trusted files into the object store and write the ref. Caller
- * holds the exclusive cache lock. */
+/* The package first: when it cannot be had, its own URL is what failed
+ * (not a signature's). Then the signature-side files; when a required one
+ * fails, the complete package is dropped too (the next fetch starts over,
+ * as before signatures came second). */
+static vs_status fetch_files(job *j, vs_error *err)
+{
+    memset(j->have, 0, sizeof j->have);
+    char id[VS_SHA256_HEX], sb[VS_MAX_URL + 1];
+    sha_hex_of(shown(sb, j->cur.pkg), id); /* no password hashed onto disk */
+    snprintf(j->pkgname, sizeof j->pkgname, "pkg-%.16s", id);
+    vs_status st =
+        vs_fetch_to_file(j->ctx, j->cur.pkg, j->qfd, j->pkgname, &j->o->fetch, &j->res, err);
+    for (int i = 0; !st && i < NSIG; i++) {
+        unlinkat(j->qfd, sig_kind[i], 0);
+        if (j->cur.sig[i])
+            st = fetch_sig(j, i, err);
+        if (st)
+            unlinkat(j->qfd, j->pkgname, 0);
+    }
+    return st;
+}
+
+static vs_status quarantine_paths(job *j, vs_error *err)
+{
+    paths_free(j);
+    char rel[sizeof VS_CACHE_QUARANTINE + VS_SHA256_HEX + 1];
+    snprintf(rel, sizeof rel, "%s/%s", VS_CACHE_QUARANTINE, j->qid);
+    char *dir = vs_path_join(vs_ctx_home(j->ctx), rel);
+    bool oom = !dir || !(j->pkgpath = vs_path_join(dir, j->pkgname));
+    for (int i = 0; !oom && i < NSIG; i++)
+        oom = !(j->sigpath[i] = vs_path_join(dir, sig_kind[i]));
+    free(dir);
+    return oom ? vs_error_set(err, VS_E_INTERNAL, "out of memory") : VS_OK;
+}
+
+/* The URL a quarantine path came from, NULL for any other string. */
+static const char *url_of(const job *j, const char *path)
+{
+    if (j->pkgpath && strcmp(path, j->pkgpath) == 0)
+        return j->cur.pkg;
+    for (int i = 0; i < NSIG; i++)
+        if (j->sigpath[i] && j->cur.sig[i] && strcmp(path, j->sigpath[i]) == 0)
+            return j->cur.sig[i];
+    return NULL;
+}
+
+/* Name the URLs, not the quarantine files: the error's subject (the
+ * package's URL when it has none) and the verdict's file fields. */
+static void relabel(job *j, vs_error *e)
+{
+    char sb[VS_MAX_URL + 1];
+    const char *url = e->subject[0] ? url_of(j, e->subject) : j->cur.pkg;
+    if (url)
+        vs_error_relabel(e, shown(sb, url));
+    vs_verdict *v = j->verdict;
+    if (!v)
+        return;
+    if ((url = url_of(j, v->package)))
+        vs_url_redact(v->package, sizeof v->package, url);
+    for (size_t k = 0; k < v->nsigs; k++)
+        if ((url = url_of(j, v->sigs[k].file)))
+            vs_url_redact(v->sigs[k].file, sizeof v->sigs[k].file, url);
+}
+
+/* The verdict on the quarantined files, with the key binding. */
+static vs_status judge(job *j, vs_error *err)
+{
+    vs_status st = quarantine_paths(j, err);
+    if (st)
+        return st;
+    vs_verify_opts vo = VS_VERIFY_OPTS_INIT;
+    vo.gpg_sig = j->have[SIG_GPG] ? j->sigpath[SIG_GPG] : NULL;
+    /* an unsigned list proves nothing */
+    bool list = j->have[SIG_CHECKSUMS] && j->have[SIG_CHECKSUMS_SIG];
+    vo.checksums = list ? j->sigpath[SIG_CHECKSUMS] : NULL;
+    vo.checksums_sig = list ? j->sigpath[SIG_CHECKSUMS_SIG] : NULL;
+    vo.rsa_sig = j->have[SIG_RSA] ? j->sigpath[SIG_RSA] : NULL;
+    vo.require = j->require;
+    vo.max_sig_age_days = j->o->max_sig_age_days;
+    vo.package_name = j->filename;
+    vo.known_sha256 = j->res.sha256;
+    vo.keys = j->nkeys ? j->keyp : NULL;
+    vo.nkeys = j->nkeys;
+    vs_error e2 = VS_ERROR_INIT;
+    st = vs_verify_package(j->ctx, j->pkgpath, &vo, &j->verdict, &e2);
+    char sb[VS_MAX_URL + 1];
+    if (st == VS_OK && (!j->verdict || !j->verdict->trusted))
+        st = vs_error_subj(&e2, VS_E_VERIFY, shown(sb, j->cur.pkg), "not trusted");
+    if (st) {
+        /* the bytes are complete but untrusted: never resume from them */
+        unlinkat(j->qfd, j->pkgname, 0);
+        relabel(j, &e2);
+        if (err)
+            *err = e2;
+    }
+    return st;
+}
+
+static vs_status try_source(job *j, vs_error *err)
+{
+    vs_verdict_free(j->verdict);
+    j->verdict = NULL;
+    memset(&j->res, 0, sizeof j->res);
+    vs_status st = fetch_files(j, err);
+    if (!st)
+        st = judge(j, err);
+    return st;
+}
+
+/* ---- try: the URL, then the mirrors ------------------------------------------------- */
+
+static vs_status try_with_restart(job *j, vs_error *err)
+{
+    vs_status st = try_source(j, err);
+    if ((st == VS_E_VERIFY || st == VS_E_POLICY) && j->res.resumed_from > 0) {
+        /* the kept partial may predate a change on the server: the
+         * untrusted file is gone now, so try once more from byte 0 */
+        char sb[VS_MAX_URL + 1];
+        vs_log(j->ctx, VS_LOG_INFO, "%s; downloading %s again from the start",
+               err ? err->message : "not trusted", shown(sb, j->cur.pkg));
+        if (err)
+            vs_error_clear(err);
+        st = try_source(j, err);
+    }
+    return st;
+}
+
+/* Every source in turn until one is trusted (j->cur, j->verdict). When all
+ * fail, the first source's error and verdict are the answer (the others
+ * logged) and the partial package is kept for a resume. */
+static vs_status try_sources(job *j, vs_error *err)
+{
+    size_t nsrc = 1 + j->o->nmirrors;
+    vs_error first = VS_ERROR_INIT;
+    for (size_t i = 0; i < nsrc; i++) {
+        vs_error e2 = VS_ERROR_INIT;
+        vs_status st = make_source(j->o, i, &j->cur, &e2);
+        if (!st)
+            st = try_with_restart(j, &e2);
+        if (st == VS_OK) {
+            vs_verdict_free(j->first_verdict);
+            j->first_verdict = NULL;
+            return VS_OK;
+        }
+        if (i == 0) {
+            first = e2;
+            j->first_verdict = j->verdict;
+            j->verdict = NULL;
+        } else {
+            vs_log(j->ctx, VS_LOG_WARN, "%s", e2.message);
+        }
+        char sb[VS_MAX_URL + 1];
+        if (i + 1 < nsrc)
+            vs_log(j->ctx, VS_LOG_INFO, "%s; trying mirror %s", e2.message,
+                   shown(sb, j->o->mirrors[i]));
+        source_free(&j->cur);
+        paths_free(j);
+    }
+    j->keep_partials = true;
+    if (err)
+        *err = first;
+    return first.status ? first.status : VS_E_INTERNAL;
+}
+
+/* ---- admit ------------------------------------------------------------------------- */
+
 /* The same bytes under another VERSION of the same NAME: a detached
  * signature covers the bytes, not the version in the file name, so an old
  * signed release served under a newer name must not become that version.
@@ -324,45 +618,19 @@ static vs_status replay_one(vs_ctx *ctx, const char *name, const char *version, 
     vs_status st = VS_OK;
     if (vs_cache_ref_read(ctx, name, version, other, NULL) == VS_OK &&
         strcmp(other->sha256, rc->sha256) == 0)
-        st = vs_error_set(err, VS_E_POLICY,
-                          "%s: this package (sha256 %s) is already in the cache as %s@%s; a "
-                          "signed package cannot become %s@%s (replay refused)",
-                          rc->url, rc->sha256, name, version, rc->name, rc->version);
+        st = vs_error_subj(err, VS_E_POLICY, rc->url,
+                           "this package (sha256 %s) is already in the cache as %s@%s; a signed "
+                           "package cannot become %s@%s (replay refused)",
+                           rc->sha256, name, version, rc->name, rc->version);
     free(other);
     return st;
 }
 
-static vs_status admit(vs_ctx *ctx, const source *s, int qfd, const attempt *a,
-                       const char *name, const char *version, const char *filename,
-                       unsigned require, vs_cache_entry *e, vs_error *err)
+/* What the verdict says about the signers, into the entry. */
+static void record_signers(vs_cache_entry *e, const vs_verdict *v)
 {
-    memset(e, 0, sizeof *e);
-    snprintf(e->name, sizeof e->name, "%s", name);
-    snprintf(e->version, sizeof e->version, "%s", version);
-    snprintf(e->filename, sizeof e->filename, "%s", filename);
-    vs_url_redact(e->url, sizeof e->url, s->pkg);
-    e->size = a->res.size;
-    e->require = require;
-    e->verified = (int64_t)time(NULL);
-    snprintf(e->tool, sizeof e->tool, "vetstage %s", vs_version());
-    vs_status st = vs_cache_object_put_file(ctx, qfd, a->pkgname, a->res.sha256, e->sha256, err);
-    for (int i = 0; !st && i < NSIG; i++) {
-        if (!a->have[i])
-            continue;
-        vs_cache_sig *sig = &e->sigs[e->nsigs++];
-        snprintf(sig->kind, sizeof sig->kind, "%s", sig_kind[i]);
-        const char *fn = vs_basename(s->sig[i]);
-        size_t n = strcspn(fn, "?#");
-        snprintf(sig->filename, sizeof sig->filename, "%.*s", (int)n, fn);
-        if (!sig->filename[0] || !strcmp(sig->filename, ".") || !strcmp(sig->filename, ".."))
-            snprintf(sig->filename, sizeof sig->filename, "%s", sig_kind[i]);
-        vs_url_redact(sig->url, sizeof sig->url, s->sig[i]);
-        st = vs_cache_object_put_file(ctx, qfd, sig_kind[i], NULL, sig->sha256, err);
-    }
-    if (st)
-        return st;
-    for (size_t i = 0; a->verdict && i < a->verdict->nsigs; i++) {
-        const vs_sig_result *r = &a->verdict->sigs[i];
+    for (size_t i = 0; v && i < v->nsigs; i++) {
+        const vs_sig_result *r = &v->sigs[i];
         if (r->valid && r->kind == VS_SIG_GPG && r->created > e->signed_at)
             e->signed_at = r->created;
         if (!r->valid || !r->fingerprint[0] || e->nsigners >= VS_CACHE_MAX_SIGNERS)
@@ -373,25 +641,94 @@ static vs_status admit(vs_ctx *ctx, const source *s, int qfd, const attempt *a,
         if (!dup)
             snprintf(e->signers[e->nsigners++], VS_FPR_MAX, "%s", r->fingerprint);
     }
-    return vs_cache_ref_write(ctx, e, err);
 }
 
-/* Cheap check that an entry's objects are there (the package with its
- * recorded size). An entry whose objects went missing is fetched again and
- * its ref rewritten; fsck finds subtler damage by re-hashing. */
-static bool entry_present(vs_ctx *ctx, const vs_cache_entry *e)
+/* A signature object's original file name, from its URL. */
+static void sig_filename(vs_cache_sig *sig, const char *url, const char *kind)
 {
-    struct stat sb;
-    for (size_t i = 0; i <= e->nsigs && i <= VS_CACHE_MAX_SIGS; i++) {
-        const char *id = i == 0 ? e->sha256 : e->sigs[i - 1].sha256;
-        int fd;
-        if (vs_cache_object_open(ctx, id, &fd, &sb, NULL) != VS_OK)
-            return false;
-        close(fd);
-        if (i == 0 && (uint64_t)sb.st_size != e->size)
-            return false;
+    const char *fn = vs_basename(url);
+    size_t n = strcspn(fn, "?#");
+    snprintf(sig->filename, sizeof sig->filename, "%.*s", (int)n, fn);
+    if (!sig->filename[0] || !strcmp(sig->filename, ".") || !strcmp(sig->filename, ".."))
+        snprintf(sig->filename, sizeof sig->filename, "%s", kind);
+}
+
+/* Move the trusted files into the object store and fill the entry. Caller
+ * holds the exclusive cache lock. */
+static vs_status store_objects(job *j, vs_error *err)
+{
+    vs_cache_entry *e = j->e;
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", j->name);
+    snprintf(e->version, sizeof e->version, "%s", j->version);
+    snprintf(e->filename, sizeof e->filename, "%s", j->filename);
+    vs_url_redact(e->url, sizeof e->url, j->cur.pkg); /* never a password on disk */
+    e->size = j->res.size;
+    e->require = j->require;
+    e->verified = (int64_t)time(NULL);
+    snprintf(e->tool, sizeof e->tool, "vetstage %s", vs_version());
+    for (size_t i = 0; i < j->nkeys; i++)
+        memcpy(e->keys[i], j->keys[i], sizeof e->keys[i]);
+    e->nkeys = j->nkeys;
+    vs_status st =
+        vs_cache_object_put_file(j->ctx, j->qfd, j->pkgname, j->res.sha256, e->sha256, err);
+    for (int i = 0; !st && i < NSIG; i++) {
+        if (!j->have[i])
+            continue;
+        vs_cache_sig *sig = &e->sigs[e->nsigs++];
+        snprintf(sig->kind, sizeof sig->kind, "%s", sig_kind[i]);
+        sig_filename(sig, j->cur.sig[i], sig_kind[i]);
+        vs_url_redact(sig->url, sizeof sig->url, j->cur.sig[i]);
+        st = vs_cache_object_put_file(j->ctx, j->qfd, sig_kind[i], NULL, sig->sha256, err);
     }
-    return true;
+    if (!st)
+        record_signers(e, j->verdict);
+    return st;
+}
+
+/* Under the exclusive lock: unless admitted meanwhile (by a fetch of
+ * another URL), the replay rule, then objects, then the ref. */
+static vs_status admit(job *j, vs_error *err)
+{
+    int lk;
+    vs_status st = vs_cache_lock(j->ctx, LOCK_EX, &lk, err);
+    if (st)
+        return st;
+    if (!reuse(j, true)) {
+        char hex[VS_SHA256_HEX];
+        vs_hex(hex, j->res.sha256, VS_SHA256_LEN);
+        char sb[VS_MAX_URL + 1];
+        struct replay_check rc = { j->name, j->version, hex, shown(sb, j->cur.pkg) };
+        st = vs_cache_each_ref(j->ctx, replay_one, &rc, err);
+        if (!st)
+            st = store_objects(j, err);
+        if (!st)
+            st = vs_cache_ref_write(j->ctx, j->e, err);
+    }
+    vs_cache_unlock(lk);
+    return st;
+}
+
+/* ---- the phases in order -------------------------------------------------------------- */
+
+static vs_status job_init(job *j, vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_error *err)
+{
+    memset(j, 0, sizeof *j);
+    j->ctx = ctx;
+    j->o = opts;
+    j->qroot = j->qfd = -1;
+    j->e = malloc(sizeof *j->e);
+    return j->e ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+}
+
+static void job_free(job *j)
+{
+    quarantine_release(j);
+    source_free(&j->cur);
+    paths_free(j);
+    vs_verdict_free(j->verdict);
+    vs_verdict_free(j->first_verdict);
+    free(j->e);
 }
 
 vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_entry *out,
@@ -403,212 +740,92 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         *verdict = NULL;
     if (out)
         memset(out, 0, sizeof *out);
-    if (!opts || !opts->url || !*opts->url)
-        return vs_error_set(err, VS_E_USAGE, "fetch: no URL given");
-    char sb[VS_MAX_URL + 1];
-    if (opts->checksums_url && opts->gpg_sig_url)
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: give either a detached signature URL or a checksum list URL",
-                            shown(sb, opts->url));
-    if (opts->nmirrors > VS_CACHE_MAX_MIRRORS || (opts->nmirrors && !opts->mirrors))
-        return vs_error_set(err, VS_E_USAGE, "%s: more than %d mirrors", shown(sb, opts->url),
-                            VS_CACHE_MAX_MIRRORS);
-    /* every URL is checked before any byte moves: a bad byte in a signature
-     * URL or a mirror must not surface after the package was downloaded */
-    const char *urls[] = { opts->url, opts->gpg_sig_url, opts->checksums_url, opts->rsa_sig_url };
-    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++)
-        if (urls[i] && vs_fetch_url_check(urls[i], err) != VS_OK)
-            return VS_E_USAGE;
-    for (size_t i = 0; i < opts->nmirrors; i++)
-        if (vs_fetch_url_check(opts->mirrors[i], err) != VS_OK)
-            return VS_E_USAGE;
-    unsigned require = opts->require ? opts->require : VS_REQUIRE_BOTH;
-    if (require & ~VS_REQUIRE_BOTH)
-        return vs_error_set(err, VS_E_USAGE, "fetch: bad --require mask");
-    char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1], filename[256];
-    vs_status st = VS_OK;
-    if (!opts->name || !opts->version) {
-        st = vs_fetch_name_version_for(opts->url, opts->name, name, version, err);
-        if (st)
-            return st;
+    job j;
+    vs_status st = job_init(&j, ctx, opts, err);
+    if (!st)
+        st = resolve(&j, err);
+    if (!st && !reuse(&j, false)) {
+        char sb[VS_MAX_URL + 1];
+        sha_hex_of(shown(sb, opts->url), j.qid); /* no password hashed onto disk */
+        st = quarantine_lock(&j, err);
+        /* another process may have admitted it while we waited for the lock */
+        if (!st && !reuse(&j, false))
+            st = try_sources(&j, err);
+        if (!st && !j.hit)
+            st = admit(&j, err);
     }
-    if (opts->name)
-        snprintf(name, sizeof name, "%s", opts->name);
-    if (opts->version)
-        snprintf(version, sizeof version, "%s", opts->version);
-    if (!vs_valid_name(name) || (opts->name && strlen(opts->name) > VS_MAX_NAME))
-        return vs_error_set(err, VS_E_USAGE, "%s: invalid package name",
-                            opts->name ? opts->name : name);
-    if (!vs_valid_version(version) || (opts->version && strlen(opts->version) > VS_MAX_VERSION))
-        return vs_error_set(err, VS_E_USAGE, "%s: invalid version",
-                            opts->version ? opts->version : version);
-    if ((st = url_filename(opts->url, filename, err)))
-        return st;
-
-    vs_cache_entry *e = malloc(sizeof *e);
-    if (!e)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    /* the second run is instant: an admitted ref is never downloaded again */
-    char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
-    snprintf(ref, sizeof ref, "%s@%s", name, version);
-    if (vs_cache_ref_exists(ctx, name, version) && vs_cache_lookup(ctx, ref, e, NULL) == VS_OK &&
-        entry_present(ctx, e)) {
-        if (out)
-            *out = *e;
-        if (already)
-            *already = true;
-        free(e);
-        return VS_OK;
+    if (!st && out)
+        *out = *j.e;
+    if (already)
+        *already = !st && j.hit;
+    /* the verdict of this run: the trusted one, or the first source's */
+    vs_verdict **give = st ? &j.first_verdict : &j.verdict;
+    if (verdict) {
+        *verdict = *give;
+        *give = NULL;
     }
-    /* the cache's own directories, and refs/NAME if there, are checked
-     * before any download: a link there is refused, not followed */
-    int rdfd = -1;
-    vs_error re = VS_ERROR_INIT;
-    if ((st = vs_cache_mkdirs(ctx, err)) ||
-        ((st = vs_cache_ref_dir(ctx, name, false, &rdfd, &re)) &&
-         !(st == VS_E_USAGE && re.detail == VS_DETAIL_NOT_FOUND))) {
-        if (err && re.status)
-            *err = re;
-        free(e);
-        return st;
-    }
-    if (rdfd >= 0)
-        close(rdfd);
-    st = VS_OK;
-    char qid[VS_SHA256_HEX];
-    sha_hex_of(shown(sb, opts->url), qid); /* no password hashed onto disk */
-    int qroot, qfd;
-    if ((st = quarantine_lock(ctx, qid, &qroot, &qfd, err))) {
-        free(e);
-        return st;
-    }
-    /* another process may have admitted it while we waited for the lock */
-    if (vs_cache_ref_exists(ctx, name, version) && vs_cache_lookup(ctx, ref, e, NULL) == VS_OK &&
-        entry_present(ctx, e)) {
-        quarantine_release(qroot, qfd, qid, false);
-        if (out)
-            *out = *e;
-        if (already)
-            *already = true;
-        free(e);
-        return VS_OK;
-    }
-    char qpath[2048];
-    snprintf(qpath, sizeof qpath, "%s/%s/%s", ctx->home, VS_CACHE_QUARANTINE, qid);
-
-    source prim;
-    if ((st = primary_source(opts, &prim, err))) {
-        quarantine_release(qroot, qfd, qid, true);
-        free(e);
-        return st;
-    }
-    size_t nsrc = 1 + opts->nmirrors;
-    vs_error first = VS_ERROR_INIT;
-    vs_verdict *first_verdict = NULL;
-    attempt a;
-    memset(&a, 0, sizeof a);
-    bool trusted = false;
-    source cur = { 0 };
-    for (size_t i = 0; i < nsrc && !trusted; i++) {
-        vs_error e2 = VS_ERROR_INIT;
-        if (i == 0) {
-            cur = prim;
-            memset(&prim, 0, sizeof prim);
-            st = VS_OK;
-        } else {
-            source p0;
-            if (primary_source(opts, &p0, &e2) == VS_OK) {
-                st = mirror_source(&p0, opts->mirrors[i - 1], &cur, &e2);
-                source_free(&p0);
-            } else {
-                st = e2.status;
-            }
-        }
-        if (!st)
-            st = try_source(ctx, opts, require, &cur, qfd, qpath, filename, &a, &e2);
-        if ((st == VS_E_VERIFY || st == VS_E_POLICY) && a.res.resumed_from > 0) {
-            /* the kept partial may predate a change on the server: the
-             * untrusted file is gone now, so try once more from byte 0 */
-            vs_log(ctx, VS_LOG_INFO, "%s; downloading %s again from the start", e2.message,
-                   shown(sb, cur.pkg));
-            vs_verdict_free(a.verdict);
-            a.verdict = NULL;
-            vs_error_clear(&e2);
-            st = try_source(ctx, opts, require, &cur, qfd, qpath, filename, &a, &e2);
-        }
-        if (st == VS_OK) {
-            trusted = true;
-            break;
-        }
-        if (i == 0) {
-            first = e2;
-            first_verdict = a.verdict;
-            a.verdict = NULL;
-        } else {
-            vs_log(ctx, VS_LOG_WARN, "%s", e2.message);
-            vs_verdict_free(a.verdict);
-            a.verdict = NULL;
-        }
-        if (i + 1 < nsrc)
-            vs_log(ctx, VS_LOG_INFO, "%s; trying mirror %s", e2.message,
-                   shown(sb, opts->mirrors[i]));
-        source_free(&cur);
-    }
-    if (!trusted) {
-        quarantine_release(qroot, qfd, qid, true);
-        if (err)
-            *err = first;
-        if (verdict)
-            *verdict = first_verdict;
-        else
-            vs_verdict_free(first_verdict);
-        free(e);
-        return first.status ? first.status : VS_E_INTERNAL;
-    }
-    vs_verdict_free(first_verdict);
-
-    int lk;
-    st = vs_cache_lock(ctx, LOCK_EX, &lk, err);
-    if (!st) {
-        if (vs_cache_ref_exists(ctx, name, version) &&
-            vs_cache_ref_read(ctx, name, version, e, NULL) == VS_OK && entry_present(ctx, e)) {
-            if (already)
-                *already = true; /* admitted meanwhile by a fetch of another URL */
-        } else {
-            char hex[VS_SHA256_HEX];
-            vs_hex(hex, a.res.sha256, VS_SHA256_LEN);
-            struct replay_check rc = { name, version, hex, shown(sb, cur.pkg) };
-            st = vs_cache_each_ref(ctx, replay_one, &rc, err);
-            if (!st)
-                st = admit(ctx, &cur, qfd, &a, name, version, filename, require, e, err);
-        }
-        vs_cache_unlock(lk);
-    }
-    quarantine_release(qroot, qfd, qid, false);
-    source_free(&cur);
-    if (st) {
-        vs_verdict_free(a.verdict);
-        free(e);
-        return st;
-    }
-    if (out)
-        *out = *e;
-    if (verdict)
-        *verdict = a.verdict;
-    else
-        vs_verdict_free(a.verdict);
-    free(e);
-    return VS_OK;
+    job_free(&j);
+    return st;
 }
 
-/* ---- re-verification ---------------------------------------------------- */
+/* ---- re-verification -------------------------------------------------------------- */
+
+/* The package object (a link in the object store is refused as such, not
+ * called an altered package) and the signature objects, re-hashed; their
+ * paths into sigp and vo. */
+static vs_status reverify_objects(vs_ctx *ctx, const vs_cache_entry *e, char **sigp,
+                                  vs_verify_opts *vo, const char *pkg, vs_error *err)
+{
+    char odir[64];
+    int ofd;
+    vs_error e2 = VS_ERROR_INIT;
+    snprintf(odir, sizeof odir, "%s/%.2s", VS_CACHE_OBJECTS, e->sha256);
+    vs_status st = vs_home_dir(ctx, odir, 0, &ofd, &e2);
+    if (st == VS_OK)
+        close(ofd);
+    else if (!(st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND)) {
+        if (err)
+            *err = e2;
+        return st;
+    }
+    vs_error_clear(&e2);
+    uint64_t size = 0;
+    if (vs_cache_object_check(ctx, e->sha256, &size, &e2) != VS_OK || size != e->size)
+        return vs_error_subj(err, VS_E_VERIFY, pkg, "cache object of %s@%s altered or missing (%s)",
+                             e->name, e->version,
+                             e2.message[0] ? e2.message : "size differs from the ref");
+    for (size_t i = 0; i < e->nsigs; i++) {
+        sigp[i] = vs_cache_object_path(ctx, e->sigs[i].sha256);
+        if (!sigp[i])
+            return vs_error_subj(err, VS_E_VERIFY, "", "%s@%s: bad %s object id", e->name,
+                                 e->version, e->sigs[i].kind);
+        vs_error_clear(&e2);
+        if (vs_cache_object_check(ctx, e->sigs[i].sha256, NULL, &e2) != VS_OK)
+            return vs_error_subj(err, VS_E_VERIFY, sigp[i],
+                                 "cache object (%s of %s@%s) altered or missing",
+                                 e->sigs[i].kind, e->name, e->version);
+        const char *k = e->sigs[i].kind;
+        if (!strcmp(k, "gpg-sig"))
+            vo->gpg_sig = sigp[i];
+        else if (!strcmp(k, "checksums"))
+            vo->checksums = sigp[i];
+        else if (!strcmp(k, "checksums-sig"))
+            vo->checksums_sig = sigp[i];
+        else if (!strcmp(k, "rsa-sig"))
+            vo->rsa_sig = sigp[i];
+    }
+    if (vo->checksums && !vo->checksums_sig)
+        vo->checksums = NULL;
+    return VS_OK;
+}
 
 vs_status vs_cache_reverify(vs_ctx *ctx, const vs_cache_entry *e, vs_verdict **verdict,
                             vs_error *err)
 {
     if (verdict)
         *verdict = NULL;
-    if (!e || !vs_cache_valid_hex(e->sha256) || e->nsigs > VS_CACHE_MAX_SIGS)
+    if (!e || !vs_cache_valid_hex(e->sha256) || e->nsigs > VS_CACHE_MAX_SIGS ||
+        e->nkeys > VS_CACHE_MAX_KEYS)
         return vs_error_set(err, VS_E_USAGE, "reverify: not a cache entry");
     int lk;
     vs_status st = vs_cache_lock(ctx, LOCK_SH, &lk, err);
@@ -616,65 +833,22 @@ vs_status vs_cache_reverify(vs_ctx *ctx, const vs_cache_entry *e, vs_verdict **v
         return st;
     char *pkg = vs_cache_object_path(ctx, e->sha256);
     char *sigp[VS_CACHE_MAX_SIGS] = { NULL };
+    const char *keyp[VS_CACHE_MAX_KEYS];
     vs_verify_opts vo = VS_VERIFY_OPTS_INIT;
     uint8_t digest[VS_SHA256_LEN];
-    uint64_t size = 0;
-    vs_error e2 = VS_ERROR_INIT;
-    if (!pkg) {
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        goto out;
+    st = pkg ? reverify_objects(ctx, e, sigp, &vo, pkg, err)
+             : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    if (!st) {
+        vs_unhex(digest, sizeof digest, e->sha256, 64);
+        for (size_t i = 0; i < e->nkeys; i++)
+            keyp[i] = e->keys[i];
+        vo.keys = e->nkeys ? keyp : NULL; /* the binding it was admitted under */
+        vo.nkeys = e->nkeys;
+        vo.require = e->require ? e->require : VS_REQUIRE_BOTH;
+        vo.package_name = e->filename;
+        vo.known_sha256 = digest;
+        st = vs_verify_package(ctx, pkg, &vo, verdict, err);
     }
-    /* a link in the object store is a refusal of its own, not an altered package */
-    char odir[64];
-    int ofd;
-    snprintf(odir, sizeof odir, "%s/%.2s", VS_CACHE_OBJECTS, e->sha256);
-    st = vs_home_dir(ctx, odir, 0, &ofd, &e2);
-    if (st == VS_OK)
-        close(ofd);
-    else if (!(st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND)) {
-        if (err)
-            *err = e2;
-        goto out;
-    }
-    st = VS_OK;
-    vs_error_clear(&e2);
-    if (vs_cache_object_check(ctx, e->sha256, &size, &e2) != VS_OK || size != e->size) {
-        st = vs_error_set(err, VS_E_VERIFY, "%s: cache object of %s@%s altered or missing (%s)",
-                          pkg, e->name, e->version,
-                          e2.message[0] ? e2.message : "size differs from the ref");
-        goto out;
-    }
-    vs_unhex(digest, sizeof digest, e->sha256, 64);
-    for (size_t i = 0; i < e->nsigs; i++) {
-        sigp[i] = vs_cache_object_path(ctx, e->sigs[i].sha256);
-        if (!sigp[i]) {
-            st = vs_error_set(err, VS_E_VERIFY, "%s@%s: bad %s object id", e->name, e->version,
-                              e->sigs[i].kind);
-            goto out;
-        }
-        vs_error_clear(&e2);
-        if (vs_cache_object_check(ctx, e->sigs[i].sha256, NULL, &e2) != VS_OK) {
-            st = vs_error_set(err, VS_E_VERIFY, "%s: cache object (%s of %s@%s) altered or missing",
-                              sigp[i], e->sigs[i].kind, e->name, e->version);
-            goto out;
-        }
-        const char *k = e->sigs[i].kind;
-        if (!strcmp(k, "gpg-sig"))
-            vo.gpg_sig = sigp[i];
-        else if (!strcmp(k, "checksums"))
-            vo.checksums = sigp[i];
-        else if (!strcmp(k, "checksums-sig"))
-            vo.checksums_sig = sigp[i];
-        else if (!strcmp(k, "rsa-sig"))
-            vo.rsa_sig = sigp[i];
-    }
-    if (vo.checksums && !vo.checksums_sig)
-        vo.checksums = NULL;
-    vo.require = e->require ? e->require : VS_REQUIRE_BOTH;
-    vo.package_name = e->filename;
-    vo.known_sha256 = digest;
-    st = vs_verify_package(ctx, pkg, &vo, verdict, err);
-out:
     vs_cache_unlock(lk);
     free(pkg);
     for (size_t i = 0; i < VS_CACHE_MAX_SIGS; i++)

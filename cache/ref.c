@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cache/cache_int.h"
+#include "verify/verify_int.h" /* vs_fpr_normalize: one owner of fingerprint syntax */
 
 static const char *const sig_kinds[] = { "gpg-sig", "checksums", "checksums-sig", "rsa-sig" };
 
@@ -33,16 +34,16 @@ vs_status vs_cache_split_ref(const char *ref, char name[VS_MAX_NAME + 1],
 {
     const char *at = ref ? strchr(ref, '@') : NULL;
     if (!at)
-        return vs_error_set(err, VS_E_USAGE, "%s: not a NAME@VERSION reference",
-                            ref ? ref : "(null)");
+        return vs_error_subj(err, VS_E_USAGE, ref ? ref : "(null)",
+                             "not a NAME@VERSION reference");
     size_t nl = (size_t)(at - ref), vl = strlen(at + 1);
     if (nl == 0 || nl > VS_MAX_NAME || vl == 0 || vl > VS_MAX_VERSION)
-        return vs_error_set(err, VS_E_USAGE, "%s: not a NAME@VERSION reference", ref);
+        return vs_error_subj(err, VS_E_USAGE, ref, "not a NAME@VERSION reference");
     memcpy(name, ref, nl);
     name[nl] = '\0';
     memcpy(version, at + 1, vl + 1);
     if (!vs_valid_name(name) || !vs_valid_version(version))
-        return vs_error_set(err, VS_E_USAGE, "%s: invalid name or version in reference", ref);
+        return vs_error_subj(err, VS_E_USAGE, ref, "invalid name or version in reference");
     return VS_OK;
 }
 
@@ -110,6 +111,15 @@ static bool plain_filename(const char *s)
     return *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/') && plain_text(s);
 }
 
+/* The member `key`, or its name in refs written before the keys followed
+ * the contract (`legacy`): NULL when absent; *both when a ref has the two. */
+static json_t *member(json_t *obj, const char *key, const char *legacy, bool *both)
+{
+    json_t *v = json_object_get(obj, key), *old = json_object_get(obj, legacy);
+    *both = *both || (v && old);
+    return v ? v : old;
+}
+
 /* Copy string member `key` into buf (size n). Missing, non-string, too
  * long, embedded control characters: error. */
 static vs_status get_str(json_t *obj, const char *key, char *buf, size_t n, const char *what,
@@ -153,7 +163,8 @@ static void redact_in_place(char *url, size_t cap)
 static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
 {
     if (!json_is_array(arr))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"sigs\" missing or not an array", what);
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"signatures\" missing or not an array",
+                            what);
     if (json_array_size(arr) > VS_CACHE_MAX_SIGS)
         return vs_error_set(err, VS_E_INTEGRITY, "%s: more than %d signature objects", what,
                             VS_CACHE_MAX_SIGS);
@@ -178,7 +189,13 @@ static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs
             if (strcmp(e->sigs[k].kind, sig->kind) == 0)
                 return vs_error_set(err, VS_E_INTEGRITY, "%s: two signatures of kind \"%s\"",
                                     what, sig->kind);
-        if ((st = get_str(s, "filename", sig->filename, sizeof sig->filename, what, false, err)))
+        bool both = false;
+        const char *fkey = json_object_get(s, "file") ? "file" : "filename";
+        member(s, "file", "filename", &both);
+        if (both)
+            return vs_error_set(err, VS_E_INTEGRITY, "%s: signature %zu has \"file\" twice", what,
+                                i);
+        if ((st = get_str(s, fkey, sig->filename, sizeof sig->filename, what, false, err)))
             return st;
         if (!plain_filename(sig->filename))
             return vs_error_set(err, VS_E_INTEGRITY, "%s: signature file name is not plain",
@@ -220,6 +237,35 @@ static vs_status parse_signers(json_t *arr, vs_cache_entry *e, const char *what,
         memcpy(e->signers[i], f, strlen(f) + 1);
     }
     e->nsigners = json_array_size(arr);
+    return VS_OK;
+}
+
+/* "keys": optional (refs written before key binding have none); each a
+ * fingerprint in its normalised form, no duplicates. */
+static vs_status parse_keys(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
+{
+    e->nkeys = 0;
+    if (!arr)
+        return VS_OK;
+    if (!json_is_array(arr) || json_array_size(arr) > VS_CACHE_MAX_KEYS)
+        return vs_error_subj(err, VS_E_INTEGRITY, what,
+                             "\"keys\" must be an array of at most %d fingerprints",
+                             VS_CACHE_MAX_KEYS);
+    size_t i;
+    json_t *s;
+    json_array_foreach(arr, i, s)
+    {
+        char norm[VS_FPR_MAX];
+        const char *f = json_is_string(s) ? json_string_value(s) : NULL;
+        if (!f || strlen(f) != json_string_length(s) || !vs_fpr_normalize(f, norm) ||
+            strcmp(norm, f) != 0)
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "key %zu is not a fingerprint", i);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(e->keys[k], f) == 0)
+                return vs_error_subj(err, VS_E_INTEGRITY, what, "key %s named twice", f);
+        memcpy(e->keys[i], norm, strlen(norm) + 1);
+    }
+    e->nkeys = json_array_size(arr);
     return VS_OK;
 }
 
@@ -268,7 +314,15 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
         st = vs_error_set(err, VS_E_INTEGRITY, "%s: invalid name or version", what);
         goto out;
     }
-    if ((st = get_str(root, "filename", out->filename, sizeof out->filename, what, false, err)))
+    bool both = false;
+    const char *fkey = json_object_get(root, "file") ? "file" : "filename";
+    json_t *sigs = member(root, "signatures", "sigs", &both);
+    member(root, "file", "filename", &both);
+    if (both) {
+        st = vs_error_set(err, VS_E_INTEGRITY, "%s: a key under its old and its new name", what);
+        goto out;
+    }
+    if ((st = get_str(root, fkey, out->filename, sizeof out->filename, what, false, err)))
         goto out;
     if (!plain_filename(out->filename)) {
         st = vs_error_set(err, VS_E_INTEGRITY, "%s: package file name is not plain", what);
@@ -284,9 +338,10 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
     out->size = (uint64_t)json_integer_value(size);
     if ((st = get_str(root, "url", out->url, sizeof out->url, what, true, err)) ||
         (redact_in_place(out->url, sizeof out->url), 0) ||
-        (st = parse_sigs(json_object_get(root, "sigs"), out, what, err)) ||
+        (st = parse_sigs(sigs, out, what, err)) ||
         (st = parse_signers(json_object_get(root, "signers"), out, what, err)) ||
-        (st = parse_require(json_object_get(root, "require"), &out->require, what, err)))
+        (st = parse_require(json_object_get(root, "require"), &out->require, what, err)) ||
+        (st = parse_keys(json_object_get(root, "keys"), out, what, err)))
         goto out;
     char tbuf[32];
     if ((st = get_str(root, "verified", tbuf, sizeof tbuf, what, false, err)))
@@ -318,39 +373,32 @@ out:
 
 /* ---- formatting ------------------------------------------------------------ */
 
-vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, vs_error *err)
+/* The one JSON form of an entry, in the contract's key names: the ref on
+ * disk, `cache show` and `cache list` (which add "ref" and "path"). */
+static json_t *entry_to_json(const vs_cache_entry *e)
 {
-    *out = NULL;
-    *len = 0;
-    if (!vs_valid_name(e->name) || !vs_valid_version(e->version) ||
-        !vs_cache_valid_hex(e->sha256) ||
-        !plain_filename(e->filename) || e->nsigs > VS_CACHE_MAX_SIGS ||
-        e->nsigners > VS_CACHE_MAX_SIGNERS || !(e->require & VS_REQUIRE_BOTH) ||
-        e->size > (uint64_t)INT64_MAX)
-        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: refusing to write an invalid ref",
-                            e->name, e->version);
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(e->name));
     json_object_set_new(o, "version", json_string(e->version));
-    json_object_set_new(o, "filename", json_string(e->filename));
+    json_object_set_new(o, "file", json_string(e->filename));
     json_object_set_new(o, "sha256", json_string(e->sha256));
     json_object_set_new(o, "size", json_integer((json_int_t)e->size));
     char url[sizeof e->url];
     vs_url_redact(url, sizeof url, e->url); /* never a password on disk */
     json_object_set_new(o, "url", json_string(url));
     json_t *sigs = json_array();
-    for (size_t i = 0; i < e->nsigs; i++) {
+    for (size_t i = 0; i < e->nsigs && i < VS_CACHE_MAX_SIGS; i++) {
         json_t *s = json_object();
         json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
-        json_object_set_new(s, "filename", json_string(e->sigs[i].filename));
+        json_object_set_new(s, "file", json_string(e->sigs[i].filename));
         json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
         vs_url_redact(url, sizeof url, e->sigs[i].url);
         json_object_set_new(s, "url", json_string(url));
         json_array_append_new(sigs, s);
     }
-    json_object_set_new(o, "sigs", sigs);
+    json_object_set_new(o, "signatures", sigs);
     json_t *signers = json_array();
-    for (size_t i = 0; i < e->nsigners; i++)
+    for (size_t i = 0; i < e->nsigners && i < VS_CACHE_MAX_SIGNERS; i++)
         json_array_append_new(signers, json_string(e->signers[i]));
     json_object_set_new(o, "signers", signers);
     json_t *req = json_array();
@@ -359,6 +407,10 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
     if (e->require & VS_REQUIRE_RSA)
         json_array_append_new(req, json_string("rsa"));
     json_object_set_new(o, "require", req);
+    json_t *keys = json_array();
+    for (size_t i = 0; i < e->nkeys && i < VS_CACHE_MAX_KEYS; i++)
+        json_array_append_new(keys, json_string(e->keys[i]));
+    json_object_set_new(o, "keys", keys);
     char tbuf[32];
     vs_cache_time_format(tbuf, e->verified);
     json_object_set_new(o, "verified", json_string(tbuf));
@@ -367,6 +419,32 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
         vs_cache_time_format(tbuf, e->signed_at);
         json_object_set_new(o, "signed", json_string(tbuf));
     }
+    return o;
+}
+
+char *vs_cache_entry_json(const vs_cache_entry *e)
+{
+    if (!e)
+        return NULL;
+    json_t *o = entry_to_json(e);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return s;
+}
+
+vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, vs_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (!vs_valid_name(e->name) || !vs_valid_version(e->version) ||
+        !vs_cache_valid_hex(e->sha256) ||
+        !plain_filename(e->filename) || e->nsigs > VS_CACHE_MAX_SIGS ||
+        e->nsigners > VS_CACHE_MAX_SIGNERS || e->nkeys > VS_CACHE_MAX_KEYS ||
+        !(e->require & VS_REQUIRE_BOTH) ||
+        e->size > (uint64_t)INT64_MAX)
+        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: refusing to write an invalid ref",
+                            e->name, e->version);
+    json_t *o = entry_to_json(e);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     /* json_string() returns NULL for invalid UTF-8, which drops the member */
@@ -500,18 +578,6 @@ static vs_status ref_open(vs_ctx *ctx, const char *name, const char *version, co
     return VS_OK;
 }
 
-bool vs_cache_ref_exists(vs_ctx *ctx, const char *name, const char *version)
-{
-    char path[VS_MAX_NAME + VS_MAX_VERSION + 64];
-    int fd;
-    if (!vs_valid_name(name) || !vs_valid_version(version) ||
-        ref_path(path, sizeof path, name, version) ||
-        ref_open(ctx, name, version, path, &fd, NULL) != VS_OK)
-        return false;
-    close(fd);
-    return true;
-}
-
 vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
                             vs_cache_entry *out, vs_error *err)
 {
@@ -561,6 +627,16 @@ vs_status vs_cache_ref_write(vs_ctx *ctx, const vs_cache_entry *e, vs_error *err
         close(dfd);
     free(json);
     return st;
+}
+
+size_t vs_cache_entry_nkeys(const vs_cache_entry *e)
+{
+    return e && e->nkeys <= VS_CACHE_MAX_KEYS ? e->nkeys : 0;
+}
+
+const char *vs_cache_entry_key(const vs_cache_entry *e, size_t i)
+{
+    return i < vs_cache_entry_nkeys(e) ? e->keys[i] : NULL;
 }
 
 /* ---- public lookups ---------------------------------------------------------- */

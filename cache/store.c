@@ -34,6 +34,7 @@ vs_status vs_cache_object_open(vs_ctx *ctx, const char *hex, int *fd, struct sta
     if (st == VS_E_USAGE && e2.detail == VS_DETAIL_NOT_FOUND) {
         vs_error_subj(err, VS_E_INTEGRITY, path, "object missing (inside the home %s)",
                       ctx->home);
+        vs_error_hint(err, "run `vetstage cache fsck`; fetch the package again to repair it");
         vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
         return VS_E_INTEGRITY;
     }
@@ -611,5 +612,126 @@ vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *
         *refs_removed = nrefs_removed;
     if (objects_removed)
         *objects_removed = s.objects_removed;
+    return st;
+}
+
+/* ---- rm --------------------------------------------------------------------- */
+
+struct rm_state {
+    idset doomed; /* objects of the removed refs */
+    idset live;   /* objects of every remaining ref */
+    bool unknown; /* a remaining ref could not be read */
+    size_t objects_removed;
+};
+
+static vs_status rm_live(vs_ctx *ctx, const char *name, const char *version, const char *file,
+                         void *arg, vs_error *err)
+{
+    (void)file;
+    struct rm_state *s = arg;
+    vs_cache_entry *e = malloc(sizeof *e);
+    if (!e)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = VS_OK;
+    if (!version || vs_cache_ref_read(ctx, name, version, e, &e2) != VS_OK) {
+        vs_log(ctx, VS_LOG_WARN, "%s%s%s: cannot be read, so no object is removed (run cache fsck)",
+               name, version ? "@" : "", version ? version : "");
+        s->unknown = true;
+    } else {
+        st = idset_add(&s->live, e->sha256, err);
+        for (size_t i = 0; !st && i < e->nsigs; i++)
+            st = idset_add(&s->live, e->sigs[i].sha256, err);
+    }
+    free(e);
+    return st;
+}
+
+static vs_status rm_object(vs_ctx *ctx, const char *hex, int dfd, const char *file, void *arg,
+                           vs_error *err)
+{
+    struct rm_state *s = arg;
+    if (!hex || !idset_has(&s->doomed, hex) || idset_has(&s->live, hex))
+        return VS_OK;
+    if (unlinkat(dfd, file, 0) != 0 && errno != ENOENT)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, hex, "remove object");
+    s->objects_removed++;
+    vs_log(ctx, VS_LOG_DEBUG, "removed object %s", hex);
+    return VS_OK;
+}
+
+/* Every ref named exists: read what it uses into s->doomed. */
+static vs_status rm_check(vs_ctx *ctx, const char *const *refs, size_t n, gc_ref *parts,
+                          struct rm_state *s, vs_error *err)
+{
+    vs_cache_entry *e = malloc(sizeof *e);
+    if (!e)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_status st = VS_OK;
+    for (size_t i = 0; !st && i < n; i++) {
+        st = vs_cache_split_ref(refs[i], parts[i].name, parts[i].version, err);
+        if (st)
+            break;
+        vs_error e2 = VS_ERROR_INIT;
+        vs_status rs = vs_cache_ref_read(ctx, parts[i].name, parts[i].version, e, &e2);
+        if (rs == VS_E_USAGE || rs == VS_E_INTERNAL) {
+            if (err)
+                *err = e2;
+            st = rs;
+        } else if (rs == VS_OK) {
+            st = idset_add(&s->doomed, e->sha256, err);
+            for (size_t k = 0; !st && k < e->nsigs; k++)
+                st = idset_add(&s->doomed, e->sigs[k].sha256, err);
+        } else {
+            /* damaged, but its folder must be one we may write in */
+            int dfd;
+            st = vs_cache_ref_dir(ctx, parts[i].name, false, &dfd, err);
+            if (!st) {
+                close(dfd);
+                vs_log(ctx, VS_LOG_WARN, "%s; removing the damaged ref, its objects stay for gc",
+                       e2.message);
+            }
+        }
+    }
+    free(e);
+    return st;
+}
+
+vs_status vs_cache_rm(vs_ctx *ctx, const char *const *refs, size_t n, size_t *objects_removed,
+                      vs_error *err)
+{
+    if (objects_removed)
+        *objects_removed = 0;
+    if (n == 0 || !refs)
+        return vs_error_set(err, VS_E_USAGE, "cache rm: give at least one NAME@VERSION");
+    gc_ref *parts = calloc(n, sizeof *parts);
+    if (!parts)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    struct rm_state s = { { NULL, 0, 0 }, { NULL, 0, 0 }, false, 0 };
+    int lk = -1;
+    vs_status st = vs_cache_lock(ctx, LOCK_EX, &lk, err);
+    if (!st)
+        st = rm_check(ctx, refs, n, parts, &s, err);
+    /* nothing was removed so far; from here on each ref goes whole */
+    for (size_t i = 0; !st && i < n; i++) {
+        st = gc_unlink_ref(ctx, &parts[i], err);
+        int rfd;
+        if (!st && vs_home_dir(ctx, VS_CACHE_REFS, 0, &rfd, NULL) == VS_OK) {
+            unlinkat(rfd, parts[i].name, AT_REMOVEDIR); /* only when empty */
+            close(rfd);
+        }
+    }
+    if (!st)
+        st = vs_cache_each_ref(ctx, rm_live, &s, err);
+    idset_sort(&s.doomed);
+    idset_sort(&s.live);
+    if (!st && !s.unknown && s.doomed.n)
+        st = each_object(ctx, rm_object, &s, err);
+    vs_cache_unlock(lk);
+    if (objects_removed)
+        *objects_removed = s.objects_removed;
+    free(parts);
+    free(s.doomed.v);
+    free(s.live.v);
     return st;
 }

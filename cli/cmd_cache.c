@@ -1,8 +1,9 @@
-/* cli/cmd_cache.c - `vetstage cache list|show|path|fsck|gc`. */
+/* cli/cmd_cache.c - `vetstage cache list|show|path|fsck|gc|rm`. */
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -12,6 +13,7 @@ static const char usage_text[] =
     "       vetstage cache path NAME@VERSION [--json]\n"
     "       vetstage cache fsck [--json]\n"
     "       vetstage cache gc [--keep N] [--json]\n"
+    "       vetstage cache rm NAME@VERSION... [--json]\n"
     "\n"
     "The cache of vetted packages under HOME/cache.\n"
     "  list   every NAME@VERSION with its size, sha256 prefix and verification time\n"
@@ -25,6 +27,8 @@ static const char usage_text[] =
     "         digits numerically, '~' first) and drop the others; then remove\n"
     "         unreferenced objects and abandoned downloads. Without --keep no\n"
     "         version is removed.\n"
+    "  rm     remove the named versions and every object no other version uses;\n"
+    "         an unknown NAME@VERSION removes nothing (exit 2)\n"
     "Options: --json, -q, -v, --home DIR, --help.\n"
     "Exit codes: 0 ok, 1 internal, 2 usage (bad arguments, NAME@VERSION not in the\n"
     "cache), 6 integrity (damaged cache).\n";
@@ -73,45 +77,22 @@ static int parse_noargs(cli *c, int argc, char **argv, vs_ctx **ctxp)
     return *ctxp ? -1 : rc;
 }
 
+/* The library's JSON form of the entry, plus "ref" (and "path" for show). */
 static json_t *entry_json(vs_ctx *ctx, const vs_cache_entry *e, bool full)
 {
-    json_t *o = json_object();
+    char *text = vs_cache_entry_json(e);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (!o)
+        o = json_object();
     char ref[300];
     snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
     json_object_set_new(o, "ref", json_string(ref));
-    json_object_set_new(o, "name", json_string(e->name));
-    json_object_set_new(o, "version", json_string(e->version));
-    json_object_set_new(o, "filename", json_string(e->filename));
-    json_object_set_new(o, "sha256", json_string(e->sha256));
-    json_object_set_new(o, "size", json_integer((json_int_t)e->size));
-    json_object_set_new(o, "url", cli_json_str(e->url));
-    json_object_set_new(o, "verified", cli_json_time(e->verified));
-    json_t *signers = json_array();
-    for (size_t i = 0; i < e->nsigners; i++)
-        json_array_append_new(signers, json_string(e->signers[i]));
-    json_object_set_new(o, "signers", signers);
-    if (!full)
-        return o;
-    char *path = vs_cache_object_path(ctx, e->sha256);
-    json_object_set_new(o, "path", cli_json_str(path));
-    free(path);
-    json_t *sigs = json_array();
-    for (size_t i = 0; i < e->nsigs; i++) {
-        json_t *s = json_object();
-        json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
-        json_object_set_new(s, "filename", json_string(e->sigs[i].filename));
-        json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
-        json_object_set_new(s, "url", cli_json_str(e->sigs[i].url));
-        json_array_append_new(sigs, s);
+    if (full) {
+        char *path = vs_cache_object_path(ctx, e->sha256);
+        json_object_set_new(o, "path", cli_json_str(path));
+        free(path);
     }
-    json_object_set_new(o, "sigs", sigs);
-    json_t *req = json_array();
-    if (e->require & VS_REQUIRE_GPG)
-        json_array_append_new(req, json_string("gpg"));
-    if (e->require & VS_REQUIRE_RSA)
-        json_array_append_new(req, json_string("rsa"));
-    json_object_set_new(o, "require", req);
-    json_object_set_new(o, "tool", cli_json_str(e->tool));
     return o;
 }
 
@@ -204,6 +185,8 @@ static int do_show(cli *c, int argc, char **argv)
                 e->sigs[i].sha256, e->sigs[i].url[0] ? " from " : "", e->sigs[i].url);
     for (size_t i = 0; i < e->nsigners; i++)
         cli_out(c, "signer:    %s\n", e->signers[i]);
+    for (size_t i = 0; i < vs_cache_entry_nkeys(e); i++)
+        cli_out(c, "bound to:  %s\n", vs_cache_entry_key(e, i));
     cli_out(c, "require:   %s\n",
             e->require == VS_REQUIRE_BOTH   ? "gpg,rsa"
             : e->require == VS_REQUIRE_GPG ? "gpg"
@@ -222,19 +205,19 @@ static int do_path(cli *c, int argc, char **argv)
     int rc = lookup_one(c, argc, argv, &ctx, &e);
     if (rc >= 0)
         return rc;
-    char *path = vs_cache_object_path(ctx, e->sha256);
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) {
-        vs_error err = VS_ERROR_INIT;
-        err.status = VS_E_INTEGRITY;
-        snprintf(err.message, sizeof err.message,
-                 "%s: package object of %s@%s is missing (run cache fsck)", path ? path : "?",
-                 e->name, e->version);
-        free(path);
+    /* the library says whether the object is there (and not behind a link) */
+    vs_error err = VS_ERROR_INIT;
+    int fd;
+    if (vs_cache_open_object(ctx, e->sha256, &fd, &err) != VS_OK) {
         free(e);
         return cli_fail(c, &err);
     }
-    fclose(f);
+    close(fd);
+    char *path = vs_cache_object_path(ctx, e->sha256);
+    if (!path) {
+        free(e);
+        return 1;
+    }
     if (c->json) {
         json_t *o = json_object();
         char ref[300];
@@ -328,13 +311,49 @@ static int do_gc(cli *c, int argc, char **argv)
     return 0;
 }
 
+static int do_rm(cli *c, int argc, char **argv)
+{
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    if (!pos)
+        return 1;
+    int npos, rc = parse(c, argc, argv, pos, argc, &npos, NULL);
+    if (rc < 0 && npos == 0)
+        rc = cli_usage_error(c, "give at least one NAME@VERSION");
+    vs_ctx *ctx = rc < 0 ? cli_ctx(c, &rc) : NULL;
+    if (!ctx) {
+        free(pos);
+        return rc;
+    }
+    vs_error err = VS_ERROR_INIT;
+    size_t objs = 0;
+    if (vs_cache_rm(ctx, pos, (size_t)npos, &objs, &err) != VS_OK) {
+        free(pos);
+        return cli_fail(c, &err);
+    }
+    if (c->json) {
+        json_t *arr = json_array();
+        for (int i = 0; i < npos; i++)
+            json_array_append_new(arr, json_string(pos[i]));
+        json_t *o = json_object();
+        json_object_set_new(o, "removed", arr);
+        json_object_set_new(o, "objects_removed", json_integer((json_int_t)objs));
+        free(pos);
+        return cli_json_ok(c, o);
+    }
+    for (int i = 0; i < npos; i++)
+        cli_info(c, "removed %s\n", pos[i]);
+    cli_info(c, "removed %zu %s no other version uses\n", objs, objs == 1 ? "object" : "objects");
+    free(pos);
+    return 0;
+}
+
 int cmd_cache(cli *c, int argc, char **argv)
 {
     static const cli_sub subs[] = {
         { "list", do_list, "cache list" }, { "show", do_show, "cache show" },
         { "path", do_path, "cache path" }, { "fsck", do_fsck, "cache fsck" },
-        { "gc", do_gc, "cache gc" },
+        { "gc", do_gc, "cache gc" },     { "rm", do_rm, "cache rm" },
     };
     return cli_dispatch(c, argc, argv, subs, sizeof subs / sizeof subs[0],
-                        "list, show, path, fsck or gc", usage_text);
+                        "list, show, path, fsck, gc or rm", usage_text);
 }

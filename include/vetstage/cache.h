@@ -25,6 +25,8 @@ extern "C" {
 
 #define VS_CACHE_MAX_SIGS 4
 #define VS_CACHE_MAX_SIGNERS 4
+/* Fingerprints a package's source is bound to (vs_cache_fetch_opts.keys). */
+#define VS_CACHE_MAX_KEYS 16
 /* Mirror bases accepted by one fetch (each --mirror BASE gives two:
  * BASE/NAME/VERSION and BASE, see vs_source_mirror_bases). */
 #define VS_CACHE_MAX_MIRRORS 32
@@ -53,7 +55,25 @@ typedef struct vs_cache_entry {
     char tool[64];      /* "vetstage VERSION" that admitted it */
     int64_t signed_at;  /* newest counting OpenPGP signature at admission (unix
                            time; 0 none or unknown): the rollback rule at stage */
+    /* Key binding the package was admitted under (normalised fingerprints;
+     * none: any key in the store). Read with the accessors below. */
+    char keys[VS_CACHE_MAX_KEYS][VS_FPR_MAX];
+    size_t nkeys;
 } vs_cache_entry;
+
+/* The key binding recorded in an entry: how many fingerprints (0: none,
+ * any key in the store counts), and the i-th (borrowed from e; NULL when
+ * i is out of range). vs_cache_reverify applies it by itself; stage and
+ * import pass it on as vs_verify_opts.keys / vs_cache_fetch_opts.keys. */
+VS_EXTERN size_t vs_cache_entry_nkeys(const vs_cache_entry *e);
+VS_EXTERN const char *vs_cache_entry_key(const vs_cache_entry *e, size_t i);
+
+/* The JSON form of an entry, one object with the contract's key names
+ * (name, version, file, sha256, size, url, signatures: [{kind, file, sha256,
+ * url}], signers, require, keys, verified, tool, and signed when known) -
+ * the form of the ref on disk and of `cache show` / `cache list`. malloc'd
+ * compact JSON text, caller frees; NULL on OOM or invalid UTF-8. */
+VS_EXTERN char *vs_cache_entry_json(const vs_cache_entry *e);
 
 /*
  * Compare two version strings the way dpkg does (without epochs or
@@ -64,8 +84,9 @@ typedef struct vs_cache_entry {
  */
 VS_EXTERN int vs_version_cmp(const char *a, const char *b);
 
-/* Look up "NAME@VERSION" (shared lock). VS_E_USAGE if malformed or not in
- * the cache; VS_E_INTEGRITY if its ref file is damaged. */
+/* Look up "NAME@VERSION" (shared lock). VS_E_USAGE if malformed, or not in
+ * the cache (then with VS_DETAIL_NOT_FOUND); VS_E_INTEGRITY if its ref file
+ * is damaged or a link is on its way below the home. */
 VS_EXTERN vs_status vs_cache_lookup(vs_ctx *ctx, const char *ref, vs_cache_entry *out,
                                     vs_error *err);
 
@@ -103,6 +124,17 @@ VS_EXTERN vs_status vs_cache_fsck(vs_ctx *ctx, vs_cache_damage_cb cb, void *payl
 VS_EXTERN vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed,
                                 size_t *objects_removed, vs_error *err);
 
+/* Remove the refs "NAME@VERSION" (n of them) under the exclusive lock,
+ * then every object they used that no remaining ref uses. Each ref goes
+ * with one unlink, so a killed run leaves each ref whole or gone. All refs
+ * are checked first: a malformed or unknown one is VS_E_USAGE naming it
+ * (VS_DETAIL_NOT_FOUND when unknown) and nothing is removed. A damaged ref
+ * named here is removed (its objects are unknown and stay for gc). When
+ * another ref cannot be read, no object is removed (logged). *objects_removed
+ * (may be NULL) counts the objects removed. */
+VS_EXTERN vs_status vs_cache_rm(vs_ctx *ctx, const char *const *refs, size_t n,
+                                size_t *objects_removed, vs_error *err);
+
 /* ---- fetch into the cache ----------------------------------------------- */
 
 typedef struct vs_cache_fetch_opts {
@@ -127,28 +159,40 @@ typedef struct vs_cache_fetch_opts {
 
 /*
  * Download a package and its signatures into quarantine, verify with the
- * verify policy, and only then admit it as NAME@VERSION.
- *  - NAME/VERSION from opts (validated) or vs_fetch_name_version(url).
- *  - When the ref already exists nothing is downloaded (*already = true,
- *    *out filled from the ref, *verdict NULL).
+ * verify policy, and only then admit it as NAME@VERSION. In phases:
+ *  - Resolve, before the network: the options; NAME/VERSION from opts
+ *    (validated) or vs_fetch_name_version(url); the key binding (each a
+ *    fingerprint, VS_E_USAGE naming one that is not); the policy against
+ *    the store (vs_verify_policy_check: VS_E_VERIFY with a hint naming
+ *    --require when the store cannot meet it - nothing is downloaded); the
+ *    cache's directories (a symbolic link: VS_E_INTEGRITY).
+ *  - Reuse: when the ref exists with the same key binding and its objects
+ *    are there, nothing is downloaded (*already = true, *out filled from the
+ *    ref, *verdict NULL). This is said only after the arguments were checked.
  *  - Sources: the URL, then each mirror (vs_fetch_mirror_url of every
- *    file). Signature files are fetched first (VS_MAX_SIG_FILE /
- *    VS_MAX_CHECKSUM_FILE), then the package (streamed and hashed once).
- *    A signature the policy requires that cannot be fetched (404, ...) fails
- *    the source with VS_E_FETCH naming its URL; one it does not require may
- *    be absent. A source failing to download or to verify passes to the
- *    next; when all fail, the first source's error is returned (the others
- *    logged at VS_LOG_WARN) and *verdict holds the first source's verdict
- *    if it got that far.
+ *    file). The package is fetched first (streamed and hashed once), so a
+ *    package that cannot be had fails naming the package's URL, never a
+ *    signature's. Then the signature files (VS_MAX_SIG_FILE /
+ *    VS_MAX_CHECKSUM_FILE): one the policy requires that cannot be fetched
+ *    (404, ...) fails the source with VS_E_FETCH naming its URL (and drops
+ *    the downloaded package); one it does not require may be absent. The
+ *    verdict applies the key binding; errors and the verdict name URLs, not
+ *    quarantine files (subjects relabelled). A source failing to download or
+ *    to verify passes to the next; when all fail, the first source's error
+ *    is returned (the others logged at VS_LOG_WARN) and *verdict holds the
+ *    first source's verdict if it got that far.
  *  - Quarantine: HOME/cache/quarantine/<sha256(url)>/, flock'ed, so a
  *    second fetch of the same URL waits and then finds the ref (already).
- *    A network failure keeps the partial package there and the next fetch of
- *    the URL resumes it; every other failure leaves no quarantine.
- *  - Admission under the exclusive lock: objects, then the ref.
+ *    A failed package download keeps the partial package there and the next
+ *    fetch of the URL resumes it; every other failure leaves no quarantine.
+ *  - Admission under the exclusive lock: the replay rule (the same bytes
+ *    as another version of NAME: VS_E_POLICY), objects, then the ref, which
+ *    records the key binding.
  * A failure leaves refs and objects as they were.
  * Returns VS_OK, VS_E_USAGE (bad URL/scheme, name, version, options),
- * VS_E_FETCH, VS_E_VERIFY, VS_E_POLICY, VS_E_INTERNAL. *out filled on
- * success; *verdict (may be NULL) freed by the caller with vs_verdict_free.
+ * VS_E_FETCH, VS_E_VERIFY, VS_E_POLICY, VS_E_INTEGRITY (a link below the
+ * home), VS_E_INTERNAL. *out filled on success; *verdict (may be NULL)
+ * freed by the caller with vs_verdict_free.
  */
 VS_EXTERN vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts,
                                    vs_cache_entry *out, bool *already, vs_verdict **verdict,

@@ -48,7 +48,7 @@ expect_rc 0 "list --json" "$VS" --home "$H" cache list --json
 expect_json "[e['ref'] for e in j['entries']] == ['agent@1.2.3', 'agent@1.10.0~rc1', 'agent@1.10.0']" "list --json: sorted entries"
 expect_json "j['entries'][0]['sha256'] == '$S1' and j['entries'][0]['size'] == $(stat -c %s "$W/agent-1.2.3.tgz") and j['entries'][0]['verified'].endswith('Z')" "list --json: fields"
 expect_rc 0 "show --json" "$VS" --home "$H" cache show agent@1.2.3 --json
-expect_json "j['ref'] == 'agent@1.2.3' and j['filename'] == 'agent-1.2.3.tgz' and j['url'] == 'file://$W/agent-1.2.3.tgz'" "show: name, file, url"
+expect_json "j['ref'] == 'agent@1.2.3' and j['file'] == 'agent-1.2.3.tgz' and j['url'] == 'file://$W/agent-1.2.3.tgz'" "show: name, file, url"
 expect_json "j['require'] == ['gpg', 'rsa'] and j['path'] == '$(obj "$S1")' and j['tool'].startswith('vetstage ')" "show: policy, path, tool"
 expect_json "sorted(j['signers']) == sorted(['$(cat "$FIX/vendor.fpr")', '$(cat "$FIX/org.fpr")'])" "show: signers"
 expect_rc 0 "show (human)" "$VS" --home "$H" cache show agent@1.2.3
@@ -126,6 +126,29 @@ expect_rc 0 "gc: fsck clean afterwards" "$VS" --home "$H" cache fsck
 expect_rc 0 "gc: kept entry still verifies by path" "$VS" --home "$H" cache path agent@1.10.0
 expect_rc 0 "gc --keep 0" "$VS" --home "$H" cache gc --keep 0
 check "gc --keep 0: nothing left" test "$(find "$H/cache/objects" "$H/cache/refs" -type f | wc -l)" -eq 0
+
+# ---- rm -------------------------------------------------------------------------------
+for v in 1.2.3 1.10.0 1.10.0~rc1; do
+    "$VS" --home "$H" -q fetch "file://$W/agent-$v.tgz" >/dev/null 2>&1
+done
+# the same bytes under another name share every object
+"$VS" --home "$H" -q fetch --name copy --version 1 "file://$W/agent-1.2.3.tgz" >/dev/null 2>&1
+check "rm: four refs to start with" test "$(find "$H/cache/refs" -name '*.json' | wc -l)" -eq 4
+refuse "rm: an unknown ref removes nothing" 2 "agent@9.9: not in the cache" rm agent@1.2.3 agent@9.9
+refuse "rm: a malformed ref removes nothing" 2 "not a NAME@VERSION" rm agent@1.2.3 agent
+refuse "rm: no ref" 2 "NAME@VERSION" rm
+expect_rc 0 "rm agent@1.2.3 (its objects shared with copy@1)" "$VS" --home "$H" --json cache rm agent@1.2.3
+expect_json "j['ok'] and j['removed'] == ['agent@1.2.3'] and j['objects_removed'] == 0" "rm: shared objects stay"
+check "rm: the ref is gone" test ! -e "$H/cache/refs/agent/1.2.3.json"
+check "rm: the shared package object stays" test -f "$(obj "$S1")"
+expect_rc 0 "rm: copy@1 still stages from the cache" "$VS" --home "$H" cache path copy@1
+expect_rc 0 "rm two refs" "$VS" --home "$H" cache rm copy@1 agent@1.10.0~rc1
+expect_err_has "removed copy@1" "rm: says what it removed"
+check "rm: the last user's objects go" test ! -e "$(obj "$S1")" -a ! -e "$(obj "$S3")"
+check "rm: the kept version's objects stay" test -f "$(obj "$S2")"
+check "rm: refs/copy is gone with its last ref" test ! -e "$H/cache/refs/copy"
+check "rm: one ref and its three objects left" test "$(find "$H/cache/refs" -name '*.json' | wc -l)$(find "$H/cache/objects" -type f | wc -l)" = 13
+expect_rc 0 "rm: fsck clean afterwards" "$VS" --home "$H" cache fsck
 
 expect_rc 0 "cache --help" "$VS" cache --help
 expect_out_has "cache gc [--keep N]" "cache --help lists gc"

@@ -77,7 +77,7 @@ check "HTTPS: requests went over https" grep -q "GET /agent-1.2.3.tgz 200 .* sch
 new_home
 expect_rc 0 "file:// fetch" "$VS" --home "$H" fetch "file://$WWW/agent-1.2.3.tgz"
 expect_rc 0 "file:// show" "$VS" --home "$H" --json cache show agent@1.2.3
-expect_json "j['url'] == 'file://$WWW/agent-1.2.3.tgz' and sorted(s['kind'] for s in j['sigs']) == ['gpg-sig', 'rsa-sig']" "file://: provenance recorded"
+expect_json "j['url'] == 'file://$WWW/agent-1.2.3.tgz' and sorted(s['kind'] for s in j['signatures']) == ['gpg-sig', 'rsa-sig']" "file://: provenance recorded"
 expect_json "sorted(j['signers']) == sorted(['$(cat "$FIX/vendor.fpr")', '$(cat "$FIX/org.fpr")'])" "file://: signers recorded"
 expect_rc 0 "--name/--version override" "$VS" --home "$H" -q fetch --name lacework --version 9.9 "file://$WWW/agent-1.2.3.tgz"
 check "override: ref under the given name" test -f "$H/cache/refs/lacework/9.9.json"
@@ -88,7 +88,10 @@ new_home
 refuse "unknown CA" 4 "$NGINX_HTTPS/agent-1.2.3.tgz" "$NGINX_HTTPS/agent-1.2.3.tgz"
 refuse "tampered package" 3 "$NGINX_HTTP/bad/agent-1.2.3.tgz" "$NGINX_HTTP/bad/agent-1.2.3.tgz"
 check "tampered: no ref" test ! -e "$H/cache/refs/agent"
-refuse "404" 4 "$NGINX_HTTP/agent-9.9.9.tgz.asc: HTTP 404" "$NGINX_HTTP/agent-9.9.9.tgz"
+: >"$NGINX_ACCESS_LOG"
+refuse "404" 4 "$NGINX_HTTP/agent-9.9.9.tgz: HTTP 404" "$NGINX_HTTP/agent-9.9.9.tgz"
+check "404: the package is named, not its signature" sh -c "! grep -q 'tgz.asc' '$T/err'"
+check "404: no signature requested for a missing package" test "$(nginx_requests "agent-9.9.9.tgz.")" -eq 0
 refuse "redirect to file://" 4 "$NGINX_HTTP/redirect-file/agent-1.2.3.tgz" "$NGINX_HTTP/redirect-file/agent-1.2.3.tgz"
 refuse "over --max-size" 4 "$NGINX_HTTP/agent-1.2.3.tgz" --max-size 100 "$NGINX_HTTP/agent-1.2.3.tgz"
 refuse "1 byte/s server, small --timeout" 4 "$NGINX_HTTP/slow/agent-1.2.3.tgz" --timeout 2 --retries 0 "$NGINX_HTTP/slow/agent-1.2.3.tgz"
@@ -108,21 +111,50 @@ expect_rc 2 "--gpg-sig-url with --checksums-url" "$VS" --home "$H" fetch --gpg-s
 expect_rc 0 "--require gpg: a missing .sig is fine" "$VS" --home "$H" fetch --require gpg "$NGINX_HTTP/nosig/agent-1.2.3.tgz"
 check "--require gpg: no quarantine left" no_quarantine
 expect_rc 0 "--require gpg: recorded" "$VS" --home "$H" --json cache show agent@1.2.3
-expect_json "j['require'] == ['gpg'] and [s['kind'] for s in j['sigs']] == ['gpg-sig']" "--require gpg: policy and sigs recorded"
+expect_json "j['require'] == ['gpg'] and [s['kind'] for s in j['signatures']] == ['gpg-sig']" "--require gpg: policy and sigs recorded"
+
+# ---- the policy before the network -------------------------------------------------
+# a store without an RSA key cannot meet the default policy: said first, exit 3,
+# with the next step, and nothing is downloaded
+n=$((n + 1))
+H="$T/home$n"
+"$VS" --home "$H" -q keys import "$FIX/vendor.asc" >/dev/null 2>&1
+"$VS" --home "$H" -q cache list >/dev/null 2>&1
+: >"$NGINX_ACCESS_LOG"
+snapshot "$H" >"$T/snap.home"
+expect_rc 3 "no RSA key, default policy: refused" "$VS" --home "$H" fetch "$NGINX_HTTP/agent-1.2.3.tgz"
+expect_err_has "--require" "no RSA key: the hint names --require"
+expect_one_line_err "no RSA key: one line"
+check "no RSA key: nothing requested" test "$(requests)" -eq 0
+same_snapshot "no RSA key: home unchanged" "$T/snap.home" "$H"
+expect_rc 3 "no RSA key, JSON: refused" "$VS" --home "$H" --json fetch "$NGINX_HTTP/agent-1.2.3.tgz"
+expect_json "j['ok'] is False and j['error']['code'] == 'verify' and '--require' in j['error']['hint']" "no RSA key, JSON: code and hint"
+expect_rc 0 "no RSA key, --require gpg: fetched" "$VS" --home "$H" -q fetch --require gpg "$NGINX_HTTP/agent-1.2.3.tgz"
+# a package already in the cache is reported only after the arguments were
+# checked: the policy the store cannot meet is said, not "already"
+new_home
+"$VS" --home "$H" -q fetch "$NGINX_HTTP/agent-1.2.3.tgz" >/dev/null 2>&1
+"$VS" --home "$H" -q keys remove "$(cat "$FIX/org.fpr")" >/dev/null 2>&1
+: >"$NGINX_ACCESS_LOG"
+expect_rc 3 "cached, but the policy cannot be met now" "$VS" --home "$H" fetch "$NGINX_HTTP/agent-1.2.3.tgz"
+check "cached, policy refused: not reported as already" sh -c "! grep -q 'already' '$T/err'"
+check "cached, policy refused: nothing requested" test "$(requests)" -eq 0
+expect_rc 2 "cached, but a bad --version" "$VS" --home "$H" fetch --require gpg --version ../x "$NGINX_HTTP/agent-1.2.3.tgz"
+expect_rc 0 "cached, --require gpg: already" "$VS" --home "$H" fetch --require gpg "$NGINX_HTTP/agent-1.2.3.tgz"
 
 # ---- 500 then retry ------------------------------------------------------------
 new_home
 : >"$NGINX_ACCESS_LOG"
 refuse "HTTP 500 after retries" 4 "HTTP 500" --retries 2 "$NGINX_HTTP/status500/agent-1.2.3.tgz"
-check "500: request retried (3 attempts)" test "$(nginx_requests "/status500/agent-1.2.3.tgz.asc")" -eq 3
+check "500: request retried (3 attempts)" test "$(nginx_requests "GET /status500/agent-1.2.3.tgz 500")" -eq 3
 "$VS" --home "$H" -v fetch --retries 8 "$NGINX_HTTP/flaky/agent-1.2.3.tgz" >"$T/flaky.out" 2>"$T/flaky.err" &
 pid=$!
 i=0
-while [ "$(nginx_requests "/flaky/agent-1.2.3.tgz.asc 500")" -lt 1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while [ "$(nginx_requests "/flaky/agent-1.2.3.tgz 500")" -lt 1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 cp "$WWW/agent-1.2.3.tgz" "$WWW/agent-1.2.3.tgz.asc" "$WWW/agent-1.2.3.tgz.sig" "$WWW/flaky/"
 wait $pid
 check "flaky server: fetched after a 500 (exit 0)" test $? -eq 0
-check "flaky server: the log shows a 500 then a 200" sh -c "grep -q 'flaky/agent-1.2.3.tgz.asc 500' '$NGINX_ACCESS_LOG' && grep -q 'flaky/agent-1.2.3.tgz.asc 200' '$NGINX_ACCESS_LOG'"
+check "flaky server: the log shows a 500 then a 200" sh -c "grep -q 'flaky/agent-1.2.3.tgz 500' '$NGINX_ACCESS_LOG' && grep -q 'flaky/agent-1.2.3.tgz 200' '$NGINX_ACCESS_LOG'"
 check "flaky server: retries logged" grep -qi "retry" "$T/flaky.err"
 
 # ---- mirrors --------------------------------------------------------------------
@@ -138,7 +170,7 @@ new_home
 snapshot "$H/cache" >"$T/snap.before"
 expect_rc 3 "all sources fail: the first source's error" "$VS" --home "$H" fetch --mirror "$NGINX_HTTP/nowhere" "$NGINX_HTTP/bad/agent-1.2.3.tgz"
 expect_err_has "vetstage: $NGINX_HTTP/bad/agent-1.2.3.tgz" "all fail: message names the first URL"
-expect_err_has "warning: $NGINX_HTTP/nowhere/agent-1.2.3.tgz.asc: HTTP 404" "all fail: the mirror's failure logged as a warning"
+expect_err_has "warning: $NGINX_HTTP/nowhere/agent-1.2.3.tgz: HTTP 404" "all fail: the mirror's failure logged as a warning"
 same_snapshot "all fail: cache unchanged" "$T/snap.before" "$H/cache"
 
 # ---- checksum-list mode -----------------------------------------------------------
@@ -148,11 +180,11 @@ expect_rc 0 "checksum list" "$VS" --home "$H" fetch --checksums-url "$NGINX_HTTP
 check "checksum list: list and its signature fetched" test "$(nginx_requests "GET /checksum_sha256.txt.asc 200")" -eq 1
 check "checksum list: no detached .asc requested" test "$(nginx_requests "GET /agent-1.2.3.tgz.asc ")" -eq 0
 expect_rc 0 "checksum list: show" "$VS" --home "$H" --json cache show agent@1.2.3
-expect_json "sorted(s['kind'] for s in j['sigs']) == ['checksums', 'checksums-sig', 'rsa-sig']" "checksum list kept with the package"
+expect_json "sorted(s['kind'] for s in j['signatures']) == ['checksums', 'checksums-sig', 'rsa-sig']" "checksum list kept with the package"
 new_home
 expect_rc 0 "checksum list from a mirror" "$VS" --home "$H" fetch --retries 0 --mirror "$NGINX_HTTP/mirror" --checksums-url "http://127.0.0.1:1/checksum_sha256.txt" "http://127.0.0.1:1/agent-1.2.3.tgz"
 expect_rc 0 "checksum list from a mirror: show" "$VS" --home "$H" --json cache show agent@1.2.3
-expect_json "sorted(s['url'] for s in j['sigs'] if s['kind'].startswith('checksums')) == ['$NGINX_HTTP/mirror/checksum_sha256.txt', '$NGINX_HTTP/mirror/checksum_sha256.txt.asc']" "checksum list from a mirror: provenance"
+expect_json "sorted(s['url'] for s in j['signatures'] if s['kind'].startswith('checksums')) == ['$NGINX_HTTP/mirror/checksum_sha256.txt', '$NGINX_HTTP/mirror/checksum_sha256.txt.asc']" "checksum list from a mirror: provenance"
 new_home
 "$VS" --home "$H" -q fetch "file://$WWW/agent-1.2.3.tgz" --name seed --version 1 >/dev/null 2>&1
 printf '%s  agent-1.2.3.tgz\n' "0000000000000000000000000000000000000000000000000000000000000000" >"$WWW/bad/checksum_sha256.txt"

@@ -40,23 +40,23 @@ refuse() { # refuse DESC CODE TEXT ARGS...
 P="agent-1.2.3.tgz"
 refuse "pinned key mismatch" 4 "TLS: the server's public key does not match --pinned-pubkey" \
     --cacert "$NGINX_CA" --pinned-pubkey "$NGINX_OTHER_PUBKEY" "$NGINX_HTTPS/$P"
-refuse "http -> https redirect" 4 "$NGINX_HTTP/redirect-https/$P.asc: redirect to another scheme refused (to $NGINX_HTTPS/$P.asc)" \
+refuse "http -> https redirect" 4 "$NGINX_HTTP/redirect-https/$P: redirect to another scheme refused (to $NGINX_HTTPS/$P)" \
     --cacert "$NGINX_CA" "$NGINX_HTTP/redirect-https/$P"
-refuse "https -> http redirect" 4 "$NGINX_HTTPS/redirect-http/$P.asc: redirect to another scheme refused (to $NGINX_HTTP/$P.asc)" \
+refuse "https -> http redirect" 4 "$NGINX_HTTPS/redirect-http/$P: redirect to another scheme refused (to $NGINX_HTTP/$P)" \
     --cacert "$NGINX_CA" "$NGINX_HTTPS/redirect-http/$P"
 check "scheme-changing redirects were not followed" test "$(nginx_requests "GET /$P")" -eq 0
-refuse "redirect loop" 4 "$NGINX_HTTP/redirect-loop/$P.asc: more than 5 redirects" "$NGINX_HTTP/redirect-loop/$P"
-refuse "HTTP 429, retried" 4 "$NGINX_HTTP/status429/$P.asc: HTTP 429" --retries 1 "$NGINX_HTTP/status429/$P"
-check "429: 1 + 1 retry requests" test "$(nginx_requests "GET /status429/$P.asc 429")" -eq 2
+refuse "redirect loop" 4 "$NGINX_HTTP/redirect-loop/$P: more than 5 redirects" "$NGINX_HTTP/redirect-loop/$P"
+refuse "HTTP 429, retried" 4 "$NGINX_HTTP/status429/$P: HTTP 429" --retries 1 "$NGINX_HTTP/status429/$P"
+check "429: 1 + 1 retry requests" test "$(nginx_requests "GET /status429/$P 429")" -eq 2
 refuse "--max-size without Content-Length" 4 "$NGINX_HTTP/chunked/$P: larger than --max-size 100 bytes" \
     --max-size 100 "$NGINX_HTTP/chunked/$P"
 refuse "missing --cacert file" 2 "$T/nope.pem" --cacert "$T/nope.pem" "$NGINX_HTTPS/$P"
 refuse "malformed --pinned-pubkey" 2 "--pinned-pubkey must look like sha256//" \
     --cacert "$NGINX_CA" --pinned-pubkey "md5//abc" "$NGINX_HTTPS/$P"
 
-refuse "a 2 MB response header" 4 "$NGINX_HTTP/bighdr/$P.asc: response headers larger than 65536 bytes" \
+refuse "a 2 MB response header" 4 "$NGINX_HTTP/bighdr/$P: response headers larger than 65536 bytes" \
     "$NGINX_HTTP/bighdr/$P"
-refuse "160 KB of response headers" 4 "$NGINX_HTTP/manyhdr/$P.asc: response headers larger than 65536 bytes" \
+refuse "160 KB of response headers" 4 "$NGINX_HTTP/manyhdr/$P: response headers larger than 65536 bytes" \
     "$NGINX_HTTP/manyhdr/$P"
 
 # ---- local files: never waited on, only regular files ------------------------------

@@ -306,7 +306,9 @@ same_snapshot "import failure: home unchanged" "$T/uv.before" "$UV"
 UO="$T/home-org-only"
 "$VS" --home "$UO" -q keys import "$FIX/org.pub.pem" >/dev/null 2>&1
 expect_rc 3 "import: the vendor key is not in the store" "$VS" --home "$UO" --json mirror import "$BR"
-expect_json "j['ok'] is False and j['items'][0]['message'].startswith('$BR(lacework@6.2.0.1234/')" "--json: the item names the member"
+# the store cannot meet the policy: refused before any file is looked at, so
+# the member named is the package NAME@VERSION (the policy pre-check, issue 11)
+expect_json "j['ok'] is False and j['items'][0]['message'].startswith('$BR(lacework@6.2.0.1234)') and '--require' in j['items'][0].get('hint', '') + j['items'][0]['message'] + j['error'].get('hint', '')" "--json: the item names the member and the next step"
 check "vendor key missing: no temporary path" sh -c "! grep -q 'import-' '$T/out' '$T/err'"
 # a bundle without the approval signature: a missing signature (3), not a download error (4)
 mkdir -p "$T/xn"

@@ -71,7 +71,7 @@ check "fetch: the approval came from its own path" \
     sh -c "grep -q '^GET /approvals/lacework/6.2.0.1234.tgz.sig 200' '$NGINX_ACCESS_LOG'"
 expect_rc 0 "cache show" "$VS" --home "$H" --json cache show lacework@6.2.0.1234
 expect_json "j['name'] == 'lacework' and j['version'] == '6.2.0.1234'" "cache show: name and version from the source"
-expect_json "sorted(s['kind'] for s in j['sigs']) == ['checksums', 'checksums-sig', 'rsa-sig']" "cache show: checksum list and approval kept"
+expect_json "sorted(s['kind'] for s in j['signatures']) == ['checksums', 'checksums-sig', 'rsa-sig']" "cache show: checksum list and approval kept"
 expect_json "sorted(j['signers']) == sorted(['$VFPR', '$OFPR'])" "cache show: signers"
 expect_rc 0 "fetch again: already cached" "$VS" --home "$H" fetch lacework@6.2.0.1234
 expect_err_has "already in the cache" "fetch again: said so"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -131,7 +132,18 @@ static const struct {
       "\"size\"" },
     { "{\"name\":\"a\",\"version\":\"1\"," PKG
       "\"sigs\":{},\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
-      "\"sigs\"" },
+      "\"signatures\" missing" },
+    /* a key under its name before the contract (sigs, filename) and its name now */
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG "\"signatures\":[]," SIGS "}",
+      "old and its new name" },
+    { "{\"name\":\"a\",\"version\":\"1\",\"file\":\"a.tgz\"," PKG SIGS "}",
+      "old and its new name" },
+    /* the key binding: fingerprints in their normalised form */
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG SIGS ",\"keys\":[\"xyz\"]}", "not a fingerprint" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG SIGS
+      ",\"keys\":[\"ABCDEF0123456789ABCDEF0123456789ABCDEF01\"]}",
+      "not a fingerprint" },
+    { "{\"name\":\"a\",\"version\":\"1\"," PKG SIGS ",\"keys\":{}}", "\"keys\" must be" },
     { "{\"name\":\"a\",\"version\":\"1\"," PKG
       "\"sigs\":[{\"kind\":\"evil\",\"filename\":\"x\",\"sha256\":\"" HEXA "\",\"url\":\"\"}],"
       "\"signers\":[],\"require\":[\"gpg\"],\"verified\":\"2026-01-01T00:00:00Z\"}",
@@ -488,6 +500,98 @@ START_TEST(fetch_and_reverify)
 }
 END_TEST
 
+/* ---- key binding ------------------------------------------------------------- */
+
+static void read_fpr(const char *name, char out[VS_FPR_MAX])
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s.fpr", fixdir(), name);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%79s", out), 1);
+    fclose(f);
+}
+
+START_TEST(fetch_key_binding)
+{
+    vs_error err = VS_ERROR_INIT;
+    const char *fix = fixdir();
+    char vendor[1200], org[1200], url[1200];
+    snprintf(vendor, sizeof vendor, "%s/vendor.asc", fix);
+    snprintf(org, sizeof org, "%s/org.pub.pem", fix);
+    snprintf(url, sizeof url, "file://%s/pkg/agent-1.2.3.tgz", fix);
+    const char *files[] = { vendor, org };
+    vs_key_info *ki = NULL;
+    size_t nki = 0;
+    ck_assert_msg(vs_keys_import(ctx, files, 2, NULL, &ki, &nki, &err) == VS_OK, "%s",
+                  err.message);
+    vs_key_info_free(ki);
+    char vfpr[VS_FPR_MAX], ofpr[VS_FPR_MAX], spaced[VS_FPR_MAX * 2];
+    read_fpr("vendor", vfpr);
+    read_fpr("org", ofpr);
+    /* as gpg --fingerprint prints it: groups of four */
+    size_t k = 0;
+    for (size_t i = 0; vfpr[i]; i++) {
+        if (i && i % 4 == 0)
+            spaced[k++] = ' ';
+        spaced[k++] = vfpr[i];
+    }
+    spaced[k] = '\0';
+
+    vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT;
+    fo.url = url;
+    const char *bound[] = { spaced, ofpr, ofpr };
+    fo.keys = bound;
+    fo.nkeys = 3;
+    vs_cache_entry *e = malloc(sizeof *e), *got = malloc(sizeof *got);
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_nonnull(got);
+    bool already = true;
+    ck_assert_msg(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err) == VS_OK, "%s", err.message);
+    ck_assert(!already);
+    /* recorded, normalised, once each, and read back */
+    ck_assert_uint_eq(vs_cache_entry_nkeys(e), 2);
+    ck_assert_ptr_null(vs_cache_entry_key(e, 2));
+    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.2.3", got, &err), VS_OK);
+    ck_assert_uint_eq(vs_cache_entry_nkeys(got), 2);
+    ck_assert_int_eq(strcasecmp(vs_cache_entry_key(got, 0), vfpr), 0);
+    ck_assert_str_eq(vs_cache_entry_key(got, 1), ofpr);
+    char *json = vs_cache_entry_json(got);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(strstr(json, "\"keys\":["));
+    ck_assert_ptr_nonnull(strstr(json, "\"signatures\":["));
+    free(json);
+    /* the same binding again: from the cache */
+    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err), VS_OK);
+    ck_assert(already);
+    /* reverify applies the recorded binding: bound to another RSA key, the
+     * organisation's signature does not count */
+    ck_assert_int_eq(vs_cache_reverify(ctx, got, NULL, &err), VS_OK);
+    snprintf(got->keys[1], VS_FPR_MAX, "sha256:%064d", 0);
+    ck_assert_int_eq(vs_cache_reverify(ctx, got, NULL, &err), VS_E_VERIFY);
+    /* a binding the store cannot meet is refused before the network */
+    char other[VS_FPR_MAX];
+    snprintf(other, sizeof other, "sha256:%064d", 0);
+    const char *unmet[] = { vfpr, other };
+    fo.keys = unmet;
+    fo.nkeys = 2;
+    fo.name = "agent";
+    fo.version = "9";
+    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err), VS_E_VERIFY);
+    ck_assert_ptr_nonnull(strstr(err.hint, "require"));
+    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@9", got, &err), VS_E_USAGE);
+    ck_assert_int_eq(err.detail, VS_DETAIL_NOT_FOUND);
+    /* not a fingerprint */
+    const char *bad[] = { "0xnothex" };
+    fo.keys = bad;
+    fo.nkeys = 1;
+    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err), VS_E_USAGE);
+    ck_assert_str_eq(err.subject, "0xnothex");
+    free(e);
+    free(got);
+}
+END_TEST
+
 /* ---- the home boundary -------------------------------------------------------- */
 
 START_TEST(home_boundary)
@@ -565,10 +669,12 @@ Suite *vs_suite_cache(void)
     suite_add_tcase(s, tc);
     TCase *th = tcase_create("home");
     tcase_add_checked_fixture(th, home_setup, home_teardown);
+    tcase_set_timeout(th, 120); /* real gpg and a real fetch, under sanitizers on a loaded machine */
     tcase_add_test(th, object_dedupe);
     tcase_add_test(th, lookup_list_fsck_gc);
     tcase_add_test(th, fetch_and_reverify);
     tcase_add_test(th, home_boundary);
+    tcase_add_test(th, fetch_key_binding);
     suite_add_tcase(s, th);
     return s;
 }
