@@ -1,20 +1,36 @@
-/* stage/extract.c - the safe extractor: libarchive reads (tar only; gzip, xz,
- * zstd only), our own code writes, relative to directory fds, after every
- * rule has passed for the entry. Nothing is written outside rootfd: parents
- * are opened with O_NOFOLLOW and created by us, files with O_EXCL. */
+/* stage/extract.c - the safe extractor: libarchive reads (tar only; gzip,
+ * bzip2, xz or zstd only), our own code writes, relative to directory fds,
+ * after every rule has passed for the entry. Nothing is written outside
+ * rootfd: parents are opened with O_NOFOLLOW and created by us, files with
+ * O_EXCL.
+ *
+ * One read of the package: the read callback hashes the bytes as libarchive
+ * pulls them, each file is hashed for the manifest as it is written, and the
+ * tree is made durable by one syncfs(2) at the end (vs_stage_write_meta),
+ * not by an fsync per file.
+ *
+ * Names: libarchive is run under a thread-local C.UTF-8 locale, so that pax
+ * names (UTF-8 by definition) reach us unchanged whatever the process locale;
+ * every rule applies to the UTF-8 name, and a name that is not valid UTF-8 is
+ * refused. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 
 #include "stage/stage_int.h"
+
+#define SHOWN_MAX 160 /* an entry name in a message */
+#define ELF_HEAD 20   /* e_ident (16) + e_type (2) + e_machine (2) */
 
 typedef struct reader {
     int fd;
@@ -28,6 +44,8 @@ typedef struct reader {
 
 typedef struct ex {
     struct archive *a;
+    reader r;
+    const vs_ctx *ctx;
     int rootfd;
     const vs_extract_opts *o;
     vs_pathset *set;
@@ -35,8 +53,24 @@ typedef struct ex {
     vs_error *err;
     const char *label;
     uint8_t *buf;
-    char norm[VS_MAX_ARCHIVE_PATH + 1];
+    locale_t loc, oldloc;
+    la_int64_t last_end; /* decompressed offset where the last entry's data ended */
+    /* a cached parent directory: most entries share their parent */
+    int pfd;
+    char ppath[VS_MAX_ARCHIVE_PATH + 1];
+    char shown[SHOWN_MAX]; /* the current entry's name, printable */
+    char path[VS_MAX_ARCHIVE_PATH + 1]; /* ... normalised (and stripped) */
 } ex;
+
+/* One archive entry once its names are known. */
+typedef struct entry {
+    struct archive_entry *ae;
+    char type;          /* 'f', 'd', 'l' */
+    unsigned perm;
+    const char *target; /* symlink target (UTF-8), else NULL */
+} entry;
+
+/* ---- the package stream --------------------------------------------------- */
 
 static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
 {
@@ -46,7 +80,8 @@ static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            archive_set_error(a, errno, "read: %s", strerror(errno));
+            if (a)
+                archive_set_error(a, errno, "read: %s", strerror(errno));
             return -1;
         }
         vs_sha256_update(&r->h, r->buf, (size_t)n);
@@ -59,112 +94,206 @@ static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
     }
 }
 
-/* "LABEL: entry 'NAME': reason" - long names shortened to keep one short line. */
-static vs_status refuse(ex *x, const char *entry, const char *fmt, ...) VS_PRINTF(3, 4);
-static vs_status refuse(ex *x, const char *entry, const char *fmt, ...)
+/* ---- errors ----------------------------------------------------------------- */
+
+/* "LABEL: entry 'NAME': reason", NAME in printable form. */
+static vs_status refuse_st(ex *x, vs_status st, const char *fmt, ...) VS_PRINTF(3, 4);
+static vs_status refuse_st(ex *x, vs_status st, const char *fmt, ...)
 {
-    char why[256];
+    char why[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    size_t n = entry ? strlen(entry) : 0;
-    return vs_error_set(x->err, VS_E_UNSAFE, "%s: entry '%.100s%s': %s", x->label,
-                        entry ? entry : "", n > 100 ? "..." : "", why);
+    char subject[SHOWN_MAX + 300];
+    snprintf(subject, sizeof subject, "%s: entry '%s'", x->label, x->shown);
+    return vs_error_subj(x->err, st, subject, "%s", why);
 }
+#define refuse(x, ...) refuse_st((x), VS_E_UNSAFE, __VA_ARGS__)
 
 static vs_status sys_fail(ex *x, const char *what, const char *path)
 {
-    return vs_error_errno(x->err, VS_E_INTERNAL, errno, "%s: %.200s: %s", x->label, path, what);
+    char subject[VS_MAX_ARCHIVE_PATH + 300];
+    snprintf(subject, sizeof subject, "%s: %.200s", x->label, path);
+    return vs_error_subj_errno(x->err, VS_E_INTERNAL, errno, subject, "%s", what);
 }
 
-/* Open (creating as needed) the parent directory of normalised `path`.
- * *base points at the last component. Returns a new fd or -1 (err set). */
-static int open_parent(ex *x, const char *path, const char **base)
+static vs_status oom(ex *x)
 {
-    int cur = dup(x->rootfd);
-    if (cur < 0) {
-        sys_fail(x, "dup", path);
+    return vs_error_subj(x->err, VS_E_INTERNAL, x->label, "out of memory");
+}
+
+typedef enum la_when {
+    LA_OPEN,   /* archive_read_open: the first bytes */
+    LA_HEADER, /* archive_read_next_header */
+    LA_DATA    /* archive_read_data */
+} la_when;
+
+/*
+ * The one place libarchive's errors become ours. Everything libarchive
+ * reports while reading (a bad format, a damaged or truncated stream, a
+ * failing read) is the archive's fault: VS_E_UNSAFE, nothing staged; the
+ * backend code is kept. An unsupported compression gets the list of the
+ * supported ones as a hint.
+ */
+static vs_status la_fail(ex *x, la_when when)
+{
+    const char *m = archive_error_string(x->a);
+    long code = archive_errno(x->a);
+    if (!m)
+        m = "damaged or truncated data";
+    vs_status st;
+    if (when == LA_DATA) {
+        char subject[SHOWN_MAX + 300];
+        snprintf(subject, sizeof subject, "%s: entry '%s'", x->label, x->shown);
+        st = vs_error_subjb(x->err, VS_E_UNSAFE, "archive", code, subject,
+                            "archive ends early or is damaged: %s", m);
+    } else if (when == LA_OPEN || x->res->entries == 0) {
+        st = vs_error_subjb(x->err, VS_E_UNSAFE, "archive", code, x->label,
+                            "not an archive, or it ends early: %s", m);
+        vs_error_hint(x->err, "vetstage stages tar archives compressed with gzip, bzip2, xz "
+                              "or zstd");
+    } else {
+        st = vs_error_subjb(x->err, VS_E_UNSAFE, "archive", code, x->label,
+                            "archive ends early or is damaged after %" PRIu64 " entries: %s",
+                            x->res->entries, m);
+    }
+    return st;
+}
+
+/* ---- writing ------------------------------------------------------------------ */
+
+static vs_status add_dir(ex *x, const char *path, bool explicit_dir)
+{
+    vs_pathent *e = vs_pathset_add(x->set, path);
+    if (!e)
+        return oom(x);
+    e->type = 'd';
+    e->mode = 0755;
+    e->explicit_dir = explicit_dir;
+    return VS_OK;
+}
+
+/* mkdir NAME in dfd, 0755 whatever the umask; a new fd on it or -1 */
+static int make_dir(int dfd, const char *name)
+{
+    if (mkdirat(dfd, name, 0700) != 0)
+        return -1;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && fchmod(fd, 0755) != 0) {
+        close(fd);
         return -1;
     }
+    return fd;
+}
+
+/*
+ * The directory that holds normalised `path` (created as needed, each one
+ * recorded in the set), *base pointing at the last component. The fd is
+ * cached in x->pfd and stays owned by x. Returns -1 with err set.
+ */
+static int open_parent(ex *x, const char *path, const char **base)
+{
+    const char *last = strrchr(path, '/');
+    size_t plen = last ? (size_t)(last - path) : 0;
+    *base = last ? last + 1 : path;
+    if (x->pfd >= 0 && strlen(x->ppath) == plen && memcmp(x->ppath, path, plen) == 0)
+        return x->pfd;
+    if (x->pfd >= 0 && x->pfd != x->rootfd)
+        close(x->pfd);
+    x->pfd = -1;
+    int cur = x->rootfd;
     char prefix[VS_MAX_ARCHIVE_PATH + 1];
-    const char *p = path;
-    for (;;) {
+    for (const char *p = path; p < path + plen;) {
         const char *slash = strchr(p, '/');
-        if (!slash)
-            break;
-        size_t plen = (size_t)(slash - path);
-        memcpy(prefix, path, plen);
-        prefix[plen] = '\0';
+        memcpy(prefix, path, (size_t)(slash - path));
+        prefix[slash - path] = '\0';
         char comp[VS_MAX_ARCHIVE_PATH + 1];
-        size_t clen = (size_t)(slash - p);
-        memcpy(comp, p, clen);
-        comp[clen] = '\0';
-        bool created = false;
+        memcpy(comp, p, (size_t)(slash - p));
+        comp[slash - p] = '\0';
+        int next;
         if (!vs_pathset_get(x->set, prefix)) {
-            created = true;
-            if (mkdirat(cur, comp, 0700) != 0) {
-                sys_fail(x, "mkdir", prefix);
-                close(cur);
-                return -1;
+            next = make_dir(cur, comp);
+            if (next >= 0 && add_dir(x, prefix, false) != VS_OK) {
+                close(next);
+                next = -2;
             }
-            vs_pathent *e = vs_pathset_add(x->set, prefix);
-            if (!e) {
-                vs_error_set(x->err, VS_E_INTERNAL, "%s: out of memory", x->label);
-                close(cur);
-                return -1;
-            }
-            e->type = 'd';
-            e->mode = 0755;
+        } else {
+            next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
-        int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (next < 0) {
+        if (next == -1)
             sys_fail(x, "open directory", prefix);
+        if (cur != x->rootfd)
             close(cur);
+        if (next < 0)
             return -1;
-        }
-        if (created && fchmod(next, 0755) != 0) {
-            sys_fail(x, "chmod", prefix);
-            close(next);
-            close(cur);
-            return -1;
-        }
-        close(cur);
         cur = next;
         p = slash + 1;
     }
-    *base = p;
+    memcpy(x->ppath, path, plen);
+    x->ppath[plen] = '\0';
+    x->pfd = cur;
     return cur;
 }
 
-static vs_status write_file(ex *x, struct archive_entry *ae, const char *raw, int parent,
-                            const char *base, vs_pathent *e)
+/* The machine of an ELF header (e_machine in the file's byte order), or 0. */
+static uint16_t elf_machine(const uint8_t *h, size_t n)
 {
-    int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return sys_fail(x, "create", e->path);
+    if (n < ELF_HEAD || memcmp(h, "\177ELF", 4) != 0)
+        return 0;
+    if (h[5] == 2) /* ELFDATA2MSB */
+        return (uint16_t)((h[18] << 8) | h[19]);
+    return (uint16_t)(h[18] | (h[19] << 8));
+}
+
+/* Record an ELF file's machine; refuse one that is not for opts->machine. */
+static vs_status check_machine(ex *x, const uint8_t *h, size_t n)
+{
+    uint16_t m = elf_machine(h, n);
+    if (!m)
+        return VS_OK;
+    if (x->o->machine && m != x->o->machine)
+        return refuse_st(x, VS_E_POLICY, "ELF file for %s (machine %u), not for %s (machine %u)",
+                         vs_elf_machine_name(m), m, vs_elf_machine_name(x->o->machine),
+                         x->o->machine);
+    vs_extract_result *r = x->res;
+    for (unsigned i = 0; i < r->nmachines; i++)
+        if (r->machines[i] == m)
+            return VS_OK;
+    if (r->nmachines < VS_EXTRACT_MAX_MACHINES)
+        r->machines[r->nmachines++] = m;
+    return VS_OK;
+}
+
+/* Copy the entry's data into fd, counting it against the limit and hashing
+ * it; the first bytes are kept to tell an ELF file's machine. */
+static vs_status copy_data(ex *x, int fd, vs_pathent *e)
+{
     vs_sha256 h;
     vs_status st = vs_sha256_init(&h, x->err);
-    if (st) {
-        close(fd);
+    if (st)
         return st;
-    }
+    uint8_t head[ELF_HEAD];
+    size_t nhead = 0;
     uint64_t size = 0;
     for (;;) {
         la_ssize_t n = archive_read_data(x->a, x->buf, VS_IO_BUFSIZE);
         if (n == 0)
             break;
         if (n < 0) {
-            const char *msg = archive_error_string(x->a);
-            st = refuse(x, raw, "archive ends early or is damaged: %s", msg ? msg : "read error");
+            st = la_fail(x, LA_DATA);
             goto out;
         }
         uint64_t total;
         if (!vs_add_u64(x->res->bytes, (uint64_t)n, &total) || total > x->o->max_unpacked) {
-            st = refuse(x, raw, "unpacks to more than the --max-unpacked limit of %" PRIu64
-                                " bytes",
+            st = refuse(x, "unpacks to more than the --max-unpacked limit of %" PRIu64 " bytes",
                         x->o->max_unpacked);
             goto out;
+        }
+        if (nhead < ELF_HEAD) {
+            size_t k = (size_t)n < ELF_HEAD - nhead ? (size_t)n : ELF_HEAD - nhead;
+            memcpy(head + nhead, x->buf, k);
+            nhead += k;
         }
         if (vs_write_all(fd, x->buf, (size_t)n) != 0) {
             st = sys_fail(x, "write", e->path);
@@ -174,78 +303,149 @@ static vs_status write_file(ex *x, struct archive_entry *ae, const char *raw, in
         x->res->bytes = total;
         size += (uint64_t)n;
     }
-    (void)ae;
-    if (fchmod(fd, (mode_t)e->mode) != 0) {
-        st = sys_fail(x, "chmod", e->path);
+    st = check_machine(x, head, nhead);
+    if (st)
         goto out;
-    }
-    if (fsync(fd) != 0) {
-        st = sys_fail(x, "fsync", e->path);
-        goto out;
-    }
     vs_sha256_final(&h, e->sha256);
     e->size = size;
-    x->res->files++;
 out:
     vs_sha256_abort(&h);
-    if (close(fd) != 0 && st == VS_OK)
-        st = sys_fail(x, "close", e->path);
     return st;
 }
 
-/* Every rule for one header, then its write. */
-static vs_status one_entry(ex *x, struct archive_entry *ae)
+static vs_status write_file(ex *x, int parent, const char *base, vs_pathent *e)
 {
-    const char *raw = archive_entry_pathname(ae);
+    int fd = openat(parent, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return sys_fail(x, "create", e->path);
+    vs_status st = copy_data(x, fd, e);
+#ifdef SYS_sync_file_range
+    /* start writing it back now, so that the one sync at the end finds
+     * little left to do (a hint: failures do not matter) */
+    if (!st && e->size >= VS_IO_BUFSIZE)
+        (void)syscall(SYS_sync_file_range, fd, (off_t)0, (off_t)0, 2 /* SYNC_FILE_RANGE_WRITE */);
+#endif
+    if (!st && fchmod(fd, (mode_t)e->mode) != 0)
+        st = sys_fail(x, "chmod", e->path);
+    if (close(fd) != 0 && st == VS_OK)
+        st = sys_fail(x, "close", e->path);
+    if (!st)
+        x->res->files++;
+    return st;
+}
+
+/* The rules passed: now, and only now, write the entry at x->path. */
+static vs_status write_entry(ex *x, const entry *en)
+{
+    const char *path = x->path, *base = NULL;
+    int parent = open_parent(x, path, &base);
+    if (parent < 0)
+        return x->err ? x->err->status : VS_E_INTERNAL;
+    if (en->type == 'd') {
+        vs_status st = add_dir(x, path, true);
+        if (st)
+            return st;
+        int fd = make_dir(parent, base);
+        if (fd < 0)
+            return sys_fail(x, "mkdir", path);
+        close(fd);
+        return VS_OK;
+    }
+    vs_pathent *e = vs_pathset_add(x->set, path);
+    if (!e)
+        return oom(x);
+    if (en->type == 'l') {
+        e->type = 'l';
+        e->mode = 0777;
+        if (!(e->target = strdup(en->target)))
+            return oom(x);
+        if (symlinkat(en->target, parent, base) != 0)
+            return sys_fail(x, "symlink", path);
+        return VS_OK;
+    }
+    e->type = 'f';
+    e->mode = (en->perm & 0111) ? 0755 : 0644;
+    return write_file(x, parent, base, e);
+}
+
+/* ---- the rules for one entry ------------------------------------------------- */
+
+/*
+ * The entry's name in UTF-8, vetted as the archive has it (absolute, "..",
+ * control characters, length, depth, UTF-8) and then stripped of
+ * opts->strip_components leading components into x->path. *skip when the
+ * entry vanishes whole.
+ */
+static vs_status entry_name(ex *x, struct archive_entry *ae, bool *skip)
+{
+    const char *name = archive_entry_pathname_utf8(ae);
+    const char *raw = name ? name : archive_entry_pathname(ae);
+    vs_stage_printable(raw, x->shown, sizeof x->shown);
+    *skip = false;
     if (!raw)
-        return refuse(x, "", "entry without a usable name");
-    if (++x->res->entries > x->o->max_entries)
-        return refuse(x, raw, "archive has more than the --max-entries limit of %" PRIu64
-                              " entries",
-                      x->o->max_entries);
-    const char *why = vs_stage_norm_path(raw, x->norm, sizeof x->norm);
+        return refuse(x, "entry without a usable name");
+    if (!name || !vs_utf8_valid(name))
+        return refuse(x, "name is not valid UTF-8");
+    const char *why = vs_stage_norm_path(name, x->path, sizeof x->path);
     if (why)
-        return refuse(x, raw, "%s", why);
-    if (archive_entry_hardlink(ae))
-        return refuse(x, raw, "hard link");
-    char type;
-    switch (archive_entry_filetype(ae)) {
+        return refuse(x, "%s", why);
+    if (x->o->strip_components) {
+        const char *rest = vs_stage_strip(name, x->o->strip_components);
+        if (!rest) {
+            *skip = true;
+            return VS_OK;
+        }
+        if ((why = vs_stage_norm_path(rest, x->path, sizeof x->path)))
+            return refuse(x, "%s", why);
+        *skip = !x->path[0];
+    }
+    return VS_OK;
+}
+
+static vs_status entry_kind(ex *x, entry *en)
+{
+    if (archive_entry_hardlink(en->ae) || archive_entry_hardlink_utf8(en->ae))
+        return refuse(x, "hard link");
+    switch (archive_entry_filetype(en->ae)) {
     case AE_IFREG:
-        type = 'f';
+        en->type = 'f';
         break;
     case AE_IFDIR:
-        type = 'd';
+        en->type = 'd';
         break;
     case AE_IFLNK:
-        type = 'l';
+        en->type = 'l';
         break;
     case AE_IFCHR:
     case AE_IFBLK:
-        return refuse(x, raw, "device node");
+        return refuse(x, "device node");
     case AE_IFIFO:
-        return refuse(x, raw, "FIFO");
+        return refuse(x, "FIFO");
     case AE_IFSOCK:
-        return refuse(x, raw, "socket");
+        return refuse(x, "socket");
     default:
-        return refuse(x, raw, "unsupported entry type");
+        return refuse(x, "unsupported entry type");
     }
-    unsigned perm = (unsigned)archive_entry_perm(ae);
-    if (perm & 07000)
-        return refuse(x, raw, "setuid, setgid or sticky bit (mode %04o)", perm & 07777);
-    const char *path = x->norm;
-    if (!*path) {
-        if (type == 'd')
-            return VS_OK; /* "./": the root itself */
-        return refuse(x, raw, "empty path");
+    en->perm = (unsigned)archive_entry_perm(en->ae);
+    if (en->perm & 07000)
+        return refuse(x, "setuid, setgid or sticky bit (mode %04o)", en->perm & 07777);
+    if (en->type == 'l') {
+        en->target = archive_entry_symlink_utf8(en->ae);
+        if (!en->target && archive_entry_symlink(en->ae))
+            return refuse(x, "symbolic link target is not valid UTF-8");
     }
+    return VS_OK;
+}
+
+/* Rules that depend on where the entry lands (x->path) and on what came before. */
+static vs_status entry_place(ex *x, const entry *en, bool *done)
+{
+    const char *path = x->path, *why;
+    *done = false;
     if (vs_stage_reserved(path))
-        return refuse(x, raw, "reserved name '.vetstage'");
-    const char *target = NULL;
-    if (type == 'l') {
-        target = archive_entry_symlink(ae);
-        if ((why = vs_stage_check_link(path, target)))
-            return refuse(x, raw, "%s", why);
-    }
+        return refuse(x, "reserved name '.vetstage'");
+    if (en->type == 'l' && (why = vs_stage_check_link(path, en->target)))
+        return refuse(x, "%s", why);
     /* every parent must be a directory (never a file or a symlink) */
     char prefix[VS_MAX_ARCHIVE_PATH + 1];
     for (const char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
@@ -253,195 +453,252 @@ static vs_status one_entry(ex *x, struct archive_entry *ae)
         memcpy(prefix, path, plen);
         prefix[plen] = '\0';
         vs_pathent *pe = vs_pathset_get(x->set, prefix);
-        if (pe && pe->type != 'd')
-            return refuse(x, raw, "path goes through '%.100s', which is a %s", prefix,
+        if (pe && pe->type != 'd') {
+            char shown[SHOWN_MAX];
+            vs_stage_printable(prefix, shown, sizeof shown);
+            return refuse(x, "path goes through '%s', which is a %s", shown,
                           pe->type == 'l' ? "symbolic link" : "file");
+        }
     }
     vs_pathent *e = vs_pathset_get(x->set, path);
     if (e) {
-        if (type == 'd' && e->type == 'd' && !e->explicit_dir) {
+        if (en->type == 'd' && e->type == 'd' && !e->explicit_dir) {
             e->explicit_dir = true;
+            *done = true;
             return VS_OK;
         }
-        return refuse(x, raw, "duplicate entry for '%.100s'", path);
+        char shown[SHOWN_MAX];
+        vs_stage_printable(path, shown, sizeof shown);
+        return refuse(x, "duplicate entry for '%s'", shown);
     }
-    if (type == 'f' && archive_entry_size_is_set(ae)) {
-        la_int64_t declared = archive_entry_size(ae);
+    if (en->type == 'f' && archive_entry_size_is_set(en->ae)) {
+        la_int64_t declared = archive_entry_size(en->ae);
         if (declared < 0 || (uint64_t)declared > x->o->max_unpacked - x->res->bytes)
-            return refuse(x, raw, "declared size %" PRId64 " exceeds the --max-unpacked limit of %" PRIu64 " bytes",
+            return refuse(x, "declared size %" PRId64 " exceeds the --max-unpacked limit of %" PRIu64
+                             " bytes",
                           (int64_t)declared, x->o->max_unpacked);
     }
-    /* the rules passed: now, and only now, write */
-    const char *base = NULL;
-    int parent = open_parent(x, path, &base);
-    if (parent < 0)
-        return x->err ? x->err->status : VS_E_INTERNAL;
-    e = vs_pathset_add(x->set, path);
-    vs_status st = VS_OK;
-    if (!e) {
-        st = vs_error_set(x->err, VS_E_INTERNAL, "%s: out of memory", x->label);
-    } else if (type == 'd') {
-        e->type = 'd';
-        e->mode = 0755;
-        e->explicit_dir = true;
-        int fd = -1;
-        if (mkdirat(parent, base, 0700) != 0 ||
-            (fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-            fchmod(fd, 0755) != 0)
-            st = sys_fail(x, "mkdir", path);
-        if (fd >= 0)
-            close(fd);
-    } else if (type == 'l') {
-        e->type = 'l';
-        e->mode = 0777;
-        if (!(e->target = strdup(target)))
-            st = vs_error_set(x->err, VS_E_INTERNAL, "%s: out of memory", x->label);
-        else if (symlinkat(target, parent, base) != 0)
-            st = sys_fail(x, "symlink", path);
-    } else {
-        e->type = 'f';
-        e->mode = (perm & 0111) ? 0755 : 0644;
-        st = write_file(x, ae, raw, parent, base, e);
-    }
-    close(parent);
-    return st;
+    return VS_OK;
 }
 
-static vs_status fsync_dirs(ex *x)
+/* Every rule for one header, then its write. */
+static vs_status one_entry(ex *x, struct archive_entry *ae)
 {
-    for (size_t i = 0; i < x->set->cap; i++) {
-        vs_pathent *e = x->set->slots[i];
-        if (!e || e->type != 'd')
-            continue;
-        int fd = openat(x->rootfd, e->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-            return sys_fail(x, "open directory", e->path);
-        int r = fsync(fd);
-        close(fd);
-        if (r != 0 && errno != EINVAL)
-            return sys_fail(x, "fsync", e->path);
+    bool skip = false, done = false;
+    vs_status st = entry_name(x, ae, &skip);
+    if (st)
+        return st;
+    if (++x->res->entries > x->o->max_entries)
+        return refuse(x, "archive has more than the --max-entries limit of %" PRIu64 " entries",
+                      x->o->max_entries);
+    entry en = { ae, 0, 0, NULL };
+    if ((st = entry_kind(x, &en)))
+        return st;
+    if (skip || !x->path[0]) {
+        if (skip || en.type == 'd')
+            return VS_OK; /* "./" is the root itself; stripped away whole */
+        return refuse(x, "empty path");
     }
-    return vs_fsync_dir(x->rootfd, x->label, x->err);
+    if ((st = entry_place(x, &en, &done)) || done)
+        return st;
+    return write_entry(x, &en);
+}
+
+/* ---- the phases ------------------------------------------------------------------ */
+
+static vs_status ex_init(ex *x, const vs_ctx *ctx, int infd, int rootfd, const vs_extract_opts *o,
+                         vs_pathset *set, vs_extract_result *res, vs_error *err)
+{
+    memset(res, 0, sizeof *res);
+    memset(x, 0, sizeof *x);
+    x->ctx = ctx;
+    x->rootfd = rootfd;
+    x->pfd = -1;
+    x->o = o;
+    x->set = set;
+    x->res = res;
+    x->err = err;
+    x->label = o->label ? o->label : "package";
+    x->r.fd = infd;
+    x->r.ctx = ctx;
+    x->r.label = x->label;
+    struct stat sb;
+    if (fstat(infd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+        x->r.total = (uint64_t)sb.st_size;
+        posix_fadvise(infd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    vs_status st = vs_sha256_init(&x->r.h, err);
+    if (st)
+        return st;
+    /* names as UTF-8 whatever the process locale (this thread only) */
+    x->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    if (x->loc)
+        x->oldloc = uselocale(x->loc);
+    x->r.buf = malloc(VS_IO_BUFSIZE);
+    x->buf = malloc(VS_IO_BUFSIZE);
+    x->a = archive_read_new();
+    if (!x->r.buf || !x->buf || !x->a)
+        return oom(x);
+    return VS_OK;
+}
+
+/* tar only (ustar, pax, gnutar); four filters; never "all", never an
+ * external program (a filter that would need one is an error here) */
+static vs_status ex_open(ex *x)
+{
+    if (archive_read_support_format_tar(x->a) != ARCHIVE_OK ||
+        archive_read_support_filter_gzip(x->a) != ARCHIVE_OK ||
+        archive_read_support_filter_bzip2(x->a) != ARCHIVE_OK ||
+        archive_read_support_filter_xz(x->a) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd(x->a) != ARCHIVE_OK)
+        return vs_error_subjb(x->err, VS_E_INTERNAL, "archive", archive_errno(x->a), "libarchive",
+                              "lacks built-in tar/gzip/bzip2/xz/zstd support");
+    if (archive_read_open(x->a, &x->r, NULL, read_cb, NULL) != ARCHIVE_OK)
+        return la_fail(x, LA_OPEN);
+    /* libarchive always accepts uncompressed input; agent packages are not */
+    int fcode = archive_filter_code(x->a, 0);
+    if (fcode != ARCHIVE_FILTER_GZIP && fcode != ARCHIVE_FILTER_BZIP2 &&
+        fcode != ARCHIVE_FILTER_XZ && fcode != ARCHIVE_FILTER_ZSTD) {
+        vs_status st = vs_error_subj(x->err, VS_E_UNSAFE, x->label,
+                                     "not a gzip, bzip2, xz or zstd compressed tar archive");
+        vs_error_hint(x->err, "compress the tar archive with gzip, bzip2, xz or zstd");
+        return st;
+    }
+    return VS_OK;
+}
+
+static vs_status ex_entries(ex *x)
+{
+    for (;;) {
+        struct archive_entry *ae = NULL;
+        int rc = archive_read_next_header(x->a, &ae);
+        if (rc == ARCHIVE_EOF)
+            break;
+        /* a warning (a name libarchive could not convert, an ignored
+         * malformed pax record) leaves a usable entry: our own rules judge
+         * its names; anything worse is damage */
+        if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
+            return la_fail(x, LA_HEADER);
+        vs_status st = one_entry(x, ae);
+        if (st)
+            return st;
+        x->last_end = archive_filter_bytes(x->a, 0);
+    }
+    if (x->res->entries == 0 || x->set->n == 0) {
+        vs_status st = vs_error_subj(x->err, VS_E_UNSAFE, x->label, "not an archive (no entries%s)",
+                                     x->res->entries ? " left after --strip-components" : "");
+        if (!x->res->entries)
+            vs_error_hint(x->err, "vetstage stages tar archives compressed with gzip, bzip2, xz "
+                                  "or zstd");
+        return st;
+    }
+    return VS_OK;
+}
+
+/* The end-of-archive marker, the rest of the bytes hashed, the digest. */
+static vs_status ex_finish(ex *x)
+{
+    /* tar's end-of-archive marker (two zero blocks) must follow the last
+     * entry, else the archive ends early (libarchive reports a clean EOF at
+     * an entry boundary either way) */
+    if (archive_filter_bytes(x->a, 0) - x->last_end < 1024)
+        return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
+                             "archive ends early (no end-of-archive marker after %" PRIu64
+                             " entries)",
+                             x->res->entries);
+    /* the digest covers exactly the bytes of the object, also past the end */
+    for (;;) {
+        const void *dummy;
+        la_ssize_t n = read_cb(NULL, &x->r, &dummy);
+        if (n < 0)
+            return vs_error_subj_errno(x->err, VS_E_INTERNAL, errno, x->label, "read");
+        if (n == 0)
+            break;
+    }
+    vs_sha256_final(&x->r.h, x->res->sha256);
+    x->res->insize = x->r.done;
+    if (x->o->expect_sha256 && memcmp(x->o->expect_sha256, x->res->sha256, VS_SHA256_LEN) != 0)
+        return vs_error_subj(x->err, VS_E_VERIFY, x->label,
+                             "changed while it was being staged (sha256 differs)");
+    return VS_OK;
+}
+
+static void ex_free(ex *x)
+{
+    vs_sha256_abort(&x->r.h);
+    if (x->a)
+        archive_read_free(x->a);
+    if (x->pfd >= 0 && x->pfd != x->rootfd)
+        close(x->pfd);
+    if (x->loc) {
+        uselocale(x->oldloc);
+        freelocale(x->loc);
+    }
+    free(x->r.buf);
+    free(x->buf);
 }
 
 vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_extract_opts *o,
                            vs_pathset *set, vs_extract_result *res, vs_error *err)
 {
-    memset(res, 0, sizeof *res);
-    ex x = { 0 };
-    x.rootfd = rootfd;
-    x.o = o;
-    x.set = set;
-    x.res = res;
-    x.err = err;
-    x.label = o->label ? o->label : "package";
-    reader r = { 0 };
-    r.fd = infd;
-    r.ctx = ctx;
-    r.label = x.label;
-    struct stat sb;
-    if (fstat(infd, &sb) == 0 && S_ISREG(sb.st_mode))
-        r.total = (uint64_t)sb.st_size;
-    vs_status st = vs_sha256_init(&r.h, err);
-    if (st)
-        return st;
-    r.buf = malloc(VS_IO_BUFSIZE);
-    x.buf = malloc(VS_IO_BUFSIZE);
-    x.a = archive_read_new();
-    if (!r.buf || !x.buf || !x.a) {
-        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", x.label);
-        goto out;
-    }
-    /* tar only (ustar, pax, gnutar); three filters; never "all", never an
-     * external program (a filter that would need one is an error here) */
-    if (archive_read_support_format_tar(x.a) != ARCHIVE_OK ||
-        archive_read_support_filter_gzip(x.a) != ARCHIVE_OK ||
-        archive_read_support_filter_xz(x.a) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd(x.a) != ARCHIVE_OK) {
-        st = vs_error_setb(err, VS_E_INTERNAL, "archive", archive_errno(x.a),
-                           "libarchive lacks built-in tar/gzip/xz/zstd support");
-        goto out;
-    }
-    if (archive_read_open(x.a, &r, NULL, read_cb, NULL) != ARCHIVE_OK) {
-        const char *m = archive_error_string(x.a);
-        st = vs_error_setb(err, VS_E_UNSAFE, "archive", archive_errno(x.a),
-                           "%s: not an archive, or it ends early: %s", x.label,
-                           m ? m : "damaged or truncated data");
-        goto out;
-    }
-    /* libarchive always accepts uncompressed input; agent packages are not */
-    int fcode = archive_filter_code(x.a, 0);
-    if (fcode != ARCHIVE_FILTER_GZIP && fcode != ARCHIVE_FILTER_XZ && fcode != ARCHIVE_FILTER_ZSTD) {
-        st = vs_error_set(err, VS_E_UNSAFE, "%s: not a gzip, xz or zstd compressed tar archive",
-                          x.label);
-        goto out;
-    }
-    /* where the last entry's data ended, in decompressed bytes: tar's
-     * end-of-archive marker (two zero blocks) must follow it, else the
-     * archive ends early (libarchive reports a clean EOF at an entry
-     * boundary either way) */
-    la_int64_t last_end = 0;
-    for (;;) {
-        struct archive_entry *ae = NULL;
-        int rc = archive_read_next_header(x.a, &ae);
-        if (rc == ARCHIVE_EOF)
-            break;
-        if (rc != ARCHIVE_OK) {
-            const char *m = archive_error_string(x.a);
-            if (res->entries == 0)
-                st = vs_error_setb(err, VS_E_UNSAFE, "archive", archive_errno(x.a),
-                                   "%s: not a tar archive, or it ends early: %s", x.label,
-                                   m ? m : "unreadable");
-            else
-                st = vs_error_setb(err, VS_E_UNSAFE, "archive", archive_errno(x.a),
-                                   "%s: archive ends early or is damaged after %" PRIu64
-                                   " entries: %s",
-                                   x.label, res->entries, m ? m : "read error");
-            goto out;
-        }
-        st = one_entry(&x, ae);
-        if (st)
-            goto out;
-        last_end = archive_filter_bytes(x.a, 0);
-    }
-    if (res->entries == 0 || set->n == 0) {
-        st = vs_error_set(err, VS_E_UNSAFE, "%s: not an archive (no entries)", x.label);
-        goto out;
-    }
-    if (archive_filter_bytes(x.a, 0) - last_end < 1024) {
-        st = vs_error_set(err, VS_E_UNSAFE,
-                          "%s: archive ends early (no end-of-archive marker after %" PRIu64
-                          " entries)",
-                          x.label, res->entries);
-        goto out;
-    }
-    /* hash what is left after the end of the archive too: the digest covers
-     * exactly the bytes of the object */
-    for (;;) {
-        const void *dummy;
-        la_ssize_t n = read_cb(x.a, &r, &dummy);
-        if (n < 0) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: read", x.label);
-            goto out;
-        }
-        if (n == 0)
-            break;
-    }
-    vs_sha256_final(&r.h, res->sha256);
-    res->insize = r.done;
-    if (o->expect_sha256 && memcmp(o->expect_sha256, res->sha256, VS_SHA256_LEN) != 0) {
-        st = vs_error_set(err, VS_E_VERIFY, "%s: changed while it was being staged (sha256 differs)",
-                          x.label);
-        goto out;
-    }
-    st = fsync_dirs(&x);
-out:
-    vs_sha256_abort(&r.h);
-    if (x.a)
-        archive_read_free(x.a);
-    free(r.buf);
-    free(x.buf);
+    ex x;
+    vs_status st = ex_init(&x, ctx, infd, rootfd, o, set, res, err);
+    if (!st)
+        st = ex_open(&x);
+    if (!st)
+        st = ex_entries(&x);
+    if (!st)
+        st = ex_finish(&x);
+    ex_free(&x);
     return st;
+}
+
+/* ---- architectures ------------------------------------------------------------- */
+
+const char *vs_elf_machine_name(unsigned machine)
+{
+    switch (machine) {
+    case 3: return "i386";
+    case 8: return "mips";
+    case 20: return "ppc";
+    case 21: return "ppc64";
+    case 22: return "s390";
+    case 40: return "arm";
+    case 62: return "x86-64";
+    case 183: return "aarch64";
+    case 243: return "riscv";
+    case 258: return "loongarch";
+    default: return "unknown";
+    }
+}
+
+bool vs_arch_machine(const char *arch, uint16_t *machine)
+{
+    if (arch && !strcmp(arch, "amd64"))
+        *machine = VS_EM_X86_64;
+    else if (arch && !strcmp(arch, "arm64"))
+        *machine = VS_EM_AARCH64;
+    else
+        return false;
+    return true;
+}
+
+/* ---- metadata and the one sync ---------------------------------------------------- */
+
+/* Make everything below rootfd durable: one syncfs(2) of its file system. */
+static vs_status sync_tree(int rootfd, vs_error *err)
+{
+#ifdef SYS_syncfs
+    if (syscall(SYS_syncfs, rootfd) == 0)
+        return VS_OK;
+    if (errno != ENOSYS)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, "staged tree", "syncfs");
+#else
+    (void)rootfd;
+    (void)err;
+#endif
+    sync();
+    return VS_OK;
 }
 
 vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *provenance,
@@ -452,21 +709,24 @@ vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *pro
     vs_status st = vs_manifest_render(set, &man, &mlen, &modes, &dlen, err);
     if (st)
         return st;
-    int mfd = -1;
-    if (mkdirat(rootfd, VS_META_DIR, 0700) != 0 ||
-        (mfd = openat(rootfd, VS_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-        fchmod(mfd, 0755) != 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create", VS_META_DIR);
+    const char *files[3] = { VS_META_MANIFEST, VS_META_MODES, VS_META_PROVENANCE };
+    const char *text[3] = { man, modes, provenance ? provenance : "{}\n" };
+    size_t len[3] = { mlen, dlen, provenance ? strlen(provenance) : 3 };
+    int mfd = make_dir(rootfd, VS_META_DIR);
+    if (mfd < 0) {
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, VS_META_DIR, "create");
         goto out;
     }
-    st = vs_write_file_atomic(mfd, VS_META_MANIFEST, man, mlen, 0644, err);
+    /* plain writes: the whole tree is still hidden, and is synced once below */
+    for (int i = 0; i < 3 && !st; i++) {
+        int fd = openat(mfd, files[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || vs_write_all(fd, text[i], len[i]) != 0 || fchmod(fd, 0644) != 0)
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, files[i], "write");
+        if (fd >= 0 && close(fd) != 0 && !st)
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, files[i], "close");
+    }
     if (!st)
-        st = vs_write_file_atomic(mfd, VS_META_MODES, modes, dlen, 0644, err);
-    if (!st)
-        st = vs_write_file_atomic(mfd, VS_META_PROVENANCE, provenance ? provenance : "{}\n",
-                                  provenance ? strlen(provenance) : 3, 0644, err);
-    if (!st)
-        st = vs_fsync_dir(rootfd, VS_META_DIR, err);
+        st = sync_tree(rootfd, err);
 out:
     if (mfd >= 0)
         close(mfd);

@@ -5,6 +5,105 @@
 
 #include "stage/stage_int.h"
 
+/* Length of the UTF-8 sequence at p (at most `left` bytes), 0 if invalid:
+ * no overlong forms, no surrogates, nothing above U+10FFFF (RFC 3629). */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+    unsigned c = p[0];
+    size_t n;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n > left)
+        return 0;
+    unsigned cp = c & (0x7fu >> n);
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+bool vs_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
+    while (left) {
+        size_t n = utf8_seq(p, left);
+        if (!n)
+            return false;
+        p += n;
+        left -= n;
+    }
+    return true;
+}
+
+void vs_stage_printable(const char *s, char *out, size_t outsz)
+{
+    static const char hexd[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t left = strlen((const char *)p), o = 0;
+    if (outsz == 0)
+        return;
+    while (left) {
+        size_t n = utf8_seq(p, left);
+        char esc[5];
+        const char *piece = (const char *)p;
+        size_t plen = n;
+        if (!n || p[0] < 0x20 || p[0] == 0x7f || p[0] == '\\') {
+            esc[0] = '\\';
+            esc[1] = 'x';
+            esc[2] = hexd[p[0] >> 4];
+            esc[3] = hexd[p[0] & 15];
+            piece = esc;
+            plen = 4;
+            n = 1;
+        }
+        if (o + plen + 4 > outsz) { /* room for "..." and the NUL */
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(out + o, piece, plen);
+        o += plen;
+        p += n;
+        left -= n;
+    }
+    out[o] = '\0';
+}
+
+const char *vs_stage_strip(const char *name, unsigned n)
+{
+    const char *p = name;
+    while (*p == '/')
+        p++;
+    while (n > 0) {
+        const char *slash = strchr(p, '/');
+        if (!slash)
+            return NULL;
+        p = slash;
+        while (*p == '/')
+            p++;
+        n--;
+    }
+    return *p ? p : NULL;
+}
+
 const char *vs_stage_norm_path(const char *in, char *out, size_t outsz)
 {
     if (!in || !*in)
@@ -17,7 +116,9 @@ const char *vs_stage_norm_path(const char *in, char *out, size_t outsz)
     for (size_t i = 0; i < inlen; i++)
         if ((unsigned char)in[i] < 0x20 || in[i] == 0x7f)
             return "control character in path";
-    size_t o = 0;
+    if (!vs_utf8_valid(in))
+        return "path is not valid UTF-8";
+    size_t o = 0, depth = 0;
     const char *p = in;
     while (*p) {
         const char *slash = strchr(p, '/');
@@ -28,6 +129,8 @@ const char *vs_stage_norm_path(const char *in, char *out, size_t outsz)
             size_t need = o + (o ? 1 : 0) + n + 1;
             if (need > outsz)
                 return "path longer than 1024 bytes";
+            if (++depth > VS_MAX_PATH_DEPTH)
+                return "path deeper than 256 levels";
             if (o)
                 out[o++] = '/';
             memcpy(out + o, p, n);
@@ -55,6 +158,8 @@ const char *vs_stage_check_link(const char *path, const char *target)
     for (size_t i = 0; i < tlen; i++)
         if ((unsigned char)target[i] < 0x20 || target[i] == 0x7f)
             return "control character in symbolic link target";
+    if (!vs_utf8_valid(target))
+        return "symbolic link target is not valid UTF-8";
     /* directories above the link: the number of '/' in its normalised path */
     size_t depth = 0;
     for (const char *q = path; *q; q++)

@@ -51,6 +51,9 @@ static vs_status write_tree_meta(const vs_stage_source *src, const vs_stage_opts
 static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, const vs_work *w,
                             const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
+    uint16_t machine = 0; /* --arch: every ELF file must be for it */
+    if (opts->arch && !vs_arch_machine(opts->arch, &machine))
+        return vs_error_subj(err, VS_E_USAGE, opts->arch, "unknown architecture (amd64 or arm64)");
     int rootfd = -1;
     if (mkdirat(w->fd, WORK_TREE, 0700) != 0 ||
         (rootfd = openat(w->fd, WORK_TREE, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
@@ -58,9 +61,14 @@ static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, const vs_wo
     vs_log(ctx, VS_LOG_DEBUG, "extracting %s into %s/" WORK_TREE, src->label, w->name);
     vs_pathset set;
     vs_pathset_init(&set);
-    vs_extract_opts xo = { opts->max_unpacked ? opts->max_unpacked : VS_DEFAULT_MAX_UNPACKED,
-                           opts->max_entries ? opts->max_entries : VS_DEFAULT_MAX_ENTRIES,
-                           src->label, src->sha256 };
+    vs_extract_opts xo = {
+        .max_unpacked = opts->max_unpacked ? opts->max_unpacked : VS_DEFAULT_MAX_UNPACKED,
+        .max_entries = opts->max_entries ? opts->max_entries : VS_DEFAULT_MAX_ENTRIES,
+        .label = src->label,
+        .expect_sha256 = src->sha256,
+        .strip_components = opts->strip_components,
+        .machine = machine,
+    };
     vs_extract_result xr;
     vs_status st = vs_stage_extract(ctx, src->fd, rootfd, &xo, &set, &xr, err);
     if (!st)

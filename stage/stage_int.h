@@ -38,7 +38,7 @@
  * `out` must hold VS_MAX_ARCHIVE_PATH + 1 bytes.
  * Returns NULL when the name is acceptable, else a static reason: empty,
  * longer than VS_MAX_ARCHIVE_PATH, absolute, a ".." component, a control
- * character.
+ * character, not valid UTF-8, more than VS_MAX_PATH_DEPTH components.
  */
 const char *vs_stage_norm_path(const char *in, char *out, size_t outsz);
 
@@ -50,6 +50,24 @@ const char *vs_stage_norm_path(const char *in, char *out, size_t outsz);
  * are no more of them than directories above the link.
  */
 const char *vs_stage_check_link(const char *path, const char *target);
+
+/* True if `s` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates,
+ * nothing above U+10FFFF). */
+bool vs_utf8_valid(const char *s);
+
+/*
+ * A name from an archive in a printable, one-line form for messages: control
+ * bytes, backslashes and bytes that are not valid UTF-8 become "\xNN"; cut
+ * (at a character boundary, with "...") to fit `outsz` bytes with the NUL.
+ */
+void vs_stage_printable(const char *s, char *out, size_t outsz);
+
+/*
+ * tar's --strip-components: the rest of `name` after its first `n`
+ * components ("." counts as one, repeated slashes as one, as GNU tar and
+ * bsdtar count), or NULL when nothing is left (the entry vanishes whole).
+ */
+const char *vs_stage_strip(const char *name, unsigned n);
 
 /* True if the first component of normalised `path` is ".vetstage". */
 bool vs_stage_reserved(const char *path);
@@ -107,11 +125,19 @@ vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mle
 
 /* ---- extraction (extract.c) --------------------------------------------- */
 
+/* ELF machine types (e_machine) that --arch names. */
+#define VS_EM_X86_64 62
+#define VS_EM_AARCH64 183
+/* Distinct ELF machine types recorded in an extract result. */
+#define VS_EXTRACT_MAX_MACHINES 8
+
 typedef struct vs_extract_opts {
     uint64_t max_unpacked; /* bytes written, counted while writing */
     uint64_t max_entries;
     const char *label;     /* package name for messages */
     const uint8_t *expect_sha256; /* if set: the bytes read must hash to this */
+    unsigned strip_components;    /* tar's --strip-components (0: none) */
+    uint16_t machine;      /* if set: every ELF file must be for it (VS_EM_*) */
 } vs_extract_opts;
 
 typedef struct vs_extract_result {
@@ -120,21 +146,40 @@ typedef struct vs_extract_result {
     uint64_t bytes;        /* unpacked bytes written */
     uint64_t insize;       /* package bytes read */
     uint8_t sha256[VS_SHA256_LEN]; /* of the package bytes read */
+    /* the ELF machine types found (e_machine values, in order of first
+     * appearance; at most VS_EXTRACT_MAX_MACHINES) */
+    uint16_t machines[VS_EXTRACT_MAX_MACHINES];
+    unsigned nmachines;
 } vs_extract_result;
 
 /*
- * Read the package on `infd` (tar; gzip, xz or zstd) and write its members
- * below the empty directory `rootfd`, applying every rule of the contract
- * before anything of an entry is written. `set` receives every path staged.
- * Files and directories are fsynced. On failure the caller removes the tree.
- * Returns VS_OK, VS_E_UNSAFE (refused: the message names the entry and the
- * reason), VS_E_VERIFY (the bytes read do not match expect_sha256),
- * VS_E_INTERNAL.
+ * Read the package on `infd` (tar; gzip, bzip2, xz or zstd) and write its
+ * members below the empty directory `rootfd`, applying every rule of the
+ * contract before anything of an entry is written. The package is read
+ * once: its SHA-256 is computed as libarchive reads it (res->sha256, and
+ * compared with expect_sha256 when set), each file is hashed as it is
+ * written. Names are taken in UTF-8 whatever the process locale (libarchive
+ * runs under a thread-local C.UTF-8 locale); names and link targets that are
+ * not valid UTF-8 are refused. With strip_components, the rules apply to the
+ * name as stored and to the stripped name; entries that vanish are skipped.
+ * Nothing is synced here: vs_stage_write_meta ends with the one sync.
+ * `set` receives every path staged. On failure the caller removes the tree.
+ * Returns VS_OK, VS_E_UNSAFE (refused: the subject names the package and
+ * the entry, the reason why), VS_E_POLICY (an ELF file for another machine
+ * than opts->machine), VS_E_VERIFY (the bytes read do not match
+ * expect_sha256), VS_E_INTERNAL.
  */
 vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_extract_opts *o,
                            vs_pathset *set, vs_extract_result *res, vs_error *err);
 
-/* Write .vetstage/{MANIFEST.sha256,MODES,provenance.json} below rootfd. */
+/* "amd64" -> VS_EM_X86_64, "arm64" -> VS_EM_AARCH64; false for anything else. */
+bool vs_arch_machine(const char *arch, uint16_t *machine);
+/* A short name for an ELF machine type ("x86-64", "aarch64", ... "unknown"). */
+const char *vs_elf_machine_name(unsigned machine);
+
+/* Write .vetstage/{MANIFEST.sha256,MODES,provenance.json} below rootfd (the
+ * tree is still hidden: plain writes), then make the whole tree durable with
+ * one syncfs(2) of its file system. */
 vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *provenance,
                               vs_error *err);
 

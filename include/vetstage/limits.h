@@ -50,6 +50,9 @@
 #define VS_DEFAULT_MAX_UNPACKED (1024ull * 1024u * 1024u)
 #define VS_DEFAULT_MAX_ENTRIES 100000u
 #define VS_MAX_ARCHIVE_PATH 1024u
+/* Directory levels of a path in a layout: one limit for stage, layout check
+ * and render ("a/b/c" has 3). */
+#define VS_MAX_PATH_DEPTH 256u
 
 /* A staged manifest (MANIFEST.sha256) and one of its lines. */
 #define VS_MAX_MANIFEST_FILE (64u * 1024u * 1024u)

@@ -147,7 +147,7 @@ refused reserved "'.vetstage/MANIFEST.sha256'" "reserved name"
 refused notarchive "" "not an archive"
 refused truncated "" "ends early"
 refused noend "" "ends early"
-refused plain "" "not a gzip, xz or zstd compressed tar archive"
+refused plain "" "not a gzip, bzip2, xz or zstd compressed tar archive"
 
 # the same box takes a good package: only the extractor stood in the way
 package good

@@ -2,6 +2,7 @@
  * and the extractor + layout check on archives made with python3's tarfile. */
 #include <check.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,15 @@ static const struct {
     { "./../x", NULL },
     { "a\nb", NULL },
     { "a\x7f", NULL },
+    { "caf\xc3\xa9.txt", "caf\xc3\xa9.txt" },       /* UTF-8 */
+    { "\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x93\xa6", "\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x93\xa6" },
+    { "caf\xe9.txt", NULL },                    /* Latin-1, not UTF-8 */
+    { "\xc0\xae\xc0\xae/x", NULL },              /* overlong "..", refused */
+    { "a\xed\xa0\x80", NULL },                   /* a surrogate */
+    { "a\xf4\x90\x80\x80", NULL },               /* above U+10FFFF */
+    { "a\xe2\x82", NULL },                       /* cut short */
+    { "\xef\xbc\x8e\xef\xbc\x8e/x", "\xef\xbc\x8e\xef\xbc\x8e/x" }, /* fullwidth dots are a name */
+    { "./\xc3\xa9/../x", NULL },                  /* ".." after a UTF-8 name */
 };
 
 START_TEST(path_rules)
@@ -63,6 +73,27 @@ START_TEST(path_length)
     ck_assert_ptr_nonnull(vs_stage_norm_path(big, out, sizeof out));
     big[VS_MAX_ARCHIVE_PATH] = '\0'; /* exactly 1024 */
     ck_assert_ptr_null(vs_stage_norm_path(big, out, sizeof out));
+    /* depth: VS_MAX_PATH_DEPTH levels and no more, whatever the length */
+    char deep[2 * VS_MAX_PATH_DEPTH + 4];
+    size_t o = 0;
+    for (unsigned i = 0; i < VS_MAX_PATH_DEPTH; i++) {
+        deep[o++] = 'a';
+        deep[o++] = '/';
+    }
+    deep[o - 1] = '\0';
+    ck_assert_ptr_null(vs_stage_norm_path(deep, out, sizeof out));
+    deep[o - 1] = '/';
+    deep[o] = 'b';
+    deep[o + 1] = '\0';
+    const char *why = vs_stage_norm_path(deep, out, sizeof out);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_str_eq(why, "path deeper than 256 levels");
+    /* 5000 bytes: refused for its length (issue 9) */
+    char *huge = malloc(5001);
+    memset(huge, 'x', 5000);
+    huge[5000] = '\0';
+    ck_assert_str_eq(vs_stage_norm_path(huge, out, sizeof out), "path longer than 1024 bytes");
+    free(huge);
     ck_assert(vs_stage_reserved(".vetstage"));
     ck_assert(vs_stage_reserved(".vetstage/MODES"));
     ck_assert(!vs_stage_reserved(".vetstagex"));
@@ -89,6 +120,9 @@ static const struct {
     { "d/a", "b/../../x", false },
     { "d/a", "b/../c", false }, /* '..' after a name: refused (chains could escape) */
     { "d/a", "x/..", false },
+    { "d/a", "caf\xc3\xa9", true },
+    { "d/a", "caf\xe9", false },         /* not UTF-8 */
+    { "d/a", "\xc0\xae\xc0\xae/x", false }, /* overlong dots */
 };
 
 START_TEST(link_rules)
@@ -98,6 +132,52 @@ START_TEST(link_rules)
         ck_assert_msg((why == NULL) == link_cases[i].ok, "case %zu %s -> %s: %s", i,
                       link_cases[i].path, link_cases[i].target, why ? why : "accepted");
     }
+}
+END_TEST
+
+static const struct {
+    const char *name;
+    unsigned n;
+    const char *rest; /* NULL: vanishes */
+} strip_cases[] = {
+    { "a/b/c", 0, "a/b/c" },  { "a/b/c", 1, "b/c" },   { "a/b/c", 2, "c" },
+    { "a/b/c", 3, NULL },     { "a/", 1, NULL },       { "a", 1, NULL },
+    { "a//b", 1, "b" },       { "./a/b", 1, "a/b" },   { "./a/b", 2, "b" },
+    { "a/b/", 1, "b/" },      { "a/b/", 2, NULL },     { "pkg-1.0/bin/x", 1, "bin/x" },
+    { "pkg/../../x", 1, "../../x" }, /* the rules see both names */
+};
+
+START_TEST(strip_rule)
+{
+    for (size_t i = 0; i < sizeof strip_cases / sizeof strip_cases[0]; i++) {
+        const char *r = vs_stage_strip(strip_cases[i].name, strip_cases[i].n);
+        if (!strip_cases[i].rest)
+            ck_assert_msg(r == NULL, "case %zu: '%s'", i, r);
+        else
+            ck_assert_msg(r && !strcmp(r, strip_cases[i].rest), "case %zu: '%s'", i,
+                          r ? r : "(vanished)");
+    }
+}
+END_TEST
+
+START_TEST(printable_names)
+{
+    char out[32];
+    vs_stage_printable("caf\xc3\xa9", out, sizeof out);
+    ck_assert_str_eq(out, "caf\xc3\xa9");
+    vs_stage_printable("a\nb\xff\\", out, sizeof out);
+    ck_assert_str_eq(out, "a\\x0ab\\xff\\x5c");
+    vs_stage_printable(NULL, out, sizeof out);
+    ck_assert_str_eq(out, "");
+    /* cut at a character boundary, marked */
+    vs_stage_printable("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", out, 12);
+    ck_assert_str_eq(out, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...");
+    ck_assert(vs_utf8_valid(out));
+    uint16_t m = 0;
+    ck_assert(vs_arch_machine("amd64", &m) && m == 62);
+    ck_assert(vs_arch_machine("arm64", &m) && m == 183);
+    ck_assert(!vs_arch_machine("x86_64", &m));
+    ck_assert_str_eq(vs_elf_machine_name(183), "aarch64");
 }
 END_TEST
 
@@ -271,19 +351,20 @@ static void teardown_dir(void)
 
 /* Make WORKDIR/NAME.tar.gz with python3 tarfile; `body` gets `t` (the
  * TarFile) and `add(name, data=b"", **attrs)`. */
-static void make_tar_mode(const char *name, const char *mode, const char *body)
+static void make_tar_fmt(const char *name, const char *mode, const char *format,
+                         const char *body)
 {
     char script[4096];
     snprintf(script, sizeof script,
              "import tarfile, io, sys\n"
-             "t = tarfile.open(sys.argv[1], '%s', format=tarfile.GNU_FORMAT)\n"
+             "t = tarfile.open(sys.argv[1], '%s', format=tarfile.%s)\n"
              "def add(n, data=b'', **kw):\n"
              "    i = tarfile.TarInfo(n); i.size = len(data)\n"
              "    for k, v in kw.items(): setattr(i, k, v)\n"
              "    t.addfile(i, io.BytesIO(data) if i.isreg() else None)\n"
              "%s\n"
              "t.close()\n",
-             mode, body);
+             mode, format, body);
     char spath[128], tpath[128], cmd[512];
     snprintf(spath, sizeof spath, "%s/mk.py", workdir);
     snprintf(tpath, sizeof tpath, "%s/%s.tar.gz", workdir, name);
@@ -295,14 +376,21 @@ static void make_tar_mode(const char *name, const char *mode, const char *body)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+static void make_tar_mode(const char *name, const char *mode, const char *body)
+{
+    make_tar_fmt(name, mode, "GNU_FORMAT", body);
+}
+
 static void make_tar(const char *name, const char *body)
 {
     make_tar_mode(name, "w:gz", body);
 }
 
-/* Extract WORKDIR/NAME.tar.gz into a fresh WORKDIR/NAME.out. */
-static vs_status extract(const char *name, uint64_t max_unpacked, uint64_t max_entries,
-                         vs_error *e)
+/* Extract WORKDIR/NAME.tar.gz into a fresh WORKDIR/NAME.out with options o
+ * (label set here); the result (may be NULL) and the paths staged (may be
+ * NULL; caller frees) are handed back. */
+static vs_status extract_o(const char *name, vs_extract_opts o, vs_extract_result *rp,
+                           vs_pathset *sp, vs_error *e)
 {
     char tpath[128], opath[128];
     snprintf(tpath, sizeof tpath, "%s/%s.tar.gz", workdir, name);
@@ -314,15 +402,27 @@ static vs_status extract(const char *name, uint64_t max_unpacked, uint64_t max_e
     ck_assert_int_ge(root, 0);
     vs_pathset s;
     vs_pathset_init(&s);
-    vs_extract_opts o = { max_unpacked, max_entries, name, NULL };
+    o.label = name;
     vs_extract_result r;
     vs_status st = vs_stage_extract(NULL, in, root, &o, &s, &r, e);
     if (st == VS_OK)
         st = vs_stage_write_meta(root, &s, "{}\n", e);
-    vs_pathset_free(&s);
+    if (rp)
+        *rp = r;
+    if (sp)
+        *sp = s;
+    else
+        vs_pathset_free(&s);
     close(in);
     close(root);
     return st;
+}
+
+static vs_status extract(const char *name, uint64_t max_unpacked, uint64_t max_entries,
+                         vs_error *e)
+{
+    vs_extract_opts o = { .max_unpacked = max_unpacked, .max_entries = max_entries };
+    return extract_o(name, o, NULL, NULL, e);
 }
 
 static bool out_empty(const char *name)
@@ -445,7 +545,7 @@ START_TEST(extract_not_archives)
 }
 END_TEST
 
-/* tar.gz, tar.xz, tar.zst are read; an uncompressed tar, other compressions
+/* tar.gz, tar.bz2, tar.xz, tar.zst are read; an uncompressed tar, other compressions
  * and other formats are not */
 START_TEST(extract_formats)
 {
@@ -458,7 +558,7 @@ START_TEST(extract_formats)
         { "fzst", "zstd -q -c plain.tar.gz > fzst.tar.gz", VS_OK },
         /* python's bz2 module and an LZ4 frame magic: no bzip2/lz4 tools needed */
         { "fbz2", "python3 -c \"import bz2; open('fbz2.tar.gz', 'wb').write("
-                  "bz2.compress(open('plain.tar.gz', 'rb').read()))\"", VS_E_UNSAFE },
+                  "bz2.compress(open('plain.tar.gz', 'rb').read()))\"", VS_OK },
         { "flz4", "printf '\\004\\042\\115\\030\\144\\100\\247garbage' > flz4.tar.gz",
           VS_E_UNSAFE },
         { "fzip", "python3 -c \"import zipfile; z = zipfile.ZipFile('fzip.tar.gz', 'w'); "
@@ -469,18 +569,207 @@ START_TEST(extract_formats)
     make_tar_mode("plain", "w", "add('bin/a', b'x', mode=0o755)\nadd('b', b'y')");
     vs_error e = VS_ERROR_INIT;
     ck_assert_int_eq(extract("plain", 1 << 20, 100, &e), VS_E_UNSAFE);
-    ck_assert_msg(strstr(e.message, "not a gzip, xz or zstd compressed tar archive") != NULL, "%s",
-                  e.message);
+    ck_assert_msg(strstr(e.message, "not a gzip, bzip2, xz or zstd compressed tar archive") != NULL,
+                  "%s", e.message);
+    ck_assert_msg(strstr(e.hint, "gzip, bzip2, xz or zstd") != NULL, "hint '%s'", e.hint);
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         char cmd[512];
         snprintf(cmd, sizeof cmd, "cd %s && %s", workdir, f[i].cmd);
         ck_assert_int_eq(system(cmd), 0);
         vs_status st = extract(f[i].name, 1 << 20, 100, &e);
         ck_assert_msg(st == f[i].want, "%s: status %d: %s", f[i].name, st, e.message);
+        if (st != VS_OK) /* every refusal names what is supported */
+            ck_assert_msg(strstr(e.hint, "gzip, bzip2, xz or zstd") != NULL, "%s: hint '%s'",
+                          f[i].name, e.hint);
     }
 }
 END_TEST
 
+/* UTF-8 names as Python's tarfile (pax by default) and GNU tar --format=posix
+ * write them, in the C locale this runner has and in C.UTF-8 */
+START_TEST(extract_utf8_names)
+{
+    make_tar_fmt("utf8", "w:gz", "PAX_FORMAT",
+                 "add('r\\u00e9pertoire/', type=tarfile.DIRTYPE, mode=0o755)\n"
+                 "add('r\\u00e9pertoire/caf\\u00e9.txt', b'x', uname='jos\\u00e9', gname='gr\\u00fcp')\n"
+                 "add('r\\u00e9pertoire/lien', type=tarfile.SYMTYPE, linkname='caf\\u00e9.txt',"
+                 " uname='\\u00e5sa')\n"
+                 "add('\\u65e5\\u672c/\\U0001f4e6', b'y')\n");
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1)
+            ck_assert_ptr_nonnull(setlocale(LC_ALL, "C.UTF-8"));
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "rm -rf %s/utf8.out", workdir);
+        ck_assert_int_eq(system(cmd), 0);
+        vs_error e = VS_ERROR_INIT;
+        vs_status st = extract("utf8", 1 << 20, 100, &e);
+        setlocale(LC_ALL, "C");
+        ck_assert_msg(st == VS_OK, "pass %d: %s", pass, e.message);
+        char p[256], t[64];
+        snprintf(p, sizeof p, "%s/utf8.out/r\xc3\xa9pertoire/caf\xc3\xa9.txt", workdir);
+        ck_assert_int_eq(access(p, F_OK), 0);
+        snprintf(p, sizeof p, "%s/utf8.out/r\xc3\xa9pertoire/lien", workdir);
+        ssize_t n = readlink(p, t, sizeof t - 1);
+        ck_assert_int_eq(n, 9);
+        t[n] = '\0';
+        ck_assert_str_eq(t, "caf\xc3\xa9.txt");
+        snprintf(p, sizeof p, "%s/utf8.out/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x93\xa6", workdir);
+        ck_assert_int_eq(access(p, F_OK), 0);
+        snprintf(p, sizeof p, "%s/utf8.out", workdir);
+        ck_assert_msg(vs_layout_check(p, NULL, NULL, NULL, &e) == VS_OK, "%s", e.message);
+    }
+    /* GNU tar's pax (under C.UTF-8 so that it can read the names it is given) */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && mkdir -p gnu/d\xc3\xa9j\xc3\xa0 && echo x > gnu/d\xc3\xa9j\xc3\xa0/\xc3\xa9t\xc3\xa9 && "
+             "ln -s \xc3\xa9t\xc3\xa9 gnu/d\xc3\xa9j\xc3\xa0/l\xc3\xa9 && "
+             "LC_ALL=C.UTF-8 tar --format=posix --owner=j\xc3\xb6rg:1000 -C gnu -czf gnutar.tar.gz .",
+             workdir);
+    ck_assert_int_eq(system(cmd), 0);
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(extract("gnutar", 1 << 20, 100, &e) == VS_OK, "%s", e.message);
+}
+END_TEST
+
+/* the rules apply to UTF-8 names exactly as before; bytes that are not
+ * UTF-8 are refused, named in a printable form */
+static const struct {
+    const char *name, *format, *body, *reason;
+} utf8_hostile[] = {
+    { "u_dotdot", "PAX_FORMAT", "add('\\u00e9/../../\\u00e9vasion', b'x')", "'..'" },
+    { "u_abs", "PAX_FORMAT", "add('/tmp/\\u00e9', b'x')", "absolute path" },
+    { "u_symesc", "PAX_FORMAT",
+      "add('\\u00e9', type=tarfile.SYMTYPE, linkname='../\\u00e9')", "leaves the tree" },
+    { "u_latin1", "PAX_FORMAT",
+      "i = tarfile.TarInfo('x'); i.pax_headers = {'hdrcharset': 'BINARY', 'path': "
+      "b'caf\\xe9'.decode('utf-8', 'surrogateescape')}; i.size = 1\n"
+      "t.addfile(i, io.BytesIO(b'x'))",
+      "name is not valid UTF-8" },
+    { "u_gnuraw", "GNU_FORMAT",
+      "i = tarfile.TarInfo(b'caf\\xe9'.decode('latin-1')); i.size = 1\n"
+      "t.encoding = 'latin-1'; t.addfile(i, io.BytesIO(b'x'))",
+      "not valid UTF-8" },
+    { "u_overlong", "PAX_FORMAT",
+      "i = tarfile.TarInfo('x'); i.pax_headers = {'hdrcharset': 'BINARY', 'path': "
+      "b'\\xc0\\xae\\xc0\\xae/x'.decode('utf-8', 'surrogateescape')}; i.size = 1\n"
+      "t.addfile(i, io.BytesIO(b'x'))",
+      "not valid UTF-8" },
+    { "u_badtarget", "GNU_FORMAT",
+      "i = tarfile.TarInfo('l'); i.type = tarfile.SYMTYPE; i.linkname = "
+      "b'caf\\xe9'.decode('latin-1')\n"
+      "t.encoding = 'latin-1'; t.addfile(i)",
+      "target is not valid UTF-8" },
+};
+
+START_TEST(extract_utf8_hostile)
+{
+    for (size_t i = 0; i < sizeof utf8_hostile / sizeof utf8_hostile[0]; i++) {
+        make_tar_fmt(utf8_hostile[i].name, "w:gz", utf8_hostile[i].format, utf8_hostile[i].body);
+        vs_error e = VS_ERROR_INIT;
+        vs_status st = extract(utf8_hostile[i].name, 100000, 10, &e);
+        ck_assert_msg(st == VS_E_UNSAFE, "%s: status %d: %s", utf8_hostile[i].name, st, e.message);
+        ck_assert_msg(strstr(e.message, utf8_hostile[i].reason) != NULL, "%s: message '%s'",
+                      utf8_hostile[i].name, e.message);
+        ck_assert_msg(vs_utf8_valid(e.message) && !strchr(e.message, '\n'), "%s: '%s'",
+                      utf8_hostile[i].name, e.message);
+        ck_assert_msg(out_empty(utf8_hostile[i].name), "%s: wrote something", utf8_hostile[i].name);
+    }
+    vs_error e = VS_ERROR_INIT;
+    make_tar_fmt("u_named", "w:gz", "PAX_FORMAT", utf8_hostile[3].body);
+    extract("u_named", 100000, 10, &e);
+    ck_assert_msg(strstr(e.message, "entry 'caf\\xe9'") != NULL, "%s", e.message);
+}
+END_TEST
+
+/* --strip-components, as tar counts */
+START_TEST(extract_strip)
+{
+    make_tar("s_good", "add('pkg-1.0/', type=tarfile.DIRTYPE)\n"
+                       "add('pkg-1.0/bin/', type=tarfile.DIRTYPE)\n"
+                       "add('pkg-1.0/bin/agent', b'#!/bin/sh\\n', mode=0o755)\n"
+                       "add('pkg-1.0/run', type=tarfile.SYMTYPE, linkname='bin/agent')\n"
+                       "add('README', b'top-level files vanish')\n");
+    vs_extract_opts o = { .max_unpacked = 1 << 20, .max_entries = 100, .strip_components = 1 };
+    vs_extract_result r;
+    vs_pathset set;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(extract_o("s_good", o, &r, &set, &e) == VS_OK, "%s", e.message);
+    ck_assert_ptr_nonnull(vs_pathset_get(&set, "bin/agent"));
+    ck_assert_ptr_nonnull(vs_pathset_get(&set, "run"));
+    ck_assert_ptr_null(vs_pathset_get(&set, "README"));
+    ck_assert_ptr_null(vs_pathset_get(&set, "pkg-1.0"));
+    ck_assert_uint_eq(set.n, 3);
+    ck_assert_uint_eq(r.files, 1);
+    vs_pathset_free(&set);
+    char p[256];
+    snprintf(p, sizeof p, "%s/s_good.out", workdir);
+    ck_assert_msg(vs_layout_check(p, NULL, NULL, NULL, &e) == VS_OK, "%s", e.message);
+    static const struct {
+        const char *name, *body, *reason;
+    } bad[] = {
+        { "s_dup", "add('a/x', b'1')\nadd('b/x', b'2')", "duplicate entry for 'x'" },
+        { "s_dupdir", "add('a/d/', type=tarfile.DIRTYPE)\nadd('b/d/', type=tarfile.DIRTYPE)",
+          "duplicate entry for 'd'" },
+        { "s_dotdot", "add('pkg/../../x', b'x')", "'..'" },
+        { "s_dotdot2", "add('../pkg/x', b'x')", "'..'" },
+        { "s_abs", "add('/pkg/x', b'x')", "absolute path" },
+        { "s_link", "add('pkg/l', type=tarfile.SYMTYPE, linkname='../x')", "leaves the tree" },
+        { "s_none", "add('a', b'x')\nadd('b/', type=tarfile.DIRTYPE)", "no entries left" },
+        { "s_reserved", "add('pkg/.vetstage/MODES', b'x')", "reserved" },
+        { "s_hard", "add('pkg/a', b'x')\nadd('pkg/b', type=tarfile.LNKTYPE, linkname='pkg/a')",
+          "hard link" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        make_tar(bad[i].name, bad[i].body);
+        vs_status st = extract_o(bad[i].name, o, NULL, NULL, &e);
+        ck_assert_msg(st == VS_E_UNSAFE, "%s: status %d: %s", bad[i].name, st, e.message);
+        ck_assert_msg(strstr(e.message, bad[i].reason) != NULL, "%s: '%s'", bad[i].name,
+                      e.message);
+    }
+    /* the message names the entry as the archive has it */
+    ck_assert_msg(strstr(e.message, "entry 'pkg/b'") != NULL, "%s", e.message);
+}
+END_TEST
+
+/* ELF machine types: recorded without --arch, enforced with it */
+START_TEST(extract_arch)
+{
+    make_tar("elf", "import struct\n"
+                    "def elf(m, le=True):\n"
+                    "    h = b'\\x7fELF' + bytes([2, 1 if le else 2, 1]) + bytes(9)\n"
+                    "    return h + struct.pack('<HH' if le else '>HH', 2, m) + bytes(100)\n"
+                    "add('bin/x64', elf(62), mode=0o755)\n"
+                    "add('bin/short', b'\\x7fELF')\n"
+                    "add('etc/conf', b'not an ELF file at all, just text')\n"
+                    "add('lib/x64.so', elf(62))\n");
+    make_tar("elfarm", "import struct\n"
+                       "add('bin/agent', b'\\x7fELF' + bytes([2, 1, 1]) + bytes(9) + "
+                       "struct.pack('<HH', 2, 183) + bytes(100), mode=0o755)\n"
+                       "add('bin/be', b'\\x7fELF' + bytes([2, 2, 1]) + bytes(9) + "
+                       "struct.pack('>HH', 2, 183))\n");
+    vs_extract_opts o = { .max_unpacked = 1 << 20, .max_entries = 100 };
+    vs_extract_result r;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_msg(extract_o("elf", o, &r, NULL, &e) == VS_OK, "%s", e.message);
+    ck_assert_uint_eq(r.nmachines, 1);
+    ck_assert_uint_eq(r.machines[0], 62);
+    o.machine = VS_EM_X86_64;
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s/elf.out", workdir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_msg(extract_o("elf", o, &r, NULL, &e) == VS_OK, "%s", e.message);
+    o.machine = VS_EM_AARCH64;
+    ck_assert_msg(extract_o("elfarm", o, &r, NULL, &e) == VS_OK, "%s", e.message);
+    ck_assert_uint_eq(r.nmachines, 1);
+    ck_assert_uint_eq(r.machines[0], 183);
+    snprintf(cmd, sizeof cmd, "rm -rf %s/elf.out", workdir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(extract_o("elf", o, &r, NULL, &e), VS_E_POLICY);
+    ck_assert_msg(strstr(e.message, "entry 'bin/x64'") &&
+                      strstr(e.message, "x86-64 (machine 62), not for aarch64 (machine 183)"),
+                  "%s", e.message);
+}
+END_TEST
 TCase *vs_tcase_stage_policy(void); /* test_policy.c */
 
 Suite *vs_suite_stage(void)
@@ -492,6 +781,8 @@ Suite *vs_suite_stage(void)
     tcase_add_test(tc, path_length);
     tcase_add_test(tc, link_rules);
     tcase_add_test(tc, pathset_grows);
+    tcase_add_test(tc, strip_rule);
+    tcase_add_test(tc, printable_names);
     tcase_add_test(tc, manifest_parser);
     tcase_add_test(tc, modes_parser);
     tcase_add_test(tc, render_roundtrip);
@@ -503,6 +794,10 @@ Suite *vs_suite_stage(void)
     tcase_add_test(tx, extract_hostile);
     tcase_add_test(tx, extract_not_archives);
     tcase_add_test(tx, extract_formats);
+    tcase_add_test(tx, extract_utf8_names);
+    tcase_add_test(tx, extract_utf8_hostile);
+    tcase_add_test(tx, extract_strip);
+    tcase_add_test(tx, extract_arch);
     suite_add_tcase(s, tx);
     return s;
 }
