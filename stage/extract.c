@@ -530,8 +530,11 @@ static vs_status ex_init(ex *x, const vs_ctx *ctx, int infd, int rootfd, const v
     vs_status st = vs_sha256_init(&x->r.h, err);
     if (st)
         return st;
-    /* names as UTF-8 whatever the process locale (this thread only) */
-    x->loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    /* names as UTF-8 whatever the process locale (this thread only); a
+     * system without any UTF-8 locale reads non-ASCII names as not UTF-8 */
+    static const char *const utf8_locales[] = { "C.UTF-8", "C.utf8", "en_US.UTF-8" };
+    for (size_t i = 0; i < sizeof utf8_locales / sizeof utf8_locales[0] && !x->loc; i++)
+        x->loc = newlocale(LC_CTYPE_MASK, utf8_locales[i], (locale_t)0);
     if (x->loc)
         x->oldloc = uselocale(x->loc);
     x->r.buf = malloc(VS_IO_BUFSIZE);
