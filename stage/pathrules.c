@@ -104,6 +104,8 @@ const char *vs_stage_strip(const char *name, unsigned n)
     return *p ? p : NULL;
 }
 
+_Static_assert(VS_MAX_PATH_DEPTH == 513u, "the depth message names 513");
+
 const char *vs_stage_norm_path(const char *in, char *out, size_t outsz)
 {
     if (!in || !*in)
@@ -130,7 +132,7 @@ const char *vs_stage_norm_path(const char *in, char *out, size_t outsz)
             if (need > outsz)
                 return "path longer than 1024 bytes";
             if (++depth > VS_MAX_PATH_DEPTH)
-                return "path deeper than 256 levels";
+                return "path deeper than 513 levels";
             if (o)
                 out[o++] = '/';
             memcpy(out + o, p, n);

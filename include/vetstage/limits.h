@@ -50,9 +50,10 @@
 #define VS_DEFAULT_MAX_UNPACKED (1024ull * 1024u * 1024u)
 #define VS_DEFAULT_MAX_ENTRIES 100000u
 #define VS_MAX_ARCHIVE_PATH 1024u
-/* Directory levels of a path in a layout: one limit for stage, layout check
- * and render ("a/b/c" has 3). */
-#define VS_MAX_PATH_DEPTH 256u
+/* Directory levels of a path in a layout ("a/b/c" has 3): one limit for
+ * stage, layout check and render, what paths of VS_MAX_ARCHIVE_PATH bytes can
+ * reach ("a/a/a/..."), so that no tree stage accepts is refused later. */
+#define VS_MAX_PATH_DEPTH (VS_MAX_ARCHIVE_PATH / 2u + 1u)
 
 /* A staged manifest (MANIFEST.sha256) and one of its lines. */
 #define VS_MAX_MANIFEST_FILE (64u * 1024u * 1024u)
