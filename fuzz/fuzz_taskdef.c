@@ -5,8 +5,10 @@
  * cannot switch the gate off:
  * - exactly one sidecar container, and it is exactly ours: name, image,
  *   essential false, entryPoint ["/vetstage-check"], command
- *   ["--manifest-sha256", DIGEST, MOUNT], nothing else but resource and log
- *   settings;
+ *   ["--manifest-sha256", DIGEST, MOUNT] (without a digest: neither, so the
+ *   image's own digest-pinned entry point runs), nothing else but resource
+ *   and log settings;
+ * - every other container mounts the sidecar's volume at most once, read-only;
  * - the application container mounts it exactly once, read-only, depends on
  *   it exactly once (SUCCESS; START only with fail_open), runs our entry
  *   point, mounts nothing else over the layout, carries LaceworkConfig with
@@ -31,7 +33,7 @@ static void opts(vs_ecs_opts *o, size_t size)
     o->image_entrypoint_json = "[\"/entry\", \"a b\"]";
     o->token_secret = "arn:aws:secretsmanager:us-east-1:1:secret:t";
     o->server_url = "https://api.example.test";
-    o->manifest_sha256 = DIGEST;
+    o->manifest_sha256 = (size >> 2) & 1 ? NULL : DIGEST;
     o->fail_open = size & 1;
     o->as_root = (size >> 1) & 1;
 }
@@ -52,13 +54,18 @@ static bool is(const char *a, const char *b)
     return a && b && !strcmp(a, b);
 }
 
-static void check_sidecar(const json_t *c)
+static void check_sidecar(const json_t *c, bool pinned)
 {
     json_t *want_ep = json_pack("[s]", VS_RENDER_CHECKER_PATH);
     json_t *want_cmd = json_pack("[sss]", "--manifest-sha256", DIGEST, MOUNT);
     check(want_ep && want_cmd);
-    check(json_equal(json_object_get(c, "entryPoint"), want_ep));
-    check(json_equal(json_object_get(c, "command"), want_cmd));
+    if (pinned) {
+        check(json_equal(json_object_get(c, "entryPoint"), want_ep));
+        check(json_equal(json_object_get(c, "command"), want_cmd));
+    } else {
+        /* the image's own (digest-pinned) entry point runs */
+        check(!json_object_get(c, "entryPoint") && !json_object_get(c, "command"));
+    }
     check(json_is_false(json_object_get(c, "essential")));
     check(is(str(c, "image"), "localhost/sidecar@sha256:" DIGEST));
     static const char *const allowed[] = { "name",   "image",  "essential",         "entryPoint",
@@ -153,10 +160,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *n = str(c, "name");
         if (is(n, VS_RENDER_SIDECAR_NAME)) {
             sidecars++;
-            check_sidecar(c);
+            check_sidecar(c, o.manifest_sha256 != NULL);
         } else if (is(n, "app")) {
             apps++;
             check_app(c, &o);
+        } else {
+            /* any other container mounts the sidecar's volume read-only, once */
+            size_t refs = 0;
+            const json_t *vf = json_object_get(c, "volumesFrom");
+            for (size_t k = 0; k < json_array_size(vf); k++) {
+                const json_t *e = json_array_get(vf, k);
+                if (is(str(e, "sourceContainer"), VS_RENDER_SIDECAR_NAME)) {
+                    refs++;
+                    check(json_is_true(json_object_get(e, "readOnly")));
+                }
+            }
+            check(refs <= 1);
         }
     }
     check(sidecars == 1 && apps == 1);

@@ -516,23 +516,30 @@ static vs_status no_self_upgrade(json_t *app, const vs_ecs_opts *o, const char *
  * settings of an existing one are kept. */
 static json_t *make_sidecar(const json_t *old, const vs_ecs_opts *o, const char *mount)
 {
-    json_t *cmd = json_array();
-    if (cmd && o->manifest_sha256) {
+    json_t *c;
+    if (!o->manifest_sha256) {
+        /* No digest known here: set no entryPoint or command at all, so the
+         * image's own ENTRYPOINT (render sidecar pins the layout digest in
+         * it) runs. A bare "/vetstage-check DIR" would drop that pin. */
+        c = json_pack("{sssssb}", "name", VS_RENDER_SIDECAR_NAME, "image", o->sidecar_image,
+                      "essential", 0);
+    } else {
+        json_t *cmd = json_array();
         char lower[VS_LAYOUT_DIGEST_HEX];
         size_t i = 0;
         for (; o->manifest_sha256[i] && i < sizeof lower - 1; i++) {
-            char c = o->manifest_sha256[i];
-            lower[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+            char ch = o->manifest_sha256[i];
+            lower[i] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
         }
         lower[i] = '\0';
-        json_array_append_new(cmd, json_string("--manifest-sha256"));
-        json_array_append_new(cmd, json_string(lower));
+        if (cmd) {
+            json_array_append_new(cmd, json_string("--manifest-sha256"));
+            json_array_append_new(cmd, json_string(lower));
+            json_array_append_new(cmd, json_string(mount));
+        }
+        c = json_pack("{sssssbs[s]so}", "name", VS_RENDER_SIDECAR_NAME, "image", o->sidecar_image,
+                      "essential", 0, "entryPoint", VS_RENDER_CHECKER_PATH, "command", cmd);
     }
-    if (cmd)
-        json_array_append_new(cmd, json_string(mount));
-    json_t *c = json_pack("{sssssbs[s]so}", "name", VS_RENDER_SIDECAR_NAME, "image",
-                          o->sidecar_image, "essential", 0, "entryPoint",
-                          VS_RENDER_CHECKER_PATH, "command", cmd);
     if (!c)
         return NULL;
     static const char *const ints[] = { "cpu", "memory", "memoryReservation" };
@@ -607,6 +614,16 @@ static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_er
     if (st == VS_OK)
         st = upsert(app, "dependsOn", "containerName", VS_RENDER_SIDECAR_NAME, "condition",
                     json_string(o->fail_open ? "START" : "SUCCESS"), name, err);
+    /* any other container that mounts the sidecar's volume gets it once and
+     * read-only too: a writer could change the layout after the check */
+    for (size_t i = 0; st == VS_OK && i < json_array_size(cs); i++) {
+        json_t *c = json_array_get(cs, i);
+        if (c == app || !find_by(json_object_get(c, "volumesFrom"), "sourceContainer",
+                                 VS_RENDER_SIDECAR_NAME))
+            continue;
+        st = upsert(c, "volumesFrom", "sourceContainer", VS_RENDER_SIDECAR_NAME, "readOnly",
+                    json_true(), name, err);
+    }
     if (st == VS_OK && o->token_secret)
         st = upsert(app, "secrets", "name", VS_RENDER_TOKEN_NAME, "valueFrom",
                     json_string(o->token_secret), name, err);

@@ -157,8 +157,8 @@ expect_json '"taskDefinitionArn" not in j and "revision" not in j and "status" n
     "read-only fields dropped"
 expect_json 'j["tags"] == [{"key": "team", "value": "shop"}] and j["family"] == "shop-web" and j["enableFaultInjection"] is False' \
     "tags and other fields kept"
-expect_json '[c for c in j["containerDefinitions"] if c["name"] == "datacollector-sidecar"] == [{"name": "datacollector-sidecar", "image": "'"$SIDE"'", "essential": False, "entryPoint": ["/vetstage-check"], "command": ["/var/lib/lacework-backup"]}]' \
-    "sidecar container added: not essential, no ports, runs the checker"
+expect_json '[c for c in j["containerDefinitions"] if c["name"] == "datacollector-sidecar"] == [{"name": "datacollector-sidecar", "image": "'"$SIDE"'", "essential": False}]' \
+    "sidecar container added: not essential, no ports; without a digest the image's own pinned entry point runs"
 expect_json '[c for c in j["containerDefinitions"] if c["name"] == "web"][0]["entryPoint"] == ["/bin/sh", "-c", "\"$0\" && exec \"$@\"", "/var/lib/lacework-backup/lacework-sidecar.sh"]' \
     "entry point runs the start script then execs"
 expect_json '[c for c in j["containerDefinitions"] if c["name"] == "web"][0]["command"] == ["/app/bin/shop-web", "--listen", ":8080", "--greeting", "hello \"world\" \u00fcn\u00efcode"]' \
@@ -215,10 +215,12 @@ expect_json 'j["ok"] is True and j["out"] is None and j["taskDefinition"]["famil
 # ---- a hostile task definition cannot switch the gate off (issue 9) ------------------
 expect_rc 0 "ecs-task on a hostile task definition" ecs --task-def "$RD/hostile-task-definition.json"
 cp "$T/out" "$T/td-hostile.json"
-expect_json '[c for c in j["containerDefinitions"] if c["name"] == "datacollector-sidecar"] == [{"name": "datacollector-sidecar", "image": "'"$SIDE"'", "essential": False, "entryPoint": ["/vetstage-check"], "command": ["/var/lib/lacework-backup"], "memory": 64, "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/sidecar", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}]' \
+expect_json '[c for c in j["containerDefinitions"] if c["name"] == "datacollector-sidecar"] == [{"name": "datacollector-sidecar", "image": "'"$SIDE"'", "essential": False, "memory": 64, "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/ecs/sidecar", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}]' \
     "the sidecar is exactly ours (no --help, privileged, user, mounts, linuxParameters)"
 expect_json '[c for c in j["containerDefinitions"] if c["name"] == "web"][0]["volumesFrom"] == [{"sourceContainer": "datacollector-sidecar", "readOnly": True}]' \
     "the app mounts the sidecar once, read-only"
+expect_json 'all([v for v in c.get("volumesFrom", []) if v.get("sourceContainer") == "datacollector-sidecar"] in ([], [{"sourceContainer": "datacollector-sidecar", "readOnly": True}]) for c in j["containerDefinitions"])' \
+    "every other container that mounts the sidecar does so once, read-only"
 expect_json '[c for c in j["containerDefinitions"] if c["name"] == "web"][0]["dependsOn"] == [{"containerName": "datacollector-sidecar", "condition": "SUCCESS"}]' \
     "the app depends on the sidecar once, SUCCESS"
 expect_rc 0 "ecs-task --fail-open on the hostile definition" ecs --task-def "$RD/hostile-task-definition.json" --fail-open
