@@ -53,6 +53,9 @@ int cmd_pull(cli *c, int argc, char **argv)
     int rc = cli_fetch_args_finish(c, &fa, argv[optind]);
     if (rc)
         return rc;
+    /* the source's strip-components, unless the command line gave one */
+    if (c->rel && c->rel->has_strip_components && so.strip_components == 0)
+        so.strip_components = c->rel->strip_components;
     vs_ctx *ctx = cli_ctx(c, &rc);
     if (!ctx)
         return rc;

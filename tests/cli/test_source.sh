@@ -37,6 +37,7 @@ release() {
 }
 release 6.2.0.1234
 release 6.2.1.2000
+release 6.2.2.1 vendor other # the checksum list signed by the vendor and by a key not in the store
 nginx_start "$W"
 
 H="$T/home"
@@ -80,6 +81,11 @@ D="$T/dest"
 expect_rc 0 "pull lacework@6.2.1.2000 --dest" "$VS" --home "$H" pull lacework@6.2.1.2000 --dest "$D"
 check "pull: staged" test -f "$D/current/6.2.1.2000/6.2.1.2000/datacollector" -o -f "$D/current/6.2.1.2000/datacollector"
 expect_rc 0 "layout check" "$VS" --home "$H" layout check "$D"
+expect_rc 0 "a checksum list signed by the vendor and by a key not in the store: accepted" \
+    "$VS" --home "$H" fetch lacework@6.2.2.1
+expect_rc 0 "two signers: show" "$VS" --home "$H" --json cache show lacework@6.2.2.1
+expect_json "'$VFPR' in j['signers'] and '$(cat "$FIX/other.fpr")' not in j['signers']" \
+    "two signers: only the vendor's signature counts"
 
 # ---- --config FILE and $VETSTAGE_CONFIG ------------------------------------------
 H2="$T/home2"
