@@ -38,6 +38,7 @@ release() {
 release 6.2.0.1234
 release 6.2.1.2000
 release 6.2.2.1 vendor other # the checksum list signed by the vendor and by a key not in the store
+release 6.3.0.1 ed25519         # signed only by a trusted key the source is not bound to
 nginx_start "$W"
 
 H="$T/home"
@@ -86,6 +87,14 @@ expect_rc 0 "a checksum list signed by the vendor and by a key not in the store:
 expect_rc 0 "two signers: show" "$VS" --home "$H" --json cache show lacework@6.2.2.1
 expect_json "'$VFPR' in j['signers'] and '$(cat "$FIX/other.fpr")' not in j['signers']" \
     "two signers: only the vendor's signature counts"
+
+# a key pinned in the store, but not one the source is bound to: refused, nothing cached
+snapshot "$H" >"$T/snap-bind"
+expect_rc 3 "a release signed by a pinned key the source is not bound to: refused" \
+    "$VS" --home "$H" fetch lacework@6.3.0.1
+expect_err_has "not bound" "not bound: says why"
+same_snapshot "not bound: home unchanged" "$T/snap-bind" "$H"
+expect_rc 2 "not bound: not in the cache" "$VS" --home "$H" cache show lacework@6.3.0.1
 
 # ---- --config FILE and $VETSTAGE_CONFIG ------------------------------------------
 H2="$T/home2"
