@@ -17,6 +17,28 @@
 #include "stage/stage_int.h"
 #include "vetstage/cache.h"
 
+/* With a key binding recorded in the ref (a source's `keys`), every signer
+ * must be one of the bound keys. */
+static vs_status recheck_binding(const vs_cache_entry *e, const char *ref, vs_error *err)
+{
+    size_t nb = vs_cache_entry_nkeys(e);
+    for (size_t i = 0; nb && i < e->nsigners; i++) {
+        bool bound = false;
+        for (size_t j = 0; j < nb && !bound; j++) {
+            const char *k = vs_cache_entry_key(e, j);
+            bound = k && strcasecmp(k, e->signers[i]) == 0;
+        }
+        if (!bound) {
+            vs_error_subj(err, VS_E_VERIFY, ref,
+                          "signer key %s is not one of the keys its source is bound to",
+                          e->signers[i]);
+            vs_error_hint(err, "see the ref's keys with `vetstage cache show %s`", ref);
+            return VS_E_VERIFY;
+        }
+    }
+    return VS_OK;
+}
+
 /* Every signer recorded in the ref is still in the store and not revoked. */
 static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const char *ref,
                                  vs_error *err)
@@ -113,6 +135,8 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
     vs_status st = vs_cache_lookup(ctx, ref, e, err);
     if (!st)
         st = open_object(ctx, e, ref, digest, &fd, err);
+    if (!st)
+        st = recheck_binding(e, ref, err);
     if (!st)
         st = recheck_signers(ctx, e, ref, err);
     if (!st)

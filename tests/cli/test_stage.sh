@@ -224,6 +224,21 @@ expect_rc 3 "signer removed after admission: refused" "$VS" --home "$H5" --json 
 expect_json "j['error']['subject'] == 'agent@1.2.3' and 'removed from the trust store' in j['error']['message'] and j['error']['hint']" "removed: JSON error names NAME@VERSION, reason and hint"
 check "removed: nothing staged" test ! -e "$T/rm"
 
+# a ref bound to keys (a source's `keys`) whose signer is not among them
+H6="$T/home6"
+trust_fixture_keys "$H6"
+"$VS" --home "$H6" -q fetch "file://$PKG" >/dev/null 2>&1
+python3 - "$H6/cache/refs/agent/1.2.3.json" "$(cat "$FIX/other.fpr")" <<'PY'
+import json, sys
+p, fpr = sys.argv[1], sys.argv[2]
+j = json.load(open(p))
+j["keys"] = [fpr.strip().lower()]
+open(p, "w").write(json.dumps(j, indent=2) + "\n")
+PY
+expect_rc 3 "signer not in the ref's key binding: refused" "$VS" --home "$H6" stage agent@1.2.3 --dest "$T/bound"
+expect_err_has "agent@1.2.3: signer key $(cat "$FIX/vendor.fpr") is not one of the keys its source is bound to" "binding: names NAME@VERSION and the key"
+check "binding: nothing staged" test ! -e "$T/bound"
+
 # -- kill -9 in the middle of staging a large package
 mkdir -p "$T/big/bin"
 head -c 100000000 /dev/urandom >"$T/big/bin/blob"
