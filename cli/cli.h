@@ -168,6 +168,7 @@ typedef struct cli_fetch_args {
     vs_cache_fetch_opts fo;
     const char *mirrors[VS_CACHE_MAX_MIRRORS];
     bool from_source;     /* the argument was NAME@VERSION of a source */
+    const char *source_keys[VS_MAX_SOURCE_KEYS]; /* a plain URL's source binding */
 } cli_fetch_args;
 
 /* --mirror options one command line may give (each becomes two bases). */

@@ -125,6 +125,33 @@ static int expand_mirrors(cli *c, cli_fetch_args *a, const char *name, const cha
     return 0;
 }
 
+/* A package fetched by plain URL whose name has a configured source: that
+ * source's trust settings hold for it too (its `keys` binding, like apt's
+ * signed-by, and require / max-sig-age unless given here); a URL must not
+ * be a way around the binding. */
+static int bind_source_keys(cli *c, cli_fetch_args *a, const char *name)
+{
+    if (!name)
+        return 0;
+    int rc = 0;
+    vs_config *cfg = cli_config(c, &rc);
+    if (!cfg)
+        return rc;
+    unsigned require = 0, age = 0;
+    size_t nkeys = 0;
+    if (!vs_source_policy(cfg, name, &require, &age, a->source_keys, &nkeys))
+        return 0;
+    if (a->fo.nkeys == 0 && nkeys > 0) {
+        a->fo.keys = a->source_keys;
+        a->fo.nkeys = nkeys;
+    }
+    if (a->fo.require == 0)
+        a->fo.require = require;
+    if (a->fo.max_sig_age_days == 0)
+        a->fo.max_sig_age_days = age;
+    return 0;
+}
+
 int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *arg)
 {
     if (a->fo.gpg_sig_url && a->fo.checksums_url)
@@ -161,6 +188,16 @@ int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *arg)
         n = n ? n : name;
         v = v ? v : version;
     }
+    if (!n || !v) {
+        vs_error err = VS_ERROR_INIT;
+        if (vs_fetch_name_version_for(arg, n, name, version, &err) == VS_OK) {
+            n = n ? n : name;
+            v = v ? v : version;
+        }
+    }
+    int rc = bind_source_keys(c, a, n);
+    if (rc)
+        return rc;
     char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
     if (!n || !v || (size_t)snprintf(ref, sizeof ref, "%s@%s", n, v) >= sizeof ref ||
         !vs_source_is_ref(ref))

@@ -1,0 +1,42 @@
+#!/bin/sh
+# tests/cli/test_review.sh - regressions for what the hostile review of this
+# round found: each case failed before its fix.
+. "$(dirname "$0")/../lib.sh"
+
+# ---- 1. a plain URL is no way around a source's key binding ----------------
+H="$T/home"
+W="$T/www"
+mkdir -p "$W/src"
+trust_fixture_keys "$H"
+"$VS" --home "$H" -q keys import "$FIX/other.asc" >/dev/null 2>&1
+echo evil >"$W/src/x"
+tar -C "$W/src" -czf "$W/agent-1.2.3.tgz" x
+gpg_sign "$W/agent-1.2.3.tgz" other
+rsa_sign "$W/agent-1.2.3.tgz"
+conf() {
+    printf '[source agent]\nurl = file://%s/agent-{version}.tgz\nkeys = %s %s\n' \
+        "$FIX/pkg" "$(cat "$FIX/vendor.fpr")" "$(cat "$FIX/org.fpr")" >"$H/vetstage.conf"
+}
+conf
+# a first package of another name, so the cache exists before the snapshot
+echo ok >"$W/src/y"
+tar -C "$W/src" -czf "$W/tool-1.0.0.tgz" y
+sign_both "$W/tool-1.0.0.tgz"
+expect_rc 0 "a package of an unbound name is fetched" "$VS" --home "$H" -q fetch "file://$W/tool-1.0.0.tgz"
+snapshot "$H" >"$T/snap.before"
+expect_rc 3 "fetch by URL of a package signed by a key the source is not bound to" \
+    "$VS" --home "$H" fetch "file://$W/agent-1.2.3.tgz"
+expect_err_has "not bound to this source" "fetch by URL: the binding is named"
+same_snapshot "fetch by URL: home unchanged" "$T/snap.before" "$H"
+expect_rc 3 "pull by URL: refused the same way" "$VS" --home "$H" pull "file://$W/agent-1.2.3.tgz" --dest "$T/d1"
+check "pull by URL: nothing staged" test ! -e "$T/d1"
+
+# admitted before the source existed: stage applies the binding now
+mv "$H/vetstage.conf" "$T/conf.off"
+expect_rc 0 "without a source, the same package is admitted" "$VS" --home "$H" -q fetch "file://$W/agent-1.2.3.tgz"
+mv "$T/conf.off" "$H/vetstage.conf"
+expect_rc 3 "pull by URL of the admitted package: the binding holds (no 'already in the cache')" \
+    "$VS" --home "$H" pull "file://$W/agent-1.2.3.tgz" --dest "$T/d2"
+check "pull: nothing staged" test ! -e "$T/d2"
+
+finish
