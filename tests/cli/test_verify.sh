@@ -164,6 +164,50 @@ vendor_gpg --faked-system-time "$(date -u -d '+2 days' +%Y%m%dT%H%M%S)!" --local
 refuse "signature dated in the future" 3 "$W/future.tgz.asc: signature is dated in the future" --require gpg "$W/future.tgz"
 H=$Hsave
 
+# ---- several signatures in one file, made by one real `gpg -u A -u B --detach-sign`
+vfpr=$(cat "$FIX/vendor.fpr"); efpr=$(cat "$FIX/ed25519.fpr"); ofpr=$(cat "$FIX/other.fpr")
+mkdir -p "$W/multi"
+cp "$P" "$W/multi/pkg.tgz"
+vendor_gpg -u "$vfpr!" -u "$ofpr!" --armor --detach-sign -o "$W/multi/vo.asc" "$W/multi/pkg.tgz"
+check "gpg wrote two signatures into one .asc" sh -c "gpg --list-packets '$W/multi/vo.asc' 2>/dev/null | grep -c '^:signature packet' | grep -qx 2"
+expect_rc 0 "vendor + unknown signer in one .asc: trusted" "$VS" --home "$H" --json verify --require gpg "$W/multi/pkg.tgz" --gpg-sig "$W/multi/vo.asc"
+expect_json "sorted((s['valid'], s['fingerprint'] or '') for s in j['signatures']) == [(False, ''), (True, '$vfpr')] and any('signed by unknown key' in s['reason'] and '$ofpr'[-16:] in s['reason'] for s in j['signatures'])" "vendor + unknown: the unknown one reported, not counted"
+Hm="$T/home-multi"
+trust_fixture_keys "$Hm"
+vs_import "$Hm" "$FIX/ed25519.asc"
+vendor_gpg -u "$vfpr!" -u "$efpr!" --detach-sign -o "$W/multi/ve.sig" "$W/multi/pkg.tgz"
+expect_rc 0 "two pinned signers, both good: trusted" "$VS" --home "$Hm" --json verify --require gpg "$W/multi/pkg.tgz" --gpg-sig "$W/multi/ve.sig"
+expect_json "len(j['signatures']) == 2 and all(s['valid'] for s in j['signatures'])" "two pinned signers: both valid"
+# one pinned signer's signature over other bytes: rejects although the other is good
+echo "other bytes" >"$W/multi/other.txt"
+vendor_gpg -u "$efpr!" --detach-sign -o "$W/multi/e-other.sig" "$W/multi/other.txt"
+vendor_gpg -u "$vfpr!" --detach-sign -o "$W/multi/v.sig" "$W/multi/pkg.tgz"
+cat "$W/multi/v.sig" "$W/multi/e-other.sig" >"$W/multi/v-ebad.sig"
+Hsave=$H; H=$Hm
+refuse "a pinned key's signature that does not match rejects" 3 "$W/multi/v-ebad.sig: bad signature" --require gpg "$W/multi/pkg.tgz" --gpg-sig "$W/multi/v-ebad.sig"
+H=$Hsave
+expect_rc 0 "the same file where that key is not in the store: trusted" "$VS" --home "$H" verify --require gpg "$W/multi/pkg.tgz" --gpg-sig "$W/multi/v-ebad.sig"
+# a revoked signer beside a current one (home3 holds the vendor key and the revoked one)
+rfpr=$(cat "$FIX/revoked.fpr")
+vendor_gpg -u "$vfpr!" -u "$rfpr!" --armor --detach-sign -o "$W/multi/vr.asc" "$W/multi/pkg.tgz"
+expect_rc 0 "current + revoked signer in one .asc: trusted" "$VS" --home "$H3" --json verify --require gpg "$W/multi/pkg.tgz" --gpg-sig "$W/multi/vr.asc"
+expect_json "sorted(s['valid'] for s in j['signatures']) == [False, True] and any('signed with revoked key $rfpr' in s['reason'] for s in j['signatures'])" "current + revoked: the revoked one reported, not counted"
+# an expired signer beside a current one, both signing at a time when both were valid
+vendor_gpg --faked-system-time '20200101T000000!' --quick-gen-key 'Steady Vendor <steady@example.test>' ed25519 sign never 2>/dev/null
+sfpr=$(vendor_gpg --with-colons --list-keys steady@example.test | awk -F: '/^fpr:/ {print $10; exit}')
+vendor_gpg --armor --export "$sfpr" >"$T/steady.asc"
+xfpr=$(cat "$FIX/expired.fpr")
+vendor_gpg --faked-system-time '20200601T000000!' -u "$sfpr!" -u "$xfpr!" --armor --detach-sign -o "$W/multi/sx.asc" "$W/multi/pkg.tgz" 2>/dev/null
+Hx="$T/home-expired"
+vs_import "$Hx" "$T/steady.asc"
+vs_import "$Hx" "$FIX/expired.asc"
+expect_rc 0 "current + expired signer in one .asc: trusted" "$VS" --home "$Hx" --json verify --require gpg "$W/multi/pkg.tgz" --gpg-sig "$W/multi/sx.asc"
+expect_json "sorted(s['valid'] for s in j['signatures']) == [False, True] and any('signed with expired key $xfpr' in s['reason'] for s in j['signatures'])" "current + expired: the expired one reported, not counted"
+vendor_gpg --faked-system-time '20200601T000000!' -u "$xfpr!" --armor --detach-sign -o "$W/multi/x.asc" "$W/multi/pkg.tgz" 2>/dev/null
+Hsave=$H; H=$Hx
+refuse "only an expired signer" 3 "$W/multi/x.asc: signed with expired key $xfpr" --require gpg "$W/multi/pkg.tgz" --gpg-sig "$W/multi/x.asc"
+H=$Hsave
+
 # ---- the policy pre-check: a policy the store cannot meet, before any hashing
 H5="$T/home5"
 vs_import "$H5" "$FIX/vendor.asc"
