@@ -30,7 +30,8 @@ static const char gpg_conf[] =
     "disable-dirmngr\n"
     "no-autostart\n"
     "no-greeting\n"
-    "no-permission-warning\n";
+    "no-permission-warning\n"
+    "no-random-seed-file\n"; /* verifying a clearsigned list must not write to the home */
 
 char *vs_keys_gnupg_home(vs_ctx *ctx)
 {

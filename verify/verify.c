@@ -430,6 +430,55 @@ out:
     gpgme_key_unref(key);
 }
 
+/* The counting results of a checksum list's signatures [first, end) reject
+ * instead: the list they vouch for does not vouch for the package. */
+static void reject_range(run *r, size_t first, size_t end, vs_status st, const char *reason)
+{
+    for (size_t i = first; i < end; i++) {
+        vs_sig_result *s = &r->v->sigs[i];
+        if (s->effect != VS_SIG_COUNTS)
+            continue;
+        snprintf(s->file, sizeof s->file, "%s", r->list_path);
+        set_reason(s, st, "%s", reason);
+    }
+}
+
+/* Whether the results from `first` on let the OpenPGP kind pass: one
+ * counts and none rejects. */
+static bool range_passes(const run *r, size_t first)
+{
+    size_t why;
+    vs_sig_kind k;
+    return !r->oom && vs_sig_decide(r->v->sigs + first, r->v->nsigs - first, VS_REQUIRE_GPG,
+                                    &why, &k) == VS_OK;
+}
+
+/* gpg checks `sigd` (over signed_data, or a clearsigned message whose
+ * signed text goes to plain); one result per signature, named `path`. */
+static void gpg_judge(run *r, gpgme_ctx_t g, const char *path, gpgme_data_t sigd,
+                      gpgme_data_t signed_data, gpgme_data_t plain)
+{
+    gpgme_error_t ge = gpgme_op_verify(g, sigd, signed_data, plain);
+    gpgme_verify_result_t res = ge ? NULL : gpgme_op_verify_result(g);
+    if (ge || !res || !res->signatures) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, path);
+        gpgme_err_code_t c = gpgme_err_code(ge);
+        if (!s)
+            return;
+        if (!ge || c == GPG_ERR_NO_DATA || c == GPG_ERR_BAD_DATA || c == GPG_ERR_INV_PACKET)
+            set_reason(s, VS_E_VERIFY, "not an OpenPGP signature");
+        else
+            set_reason(s, VS_E_VERIFY, "cannot verify: %s", gpgme_strerror(ge));
+        return;
+    }
+    for (gpgme_signature_t sig = res->signatures; sig; sig = sig->next) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, path);
+        if (!s)
+            return;
+        judge_signature(r, g, sig, s);
+    }
+}
+
 /* Verify a detached signature file over `signed_data`; adds one result per
  * signature (or one for the file when it cannot be read). Returns true
  * when at least one signature counts and none rejects. */
@@ -452,44 +501,81 @@ static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
             set_reason(s, tmp.status, "%s", tmp.reason);
         return false;
     }
-    if (vs_pgp_sig_sniff(buf, len) == VS_PGP_NONE) {
+    vs_pgp_form form = vs_pgp_sig_sniff(buf, len);
+    if (form == VS_PGP_NONE && vs_clearsign_present(buf, len))
+        form = VS_PGP_CLEARSIGNED;
+    if (form == VS_PGP_NONE || form == VS_PGP_CLEARSIGNED) {
         free(buf);
         vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
-        if (s)
+        if (s && form == VS_PGP_CLEARSIGNED) {
+            set_reason(s, VS_E_VERIFY, "a clearsigned file, not a detached signature");
+            snprintf(s->hint, sizeof s->hint,
+                     "a clearsigned checksum list is given with --checksums FILE");
+        } else if (s) {
             set_reason(s, VS_E_VERIFY, "not an OpenPGP signature");
+        }
         return false;
     }
     gpgme_data_t sigd = NULL;
     gpgme_error_t ge = gpgme_data_new_from_mem(&sigd, (const char *)buf, len, 0);
-    if (!ge)
-        ge = gpgme_op_verify(g, sigd, signed_data, NULL);
-    gpgme_verify_result_t res = ge ? NULL : gpgme_op_verify_result(g);
-    bool all_ok = true;
-    if (ge || !res || !res->signatures) {
+    if (ge) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
-        gpgme_err_code_t c = gpgme_err_code(ge);
-        if (s) {
-            if (!ge || c == GPG_ERR_NO_DATA || c == GPG_ERR_BAD_DATA || c == GPG_ERR_INV_PACKET)
-                set_reason(s, VS_E_VERIFY, "not an OpenPGP signature");
-            else
-                set_reason(s, VS_E_VERIFY, "cannot verify: %s", gpgme_strerror(ge));
-        }
-        all_ok = false;
+        if (s)
+            set_reason(s, VS_E_INTERNAL, "cannot verify: %s", gpgme_strerror(ge));
     } else {
-        for (gpgme_signature_t sig = res->signatures; sig; sig = sig->next) {
-            vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
-            if (!s)
-                break;
-            judge_signature(r, g, sig, s);
-        }
-        size_t why;
-        vs_sig_kind k;
-        all_ok = vs_sig_decide(r->v->sigs + *first_result, r->v->nsigs - *first_result,
-                               VS_REQUIRE_GPG, &why, &k) == VS_OK;
+        gpg_judge(r, g, sigpath, sigd, signed_data, NULL);
     }
     gpgme_data_release(sigd);
     free(buf);
-    return all_ok && !r->oom;
+    return range_passes(r, *first_result);
+}
+
+/* A clearsigned checksum list: its framing checked, then gpg verifies it
+ * and returns the signed text, the only text the lookup ever reads. */
+static void gpg_clearsigned(run *r, gpgme_ctx_t g, const char *list, const uint8_t *buf,
+                            size_t len)
+{
+    size_t first = r->v->nsigs;
+    vs_error ce = VS_ERROR_INIT;
+    if (vs_clearsign_check(buf, len, list, &ce) != VS_OK) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, list);
+        if (s)
+            set_reason(s, VS_E_VERIFY, "%s", ce.reason);
+        return;
+    }
+    gpgme_data_t sigd = NULL, plain = NULL;
+    gpgme_error_t ge = gpgme_data_new_from_mem(&sigd, (const char *)buf, len, 0);
+    if (!ge)
+        ge = gpgme_data_new(&plain);
+    if (!ge)
+        gpg_judge(r, g, list, sigd, NULL, plain);
+    gpgme_data_release(sigd);
+    size_t plen = 0;
+    char *text = plain ? gpgme_data_release_and_get_mem(plain, &plen) : NULL;
+    if (ge) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, list);
+        if (s)
+            set_reason(s, VS_E_INTERNAL, "cannot verify: %s", gpgme_strerror(ge));
+    }
+    r->list_path = list;
+    r->list_first = first;
+    r->list_end = r->v->nsigs;
+    r->list_signed = !ge && range_passes(r, first);
+    if (r->list_signed && plen <= VS_MAX_CHECKSUM_FILE && (text || plen == 0))
+        r->list = malloc(plen + 1);
+    if (!r->list) {
+        /* fail closed: no signed text to compare, so nothing signed counts */
+        reject_range(r, first, r->v->nsigs, VS_E_VERIFY,
+                     plen > VS_MAX_CHECKSUM_FILE ? "the signed text is larger than the limit"
+                                                 : "the signed text could not be read");
+        gpgme_free(text);
+        return;
+    }
+    if (plen)
+        memcpy(r->list, text, plen);
+    r->list[plen] = 0;
+    gpgme_free(text);
+    r->list_len = plen;
 }
 
 /* gpgme reads the package through pread at its own offset (the hash thread
@@ -548,6 +634,14 @@ static vs_status gpg_checksums(run *r, gpgme_ctx_t g, const char *list, const ch
                                                     : tmp.reason);
         return VS_OK;
     }
+    if (vs_clearsign_present(buf, len)) {
+        if (r->opts->checksums_sig)
+            vs_log(r->ctx, VS_LOG_INFO, "%s: clearsigned; %s is not used", list,
+                   r->opts->checksums_sig);
+        gpg_clearsigned(r, g, list, buf, len);
+        free(buf);
+        return VS_OK;
+    }
     gpgme_data_t d = NULL;
     gpgme_error_t ge = gpgme_data_new_from_mem(&d, (const char *)buf, len, 0);
     if (ge) {
@@ -589,13 +683,7 @@ static void checksums_compare(run *r)
     if (st == VS_OK)
         return;
     /* a list signed by a counting key that does not vouch for these bytes rejects */
-    for (size_t i = r->list_first; i < r->list_end; i++) {
-        vs_sig_result *s = &r->v->sigs[i];
-        if (s->effect != VS_SIG_COUNTS)
-            continue;
-        snprintf(s->file, sizeof s->file, "%s", list);
-        set_reason(s, st, "%s", le.reason);
-    }
+    reject_range(r, r->list_first, r->list_end, st, le.reason);
 }
 
 static vs_status check_gpg(run *r, bool required, vs_error *err)
@@ -772,6 +860,8 @@ static void verdict_error(const run *r, size_t why, vs_sig_kind kind, vs_error *
     }
     const vs_sig_result *s = &r->v->sigs[why];
     vs_error_subj(err, s->status, s->file, "%s", s->reason);
+    if (s->hint[0])
+        vs_error_hint(err, "%s", s->hint);
     if (s->effect == VS_SIG_MISSING)
         vs_error_hint(err, "give the %s signature with %s, or use --require %s if the %s "
                            "signature is enough",

@@ -36,25 +36,51 @@ bool vs_base64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t cap, si
  */
 bool vs_rsa_sig_decode(const uint8_t *p, size_t len, size_t modlen, uint8_t *out);
 
-typedef enum vs_pgp_form { VS_PGP_NONE = 0, VS_PGP_ARMORED, VS_PGP_BINARY } vs_pgp_form;
+typedef enum vs_pgp_form {
+    VS_PGP_NONE = 0,
+    VS_PGP_ARMORED,
+    VS_PGP_BINARY,
+    VS_PGP_CLEARSIGNED /* "-----BEGIN PGP SIGNED MESSAGE-----": not a detached signature */
+} vs_pgp_form;
 
 /*
  * Whether the bytes look like a detached OpenPGP signature: armored
  * ("-----BEGIN PGP SIGNATURE-----" after optional whitespace) or binary
- * (first packet is a signature packet, old or new format). A sniff only:
- * gpgme decides the rest.
+ * (first packet is a signature packet, old or new format); or a clearsigned
+ * message (its armor line after optional whitespace). A sniff only: gpgme
+ * decides the rest, and only the text gpg returns as signed is ever read.
  */
 vs_pgp_form vs_pgp_sig_sniff(const uint8_t *p, size_t len);
+
+/*
+ * The framing of a clearsigned message, before gpg sees it (apt checks the
+ * same): optional blank lines, the BEGIN PGP SIGNED MESSAGE line, armor
+ * headers that are only "Hash: " with SHA-224/256/384/512, a blank line,
+ * the text (a line starting with '-' must be dash-escaped), one signature
+ * block, then nothing but blank lines. So one file is exactly one signed
+ * message: no second message, no unsigned text beside it. The text itself
+ * is not read here; only what gpg returns as signed is. VS_OK or
+ * VS_E_VERIFY with `file` as subject.
+ */
+vs_status vs_clearsign_check(const uint8_t *p, size_t len, const char *file, vs_error *err);
+
+/* Whether any line is the BEGIN PGP SIGNED MESSAGE armor line (so a list
+ * with text before its clearsigned message is judged as clearsigned, and
+ * refused, rather than taken as a list with a detached signature). */
+bool vs_clearsign_present(const uint8_t *p, size_t len);
 
 /* ---- checksum lists (checksums.c) --------------------------------------- */
 
 /*
- * Find the SHA-256 of `name` in a sha256sum-format list (`<hex>  NAME` or
- * `<hex> *NAME`, LF or CRLF, blank lines allowed). Strict: every non-blank
- * line must be well formed (hex of an MD5/SHA-1/SHA-2 length, separator,
- * non-empty name without NUL), no line over VS_MAX_CHECKSUM_LINE; the entry
- * for `name` must be 64 hex; several entries for `name` must agree. `file`
- * names the list in messages.
+ * Find the SHA-256 of `name` in a checksum list as published: sha256sum
+ * lines (`HEX  NAME` text, `HEX *NAME` binary; GNU's leading-backslash
+ * escapes) and BSD tag lines (`SHA256 (NAME) = HEX`, also `SHA2-256(NAME)=
+ * HEX`); LF or CRLF; blank and '#' lines skipped; entry names compared
+ * after dropping a leading "./". Lines for other files, other algorithms
+ * (by tag, or by hex length in sha256sum form) and malformed lines that do
+ * not name `name` are not judged; a malformed line naming it is refused.
+ * The package needs one SHA-256 entry, or duplicates that agree; no line
+ * over VS_MAX_CHECKSUM_LINE. `file` is the subject of errors.
  * Returns VS_OK with out filled, or VS_E_VERIFY with the reason.
  */
 vs_status vs_checksums_lookup(const uint8_t *p, size_t len, const char *file, const char *name,

@@ -70,6 +70,7 @@ typedef struct vs_sig_result {
     char reason[512];             /* why not valid, or "good signature" */
     vs_status status;             /* VS_OK when valid, else the status this failure maps to */
     vs_sig_effect effect;         /* valid == (effect == VS_SIG_COUNTS) */
+    char hint[256];               /* the next step, when there is one ("" otherwise) */
 } vs_sig_result;
 
 typedef struct vs_verdict {

@@ -147,6 +147,52 @@ cp "$FIX/pkg/checksum_sha256.txt.asc" "$W/ck/tampered.txt.asc"
 echo "$(printf '%064d' 1)  extra.tgz" >>"$W/ck/tampered.txt"
 refuse "altered checksum list" 3 "$W/ck/tampered.txt.asc: bad signature" "$P" --checksums "$W/ck/tampered.txt"
 
+# checksum lists as upstreams publish them, written by the real sha256sum
+vfpr=$(cat "$FIX/vendor.fpr"); ofpr=$(cat "$FIX/other.fpr")
+mkdir -p "$W/pub"
+cp "$P" "$W/pub/agent-1.2.3.tgz"
+echo "other file" >"$W/pub/README"
+(cd "$W/pub" && sha256sum agent-1.2.3.tgz README) >"$W/pub/plain.txt"
+(cd "$W/pub" && sha256sum --tag README agent-1.2.3.tgz) >"$W/pub/tag.txt"
+(cd "$W/pub" && sha512sum --tag agent-1.2.3.tgz && md5sum --tag README && sha256sum --tag agent-1.2.3.tgz) >"$W/pub/mixed.txt"
+(cd "$W/pub" && sha256sum -b ./agent-1.2.3.tgz ./README) >"$W/pub/dotslash.txt"
+{ echo "# release 1.2.3"; echo "this line is for nobody"; echo "SHA256 (README) = not-hex"; (cd "$W/pub" && sha256sum agent-1.2.3.tgz); echo "deadbeef  other.tgz"; } >"$W/pub/malformed.txt"
+for l in plain tag mixed dotslash malformed; do
+    (cd "$W/pub" && sha256sum -c --ignore-missing "$l.txt" >/dev/null 2>&1) || [ "$l" = malformed ] || [ "$l" = mixed ] || not_ok "sha256sum -c refuses $l.txt"
+    gpg_sign "$W/pub/$l.txt"
+    expect_rc 0 "checksum list ($l), detached signature" "$VS" --home "$H" verify --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/$l.txt"
+    vendor_gpg -u "$vfpr!" --clearsign -o "$W/pub/$l.clear.txt" "$W/pub/$l.txt"
+    expect_rc 0 "checksum list ($l), clearsigned" "$VS" --home "$H" --json verify --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/$l.clear.txt"
+done
+expect_json "j['verdict'] == 'trusted' and j['signatures'][0]['file'].endswith('malformed.clear.txt') and j['signatures'][0]['fingerprint'] == '$vfpr'" "clearsigned list: JSON names the list and the signer"
+check "clearsigned list without a .asc beside it" test ! -e "$W/pub/plain.clear.txt.asc"
+# a clearsigned list signed by the vendor and by a key not in the store
+vendor_gpg -u "$vfpr!" -u "$ofpr!" --clearsign -o "$W/pub/two.clear.txt" "$W/pub/plain.txt"
+expect_rc 0 "clearsigned list, vendor + unknown signer" "$VS" --home "$H" --json verify --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/two.clear.txt"
+expect_json "sorted(s['valid'] for s in j['signatures']) == [False, True]" "clearsigned, two signers: the unknown one reported"
+# clearsigned refusals
+vendor_gpg -u "$vfpr!" --digest-algo SHA1 --clearsign -o "$W/pub/sha1.clear.txt" "$W/pub/plain.txt" 2>/dev/null
+refuse "clearsigned list made with SHA-1" 3 "$W/pub/sha1.clear.txt: clearsigned with a weak or unknown hash (Hash: SHA1)" --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/sha1.clear.txt"
+sed 's/^\([0-9a-f]*\)  README/0000000000000000000000000000000000000000000000000000000000000000  README/' "$W/pub/plain.clear.txt" >"$W/pub/altered.clear.txt"
+cmp -s "$W/pub/plain.clear.txt" "$W/pub/altered.clear.txt" && not_ok "the alteration changed nothing"
+refuse "clearsigned list altered" 3 "$W/pub/altered.clear.txt: bad signature" --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/altered.clear.txt"
+# unsigned text beside the signed message is never read: it is refused
+{ echo "$(printf '%064d' 7)  agent-1.2.3.tgz"; cat "$W/pub/plain.clear.txt"; } >"$W/pub/before.clear.txt"
+refuse "text before a clearsigned message" 3 "$W/pub/before.clear.txt: not a clearsigned message (line 1 precedes its first line)" --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/before.clear.txt"
+(cd "$W/pub" && printf '%064d  agent-1.2.3.tgz\n' 7) >"$W/pub/evil.txt"
+vendor_gpg -u "$ofpr!" --clearsign -o "$W/pub/evil.clear.txt" "$W/pub/evil.txt"
+cat "$W/pub/plain.clear.txt" "$W/pub/evil.clear.txt" >"$W/pub/twomsg.clear.txt"
+refuse "a second clearsigned message appended" 3 "only one signed message is accepted" --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/twomsg.clear.txt"
+cp "$W/pub/plain.clear.txt" "$W/pub/after.clear.txt"; echo "$(printf '%064d' 7)  agent-1.2.3.tgz" >>"$W/pub/after.clear.txt"
+refuse "text after a clearsigned message" 3 "text after its signature" --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/after.clear.txt"
+vendor_gpg -u "$ofpr!" --clearsign -o "$W/pub/other.clear.txt" "$W/pub/plain.txt"
+refuse "clearsigned list by an unknown key only" 3 "$W/pub/other.clear.txt: signed by unknown key" --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/other.clear.txt"
+vendor_gpg -u "$vfpr!" --clearsign -o "$W/pub/wrong.clear.txt" "$W/ck/wrong-hash.txt"
+refuse "clearsigned list with a wrong hash" 3 "$W/pub/wrong.clear.txt: SHA-256 of agent-1.2.3.tgz does not match the list" --require gpg "$W/pub/agent-1.2.3.tgz" --checksums "$W/pub/wrong.clear.txt"
+# a clearsigned file given where a detached signature belongs
+refuse "clearsigned file as --gpg-sig" 3 "$W/pub/plain.clear.txt: a clearsigned file, not a detached signature" --require gpg "$W/pub/agent-1.2.3.tgz" --gpg-sig "$W/pub/plain.clear.txt"
+expect_err_has "(hint: a clearsigned checksum list is given with --checksums FILE" "clearsigned as --gpg-sig: hint names --checksums"
+
 # signature age: a key and a signature made in the past (faked system time)
 vendor_gpg --faked-system-time '20200101T000000!' --quick-gen-key 'Old Vendor <old@example.test>' ed25519 sign never 2>/dev/null
 old_fpr=$(vendor_gpg --with-colons --list-keys old@example.test | awk -F: '/^fpr:/ {print $10; exit}')

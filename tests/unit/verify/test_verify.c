@@ -53,9 +53,46 @@ static const struct ck_case ck_cases[] = {
       "no SHA-256 entry" },
     { "one space separator", HASH_A " agent.tgz\n", "agent.tgz", VS_E_VERIFY, NULL,
       "line 1 is not a sha256sum-format entry" },
-    { "empty name", HASH_A "  \n", "agent.tgz", VS_E_VERIFY, NULL, "line 1 is not" },
-    { "garbage line", HASH_A "  a\nhello world\n", "a", VS_E_VERIFY, NULL,
-      "line 2 is not a sha256sum-format entry" },
+    /* the contract: malformed lines for other files are not judged */
+    { "empty name (a line for no file)", HASH_A "  \n", "agent.tgz", VS_E_VERIFY, NULL,
+      "no SHA-256 entry for agent.tgz" },
+    { "garbage line for another file", HASH_A "  a\nhello world\n", "a", VS_OK, HASH_A, NULL },
+    { "malformed line naming the package", HASH_A "  a\nxyz agent.tgz oops\n" HASH_B
+      "  agent.tgz\n", "agent.tgz", VS_E_VERIFY, NULL, "line 2 is not a sha256sum-format entry, and it names agent.tgz" },
+    { "./ entry", HASH_A "  ./agent.tgz\n", "agent.tgz", VS_OK, HASH_A, NULL },
+    { "./ binary entry", HASH_B " *./agent.tgz\n", "agent.tgz", VS_OK, HASH_B, NULL },
+    { "./ and plain agree", HASH_A "  ./a\n" HASH_A "  a\n", "a", VS_OK, HASH_A, NULL },
+    { "./ and plain differ", HASH_A "  ./a\n" HASH_B "  a\n", "a", VS_E_VERIFY, NULL,
+      "two different SHA-256 entries for a" },
+    { "BSD tag", "SHA256 (agent.tgz) = " HASH_A "\n", "agent.tgz", VS_OK, HASH_A, NULL },
+    { "BSD tag, openssl spelling", "SHA2-256(agent.tgz)= " HASH_A "\n", "agent.tgz", VS_OK,
+      HASH_A, NULL },
+    { "BSD tag, name with spaces and ') = '", "SHA256 (my a) = b.tgz) = " HASH_B "\n",
+      "my a) = b.tgz", VS_OK, HASH_B, NULL },
+    { "BSD tag, ./ name", "SHA256 (./agent.tgz) = " HASH_A "\n", "agent.tgz", VS_OK, HASH_A,
+      NULL },
+    { "Fedora CHECKSUM shape", "# agent.tgz: 1234 bytes\nSHA256 (agent.tgz) = " HASH_A
+      "\nSHA256 (other.iso) = " HASH_B "\n", "agent.tgz", VS_OK, HASH_A, NULL },
+    { "other algorithms beside SHA-256",
+      "MD5 (agent.tgz) = d41d8cd98f00b204e9800998ecf8427e\n"
+      "SHA512 (agent.tgz) = cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e\n"
+      "SHA256 (agent.tgz) = " HASH_A "\n", "agent.tgz", VS_OK, HASH_A, NULL },
+    { "only a SHA-512 tag", "SHA512 (agent.tgz) = cf83e1357eefb8bdf1542850d66d8007d620e4050b5715dc83f4a921d36ce9ce47d0d13c5d85f2b0ff8318d2877eec2f63b931bd47417a81a538327af927da3e\n",
+      "agent.tgz", VS_E_VERIFY, NULL, "the entry for agent.tgz on line 1 is not a SHA-256 hash" },
+    { "tag and sha256sum forms disagree", "SHA256 (a) = " HASH_A "\n" HASH_B "  a\n", "a",
+      VS_E_VERIFY, NULL, "two different SHA-256 entries for a" },
+    { "SHA256 tag with a short hash", "SHA256 (agent.tgz) = e3b0c442\n", "agent.tgz",
+      VS_E_VERIFY, NULL, "line 1: the SHA-256 entry for agent.tgz is not 64 hex digits" },
+    { "SHA256 tag without a hash naming the package", "SHA256 (agent.tgz) = zz\n", "agent.tgz",
+      VS_E_VERIFY, NULL, "line 1 is not a sha256sum-format entry, and it names agent.tgz" },
+    { "malformed tag lines for other files", "SHA256 (x.iso = \nSHA1 (y) =\n" HASH_A "  a\n",
+      "a", VS_OK, HASH_A, NULL },
+    { "GNU escaped name", "\\" HASH_A "  a\\nb\\\\c\n", "a\nb\\c", VS_OK, HASH_A, NULL },
+    { "GNU escaped tag", "\\SHA256 (a\\nb) = " HASH_B "\n", "a\nb", VS_OK, HASH_B, NULL },
+    { "bad escape for another file", "\\" HASH_A "  x\\q\n" HASH_B "  a\n", "a", VS_OK,
+      HASH_B, NULL },
+    { "a prefix of the name is not the name", "SHA256 (agent.tgz.asc) = " HASH_A "\n",
+      "agent.tgz", VS_E_VERIFY, NULL, "no SHA-256 entry for agent.tgz" },
     { "empty list", "", "a", VS_E_VERIFY, NULL, "no SHA-256 entry for a" },
 };
 
@@ -175,6 +212,85 @@ START_TEST(pgp_sniff)
     ck_assert_int_eq(vs_pgp_sig_sniff(pubkey, sizeof pubkey), VS_PGP_NONE);
     ck_assert_int_eq(vs_pgp_sig_sniff((const uint8_t *)"", 0), VS_PGP_NONE);
     ck_assert_int_eq(vs_pgp_sig_sniff((const uint8_t *)"garbage", 7), VS_PGP_NONE);
+}
+END_TEST
+
+/* ---- clearsigned framing ------------------------------------------------------ */
+
+#define CS_HEAD "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n"
+#define CS_SIG "-----BEGIN PGP SIGNATURE-----\n\niQEzBAEBCAAdFiEE\n=abcd\n-----END PGP SIGNATURE-----\n"
+
+struct cs_case {
+    const char *desc;
+    const char *text;
+    bool ok;
+    const char *msg_has;
+};
+
+static const struct cs_case cs_cases[] = {
+    { "good", CS_HEAD HASH_A "  a\n" CS_SIG, true, NULL },
+    { "leading blank lines and trailing ones", "\n  \n" CS_HEAD "x\n" CS_SIG "\n\n", true, NULL },
+    { "CRLF", "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA512\r\n\r\nx\r\n"
+      "-----BEGIN PGP SIGNATURE-----\r\n\r\nabc\r\n-----END PGP SIGNATURE-----\r\n", true, NULL },
+    { "no Hash header", "-----BEGIN PGP SIGNED MESSAGE-----\n\nx\n" CS_SIG, true, NULL },
+    { "several strong hashes", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256,SHA512\n\nx\n" CS_SIG,
+      true, NULL },
+    { "dash-escaped line", CS_HEAD "- -----BEGIN PGP SIGNATURE-----\n" CS_SIG, true, NULL },
+    { "Hash: SHA1", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA1\n\nx\n" CS_SIG, false,
+      "clearsigned with a weak or unknown hash (Hash: SHA1)" },
+    { "Hash: SHA256,MD5", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256,MD5\n\nx\n" CS_SIG,
+      false, "weak or unknown hash" },
+    { "Hash: empty", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: \n\nx\n" CS_SIG, false,
+      "weak or unknown hash" },
+    { "another armor header", "-----BEGIN PGP SIGNED MESSAGE-----\nComment: hi\n\nx\n" CS_SIG,
+      false, "line 2 is an armor header other than Hash:" },
+    { "text before the message", "unsigned " HASH_B "  a\n" CS_HEAD "x\n" CS_SIG, false,
+      "line 1 precedes its first line" },
+    { "text after the signature", CS_HEAD "x\n" CS_SIG HASH_B "  a\n", false,
+      "text after its signature (line" },
+    { "a second signed message", CS_HEAD "x\n" CS_SIG CS_HEAD "y\n" CS_SIG, false,
+      "only one signed message is accepted" },
+    { "undashed '-' line in the text", CS_HEAD "-----BEGIN PGP SIGNED MESSAGE-----\n" CS_SIG, false,
+      "starts with '-' but is not dash-escaped" },
+    { "armor inside the signature", CS_HEAD "x\n-----BEGIN PGP SIGNATURE-----\n"
+      "-----BEGIN PGP SIGNATURE-----\n-----END PGP SIGNATURE-----\n", false, "unexpected armor line" },
+    { "ends early", CS_HEAD "x\n-----BEGIN PGP SIGNATURE-----\nabc\n", false, "ends early" },
+    { "headers only", "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n", false, "ends early" },
+    { "empty", "", false, "ends early" },
+    { "detached signature", CS_SIG, false, "precedes its first line" },
+};
+
+START_TEST(clearsign_table)
+{
+    const struct cs_case *tc = &cs_cases[_i];
+    vs_error e = VS_ERROR_INIT;
+    vs_status st = vs_clearsign_check((const uint8_t *)tc->text, strlen(tc->text), "sums.txt", &e);
+    ck_assert_msg((st == VS_OK) == tc->ok, "%s: status %d (%s)", tc->desc, st, e.message);
+    if (!tc->ok) {
+        ck_assert_int_eq(st, VS_E_VERIFY);
+        ck_assert_str_eq(e.subject, "sums.txt");
+        ck_assert_msg(strstr(e.message, tc->msg_has) != NULL, "%s: %s", tc->desc, e.message);
+    }
+    if (tc->ok)
+        ck_assert_int_eq(vs_pgp_sig_sniff((const uint8_t *)tc->text, strlen(tc->text)),
+                         VS_PGP_CLEARSIGNED);
+}
+END_TEST
+
+START_TEST(clearsign_nul_and_long)
+{
+    const char nul[] = CS_HEAD "x\0y\n" CS_SIG;
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_clearsign_check((const uint8_t *)nul, sizeof nul - 1, "f", &e), VS_E_VERIFY);
+    ck_assert_ptr_nonnull(strstr(e.message, "NUL"));
+    size_t n = VS_MAX_CHECKSUM_LINE + 200;
+    char *buf = malloc(n + sizeof CS_HEAD);
+    memcpy(buf, CS_HEAD, sizeof CS_HEAD - 1);
+    memset(buf + sizeof CS_HEAD - 1, 'a', n);
+    ck_assert_int_eq(vs_clearsign_check((const uint8_t *)buf, n + sizeof CS_HEAD - 1, "f", &e),
+                     VS_E_VERIFY);
+    ck_assert_ptr_nonnull(strstr(e.message, "longer than the limit"));
+    free(buf);
 }
 END_TEST
 
@@ -546,6 +662,8 @@ Suite *vs_suite_verify(void)
     tcase_add_test(tc, base64_cap_and_sig_decode);
     tcase_add_test(tc, pgp_sniff);
     tcase_add_test(tc, require_parse);
+    tcase_add_loop_test(tc, clearsign_table, 0, (int)(sizeof cs_cases / sizeof cs_cases[0]));
+    tcase_add_test(tc, clearsign_nul_and_long);
     suite_add_tcase(s, tc);
     TCase *rsa = tcase_create("rsa");
     tcase_set_timeout(rsa, 60);
