@@ -23,6 +23,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)vs_base64_decode(data, size, out, 8, &n);
     free(out);
 
+    static const size_t known[] = { 256, 384, 512 };
+    char why[512];
+    (void)vs_rsa_sig_explain(data, size, known, 3, why, sizeof why);
+    if (!memchr(why, '\0', sizeof why))
+        abort();
+    (void)vs_rsa_sig_explain(data, size, known, 0, why, 16);
+
     static const size_t mods[] = { 1, 3, 256, 384, 512 };
     for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) {
         uint8_t *sig = malloc(mods[i]);

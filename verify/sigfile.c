@@ -279,3 +279,69 @@ vs_status vs_clearsign_check(const uint8_t *p, size_t len, const char *file, vs_
                              "clearsigned message ends early (no complete signature block)");
     return VS_OK;
 }
+
+/* ---- why an RSA signature file fits no stored key ---------------------------- */
+
+/* "384" or "256, 384 and 512" */
+static void list_lengths(const size_t *mods, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && k < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        int w = snprintf(out + k, cap - k, "%s%zu", sep, mods[i]);
+        if (w < 0)
+            break;
+        k += (size_t)w;
+    }
+}
+
+bool vs_rsa_sig_explain(const uint8_t *p, size_t len, const size_t *mods, size_t nmods, char *out,
+                        size_t cap)
+{
+    const size_t hi = VS_MAX_RSA_BITS / 8;
+    uint8_t tmp[VS_MAX_RSA_BITS / 8];
+    size_t n = 0;
+    bool b64 = len > 0 && vs_base64_decode(p, len, tmp, sizeof tmp, &n) && n > 0;
+    size_t l = b64 ? n : len;
+    const char *form = b64 ? "base64 of " : "";
+    char ml[128];
+    list_lengths(mods, nmods, ml, sizeof ml);
+    /* a standard modulus length: a signature by a key the store does not hold */
+    if (l % 32 == 0 && l >= VS_MIN_RSA_BITS / 8 && l <= hi) {
+        snprintf(out, cap,
+                 "not made by any RSA key in the trust store (a signature of %zu bytes; the "
+                 "stored keys' moduli are %s bytes)",
+                 l, nmods ? ml : "no");
+        return true;
+    }
+    size_t t = len; /* raw bytes without a final newline */
+    if (!b64 && t > 0 && p[t - 1] == '\n') {
+        t--;
+        if (t > 0 && p[t - 1] == '\r')
+            t--;
+    }
+    for (size_t i = 0; i < nmods; i++) {
+        if (!b64 && t != len && t == mods[i]) {
+            snprintf(out, cap,
+                     "malformed RSA signature file: %zu bytes, a %zu-byte raw signature followed "
+                     "by a newline (a raw signature is exactly the modulus length: remove the "
+                     "newline, or give it in base64)",
+                     len, t);
+            return false;
+        }
+        if (l < mods[i] && mods[i] - l <= 4) {
+            snprintf(out, cap,
+                     "malformed RSA signature file: %s%zu bytes, %zu short of the %zu-byte "
+                     "modulus (leading zero bytes stripped? a signature keeps them, padded to "
+                     "the modulus length)",
+                     form, l, mods[i] - l, mods[i]);
+            return false;
+        }
+    }
+    snprintf(out, cap,
+             "not an RSA signature: %s%zu bytes, neither raw nor base64 of a modulus length "
+             "(the stored keys' moduli are %s bytes)",
+             form, l, nmods ? ml : "no");
+    return false;
+}

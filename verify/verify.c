@@ -744,17 +744,50 @@ static const uint8_t *digest_for(const run *r, vs_rsa_scheme sc)
     return n == NEED_SHA384 ? r->sha384 : n == NEED_SHA512 ? r->sha512 : r->sha256;
 }
 
-/* Raw or base64 of a length some RSA key we accept could have. */
-static bool plausible_rsa_sig(const uint8_t *buf, size_t len)
+/* What trying every stored RSA key on one signature file found. */
+typedef struct rsa_try {
+    const vs_rsa_key *good;    /* a bound key that verifies it */
+    const vs_rsa_key *unbound; /* a stored key, not bound to the source, that verifies it */
+    size_t fitting;            /* bound keys of the signature's length that do not verify it */
+    size_t weak;               /* keys below the minimum strength */
+    size_t mods[8];            /* distinct modulus lengths of the usable keys */
+    size_t nmods;
+} rsa_try;
+
+static void add_mod(rsa_try *t, size_t m)
 {
-    const size_t lo = VS_MIN_RSA_BITS / 8, hi = VS_MAX_RSA_BITS / 8;
-    if (len >= lo && len <= hi)
-        return true;
-    uint8_t *tmp = malloc(hi);
-    size_t n = 0;
-    bool ok = tmp && vs_base64_decode(buf, len, tmp, hi, &n) && n >= lo;
-    free(tmp);
-    return ok;
+    for (size_t i = 0; i < t->nmods; i++)
+        if (t->mods[i] == m)
+            return;
+    if (t->nmods < sizeof t->mods / sizeof t->mods[0])
+        t->mods[t->nmods++] = m;
+}
+
+/* One key on the signature bytes (sig holds VS_MAX_RSA_BITS / 8). */
+static void rsa_try_key(run *r, const vs_rsa_key *k, const uint8_t *buf, size_t len,
+                        uint8_t *sig, rsa_try *t)
+{
+    size_t modlen = 0;
+    vs_error ke = VS_ERROR_INIT;
+    if (vs_rsa_key_check(k->pub, k->fingerprint, &modlen, NULL, &ke) != VS_OK) {
+        t->weak++;
+        return;
+    }
+    add_mod(t, modlen);
+    if (!vs_rsa_sig_decode(buf, len, modlen, sig))
+        return;
+    bool bound = vs_fpr_bound(k->fingerprint, r->opts->keys, r->opts->nkeys);
+    vs_error ve = VS_ERROR_INIT;
+    if (vs_rsa_verify_digest(k->pub, k->scheme, digest_for(r, k->scheme),
+                             vs_rsa_scheme_hlen(k->scheme), sig, modlen, k->fingerprint,
+                             &ve) != VS_OK) {
+        t->fitting += bound;
+        return;
+    }
+    if (bound)
+        t->good = k;
+    else
+        t->unbound = k;
 }
 
 static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_t nkeys)
@@ -771,73 +804,37 @@ static void check_rsa(run *r, const char *sigpath, const vs_rsa_key *keys, size_
         }
         return;
     }
-    if (len == 0) {
-        free(buf);
-        set_reason(s, VS_E_VERIFY, "not an RSA signature (empty file)");
-        return;
-    }
-    if (nkeys == 0) {
-        free(buf);
-        set_reason(s, VS_E_VERIFY, "no RSA key in the trust store");
-        return;
-    }
-    uint8_t *sig = malloc(VS_MAX_RSA_BITS / 8);
-    if (!sig) {
-        free(buf);
-        set_reason(s, VS_E_INTERNAL, "out of memory");
-        return;
-    }
-    size_t fitting = 0, weak = 0;
-    bool ok = false;
-    const vs_rsa_key *unbound = NULL; /* a stored key not bound to the source that verifies it */
-    for (size_t i = 0; i < nkeys && !ok; i++) {
-        size_t modlen = 0;
-        vs_error ke = VS_ERROR_INIT;
-        vs_status kst = vs_rsa_key_check(keys[i].pub, keys[i].fingerprint, &modlen, NULL, &ke);
-        if (kst != VS_OK) {
-            weak++;
-            continue;
-        }
-        if (!vs_rsa_sig_decode(buf, len, modlen, sig))
-            continue;
-        fitting++;
-        vs_error ve = VS_ERROR_INIT;
-        size_t hlen = vs_rsa_scheme_hlen(keys[i].scheme);
-        bool bound = vs_fpr_bound(keys[i].fingerprint, r->opts->keys, r->opts->nkeys);
-        if (vs_rsa_verify_digest(keys[i].pub, keys[i].scheme, digest_for(r, keys[i].scheme), hlen,
-                                 sig, modlen, sigpath, &ve) == VS_OK) {
-            if (!bound) {
-                fitting--;
-                unbound = &keys[i];
-                continue;
-            }
-            ok = true;
-            snprintf(s->fingerprint, sizeof s->fingerprint, "%s", keys[i].fingerprint);
-            vs_log(r->ctx, VS_LOG_DEBUG, "%s: verified with %s (%s)", sigpath,
-                   keys[i].fingerprint, vs_rsa_scheme_name(keys[i].scheme));
-        }
-    }
+    uint8_t *sig = len && nkeys ? malloc(VS_MAX_RSA_BITS / 8) : NULL;
+    rsa_try t;
+    memset(&t, 0, sizeof t);
+    for (size_t i = 0; sig && i < nkeys && !t.good; i++)
+        rsa_try_key(r, &keys[i], buf, len, sig, &t);
     free(sig);
-    bool plausible = !ok && plausible_rsa_sig(buf, len);
-    free(buf);
-    if (ok) {
+    if (len && nkeys && !sig) {
+        set_reason(s, VS_E_INTERNAL, "out of memory");
+    } else if (len == 0) {
+        set_reason(s, VS_E_VERIFY, "not an RSA signature (empty file)");
+    } else if (nkeys == 0) {
+        set_reason(s, VS_E_VERIFY, "no RSA key in the trust store");
+    } else if (t.good) {
+        snprintf(s->fingerprint, sizeof s->fingerprint, "%s", t.good->fingerprint);
         set_reason(s, VS_OK, "good signature");
-    } else if (unbound) {
-        snprintf(s->fingerprint, sizeof s->fingerprint, "%s", unbound->fingerprint);
+        vs_log(r->ctx, VS_LOG_DEBUG, "%s: verified with %s (%s)", sigpath, t.good->fingerprint,
+               vs_rsa_scheme_name(t.good->scheme));
+    } else if (t.unbound) {
+        snprintf(s->fingerprint, sizeof s->fingerprint, "%s", t.unbound->fingerprint);
         set_ignored(s, "made by RSA key %s, which is not bound to this source",
-                    unbound->fingerprint);
-    } else if (fitting > 0)
+                    t.unbound->fingerprint);
+    } else if (t.fitting > 0) {
         set_reason(s, VS_E_VERIFY, "bad signature (no RSA key in the trust store verifies it)");
-    else if (weak == nkeys)
+    } else if (t.weak == nkeys) {
         set_reason(s, VS_E_POLICY, "every RSA key in the trust store is below the minimum strength");
-    else if (plausible)
-        set_reason(s, VS_E_VERIFY,
-                   "not made by any RSA key in the trust store (no stored key has a modulus "
-                   "of this signature's length)");
-    else
-        set_reason(s, VS_E_VERIFY,
-                   "not an RSA signature (%zu bytes, neither raw nor base64 of a modulus length)",
-                   len);
+    } else {
+        char why[sizeof s->reason];
+        vs_rsa_sig_explain(buf, len, t.mods, t.nmods, why, sizeof why);
+        set_reason(s, VS_E_VERIFY, "%s", why);
+    }
+    free(buf);
 }
 
 /* ---- the verdict ------------------------------------------------------------------- */

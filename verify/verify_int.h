@@ -36,6 +36,17 @@ bool vs_base64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t cap, si
  */
 bool vs_rsa_sig_decode(const uint8_t *p, size_t len, size_t modlen, uint8_t *out);
 
+/*
+ * Why an RSA signature file (raw or base64) verifies with no stored key
+ * whose moduli are `mods` bytes long: a reason into out (a raw signature
+ * followed by a newline, leading zero bytes stripped, a length that is no
+ * modulus length). Returns true when it looks like a well-formed signature
+ * by a key the store does not hold (a standard modulus length), false when
+ * the file is malformed.
+ */
+bool vs_rsa_sig_explain(const uint8_t *p, size_t len, const size_t *mods, size_t nmods, char *out,
+                        size_t cap);
+
 typedef enum vs_pgp_form {
     VS_PGP_NONE = 0,
     VS_PGP_ARMORED,

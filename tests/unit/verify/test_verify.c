@@ -294,6 +294,36 @@ START_TEST(clearsign_nul_and_long)
 }
 END_TEST
 
+START_TEST(rsa_sig_explain)
+{
+    static uint8_t sig[386];
+    for (size_t i = 0; i < sizeof sig; i++)
+        sig[i] = (uint8_t)(i * 7 + 1);
+    const size_t mods[] = { 384, 512 };
+    char why[512];
+    sig[384] = '\n';
+    ck_assert(!vs_rsa_sig_explain(sig, 385, mods, 2, why, sizeof why));
+    ck_assert_msg(strstr(why, "a 384-byte raw signature followed by a newline"), "%s", why);
+    sig[384] = '\r';
+    sig[385] = '\n';
+    ck_assert(!vs_rsa_sig_explain(sig, 386, mods, 2, why, sizeof why));
+    ck_assert_msg(strstr(why, "followed by a newline"), "%s", why);
+    ck_assert(!vs_rsa_sig_explain(sig, 382, mods, 2, why, sizeof why));
+    ck_assert_msg(strstr(why, "2 short of the 384-byte modulus"), "%s", why);
+    ck_assert(!vs_rsa_sig_explain(sig, 100, mods, 2, why, sizeof why));
+    ck_assert_msg(strstr(why, "not an RSA signature: 100 bytes") &&
+                      strstr(why, "moduli are 384 and 512 bytes"),
+                  "%s", why);
+    /* a standard length the store holds no key for: a signature by another key */
+    ck_assert(vs_rsa_sig_explain(sig, 256, mods, 2, why, sizeof why));
+    ck_assert_msg(strstr(why, "not made by any RSA key in the trust store"), "%s", why);
+    /* base64 of 383 bytes */
+    static const char b64[] = "QUJD"; /* 3 bytes */
+    ck_assert(!vs_rsa_sig_explain((const uint8_t *)b64, 4, mods, 1, why, sizeof why));
+    ck_assert_msg(strstr(why, "base64 of 3 bytes"), "%s", why);
+}
+END_TEST
+
 START_TEST(require_parse)
 {
     unsigned m = 0;
@@ -662,6 +692,7 @@ Suite *vs_suite_verify(void)
     tcase_add_test(tc, base64_cap_and_sig_decode);
     tcase_add_test(tc, pgp_sniff);
     tcase_add_test(tc, require_parse);
+    tcase_add_test(tc, rsa_sig_explain);
     tcase_add_loop_test(tc, clearsign_table, 0, (int)(sizeof cs_cases / sizeof cs_cases[0]));
     tcase_add_test(tc, clearsign_nul_and_long);
     suite_add_tcase(s, tc);
