@@ -52,19 +52,19 @@ vs_status vs_rsa_key_check(gcry_sexp_t pub, const char *name, size_t *modlen, un
     gcry_mpi_t n = key_mpi(pub, "n"), e = key_mpi(pub, "e");
     vs_status st = VS_OK;
     if (!n || !e) {
-        st = vs_error_set(err, VS_E_USAGE, "%s: not an RSA public key", name);
+        st = vs_error_subj(err, VS_E_USAGE, name, "not an RSA public key");
         goto out;
     }
     unsigned nb = gcry_mpi_get_nbits(n);
     if (nb < VS_MIN_RSA_BITS || nb > VS_MAX_RSA_BITS) {
-        st = vs_error_set(err, VS_E_POLICY,
-                          "%s: RSA key of %u bits, outside the accepted %u to %u bits", name, nb,
+        st = vs_error_subj(err, VS_E_POLICY, name,
+                          "RSA key of %u bits, outside the accepted %u to %u bits", nb,
                           VS_MIN_RSA_BITS, VS_MAX_RSA_BITS);
         goto out;
     }
     if (!gcry_mpi_test_bit(e, 0) || gcry_mpi_cmp_ui(e, VS_MIN_RSA_EXPONENT) < 0) {
-        st = vs_error_set(err, VS_E_POLICY,
-                          "%s: RSA public exponent is even or below %u", name,
+        st = vs_error_subj(err, VS_E_POLICY, name,
+                          "RSA public exponent is even or below %u",
                           VS_MIN_RSA_EXPONENT);
         goto out;
     }
@@ -108,29 +108,28 @@ vs_status vs_rsa_verify_digest(gcry_sexp_t pub, vs_rsa_scheme scheme, const uint
     int md = vs_rsa_scheme_md(scheme);
     size_t hlen = gcry_md_get_algo_dlen(md);
     if (dlen != hlen)
-        return vs_error_set(err, VS_E_INTERNAL, "%s: digest of %zu bytes, %s needs %zu", name,
+        return vs_error_subj(err, VS_E_INTERNAL, name, "digest of %zu bytes, %s needs %zu",
                             dlen, md_sexp_name(md), hlen);
     if (siglen != modlen)
-        return vs_error_set(err, VS_E_VERIFY,
-                            "%s: signature is %zu bytes, the key's modulus is %zu bytes", name,
+        return vs_error_subj(err, VS_E_VERIFY, name,
+                            "signature is %zu bytes, the key's modulus is %zu bytes",
                             siglen, modlen);
 
     /* The signature value must be below the modulus (no malleated s + n). */
     gcry_mpi_t s = NULL, n = key_mpi(pub, "n");
     if (!n || gcry_mpi_scan(&s, GCRYMPI_FMT_USG, sig, siglen, NULL) != 0) {
         gcry_mpi_release(n);
-        return vs_error_set(err, VS_E_INTERNAL, "%s: cannot read the signature value", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "cannot read the signature value");
     }
     bool in_range = gcry_mpi_cmp(s, n) < 0;
     gcry_mpi_release(n);
     gcry_mpi_release(s);
     if (!in_range)
-        return vs_error_set(err, VS_E_VERIFY, "%s: bad signature (value not below the modulus)",
-                            name);
+        return vs_error_subj(err, VS_E_VERIFY, name, "bad signature (value not below the modulus)");
 
     gcry_sexp_t sigv = NULL;
     if (gcry_sexp_build(&sigv, NULL, "(sig-val (rsa (s %b)))", (int)siglen, sig) != 0)
-        return vs_error_set(err, VS_E_INTERNAL, "%s: cannot build the signature", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "cannot build the signature");
 
     const char *hname = md_sexp_name(md);
     bool ok;
@@ -148,6 +147,6 @@ vs_status vs_rsa_verify_digest(gcry_sexp_t pub, vs_rsa_scheme scheme, const uint
     }
     gcry_sexp_release(sigv);
     if (!ok)
-        return vs_error_set(err, VS_E_VERIFY, "%s: bad signature", name);
+        return vs_error_subj(err, VS_E_VERIFY, name, "bad signature");
     return VS_OK;
 }

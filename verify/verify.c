@@ -31,8 +31,8 @@ VS_EXTERN vs_status vs_verify_require_parse(unsigned *out, const char *s, vs_err
             return VS_OK;
         }
     }
-    return vs_error_set(err, VS_E_USAGE, "--require: '%s' is not gpg,rsa, gpg or rsa",
-                        s ? s : "");
+    return vs_error_subj(err, VS_E_USAGE, "--require", "'%s' is not gpg,rsa, gpg or rsa",
+                         s ? s : "");
 }
 
 VS_EXTERN void vs_verdict_free(vs_verdict *v)
@@ -50,7 +50,14 @@ typedef struct run {
     const vs_verify_opts *opts;
     const char *package;
     const char *package_name;
+    unsigned require;         /* VS_REQUIRE_* mask, never 0 */
     int fd;
+    struct stat sb;           /* the package when opened */
+    const char *rsapath;      /* the RSA signature file, or NULL */
+    char *rsa_default;        /* PACKAGE.sig */
+    vs_rsa_key *keys;         /* stored RSA keys */
+    size_t nkeys;
+    unsigned need;            /* NEED_* digests of the one pass */
     vs_verdict *v;
     size_t cap;
     bool oom;
@@ -230,13 +237,13 @@ static vs_status hash_package(run *r, unsigned need, vs_error *err)
         ge = gcry_md_enable(hd, GCRY_MD_SHA512);
     if (ge) {
         gcry_md_close(hd);
-        return vs_error_setb(err, VS_E_INTERNAL, "gcrypt", (long)ge, "%s: hash: %s", r->package,
-                             gcry_strerror(ge));
+        return vs_error_subjb(err, VS_E_INTERNAL, "gcrypt", (long)ge, r->package, "hash: %s",
+                              gcry_strerror(ge));
     }
     uint8_t *buf = malloc(VS_IO_BUFSIZE);
     if (!buf) {
         gcry_md_close(hd);
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", r->package);
+        return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
     }
     uint64_t done = 0;
     for (;;) {
@@ -248,7 +255,7 @@ static vs_status hash_package(run *r, unsigned need, vs_error *err)
             int e = errno;
             free(buf);
             gcry_md_close(hd);
-            return vs_error_errno(err, VS_E_INTERNAL, e, "%s: read", r->package);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, e, r->package, "read");
         }
         if (n == 0)
             break;
@@ -260,7 +267,7 @@ static vs_status hash_package(run *r, unsigned need, vs_error *err)
     free(buf);
     if (done != r->v->size) {
         gcry_md_close(hd);
-        return vs_error_set(err, VS_E_VERIFY, "%s: changed while being verified", r->package);
+        return vs_error_subj(err, VS_E_VERIFY, r->package, "changed while being verified");
     }
     if (need & NEED_SHA256)
         memcpy(r->sha256, gcry_md_read(hd, GCRY_MD_SHA256), 32);
@@ -288,6 +295,30 @@ static void *hash_thread(void *arg)
 }
 
 /* ---- OpenPGP --------------------------------------------------------------------- */
+
+/*
+ * The one place a gpgme error becomes ours: into a signature's result (s)
+ * and/or err with `subject`. Data gpg cannot read as OpenPGP is "not an
+ * OpenPGP signature" (VS_E_VERIFY); anything else keeps gpgme's text, as a
+ * verification failure in a result and an internal error in err.
+ */
+static vs_status gpgme_failure(gpgme_error_t ge, const char *subject, vs_sig_result *s,
+                               vs_error *err)
+{
+    gpgme_err_code_t c = gpgme_err_code(ge);
+    bool not_pgp = !ge || c == GPG_ERR_NO_DATA || c == GPG_ERR_BAD_DATA || c == GPG_ERR_INV_PACKET;
+    const char *text = not_pgp ? "not an OpenPGP signature" : gpgme_strerror(ge);
+    if (s) {
+        if (not_pgp || c == GPG_ERR_BAD_SIGNATURE)
+            set_reason(s, VS_E_VERIFY, "%s", c == GPG_ERR_BAD_SIGNATURE ? "bad signature" : text);
+        else
+            set_reason(s, VS_E_VERIFY, "gpg cannot verify it: %s", text);
+    }
+    vs_status st = not_pgp || s ? VS_E_VERIFY : VS_E_INTERNAL;
+    if (err)
+        vs_error_subjb(err, st, "gpgme", (long)ge, subject, "%s", text);
+    return st;
+}
 
 static bool strong_digest(gpgme_hash_algo_t h)
 {
@@ -367,14 +398,8 @@ static void judge_signature(run *r, gpgme_ctx_t g, gpgme_signature_t sig, vs_sig
         goto out;
 
     /* a stored, bound, current key: from here on every failure rejects */
-    switch (code) {
-    case GPG_ERR_NO_ERROR:
-        break;
-    case GPG_ERR_BAD_SIGNATURE:
-        set_reason(s, VS_E_VERIFY, "bad signature");
-        goto out;
-    default:
-        set_reason(s, VS_E_VERIFY, "signature not valid: %s", gpgme_strerror(sig->status));
+    if (code != GPG_ERR_NO_ERROR) {
+        gpgme_failure(sig->status, NULL, s, NULL);
         goto out;
     }
     if (key->disabled || key->invalid || !sk || sk->disabled || sk->invalid ||
@@ -462,13 +487,8 @@ static void gpg_judge(run *r, gpgme_ctx_t g, const char *path, gpgme_data_t sigd
     gpgme_verify_result_t res = ge ? NULL : gpgme_op_verify_result(g);
     if (ge || !res || !res->signatures) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, path);
-        gpgme_err_code_t c = gpgme_err_code(ge);
-        if (!s)
-            return;
-        if (!ge || c == GPG_ERR_NO_DATA || c == GPG_ERR_BAD_DATA || c == GPG_ERR_INV_PACKET)
-            set_reason(s, VS_E_VERIFY, "not an OpenPGP signature");
-        else
-            set_reason(s, VS_E_VERIFY, "cannot verify: %s", gpgme_strerror(ge));
+        if (s)
+            gpgme_failure(ge, path, s, NULL);
         return;
     }
     for (gpgme_signature_t sig = res->signatures; sig; sig = sig->next) {
@@ -521,7 +541,7 @@ static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
     if (ge) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
         if (s)
-            set_reason(s, VS_E_INTERNAL, "cannot verify: %s", gpgme_strerror(ge));
+            gpgme_failure(ge, sigpath, s, NULL);
     } else {
         gpg_judge(r, g, sigpath, sigd, signed_data, NULL);
     }
@@ -555,7 +575,7 @@ static void gpg_clearsigned(run *r, gpgme_ctx_t g, const char *list, const uint8
     if (ge) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, list);
         if (s)
-            set_reason(s, VS_E_INTERNAL, "cannot verify: %s", gpgme_strerror(ge));
+            gpgme_failure(ge, list, s, NULL);
     }
     r->list_path = list;
     r->list_first = first;
@@ -610,8 +630,7 @@ static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_err
     gpgme_data_t pkg = NULL;
     gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, &src);
     if (ge)
-        return vs_error_setb(err, VS_E_INTERNAL, "gpgme", (long)ge, "%s: %s", r->package,
-                             gpgme_strerror(ge));
+        return gpgme_failure(ge, r->package, NULL, err);
     size_t first;
     gpg_verify_file(r, g, sigpath, pkg, &first);
     gpgme_data_release(pkg);
@@ -646,8 +665,7 @@ static vs_status gpg_checksums(run *r, gpgme_ctx_t g, const char *list, const ch
     gpgme_error_t ge = gpgme_data_new_from_mem(&d, (const char *)buf, len, 0);
     if (ge) {
         free(buf);
-        return vs_error_setb(err, VS_E_INTERNAL, "gpgme", (long)ge, "%s: %s", list,
-                             gpgme_strerror(ge));
+        return gpgme_failure(ge, list, NULL, err);
     }
     size_t first;
     bool ok = gpg_verify_file(r, g, sigpath, d, &first);
@@ -694,7 +712,7 @@ static vs_status check_gpg(run *r, bool required, vs_error *err)
     if (!sigpath && !o->checksums) {
         defsig = with_suffix(r->package, ".asc");
         if (!defsig)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
         if (file_exists(defsig))
             sigpath = defsig;
         else if (required)
@@ -707,7 +725,7 @@ static vs_status check_gpg(run *r, bool required, vs_error *err)
             csig = with_suffix(o->checksums, ".asc");
             if (!csig) {
                 free(defsig);
-                return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+                return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
             }
             csigpath = csig;
         }
@@ -866,139 +884,166 @@ static void verdict_error(const run *r, size_t why, vs_sig_kind kind, vs_error *
                       other, kind == VS_SIG_GPG ? "RSA" : "OpenPGP");
 }
 
+/* ---- the phases of one verification ------------------------------------------ */
+
+/* Open the package and start the verdict (rejected until the end). */
+static vs_status phase_open(run *r, vs_error *err)
+{
+    if (!r->ctx || !r->package || !*r->package)
+        return vs_error_subj(err, VS_E_USAGE, "verify", "no package given");
+    if (r->require & ~VS_REQUIRE_BOTH)
+        return vs_error_subj(err, VS_E_USAGE, "--require", "bad policy mask %u", r->require);
+    vs_status st = vs_gcrypt_init(err);
+    if (st)
+        return st;
+    r->fd = open(r->package, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0)
+        return vs_error_subj_errno(err,
+                                   errno == ENOENT || errno == EACCES ? VS_E_USAGE : VS_E_INTERNAL,
+                                   errno, r->package, "cannot open");
+    if (fstat(r->fd, &r->sb) != 0 || !S_ISREG(r->sb.st_mode))
+        return vs_error_subj(err, VS_E_USAGE, r->package, "not a regular file");
+    r->v = calloc(1, sizeof *r->v);
+    if (!r->v)
+        return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
+    snprintf(r->v->package, sizeof r->v->package, "%s", r->package);
+    r->v->size = (uint64_t)r->sb.st_size;
+    r->v->trusted = false; /* fail closed */
+    return VS_OK;
+}
+
+/* The RSA signature file and the stored keys: their schemes decide which
+ * digests the one hash pass computes. */
+static vs_status phase_rsa_keys(run *r, vs_error *err)
+{
+    r->rsapath = r->opts->rsa_sig;
+    r->need = NEED_SHA256;
+    if (!r->rsapath) {
+        r->rsa_default = with_suffix(r->package, ".sig");
+        if (!r->rsa_default)
+            return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
+        if (file_exists(r->rsa_default))
+            r->rsapath = r->rsa_default;
+    }
+    if (!r->rsapath)
+        return VS_OK;
+    vs_status st = vs_keys_rsa_load_all(r->ctx, &r->keys, &r->nkeys, err);
+    for (size_t i = 0; st == VS_OK && i < r->nkeys; i++)
+        r->need |= scheme_need(r->keys[i].scheme);
+    return st;
+}
+
+/* OpenPGP (the vendor) while the package is hashed on a second thread. */
+static vs_status phase_hash_and_openpgp(run *r, vs_error *err)
+{
+    hash_job job;
+    memset(&job, 0, sizeof job);
+    job.r = r;
+    job.need = r->need;
+    pthread_t th;
+    bool threaded = false;
+    if (r->opts->known_sha256 && r->need == NEED_SHA256)
+        memcpy(r->sha256, r->opts->known_sha256, 32);
+    else if (pthread_create(&th, NULL, hash_thread, &job) == 0)
+        threaded = true;
+    else
+        job.st = hash_package(r, r->need, &job.err);
+    vs_status gst = check_gpg(r, (r->require & VS_REQUIRE_GPG) != 0, err);
+    if (threaded)
+        pthread_join(th, NULL);
+    if (job.st != VS_OK) {
+        if (err)
+            *err = job.err;
+        return job.st;
+    }
+    if (gst != VS_OK)
+        return gst;
+    if (r->opts->known_sha256 && memcmp(r->opts->known_sha256, r->sha256, 32) != 0)
+        return vs_error_subj(err, VS_E_VERIFY, r->package,
+                             "SHA-256 differs from the expected one");
+    vs_hex(r->v->sha256, r->sha256, 32);
+    checksums_compare(r);
+    return VS_OK;
+}
+
+/* RSA (the organisation), from the digests of the one pass. */
+static vs_status phase_rsa(run *r, vs_error *err)
+{
+    if (r->rsapath)
+        check_rsa(r, r->rsapath, r->keys, r->nkeys);
+    else if (r->require & VS_REQUIRE_RSA)
+        add_missing(r, VS_SIG_RSA, r->rsa_default);
+    if (r->oom)
+        return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
+    return VS_OK;
+}
+
+/* Every check must have seen the same bytes: refuse a file changed meanwhile. */
+static vs_status phase_unchanged(run *r, vs_error *err)
+{
+    struct stat b;
+    const struct stat *a = &r->sb;
+    if (fstat(r->fd, &b) != 0 || b.st_size != a->st_size || b.st_ino != a->st_ino ||
+        b.st_dev != a->st_dev || b.st_mtim.tv_sec != a->st_mtim.tv_sec ||
+        b.st_mtim.tv_nsec != a->st_mtim.tv_nsec || b.st_ctim.tv_sec != a->st_ctim.tv_sec ||
+        b.st_ctim.tv_nsec != a->st_ctim.tv_nsec)
+        return vs_error_subj(err, VS_E_VERIFY, r->package, "changed while being verified");
+    return VS_OK;
+}
+
+/* Trusted only when every required kind has a counting signature and none rejects. */
+static vs_status phase_policy(run *r, vs_error *err)
+{
+    size_t why = 0;
+    vs_sig_kind kind = VS_SIG_GPG;
+    vs_status st = vs_sig_decide(r->v->sigs, r->v->nsigs, r->require, &why, &kind);
+    if (st != VS_OK) {
+        verdict_error(r, why, kind, err);
+        return st;
+    }
+    r->v->trusted = true;
+    vs_error_clear(err);
+    return VS_OK;
+}
+
 VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
                                       vs_verdict **out, vs_error *err)
 {
     static const vs_verify_opts defaults = VS_VERIFY_OPTS_INIT;
     if (out)
         *out = NULL;
-    if (!opts)
-        opts = &defaults;
-    if (!ctx || !package || !*package)
-        return vs_error_set(err, VS_E_USAGE, "verify: no package given");
-    unsigned require = opts->require ? opts->require : VS_REQUIRE_BOTH;
-    if (require & ~VS_REQUIRE_BOTH)
-        return vs_error_set(err, VS_E_USAGE, "verify: bad policy mask %u", require);
-    vs_status st = vs_gcrypt_init(err);
-    if (st)
-        return st;
-
     run r;
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
-    r.opts = opts;
+    r.opts = opts ? opts : &defaults;
     r.package = package;
-    r.package_name = opts->package_name && *opts->package_name ? opts->package_name
-                                                               : vs_basename(package);
-    r.fd = open(package, O_RDONLY | O_CLOEXEC);
-    if (r.fd < 0)
-        return vs_error_errno(err, errno == ENOENT || errno == EACCES ? VS_E_USAGE : VS_E_INTERNAL,
-                              errno, "%s", package);
-    struct stat sb;
-    if (fstat(r.fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(r.fd);
-        return vs_error_set(err, VS_E_USAGE, "%s: not a regular file", package);
-    }
-    r.v = calloc(1, sizeof *r.v);
-    if (!r.v) {
-        close(r.fd);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    }
-    snprintf(r.v->package, sizeof r.v->package, "%s", package);
-    r.v->size = (uint64_t)sb.st_size;
-    r.v->trusted = false; /* fail closed */
+    r.package_name = r.opts->package_name && *r.opts->package_name ? r.opts->package_name
+                                                                   : vs_basename(package ? package : "");
+    r.require = r.opts->require ? r.opts->require : VS_REQUIRE_BOTH;
+    r.fd = -1;
 
-    /* RSA keys first: their schemes decide which digests the one pass computes. */
-    char *defsig = NULL;
-    const char *rsapath = opts->rsa_sig;
-    if (!rsapath) {
-        defsig = with_suffix(package, ".sig");
-        if (defsig && file_exists(defsig))
-            rsapath = defsig;
-    }
-    vs_rsa_key *keys = NULL;
-    size_t nkeys = 0;
-    unsigned need = NEED_SHA256;
-    if (rsapath) {
-        st = vs_keys_rsa_load_all(ctx, &keys, &nkeys, err);
-        if (st)
-            goto done;
-        for (size_t i = 0; i < nkeys; i++)
-            need |= scheme_need(keys[i].scheme);
-    }
-    /* One hash pass on a second thread while gpg checks the OpenPGP signature. */
-    hash_job job;
-    memset(&job, 0, sizeof job);
-    job.r = &r;
-    job.need = need;
-    pthread_t th;
-    bool threaded = false;
-    if (opts->known_sha256 && need == NEED_SHA256) {
-        memcpy(r.sha256, opts->known_sha256, 32);
-    } else if (pthread_create(&th, NULL, hash_thread, &job) == 0) {
-        threaded = true;
-    } else {
-        job.st = hash_package(&r, need, &job.err);
-    }
+    vs_status st = phase_open(&r, err);
+    if (st == VS_OK)
+        st = phase_rsa_keys(&r, err);
+    if (st == VS_OK)
+        st = phase_hash_and_openpgp(&r, err);
+    if (st == VS_OK)
+        st = phase_rsa(&r, err);
+    if (st == VS_OK)
+        st = phase_unchanged(&r, err);
+    if (st == VS_OK)
+        st = phase_policy(&r, err);
 
-    /* OpenPGP (the vendor) */
-    vs_status gst = check_gpg(&r, (require & VS_REQUIRE_GPG) != 0, err);
-    if (threaded)
-        pthread_join(th, NULL);
-    if (job.st != VS_OK) {
-        st = job.st;
-        if (err)
-            *err = job.err;
-        goto done;
-    }
-    if (gst != VS_OK) {
-        st = gst;
-        goto done;
-    }
-    if (opts->known_sha256 && memcmp(opts->known_sha256, r.sha256, 32) != 0) {
-        st = vs_error_set(err, VS_E_VERIFY, "%s: SHA-256 differs from the expected one", package);
-        goto done;
-    }
-    vs_hex(r.v->sha256, r.sha256, 32);
-    checksums_compare(&r);
-    /* RSA (the organisation) */
-    if (rsapath)
-        check_rsa(&r, rsapath, keys, nkeys);
-    else if (require & VS_REQUIRE_RSA)
-        add_missing(&r, VS_SIG_RSA, defsig ? defsig : "PACKAGE.sig");
-    if (r.oom) {
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        goto done;
-    }
-
-    /* Every check must have seen the same bytes: refuse a file changed meanwhile. */
-    struct stat sb2;
-    if (fstat(r.fd, &sb2) != 0 || sb2.st_size != sb.st_size || sb2.st_ino != sb.st_ino ||
-        sb2.st_dev != sb.st_dev || sb2.st_mtim.tv_sec != sb.st_mtim.tv_sec ||
-        sb2.st_mtim.tv_nsec != sb.st_mtim.tv_nsec || sb2.st_ctim.tv_sec != sb.st_ctim.tv_sec ||
-        sb2.st_ctim.tv_nsec != sb.st_ctim.tv_nsec) {
-        st = vs_error_set(err, VS_E_VERIFY, "%s: changed while being verified", package);
-        goto done;
-    }
-
-    /* Trusted only when every required kind has a counting signature and none rejects. */
-    size_t why = 0;
-    vs_sig_kind wkind = VS_SIG_GPG;
-    st = vs_sig_decide(r.v->sigs, r.v->nsigs, require, &why, &wkind);
-    if (st != VS_OK)
-        verdict_error(&r, why, wkind, err);
-    if (st == VS_OK) {
-        r.v->trusted = true;
-        vs_error_clear(err);
-    }
-
-done:
     free(r.list);
-    vs_rsa_keys_free(keys, nkeys);
-    free(defsig);
-    close(r.fd);
+    vs_rsa_keys_free(r.keys, r.nkeys);
+    free(r.rsa_default);
+    if (r.fd >= 0)
+        close(r.fd);
+    if (!r.v)
+        return st;
     if (st != VS_OK)
         r.v->trusted = false;
+    /* the verdict goes out whenever the package could be read, trusted or not */
     if (out && (st == VS_OK || r.v->sha256[0]))
         *out = r.v;
     else
