@@ -598,8 +598,18 @@ static void gpg_clearsigned(run *r, gpgme_ctx_t g, const char *list, const uint8
     r->list_len = plen;
 }
 
-/* gpgme reads the package through pread at its own offset (the hash thread
- * shares the descriptor). */
+/*
+ * gpgme reads the package through pread at its own offset (the hash thread
+ * shares the descriptor) and pipes it to gpg, which decides. Measured on a
+ * 128 MiB package (gpgme 1.18, gpg 2.2.40): gpgme_data_new_from_fd is the
+ * same 4 KiB pipe pump (gpgme does not hand the descriptor to gpg for a
+ * verify) at the same CPU cost; gpgme's "io-buffer-size" flag makes its
+ * nonblocking write loop spin (16 KiB +7% CPU, 64 KiB +45%, 1 MiB 4x CPU and
+ * 8x wall time); there is no way in this gpgme for gpg to open the file
+ * itself. This callback is the cheapest feed; its cost (0.6-0.7 s CPU for
+ * 128 MiB with the SHA-256 pass) runs beside gpg's own ~1.0 s, the same as
+ * gpgv's. See the commit that added this note for the numbers.
+ */
 typedef struct pread_src {
     int fd;
     off_t off;
