@@ -222,6 +222,10 @@ int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *
 
 /* Handle a stage option: 0 handled, -1 not a stage option, else an exit code. */
 int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest);
+/* The configured source of ref's NAME binds keys: stage applies them too
+ * (so->keys points into keys[] and the loaded configuration). 0 or an exit code. */
+int cli_stage_source_keys(cli *c, const char *ref, vs_stage_opts *so,
+                          const char *keys[VS_MAX_SOURCE_KEYS]);
 /* Stage options text for --help. */
 extern const char cli_stage_help[];
 /* Report a staging result (human line or JSON fields added to obj). */

@@ -68,6 +68,11 @@ int cmd_pull(cli *c, int argc, char **argv)
 
     vs_error err = VS_ERROR_INIT;
     vs_stage_result res;
+    const char *skeys[VS_MAX_SOURCE_KEYS];
+    if ((rc = cli_stage_source_keys(c, ref, &so, skeys)) != 0) {
+        json_decref(o);
+        return rc;
+    }
     if (vs_stage_ref(ctx, ref, dest, &so, &res, &err) != VS_OK)
         return cli_fail_json(c, &err, o);
     cli_stage_report(c, ref, dest, &so, &res, o);

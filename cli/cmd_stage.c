@@ -44,6 +44,9 @@ int cmd_stage(cli *c, int argc, char **argv)
         return rc;
     vs_stage_result res;
     vs_error err = VS_ERROR_INIT;
+    const char *skeys[VS_MAX_SOURCE_KEYS];
+    if ((rc = cli_stage_source_keys(c, ref, &so, skeys)) != 0)
+        return rc;
     if (vs_stage_ref(ctx, ref, dest, &so, &res, &err) != VS_OK)
         return cli_fail(c, &err);
     json_t *o = c->json ? json_object() : NULL;

@@ -2,6 +2,8 @@
 #include <inttypes.h>
 #include <limits.h>
 
+#include <string.h>
+
 #include "cli.h"
 
 const char cli_stage_help[] =
@@ -66,4 +68,26 @@ void cli_stage_report(cli *c, const char *ref, const char *dest, const vs_stage_
     json_object_set_new(obj, "path", json_string(res->path));
     json_object_set_new(obj, "files", json_integer((json_int_t)res->files));
     json_object_set_new(obj, "bytes", json_integer((json_int_t)res->bytes));
+}
+
+int cli_stage_source_keys(cli *c, const char *ref, vs_stage_opts *so,
+                          const char *keys[VS_MAX_SOURCE_KEYS])
+{
+    const char *at = ref ? strchr(ref, '@') : NULL;
+    char name[VS_MAX_NAME + 1];
+    if (!at || (size_t)(at - ref) >= sizeof name)
+        return 0; /* stage says what is wrong with the ref */
+    memcpy(name, ref, (size_t)(at - ref));
+    name[at - ref] = '\0';
+    int rc = 0;
+    vs_config *cfg = cli_config(c, &rc);
+    if (!cfg)
+        return rc;
+    unsigned require = 0, age = 0;
+    size_t n = 0;
+    if (vs_source_policy(cfg, name, &require, &age, keys, &n) && n > 0) {
+        so->keys = keys;
+        so->nkeys = n;
+    }
+    return 0;
 }

@@ -17,22 +17,41 @@
 #include "stage/stage_int.h"
 #include "vetstage/cache.h"
 
+static bool in_list(const char *fpr, const char *const *keys, size_t n)
+{
+    for (size_t j = 0; j < n; j++)
+        if (keys[j] && strcasecmp(keys[j], fpr) == 0)
+            return true;
+    return false;
+}
+
 /* With a key binding recorded in the ref (a source's `keys`), every signer
- * must be one of the bound keys. */
-static vs_status recheck_binding(const vs_cache_entry *e, const char *ref, vs_error *err)
+ * must be one of the bound keys; so too with the binding the source has now
+ * (opts->keys). */
+static vs_status recheck_binding(const vs_cache_entry *e, const vs_stage_opts *o, const char *ref,
+                                 vs_error *err)
 {
     size_t nb = vs_cache_entry_nkeys(e);
-    for (size_t i = 0; nb && i < e->nsigners; i++) {
-        bool bound = false;
-        for (size_t j = 0; j < nb && !bound; j++) {
-            const char *k = vs_cache_entry_key(e, j);
-            bound = k && strcasecmp(k, e->signers[i]) == 0;
+    for (size_t i = 0; i < e->nsigners; i++) {
+        bool bound = nb == 0;
+        for (size_t k = 0; k < nb && !bound; k++) {
+            const char *key = vs_cache_entry_key(e, k);
+            bound = key && strcasecmp(key, e->signers[i]) == 0;
         }
         if (!bound) {
             vs_error_subj(err, VS_E_VERIFY, ref,
                           "signer key %s is not one of the keys its source is bound to",
                           e->signers[i]);
             vs_error_hint(err, "see the ref's keys with `vetstage cache show %s`", ref);
+            return VS_E_VERIFY;
+        }
+        if (o && o->nkeys && !in_list(e->signers[i], o->keys, o->nkeys)) {
+            vs_error_subj(err, VS_E_VERIFY, ref,
+                          "signer key %s is not one of the keys its source is bound to now",
+                          e->signers[i]);
+            vs_error_hint(err, "fetch it again through its source (vetstage fetch %s), or "
+                               "bind the source to that key",
+                          ref);
             return VS_E_VERIFY;
         }
     }
@@ -136,7 +155,7 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
     if (!st)
         st = open_object(ctx, e, ref, digest, &fd, err);
     if (!st)
-        st = recheck_binding(e, ref, err);
+        st = recheck_binding(e, opts, ref, err);
     if (!st)
         st = recheck_signers(ctx, e, ref, err);
     if (!st)

@@ -23,9 +23,15 @@ typedef struct vs_stage_opts {
     unsigned keep;         /* versioned: after `current` switched, remove all but the
                               `keep` newest versions (never the current one); 0: keep all */
     const char *arch;      /* "amd64" | "arm64": every ELF file must be for it; NULL: any */
+    /* The key binding of the package's source as configured now (a source's
+     * `keys`): when nkeys > 0 every signer the ref records must be one of
+     * them, besides the binding recorded in the ref itself - a ref admitted
+     * before its source was bound does not slip past the binding. */
+    const char *const *keys;
+    size_t nkeys;
 } vs_stage_opts;
 
-#define VS_STAGE_OPTS_INIT { false, false, 0, 0, 0, 0, NULL }
+#define VS_STAGE_OPTS_INIT { false, false, 0, 0, 0, 0, NULL, NULL, 0 }
 
 typedef struct vs_stage_result {
     char path[4096];  /* the staged tree (DIR/versions/V or DIR) */

@@ -38,5 +38,10 @@ mv "$T/conf.off" "$H/vetstage.conf"
 expect_rc 3 "pull by URL of the admitted package: the binding holds (no 'already in the cache')" \
     "$VS" --home "$H" pull "file://$W/agent-1.2.3.tgz" --dest "$T/d2"
 check "pull: nothing staged" test ! -e "$T/d2"
+expect_rc 3 "stage of the package admitted before its source was bound" \
+    "$VS" --home "$H" stage agent@1.2.3 --dest "$T/d3"
+expect_err_has "not one of the keys its source is bound to now" "stage: the binding is named"
+check "stage: nothing staged" test ! -e "$T/d3"
+expect_rc 0 "a package of a name without a source still stages" "$VS" --home "$H" -q stage tool@1.0.0 --dest "$T/d4"
 
 finish
