@@ -1,12 +1,23 @@
 #!/bin/sh
 # tests/cli/test_demo.sh - `make demo` keeps working: the demo script runs end
-# to end (demo vendor, loopback nginx over HTTPS, pull, layout check, render)
-# and leaves a checked layout, a sidecar build context and a task definition.
+# to end (a release in the vendor's format behind a redirect, a source for it,
+# `pull lacework@6.2.0.1234`, layout check, render), echoes each vetstage
+# command with its --home, and leaves a checked layout with stable paths, a
+# sidecar build context and a task definition.
 . "$(dirname "$0")/../lib.sh"
 
 expect_rc 0 "the demo runs end to end" env BUILD="$BUILD" sh "$ROOT/tests/demo/demo.sh"
 DEMO="$BUILD/demo"
-check "demo layout: current -> versions/1.2.3" test "$(readlink "$DEMO/volume/current")" = versions/1.2.3
+cp "$T/err" "$T/demo.err"
+check "demo layout: current -> versions/6.2.0.1234" test "$(readlink "$DEMO/volume/current")" = versions/6.2.0.1234
+check "demo layout: the start script at the top (strip-components = 1)" test -f "$DEMO/volume/current/lacework-sidecar.sh"
+check "demo layout: VERSION/datacollector" test -x "$DEMO/volume/current/6.2.0.1234/datacollector"
+check "demo: the release was fetched through a redirect" grep -q "^GET /redirect/releases/download/v6.2.0/6.2.0.1234.tgz 302" "$DEMO/run/nginx/access.log"
+check "demo: the source was written" grep -q '^\[source lacework\]' "$DEMO/home/vetstage.conf"
+check "demo: the pull command is echoed with its --home" grep -qF "\$ vetstage --home $DEMO/home pull lacework@6.2.0.1234 --dest $DEMO/volume" "$T/demo.err"
+check "demo: every vetstage command it ran is echoed (5)" test "$(grep -c '^\$ vetstage --home ' "$T/demo.err")" -ge 5
+check "demo: ends with try-next lines" sh -c "sed -n '/^== try next/,\$p' '$T/demo.err' | grep -q 'vetstage --home $DEMO/home cache list'"
+check "demo: build output stays out of the way (setup tools in run/build.log)" test -s "$DEMO/run/build.log"
 expect_rc 0 "demo layout passes layout check" "$VS" layout check "$DEMO/volume"
 expect_rc 0 "demo layout passes the static checker" "$BUILD/vetstage-check" "$DEMO/volume"
 check "demo: sidecar context has a Dockerfile" grep -q '^FROM scratch' "$DEMO/sidecar-context/Dockerfile"
