@@ -271,11 +271,31 @@ static int expected_digest(cli *c, const char *layout, const char *given,
 
 static int do_multiarch(cli *c, const args *a);
 
+/* --out is never inside the vetstage home (it would damage the cache or
+ * the trust store). -1 when fine, else the exit code. */
+static int out_outside_home(cli *c, const char *out)
+{
+    if (!out)
+        return -1;
+    int rc = 0;
+    vs_ctx *ctx = cli_ctx_if_home(c, &rc);
+    if (rc)
+        return rc;
+    if (!ctx || !vs_path_within(out, vs_ctx_home(ctx)))
+        return -1;
+    vs_error err;
+    cli_error_usage(&err, out, "is inside the vetstage home");
+    snprintf(err.hint, sizeof err.hint, "write it outside the home %s (--out)", vs_ctx_home(ctx));
+    return cli_fail(c, &err);
+}
+
 static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
 {
     args a;
     int rc = parse(c, argc, argv, flow == VS_RENDER_SIDECAR ? sidecar_opts : embedded_opts, &a);
     if (rc >= 0)
+        return rc;
+    if ((rc = out_outside_home(c, ARG(&a, OPT_OUT))) >= 0)
         return rc;
     if (a.nlayouts > 1)
         return do_multiarch(c, &a);
@@ -434,6 +454,8 @@ static int do_ecs(cli *c, int argc, char **argv)
     o.no_writable_paths = ARG(&a, OPT_NO_WRITABLE_PATHS) != NULL;
     vs_error err = VS_ERROR_INIT;
     char *text = NULL;
+    if ((rc = out_outside_home(c, ARG(&a, OPT_OUT))) >= 0)
+        return rc;
     if (vs_render_ecs_task_file(&text, ARG(&a, OPT_TASK_DEF), &o, &err) != VS_OK)
         return cli_fail(c, &err);
     notes(c, o.as_root, o.fail_open);

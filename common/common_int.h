@@ -172,6 +172,9 @@ vs_status vs_open_dir(int dirfd, const char *path, int *out, vs_error *err);
 /* rm -rf of `name` inside dirfd, never following symlinks. Missing is OK. */
 vs_status vs_remove_tree(int dirfd, const char *name, vs_error *err);
 vs_status vs_fsync_dir(int dirfd, const char *name_for_errors, vs_error *err);
+/* realpath of `path`, or of its parent plus its last name when it does not
+ * exist yet; false when neither resolves. out holds PATH_MAX bytes. */
+bool vs_path_resolve(const char *path, char *out);
 /* Join a and b with '/' into a malloc'd string (NULL on OOM). */
 char *vs_path_join(const char *a, const char *b);
 /* Final component of a path or URL path (borrowed pointer into s). */

@@ -482,3 +482,41 @@ vs_status vs_open_beneath(int basefd, const char *home, const char *rel, int ofl
         *out = fd;
     return st;
 }
+
+bool vs_path_resolve(const char *path, char *out)
+{
+    if (realpath(path, out))
+        return true;
+    if (errno != ENOENT)
+        return false;
+    char parent[PATH_MAX];
+    int w = snprintf(parent, sizeof parent, "%s", path);
+    if (w <= 0 || w >= (int)sizeof parent)
+        return false;
+    size_t n = (size_t)w;
+    while (n > 1 && parent[n - 1] == '/')
+        parent[--n] = '\0';
+    char *slash = strrchr(parent, '/');
+    const char *base = parent, *dir = ".";
+    if (slash) {
+        base = slash + 1;
+        *slash = '\0';
+        dir = slash == parent ? "/" : parent;
+    }
+    char rp[PATH_MAX];
+    if (!realpath(dir, rp))
+        return false;
+    w = snprintf(out, PATH_MAX, "%s/%s", strcmp(rp, "/") ? rp : "", base);
+    return w > 0 && w < PATH_MAX;
+}
+
+bool vs_path_within(const char *path, const char *dir)
+{
+    char p[PATH_MAX], d[PATH_MAX];
+    if (!path || !dir || !vs_path_resolve(path, p) || !realpath(dir, d))
+        return false;
+    size_t dl = strlen(d);
+    if (dl == 1) /* "/" holds everything */
+        return true;
+    return strncmp(p, d, dl) == 0 && (p[dl] == '\0' || p[dl] == '/');
+}

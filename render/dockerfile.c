@@ -369,6 +369,11 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
     if (!S_ISREG(sb.st_mode))
         return vs_error_set(err, VS_E_USAGE, "%s: the layout checker is not a regular file",
                             o->checker);
+    if (o->layout && vs_path_within(ctx, o->layout)) {
+        vs_error_subj(err, VS_E_USAGE, ctx, "is inside the layout %s it would carry", o->layout);
+        vs_error_hint(err, "write the build context outside the layout (--out)");
+        return VS_E_USAGE;
+    }
     /* strip trailing slashes: "ctx/" and "ctx" name the same place */
     size_t cl = strlen(ctx);
     while (cl > 1 && ctx[cl - 1] == '/')

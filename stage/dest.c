@@ -26,38 +26,10 @@
 
 /* ---- the home is not a destination ---------------------------------------- */
 
-/* DEST resolved: realpath of DEST, or of its parent plus its last name. */
-static bool resolve(const char *dest, char out[PATH_MAX])
-{
-    if (realpath(dest, out))
-        return true;
-    if (errno != ENOENT)
-        return false;
-    char parent[PATH_MAX];
-    int w = snprintf(parent, sizeof parent, "%s", dest);
-    if (w <= 0 || w >= (int)sizeof parent)
-        return false;
-    size_t n = (size_t)w;
-    while (n > 1 && parent[n - 1] == '/')
-        parent[--n] = '\0';
-    char *slash = strrchr(parent, '/');
-    const char *base = parent, *dir = ".";
-    if (slash) {
-        base = slash + 1;
-        *slash = '\0';
-        dir = slash == parent ? "/" : parent;
-    }
-    char rp[PATH_MAX];
-    if (!realpath(dir, rp))
-        return false;
-    w = snprintf(out, PATH_MAX, "%s/%s", strcmp(rp, "/") ? rp : "", base);
-    return w > 0 && w < PATH_MAX;
-}
-
 static vs_status outside_home(const vs_ctx *ctx, const char *dest, vs_error *err)
 {
     char d[PATH_MAX], h[PATH_MAX];
-    if (!realpath(vs_ctx_home(ctx), h) || !resolve(dest, d))
+    if (!realpath(vs_ctx_home(ctx), h) || !vs_path_resolve(dest, d))
         return VS_OK; /* an unresolvable DEST fails when it is opened */
     size_t hl = strlen(h);
     if (strncmp(d, h, hl) != 0 || (d[hl] != '\0' && d[hl] != '/'))
@@ -65,6 +37,35 @@ static vs_status outside_home(const vs_ctx *ctx, const char *dest, vs_error *err
     vs_error_subj(err, VS_E_USAGE, dest, "is inside the vetstage home %s", h);
     vs_error_hint(err, "stage into a folder outside the home (--dest)");
     return VS_E_USAGE;
+}
+
+/* A folder above DEST that is a vetstage layout (it has .vetstage/, or
+ * versions/ beside a current link): staging inside it would damage it. */
+static vs_status outside_layouts(const char *dest, vs_error *err)
+{
+    char d[PATH_MAX];
+    if (!vs_path_resolve(dest, d))
+        return VS_OK;
+    for (char *slash = strrchr(d, '/'); slash && slash != d; slash = strrchr(d, '/')) {
+        *slash = '\0';
+        char probe[PATH_MAX];
+        struct stat sb;
+        bool layout = false;
+        if (snprintf(probe, sizeof probe, "%s/.vetstage", d) < (int)sizeof probe &&
+            lstat(probe, &sb) == 0 && S_ISDIR(sb.st_mode))
+            layout = true;
+        if (!layout && snprintf(probe, sizeof probe, "%s/current", d) < (int)sizeof probe &&
+            lstat(probe, &sb) == 0 && S_ISLNK(sb.st_mode) &&
+            snprintf(probe, sizeof probe, "%s/versions", d) < (int)sizeof probe &&
+            lstat(probe, &sb) == 0 && S_ISDIR(sb.st_mode))
+            layout = true;
+        if (layout) {
+            vs_error_subj(err, VS_E_USAGE, dest, "is inside the vetstage layout %s", d);
+            vs_error_hint(err, "stage into a folder outside every layout (--dest)");
+            return VS_E_USAGE;
+        }
+    }
+    return VS_OK;
 }
 
 /* ---- open and lock --------------------------------------------------------- */
@@ -75,6 +76,8 @@ vs_status vs_dest_open(const vs_ctx *ctx, const char *path, vs_dest *d, vs_error
     d->path = path;
     d->fd = -1;
     vs_status st = outside_home(ctx, path, err);
+    if (st == VS_OK)
+        st = outside_layouts(path, err);
     if (st)
         return st;
     d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -86,9 +89,17 @@ vs_status vs_dest_open(const vs_ctx *ctx, const char *path, vs_dest *d, vs_error
                                        path, "create");
         d->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
-    if (d->fd < 0)
-        return vs_error_subj_errno(err, errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL, errno,
-                                   path, "open");
+    if (d->fd < 0) {
+        int e = errno;
+        struct stat sb;
+        if (e == ENOENT && lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+            vs_error_subj(err, VS_E_USAGE, path, "a symbolic link to nothing");
+            vs_error_hint(err, "give an absent or empty folder, or a layout vetstage staged");
+            return VS_E_USAGE;
+        }
+        return vs_error_subj_errno(err, e == ENOTDIR || e == ENOENT ? VS_E_USAGE : VS_E_INTERNAL,
+                                   e, path, "open");
+    }
     while (flock(d->fd, LOCK_EX) != 0)
         if (errno != EINTR)
             return vs_error_subj_errno(err, VS_E_INTERNAL, errno, path, "lock");

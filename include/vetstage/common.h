@@ -12,6 +12,7 @@
 #ifndef VETSTAGE_COMMON_H
 #define VETSTAGE_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -157,6 +158,14 @@ typedef void (*vs_progress_event_cb)(const vs_progress_event *ev, void *payload)
  * VS_E_INTERNAL on I/O errors. On success *out must be freed with vs_ctx_free.
  */
 VS_EXTERN vs_status vs_ctx_open(vs_ctx **out, const char *home, vs_error *err);
+
+/*
+ * Is `path` (which need not exist yet: its parent is resolved) the folder
+ * `dir` or inside it, once both are resolved (symbolic links, "..")? false
+ * when either cannot be resolved. Used to keep destinations out of the home
+ * and out of the layouts they are made from.
+ */
+VS_EXTERN bool vs_path_within(const char *path, const char *dir);
 
 /* Free a context; NULL is accepted. */
 VS_EXTERN void vs_ctx_free(vs_ctx *ctx);

@@ -44,4 +44,32 @@ expect_err_has "not one of the keys its source is bound to now" "stage: the bind
 check "stage: nothing staged" test ! -e "$T/d3"
 expect_rc 0 "a package of a name without a source still stages" "$VS" --home "$H" -q stage tool@1.0.0 --dest "$T/d4"
 
+# ---- 5. render --out is never inside the home, nor inside the layout ------
+L="$T/d4"
+snapshot "$H" >"$T/snap.h"
+snapshot "$L" >"$T/snap.l"
+expect_rc 2 "render --out inside the home" "$VS" --home "$H" render sidecar --layout "$L" --out "$H/cache/refs/zz"
+expect_err_has "inside the vetstage home" "render --out in the home: reason"
+expect_rc 2 "render --out inside the layout" "$VS" --home "$H" render sidecar --layout "$L" --out "$L/current/ctx"
+expect_err_has "inside the layout" "render --out in the layout: reason"
+expect_rc 2 "render ecs-task --out inside the home" "$VS" --home "$H" render ecs-task \
+    --task-def "$ROOT/tests/render/bare-task-definition.json" --app-container worker \
+    --sidecar-image "repo@sha256:$(printf '%064d' 0)" --as-root --out "$H/td.json"
+same_snapshot "render refusals: home unchanged" "$T/snap.h" "$H"
+same_snapshot "render refusals: layout unchanged" "$T/snap.l" "$L"
+expect_rc 0 "layout check after the refusals" "$VS" --home "$H" layout check "$L"
+
+# ---- 6. stage --dest inside an existing layout ------------------------------
+for sub in current/sub versions/sub versions/1.0.0/x; do
+    expect_rc 2 "stage --dest $sub of a layout" "$VS" --home "$H" stage tool@1.0.0 --dest "$L/$sub"
+    expect_err_has "inside the vetstage layout" "stage --dest $sub: reason"
+done
+same_snapshot "stage refusals: layout unchanged" "$T/snap.l" "$L"
+expect_rc 0 "layout check after the stage refusals" "$VS" --home "$H" layout check "$L"
+
+# ---- 10. a dangling symbolic link as --dest is a usage error ----------------
+ln -s "$T/nowhere/deeper" "$T/dangling"
+expect_rc 2 "stage --dest a dangling symbolic link" "$VS" --home "$H" stage tool@1.0.0 --dest "$T/dangling"
+check "nothing created behind the dangling link" test ! -e "$T/nowhere"
+
 finish
