@@ -218,8 +218,12 @@ int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *
     { "allow-downgrade", no_argument, NULL, CLI_OPT_STAGE_BASE + 2 },        \
     { "max-unpacked", required_argument, NULL, CLI_OPT_STAGE_BASE + 3 },     \
     { "max-entries", required_argument, NULL, CLI_OPT_STAGE_BASE + 4 },      \
-    { "keep", required_argument, NULL, CLI_OPT_STAGE_BASE + 5 }
+    { "keep", required_argument, NULL, CLI_OPT_STAGE_BASE + 5 },             \
+    { "strip-components", required_argument, NULL, CLI_OPT_STAGE_STRIP },    \
+    { "arch", required_argument, NULL, CLI_OPT_STAGE_BASE + 7 }
 
+/* --strip-components (pull lets it win over a source's strip-components). */
+#define CLI_OPT_STAGE_STRIP (CLI_OPT_STAGE_BASE + 6)
 /* Handle a stage option: 0 handled, -1 not a stage option, else an exit code. */
 int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest);
 /* The configured source of ref's NAME binds keys: stage applies them too

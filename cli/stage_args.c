@@ -1,6 +1,7 @@
 /* cli/stage_args.c - the stage options, shared by `stage` and `pull`. */
 #include <inttypes.h>
 #include <limits.h>
+#include <string.h>
 
 #include <string.h>
 
@@ -16,6 +17,10 @@ const char cli_stage_help[] =
     "  --max-entries N      refuse archives with more entries (default 100000)\n"
     "  --keep N             after switching current, remove all but the N newest\n"
     "                       versions (never the current one)\n"
+    "  --strip-components N drop the first N path components of every entry (as\n"
+    "                       tar does), so a top folder named by the version goes\n"
+    "  --arch amd64|arm64   every ELF file must be for it (else exit 7); recorded\n"
+    "                       in the provenance\n"
     "DIR must be absent, empty, or a vetstage layout of the same kind (versioned\n"
     "or --flat), and outside the vetstage home; anything else is refused (exit 2)\n"
     "before any change. Staging a version that is already staged replaces it\n"
@@ -50,6 +55,19 @@ int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest)
         so->keep = (unsigned)n;
         return 0;
     }
+    case 6: {
+        uint64_t n = 0;
+        if (!cli_parse_u64(optarg, &n) || n > VS_MAX_ARCHIVE_PATH)
+            return cli_usage_error(c, "--strip-components: expected a number of path "
+                                      "components");
+        so->strip_components = (unsigned)n;
+        return 0;
+    }
+    case 7:
+        if (strcmp(optarg, "amd64") != 0 && strcmp(optarg, "arm64") != 0)
+            return cli_usage_error(c, "--arch: expected amd64 or arm64");
+        so->arch = optarg;
+        return 0;
     default:
         return -1;
     }

@@ -157,6 +157,30 @@ expect_rc 0 "--keep: layout check" "$VS" --home "$H" layout check "$T/keep"
 expect_rc 2 "--keep with --flat refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/kf" --flat --keep 1
 expect_rc 2 "--keep without a number refused" "$VS" --home "$H" stage agent@1.2.3 --dest "$T/kf" --keep x
 
+# -- the vendor's format: the top folder is the version; --strip-components 1 stages stable paths
+mkdir -p "$T/vendor/6.2.0.1234/6.2.0.1234"
+cp "$T/src/lacework-sidecar.sh" "$T/vendor/6.2.0.1234/"
+cp /bin/true "$T/vendor/6.2.0.1234/6.2.0.1234/datacollector"
+tar -C "$T/vendor" -czf "$T/6.2.0.1234.tgz" 6.2.0.1234
+sign_both "$T/6.2.0.1234.tgz"
+expect_rc 0 "fetch a release named VERSION.tgz" "$VS" --home "$H" fetch "file://$T/6.2.0.1234.tgz" --name lacework --version 6.2.0.1234
+expect_rc 0 "stage --strip-components 1" "$VS" --home "$H" stage lacework@6.2.0.1234 --dest "$T/lw" --strip-components 1
+check "strip: the start script at the top of the version" test -x "$T/lw/current/lacework-sidecar.sh"
+check "strip: VERSION/datacollector below it" test -x "$T/lw/current/6.2.0.1234/datacollector"
+check "strip: no version folder on top" test ! -e "$T/lw/current/6.2.0.1234/lacework-sidecar.sh"
+expect_rc 0 "strip: layout check" "$VS" --home "$H" layout check "$T/lw"
+expect_rc 2 "--strip-components without a number refused" "$VS" --home "$H" stage lacework@6.2.0.1234 --dest "$T/lw2" --strip-components x
+# --arch: every ELF file must be for it, and the provenance records it
+refused_unchanged 7 "--arch arm64 with an x86-64 datacollector" "$T/lw" \
+    "$VS" --home "$H" stage lacework@6.2.0.1234 --dest "$T/lw" --strip-components 1 --arch arm64
+expect_err_has "datacollector" "--arch: names the file"
+expect_rc 0 "--arch amd64" "$VS" --home "$H" stage lacework@6.2.0.1234 --dest "$T/lwa" --strip-components 1 --arch amd64
+cp "$T/lwa/current/.vetstage/provenance.json" "$T/out"
+expect_json "j['arch'] == 'amd64'" "provenance records --arch"
+cp "$T/lw/current/.vetstage/provenance.json" "$T/out"
+check "without --arch: no arch recorded" python3 -c "import json,sys; sys.exit('arch' in json.load(open('$T/out')))"
+expect_rc 2 "--arch of another name refused" "$VS" --home "$H" stage lacework@6.2.0.1234 --dest "$T/lwb" --arch sparc
+
 # -- two stages at once into one DIR are serialised (flock on DIR)
 "$VS" --home "$H" -q stage agent@1.2.3 --dest "$T/par" --allow-downgrade >/dev/null 2>"$T/par1.err" &
 p1=$!
