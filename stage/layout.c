@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "stage/stage_int.h"
@@ -118,6 +119,9 @@ static vs_status check_meta_dir(checker *k, int rootfd)
         problem(k, VS_META_DIR, "not a directory");
         return VS_OK;
     }
+    struct stat msb;
+    if (fstat(fd, &msb) == 0 && (msb.st_mode & 07777) != 0755)
+        problem(k, VS_META_DIR, "mode %04o, must be 0755", (unsigned)(msb.st_mode & 07777));
     size_t n;
     char **names = list_dir(fd, &n);
     if (!names) {
@@ -140,6 +144,9 @@ static vs_status check_meta_dir(checker *k, int rootfd)
             problem(k, p, "not a regular file");
             continue;
         }
+        if (sb.st_mode & 07022)
+            problem(k, p, "mode %04o: writable by others or with special bits",
+                    (unsigned)(sb.st_mode & 07777));
         if (!strcmp(names[i], VS_META_PROVENANCE))
             have_prov = true;
     }
@@ -160,6 +167,10 @@ static vs_status check_file(checker *k, int dfd, const char *name, const vs_path
         problem(k, k->path, "cannot be read: %s", strerror(errno));
         return VS_OK;
     }
+    /* file capabilities give privileges that no mode bit shows */
+    if (fgetxattr(fd, "security.capability", NULL, 0) >= 0)
+        problem(k, k->path, "carries file capabilities (security.capability), which vetstage "
+                            "never sets");
     uint8_t d[VS_SHA256_LEN];
     uint64_t size = 0;
     vs_error herr = VS_ERROR_INIT;
@@ -354,6 +365,11 @@ VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, vo
                 problem(k, e->path, "recorded as a file in MODES but not in MANIFEST.sha256");
         }
         k->path[0] = '\0';
+        struct stat rsb;
+        if (fstat(rootfd, &rsb) == 0 && (rsb.st_mode & 07022))
+            problem(k, ".", "mode %04o: the tree's top folder is writable by others or has "
+                            "special bits",
+                    (unsigned)(rsb.st_mode & 07777));
         st = walk(k, rootfd, 0, 0);
     }
     if (st == VS_OK) {

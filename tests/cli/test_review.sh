@@ -67,6 +67,28 @@ done
 same_snapshot "stage refusals: layout unchanged" "$T/snap.l" "$L"
 expect_rc 0 "layout check after the stage refusals" "$VS" --home "$H" layout check "$L"
 
+# ---- 4. modes the manifest does not list, and file capabilities ------------
+CHK="$BUILD/vetstage-check"
+expect_rc 0 "layout intact before" "$VS" --home "$H" layout check "$L"
+V="$L/versions/1.0.0"
+for m in 1777 0777 2755; do
+    chmod "$m" "$V"
+    expect_rc 6 "the tree's top folder at mode $m" "$VS" --home "$H" layout check "$L"
+    [ -x "$CHK" ] && expect_rc 6 "vetstage-check: the top folder at mode $m" "$CHK" "$L"
+    chmod 00755 "$V"
+done
+chmod 2777 "$V/.vetstage"
+expect_rc 6 ".vetstage at mode 2777" "$VS" --home "$H" layout check "$L"
+chmod 00755 "$V/.vetstage"
+if command -v setcap >/dev/null 2>&1 && setcap cap_net_raw+ep "$V/y" 2>/dev/null; then
+    expect_rc 6 "a file with capabilities" "$VS" --home "$H" layout check "$L"
+    expect_err_has "file capabilities" "capabilities: reason"
+    setcap -r "$V/y"
+else
+    skip setcap "no setcap (libcap2-bin) or no xattr support here"
+fi
+expect_rc 0 "layout intact again" "$VS" --home "$H" layout check "$L"
+
 # ---- 10. a dangling symbolic link as --dest is a usage error ----------------
 ln -s "$T/nowhere/deeper" "$T/dangling"
 expect_rc 2 "stage --dest a dangling symbolic link" "$VS" --home "$H" stage tool@1.0.0 --dest "$T/dangling"
