@@ -87,7 +87,7 @@ int cmd_layout(cli *c, int argc, char **argv)
     json_t *o = json_object();
     json_object_set_new(o, "dir", json_string(dir));
     if (digest[0])
-        json_object_set_new(o, "digest", json_string(digest));
+        json_object_set_new(o, "manifest_sha256", json_string(digest));
     if (p.arr)
         json_object_set_new(o, "problems", p.arr);
     if (st != VS_OK)

@@ -1,6 +1,7 @@
 /* cli/stage_args.c - the stage options, shared by `stage` and `pull`. */
 #include <inttypes.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <string.h>
@@ -81,6 +82,15 @@ void cli_stage_report(cli *c, const char *ref, const char *dest, const vs_stage_
     if (!obj)
         return;
     json_object_set_new(obj, "ref", json_string(ref));
+    /* the package staged: name, version and sha256, as fetch and cache say them */
+    vs_cache_entry *e = c->ctx ? malloc(sizeof *e) : NULL;
+    vs_error err = VS_ERROR_INIT;
+    if (e && vs_cache_lookup(c->ctx, ref, e, &err) == VS_OK) {
+        json_object_set_new(obj, "name", json_string(e->name));
+        json_object_set_new(obj, "version", json_string(e->version));
+        json_object_set_new(obj, "sha256", json_string(e->sha256));
+    }
+    free(e);
     json_object_set_new(obj, "dest", json_string(dest));
     json_object_set_new(obj, "layout", json_string(so->flat ? "flat" : "versioned"));
     json_object_set_new(obj, "path", json_string(res->path));

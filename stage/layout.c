@@ -269,10 +269,9 @@ static vs_status open_root(const char *dir, int dfd, int *rootfd, vs_error *err)
     ssize_t r = readlinkat(dfd, "current", target, sizeof target - 1);
     if (r < 0) {
         if (errno == ENOENT || errno == EINVAL)
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: not a layout (no .vetstage/MANIFEST.sha256 and no current)",
-                                dir);
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/current", dir);
+            return vs_error_subj(err, VS_E_USAGE, dir,
+                                 "not a layout (no .vetstage/MANIFEST.sha256 and no current)");
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dir, "current");
     }
     if ((size_t)r >= sizeof target - 1)
         return vs_error_set(err, VS_E_INTEGRITY, "%s/current: target is not versions/VERSION",

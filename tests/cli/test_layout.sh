@@ -127,7 +127,7 @@ digest_of() { (cd "$1/.vetstage" && sha256sum MANIFEST.sha256 MODES provenance.j
 D0=$(digest_of "$T/st/current")
 check "the home holds one record naming the destination" sh -c "grep -l '\"digest\": \"$D0\"' '$HS'/staged/*.json | xargs grep -q '\"dest\": \"$T/st\"'"
 expect_rc 0 "layout check of the staged layout" "$VS" --home "$HS" --json layout check "$T/st"
-expect_json "j['ok'] and j['digest'] == '$D0'" "layout check --json: the digest"
+expect_json "j['ok'] and j['manifest_sha256'] == '$D0'" "layout check --json: the digest"
 # a binary and its manifest line changed after stage, and provenance's version
 V="$T/st/current"
 echo 'echo evil' >>"$V/bin/datacollector"
