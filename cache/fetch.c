@@ -60,6 +60,7 @@ typedef struct job {
     /* the source being tried, and what it gave */
     source cur;
     bool have[NSIG];
+    bool list_clearsigned; /* the checksum list is a clearsigned message */
     char pkgname[32];
     char *pkgpath, *sigpath[NSIG]; /* absolute quarantine paths (verify takes paths) */
     vs_fetch_result res;
@@ -414,8 +415,13 @@ static vs_status fetch_sig(job *j, int i, vs_error *err)
     vs_error e2 = VS_ERROR_INIT;
     vs_status st =
         vs_fetch_to_memory(j->ctx, j->cur.sig[i], sig_max[i], &j->o->fetch, &buf, &len, &e2);
+    if (st == VS_OK && i == SIG_CHECKSUMS)
+        j->list_clearsigned = vs_clearsign_present(buf, len);
+    /* a clearsigned list carries its signature: no LIST.asc is needed */
+    bool needed = sig_required(i, j->require, j->o->checksums_url != NULL) &&
+                  !(i == SIG_CHECKSUMS_SIG && j->list_clearsigned);
     if (st) {
-        if (sig_required(i, j->require, j->o->checksums_url != NULL)) {
+        if (needed) {
             if (err)
                 *err = e2;
             return st;
@@ -437,6 +443,7 @@ static vs_status fetch_sig(job *j, int i, vs_error *err)
 static vs_status fetch_files(job *j, vs_error *err)
 {
     memset(j->have, 0, sizeof j->have);
+    j->list_clearsigned = false;
     char id[VS_SHA256_HEX], sb[VS_MAX_URL + 1];
     sha_hex_of(shown(sb, j->cur.pkg), id); /* no password hashed onto disk */
     snprintf(j->pkgname, sizeof j->pkgname, "pkg-%.16s", id);
@@ -502,10 +509,10 @@ static vs_status judge(job *j, vs_error *err)
         return st;
     vs_verify_opts vo = VS_VERIFY_OPTS_INIT;
     vo.gpg_sig = j->have[SIG_GPG] ? j->sigpath[SIG_GPG] : NULL;
-    /* an unsigned list proves nothing */
-    bool list = j->have[SIG_CHECKSUMS] && j->have[SIG_CHECKSUMS_SIG];
+    /* an unsigned list proves nothing; a clearsigned one is its own signature */
+    bool list = j->have[SIG_CHECKSUMS] && (j->have[SIG_CHECKSUMS_SIG] || j->list_clearsigned);
     vo.checksums = list ? j->sigpath[SIG_CHECKSUMS] : NULL;
-    vo.checksums_sig = list ? j->sigpath[SIG_CHECKSUMS_SIG] : NULL;
+    vo.checksums_sig = list && j->have[SIG_CHECKSUMS_SIG] ? j->sigpath[SIG_CHECKSUMS_SIG] : NULL;
     vo.rsa_sig = j->have[SIG_RSA] ? j->sigpath[SIG_RSA] : NULL;
     vo.require = j->require;
     vo.max_sig_age_days = j->o->max_sig_age_days;
@@ -814,8 +821,8 @@ static vs_status reverify_objects(vs_ctx *ctx, const vs_cache_entry *e, char **s
         else if (!strcmp(k, "rsa-sig"))
             vo->rsa_sig = sigp[i];
     }
-    if (vo->checksums && !vo->checksums_sig)
-        vo->checksums = NULL;
+    /* without LIST.asc the list must be clearsigned: verify judges it (and
+     * finds no signature for a plain list, so it proves nothing) */
     return VS_OK;
 }
 

@@ -89,6 +89,22 @@ else
 fi
 expect_rc 0 "layout intact again" "$VS" --home "$H" layout check "$L"
 
+# ---- a clearsigned checksum list through fetch (no LIST.asc beside it) ------
+C="$T/cs"
+mkdir -p "$C/rel"
+cp "$FIX/pkg/agent-1.2.3.tgz" "$C/rel/agent-1.2.3.tgz"
+(cd "$C/rel" && sha256sum agent-1.2.3.tgz >"$C/list.txt")
+vendor_gpg --local-user "$(cat "$FIX/vendor.fpr")!" --clearsign -o "$C/rel/checksum_sha256.txt" "$C/list.txt"
+H2="$T/home-cs"
+trust_fixture_keys "$H2"
+expect_rc 0 "fetch with a clearsigned checksum list and no .asc" "$VS" --home "$H2" fetch \
+    "file://$C/rel/agent-1.2.3.tgz" --checksums-url "file://$C/rel/checksum_sha256.txt" --require gpg
+cp "$C/list.txt" "$C/rel/plain.txt"
+trust_fixture_keys "$T/home-cs2"
+expect_rc 4 "a plain list without its .asc is still refused" "$VS" --home "$T/home-cs2" fetch \
+    "file://$C/rel/agent-1.2.3.tgz" --checksums-url "file://$C/rel/plain.txt" --require gpg
+expect_err_has "plain.txt.asc" "the missing .asc is named"
+
 # ---- 10. a dangling symbolic link as --dest is a usage error ----------------
 ln -s "$T/nowhere/deeper" "$T/dangling"
 expect_rc 2 "stage --dest a dangling symbolic link" "$VS" --home "$H" stage tool@1.0.0 --dest "$T/dangling"
