@@ -87,6 +87,8 @@ int main(int argc, char **argv)
         }
         if (r == 3)
             return cli_usage_error(&c, "-q and -v cannot be used together");
+        if (r == 2 && opt == CLI_OPT_HOME)
+            return cli_usage_error(&c, "--home: give a directory (an empty value is refused)");
         if (r != 0)
             return cli_usage_error(&c, "option '%s' is unknown or lacks its value (see vetstage "
                                        "--help)", argv[optind - 1]);

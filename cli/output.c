@@ -42,6 +42,8 @@ int cli_common_opt(cli *c, int opt)
         c->no_progress = true;
         return 0;
     case CLI_OPT_HOME:
+        if (!optarg || !*optarg)
+            return 2; /* "lacks its value": an empty --home never falls back to another home */
         c->home_arg = optarg;
         return 0;
     case CLI_OPT_CONFIG:
@@ -61,6 +63,8 @@ int cli_opt_rest(cli *c, int opt, ...)
         return -1;
     if (r == 3)
         return cli_usage_error(c, "-q and -v cannot be used together");
+    if (r == 2 && opt == CLI_OPT_HOME)
+        return cli_usage_error(c, "--home: give a directory (an empty value is refused)");
     if (r != -1) {
         /* getopt leaves the offending word just before optind */
         const char *bad = c->argv && optind > 0 ? c->argv[optind - 1] : NULL;

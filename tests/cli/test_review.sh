@@ -89,6 +89,11 @@ else
 fi
 expect_rc 0 "layout intact again" "$VS" --home "$H" layout check "$L"
 
+# ---- --home "" is refused, never a fall-back to another home ---------------
+expect_rc 2 "--home '' before the command" env VETSTAGE_HOME="$H" "$VS" --home "" cache list
+expect_err_has "--home" "--home '': named"
+expect_rc 2 "--home '' after the command" env VETSTAGE_HOME="$H" "$VS" cache list --home ""
+
 # ---- a clearsigned checksum list through fetch (no LIST.asc beside it) ------
 C="$T/cs"
 mkdir -p "$C/rel"
