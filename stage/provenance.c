@@ -60,7 +60,8 @@ static json_t *signers_json(const vs_cache_entry *e)
     return signers;
 }
 
-char *vs_provenance_format(const vs_cache_entry *e, const char *arch, int64_t now)
+char *vs_provenance_format(const vs_cache_entry *e, const char *arch, const uint16_t *machines,
+                           unsigned nmachines, int64_t now)
 {
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(e->name));
@@ -76,8 +77,15 @@ char *vs_provenance_format(const vs_cache_entry *e, const char *arch, int64_t no
     json_object_set_new(o, "signed", iso_time(e->signed_at));
     json_object_set_new(o, "verified", iso_time(now));
     json_object_set_new(o, "admitted", iso_time(e->verified));
-    if (arch && *arch)
+    if (arch && *arch) {
         json_object_set_new(o, "arch", json_string(arch));
+    } else if (nmachines > 0) {
+        /* no --arch: the ELF machine types found, so a reader knows */
+        json_t *m = json_array();
+        for (unsigned i = 0; m && i < nmachines; i++)
+            json_array_append_new(m, json_string(vs_elf_machine_name(machines[i])));
+        json_object_set_new(o, "machines", m);
+    }
     char tool[64];
     snprintf(tool, sizeof tool, "vetstage %s", vs_version());
     json_object_set_new(o, "tool", json_string(tool));

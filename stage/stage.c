@@ -38,9 +38,11 @@ static int rename_exchange(int olddir, const char *oldname, int newdir, const ch
 /* ---- build: extract and describe the package in WORK/tree ------------------ */
 
 static vs_status write_tree_meta(const vs_stage_source *src, const vs_stage_opts *opts,
-                                 int rootfd, const vs_pathset *set, vs_error *err)
+                                 const vs_extract_result *xr, int rootfd, const vs_pathset *set,
+                                 vs_error *err)
 {
-    char *prov = vs_provenance_format(src->entry, opts->arch, (int64_t)time(NULL));
+    char *prov = vs_provenance_format(src->entry, opts->arch, xr->machines, xr->nmachines,
+                                      (int64_t)time(NULL));
     if (!prov)
         return vs_error_subj(err, VS_E_INTERNAL, src->label, "out of memory");
     vs_status st = vs_stage_write_meta(rootfd, set, prov, err);
@@ -72,7 +74,7 @@ static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, const vs_wo
     vs_extract_result xr;
     vs_status st = vs_stage_extract(ctx, src->fd, rootfd, &xo, &set, &xr, err);
     if (!st)
-        st = write_tree_meta(src, opts, rootfd, &set, err);
+        st = write_tree_meta(src, opts, &xr, rootfd, &set, err);
     vs_pathset_free(&set);
     if (!st && fchmod(rootfd, 0755) != 0)
         st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, w->name, "chmod");

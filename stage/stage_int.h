@@ -200,8 +200,10 @@ typedef struct vs_provenance {
 
 struct vs_cache_entry;
 /* The file's text for a package staged from cache entry `e` at time `now`;
- * `arch` (may be NULL) is recorded when set. malloc'd; NULL on out of memory. */
-char *vs_provenance_format(const struct vs_cache_entry *e, const char *arch, int64_t now);
+ * `arch` (may be NULL) is recorded when set; otherwise the ELF machine types
+ * found (machines[0..nmachines)) as "machines". malloc'd; NULL on out of memory. */
+char *vs_provenance_format(const struct vs_cache_entry *e, const char *arch,
+                           const uint16_t *machines, unsigned nmachines, int64_t now);
 
 /*
  * Parse provenance.json text (untrusted, at most VS_MAX_REF_FILE bytes):

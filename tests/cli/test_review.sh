@@ -89,6 +89,20 @@ else
 fi
 expect_rc 0 "layout intact again" "$VS" --home "$H" layout check "$L"
 
+# ---- provenance names the architecture: --arch, or the ELF machines found ----
+mkdir -p "$W/elf/bin"
+cp /bin/true "$W/elf/bin/true"
+tar -C "$W/elf" -czf "$W/elftool-1.0.0.tgz" bin
+sign_both "$W/elftool-1.0.0.tgz"
+expect_rc 0 "pull an x86-64 package without --arch" "$VS" --home "$H" -q pull "file://$W/elftool-1.0.0.tgz" --dest "$T/e1"
+expect_rc 0 "its provenance lists the machine types found" python3 -c \
+    'import json,sys; p=json.load(open(sys.argv[1])); sys.exit(0 if p.get("machines") == ["x86-64"] and "arch" not in p else 1)' \
+    "$T/e1/current/.vetstage/provenance.json"
+expect_rc 0 "stage --arch amd64" "$VS" --home "$H" -q stage elftool@1.0.0 --dest "$T/e2" --arch amd64
+expect_rc 0 "with --arch, provenance records it" python3 -c \
+    'import json,sys; p=json.load(open(sys.argv[1])); sys.exit(0 if p.get("arch") == "amd64" else 1)' \
+    "$T/e2/current/.vetstage/provenance.json"
+
 # ---- --home "" is refused, never a fall-back to another home ---------------
 expect_rc 2 "--home '' before the command" env VETSTAGE_HOME="$H" "$VS" --home "" cache list
 expect_err_has "--home" "--home '': named"
