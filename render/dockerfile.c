@@ -393,40 +393,17 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
         return st;
     }
     /* every check passed: now write, beside the target */
-    char *base = strdup(vs_basename(path));
-    char *parent = strndup(path, (size_t)(vs_basename(path) - path));
-    size_t tl = cl + sizeof ".tmp-XXXXXX";
-    char *tmp = malloc(tl);
-    int pfd = -1, tfd = -1;
-    bool made = false;
-    if (!base || !parent || !tmp) {
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        goto out;
-    }
-    snprintf(tmp, tl, "%s.tmp-XXXXXX", path);
-    pfd = open(*parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (pfd < 0) {
-        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", *parent ? parent : ".");
-        goto out;
-    }
-    if (!mkdtemp(tmp)) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create temporary directory", path);
-        goto out;
-    }
-    made = true;
-    tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (tfd < 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", tmp);
-        goto out;
-    }
-    st = vs_write_file_atomic(tfd, "Dockerfile", text, strlen(text), 0644, err);
+    render_publish pub;
+    st = render_publish_begin(&pub, path, err);
     if (st == VS_OK)
-        st = render_copy_tree(l.tree, tfd, "layout", err);
+        st = vs_write_file_atomic(pub.tfd, "Dockerfile", text, strlen(text), 0644, err);
     if (st == VS_OK)
-        st = render_copy_file(o->checker, tfd, "vetstage-check", 0755, err);
+        st = render_copy_tree(l.tree, pub.tfd, "layout", err);
+    if (st == VS_OK)
+        st = render_copy_file(o->checker, pub.tfd, "vetstage-check", 0755, err);
     if (st == VS_OK) {
         /* the copy is what goes into the image: check it, not only the source */
-        char *copy = vs_path_join(tmp, "layout");
+        char *copy = vs_path_join(pub.tmp, "layout");
         st = copy ? render_layout_check(copy, err)
                   : vs_error_set(err, VS_E_INTERNAL, "out of memory");
         char d[VS_LAYOUT_DIGEST_HEX];
@@ -438,36 +415,11 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
                                l.digest, d);
         free(copy);
     }
-    if (st == VS_OK && fchmod(tfd, 0755) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod", tmp);
     if (st == VS_OK)
-        st = vs_fsync_dir(tfd, tmp, err);
-    if (st == VS_OK) {
-        /* an empty target directory is removed first: the one non-atomic
-         * instant, while the complete context waits under its temporary name */
-        if (state == 1 && unlinkat(pfd, base, AT_REMOVEDIR) != 0)
-            st = vs_error_errno(err, VS_E_USAGE, errno, "%s: remove the empty directory", path);
-        else if (renameat(pfd, vs_basename(tmp), pfd, base) != 0)
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: rename into place", path);
-        else {
-            made = false;
-            st = vs_fsync_dir(pfd, path, err);
-        }
-    }
-out:
-    if (made && pfd >= 0) {
-        vs_error e2 = VS_ERROR_INIT;
-        vs_remove_tree(pfd, vs_basename(tmp), &e2);
-    }
-    if (tfd >= 0)
-        close(tfd);
-    if (pfd >= 0)
-        close(pfd);
+        st = render_publish_commit(&pub, state == 1, err);
+    render_publish_end(&pub);
     render_layout_free(&l);
     free(text);
-    free(base);
-    free(parent);
-    free(tmp);
     free(path);
     return st;
 }

@@ -316,71 +316,21 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
         free(path);
         return st;
     }
-    size_t tl = cl + sizeof ".tmp-XXXXXX";
-    char *tmp = malloc(tl);
-    char *base = strdup(vs_basename(path));
-    char *parent = strndup(path, (size_t)(vs_basename(path) - path));
-    int pfd = -1, tfd = -1;
-    bool made = false;
-    if (!tmp || !base || !parent) {
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        goto out;
-    }
-    snprintf(tmp, tl, "%s.tmp-XXXXXX", path);
-    pfd = open(*parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (pfd < 0) {
-        st = vs_error_subj_errno(err, VS_E_USAGE, errno, *parent ? parent : ".",
-                                 "the build context's parent directory");
-        goto out;
-    }
-    if (!mkdtemp(tmp)) {
-        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, path,
-                                 "cannot create a temporary directory");
-        goto out;
-    }
-    made = true;
-    tfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (tfd < 0) {
-        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, tmp, "cannot open");
-        goto out;
-    }
+    render_publish pub;
+    st = render_publish_begin(&pub, path, err);
     for (int a = 0; st == VS_OK && a < VS_RENDER_NARCH; a++) {
         vs_render_opts one = *by_arch[a];
         one.checker = checkers[a];
-        char *sub = vs_path_join(tmp, arch_names[a]);
+        char *sub = vs_path_join(pub.tmp, arch_names[a]);
         st = sub ? vs_render_context(sub, &one, err)
                  : vs_error_set(err, VS_E_INTERNAL, "out of memory");
         free(sub);
     }
     if (st == VS_OK)
-        st = vs_write_file_atomic(tfd, "build.sh", build_sh, sizeof build_sh - 1, 0755, err);
-    if (st == VS_OK && fchmod(tfd, 0755) != 0)
-        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, tmp, "chmod");
+        st = vs_write_file_atomic(pub.tfd, "build.sh", build_sh, sizeof build_sh - 1, 0755, err);
     if (st == VS_OK)
-        st = vs_fsync_dir(tfd, tmp, err);
-    if (st == VS_OK) {
-        if (exists && unlinkat(pfd, base, AT_REMOVEDIR) != 0)
-            st = vs_error_subj_errno(err, VS_E_USAGE, errno, path,
-                                     "cannot remove the empty directory");
-        else if (renameat(pfd, vs_basename(tmp), pfd, base) != 0)
-            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, path, "cannot rename into place");
-        else {
-            made = false;
-            st = vs_fsync_dir(pfd, path, err);
-        }
-    }
-out:
-    if (made && pfd >= 0) {
-        vs_error e2 = VS_ERROR_INIT;
-        vs_remove_tree(pfd, vs_basename(tmp), &e2);
-    }
-    if (tfd >= 0)
-        close(tfd);
-    if (pfd >= 0)
-        close(pfd);
-    free(tmp);
-    free(base);
-    free(parent);
+        st = render_publish_commit(&pub, exists, err);
+    render_publish_end(&pub);
     free(path);
     return st;
 }

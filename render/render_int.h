@@ -78,6 +78,20 @@ bool render_user_ok(const char *u);
 /* "", "root", "0", or either with a group: the user is root. */
 bool render_user_is_root(const char *u);
 
+/* A build context written whole or not at all (publish.c): begin makes
+ * PATH.tmp-XXXXXX beside PATH (tfd open on it), commit syncs it and renames
+ * it over PATH (first removing PATH when replace_empty: an empty directory),
+ * end removes whatever was not committed and frees. path is borrowed. */
+typedef struct render_publish {
+    const char *path;
+    char *tmp, *base;
+    int pfd, tfd;
+    bool made;
+} render_publish;
+vs_status render_publish_begin(render_publish *p, const char *path, vs_error *err);
+vs_status render_publish_commit(render_publish *p, bool replace_empty, vs_error *err);
+void render_publish_end(render_publish *p);
+
 /* The full path of the start script inside the mount: "<P>/<script>" (malloc'd). */
 char *render_script_path(const char *mount, const char *script);
 
