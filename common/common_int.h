@@ -97,6 +97,8 @@ vs_status vs_sha256_fd(int fd, const char *name, uint8_t out[VS_SHA256_LEN], uin
 vs_status vs_sha256_file(int dirfd, const char *path, uint8_t out[VS_SHA256_LEN], uint64_t *size,
                          vs_error *err);
 void vs_hex(char *out, const uint8_t *p, size_t len); /* out holds 2*len+1 */
+/* The value of one hex digit (either case), or -1. */
+int vs_hexval(int c);
 /* Parse exactly 2*len hex chars (either case). Returns false on anything else. */
 bool vs_unhex(uint8_t *out, size_t len, const char *hex, size_t hexlen);
 

@@ -106,7 +106,7 @@ void vs_hex(char *out, const uint8_t *p, size_t len)
     out[2 * len] = '\0';
 }
 
-static int hexval(char c)
+int vs_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -122,7 +122,7 @@ bool vs_unhex(uint8_t *out, size_t len, const char *hex, size_t hexlen)
     if (hexlen != 2 * len)
         return false;
     for (size_t i = 0; i < len; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = vs_hexval(hex[2 * i]), lo = vs_hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (uint8_t)(hi << 4 | lo);

@@ -488,17 +488,6 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
  * Read by us, not by libcurl, which opens the path blocking: a FIFO named as
  * a package or a signature would hang for ever, --timeout or not. */
 
-static int hexdig(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The local path of a file:// URL ("file:///p" or "file://localhost/p"),
  * percent-decoded, query and fragment dropped. malloc'd into *out. */
 static vs_status file_path(const xfer *x, char **out, vs_error *err)
@@ -524,9 +513,9 @@ static vs_status file_path(const xfer *x, char **out, vs_error *err)
     size_t k = 0;
     for (size_t i = 0; i < plen; i++) {
         int c = (unsigned char)path[i];
-        if (c == '%' && i + 2 < plen && hexdig((unsigned char)path[i + 1]) >= 0 &&
-            hexdig((unsigned char)path[i + 2]) >= 0) {
-            c = hexdig((unsigned char)path[i + 1]) * 16 + hexdig((unsigned char)path[i + 2]);
+        if (c == '%' && i + 2 < plen && vs_hexval((unsigned char)path[i + 1]) >= 0 &&
+            vs_hexval((unsigned char)path[i + 2]) >= 0) {
+            c = vs_hexval((unsigned char)path[i + 1]) * 16 + vs_hexval((unsigned char)path[i + 2]);
             i += 2;
         }
         if (c == 0) {
