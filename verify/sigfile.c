@@ -98,6 +98,14 @@ bool vs_rsa_sig_decode(const uint8_t *p, size_t len, size_t modlen, uint8_t *out
     return n == modlen;
 }
 
+/* The line without trailing spaces and tabs equals lit. */
+static bool line_is(const char *l, size_t n, const char *lit)
+{
+    while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t'))
+        n--;
+    return n == strlen(lit) && memcmp(l, lit, n) == 0;
+}
+
 vs_pgp_form vs_pgp_sig_sniff(const uint8_t *p, size_t len)
 {
     static const char armor[] = "-----BEGIN PGP SIGNATURE-----";
@@ -117,8 +125,15 @@ vs_pgp_form vs_pgp_sig_sniff(const uint8_t *p, size_t len)
     while (i < len && is_space(p[i]))
         i++;
     vs_cursor_init(&c, p + i, len - i);
-    if (vs_cursor_left(&c) >= sizeof clear - 1 && memcmp(c.p, clear, sizeof clear - 1) == 0)
-        return VS_PGP_CLEARSIGNED;
+    /* a clearsigned message: its armor line is a whole line of its own, as
+     * vs_clearsign_present and the framing check read it */
+    if (i == 0 || p[i - 1] == '\n') {
+        const char *l;
+        size_t n;
+        vs_cursor lc = c;
+        if (vs_cursor_line(&lc, VS_MAX_CHECKSUM_LINE, &l, &n) && line_is(l, n, clear))
+            return VS_PGP_CLEARSIGNED;
+    }
     const uint8_t *h = vs_cursor_bytes(&c, sizeof armor - 1);
     if (h && memcmp(h, armor, sizeof armor - 1) == 0)
         return VS_PGP_ARMORED;
@@ -130,14 +145,6 @@ vs_pgp_form vs_pgp_sig_sniff(const uint8_t *p, size_t len)
 static const char cs_begin[] = "-----BEGIN PGP SIGNED MESSAGE-----";
 static const char cs_sig[] = "-----BEGIN PGP SIGNATURE-----";
 static const char cs_end[] = "-----END PGP SIGNATURE-----";
-
-/* The line without trailing spaces and tabs equals lit. */
-static bool line_is(const char *l, size_t n, const char *lit)
-{
-    while (n > 0 && (l[n - 1] == ' ' || l[n - 1] == '\t'))
-        n--;
-    return n == strlen(lit) && memcmp(l, lit, n) == 0;
-}
 
 static bool line_blank(const char *l, size_t n)
 {
