@@ -130,7 +130,7 @@ vs_key_type vs_keys_fpr_normalise(const char *in, char out[VS_FPR_MAX]);
 vs_status vs_keys_fpr_parse(const char *in, const char *what, char out[VS_FPR_MAX],
                             vs_key_type *type, vs_error *err);
 
-/* ---- key information (store.c) -------------------------------------------------- */
+/* ---- key information (keylist.c) -------------------------------------------------- */
 
 typedef struct vs_key_infos {
     vs_key_info *v;

@@ -8,7 +8,7 @@
 # check` and the unit tests.
 VS_CHECKER := $(BUILD)/vetstage-check
 # every common/ file but the context and backend initialisation (gpgme, curl)
-VS_CHECKER_SRCS := stage/checker/main.c stage/layout.c stage/layout_digest.c stage/manifest.c \
+VS_CHECKER_SRCS := stage/checker/main.c stage/layout_check.c stage/layout_digest.c stage/manifest.c \
   stage/pathrules.c \
   $(filter-out common/ctx.c common/init.c,$(wildcard common/*.c))
 

@@ -3,7 +3,7 @@
  * path set shared by the extractor and the layout check, the manifest and
  * MODES formats, and the extractor.
  *
- * pathrules.c, manifest.c and layout.c depend only on libc, libgcrypt and
+ * pathrules.c, manifest.c and layout_check.c depend only on libc, libgcrypt and
  * common/{error,hash,cursor,fsutil}.c: the static `vetstage-check` links them.
  */
 #ifndef VS_STAGE_INT_H

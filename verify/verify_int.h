@@ -121,7 +121,7 @@ bool vs_fpr_bound(const char *fpr, const char *const *keys, size_t nkeys);
 vs_status vs_sig_decide(const vs_sig_result *sigs, size_t n, unsigned require, size_t *why,
                         vs_sig_kind *kind);
 
-/* ---- RSA (rsa.c) --------------------------------------------------------- */
+/* ---- RSA (rsa_verify.c) --------------------------------------------------------- */
 
 /* GCRY_MD_* of a scheme's hash, its length in bytes, whether it is PSS. */
 int vs_rsa_scheme_md(vs_rsa_scheme scheme);

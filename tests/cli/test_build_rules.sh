@@ -20,7 +20,7 @@ printf '#include <stdio.h>\nint g(char *b, size_t n);\nint g(char *b, size_t n) 
 expect_rc 0 "snprintf still compiles under the poison header" \
     cc -std=c11 -include common/banned.h -c "$T/fine.c" -o "$T/fine.o"
 
-env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u MAKEOVERRIDES -u SAN make -s -n -B BUILD="$T/b" "$T/b/obj/cache/store.o" >"$T/lib-cmd" 2>&1
+env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS -u MAKEOVERRIDES -u SAN make -s -n -B BUILD="$T/b" "$T/b/obj/cache/objects.o" >"$T/lib-cmd" 2>&1
 check "library objects are compiled with the poison header" grep -q -- '-include common/banned.h' "$T/lib-cmd"
 check "library objects are compiled with -Wconversion -Wsign-conversion" grep -q -- '-Wconversion -Wsign-conversion' "$T/lib-cmd"
 check "library objects are compiled with -Werror" grep -q -- '-Werror' "$T/lib-cmd"

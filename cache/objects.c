@@ -1,4 +1,4 @@
-/* cache/store.c - the object store, fsck and gc. */
+/* cache/objects.c - the object store, fsck and gc. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

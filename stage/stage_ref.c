@@ -1,4 +1,4 @@
-/* stage/ref.c - vs_stage_ref: a cached NAME@VERSION, re-checked, into a
+/* stage/stage_ref.c - vs_stage_ref: a cached NAME@VERSION, re-checked, into a
  * layout, with its provenance.
  *
  * The re-check is not a second verification: the signatures were judged at

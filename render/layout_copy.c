@@ -1,4 +1,4 @@
-/* render/layout.c - find the staged tree behind --layout, check it, read its
+/* render/layout_copy.c - find the staged tree behind --layout, check it, read its
  * provenance, copy it into a build context. */
 #include <dirent.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* cache/ref.c - refs: NAME@VERSION -> objects + provenance, as strict JSON. */
+/* cache/ref_file.c - refs: NAME@VERSION -> objects + provenance, as strict JSON. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* stage/layout.c - `layout check`: a staged tree against its manifest and
+/* stage/layout_check.c - `layout check`: a staged tree against its manifest and
  * MODES file. libc + libgcrypt + common/{error,hash,cursor,fsutil}.c +
  * stage/{pathrules,manifest}.c only, so that the static vetstage-check links it. */
 #include <dirent.h>

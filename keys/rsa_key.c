@@ -1,5 +1,5 @@
 /*
- * keys/rsa.c - strict RSA public key parsing (PEM SPKI, PEM PKCS#1, DER SPKI)
+ * keys/rsa_key.c - strict RSA public key parsing (PEM SPKI, PEM PKCS#1, DER SPKI)
  * and the scheme names.
  *
  * The DER is decoded with libtasn1 (strict DER), then re-encoded canonically

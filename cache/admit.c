@@ -1,5 +1,5 @@
 /*
- * cache/fetch.c - URL -> quarantine -> verify -> NAME@VERSION, and the
+ * cache/admit.c - URL -> quarantine -> verify -> NAME@VERSION, and the
  * re-verification of a cached entry.
  *
  * vs_cache_fetch is a list of phases over one job, with one cleanup exit:

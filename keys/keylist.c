@@ -1,5 +1,5 @@
 /*
- * keys/store.c - what the store holds: key information, list and remove.
+ * keys/keylist.c - what the store holds: key information, list and remove.
  * Import is keys/import.c.
  */
 #include <ctype.h>

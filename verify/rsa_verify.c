@@ -1,4 +1,4 @@
-/* verify/rsa.c - RSA PKCS#1 v1.5 and PSS verification of a digest (libgcrypt). */
+/* verify/rsa_verify.c - RSA PKCS#1 v1.5 and PSS verification of a digest (libgcrypt). */
 #include <string.h>
 
 #include "verify/verify_int.h"

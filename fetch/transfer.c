@@ -1,4 +1,4 @@
-/* fetch/fetch.c - one URL to a file or a buffer with a libcurl easy handle.
+/* fetch/transfer.c - one URL to a file or a buffer with a libcurl easy handle.
  *
  * The policy (schemes, redirects, TLS, size, retries, resume) is decided
  * here and nowhere else; libcurl is told as little as possible and every
