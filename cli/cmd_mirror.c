@@ -55,7 +55,10 @@ static void on_item(const char *what, vs_status st, const vs_error *err, const v
         json_object_set_new(o, "ref", json_string(ref));
         json_object_set_new(o, "sha256", json_string(e->sha256));
         json_object_set_new(o, "file", json_string(e->filename));
-        cli_info(r->c, "%s %s sha256:%s\n", r->verb, ref, e->sha256);
+        bool already = err && err->detail == VS_DETAIL_EXISTS;
+        json_object_set_new(o, "already", json_boolean(already));
+        cli_info(r->c, "%s %s sha256:%s\n", already ? "already present" : r->verb, ref,
+                 e->sha256);
     } else {
         const char *message = err && err->message[0] ? err->message : vs_status_describe(st);
         json_object_set_new(o, "code", json_string(vs_status_name(st)));

@@ -167,12 +167,17 @@ vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const
     else if (slash)
         *slash = '\0';
     int dfd = -1;
+    struct stat sb;
     if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
-        st = vs_error_set(err, VS_E_USAGE, "%s: not a file name", out);
+        st = vs_error_subj(err, VS_E_USAGE, out, "not a file name");
     } else if ((st = vs_open_dir(AT_FDCWD, slash ? dir : ".", &dfd, err))) {
         st = VS_E_USAGE;
         if (err)
             err->status = st;
+    } else if (fstatat(dfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
+        /* checked before anything is written; the rename would fail late */
+        st = vs_error_subj(err, VS_E_USAGE, out, "is a directory; the bundle is one file");
+        vs_error_hint(err, "name the file to write, e.g. --out %s/bundle.tgz", out);
     }
     vs_tmpfile t;
     memset(&t, 0, sizeof t);
@@ -611,6 +616,8 @@ static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir,
         bool already = false;
         st = vs_cache_fetch(ctx, &fo, e, &already, &v, err);
         vs_verdict_free(v);
+        if (st == VS_OK && already && err)
+            vs_error_set_detail(err, VS_DETAIL_EXISTS); /* reported "already present" */
         if (st) {
             name_member(err, bundle, dir, m);
             /* every file is on this disk: a "download" failure is a file
@@ -713,7 +720,8 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
         char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
         snprintf(ref, sizeof ref, "%s@%s", pk[i].name, pk[i].version);
         if (o->cb)
-            o->cb(ref, s, s ? &ie : NULL, s ? NULL : e, o->payload);
+            o->cb(ref, s, s || ie.detail == VS_DETAIL_EXISTS ? &ie : NULL, s ? NULL : e,
+                  o->payload);
         if (s == VS_OK) {
             good++;
             continue;

@@ -67,6 +67,31 @@ static json_t *find_by(const json_t *a, const char *key, const char *val)
     return NULL;
 }
 
+/* --app-container names no container: the hint lists the ones there are
+ * (the sidecar aside), as far as they fit. */
+static vs_status no_such_container(const json_t *cs, const char *want, const char *file,
+                                   vs_error *err)
+{
+    vs_error_subj(err, VS_E_USAGE, file, "no container named \"%s\" in containerDefinitions",
+                  want);
+    char list[VS_ERROR_HINT_MAX - 32] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        const char *n = str_of(json_array_get(cs, i), "name");
+        if (!n || !strcmp(n, VS_RENDER_SIDECAR_NAME))
+            continue;
+        int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", n);
+        if (w < 0 || (size_t)w >= sizeof list - used) {
+            list[used] = '\0';
+            break;
+        }
+        used += (size_t)w;
+    }
+    if (used)
+        vs_error_hint(err, "the containers are: %s", list);
+    return VS_E_USAGE;
+}
+
 /* Set o[k] = o2 (stolen); false on OOM. */
 static bool put(json_t *o, const char *k, json_t *v)
 {
@@ -580,8 +605,7 @@ static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_er
                                     str_of(json_array_get(cs, i), "name"));
     json_t *app = find_by(cs, "name", o->app_container);
     if (!app)
-        return vs_error_set(err, VS_E_USAGE, "%s: no container named \"%s\" in containerDefinitions",
-                            name, o->app_container);
+        return no_such_container(cs, o->app_container, name, err);
     vs_status st = no_plain_token(cs, name, err);
     if (st)
         return st;

@@ -107,12 +107,17 @@ vs_status render_parse_argv(json_t **out, const char *json, const char *what, vs
                             VS_MAX_TASK_DEF);
     json_error_t je;
     json_t *a = json_loads(json, JSON_REJECT_DUPLICATES, &je);
-    if (!a)
-        return vs_error_set(err, VS_E_USAGE, "%s: not JSON: %s", what, je.text);
-    if (!render_is_argv(a)) {
+    if (!a || !render_is_argv(a)) {
+        if (a)
+            vs_error_subj(err, VS_E_USAGE, what, "must be a JSON array of strings, e.g. "
+                                                 "[\"/app\", \"--flag\"]");
+        else
+            vs_error_subj(err, VS_E_USAGE, what, "not JSON: %s", je.text);
         json_decref(a);
-        return vs_error_set(err, VS_E_USAGE, "%s: must be a JSON array of strings, e.g. [\"/app\", \"--flag\"]",
-                            what);
+        /* the exec form a Dockerfile and ECS take: a bare path is the usual slip */
+        vs_error_hint(err, "give the array form: %s '[\"%s\"]'", what,
+                      *json == '/' && !strpbrk(json, " \"'[]\\") ? json : "/app/server");
+        return VS_E_USAGE;
     }
     *out = a;
     return VS_OK;

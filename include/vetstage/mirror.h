@@ -51,7 +51,9 @@ extern "C" {
 /*
  * The outcome of one item: `what` is the list line, a URL or NAME@VERSION
  * (sync), or "NAME@VERSION" (export, import); st VS_OK or the failure, with
- * err its structured error (subject, reason, hint; NULL on success); e the
+ * err its structured error (subject, reason, hint; NULL on success, except
+ * for an import whose package was in the cache already: then err->detail is
+ * VS_DETAIL_EXISTS and st VS_OK); e the
  * cache entry on success, NULL otherwise. All borrowed for the call. Called
  * from the calling thread, in list order.
  */
