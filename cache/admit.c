@@ -331,8 +331,11 @@ static bool same_binding(const job *j, const vs_cache_entry *e)
  * the caller holds the cache lock (read the ref directly). */
 static bool reuse(job *j, bool locked)
 {
-    vs_status st = locked ? vs_cache_ref_read(j->ctx, j->name, j->version, j->e, NULL)
-                          : vs_cache_lookup(j->ctx, j->ref, j->e, NULL);
+    int lk = -1;
+    vs_status st = locked ? VS_OK : vs_cache_lock(j->ctx, LOCK_SH, &lk, NULL);
+    if (!st)
+        st = vs_cache_ref_read(j->ctx, j->name, j->version, j->e, NULL);
+    vs_cache_unlock(lk);
     j->hit = st == VS_OK && same_binding(j, j->e) && entry_present(j->ctx, j->e);
     return j->hit;
 }
@@ -619,7 +622,7 @@ static vs_status replay_one(vs_ctx *ctx, const char *name, const char *version, 
     const struct replay_check *rc = arg;
     if (!version || strcmp(name, rc->name) != 0 || strcmp(version, rc->version) == 0)
         return VS_OK;
-    vs_cache_entry *other = malloc(sizeof *other);
+    vs_cache_entry *other = vs_cache_entry_new();
     if (!other)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     vs_status st = VS_OK;
@@ -629,7 +632,7 @@ static vs_status replay_one(vs_ctx *ctx, const char *name, const char *version, 
                            "this package (sha256 %s) is already in the cache as %s@%s; a signed "
                            "package cannot become %s@%s (replay refused)",
                            rc->sha256, name, version, rc->name, rc->version);
-    free(other);
+    vs_cache_entry_free(other);
     return st;
 }
 
@@ -665,11 +668,11 @@ static void sig_filename(vs_cache_sig *sig, const char *url, const char *kind)
 static vs_status store_objects(job *j, vs_error *err)
 {
     vs_cache_entry *e = j->e;
-    memset(e, 0, sizeof *e);
+    vs_cache_entry_clear(e);
     snprintf(e->name, sizeof e->name, "%s", j->name);
     snprintf(e->version, sizeof e->version, "%s", j->version);
     snprintf(e->filename, sizeof e->filename, "%s", j->filename);
-    vs_url_redact(e->url, sizeof e->url, j->cur.pkg); /* never a password on disk */
+    e->url = vs_cache_url_dup(j->cur.pkg); /* never a password on disk */
     e->size = j->res.size;
     e->require = j->require;
     e->verified = (int64_t)time(NULL);
@@ -678,15 +681,18 @@ static vs_status store_objects(job *j, vs_error *err)
         memcpy(e->keys[i], j->keys[i], sizeof e->keys[i]);
     e->nkeys = j->nkeys;
     vs_status st =
-        vs_cache_object_put_file(j->ctx, j->qfd, j->pkgname, j->res.sha256, e->sha256, err);
+        e->url ? vs_cache_object_put_file(j->ctx, j->qfd, j->pkgname, j->res.sha256, e->sha256, err)
+               : vs_error_set(err, VS_E_INTERNAL, "out of memory");
     for (int i = 0; !st && i < NSIG; i++) {
         if (!j->have[i])
             continue;
         vs_cache_sig *sig = &e->sigs[e->nsigs++];
         snprintf(sig->kind, sizeof sig->kind, "%s", sig_kind[i]);
         sig_filename(sig, j->cur.sig[i], sig_kind[i]);
-        vs_url_redact(sig->url, sizeof sig->url, j->cur.sig[i]);
-        st = vs_cache_object_put_file(j->ctx, j->qfd, sig_kind[i], NULL, sig->sha256, err);
+        sig->url = vs_cache_url_dup(j->cur.sig[i]);
+        st = !sig->url
+                 ? vs_error_set(err, VS_E_INTERNAL, "out of memory")
+                 : vs_cache_object_put_file(j->ctx, j->qfd, sig_kind[i], NULL, sig->sha256, err);
     }
     if (!st)
         record_signers(e, j->verdict);
@@ -724,7 +730,7 @@ static vs_status job_init(job *j, vs_ctx *ctx, const vs_cache_fetch_opts *opts, 
     j->ctx = ctx;
     j->o = opts;
     j->qroot = j->qfd = -1;
-    j->e = malloc(sizeof *j->e);
+    j->e = vs_cache_entry_new();
     return j->e ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
 }
 
@@ -735,18 +741,18 @@ static void job_free(job *j)
     paths_free(j);
     vs_verdict_free(j->verdict);
     vs_verdict_free(j->first_verdict);
-    free(j->e);
+    vs_cache_entry_free(j->e);
 }
 
-vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_entry *out,
-                         bool *already, vs_verdict **verdict, vs_error *err)
+vs_status vs_cache_fetch(vs_cache_entry **out, bool *already, vs_verdict **verdict, vs_ctx *ctx,
+                         const vs_cache_fetch_opts *opts, vs_error *err)
 {
     if (already)
         *already = false;
     if (verdict)
         *verdict = NULL;
     if (out)
-        memset(out, 0, sizeof *out);
+        *out = NULL;
     job j;
     vs_status st = job_init(&j, ctx, opts, err);
     if (!st)
@@ -761,8 +767,10 @@ vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_cache_
         if (!st && !j.hit)
             st = admit(&j, err);
     }
-    if (!st && out)
-        *out = *j.e;
+    if (!st && out) {
+        *out = j.e;
+        j.e = NULL;
+    }
     if (already)
         *already = !st && j.hit;
     /* the verdict of this run: the trusted one, or the first source's */
@@ -826,7 +834,7 @@ static vs_status reverify_objects(vs_ctx *ctx, const vs_cache_entry *e, char **s
     return VS_OK;
 }
 
-vs_status vs_cache_reverify(vs_ctx *ctx, const vs_cache_entry *e, vs_verdict **verdict,
+vs_status vs_cache_reverify(vs_verdict **verdict, vs_ctx *ctx, const vs_cache_entry *e,
                             vs_error *err)
 {
     if (verdict)

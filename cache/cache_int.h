@@ -26,6 +26,44 @@
 #define VS_CACHE_REFS "cache/refs"
 #define VS_CACHE_QUARANTINE "cache/quarantine"
 
+/* A signature-side object kept with a package. */
+typedef struct vs_cache_sig {
+    char kind[16];      /* "gpg-sig", "checksums", "checksums-sig", "rsa-sig" */
+    char filename[256]; /* original file name */
+    char sha256[65];    /* object id */
+    char *url;          /* where it came from, redacted; NULL or "" if imported */
+} vs_cache_sig;
+
+/* The entry behind the opaque public type. URLs are on the heap (whole,
+ * redacted); everything else is bounded by its validation. An entry is
+ * zeroed when made (calloc / vs_cache_entry_new) and reset before it is
+ * filled again (vs_cache_entry_clear), so no heap field leaks. */
+struct vs_cache_entry {
+    char name[VS_MAX_NAME + 1];
+    char version[VS_MAX_VERSION + 1];
+    char filename[256]; /* original package file name */
+    char sha256[65];    /* package object id */
+    uint64_t size;
+    char *url;          /* source URL of the package, redacted (NULL: "") */
+    vs_cache_sig sigs[VS_CACHE_MAX_SIGS];
+    size_t nsigs;
+    char signers[VS_CACHE_MAX_SIGNERS][VS_FPR_MAX];
+    size_t nsigners;
+    unsigned require;
+    int64_t verified;
+    char tool[64];
+    int64_t signed_at;
+    char keys[VS_CACHE_MAX_KEYS][VS_FPR_MAX];
+    size_t nkeys;
+};
+
+/* A zeroed entry (NULL on OOM); free with vs_cache_entry_free. */
+vs_cache_entry *vs_cache_entry_new(void);
+/* Free the heap fields of e and zero it (e stays usable). */
+void vs_cache_entry_clear(vs_cache_entry *e);
+/* url redacted (vs_url_redact) into a new string, "" for NULL; NULL on OOM. */
+char *vs_cache_url_dup(const char *url);
+
 /* "sha256" + 64 hex: "ab" directory + 62-char file name. */
 #define VS_CACHE_OBJ_DIRLEN 2
 
@@ -43,7 +81,7 @@ vs_status vs_cache_split_ref(const char *ref, char name[VS_MAX_NAME + 1],
  * messages. VS_E_INTEGRITY on anything malformed.
  */
 vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_cache_entry *out,
-                             vs_error *err);
+                             vs_error *err); /* out: zeroed or filled before (it is cleared) */
 
 /* Serialise an entry as ref JSON; *out malloc'd (caller frees), *len bytes.
  * VS_E_INTERNAL when the entry itself is invalid. */
@@ -65,7 +103,8 @@ vs_status vs_cache_ref_dir(vs_ctx *ctx, const char *name, bool create, int *out,
 vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err);
 void vs_cache_unlock(int fd);
 
-/* Read refs/NAME/VERSION.json (no locking). VS_E_USAGE "not in the cache"
+/* Read refs/NAME/VERSION.json (no locking) into out (zeroed or filled
+ * before: it is cleared first, and left cleared on failure). VS_E_USAGE "not in the cache"
  * with VS_DETAIL_NOT_FOUND when absent, VS_E_INTEGRITY when damaged or naming another NAME@VERSION. */
 vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
                             vs_cache_entry *out, vs_error *err);

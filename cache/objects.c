@@ -52,7 +52,7 @@ vs_status vs_cache_object_open(vs_ctx *ctx, const char *hex, int *fd, struct sta
     return VS_OK;
 }
 
-vs_status vs_cache_open_object(vs_ctx *ctx, const char *sha256hex, int *out, vs_error *err)
+vs_status vs_cache_open_object(int *out, vs_ctx *ctx, const char *sha256hex, vs_error *err)
 {
     struct stat sb;
     vs_status st = vs_cache_object_open(ctx, sha256hex, out, &sb, err);
@@ -333,7 +333,7 @@ static vs_status fsck_ref(vs_ctx *ctx, const char *name, const char *version, co
         return VS_OK;
     }
     snprintf(what, sizeof what, "%s@%s", name, version);
-    vs_cache_entry e;
+    vs_cache_entry e = {0};
     vs_error e2 = VS_ERROR_INIT;
     vs_status st = vs_cache_ref_read(ctx, name, version, &e, &e2);
     if (st == VS_E_INTERNAL) {
@@ -366,10 +366,11 @@ static vs_status fsck_ref(vs_ctx *ctx, const char *name, const char *version, co
             damage(s, what, reason);
         }
     }
+    vs_cache_entry_clear(&e);
     return VS_OK;
 }
 
-vs_status vs_cache_fsck(vs_ctx *ctx, vs_cache_damage_cb cb, void *payload, size_t *ndamaged,
+vs_status vs_cache_fsck(size_t *ndamaged, vs_ctx *ctx, vs_cache_damage_cb cb, void *payload,
                         vs_error *err)
 {
     if (ndamaged)
@@ -538,7 +539,7 @@ static vs_status gc_quarantine(vs_ctx *ctx, vs_error *err)
     return st;
 }
 
-vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *objects_removed,
+vs_status vs_cache_gc(size_t *refs_removed, size_t *objects_removed, vs_ctx *ctx, unsigned keep,
                       vs_error *err)
 {
     if (refs_removed)
@@ -555,7 +556,7 @@ vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *
     /* every ref must be readable, and no link in the store, before anything is removed */
     if (!st)
         st = each_object(ctx, gc_precheck, NULL, err);
-    vs_cache_entry *e = st ? NULL : malloc(sizeof *e);
+    vs_cache_entry *e = st ? NULL : vs_cache_entry_new();
     if (!st && !e)
         st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     for (size_t i = 0; !st && i < s.n; i++) {
@@ -605,7 +606,7 @@ vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed, size_t *
     if (!st)
         st = gc_quarantine(ctx, err);
     vs_cache_unlock(lk);
-    free(e);
+    vs_cache_entry_free(e);
     free(s.refs);
     free(s.live.v);
     if (refs_removed)
@@ -629,7 +630,7 @@ static vs_status rm_live(vs_ctx *ctx, const char *name, const char *version, con
 {
     (void)file;
     struct rm_state *s = arg;
-    vs_cache_entry *e = malloc(sizeof *e);
+    vs_cache_entry *e = vs_cache_entry_new();
     if (!e)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     vs_error e2 = VS_ERROR_INIT;
@@ -643,7 +644,7 @@ static vs_status rm_live(vs_ctx *ctx, const char *name, const char *version, con
         for (size_t i = 0; !st && i < e->nsigs; i++)
             st = idset_add(&s->live, e->sigs[i].sha256, err);
     }
-    free(e);
+    vs_cache_entry_free(e);
     return st;
 }
 
@@ -664,7 +665,7 @@ static vs_status rm_object(vs_ctx *ctx, const char *hex, int dfd, const char *fi
 static vs_status rm_check(vs_ctx *ctx, const char *const *refs, size_t n, gc_ref *parts,
                           struct rm_state *s, vs_error *err)
 {
-    vs_cache_entry *e = malloc(sizeof *e);
+    vs_cache_entry *e = vs_cache_entry_new();
     if (!e)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     vs_status st = VS_OK;
@@ -693,11 +694,11 @@ static vs_status rm_check(vs_ctx *ctx, const char *const *refs, size_t n, gc_ref
             }
         }
     }
-    free(e);
+    vs_cache_entry_free(e);
     return st;
 }
 
-vs_status vs_cache_rm(vs_ctx *ctx, const char *const *refs, size_t n, size_t *objects_removed,
+vs_status vs_cache_rm(size_t *objects_removed, vs_ctx *ctx, const char *const *refs, size_t n,
                       vs_error *err)
 {
     if (objects_removed)

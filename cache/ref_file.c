@@ -150,14 +150,30 @@ static vs_status get_hex(json_t *obj, const char *key, char out[65], const char 
     return VS_OK;
 }
 
-/* A URL read from a ref, as it may be shown (vs_url_redact). */
-static void redact_in_place(char *url, size_t cap)
+char *vs_cache_url_dup(const char *url)
 {
-    char tmp[VS_MAX_URL + 1];
-    vs_url_redact(tmp, sizeof tmp, url);
-    size_t n = strnlen(tmp, cap - 1);
-    memcpy(url, tmp, n);
-    url[n] = '\0';
+    size_t n = vs_url_redact(NULL, 0, url);
+    char *r = n < SIZE_MAX ? malloc(n + 1) : NULL;
+    if (r)
+        vs_url_redact(r, n + 1, url);
+    return r;
+}
+
+/* String member `key` (may be empty) as a URL, as it may be shown
+ * (redacted: refs written before redaction), into a new string. */
+static vs_status get_url(json_t *obj, const char *key, char **out, const char *what, vs_error *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || !json_is_string(v))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" missing or not a string", what, key);
+    const char *s = json_string_value(v);
+    if (json_string_length(v) > 2 * VS_MAX_URL || strlen(s) != json_string_length(v))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" too long", what, key);
+    if (!plain_text(s))
+        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" is not valid", what, key);
+    free(*out);
+    *out = vs_cache_url_dup(s);
+    return *out ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
 }
 
 static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
@@ -202,9 +218,8 @@ static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs
                                 what);
         if ((st = get_hex(s, "sha256", sig->sha256, what, err)))
             return st;
-        if ((st = get_str(s, "url", sig->url, sizeof sig->url, what, true, err)))
+        if ((st = get_url(s, "url", &sig->url, what, err)))
             return st;
-        redact_in_place(sig->url, sizeof sig->url); /* refs written before redaction */
     }
     e->nsigs = json_array_size(arr);
     return VS_OK;
@@ -293,7 +308,7 @@ static vs_status parse_require(json_t *arr, unsigned *out, const char *what, vs_
 vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_cache_entry *out,
                              vs_error *err)
 {
-    memset(out, 0, sizeof *out);
+    vs_cache_entry_clear(out);
     if (len > VS_MAX_REF_FILE)
         return vs_error_set(err, VS_E_INTEGRITY, "%s: larger than the limit of %u bytes", what,
                             VS_MAX_REF_FILE);
@@ -336,8 +351,7 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
         goto out;
     }
     out->size = (uint64_t)json_integer_value(size);
-    if ((st = get_str(root, "url", out->url, sizeof out->url, what, true, err)) ||
-        (redact_in_place(out->url, sizeof out->url), 0) ||
+    if ((st = get_url(root, "url", &out->url, what, err)) ||
         (st = parse_sigs(sigs, out, what, err)) ||
         (st = parse_signers(json_object_get(root, "signers"), out, what, err)) ||
         (st = parse_require(json_object_get(root, "require"), &out->require, what, err)) ||
@@ -367,7 +381,7 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
 out:
     json_decref(root);
     if (st)
-        memset(out, 0, sizeof *out);
+        vs_cache_entry_clear(out);
     return st;
 }
 
@@ -383,17 +397,18 @@ static json_t *entry_to_json(const vs_cache_entry *e)
     json_object_set_new(o, "file", json_string(e->filename));
     json_object_set_new(o, "sha256", json_string(e->sha256));
     json_object_set_new(o, "size", json_integer((json_int_t)e->size));
-    char url[sizeof e->url];
-    vs_url_redact(url, sizeof url, e->url); /* never a password on disk */
-    json_object_set_new(o, "url", json_string(url));
+    char *url = vs_cache_url_dup(e->url); /* never a password on disk */
+    json_object_set_new(o, "url", url ? json_string(url) : NULL);
+    free(url);
     json_t *sigs = json_array();
     for (size_t i = 0; i < e->nsigs && i < VS_CACHE_MAX_SIGS; i++) {
         json_t *s = json_object();
         json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
         json_object_set_new(s, "file", json_string(e->sigs[i].filename));
         json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
-        vs_url_redact(url, sizeof url, e->sigs[i].url);
-        json_object_set_new(s, "url", json_string(url));
+        url = vs_cache_url_dup(e->sigs[i].url);
+        json_object_set_new(s, "url", url ? json_string(url) : NULL);
+        free(url);
         json_array_append_new(sigs, s);
     }
     json_object_set_new(o, "signatures", sigs);
@@ -462,8 +477,9 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
     *out = r;
     *len = n + 1;
     /* round trip: what we write must be what we read back */
-    vs_cache_entry back;
+    vs_cache_entry back = {0};
     vs_status st = vs_cache_ref_parse((const uint8_t *)r, n + 1, "ref", &back, err);
+    vs_cache_entry_clear(&back);
     if (st) {
         free(r);
         *out = NULL;
@@ -582,6 +598,7 @@ vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
                             vs_cache_entry *out, vs_error *err)
 {
     char path[VS_MAX_NAME + VS_MAX_VERSION + 64];
+    vs_cache_entry_clear(out);
     if (!vs_valid_name(name) || !vs_valid_version(version) ||
         ref_path(path, sizeof path, name, version))
         return vs_error_set(err, VS_E_USAGE, "%s@%s: invalid name or version", name, version);
@@ -603,7 +620,7 @@ vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
     if (st)
         return st;
     if (strcmp(out->name, name) != 0 || strcmp(out->version, version) != 0) {
-        memset(out, 0, sizeof *out);
+        vs_cache_entry_clear(out);
         return vs_error_set(err, VS_E_INTEGRITY, "%s: names another package than %s@%s", what,
                             name, version);
     }
@@ -629,6 +646,130 @@ vs_status vs_cache_ref_write(vs_ctx *ctx, const vs_cache_entry *e, vs_error *err
     return st;
 }
 
+/* ---- the entry --------------------------------------------------------------- */
+
+vs_cache_entry *vs_cache_entry_new(void)
+{
+    return calloc(1, sizeof(vs_cache_entry));
+}
+
+void vs_cache_entry_clear(vs_cache_entry *e)
+{
+    if (!e)
+        return;
+    free(e->url);
+    for (size_t i = 0; i < VS_CACHE_MAX_SIGS; i++)
+        free(e->sigs[i].url);
+    memset(e, 0, sizeof *e);
+}
+
+void vs_cache_entry_free(vs_cache_entry *e)
+{
+    vs_cache_entry_clear(e);
+    free(e);
+}
+
+void vs_cache_entry_list_free(vs_cache_entry **list, size_t n)
+{
+    for (size_t i = 0; list && i < n; i++)
+        vs_cache_entry_free(list[i]);
+    free(list);
+}
+
+const char *vs_cache_entry_name(const vs_cache_entry *e)
+{
+    return e ? e->name : "";
+}
+
+const char *vs_cache_entry_version(const vs_cache_entry *e)
+{
+    return e ? e->version : "";
+}
+
+const char *vs_cache_entry_file(const vs_cache_entry *e)
+{
+    return e ? e->filename : "";
+}
+
+const char *vs_cache_entry_sha256(const vs_cache_entry *e)
+{
+    return e ? e->sha256 : "";
+}
+
+uint64_t vs_cache_entry_size(const vs_cache_entry *e)
+{
+    return e ? e->size : 0;
+}
+
+const char *vs_cache_entry_url(const vs_cache_entry *e)
+{
+    return e && e->url ? e->url : "";
+}
+
+unsigned vs_cache_entry_require(const vs_cache_entry *e)
+{
+    return e ? e->require : 0;
+}
+
+int64_t vs_cache_entry_verified(const vs_cache_entry *e)
+{
+    return e ? e->verified : 0;
+}
+
+int64_t vs_cache_entry_signed_at(const vs_cache_entry *e)
+{
+    return e ? e->signed_at : 0;
+}
+
+const char *vs_cache_entry_tool(const vs_cache_entry *e)
+{
+    return e ? e->tool : "";
+}
+
+size_t vs_cache_entry_nsigs(const vs_cache_entry *e)
+{
+    return e && e->nsigs <= VS_CACHE_MAX_SIGS ? e->nsigs : 0;
+}
+
+static const vs_cache_sig *sig_at(const vs_cache_entry *e, size_t i)
+{
+    return i < vs_cache_entry_nsigs(e) ? &e->sigs[i] : NULL;
+}
+
+const char *vs_cache_entry_sig_kind(const vs_cache_entry *e, size_t i)
+{
+    const vs_cache_sig *s = sig_at(e, i);
+    return s ? s->kind : NULL;
+}
+
+const char *vs_cache_entry_sig_file(const vs_cache_entry *e, size_t i)
+{
+    const vs_cache_sig *s = sig_at(e, i);
+    return s ? s->filename : NULL;
+}
+
+const char *vs_cache_entry_sig_sha256(const vs_cache_entry *e, size_t i)
+{
+    const vs_cache_sig *s = sig_at(e, i);
+    return s ? s->sha256 : NULL;
+}
+
+const char *vs_cache_entry_sig_url(const vs_cache_entry *e, size_t i)
+{
+    const vs_cache_sig *s = sig_at(e, i);
+    return s ? (s->url ? s->url : "") : NULL;
+}
+
+size_t vs_cache_entry_nsigners(const vs_cache_entry *e)
+{
+    return e && e->nsigners <= VS_CACHE_MAX_SIGNERS ? e->nsigners : 0;
+}
+
+const char *vs_cache_entry_signer(const vs_cache_entry *e, size_t i)
+{
+    return i < vs_cache_entry_nsigners(e) ? e->signers[i] : NULL;
+}
+
 size_t vs_cache_entry_nkeys(const vs_cache_entry *e)
 {
     return e && e->nkeys <= VS_CACHE_MAX_KEYS ? e->nkeys : 0;
@@ -641,18 +782,25 @@ const char *vs_cache_entry_key(const vs_cache_entry *e, size_t i)
 
 /* ---- public lookups ---------------------------------------------------------- */
 
-vs_status vs_cache_lookup(vs_ctx *ctx, const char *ref, vs_cache_entry *out, vs_error *err)
+vs_status vs_cache_lookup(vs_cache_entry **out, vs_ctx *ctx, const char *ref, vs_error *err)
 {
     char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
-    memset(out, 0, sizeof *out);
+    *out = NULL;
     vs_status st = vs_cache_split_ref(ref, name, version, err);
     if (st)
         return st;
+    vs_cache_entry *e = vs_cache_entry_new();
+    if (!e)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     int lk;
-    if ((st = vs_cache_lock(ctx, LOCK_SH, &lk, err)))
-        return st;
-    st = vs_cache_ref_read(ctx, name, version, out, err);
-    vs_cache_unlock(lk);
+    if (!(st = vs_cache_lock(ctx, LOCK_SH, &lk, err))) {
+        st = vs_cache_ref_read(ctx, name, version, e, err);
+        vs_cache_unlock(lk);
+    }
+    if (st)
+        vs_cache_entry_free(e);
+    else
+        *out = e;
     return st;
 }
 
@@ -669,7 +817,7 @@ char *vs_cache_object_path(vs_ctx *ctx, const char *sha256hex)
 
 static int entry_cmp(const void *a, const void *b)
 {
-    const vs_cache_entry *x = a, *y = b;
+    const vs_cache_entry *x = *(vs_cache_entry *const *)a, *y = *(vs_cache_entry *const *)b;
     int d = strcmp(x->name, y->name);
     return d ? d : vs_version_cmp(x->version, y->version);
 }
@@ -719,7 +867,7 @@ vs_status vs_cache_each_ref(vs_ctx *ctx, vs_cache_ref_fn fn, void *arg, vs_error
 }
 
 struct list_acc {
-    vs_cache_entry *v;
+    vs_cache_entry **v;
     size_t n, cap;
 };
 
@@ -735,26 +883,30 @@ static vs_status list_one(vs_ctx *ctx, const char *name, const char *version, co
     }
     if (acc->n == acc->cap) {
         size_t ncap = acc->cap ? acc->cap * 2 : 16;
-        vs_cache_entry *nv = realloc(acc->v, ncap * sizeof *nv);
+        vs_cache_entry **nv = realloc(acc->v, ncap * sizeof *nv);
         if (!nv)
             return vs_error_set(err, VS_E_INTERNAL, "out of memory");
         acc->v = nv;
         acc->cap = ncap;
     }
-    vs_status st = vs_cache_ref_read(ctx, name, version, &acc->v[acc->n], &e2);
-    if (st == VS_E_INTERNAL) {
-        *err = e2;
-        return st;
-    }
+    vs_cache_entry *e = vs_cache_entry_new();
+    if (!e)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_status st = vs_cache_ref_read(ctx, name, version, e, &e2);
     if (st) {
+        vs_cache_entry_free(e);
+        if (st == VS_E_INTERNAL) {
+            *err = e2;
+            return st;
+        }
         vs_log(ctx, VS_LOG_WARN, "%s (run cache fsck)", e2.message);
         return VS_OK;
     }
-    acc->n++;
+    acc->v[acc->n++] = e;
     return VS_OK;
 }
 
-vs_status vs_cache_list(vs_ctx *ctx, vs_cache_entry **out, size_t *n, vs_error *err)
+vs_status vs_cache_list(vs_cache_entry ***out, size_t *n, vs_ctx *ctx, vs_error *err)
 {
     *out = NULL;
     *n = 0;
@@ -766,7 +918,7 @@ vs_status vs_cache_list(vs_ctx *ctx, vs_cache_entry **out, size_t *n, vs_error *
     st = vs_cache_each_ref(ctx, list_one, &acc, err);
     vs_cache_unlock(lk);
     if (st) {
-        free(acc.v);
+        vs_cache_entry_list_free(acc.v, acc.n);
         return st;
     }
     if (acc.n)

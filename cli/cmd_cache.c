@@ -86,10 +86,10 @@ static json_t *entry_json(vs_ctx *ctx, const vs_cache_entry *e, bool full)
     if (!o)
         o = json_object();
     char ref[300];
-    snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
+    snprintf(ref, sizeof ref, "%s@%s", vs_cache_entry_name(e), vs_cache_entry_version(e));
     json_object_set_new(o, "ref", json_string(ref));
     if (full) {
-        char *path = vs_cache_object_path(ctx, e->sha256);
+        char *path = vs_cache_object_path(ctx, vs_cache_entry_sha256(e));
         json_object_set_new(o, "path", cli_json_str(path));
         free(path);
     }
@@ -103,28 +103,28 @@ static int do_list(cli *c, int argc, char **argv)
     if (rc >= 0)
         return rc;
     vs_error err = VS_ERROR_INIT;
-    vs_cache_entry *v;
+    vs_cache_entry **v;
     size_t n;
-    if (vs_cache_list(ctx, &v, &n, &err) != VS_OK)
+    if (vs_cache_list(&v, &n, ctx, &err) != VS_OK)
         return cli_fail(c, &err);
     if (c->json) {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, entry_json(ctx, &v[i], false));
-        free(v);
+            json_array_append_new(arr, entry_json(ctx, v[i], false));
+        vs_cache_entry_list_free(v, n);
         json_t *o = json_object();
         json_object_set_new(o, "entries", arr);
         return cli_json_ok(c, o);
     }
     for (size_t i = 0; i < n; i++) {
         char ref[300], tb[32];
-        snprintf(ref, sizeof ref, "%s@%s", v[i].name, v[i].version);
-        cli_out(c, "%-40s %12" PRIu64 "  sha256:%.12s  %s\n", ref, v[i].size, v[i].sha256,
-                cli_time(tb, v[i].verified));
+        snprintf(ref, sizeof ref, "%s@%s", vs_cache_entry_name(v[i]), vs_cache_entry_version(v[i]));
+        cli_out(c, "%-40s %12" PRIu64 "  sha256:%.12s  %s\n", ref, vs_cache_entry_size(v[i]),
+                vs_cache_entry_sha256(v[i]), cli_time(tb, vs_cache_entry_verified(v[i])));
     }
     if (n == 0)
         cli_info(c, "the cache is empty\n");
-    free(v);
+    vs_cache_entry_list_free(v, n);
     return 0;
 }
 
@@ -133,9 +133,7 @@ static int do_list(cli *c, int argc, char **argv)
  * exit code. */
 static int lookup_one(cli *c, int argc, char **argv, vs_ctx **ctxp, vs_cache_entry **ep)
 {
-    vs_cache_entry *e = malloc(sizeof *e);
-    if (!e)
-        return 1;
+    vs_cache_entry *e = NULL;
     const char *pos[1];
     vs_error err = VS_ERROR_INIT;
     vs_ctx *ctx;
@@ -148,7 +146,7 @@ static int lookup_one(cli *c, int argc, char **argv, vs_ctx **ctxp, vs_cache_ent
     }
     if (!(ctx = cli_ctx(c, &rc)))
         goto fail;
-    if (vs_cache_lookup(ctx, pos[0], e, &err) != VS_OK) {
+    if (vs_cache_lookup(&e, ctx, pos[0], &err) != VS_OK) {
         rc = cli_fail(c, &err);
         goto fail;
     }
@@ -156,7 +154,7 @@ static int lookup_one(cli *c, int argc, char **argv, vs_ctx **ctxp, vs_cache_ent
     *ep = e;
     return -1;
 fail:
-    free(e);
+    vs_cache_entry_free(e);
     return rc;
 }
 
@@ -169,32 +167,33 @@ static int do_show(cli *c, int argc, char **argv)
         return rc;
     if (c->json) {
         rc = cli_json_ok(c, entry_json(ctx, e, true));
-        free(e);
+        vs_cache_entry_free(e);
         return rc;
     }
     char tb[32];
-    char *path = vs_cache_object_path(ctx, e->sha256);
-    cli_out(c, "ref:       %s@%s\n", e->name, e->version);
-    cli_out(c, "file:      %s\n", e->filename);
-    cli_out(c, "size:      %" PRIu64 "\n", e->size);
-    cli_out(c, "sha256:    %s\n", e->sha256);
+    char *path = vs_cache_object_path(ctx, vs_cache_entry_sha256(e));
+    cli_out(c, "ref:       %s@%s\n", vs_cache_entry_name(e), vs_cache_entry_version(e));
+    cli_out(c, "file:      %s\n", vs_cache_entry_file(e));
+    cli_out(c, "size:      %" PRIu64 "\n", vs_cache_entry_size(e));
+    cli_out(c, "sha256:    %s\n", vs_cache_entry_sha256(e));
     cli_out(c, "path:      %s\n", path ? path : "");
-    cli_out(c, "url:       %s\n", e->url);
-    for (size_t i = 0; i < e->nsigs; i++)
-        cli_out(c, "%-10s %s sha256:%s%s%s\n", e->sigs[i].kind, e->sigs[i].filename,
-                e->sigs[i].sha256, e->sigs[i].url[0] ? " from " : "", e->sigs[i].url);
-    for (size_t i = 0; i < e->nsigners; i++)
-        cli_out(c, "signer:    %s\n", e->signers[i]);
+    cli_out(c, "url:       %s\n", vs_cache_entry_url(e));
+    for (size_t i = 0; i < vs_cache_entry_nsigs(e); i++)
+        cli_out(c, "%-10s %s sha256:%s%s%s\n", vs_cache_entry_sig_kind(e, i),
+                vs_cache_entry_sig_file(e, i), vs_cache_entry_sig_sha256(e, i),
+                vs_cache_entry_sig_url(e, i)[0] ? " from " : "", vs_cache_entry_sig_url(e, i));
+    for (size_t i = 0; i < vs_cache_entry_nsigners(e); i++)
+        cli_out(c, "signer:    %s\n", vs_cache_entry_signer(e, i));
     for (size_t i = 0; i < vs_cache_entry_nkeys(e); i++)
         cli_out(c, "bound to:  %s\n", vs_cache_entry_key(e, i));
     cli_out(c, "require:   %s\n",
-            e->require == VS_REQUIRE_BOTH   ? "gpg,rsa"
-            : e->require == VS_REQUIRE_GPG ? "gpg"
-                                           : "rsa");
-    cli_out(c, "verified:  %s\n", cli_time(tb, e->verified));
-    cli_out(c, "tool:      %s\n", e->tool);
+            vs_cache_entry_require(e) == VS_REQUIRE_BOTH  ? "gpg,rsa"
+            : vs_cache_entry_require(e) == VS_REQUIRE_GPG ? "gpg"
+                                                          : "rsa");
+    cli_out(c, "verified:  %s\n", cli_time(tb, vs_cache_entry_verified(e)));
+    cli_out(c, "tool:      %s\n", vs_cache_entry_tool(e));
     free(path);
-    free(e);
+    vs_cache_entry_free(e);
     return 0;
 }
 
@@ -208,20 +207,20 @@ static int do_path(cli *c, int argc, char **argv)
     /* the library says whether the object is there (and not behind a link) */
     vs_error err = VS_ERROR_INIT;
     int fd;
-    if (vs_cache_open_object(ctx, e->sha256, &fd, &err) != VS_OK) {
-        free(e);
+    if (vs_cache_open_object(&fd, ctx, vs_cache_entry_sha256(e), &err) != VS_OK) {
+        vs_cache_entry_free(e);
         return cli_fail(c, &err);
     }
     close(fd);
-    char *path = vs_cache_object_path(ctx, e->sha256);
+    char *path = vs_cache_object_path(ctx, vs_cache_entry_sha256(e));
     if (!path) {
-        free(e);
+        vs_cache_entry_free(e);
         return 1;
     }
     if (c->json) {
         json_t *o = json_object();
         char ref[300];
-        snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
+        snprintf(ref, sizeof ref, "%s@%s", vs_cache_entry_name(e), vs_cache_entry_version(e));
         json_object_set_new(o, "ref", json_string(ref));
         json_object_set_new(o, "path", json_string(path));
         rc = cli_json_ok(c, o);
@@ -230,7 +229,7 @@ static int do_path(cli *c, int argc, char **argv)
         rc = 0;
     }
     free(path);
-    free(e);
+    vs_cache_entry_free(e);
     return rc;
 }
 
@@ -261,7 +260,7 @@ static int do_fsck(cli *c, int argc, char **argv)
     vs_error err = VS_ERROR_INIT;
     struct damage_acc d = { c, c->json ? json_array() : NULL };
     size_t nd = 0;
-    vs_status st = vs_cache_fsck(ctx, on_damage, &d, &nd, &err);
+    vs_status st = vs_cache_fsck(&nd, ctx, on_damage, &d, &err);
     if (st != VS_OK) {
         json_t *extra = NULL;
         if (d.arr) {
@@ -298,7 +297,7 @@ static int do_gc(cli *c, int argc, char **argv)
         return rc;
     vs_error err = VS_ERROR_INIT;
     size_t refs = 0, objs = 0;
-    if (vs_cache_gc(ctx, keep, &refs, &objs, &err) != VS_OK)
+    if (vs_cache_gc(&refs, &objs, ctx, keep, &err) != VS_OK)
         return cli_fail(c, &err);
     if (c->json) {
         json_t *o = json_object();
@@ -326,7 +325,7 @@ static int do_rm(cli *c, int argc, char **argv)
     }
     vs_error err = VS_ERROR_INIT;
     size_t objs = 0;
-    if (vs_cache_rm(ctx, pos, (size_t)npos, &objs, &err) != VS_OK) {
+    if (vs_cache_rm(&objs, ctx, pos, (size_t)npos, &err) != VS_OK) {
         free(pos);
         return cli_fail(c, &err);
     }

@@ -51,14 +51,14 @@ static void on_item(const char *what, vs_status st, const vs_error *err, const v
     json_object_set_new(o, "ok", json_boolean(st == VS_OK));
     if (st == VS_OK && e) {
         char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
-        snprintf(ref, sizeof ref, "%s@%s", e->name, e->version);
+        snprintf(ref, sizeof ref, "%s@%s", vs_cache_entry_name(e), vs_cache_entry_version(e));
         json_object_set_new(o, "ref", json_string(ref));
-        json_object_set_new(o, "sha256", json_string(e->sha256));
-        json_object_set_new(o, "file", json_string(e->filename));
+        json_object_set_new(o, "sha256", json_string(vs_cache_entry_sha256(e)));
+        json_object_set_new(o, "file", json_string(vs_cache_entry_file(e)));
         bool already = err && err->detail == VS_DETAIL_EXISTS;
         json_object_set_new(o, "already", json_boolean(already));
         cli_info(r->c, "%s %s sha256:%s\n", already ? "already present" : r->verb, ref,
-                 e->sha256);
+                 vs_cache_entry_sha256(e));
     } else {
         const char *message = err && err->message[0] ? err->message : vs_status_describe(st);
         json_object_set_new(o, "code", json_string(vs_status_name(st)));

@@ -214,38 +214,32 @@ int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *
         return rc;
     }
     vs_error err = VS_ERROR_INIT;
-    vs_cache_entry *e = malloc(sizeof *e);
-    if (!e) {
-        json_decref(o);
-        err.status = VS_E_INTERNAL;
-        snprintf(err.message, sizeof err.message, "out of memory");
-        return cli_fail(c, &err);
-    }
+    vs_cache_entry *e = NULL;
     bool already = false;
     vs_verdict *verdict = NULL;
-    vs_status st = vs_cache_fetch(ctx, &a->fo, e, &already, &verdict, &err);
+    vs_status st = vs_cache_fetch(&e, &already, &verdict, ctx, &a->fo, &err);
     if (o) {
         json_object_set_new(o, "signatures", cli_sigs_json(verdict));
         json_object_set_new(o, "verdict", json_string(st == VS_OK ? "trusted" : "rejected"));
     }
     vs_verdict_free(verdict);
     if (st != VS_OK) {
-        free(e);
+        vs_cache_entry_free(e);
         return cli_fail_json(c, &err, o);
     }
-    snprintf(ref, refsize, "%s@%s", e->name, e->version);
+    snprintf(ref, refsize, "%s@%s", vs_cache_entry_name(e), vs_cache_entry_version(e));
     if (o) {
         json_object_set_new(o, "ref", json_string(ref));
-        json_object_set_new(o, "name", json_string(e->name));
-        json_object_set_new(o, "version", json_string(e->version));
-        json_object_set_new(o, "sha256", json_string(e->sha256));
-        json_object_set_new(o, "size", json_integer((json_int_t)e->size));
+        json_object_set_new(o, "name", json_string(vs_cache_entry_name(e)));
+        json_object_set_new(o, "version", json_string(vs_cache_entry_version(e)));
+        json_object_set_new(o, "sha256", json_string(vs_cache_entry_sha256(e)));
+        json_object_set_new(o, "size", json_integer((json_int_t)vs_cache_entry_size(e)));
         json_object_set_new(o, "already", json_boolean(already));
     }
     if (already)
         cli_info(c, "%s already in the cache\n", ref);
     else
-        cli_info(c, "cached %s sha256:%s\n", ref, e->sha256);
-    free(e);
+        cli_info(c, "cached %s sha256:%s\n", ref, vs_cache_entry_sha256(e));
+    vs_cache_entry_free(e);
     return 0;
 }

@@ -83,14 +83,14 @@ void cli_stage_report(cli *c, const char *ref, const char *dest, const vs_stage_
         return;
     json_object_set_new(obj, "ref", json_string(ref));
     /* the package staged: name, version and sha256, as fetch and cache say them */
-    vs_cache_entry *e = c->ctx ? malloc(sizeof *e) : NULL;
+    vs_cache_entry *e = NULL;
     vs_error err = VS_ERROR_INIT;
-    if (e && vs_cache_lookup(c->ctx, ref, e, &err) == VS_OK) {
-        json_object_set_new(obj, "name", json_string(e->name));
-        json_object_set_new(obj, "version", json_string(e->version));
-        json_object_set_new(obj, "sha256", json_string(e->sha256));
+    if (c->ctx && vs_cache_lookup(&e, c->ctx, ref, &err) == VS_OK) {
+        json_object_set_new(obj, "name", json_string(vs_cache_entry_name(e)));
+        json_object_set_new(obj, "version", json_string(vs_cache_entry_version(e)));
+        json_object_set_new(obj, "sha256", json_string(vs_cache_entry_sha256(e)));
     }
-    free(e);
+    vs_cache_entry_free(e);
     json_object_set_new(obj, "dest", json_string(dest));
     json_object_set_new(obj, "layout", json_string(so->flat ? "flat" : "versioned"));
     json_object_set_new(obj, "path", json_string(res->path));

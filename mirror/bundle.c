@@ -47,7 +47,7 @@ static vs_status ar_object(vs_ctx *ctx, struct archive *a, const char *path, con
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     int fd = -1;
     struct stat sb;
-    vs_status st = vs_cache_open_object(ctx, id, &fd, err);
+    vs_status st = vs_cache_open_object(&fd, ctx, id, err);
     if (st)
         goto out;
     if (fstat(fd, &sb) != 0) {
@@ -94,15 +94,15 @@ out:
     return st;
 }
 
-static vs_status export_entries(vs_ctx *ctx, struct archive *a, const vs_cache_entry *es, size_t n,
+static vs_status export_entries(vs_ctx *ctx, struct archive *a, vs_cache_entry *const *es, size_t n,
                                 const char *out, vs_error *err)
 {
     char *idx = NULL;
     size_t len = 0;
-    vs_status st = vs_mirror_index_format(es, n, &idx, &len, err);
+    vs_status st = vs_mirror_index_format(&idx, &len, (const vs_cache_entry *const *)es, n, err);
     if (st)
         return st;
-    int64_t now = n ? es[0].verified : 0;
+    int64_t now = n ? vs_cache_entry_verified(es[0]) : 0;
     st = ar_header(a, VS_MIRROR_INDEX, len, now, out, err);
     if (!st && archive_write_data(a, idx, len) != (la_ssize_t)len)
         st = ar_fail(a, out, err);
@@ -111,13 +111,17 @@ static vs_status export_entries(vs_ctx *ctx, struct archive *a, const vs_cache_e
     if (!st && !buf)
         st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < n && !st; i++) {
-        const vs_cache_entry *e = &es[i];
+        const vs_cache_entry *e = es[i];
         char path[VS_MAX_NAME + VS_MAX_VERSION + 260];
-        snprintf(path, sizeof path, "%s@%s/%s", e->name, e->version, e->filename);
-        st = ar_object(ctx, a, path, e->sha256, e->verified, out, buf, err);
-        for (size_t k = 0; k < e->nsigs && k < VS_CACHE_MAX_SIGS && !st; k++) {
-            snprintf(path, sizeof path, "%s@%s/%s", e->name, e->version, e->sigs[k].filename);
-            st = ar_object(ctx, a, path, e->sigs[k].sha256, e->verified, out, buf, err);
+        snprintf(path, sizeof path, "%s@%s/%s", vs_cache_entry_name(e), vs_cache_entry_version(e),
+                 vs_cache_entry_file(e));
+        st = ar_object(ctx, a, path, vs_cache_entry_sha256(e), vs_cache_entry_verified(e), out, buf,
+                       err);
+        for (size_t k = 0; k < vs_cache_entry_nsigs(e) && !st; k++) {
+            snprintf(path, sizeof path, "%s@%s/%s", vs_cache_entry_name(e),
+                     vs_cache_entry_version(e), vs_cache_entry_sig_file(e, k));
+            st = ar_object(ctx, a, path, vs_cache_entry_sig_sha256(e, k),
+                           vs_cache_entry_verified(e), out, buf, err);
         }
     }
     free(buf);
@@ -133,31 +137,32 @@ vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const
         return vs_error_set(err, VS_E_USAGE, "mirror export: no NAME@VERSION given");
     if (n > VS_MAX_BUNDLE_ENTRIES / (1 + VS_CACHE_MAX_SIGS))
         return vs_error_set(err, VS_E_USAGE, "mirror export: too many packages");
-    vs_cache_entry *es = calloc(n, sizeof *es);
+    vs_cache_entry **es = calloc(n, sizeof *es);
     if (!es)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     vs_status st = VS_OK;
     for (size_t i = 0; i < n && !st; i++) {
-        st = vs_cache_lookup(ctx, refs[i], &es[i], err);
+        st = vs_cache_lookup(&es[i], ctx, refs[i], err);
         for (size_t k = 0; k < i && !st; k++)
-            if (!strcmp(es[k].name, es[i].name) && !strcmp(es[k].version, es[i].version))
+            if (!strcmp(vs_cache_entry_name(es[k]), vs_cache_entry_name(es[i])) &&
+                !strcmp(vs_cache_entry_version(es[k]), vs_cache_entry_version(es[i])))
                 st = vs_error_set(err, VS_E_USAGE, "%s: given twice", refs[i]);
-        if (!st && !vs_mirror_valid_file(es[i].filename))
+        if (!st && !vs_mirror_valid_file(vs_cache_entry_file(es[i])))
             st = vs_error_set(err, VS_E_USAGE, "%s: file name %s cannot go in a bundle", refs[i],
-                              es[i].filename);
-        for (size_t k = 0; !st && k < es[i].nsigs; k++)
-            if (!vs_mirror_valid_file(es[i].sigs[k].filename))
+                              vs_cache_entry_file(es[i]));
+        for (size_t k = 0; !st && k < vs_cache_entry_nsigs(es[i]); k++)
+            if (!vs_mirror_valid_file(vs_cache_entry_sig_file(es[i], k)))
                 st = vs_error_set(err, VS_E_USAGE, "%s: file name %s cannot go in a bundle",
-                                  refs[i], es[i].sigs[k].filename);
+                                  refs[i], vs_cache_entry_sig_file(es[i], k));
     }
     if (st) {
-        free(es);
+        vs_cache_entry_list_free(es, n);
         return st;
     }
     /* the temporary file goes beside `out`, so that the rename is atomic */
     char *dir = strdup(out);
     if (!dir) {
-        free(es);
+        vs_cache_entry_list_free(es, n);
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     }
     char *slash = strrchr(dir, '/');
@@ -207,7 +212,7 @@ vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const
     if (dfd >= 0)
         close(dfd);
     free(dir);
-    free(es);
+    vs_cache_entry_list_free(es, n);
     return st;
 }
 
@@ -546,9 +551,9 @@ static void name_member(vs_error *err, const char *bundle, const char *dir,
     vs_error_relabel(err, subj);
 }
 
-static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir,
-                           const vs_mirror_pkg *m, const vs_mirror_import_opts *o,
-                           const vs_config *cfg, vs_cache_entry *e, vs_error *err)
+static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir, const vs_mirror_pkg *m,
+                           const vs_mirror_import_opts *o, const vs_config *cfg, vs_cache_entry **e,
+                           vs_error *err)
 {
     char subj[VS_ERROR_SUBJECT_MAX];
     member(subj, sizeof subj, bundle, m->name, m->version, m->file);
@@ -614,7 +619,7 @@ static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir,
         fo.nkeys = nkeys;
         vs_verdict *v = NULL;
         bool already = false;
-        st = vs_cache_fetch(ctx, &fo, e, &already, &v, err);
+        st = vs_cache_fetch(e, &already, &v, ctx, &fo, err);
         vs_verdict_free(v);
         if (st == VS_OK && already && err)
             vs_error_set_detail(err, VS_DETAIL_EXISTS); /* reported "already present" */
@@ -711,17 +716,16 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
     /* only now, with the whole bundle read and checked, does anything reach the cache */
     vs_status worst = st;
     size_t good = 0, bad = 0;
-    vs_cache_entry *e = st ? NULL : malloc(sizeof *e);
-    if (!st && !e)
-        worst = st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     for (size_t i = 0; !st && i < npk; i++) {
         vs_error ie = VS_ERROR_INIT;
-        vs_status s = admit_one(ctx, bundle, dir, &pk[i], o, cfg, e, &ie);
+        vs_cache_entry *e = NULL;
+        vs_status s = admit_one(ctx, bundle, dir, &pk[i], o, cfg, &e, &ie);
         char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
         snprintf(ref, sizeof ref, "%s@%s", pk[i].name, pk[i].version);
         if (o->cb)
             o->cb(ref, s, s || ie.detail == VS_DETAIL_EXISTS ? &ie : NULL, s ? NULL : e,
                   o->payload);
+        vs_cache_entry_free(e);
         if (s == VS_OK) {
             good++;
             continue;
@@ -733,7 +737,6 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
                 *err = ie;
         }
     }
-    free(e);
     if (r.tmpfd >= 0)
         close(r.tmpfd);
     if (dir) {

@@ -15,7 +15,7 @@ vs_status vs_mirror_copy_object(vs_ctx *ctx, const char *sha256hex, int dirfd, c
     if (!path)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     int fd;
-    vs_status ost = vs_cache_open_object(ctx, sha256hex, &fd, err);
+    vs_status ost = vs_cache_open_object(&fd, ctx, sha256hex, err);
     if (ost) {
         free(path);
         return ost;

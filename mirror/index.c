@@ -101,7 +101,7 @@ done:
     return st;
 }
 
-vs_status vs_mirror_index_format(const vs_cache_entry *e, size_t n, char **out, size_t *len,
+vs_status vs_mirror_index_format(char **out, size_t *len, const vs_cache_entry *const *e, size_t n,
                                  vs_error *err)
 {
     *out = NULL;
@@ -111,22 +111,22 @@ vs_status vs_mirror_index_format(const vs_cache_entry *e, size_t n, char **out, 
         json_t *o = json_object(), *signers = json_array(), *files = json_array();
         oom = !o || !signers || !files;
         if (!oom) {
-            json_object_set_new(o, "name", json_string(e[i].name));
-            json_object_set_new(o, "version", json_string(e[i].version));
-            json_object_set_new(o, "file", json_string(e[i].filename));
-            json_object_set_new(o, "sha256", json_string(e[i].sha256));
-            json_object_set_new(o, "size", json_integer((json_int_t)e[i].size));
-            for (size_t k = 0; k < e[i].nsigners && k < VS_CACHE_MAX_SIGNERS; k++)
-                json_array_append_new(signers, json_string(e[i].signers[k]));
-            for (size_t k = 0; k < e[i].nsigs && k < VS_CACHE_MAX_SIGS; k++) {
+            json_object_set_new(o, "name", json_string(vs_cache_entry_name(e[i])));
+            json_object_set_new(o, "version", json_string(vs_cache_entry_version(e[i])));
+            json_object_set_new(o, "file", json_string(vs_cache_entry_file(e[i])));
+            json_object_set_new(o, "sha256", json_string(vs_cache_entry_sha256(e[i])));
+            json_object_set_new(o, "size", json_integer((json_int_t)vs_cache_entry_size(e[i])));
+            for (size_t k = 0; k < vs_cache_entry_nsigners(e[i]); k++)
+                json_array_append_new(signers, json_string(vs_cache_entry_signer(e[i], k)));
+            for (size_t k = 0; k < vs_cache_entry_nsigs(e[i]); k++) {
                 json_t *f = json_object();
                 if (!f) {
                     oom = true;
                     break;
                 }
-                json_object_set_new(f, "kind", json_string(e[i].sigs[k].kind));
-                json_object_set_new(f, "file", json_string(e[i].sigs[k].filename));
-                json_object_set_new(f, "sha256", json_string(e[i].sigs[k].sha256));
+                json_object_set_new(f, "kind", json_string(vs_cache_entry_sig_kind(e[i], k)));
+                json_object_set_new(f, "file", json_string(vs_cache_entry_sig_file(e[i], k)));
+                json_object_set_new(f, "sha256", json_string(vs_cache_entry_sig_sha256(e[i], k)));
                 json_array_append_new(files, f);
             }
         }

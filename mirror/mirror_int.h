@@ -61,7 +61,7 @@ vs_status vs_mirror_index_parse(const uint8_t *p, size_t len, const char *what,
 
 /* JSON text of an index of entries e[0..n) (each with sha256, size, signers
  * and its files). *out malloc'd; VS_E_INTERNAL on OOM. */
-vs_status vs_mirror_index_format(const vs_cache_entry *e, size_t n, char **out, size_t *len,
+vs_status vs_mirror_index_format(char **out, size_t *len, const vs_cache_entry *const *e, size_t n,
                                  vs_error *err);
 
 /* Parse a URL list (untrusted): lines trimmed of blanks, '#' comments and

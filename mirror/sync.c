@@ -20,7 +20,7 @@ typedef struct item {
     size_t nbases;
     vs_status st;
     vs_error err;
-    vs_cache_entry e;
+    vs_cache_entry *e; /* what the fetch admitted (or found) */
 } item;
 
 typedef struct pool {
@@ -53,7 +53,7 @@ static void *worker(void *arg)
         }
         vs_verdict *v = NULL;
         bool already = false;
-        it->st = vs_cache_fetch(ctx, &it->fo, &it->e, &already, &v, &it->err);
+        it->st = vs_cache_fetch(&it->e, &already, &v, ctx, &it->fo, &it->err);
         vs_verdict_free(v);
     }
     vs_ctx_free(ctx);
@@ -80,25 +80,27 @@ static vs_status place(vs_ctx *ctx, const vs_cache_entry *e, int dfd, const char
 {
     const char *files[1 + VS_CACHE_MAX_SIGS], *ids[1 + VS_CACHE_MAX_SIGS];
     size_t nf = 0;
-    files[nf] = e->filename;
-    ids[nf++] = e->sha256;
-    for (size_t i = 0; i < e->nsigs && i < VS_CACHE_MAX_SIGS; i++) {
-        files[nf] = e->sigs[i].filename;
-        ids[nf++] = e->sigs[i].sha256;
+    files[nf] = vs_cache_entry_file(e);
+    ids[nf++] = vs_cache_entry_sha256(e);
+    for (size_t i = 0; i < vs_cache_entry_nsigs(e); i++) {
+        files[nf] = vs_cache_entry_sig_file(e, i);
+        ids[nf++] = vs_cache_entry_sig_sha256(e, i);
     }
     char shown[VS_ERROR_SUBJECT_MAX];
     for (size_t i = 0; i < nf; i++)
         if (!vs_mirror_valid_file(files[i])) {
-            snprintf(shown, sizeof shown, "%s@%s", e->name, e->version);
+            snprintf(shown, sizeof shown, "%s@%s", vs_cache_entry_name(e),
+                     vs_cache_entry_version(e));
             return vs_error_subj(err, VS_E_USAGE, shown,
                                  "'%s' is not a plain file name for a mirror tree", files[i]);
         }
     int nfd = -1, vfd = -1;
-    snprintf(shown, sizeof shown, "%s/%s", dest, e->name);
-    vs_status st = subdir(dfd, e->name, shown, &nfd, err);
-    snprintf(shown, sizeof shown, "%s/%s/%s", dest, e->name, e->version);
+    snprintf(shown, sizeof shown, "%s/%s", dest, vs_cache_entry_name(e));
+    vs_status st = subdir(dfd, vs_cache_entry_name(e), shown, &nfd, err);
+    snprintf(shown, sizeof shown, "%s/%s/%s", dest, vs_cache_entry_name(e),
+             vs_cache_entry_version(e));
     if (!st)
-        st = subdir(nfd, e->version, shown, &vfd, err);
+        st = subdir(nfd, vs_cache_entry_version(e), shown, &vfd, err);
     for (size_t i = 0; !st && i < nf; i++)
         st = vs_mirror_copy_object(ctx, ids[i], vfd, files[i], err);
     if (!st)
@@ -134,20 +136,21 @@ static vs_status write_index(const item *items, size_t n, int dfd, const char *d
                              vs_error *err)
 {
     size_t nok = 0;
-    vs_cache_entry *es = malloc((n ? n : 1) * sizeof *es);
+    const vs_cache_entry **es = malloc((n ? n : 1) * sizeof *es);
     if (!es)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++) {
         bool dup = false;
         for (size_t k = 0; k < nok && items[i].st == VS_OK; k++)
-            dup = dup || (!strcmp(es[k].name, items[i].e.name) &&
-                          !strcmp(es[k].version, items[i].e.version));
+            dup =
+                dup || (!strcmp(vs_cache_entry_name(es[k]), vs_cache_entry_name(items[i].e)) &&
+                        !strcmp(vs_cache_entry_version(es[k]), vs_cache_entry_version(items[i].e)));
         if (items[i].st == VS_OK && !dup)
             es[nok++] = items[i].e;
     }
     char *text = NULL;
     size_t len = 0;
-    vs_status st = vs_mirror_index_format(es, nok, &text, &len, err);
+    vs_status st = vs_mirror_index_format(&text, &len, es, nok, err);
     if (st) {
         free(es);
         return st;
@@ -178,7 +181,8 @@ static vs_status write_index(const item *items, size_t n, int dfd, const char *d
             continue;
         bool keep = true;
         for (size_t k = 0; k < nok && keep; k++)
-            keep = strcmp(es[k].name, nm) || strcmp(es[k].version, vr);
+            keep =
+                strcmp(vs_cache_entry_name(es[k]), nm) || strcmp(vs_cache_entry_version(es[k]), vr);
         for (size_t j = 0; keep && j <= json_array_size(fs); j++) {
             const char *f = j == 0 ? fn
                                    : json_string_value(json_object_get(
@@ -245,6 +249,7 @@ static void items_free(item *items, size_t n)
     for (size_t i = 0; items && i < n; i++) {
         vs_source_release_free(items[i].rel);
         vs_source_mirror_bases_free(items[i].bases, items[i].nbases);
+        vs_cache_entry_free(items[i].e);
     }
     free(items);
 }
@@ -330,7 +335,7 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
 
     for (size_t i = 0; i < n; i++)
         if (p.items[i].st == VS_OK)
-            p.items[i].st = place(ctx, &p.items[i].e, dfd, opts->dest, &p.items[i].err);
+            p.items[i].st = place(ctx, p.items[i].e, dfd, opts->dest, &p.items[i].err);
     vs_error ierr = VS_ERROR_INIT;
     vs_status ist = write_index(p.items, n, dfd, opts->dest, &ierr);
 
@@ -339,7 +344,7 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
     for (size_t i = 0; i < n; i++) {
         item *it = &p.items[i];
         if (opts->cb)
-            opts->cb(it->line, it->st, it->st ? &it->err : NULL, it->st ? NULL : &it->e,
+            opts->cb(it->line, it->st, it->st ? &it->err : NULL, it->st ? NULL : it->e,
                      opts->payload);
         if (it->st == VS_OK) {
             good++;

@@ -35,14 +35,15 @@ static const char *signer_type(const char *fpr)
 static json_t *signatures_json(const vs_cache_entry *e)
 {
     json_t *sigs = json_array();
-    for (size_t i = 0; i < e->nsigs && i < VS_CACHE_MAX_SIGS; i++) {
+    for (size_t i = 0; i < vs_cache_entry_nsigs(e); i++) {
         json_t *s = json_object();
-        json_object_set_new(s, "kind", json_string(e->sigs[i].kind));
-        json_object_set_new(s, "file", json_string(e->sigs[i].filename));
-        json_object_set_new(s, "sha256", json_string(e->sigs[i].sha256));
-        char url[sizeof e->sigs[i].url]; /* as stored: no credentials, but make sure */
-        vs_url_redact(url, sizeof url, e->sigs[i].url);
-        json_object_set_new(s, "url", str_or_null(url));
+        json_object_set_new(s, "kind", json_string(vs_cache_entry_sig_kind(e, i)));
+        json_object_set_new(s, "file", json_string(vs_cache_entry_sig_file(e, i)));
+        json_object_set_new(s, "sha256", json_string(vs_cache_entry_sig_sha256(e, i)));
+        char *url = vs_cache_url_dup(vs_cache_entry_sig_url(e, i)); /* stored without
+                                                                       credentials; make sure */
+        json_object_set_new(s, "url", url ? str_or_null(url) : NULL);
+        free(url);
         json_array_append_new(sigs, s);
     }
     return sigs;
@@ -51,10 +52,10 @@ static json_t *signatures_json(const vs_cache_entry *e)
 static json_t *signers_json(const vs_cache_entry *e)
 {
     json_t *signers = json_array();
-    for (size_t i = 0; i < e->nsigners && i < VS_CACHE_MAX_SIGNERS; i++) {
+    for (size_t i = 0; i < vs_cache_entry_nsigners(e); i++) {
         json_t *s = json_object();
-        json_object_set_new(s, "type", json_string(signer_type(e->signers[i])));
-        json_object_set_new(s, "fingerprint", json_string(e->signers[i]));
+        json_object_set_new(s, "type", json_string(signer_type(vs_cache_entry_signer(e, i))));
+        json_object_set_new(s, "fingerprint", json_string(vs_cache_entry_signer(e, i)));
         json_array_append_new(signers, s);
     }
     return signers;
@@ -64,19 +65,20 @@ char *vs_provenance_format(const vs_cache_entry *e, const char *arch, const uint
                            unsigned nmachines, int64_t now)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "name", json_string(e->name));
-    json_object_set_new(o, "version", json_string(e->version));
-    json_object_set_new(o, "package", json_string(e->filename));
-    json_object_set_new(o, "sha256", json_string(e->sha256));
-    json_object_set_new(o, "size", json_integer((json_int_t)e->size));
-    char url[sizeof e->url]; /* as stored: no credentials, but make sure */
-    vs_url_redact(url, sizeof url, e->url);
-    json_object_set_new(o, "url", str_or_null(url));
+    json_object_set_new(o, "name", json_string(vs_cache_entry_name(e)));
+    json_object_set_new(o, "version", json_string(vs_cache_entry_version(e)));
+    json_object_set_new(o, "package", json_string(vs_cache_entry_file(e)));
+    json_object_set_new(o, "sha256", json_string(vs_cache_entry_sha256(e)));
+    json_object_set_new(o, "size", json_integer((json_int_t)vs_cache_entry_size(e)));
+    char *url = vs_cache_url_dup(vs_cache_entry_url(e)); /* as stored: no credentials, but
+                                                             make sure */
+    json_object_set_new(o, "url", url ? str_or_null(url) : NULL);
+    free(url);
     json_object_set_new(o, "signatures", signatures_json(e));
     json_object_set_new(o, "signers", signers_json(e));
-    json_object_set_new(o, "signed", iso_time(e->signed_at));
+    json_object_set_new(o, "signed", iso_time(vs_cache_entry_signed_at(e)));
     json_object_set_new(o, "verified", iso_time(now));
-    json_object_set_new(o, "admitted", iso_time(e->verified));
+    json_object_set_new(o, "admitted", iso_time(vs_cache_entry_verified(e)));
     if (arch && *arch) {
         json_object_set_new(o, "arch", json_string(arch));
     } else if (nmachines > 0) {

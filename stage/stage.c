@@ -108,7 +108,8 @@ static vs_status apply_rules(vrun *r, vs_error *err)
     const vs_cache_entry *e = r->src->entry;
     if (!r->d.current[0] || r->opts->allow_downgrade)
         return VS_OK;
-    vs_status st = vs_stage_downgrade_rule(r->d.path, r->d.current, e->version, false, err);
+    vs_status st =
+        vs_stage_downgrade_rule(r->d.path, r->d.current, vs_cache_entry_version(e), false, err);
     if (st)
         return st;
     char tree[VS_MAX_VERSION + 16];
@@ -120,7 +121,8 @@ static vs_status apply_rules(vrun *r, vs_error *err)
         close(tfd);
     if (!known)
         return VS_OK; /* a tree without readable provenance tells no signature time */
-    vs_stage_facts now = { e->name, e->version, e->signed_at };
+    vs_stage_facts now = {vs_cache_entry_name(e), vs_cache_entry_version(e),
+                          vs_cache_entry_signed_at(e)};
     vs_stage_facts cur = { p.name, p.version, p.signed_at };
     return vs_stage_rollback_rule(r->d.path, &now, &cur, false, err);
 }
@@ -129,7 +131,7 @@ static vs_status apply_rules(vrun *r, vs_error *err)
  * staged before (which also repairs a damaged one). */
 static vs_status place_version(vrun *r, vs_error *err)
 {
-    const char *v = r->src->entry->version;
+    const char *v = vs_cache_entry_version(r->src->entry);
     if (mkdirat(r->d.fd, "versions", 0755) == 0)
         r->made_versions = true;
     else if (errno != EEXIST)
@@ -160,7 +162,7 @@ static vs_status place_version(vrun *r, vs_error *err)
 static vs_status switch_current(vrun *r, vs_error *err)
 {
     char link[VS_MAX_VERSION + 16];
-    snprintf(link, sizeof link, "versions/%s", r->src->entry->version);
+    snprintf(link, sizeof link, "versions/%s", vs_cache_entry_version(r->src->entry));
     if (symlinkat(link, r->w.fd, WORK_CURRENT) != 0 ||
         renameat(r->w.fd, WORK_CURRENT, r->d.fd, "current") != 0)
         return vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->d.path, "switch current");
@@ -188,7 +190,7 @@ static void prune_versions(vrun *r)
         closedir(dir);
     else if (fd >= 0)
         close(fd);
-    vs_stage_prune_select(v, n, r->src->entry->version, r->opts->keep, remove);
+    vs_stage_prune_select(v, n, vs_cache_entry_version(r->src->entry), r->opts->keep, remove);
     for (size_t i = 0; i < n; i++) {
         char old[VS_MAX_VERSION + 8];
         snprintf(old, sizeof old, "old-%s", v[i]);
@@ -206,7 +208,7 @@ static void prune_versions(vrun *r)
 /* The one exit: take back what is not committed, remove what this run made. */
 static void finish_versioned(vrun *r, vs_status st)
 {
-    const char *v = r->src->entry->version;
+    const char *v = vs_cache_entry_version(r->src->entry);
     if (st && r->placed) {
         if (r->exchanged)
             rename_exchange(r->w.fd, WORK_TREE, r->vfd, v);
@@ -242,7 +244,8 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
         st = switch_current(&r, err);
     if (!st) {
         prune_versions(&r);
-        snprintf(res->path, sizeof res->path, "%s/versions/%s", dest, src->entry->version);
+        snprintf(res->path, sizeof res->path, "%s/versions/%s", dest,
+                 vs_cache_entry_version(src->entry));
     }
     finish_versioned(&r, st);
     return st;
@@ -339,7 +342,7 @@ vs_status vs_stage_source_run(vs_ctx *ctx, const vs_stage_source *src, const cha
     memset(res, 0, sizeof *res);
     if (!dest || !*dest)
         return vs_error_set(err, VS_E_USAGE, "stage: no destination directory given");
-    if (!src->entry || !vs_valid_version(src->entry->version))
+    if (!src->entry || !vs_valid_version(vs_cache_entry_version(src->entry)))
         return vs_error_subj(err, VS_E_USAGE, src->label, "invalid version");
     vs_status st = vs_gcrypt_init(err);
     if (st)

@@ -32,23 +32,23 @@ static vs_status recheck_binding(const vs_cache_entry *e, const vs_stage_opts *o
                                  vs_error *err)
 {
     size_t nb = vs_cache_entry_nkeys(e);
-    for (size_t i = 0; i < e->nsigners; i++) {
+    for (size_t i = 0; i < vs_cache_entry_nsigners(e); i++) {
         bool bound = nb == 0;
         for (size_t k = 0; k < nb && !bound; k++) {
             const char *key = vs_cache_entry_key(e, k);
-            bound = key && strcasecmp(key, e->signers[i]) == 0;
+            bound = key && strcasecmp(key, vs_cache_entry_signer(e, i)) == 0;
         }
         if (!bound) {
             vs_error_subj(err, VS_E_VERIFY, ref,
                           "signer key %s is not one of the keys its source is bound to",
-                          e->signers[i]);
+                          vs_cache_entry_signer(e, i));
             vs_error_hint(err, "see the ref's keys with `vetstage cache show %s`", ref);
             return VS_E_VERIFY;
         }
-        if (o && o->nkeys && !in_list(e->signers[i], o->keys, o->nkeys)) {
+        if (o && o->nkeys && !in_list(vs_cache_entry_signer(e, i), o->keys, o->nkeys)) {
             vs_error_subj(err, VS_E_VERIFY, ref,
                           "signer key %s is not one of the keys its source is bound to now",
-                          e->signers[i]);
+                          vs_cache_entry_signer(e, i));
             vs_error_hint(err, "fetch it again through its source (vetstage fetch %s), or "
                                "bind the source to that key",
                           ref);
@@ -62,29 +62,29 @@ static vs_status recheck_binding(const vs_cache_entry *e, const vs_stage_opts *o
 static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const char *ref,
                                  vs_error *err)
 {
-    if (e->nsigners == 0)
+    if (vs_cache_entry_nsigners(e) == 0)
         return vs_error_subj(err, VS_E_VERIFY, ref, "the cache records no signer for it");
     vs_key_info *keys = NULL;
     size_t nkeys = 0;
     vs_status st = vs_keys_list(ctx, &keys, &nkeys, err);
     if (st)
         return st;
-    for (size_t i = 0; i < e->nsigners && st == VS_OK; i++) {
+    for (size_t i = 0; i < vs_cache_entry_nsigners(e) && st == VS_OK; i++) {
         const vs_key_info *k = NULL;
         for (size_t j = 0; j < nkeys && !k; j++)
-            if (strcasecmp(keys[j].fingerprint, e->signers[i]) == 0)
+            if (strcasecmp(keys[j].fingerprint, vs_cache_entry_signer(e, i)) == 0)
                 k = &keys[j];
         if (!k) {
             st = vs_error_subj(err, VS_E_VERIFY, ref,
                                "signer key %s was removed from the trust store after the "
                                "package was admitted",
-                               e->signers[i]);
+                               vs_cache_entry_signer(e, i));
             vs_error_hint(err, "import the key again if it is still trusted "
                                "(vetstage keys import), or fetch a release signed by a stored key");
         } else if (k->revoked) {
             st = vs_error_subj(err, VS_E_VERIFY, ref,
                                "signer key %s has been revoked since the package was admitted",
-                               e->signers[i]);
+                               vs_cache_entry_signer(e, i));
             vs_error_hint(err, "fetch a release signed by a key that is not revoked");
         }
     }
@@ -103,11 +103,11 @@ static vs_status recheck_bytes(int fd, const vs_cache_entry *e, const char *ref,
     if (vs_sha256_fd(fd, ref, d, &size, &e2) != VS_OK)
         return vs_error_subj(err, VS_E_INTERNAL, ref, "cannot read the package in the cache: %s",
                              e2.reason[0] ? e2.reason : e2.message);
-    if (memcmp(d, digest, VS_SHA256_LEN) != 0 || size != e->size) {
+    if (memcmp(d, digest, VS_SHA256_LEN) != 0 || size != vs_cache_entry_size(e)) {
         vs_error_subj(err, VS_E_VERIFY, ref,
                       "the package in the cache was altered after admission (its sha256 is "
                       "no longer %s)",
-                      e->sha256);
+                      vs_cache_entry_sha256(e));
         vs_error_hint(err, "run `vetstage cache fsck`, then fetch the package again");
         return VS_E_VERIFY;
     }
@@ -119,13 +119,14 @@ static vs_status recheck_bytes(int fd, const vs_cache_entry *e, const char *ref,
 static vs_status open_object(vs_ctx *ctx, const vs_cache_entry *e, const char *ref,
                              uint8_t digest[VS_SHA256_LEN], int *fd, vs_error *err)
 {
-    if (!vs_unhex(digest, VS_SHA256_LEN, e->sha256, strlen(e->sha256)))
+    if (!vs_unhex(digest, VS_SHA256_LEN, vs_cache_entry_sha256(e),
+                  strlen(vs_cache_entry_sha256(e))))
         return vs_error_subj(err, VS_E_INTEGRITY, ref, "bad object id in the cache");
     vs_error e2 = VS_ERROR_INIT;
-    vs_status st = vs_cache_open_object(ctx, e->sha256, fd, &e2);
+    vs_status st = vs_cache_open_object(fd, ctx, vs_cache_entry_sha256(e), &e2);
     if (st && e2.detail == VS_DETAIL_NOT_FOUND) {
         vs_error_subj(err, VS_E_VERIFY, ref, "package object %s in the cache: missing",
-                      e->sha256);
+                      vs_cache_entry_sha256(e));
         vs_error_hint(err, "run `vetstage cache fsck`, then fetch the package again");
         return VS_E_VERIFY;
     }
@@ -146,12 +147,10 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
     memset(res, 0, sizeof *res);
     if (!ctx || !ref)
         return vs_error_set(err, VS_E_USAGE, "stage: no package given");
-    vs_cache_entry *e = calloc(1, sizeof *e);
-    if (!e)
-        return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
+    vs_cache_entry *e = NULL;
     int fd = -1;
     uint8_t digest[VS_SHA256_LEN];
-    vs_status st = vs_cache_lookup(ctx, ref, e, err);
+    vs_status st = vs_cache_lookup(&e, ctx, ref, err);
     if (!st)
         st = open_object(ctx, e, ref, digest, &fd, err);
     if (!st)
@@ -163,16 +162,17 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
     if (!st)
         st = vs_staged_prepare(ctx, err);
     if (!st) {
-        vs_stage_source src = { fd, e, e->filename[0] ? e->filename : ref, digest };
+        vs_stage_source src = {fd, e, vs_cache_entry_file(e)[0] ? vs_cache_entry_file(e) : ref,
+                               digest};
         st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
     }
     if (!st) {
         char nv[VS_MAX_NAME + VS_MAX_VERSION + 2];
-        snprintf(nv, sizeof nv, "%s@%s", e->name, e->version);
+        snprintf(nv, sizeof nv, "%s@%s", vs_cache_entry_name(e), vs_cache_entry_version(e));
         st = vs_staged_record(ctx, dest, nv, err);
     }
     if (fd >= 0)
         close(fd);
-    free(e);
+    vs_cache_entry_free(e);
     return st;
 }

@@ -31,40 +31,59 @@ extern "C" {
  * BASE/NAME/VERSION and BASE, see vs_source_mirror_bases). */
 #define VS_CACHE_MAX_MIRRORS 32
 
-/* A signature-side object kept with a package. */
-typedef struct vs_cache_sig {
-    char kind[16];      /* "gpg-sig", "checksums", "checksums-sig", "rsa-sig" */
-    char filename[256]; /* original file name */
-    char sha256[65];    /* object id */
-    char url[4096];     /* where it came from ("" if imported from disk) */
-} vs_cache_sig;
+/*
+ * A cached package: an opaque entry, read with the accessors below. Every
+ * function that gives one allocates it; the caller frees it with
+ * vs_cache_entry_free(). Strings returned by the accessors are borrowed
+ * from the entry (valid until it is freed) and never NULL for an index in
+ * range; URLs are kept whole (any length fetch accepts) and as stored, that
+ * is without credentials (vs_url_redact).
+ */
+typedef struct vs_cache_entry vs_cache_entry;
 
-typedef struct vs_cache_entry {
-    char name[129];
-    char version[129];
-    char filename[256]; /* original package file name */
-    char sha256[65];    /* package object id */
-    uint64_t size;
-    char url[4096];     /* source URL of the package */
-    vs_cache_sig sigs[VS_CACHE_MAX_SIGS];
-    size_t nsigs;
-    char signers[VS_CACHE_MAX_SIGNERS][VS_FPR_MAX];
-    size_t nsigners;
-    unsigned require;   /* VS_REQUIRE_* policy the package was admitted under */
-    int64_t verified;   /* unix time of verification */
-    char tool[64];      /* "vetstage VERSION" that admitted it */
-    int64_t signed_at;  /* newest counting OpenPGP signature at admission (unix
-                           time; 0 none or unknown): the rollback rule at stage */
-    /* Key binding the package was admitted under (normalised fingerprints;
-     * none: any key in the store). Read with the accessors below. */
-    char keys[VS_CACHE_MAX_KEYS][VS_FPR_MAX];
-    size_t nkeys;
-} vs_cache_entry;
+/* Free an entry (NULL is fine). */
+VS_EXTERN void vs_cache_entry_free(vs_cache_entry *e);
+/* Free an array from vs_cache_list and every entry in it (NULL is fine). */
+VS_EXTERN void vs_cache_entry_list_free(vs_cache_entry **list, size_t n);
 
-/* The key binding recorded in an entry: how many fingerprints (0: none,
- * any key in the store counts), and the i-th (borrowed from e; NULL when
- * i is out of range). vs_cache_reverify applies it by itself; stage and
- * import pass it on as vs_verify_opts.keys / vs_cache_fetch_opts.keys. */
+VS_EXTERN const char *vs_cache_entry_name(const vs_cache_entry *e);
+VS_EXTERN const char *vs_cache_entry_version(const vs_cache_entry *e);
+/* The package's original file name. */
+VS_EXTERN const char *vs_cache_entry_file(const vs_cache_entry *e);
+/* The package object id (64 lower-case hex). */
+VS_EXTERN const char *vs_cache_entry_sha256(const vs_cache_entry *e);
+VS_EXTERN uint64_t vs_cache_entry_size(const vs_cache_entry *e);
+/* Where the package came from ("" when imported from disk). */
+VS_EXTERN const char *vs_cache_entry_url(const vs_cache_entry *e);
+/* VS_REQUIRE_* policy the package was admitted under. */
+VS_EXTERN unsigned vs_cache_entry_require(const vs_cache_entry *e);
+/* Unix time of verification. */
+VS_EXTERN int64_t vs_cache_entry_verified(const vs_cache_entry *e);
+/* Newest counting OpenPGP signature at admission (unix time; 0: none or
+ * unknown): the rollback rule at stage. */
+VS_EXTERN int64_t vs_cache_entry_signed_at(const vs_cache_entry *e);
+/* "vetstage VERSION" that admitted it ("" when unknown). */
+VS_EXTERN const char *vs_cache_entry_tool(const vs_cache_entry *e);
+
+/* The signature-side objects kept with the package (at most
+ * VS_CACHE_MAX_SIGS), and of the i-th: its kind ("gpg-sig", "checksums",
+ * "checksums-sig", "rsa-sig"), original file name, object id and URL ("" if
+ * imported from disk). NULL when i is out of range. */
+VS_EXTERN size_t vs_cache_entry_nsigs(const vs_cache_entry *e);
+VS_EXTERN const char *vs_cache_entry_sig_kind(const vs_cache_entry *e, size_t i);
+VS_EXTERN const char *vs_cache_entry_sig_file(const vs_cache_entry *e, size_t i);
+VS_EXTERN const char *vs_cache_entry_sig_sha256(const vs_cache_entry *e, size_t i);
+VS_EXTERN const char *vs_cache_entry_sig_url(const vs_cache_entry *e, size_t i);
+
+/* The fingerprints whose signatures counted at admission (at most
+ * VS_CACHE_MAX_SIGNERS); the i-th, NULL when out of range. */
+VS_EXTERN size_t vs_cache_entry_nsigners(const vs_cache_entry *e);
+VS_EXTERN const char *vs_cache_entry_signer(const vs_cache_entry *e, size_t i);
+
+/* The key binding recorded in an entry (normalised fingerprints): how many
+ * (0: none, any key in the store counts), and the i-th (NULL when i is out
+ * of range). vs_cache_reverify applies it by itself; stage and import pass
+ * it on as vs_verify_opts.keys / vs_cache_fetch_opts.keys. */
 VS_EXTERN size_t vs_cache_entry_nkeys(const vs_cache_entry *e);
 VS_EXTERN const char *vs_cache_entry_key(const vs_cache_entry *e, size_t i);
 
@@ -84,10 +103,11 @@ VS_EXTERN char *vs_cache_entry_json(const vs_cache_entry *e);
  */
 VS_EXTERN int vs_version_cmp(const char *a, const char *b);
 
-/* Look up "NAME@VERSION" (shared lock). VS_E_USAGE if malformed, or not in
+/* Look up "NAME@VERSION" (shared lock): *out a new entry (vs_cache_entry_free),
+ * NULL on failure. VS_E_USAGE if malformed, or not in
  * the cache (then with VS_DETAIL_NOT_FOUND); VS_E_INTEGRITY if its ref file
  * is damaged or a link is on its way below the home. */
-VS_EXTERN vs_status vs_cache_lookup(vs_ctx *ctx, const char *ref, vs_cache_entry *out,
+VS_EXTERN vs_status vs_cache_lookup(vs_cache_entry **out, vs_ctx *ctx, const char *ref,
                                     vs_error *err);
 
 /* Absolute path of an object by its hex id (64 lower-case hex; anything
@@ -100,29 +120,30 @@ VS_EXTERN char *vs_cache_object_path(vs_ctx *ctx, const char *sha256hex);
  * regular file, or a link is on the way (subject: the path inside the
  * home); VS_E_INTERNAL on I/O errors. Readers of cache objects use this,
  * not vs_cache_object_path. */
-VS_EXTERN vs_status vs_cache_open_object(vs_ctx *ctx, const char *sha256hex, int *out,
+VS_EXTERN vs_status vs_cache_open_object(int *out, vs_ctx *ctx, const char *sha256hex,
                                          vs_error *err);
 
-/* All entries sorted by name then version (oldest first, vs_version_cmp).
- * Damaged refs are skipped with a warning (cache fsck reports them).
- * Caller frees *out with free(); *out is NULL when *n is 0. */
-VS_EXTERN vs_status vs_cache_list(vs_ctx *ctx, vs_cache_entry **out, size_t *n, vs_error *err);
+/* All entries sorted by name then version (oldest first, vs_version_cmp):
+ * *out an array of *n entries. Damaged refs are skipped with a warning
+ * (cache fsck reports them). Caller frees with vs_cache_entry_list_free;
+ * *out is NULL when *n is 0. */
+VS_EXTERN vs_status vs_cache_list(vs_cache_entry ***out, size_t *n, vs_ctx *ctx, vs_error *err);
 
 /* Called by fsck for each damaged entry or object (what: "NAME@VERSION" or an object id). */
 typedef void (*vs_cache_damage_cb)(const char *what, const char *reason, void *payload);
 
 /* Re-hash every object and check every ref. VS_E_INTEGRITY if anything is
  * damaged (each reported through cb), VS_OK if clean. */
-VS_EXTERN vs_status vs_cache_fsck(vs_ctx *ctx, vs_cache_damage_cb cb, void *payload,
-                                  size_t *ndamaged, vs_error *err);
+VS_EXTERN vs_status vs_cache_fsck(size_t *ndamaged, vs_ctx *ctx, vs_cache_damage_cb cb,
+                                  void *payload, vs_error *err);
 
 /* Keep the `keep` newest versions per name (keep 0: remove all refs;
  * UINT_MAX: remove none), then remove unreferenced objects, leftover
  * temporary files and quarantine directories no fetch is using (their
  * partial downloads are lost). Exclusive lock. VS_E_INTEGRITY (nothing
  * removed) when a ref cannot be read, since its objects are unknown. */
-VS_EXTERN vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed,
-                                size_t *objects_removed, vs_error *err);
+VS_EXTERN vs_status vs_cache_gc(size_t *refs_removed, size_t *objects_removed, vs_ctx *ctx,
+                                unsigned keep, vs_error *err);
 
 /* Remove the refs "NAME@VERSION" (n of them) under the exclusive lock,
  * then every object they used that no remaining ref uses. Each ref goes
@@ -132,8 +153,8 @@ VS_EXTERN vs_status vs_cache_gc(vs_ctx *ctx, unsigned keep, size_t *refs_removed
  * named here is removed (its objects are unknown and stay for gc). When
  * another ref cannot be read, no object is removed (logged). *objects_removed
  * (may be NULL) counts the objects removed. */
-VS_EXTERN vs_status vs_cache_rm(vs_ctx *ctx, const char *const *refs, size_t n,
-                                size_t *objects_removed, vs_error *err);
+VS_EXTERN vs_status vs_cache_rm(size_t *objects_removed, vs_ctx *ctx, const char *const *refs,
+                                size_t n, vs_error *err);
 
 /* ---- fetch into the cache ----------------------------------------------- */
 
@@ -167,7 +188,7 @@ typedef struct vs_cache_fetch_opts {
  *    --require when the store cannot meet it - nothing is downloaded); the
  *    cache's directories (a symbolic link: VS_E_INTEGRITY).
  *  - Reuse: when the ref exists with the same key binding and its objects
- *    are there, nothing is downloaded (*already = true, *out filled from the
+ *    are there, nothing is downloaded (*already = true, *out read from the
  *    ref, *verdict NULL). This is said only after the arguments were checked.
  *  - Sources: the URL, then each mirror (vs_fetch_mirror_url of every
  *    file). The package is fetched first (streamed and hashed once), so a
@@ -191,12 +212,12 @@ typedef struct vs_cache_fetch_opts {
  * A failure leaves refs and objects as they were.
  * Returns VS_OK, VS_E_USAGE (bad URL/scheme, name, version, options),
  * VS_E_FETCH, VS_E_VERIFY, VS_E_POLICY, VS_E_INTEGRITY (a link below the
- * home), VS_E_INTERNAL. *out filled on success; *verdict (may be NULL)
- * freed by the caller with vs_verdict_free.
+ * home), VS_E_INTERNAL. *out (may be NULL) a new entry on success
+ * (vs_cache_entry_free), NULL otherwise; *verdict (may be NULL) freed by
+ * the caller with vs_verdict_free.
  */
-VS_EXTERN vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts,
-                                   vs_cache_entry *out, bool *already, vs_verdict **verdict,
-                                   vs_error *err);
+VS_EXTERN vs_status vs_cache_fetch(vs_cache_entry **out, bool *already, vs_verdict **verdict,
+                                   vs_ctx *ctx, const vs_cache_fetch_opts *opts, vs_error *err);
 
 /* Re-verify a cached entry under a shared lock: re-hash the package and
  * signature objects (VS_E_VERIFY "cache object ... altered" on a mismatch
@@ -204,7 +225,7 @@ VS_EXTERN vs_status vs_cache_fetch(vs_ctx *ctx, const vs_cache_fetch_opts *opts,
  * entry's policy and the trust store as it is now (VS_E_VERIFY /
  * VS_E_POLICY when a signature no longer passes). *verdict as in
  * vs_verify_package. */
-VS_EXTERN vs_status vs_cache_reverify(vs_ctx *ctx, const vs_cache_entry *e, vs_verdict **verdict,
+VS_EXTERN vs_status vs_cache_reverify(vs_verdict **verdict, vs_ctx *ctx, const vs_cache_entry *e,
                                       vs_error *err);
 
 #ifdef __cplusplus

@@ -58,20 +58,21 @@ END_TEST
 #define HEXA "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define HEXB "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
+/* e: zeroed or filled before (its heap fields are released). */
 static void sample(vs_cache_entry *e)
 {
-    memset(e, 0, sizeof *e);
+    vs_cache_entry_clear(e);
     strcpy(e->name, "agent");
     strcpy(e->version, "1.2.3");
     strcpy(e->filename, "agent-1.2.3.tgz");
     strcpy(e->sha256, HEXA);
     e->size = 12345;
-    strcpy(e->url, "https://example.test/agent-1.2.3.tgz");
+    e->url = strdup("https://example.test/agent-1.2.3.tgz");
     e->nsigs = 2;
     strcpy(e->sigs[0].kind, "gpg-sig");
     strcpy(e->sigs[0].filename, "agent-1.2.3.tgz.asc");
     strcpy(e->sigs[0].sha256, HEXB);
-    strcpy(e->sigs[0].url, "https://example.test/agent-1.2.3.tgz.asc");
+    e->sigs[0].url = strdup("https://example.test/agent-1.2.3.tgz.asc");
     strcpy(e->sigs[1].kind, "rsa-sig");
     strcpy(e->sigs[1].filename, "agent-1.2.3.tgz.sig");
     strcpy(e->sigs[1].sha256, HEXA);
@@ -83,18 +84,57 @@ static void sample(vs_cache_entry *e)
     strcpy(e->tool, "vetstage 0.1.0");
 }
 
+/* Two entries hold the same: the same fields through the public accessors
+ * and the same JSON form. */
+static void assert_same_entry(const vs_cache_entry *a, const vs_cache_entry *b)
+{
+    ck_assert_str_eq(vs_cache_entry_name(a), vs_cache_entry_name(b));
+    ck_assert_str_eq(vs_cache_entry_version(a), vs_cache_entry_version(b));
+    ck_assert_str_eq(vs_cache_entry_file(a), vs_cache_entry_file(b));
+    ck_assert_str_eq(vs_cache_entry_sha256(a), vs_cache_entry_sha256(b));
+    ck_assert_uint_eq(vs_cache_entry_size(a), vs_cache_entry_size(b));
+    ck_assert_str_eq(vs_cache_entry_url(a), vs_cache_entry_url(b));
+    ck_assert_uint_eq(vs_cache_entry_require(a), vs_cache_entry_require(b));
+    ck_assert_int_eq(vs_cache_entry_verified(a), vs_cache_entry_verified(b));
+    ck_assert_int_eq(vs_cache_entry_signed_at(a), vs_cache_entry_signed_at(b));
+    ck_assert_str_eq(vs_cache_entry_tool(a), vs_cache_entry_tool(b));
+    ck_assert_uint_eq(vs_cache_entry_nsigs(a), vs_cache_entry_nsigs(b));
+    for (size_t i = 0; i < vs_cache_entry_nsigs(a); i++) {
+        ck_assert_str_eq(vs_cache_entry_sig_kind(a, i), vs_cache_entry_sig_kind(b, i));
+        ck_assert_str_eq(vs_cache_entry_sig_file(a, i), vs_cache_entry_sig_file(b, i));
+        ck_assert_str_eq(vs_cache_entry_sig_sha256(a, i), vs_cache_entry_sig_sha256(b, i));
+        ck_assert_str_eq(vs_cache_entry_sig_url(a, i), vs_cache_entry_sig_url(b, i));
+    }
+    ck_assert_uint_eq(vs_cache_entry_nsigners(a), vs_cache_entry_nsigners(b));
+    for (size_t i = 0; i < vs_cache_entry_nsigners(a); i++)
+        ck_assert_str_eq(vs_cache_entry_signer(a, i), vs_cache_entry_signer(b, i));
+    ck_assert_uint_eq(vs_cache_entry_nkeys(a), vs_cache_entry_nkeys(b));
+    for (size_t i = 0; i < vs_cache_entry_nkeys(a); i++)
+        ck_assert_str_eq(vs_cache_entry_key(a, i), vs_cache_entry_key(b, i));
+    char *ja = vs_cache_entry_json(a), *jb = vs_cache_entry_json(b);
+    ck_assert_ptr_nonnull(ja);
+    ck_assert_ptr_nonnull(jb);
+    ck_assert_str_eq(ja, jb);
+    free(ja);
+    free(jb);
+}
+
 START_TEST(ref_round_trip)
 {
     vs_error err = VS_ERROR_INIT;
-    vs_cache_entry e, back;
+    vs_cache_entry e = {0}, back = {0};
     sample(&e);
     char *json;
     size_t len;
     ck_assert_int_eq(vs_cache_ref_format(&e, &json, &len, &err), VS_OK);
     ck_assert_ptr_nonnull(strstr(json, "\"verified\": \"2026-01-01T00:00:00Z\""));
     ck_assert_int_eq(vs_cache_ref_parse((const uint8_t *)json, len, "t", &back, &err), VS_OK);
-    ck_assert_mem_eq(&e, &back, sizeof e);
+    assert_same_entry(&e, &back);
+    ck_assert_str_eq(vs_cache_entry_sig_url(&back, 1), ""); /* imported from disk */
+    ck_assert_ptr_null(vs_cache_entry_sig_url(&back, 2));
+    ck_assert_ptr_null(vs_cache_entry_signer(&back, 2));
     free(json);
+    vs_cache_entry_clear(&back);
 
     /* an entry that cannot be read back is never written */
     strcpy(e.name, "../evil");
@@ -103,6 +143,7 @@ START_TEST(ref_round_trip)
     sample(&e);
     strcpy(e.filename, "a/b");
     ck_assert_int_eq(vs_cache_ref_format(&e, &json, &len, &err), VS_E_INTERNAL);
+    vs_cache_entry_clear(&e);
 }
 END_TEST
 
@@ -178,7 +219,7 @@ START_TEST(ref_rejects)
 {
     for (size_t i = 0; i < sizeof bad_refs / sizeof bad_refs[0]; i++) {
         vs_error err = VS_ERROR_INIT;
-        vs_cache_entry e;
+        vs_cache_entry e = {0};
         vs_status st = vs_cache_ref_parse((const uint8_t *)bad_refs[i].json,
                                           strlen(bad_refs[i].json), "refs/x.json", &e, &err);
         ck_assert_msg(st == VS_E_INTEGRITY, "case %zu accepted: %s", i, bad_refs[i].json);
@@ -189,7 +230,7 @@ START_TEST(ref_rejects)
     }
     /* the good base parses (so the refusals above are about their one change) */
     const char *good = "{\"name\":\"a\",\"version\":\"1\"," PKG SIGS "}";
-    vs_cache_entry e;
+    vs_cache_entry e = {0};
     vs_error err = VS_ERROR_INIT;
     ck_assert_int_eq(vs_cache_ref_parse((const uint8_t *)good, strlen(good), "g", &e, &err),
                      VS_OK);
@@ -202,6 +243,7 @@ START_TEST(ref_rejects)
                      VS_E_INTEGRITY);
     ck_assert_ptr_nonnull(strstr(err.message, "limit"));
     free(p);
+    vs_cache_entry_clear(&e);
 }
 END_TEST
 
@@ -325,30 +367,34 @@ static void count_damage(const char *what, const char *reason, void *payload)
 START_TEST(lookup_list_fsck_gc)
 {
     vs_error err = VS_ERROR_INIT;
-    vs_cache_entry e1, e2, e3, got;
+    vs_cache_entry e1 = {0}, e2 = {0}, e3 = {0}, *got = NULL;
     ck_assert_int_eq(vs_cache_mkdirs(ctx, &err), VS_OK);
     add_version("1.10", "package one-ten", &e1);
     add_version("1.9", "package one-nine", &e2);
     add_version("1.10~rc1", "package rc", &e3);
 
-    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.9", &got, &err), VS_OK);
-    ck_assert_str_eq(got.sha256, e2.sha256);
-    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@2.0", &got, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "agent@1.9", &err), VS_OK);
+    ck_assert_str_eq(vs_cache_entry_sha256(got), e2.sha256);
+    assert_same_entry(got, &e2);
+    vs_cache_entry_free(got);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "agent@2.0", &err), VS_E_USAGE);
+    ck_assert_ptr_null(got);
     ck_assert_ptr_nonnull(strstr(err.message, "not in the cache"));
-    ck_assert_int_eq(vs_cache_lookup(ctx, "../agent@1", &got, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "../agent@1", &err), VS_E_USAGE);
+    ck_assert_ptr_null(got);
 
-    vs_cache_entry *list;
+    vs_cache_entry **list;
     size_t n;
-    ck_assert_int_eq(vs_cache_list(ctx, &list, &n, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_list(&list, &n, ctx, &err), VS_OK);
     ck_assert_int_eq(n, 3);
-    ck_assert_str_eq(list[0].version, "1.9");
-    ck_assert_str_eq(list[1].version, "1.10~rc1");
-    ck_assert_str_eq(list[2].version, "1.10");
-    free(list);
+    ck_assert_str_eq(vs_cache_entry_version(list[0]), "1.9");
+    ck_assert_str_eq(vs_cache_entry_version(list[1]), "1.10~rc1");
+    ck_assert_str_eq(vs_cache_entry_version(list[2]), "1.10");
+    vs_cache_entry_list_free(list, n);
 
     size_t nd = 99;
     int seen = 0;
-    ck_assert_int_eq(vs_cache_fsck(ctx, count_damage, &seen, &nd, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_fsck(&nd, ctx, count_damage, &seen, &err), VS_OK);
     ck_assert_int_eq(nd, 0);
 
     /* a ref naming another package than its path is damage */
@@ -362,23 +408,25 @@ START_TEST(lookup_list_fsck_gc)
     fwrite(json, 1, len, f);
     fclose(f);
     free(json);
-    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.9", &got, &err), VS_E_INTEGRITY);
-    ck_assert_int_eq(vs_cache_fsck(ctx, count_damage, &seen, &nd, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "agent@1.9", &err), VS_E_INTEGRITY);
+    ck_assert_ptr_null(got);
+    ck_assert_int_eq(vs_cache_fsck(&nd, ctx, count_damage, &seen, &err), VS_E_INTEGRITY);
     ck_assert_int_eq(nd, 1);
     /* gc refuses to guess what a damaged ref holds */
     size_t rr, orr;
-    ck_assert_int_eq(vs_cache_gc(ctx, 1, &rr, &orr, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_cache_gc(&rr, &orr, ctx, 1, &err), VS_E_INTEGRITY);
     ck_assert_int_eq(count_objects(), 6);
     unlink(path);
 
     /* keep 1: only 1.10 stays, with its two objects */
-    ck_assert_int_eq(vs_cache_gc(ctx, 1, &rr, &orr, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_gc(&rr, &orr, ctx, 1, &err), VS_OK);
     ck_assert_int_eq(rr, 1);
     ck_assert_int_eq(orr, 4);
     ck_assert_int_eq(count_objects(), 2);
-    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.10", &got, &err), VS_OK);
-    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.10~rc1", &got, &err), VS_E_USAGE);
-    ck_assert_int_eq(vs_cache_fsck(ctx, NULL, NULL, &nd, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "agent@1.10", &err), VS_OK);
+    vs_cache_entry_free(got);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "agent@1.10~rc1", &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_cache_fsck(&nd, ctx, NULL, NULL, &err), VS_OK);
 
     /* flip a byte of the package object: fsck names the entry */
     char *op = vs_cache_object_path(ctx, e1.sha256);
@@ -388,15 +436,66 @@ START_TEST(lookup_list_fsck_gc)
     fclose(f);
     free(op);
     seen = 0;
-    ck_assert_int_eq(vs_cache_fsck(ctx, count_damage, &seen, &nd, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_cache_fsck(&nd, ctx, count_damage, &seen, &err), VS_E_INTEGRITY);
     ck_assert_int_eq(nd, 2); /* the object and the entry using it */
     ck_assert_int_eq(seen, 2);
 
     /* keep 0 removes everything */
-    ck_assert_int_eq(vs_cache_gc(ctx, 0, &rr, &orr, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_gc(&rr, &orr, ctx, 0, &err), VS_OK);
     ck_assert_int_eq(count_objects(), 0);
-    ck_assert_int_eq(vs_cache_list(ctx, &list, &n, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_list(&list, &n, ctx, &err), VS_OK);
     ck_assert_int_eq(n, 0);
+    ck_assert_ptr_null(list);
+    vs_cache_entry_clear(&e1);
+    vs_cache_entry_clear(&e2);
+    vs_cache_entry_clear(&e3);
+}
+END_TEST
+
+/* A URL of VS_MAX_URL bytes, which fetch accepts, is kept whole: into the ref
+ * on disk and back out through vs_cache_lookup (it was cut at 4095 bytes when
+ * the entry held fixed arrays). */
+START_TEST(long_url_round_trip)
+{
+    vs_error err = VS_ERROR_INIT;
+    char *url = malloc(VS_MAX_URL + 1), *surl = malloc(VS_MAX_URL + 1);
+    ck_assert_ptr_nonnull(url);
+    ck_assert_ptr_nonnull(surl);
+    const char *head = "https://example.test/", *tail = "/agent-1.2.3.tgz";
+    size_t hl = strlen(head), tl = strlen(tail);
+    memcpy(url, head, hl);
+    for (size_t i = hl; i < VS_MAX_URL - tl; i++)
+        url[i] = (char)('a' + i % 26);
+    memcpy(url + VS_MAX_URL - tl, tail, tl + 1);
+    ck_assert_uint_eq(strlen(url), VS_MAX_URL);
+    ck_assert_int_eq(vs_fetch_url_check(url, &err), VS_OK); /* fetch takes it */
+    snprintf(surl, VS_MAX_URL + 1, "%.*s.asc", (int)(VS_MAX_URL - 4), url);
+    ck_assert_uint_eq(strlen(surl), VS_MAX_URL);
+
+    vs_cache_entry e = {0};
+    sample(&e);
+    free(e.url);
+    e.url = strdup(url);
+    free(e.sigs[0].url);
+    e.sigs[0].url = strdup(surl);
+    ck_assert_int_eq(vs_cache_mkdirs(ctx, &err), VS_OK);
+    ck_assert_msg(vs_cache_ref_write(ctx, &e, &err) == VS_OK, "%s", err.message);
+    vs_cache_entry *got = NULL;
+    ck_assert_msg(vs_cache_lookup(&got, ctx, "agent@1.2.3", &err) == VS_OK, "%s", err.message);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_uint_eq(strlen(vs_cache_entry_url(got)), VS_MAX_URL);
+    ck_assert_str_eq(vs_cache_entry_url(got), url);
+    ck_assert_str_eq(vs_cache_entry_sig_url(got, 0), surl);
+    assert_same_entry(&e, got);
+    /* and in the JSON form cache show prints */
+    char *json = vs_cache_entry_json(got);
+    ck_assert_ptr_nonnull(json);
+    ck_assert_ptr_nonnull(strstr(json, url));
+    free(json);
+    vs_cache_entry_free(got);
+    vs_cache_entry_clear(&e);
+    free(url);
+    free(surl);
 }
 END_TEST
 
@@ -447,41 +546,45 @@ START_TEST(fetch_and_reverify)
     vs_cache_fetch_opts fo = { 0 };
     fo.url = url;
     fo.fetch = (vs_fetch_opts)VS_FETCH_OPTS_INIT;
-    vs_cache_entry e;
+    vs_cache_entry *e = NULL;
     bool already = true;
     vs_verdict *v = NULL;
-    ck_assert_msg(vs_cache_fetch(ctx, &fo, &e, &already, &v, &err) == VS_OK, "%s", err.message);
+    ck_assert_msg(vs_cache_fetch(&e, &already, &v, ctx, &fo, &err) == VS_OK, "%s", err.message);
     ck_assert(!already);
     ck_assert_ptr_nonnull(v);
     ck_assert(v->trusted);
     vs_verdict_free(v);
-    ck_assert_str_eq(e.name, "agent");
-    ck_assert_str_eq(e.version, "1.2.3");
-    ck_assert_int_eq(e.nsigs, 2);
-    ck_assert_int_eq(e.nsigners, 2);
+    ck_assert_str_eq(vs_cache_entry_name(e), "agent");
+    ck_assert_str_eq(vs_cache_entry_version(e), "1.2.3");
+    ck_assert_int_eq(vs_cache_entry_nsigs(e), 2);
+    ck_assert_int_eq(vs_cache_entry_nsigners(e), 2);
+    ck_assert_str_eq(vs_cache_entry_url(e), url);
 
     /* second fetch: from the ref, no verdict */
-    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, &e, &already, &v, &err), VS_OK);
+    vs_cache_entry *again = NULL;
+    ck_assert_int_eq(vs_cache_fetch(&again, &already, &v, ctx, &fo, &err), VS_OK);
     ck_assert(already);
     ck_assert_ptr_null(v);
+    assert_same_entry(e, again);
+    vs_cache_entry_free(again);
 
-    ck_assert_msg(vs_cache_reverify(ctx, &e, &v, &err) == VS_OK, "%s", err.message);
+    ck_assert_msg(vs_cache_reverify(&v, ctx, e, &err) == VS_OK, "%s", err.message);
     ck_assert(v && v->trusted);
     vs_verdict_free(v);
 
     /* an altered package object */
-    char *pkg = vs_cache_object_path(ctx, e.sha256);
+    char *pkg = vs_cache_object_path(ctx, vs_cache_entry_sha256(e));
     flip(pkg);
     v = NULL;
-    ck_assert_int_eq(vs_cache_reverify(ctx, &e, &v, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_cache_reverify(&v, ctx, e, &err), VS_E_VERIFY);
     ck_assert_msg(strstr(err.message, "altered") && strstr(err.message, pkg), "%s", err.message);
     flip(pkg);
-    ck_assert_int_eq(vs_cache_reverify(ctx, &e, NULL, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_reverify(NULL, ctx, e, &err), VS_OK);
 
     /* an altered signature object */
-    char *sig = vs_cache_object_path(ctx, e.sigs[0].sha256);
+    char *sig = vs_cache_object_path(ctx, vs_cache_entry_sig_sha256(e, 0));
     flip(sig);
-    ck_assert_int_eq(vs_cache_reverify(ctx, &e, NULL, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_cache_reverify(NULL, ctx, e, &err), VS_E_VERIFY);
     ck_assert_ptr_nonnull(strstr(err.message, "altered"));
     flip(sig);
 
@@ -494,9 +597,10 @@ START_TEST(fetch_and_reverify)
     ck_assert_int_eq(fscanf(f, "%79s", fpr), 1);
     fclose(f);
     ck_assert_int_eq(vs_keys_remove(ctx, fpr, &err), VS_OK);
-    ck_assert_int_eq(vs_cache_reverify(ctx, &e, NULL, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_cache_reverify(NULL, ctx, e, &err), VS_E_VERIFY);
     free(pkg);
     free(sig);
+    vs_cache_entry_free(e);
 }
 END_TEST
 
@@ -543,16 +647,14 @@ START_TEST(fetch_key_binding)
     const char *bound[] = { spaced, ofpr, ofpr };
     fo.keys = bound;
     fo.nkeys = 3;
-    vs_cache_entry *e = malloc(sizeof *e), *got = malloc(sizeof *got);
-    ck_assert_ptr_nonnull(e);
-    ck_assert_ptr_nonnull(got);
+    vs_cache_entry *e = NULL, *got = NULL;
     bool already = true;
-    ck_assert_msg(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err) == VS_OK, "%s", err.message);
+    ck_assert_msg(vs_cache_fetch(&e, &already, NULL, ctx, &fo, &err) == VS_OK, "%s", err.message);
     ck_assert(!already);
     /* recorded, normalised, once each, and read back */
     ck_assert_uint_eq(vs_cache_entry_nkeys(e), 2);
     ck_assert_ptr_null(vs_cache_entry_key(e, 2));
-    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@1.2.3", got, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "agent@1.2.3", &err), VS_OK);
     ck_assert_uint_eq(vs_cache_entry_nkeys(got), 2);
     ck_assert_int_eq(strcasecmp(vs_cache_entry_key(got, 0), vfpr), 0);
     ck_assert_str_eq(vs_cache_entry_key(got, 1), ofpr);
@@ -562,13 +664,16 @@ START_TEST(fetch_key_binding)
     ck_assert_ptr_nonnull(strstr(json, "\"signatures\":["));
     free(json);
     /* the same binding again: from the cache */
-    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err), VS_OK);
+    vs_cache_entry_free(e);
+    ck_assert_int_eq(vs_cache_fetch(&e, &already, NULL, ctx, &fo, &err), VS_OK);
     ck_assert(already);
+    assert_same_entry(e, got);
+    vs_cache_entry_free(e);
     /* reverify applies the recorded binding: bound to another RSA key, the
      * organisation's signature does not count */
-    ck_assert_int_eq(vs_cache_reverify(ctx, got, NULL, &err), VS_OK);
+    ck_assert_int_eq(vs_cache_reverify(NULL, ctx, got, &err), VS_OK);
     snprintf(got->keys[1], VS_FPR_MAX, "sha256:%064d", 0);
-    ck_assert_int_eq(vs_cache_reverify(ctx, got, NULL, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_cache_reverify(NULL, ctx, got, &err), VS_E_VERIFY);
     /* a binding the store cannot meet is refused before the network */
     char other[VS_FPR_MAX];
     snprintf(other, sizeof other, "sha256:%064d", 0);
@@ -577,18 +682,20 @@ START_TEST(fetch_key_binding)
     fo.nkeys = 2;
     fo.name = "agent";
     fo.version = "9";
-    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_cache_fetch(&e, &already, NULL, ctx, &fo, &err), VS_E_VERIFY);
+    ck_assert_ptr_null(e);
     ck_assert_ptr_nonnull(strstr(err.hint, "require"));
-    ck_assert_int_eq(vs_cache_lookup(ctx, "agent@9", got, &err), VS_E_USAGE);
+    vs_cache_entry_free(got);
+    ck_assert_int_eq(vs_cache_lookup(&got, ctx, "agent@9", &err), VS_E_USAGE);
     ck_assert_int_eq(err.detail, VS_DETAIL_NOT_FOUND);
     /* not a fingerprint */
     const char *bad[] = { "0xnothex" };
     fo.keys = bad;
     fo.nkeys = 1;
-    ck_assert_int_eq(vs_cache_fetch(ctx, &fo, e, &already, NULL, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_cache_fetch(&e, &already, NULL, ctx, &fo, &err), VS_E_USAGE);
     ck_assert_str_eq(err.subject, "0xnothex");
-    free(e);
-    free(got);
+    ck_assert_ptr_null(e);
+    ck_assert_ptr_null(got);
 }
 END_TEST
 
@@ -651,7 +758,7 @@ START_TEST(home_boundary)
     ck_assert_int_eq(vs_cache_mkdirs(ctx, &err), VS_E_INTEGRITY);
     ck_assert_str_eq(err.subject, "cache");
     size_t rr, orr;
-    ck_assert_int_eq(vs_cache_gc(ctx, 0, &rr, &orr, &err), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_cache_gc(&rr, &orr, ctx, 0, &err), VS_E_INTEGRITY);
     int dfd = open("/tmp", O_RDONLY | O_DIRECTORY);
     vs_remove_tree(dfd, out + 5, &err);
     close(dfd);
@@ -672,6 +779,7 @@ Suite *vs_suite_cache(void)
     tcase_set_timeout(th, 120); /* real gpg and a real fetch, under sanitizers on a loaded machine */
     tcase_add_test(th, object_dedupe);
     tcase_add_test(th, lookup_list_fsck_gc);
+    tcase_add_test(th, long_url_round_trip);
     tcase_add_test(th, fetch_and_reverify);
     tcase_add_test(th, home_boundary);
     tcase_add_test(th, fetch_key_binding);

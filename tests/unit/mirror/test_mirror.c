@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache/cache_int.h" /* builds entries field by field */
 #include "mirror/mirror_int.h"
 
 static const struct {
@@ -198,7 +199,8 @@ START_TEST(index_round_trip)
     char *text = NULL;
     size_t len = 0;
     vs_error err = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_mirror_index_format(e, 2, &text, &len, &err), VS_OK);
+    const vs_cache_entry *ep[2] = {&e[0], &e[1]};
+    ck_assert_int_eq(vs_mirror_index_format(&text, &len, ep, 2, &err), VS_OK);
     vs_mirror_pkg *p;
     size_t n;
     ck_assert_int_eq(vs_mirror_index_parse((uint8_t *)text, len, "i", &p, &n, &err), VS_OK);
