@@ -149,15 +149,9 @@ typedef struct cli_sub {
 int cli_dispatch(cli *c, int argc, char **argv, const cli_sub *subs, size_t nsubs,
                  const char *names, const char *usage);
 
-/* Numbers on the command line (cli/numbers.c): digits and the documented
- * suffixes only (no sign, blank, hex or overflow); false on anything else.
- *  - a count: digits;
- *  - a size in bytes: digits, optionally K, M, G or T (powers of 1024,
- *    either case), optionally followed by "iB" or "B" ("1G", "512MiB");
- *  - a duration in seconds: digits, optionally s, m, h or d ("30s", "2m"). */
-bool cli_parse_u64(const char *s, uint64_t *out);
-bool cli_parse_size(const char *s, uint64_t *out);
-bool cli_parse_duration(const char *s, uint64_t *seconds);
+/* Numbers (counts, sizes with K/M/G/T, durations with s/m/h/d): the
+ * library's vs_parse_u64, vs_parse_size and vs_parse_duration, the same
+ * parser the configuration file's max-size and timeout go through. */
 
 /* JSON array of a verdict's signatures: [{type, valid, fingerprint, created, reason, file}]. */
 json_t *cli_sigs_json(const vs_verdict *v);

@@ -288,7 +288,7 @@ static int do_gc(cli *c, int argc, char **argv)
     unsigned keep = UINT_MAX;
     if (keeps) {
         uint64_t k;
-        if (!cli_parse_u64(keeps, &k) || k >= UINT_MAX)
+        if (!vs_parse_u64(keeps, &k) || k >= UINT_MAX)
             return cli_usage_error(c, "--keep: '%s' is not a number of versions", keeps);
         keep = (unsigned)k;
     }

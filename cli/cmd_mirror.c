@@ -123,7 +123,7 @@ static int do_sync(cli *c, int argc, char **argv)
             continue;
         }
         if (opt == OPT_JOBS) {
-            if (!cli_parse_u64(optarg, &jobs) || jobs == 0 || jobs > VS_MIRROR_MAX_JOBS)
+            if (!vs_parse_u64(optarg, &jobs) || jobs == 0 || jobs > VS_MIRROR_MAX_JOBS)
                 return cli_usage_error(c, "--jobs: '%s' is not a number from 1 to %u", optarg,
                                        VS_MIRROR_MAX_JOBS);
             continue;

@@ -115,7 +115,7 @@ int cmd_verify(cli *c, int argc, char **argv)
             break;
         case OPT_MAX_AGE: {
             uint64_t d = 0;
-            if (!cli_parse_u64(optarg, &d) || d == 0 || d > 365000)
+            if (!vs_parse_u64(optarg, &d) || d == 0 || d > 365000)
                 return cli_usage_error(c, "--max-sig-age: '%s' is not a number of days (1 or more)",
                                        optarg);
             opts.max_sig_age_days = (unsigned)d;

@@ -68,18 +68,18 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
         fo->fetch.pinned_pubkey = optarg;
         return 0;
     case 8:
-        if (!cli_parse_size(optarg, &v) || v == 0)
+        if (!vs_parse_size(optarg, &v) || v == 0)
             return cli_usage_error(c, "--max-size: '%s' is not a size (bytes, or with K, M, G, T)",
                                    optarg);
         fo->fetch.max_size = v;
         return 0;
     case 9:
-        if (!cli_parse_u64(optarg, &v) || v > 100)
+        if (!vs_parse_u64(optarg, &v) || v > 100)
             return cli_usage_error(c, "--retries: '%s' is not a number from 0 to 100", optarg);
         fo->fetch.retries = (int)v;
         return 0;
     case 10:
-        if (!cli_parse_duration(optarg, &v) || v == 0 || v > 7 * 24 * 3600)
+        if (!vs_parse_duration(optarg, &v) || v == 0 || v > 7 * 24 * 3600)
             return cli_usage_error(c, "--timeout: '%s' is not a duration of at most 7 days "
                                       "(seconds, or with s, m, h, d)", optarg);
         fo->fetch.timeout_s = (unsigned)v;
@@ -91,7 +91,7 @@ int cli_fetch_arg(cli *c, int opt, cli_fetch_args *a)
         return 0;
     }
     case 12:
-        if (!cli_parse_u64(optarg, &v) || v == 0 || v > 100000)
+        if (!vs_parse_u64(optarg, &v) || v == 0 || v > 100000)
             return cli_usage_error(c, "--max-sig-age: '%s' is not a number of days", optarg);
         fo->max_sig_age_days = (unsigned)v;
         return 0;

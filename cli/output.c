@@ -186,7 +186,7 @@ static unsigned term_width(void)
         return ws.ws_col;
     const char *e = getenv("COLUMNS");
     uint64_t v;
-    if (e && cli_parse_u64(e, &v) && v > 0 && v < 10000)
+    if (e && vs_parse_u64(e, &v) && v > 0 && v < 10000)
         return (unsigned)v;
     return 80;
 }

@@ -40,25 +40,25 @@ int cli_stage_arg(cli *c, int opt, vs_stage_opts *so, const char **dest)
         so->allow_downgrade = true;
         return 0;
     case 3:
-        if (!cli_parse_size(optarg, &so->max_unpacked) || so->max_unpacked == 0)
+        if (!vs_parse_size(optarg, &so->max_unpacked) || so->max_unpacked == 0)
             return cli_usage_error(c, "--max-unpacked: '%s' is not a positive size (bytes, or "
                                       "with K, M, G, T)", optarg);
         return 0;
     case 4:
-        if (!cli_parse_u64(optarg, &so->max_entries) || so->max_entries == 0)
+        if (!vs_parse_u64(optarg, &so->max_entries) || so->max_entries == 0)
             return cli_usage_error(c, "--max-entries: '%s' is not a positive number (digits)",
                                    optarg);
         return 0;
     case 5: {
         uint64_t n = 0;
-        if (!cli_parse_u64(optarg, &n) || n == 0 || n > UINT_MAX)
+        if (!vs_parse_u64(optarg, &n) || n == 0 || n > UINT_MAX)
             return cli_usage_error(c, "--keep: expected a positive number of versions");
         so->keep = (unsigned)n;
         return 0;
     }
     case 6: {
         uint64_t n = 0;
-        if (!cli_parse_u64(optarg, &n) || n > VS_MAX_ARCHIVE_PATH)
+        if (!vs_parse_u64(optarg, &n) || n > VS_MAX_ARCHIVE_PATH)
             return cli_usage_error(c, "--strip-components: expected a number of path "
                                       "components");
         so->strip_components = (unsigned)n;

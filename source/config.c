@@ -178,19 +178,12 @@ static const char *at(pstate *ps, size_t line)
     return ps->where;
 }
 
+/* A count up to max (vs_parse_u64: the command line's parser). */
 static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
-    if (!*s)
+    uint64_t v;
+    if (!vs_parse_u64(s, &v) || v > max)
         return false;
-    uint64_t v = 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return false;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (max - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
     *out = v;
     return true;
 }
@@ -277,9 +270,10 @@ static vs_status set_key(pstate *ps, vs_src *s, vs_src_key k, const char *v, vs_
                                  "pinned-pubkey: expected sha256//BASE64, got '%s'", v);
         break;
     case VS_K_MAX_SIZE:
-        if (!parse_uint(v, UINT64_MAX, &u) || u == 0)
-            return vs_error_subj(err, VS_E_USAGE, where, "max-size: '%s' is not a size in bytes",
-                                 v);
+        if (!vs_parse_size(v, &u) || u == 0)
+            return vs_error_subj(err, VS_E_USAGE, where,
+                                 "max-size: '%s' is not a size in bytes (digits, optionally K, M, "
+                                 "G or T: 1G, 512MiB)", v);
         s->max_size = u;
         break;
     case VS_K_RETRIES:
@@ -289,9 +283,10 @@ static vs_status set_key(pstate *ps, vs_src *s, vs_src_key k, const char *v, vs_
         s->retries = (int)u;
         break;
     case VS_K_TIMEOUT:
-        if (!parse_uint(v, 7 * 24 * 3600, &u) || u == 0)
-            return vs_error_subj(err, VS_E_USAGE, where, "timeout: '%s' is not a number of seconds",
-                                 v);
+        if (!vs_parse_duration(v, &u) || u == 0 || u > 7 * 24 * 3600)
+            return vs_error_subj(err, VS_E_USAGE, where,
+                                 "timeout: '%s' is not a duration up to 7d (seconds, or with s, m, "
+                                 "h or d: 30s, 2m)", v);
         s->timeout = (unsigned)u;
         break;
     case VS_K_STRIP_COMPONENTS:

@@ -85,6 +85,17 @@ typedef struct vs_error {
 
 #define VS_ERROR_INIT { VS_OK, { 0 }, NULL, 0, { 0 }, { 0 }, { 0 }, VS_DETAIL_NONE }
 
+
+/* Numbers as the command line and the configuration file take them
+ * (common/numbers.c, one parser for both): digits and the documented
+ * suffixes only (no sign, blank, hex or overflow); false on anything else.
+ *  - a count: digits;
+ *  - a size in bytes: digits, optionally K, M, G or T (powers of 1024,
+ *    either case), optionally followed by "iB" or "B" ("1G", "512MiB");
+ *  - a duration in seconds: digits, optionally s, m, h or d ("30s", "2m"). */
+VS_EXTERN bool vs_parse_u64(const char *s, uint64_t *out);
+VS_EXTERN bool vs_parse_size(const char *s, uint64_t *out);
+VS_EXTERN bool vs_parse_duration(const char *s, uint64_t *seconds);
 /* Version of libvetstage ("0.1.0"). */
 VS_EXTERN const char *vs_version(void);
 

@@ -94,6 +94,24 @@ START_TEST(names)
 }
 END_TEST
 
+START_TEST(numbers)
+{
+    uint64_t v = 0;
+    ck_assert(vs_parse_u64("42", &v) && v == 42);
+    ck_assert(!vs_parse_u64("", &v) && !vs_parse_u64(" 1", &v) && !vs_parse_u64("-1", &v));
+    ck_assert(!vs_parse_u64("0x10", &v) && !vs_parse_u64("18446744073709551616", &v));
+    ck_assert(vs_parse_size("1G", &v) && v == 1ull << 30);
+    ck_assert(vs_parse_size("512MiB", &v) && v == 512ull << 20);
+    ck_assert(vs_parse_size("2kB", &v) && v == 2048);
+    ck_assert(!vs_parse_size("1X", &v) && !vs_parse_size("1GiBs", &v));
+    ck_assert(!vs_parse_size("17179869184T", &v)); /* overflows */
+    ck_assert(vs_parse_duration("2m", &v) && v == 120);
+    ck_assert(vs_parse_duration("30", &v) && v == 30);
+    ck_assert(vs_parse_duration("1d", &v) && v == 86400);
+    ck_assert(!vs_parse_duration("2M", &v) && !vs_parse_duration("1h30m", &v));
+}
+END_TEST
+
 Suite *vs_suite_common(void)
 {
     Suite *s = suite_create("common");
@@ -103,6 +121,7 @@ Suite *vs_suite_common(void)
     tcase_add_test(tc, sha256_known);
     tcase_add_test(tc, atomic_write_and_limits);
     tcase_add_test(tc, names);
+    tcase_add_test(tc, numbers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -49,6 +49,36 @@ static vs_config *parse_ok(const char *text)
     return cfg;
 }
 
+/* max-size and timeout take the command line's suffixes (one parser) */
+START_TEST(parse_suffixes)
+{
+    vs_config *cfg = parse_ok("[source a]\nurl = https://x/a.tgz\nmax-size = 1G\ntimeout = 2m\n"
+                              "[source b]\nurl = https://x/b.tgz\nmax-size = 512MiB\n"
+                              "timeout = 7d\n");
+    ck_assert_uint_eq(cfg->src[0].max_size, 1ull << 30);
+    ck_assert_uint_eq(cfg->src[0].timeout, 120);
+    ck_assert_uint_eq(cfg->src[1].max_size, 512ull << 20);
+    ck_assert_uint_eq(cfg->src[1].timeout, 7 * 86400);
+    vs_config_free(cfg);
+    static const char *const bad[] = {
+        "[source a]\nurl = https://x/a.tgz\nmax-size = 1X\n",
+        "[source a]\nurl = https://x/a.tgz\nmax-size = 1 G\n",
+        "[source a]\nurl = https://x/a.tgz\ntimeout = 8d\n",
+        "[source a]\nurl = https://x/a.tgz\ntimeout = 2M\n",
+        "[source a]\nurl = https://x/a.tgz\ntimeout = 0s\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vs_error err = VS_ERROR_INIT;
+        cfg = NULL;
+        ck_assert_int_eq(vs_config_parse(&cfg, (const uint8_t *)bad[i], strlen(bad[i]), "t.conf",
+                                         &err),
+                         VS_E_USAGE);
+        ck_assert_str_eq(err.subject, "t.conf:3");
+        vs_config_free(cfg);
+    }
+}
+END_TEST
+
 START_TEST(parse_good)
 {
     vs_config *cfg = parse_ok(lacework);
@@ -464,6 +494,7 @@ Suite *vs_suite_source(void)
     Suite *s = suite_create("source");
     TCase *t = tcase_create("parser");
     tcase_add_test(t, parse_good);
+    tcase_add_test(t, parse_suffixes);
     tcase_add_test(t, parse_long_line);
     tcase_add_test(t, parse_bad);
     tcase_add_test(t, expand);

@@ -1,9 +1,10 @@
-/* cli/numbers.c - the one parser for counts, sizes and durations given on
- * the command line. Digits and the documented suffixes only: no sign, no
- * blank (strtoull would skip "' -1'" into "no limit"), no hex, no overflow. */
+/* common/numbers.c - the one parser for counts, sizes and durations, on the
+ * command line and in the configuration file alike. Digits and the
+ * documented suffixes only: no sign, no blank (strtoull would skip "' -1'"
+ * into "no limit"), no hex, no overflow. */
 #include <stdint.h>
 
-#include "cli.h"
+#include "common/common_int.h"
 
 /* Leading decimal digits of s into *v (at least one); returns the rest, or
  * NULL on no digit or overflow. */
@@ -30,7 +31,7 @@ static bool times(uint64_t v, uint64_t mul, uint64_t *out)
     return true;
 }
 
-bool cli_parse_u64(const char *s, uint64_t *out)
+bool vs_parse_u64(const char *s, uint64_t *out)
 {
     uint64_t v;
     const char *rest = digits(s, &v);
@@ -40,7 +41,7 @@ bool cli_parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-bool cli_parse_size(const char *s, uint64_t *out)
+bool vs_parse_size(const char *s, uint64_t *out)
 {
     uint64_t v;
     const char *rest = digits(s, &v);
@@ -66,7 +67,7 @@ bool cli_parse_size(const char *s, uint64_t *out)
     return *rest == '\0' && times(v, mul, out);
 }
 
-bool cli_parse_duration(const char *s, uint64_t *seconds)
+bool vs_parse_duration(const char *s, uint64_t *seconds)
 {
     uint64_t v;
     const char *rest = digits(s, &v);
