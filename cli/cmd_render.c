@@ -8,12 +8,14 @@
 
 static const char usage_text[] =
     "usage: vetstage render sidecar  --layout DIR [--mount-path P] [--start-script PATH]\n"
-    "                                [--manifest-sha256 HEX] [--out CONTEXT [--checker PATH]]\n"
+    "                                [--manifest-sha256 HEX]\n"
+    "                                [--out CONTEXT [--checker PATH] [--force]]\n"
     "       vetstage render sidecar  --layout DIR --layout DIR --out CONTEXT [...]\n"
     "       vetstage render embedded --layout DIR --app-image IMAGE [--entrypoint JSON]\n"
     "                                [--cmd JSON] [--app-user USER] [--as-root] [--fail-open]\n"
     "                                [--mount-path P] [--start-script PATH]\n"
-    "                                [--manifest-sha256 HEX] [--out CONTEXT [--checker PATH]]\n"
+    "                                [--manifest-sha256 HEX]\n"
+    "                                [--out CONTEXT [--checker PATH] [--force]]\n"
     "       vetstage render ecs-task --task-def FILE --app-container NAME --sidecar-image IMAGE\n"
     "                                [--layout DIR] [--manifest-sha256 HEX]\n"
     "                                [--image-entrypoint JSON] [--image-cmd JSON]\n"
@@ -73,8 +75,13 @@ static const char usage_text[] =
     "  --no-writable-paths  (ecs-task) with readonlyRootFilesystem, refuse rather than add\n"
     "                       task volumes at /var/lib/lacework and /var/log/lacework\n"
     "  --out CONTEXT        write a complete build context (Dockerfile, layout/,\n"
-    "                       vetstage-check) to CONTEXT, which must be absent or empty;\n"
+    "                       vetstage-check) to CONTEXT, which must be absent or empty\n"
+    "                       (or, with --force, a build context rendered before);\n"
     "                       without it the Dockerfile goes to stdout\n"
+    "  --force              replace CONTEXT when it is a build context vetstage\n"
+    "                       rendered before (the new one is built beside it, swapped in,\n"
+    "                       the old one removed); a folder of anything else is refused\n"
+    "                       all the same (exit 2, nothing changed)\n"
     "  --checker PATH       the static layout checker (default: vetstage-check next to\n"
     "                       this program)\n"
     "  --out FILE           (ecs-task) write the JSON to FILE atomically, not to stdout\n"
@@ -108,8 +115,9 @@ enum {
     OPT_ALLOW_TAG,
     OPT_ALLOW_AUTOUPGRADE,
     OPT_NO_WRITABLE_PATHS,
+    OPT_FORCE,
 };
-#define OPT_LAST OPT_NO_WRITABLE_PATHS
+#define OPT_LAST OPT_FORCE
 
 typedef struct args {
     const char *v[OPT_LAST - OPT_LAYOUT + 1];
@@ -124,17 +132,17 @@ static const char *const optnames[] = {
     "app-image",     "entrypoint",    "cmd",              "task-def",  "app-container",
     "sidecar-image", "image-entrypoint", "image-cmd",     "token-secret", "server-url",
     "manifest-sha256", "app-user",    "as-root",          "fail-open", "allow-tag",
-    "allow-autoupgrade", "no-writable-paths",
+    "allow-autoupgrade", "no-writable-paths", "force",
 };
 
 /* Which options each subcommand accepts (bit per option). */
 #define B(o) (1u << ((o)-OPT_LAYOUT))
 static const unsigned sidecar_opts = B(OPT_LAYOUT) | B(OPT_MOUNT) | B(OPT_SCRIPT) | B(OPT_OUT) |
-                                     B(OPT_CHECKER) | B(OPT_MANIFEST_SHA256);
+                                     B(OPT_CHECKER) | B(OPT_MANIFEST_SHA256) | B(OPT_FORCE);
 static const unsigned embedded_opts = B(OPT_LAYOUT) | B(OPT_MOUNT) | B(OPT_SCRIPT) | B(OPT_OUT) |
                                       B(OPT_CHECKER) | B(OPT_APP_IMAGE) | B(OPT_ENTRYPOINT) |
                                       B(OPT_CMD) | B(OPT_MANIFEST_SHA256) | B(OPT_APP_USER) |
-                                      B(OPT_AS_ROOT) | B(OPT_FAIL_OPEN);
+                                      B(OPT_AS_ROOT) | B(OPT_FAIL_OPEN) | B(OPT_FORCE);
 static const unsigned ecs_opts = B(OPT_TASK_DEF) | B(OPT_APP_CONTAINER) | B(OPT_SIDECAR_IMAGE) |
                                  B(OPT_IMAGE_ENTRYPOINT) | B(OPT_IMAGE_CMD) |
                                  B(OPT_TOKEN_SECRET) | B(OPT_SERVER_URL) | B(OPT_MOUNT) |
@@ -183,6 +191,7 @@ static int parse(cli *c, int argc, char **argv, unsigned allowed, args *a)
         { "allow-tag", no_argument, NULL, OPT_ALLOW_TAG },
         { "allow-autoupgrade", no_argument, NULL, OPT_ALLOW_AUTOUPGRADE },
         { "no-writable-paths", no_argument, NULL, OPT_NO_WRITABLE_PATHS },
+        { "force", no_argument, NULL, OPT_FORCE },
         { 0, 0, 0, 0 },
     };
     memset(a, 0, sizeof *a);
@@ -305,6 +314,8 @@ static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
         return cli_usage_error(c, "--app-image IMAGE is required");
     if (ARG(&a, OPT_CHECKER) && !ARG(&a, OPT_OUT))
         return cli_usage_error(c, "--checker only applies with --out CONTEXT");
+    if (ARG(&a, OPT_FORCE) && !ARG(&a, OPT_OUT))
+        return cli_usage_error(c, "--force only applies with --out CONTEXT");
     vs_render_opts o = VS_RENDER_OPTS_INIT;
     o.flow = flow;
     o.layout = ARG(&a, OPT_LAYOUT);
@@ -320,6 +331,7 @@ static int do_docker(cli *c, vs_render_flow flow, int argc, char **argv)
     o.app_user = ARG(&a, OPT_APP_USER);
     o.as_root = ARG(&a, OPT_AS_ROOT) != NULL;
     o.fail_open = ARG(&a, OPT_FAIL_OPEN) != NULL;
+    o.force = ARG(&a, OPT_FORCE) != NULL;
     vs_error err = VS_ERROR_INIT;
     const char *out = ARG(&a, OPT_OUT);
     if (!out) {
@@ -378,6 +390,7 @@ static int do_multiarch(cli *c, const args *a)
         one.layout = a->layouts[i];
         one.mount_path = ARG(a, OPT_MOUNT);
         one.start_script = ARG(a, OPT_SCRIPT);
+        one.force = ARG(a, OPT_FORCE) != NULL;
         int rc = expected_digest(c, one.layout, NULL, recorded[i], &one.manifest_sha256);
         if (rc >= 0)
             return rc;

@@ -323,39 +323,6 @@ vs_status vs_render_dockerfile(char **out, const vs_render_opts *o, vs_error *er
 
 /* ---- the build context ----------------------------------------------------- */
 
-/* 0: absent; 1: an empty directory; else an error (not empty, not a dir). */
-static vs_status context_state(const char *ctx, int *state, vs_error *err)
-{
-    struct stat sb;
-    if (lstat(ctx, &sb) != 0) {
-        if (errno == ENOENT) {
-            *state = 0;
-            return VS_OK;
-        }
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", ctx);
-    }
-    if (!S_ISDIR(sb.st_mode))
-        return vs_error_set(err, VS_E_USAGE, "%s: exists and is not a directory", ctx);
-    int fd = open(ctx, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", ctx);
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        close(fd);
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", ctx);
-    }
-    bool empty = true;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = false;
-    closedir(d);
-    if (!empty)
-        return vs_error_set(err, VS_E_USAGE, "%s: exists and is not empty", ctx);
-    *state = 1;
-    return VS_OK;
-}
-
 vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *err)
 {
     if (!ctx || !*ctx)
@@ -381,8 +348,8 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
     char *path = strndup(ctx, cl);
     if (!path)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    int state = 0;
-    vs_status st = context_state(path, &state, err);
+    render_target state = RENDER_TARGET_ABSENT;
+    vs_status st = render_publish_state(path, o->force, &state, err);
     char *text = NULL;
     render_layout l;
     memset(&l, 0, sizeof l);
@@ -416,7 +383,7 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
         free(copy);
     }
     if (st == VS_OK)
-        st = render_publish_commit(&pub, state == 1, err);
+        st = render_publish_commit(&pub, state, err);
     render_publish_end(&pub);
     render_layout_free(&l);
     free(text);

@@ -238,33 +238,6 @@ static const char build_sh[] =
     "done\n"
     "echo \"$image: manifest list of $image-amd64 and $image-arm64\"\n";
 
-/* `path` must be absent or an empty directory; *exists tells which. */
-static vs_status context_free(const char *path, bool *exists, vs_error *err)
-{
-    *exists = false;
-    struct stat sb;
-    if (lstat(path, &sb) != 0) {
-        if (errno == ENOENT)
-            return VS_OK;
-        return vs_error_subj_errno(err, VS_E_USAGE, errno, path, "the build context");
-    }
-    if (!S_ISDIR(sb.st_mode))
-        return vs_error_subj(err, VS_E_USAGE, path, "exists and is not a directory");
-    DIR *d = opendir(path);
-    if (!d)
-        return vs_error_subj_errno(err, VS_E_USAGE, errno, path, "the build context");
-    bool empty = true;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            empty = false;
-    closedir(d);
-    if (!empty)
-        return vs_error_subj(err, VS_E_USAGE, path, "exists and is not empty");
-    *exists = true;
-    return VS_OK;
-}
-
 vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per_layout,
                                       size_t nlayouts, const char *const *checkers, vs_error *err)
 {
@@ -310,8 +283,8 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
     char *path = strndup(ctx, cl);
     if (!path)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    bool exists = false;
-    vs_status st = context_free(path, &exists, err);
+    render_target state = RENDER_TARGET_ABSENT;
+    vs_status st = render_publish_state(path, per_layout[0].force, &state, err);
     if (st) {
         free(path);
         return st;
@@ -329,7 +302,7 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
     if (st == VS_OK)
         st = vs_write_file_atomic(pub.tfd, "build.sh", build_sh, sizeof build_sh - 1, 0755, err);
     if (st == VS_OK)
-        st = render_publish_commit(&pub, exists, err);
+        st = render_publish_commit(&pub, state, err);
     render_publish_end(&pub);
     free(path);
     return st;

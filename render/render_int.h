@@ -78,10 +78,20 @@ bool render_user_ok(const char *u);
 /* "", "root", "0", or either with a group: the user is root. */
 bool render_user_is_root(const char *u);
 
-/* A build context written whole or not at all (publish.c): begin makes
- * PATH.tmp-XXXXXX beside PATH (tfd open on it), commit syncs it and renames
- * it over PATH (first removing PATH when replace_empty: an empty directory),
- * end removes whatever was not committed and frees. path is borrowed. */
+/* A build context written whole or not at all (publish.c): state says what
+ * is at PATH now (absent, an empty directory, or a context vetstage rendered
+ * before, replaced only with force; anything else is refused, VS_E_USAGE);
+ * begin makes PATH.tmp-XXXXXX beside PATH (tfd open on it), commit syncs it
+ * and renames it over PATH (first removing an empty directory, or swapping
+ * with the old context and then removing that), end removes whatever was
+ * not committed and frees. path is borrowed. */
+typedef enum render_target {
+    RENDER_TARGET_ABSENT = 0,
+    RENDER_TARGET_EMPTY,
+    RENDER_TARGET_REPLACE
+} render_target;
+vs_status render_publish_state(const char *path, bool force, render_target *state,
+                               vs_error *err);
 typedef struct render_publish {
     const char *path;
     char *tmp, *base;
@@ -89,7 +99,7 @@ typedef struct render_publish {
     bool made;
 } render_publish;
 vs_status render_publish_begin(render_publish *p, const char *path, vs_error *err);
-vs_status render_publish_commit(render_publish *p, bool replace_empty, vs_error *err);
+vs_status render_publish_commit(render_publish *p, render_target state, vs_error *err);
 void render_publish_end(render_publish *p);
 
 /* The full path of the start script inside the mount: "<P>/<script>" (malloc'd). */

@@ -103,10 +103,13 @@ typedef struct vs_render_opts {
     bool as_root;                /* embedded: USER root in the final stage */
     bool fail_open;              /* embedded: a failing check or start script does not stop
                                     the application (see above) */
+    bool force;                  /* vs_render_context: replace a build context vetstage
+                                    rendered before (only such a one) */
 } vs_render_opts;
 
 #define VS_RENDER_OPTS_INIT                                                                    \
-    { VS_RENDER_SIDECAR, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false }
+    { VS_RENDER_SIDECAR, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false,    \
+      false }
 
 /*
  * Render the Dockerfile of `opts->flow` for the layout `opts->layout`. The
@@ -145,8 +148,15 @@ VS_EXTERN vs_status vs_render_dockerfile(char **out, const vs_render_opts *opts,
  * `context` appears complete or not at all. Every check happens before
  * anything is written.
  *
+ * With opts->force, `context` may also be a build context vetstage rendered
+ * before (Dockerfile, layout/ with .vetstage/, vetstage-check and nothing
+ * else; or a multi-arch one): the new one is built beside it, swapped into
+ * place (renameat2 RENAME_EXCHANGE, else the old one moved aside first) and
+ * the old one removed. Anything else is never replaced, force or not.
+ *
  * Returns the statuses of vs_render_dockerfile, plus VS_E_USAGE when
- * `context` is not empty or the checker is not a regular file.
+ * `context` is not empty (and not replaceable) or the checker is not a
+ * regular file.
  */
 VS_EXTERN vs_status vs_render_context(const char *context, const vs_render_opts *opts,
                                       vs_error *err);
@@ -179,7 +189,8 @@ VS_EXTERN vs_status vs_render_layout_arch(const char *layout, const char *start_
  * each with its own layout and manifest_sha256), `checkers[VS_RENDER_AMD64]`
  * and `checkers[VS_RENDER_ARM64]` the static checker built for each (NULL:
  * not built; the options' checker is ignored). Writes `context` (absent or
- * empty) as CONTEXT/amd64/ and CONTEXT/arm64/ - each a build context exactly
+ * empty; with per_layout[0].force also a context vetstage rendered before,
+ * replaced as by vs_render_context) as CONTEXT/amd64/ and CONTEXT/arm64/ - each a build context exactly
  * as vs_render_context writes it - and CONTEXT/build.sh, which builds both
  * images with `buildah bud --platform linux/ARCH` and joins them with
  * `buildah manifest create/add` into one manifest list. All at once or

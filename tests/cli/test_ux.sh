@@ -105,4 +105,41 @@ trust_fixture_keys "$T/home2"
 expect_rc 0 "import into a new home" "$VS" --json --home "$T/home2" mirror import "$T/bundles/b.tgz"
 expect_json "j['ok'] and j['items'][0]['already'] is False" "first import, JSON: already false"
 
+# ---- render --force: replaces only a build context vetstage rendered ------------------
+CK="$BUILD/vetstage-check"
+expect_rc 0 "render a build context" "$VS" --home "$H" render sidecar --layout "$T/flat" --out "$T/ctx" --checker "$CK"
+snapshot "$T/ctx" >"$T/ctx.before"
+expect_rc 2 "render again without --force" "$VS" --home "$H" render sidecar --layout "$T/flat" --out "$T/ctx" --checker "$CK"
+expect_err_has "$T/ctx: exists and is not empty: a build context rendered before (hint: add --force to replace it)" "without --force: says --force replaces it"
+same_snapshot "without --force: the context is unchanged" "$T/ctx.before" "$T/ctx"
+printf 'old\n' >"$T/ctx/layout/left-over"
+old_inode=$(stat -c %i "$T/ctx")
+expect_rc 0 "render --force over it" "$VS" --home "$H" render sidecar --layout "$T/flat" --out "$T/ctx" --checker "$CK" --force
+check "--force: a new folder took its place" test "$(stat -c %i "$T/ctx")" != "$old_inode"
+check "--force: nothing of the old context is left" test ! -e "$T/ctx/layout/left-over"
+expect_rc 0 "--force: the new context's layout passes the checker" "$CK" "$T/ctx/layout"
+check "--force: nothing left beside it" test -z "$(ls "$T" | grep -E '^ctx\.(tmp|old)-')"
+expect_rc 0 "embedded --force over the sidecar context" "$VS" --home "$H" render embedded --layout "$T/flat" \
+    --app-image app:1 --entrypoint '["/app/server"]' --cmd '[]' --out "$T/ctx" --checker "$CK" --force
+check "embedded --force: the Dockerfile is the embedded one" grep -q '^FROM app:1' "$T/ctx/Dockerfile"
+
+mkdir -p "$T/theirs/layout/.vetstage"
+printf 'FROM x\n' >"$T/theirs/Dockerfile"
+printf 'x\n' >"$T/theirs/vetstage-check"
+printf 'x\n' >"$T/theirs/layout/.vetstage/MANIFEST.sha256"
+printf 'keep me\n' >"$T/theirs/notes.txt"
+snapshot "$T/theirs" >"$T/theirs.before"
+expect_rc 2 "--force over a folder of someone else's files" "$VS" --home "$H" render sidecar --layout "$T/flat" --out "$T/theirs" --checker "$CK" --force
+expect_err_has "$T/theirs: exists and is not empty, and is not a build context vetstage rendered" "someone else's folder: says why"
+expect_one_line_err "someone else's folder: one line"
+same_snapshot "someone else's folder: unchanged" "$T/theirs.before" "$T/theirs"
+check "someone else's folder: nothing left beside it" test -z "$(ls "$T" | grep -E '^theirs\.(tmp|old)-')"
+ln -s "$T/ctx" "$T/ctxlink"
+snapshot "$T/ctx" >"$T/ctx.before"
+expect_rc 2 "--force through a symbolic link to a context" "$VS" --home "$H" render sidecar --layout "$T/flat" --out "$T/ctxlink" --checker "$CK" --force
+same_snapshot "symbolic link: the context it points to is unchanged" "$T/ctx.before" "$T/ctx"
+check "symbolic link: still a link" test -L "$T/ctxlink"
+expect_rc 2 "--force without --out" "$VS" --home "$H" render sidecar --layout "$T/flat" --force
+expect_err_has "--force only applies with --out CONTEXT" "--force without --out: says why"
+
 finish
