@@ -1,7 +1,6 @@
 /* verify/verify.c - one package and its signatures in, one verdict out. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +69,7 @@ typedef struct run {
     const char *list_path;
     size_t list_first, list_end; /* results of the list's signature file */
     bool list_signed;
+    struct pkg_feed *feed; /* the one read of the package, while gpg runs */
 } run;
 
 /* A new result slot (zeroed), or NULL on OOM (recorded in r->oom). */
@@ -225,73 +225,110 @@ static vs_status read_small(const char *path, size_t max, uint8_t **out, size_t 
 #define NEED_SHA384 2u
 #define NEED_SHA512 4u
 
-static vs_status hash_package(run *r, unsigned need, vs_error *err)
+/* The one read of the package: the bytes given to gpg are hashed on the way
+ * (SHA-256 for the ref, the digests the RSA schemes need), so the RSA check
+ * costs no second pass. What gpg did not read is read and hashed after it. */
+typedef struct pkg_feed {
+    run *r;
+    gcry_md_hd_t md;     /* NULL when the caller knows the SHA-256 already */
+    const uint8_t *head; /* given to gpg before the package, or NULL */
+    size_t head_len, head_off;
+    uint64_t off;        /* package bytes read so far */
+    uint64_t reported;   /* progress */
+} pkg_feed;
+
+static vs_status feed_open(run *r, pkg_feed *f, vs_error *err)
 {
-    gcry_md_hd_t hd = NULL;
-    gcry_error_t ge = gcry_md_open(&hd, 0, 0);
-    if (!ge && (need & NEED_SHA256))
-        ge = gcry_md_enable(hd, GCRY_MD_SHA256);
-    if (!ge && (need & NEED_SHA384))
-        ge = gcry_md_enable(hd, GCRY_MD_SHA384);
-    if (!ge && (need & NEED_SHA512))
-        ge = gcry_md_enable(hd, GCRY_MD_SHA512);
+    memset(f, 0, sizeof *f);
+    f->r = r;
+    if (r->opts->known_sha256 && r->need == NEED_SHA256)
+        return VS_OK;
+    gcry_error_t ge = gcry_md_open(&f->md, 0, 0);
+    if (!ge && (r->need & NEED_SHA256))
+        ge = gcry_md_enable(f->md, GCRY_MD_SHA256);
+    if (!ge && (r->need & NEED_SHA384))
+        ge = gcry_md_enable(f->md, GCRY_MD_SHA384);
+    if (!ge && (r->need & NEED_SHA512))
+        ge = gcry_md_enable(f->md, GCRY_MD_SHA512);
     if (ge) {
-        gcry_md_close(hd);
+        gcry_md_close(f->md);
+        f->md = NULL;
         return vs_error_subjb(err, VS_E_INTERNAL, "gcrypt", (long)ge, r->package, "hash: %s",
                               gcry_strerror(ge));
     }
-    uint8_t *buf = malloc(VS_IO_BUFSIZE);
-    if (!buf) {
-        gcry_md_close(hd);
-        return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
-    }
-    uint64_t done = 0;
-    for (;;) {
-        /* pread: gpgme reads the same descriptor at its own offset meanwhile */
-        ssize_t n = pread(r->fd, buf, VS_IO_BUFSIZE, (off_t)done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int e = errno;
-            free(buf);
-            gcry_md_close(hd);
-            return vs_error_subj_errno(err, VS_E_INTERNAL, e, r->package, "read");
-        }
-        if (n == 0)
-            break;
-        gcry_md_write(hd, buf, (size_t)n);
-        done += (uint64_t)n;
-        vs_progress_ev(r->ctx, VS_PHASE_VERIFY, VS_PROGRESS_UPDATE, r->package_name, done,
-                       r->v->size);
-    }
-    free(buf);
-    if (done != r->v->size) {
-        gcry_md_close(hd);
-        return vs_error_subj(err, VS_E_VERIFY, r->package, "changed while being verified");
-    }
-    if (need & NEED_SHA256)
-        memcpy(r->sha256, gcry_md_read(hd, GCRY_MD_SHA256), 32);
-    if (need & NEED_SHA384)
-        memcpy(r->sha384, gcry_md_read(hd, GCRY_MD_SHA384), 48);
-    if (need & NEED_SHA512)
-        memcpy(r->sha512, gcry_md_read(hd, GCRY_MD_SHA512), 64);
-    gcry_md_close(hd);
     return VS_OK;
 }
 
-/* The hash pass runs on its own thread while gpg checks the OpenPGP signature. */
-typedef struct hash_job {
-    run *r;
-    unsigned need;
-    vs_status st;
-    vs_error err;
-} hash_job;
-
-static void *hash_thread(void *arg)
+/* Up to `size` package bytes at the feed's offset, never past the size the
+ * package had when opened; hashed and counted. 0 at the end, -1 (errno). */
+static ssize_t feed_read(pkg_feed *f, void *buf, size_t size)
 {
-    hash_job *j = arg;
-    j->st = hash_package(j->r, j->need, &j->err);
-    return NULL;
+    run *r = f->r;
+    uint64_t left = r->v->size - f->off;
+    if (size > left)
+        size = (size_t)left;
+    if (size == 0)
+        return 0;
+    ssize_t n;
+    do
+        n = pread(r->fd, buf, size, (off_t)f->off);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return n;
+    if (f->md)
+        gcry_md_write(f->md, buf, (size_t)n);
+    f->off += (uint64_t)n;
+    if (f->off - f->reported >= VS_IO_BUFSIZE || f->off == r->v->size) {
+        f->reported = f->off;
+        vs_progress_ev(r->ctx, VS_PHASE_VERIFY, VS_PROGRESS_UPDATE, r->package_name, f->off,
+                       r->v->size);
+    }
+    return n;
+}
+
+/* gpgme's read callback: the head (signature packets and literal header of
+ * the signed-message form), then the package. */
+static ssize_t feed_cb(void *handle, void *buffer, size_t size)
+{
+    pkg_feed *f = handle;
+    if (f->head_off < f->head_len) {
+        size_t n = f->head_len - f->head_off;
+        if (n > size)
+            n = size;
+        memcpy(buffer, f->head + f->head_off, n);
+        f->head_off += n;
+        return (ssize_t)n;
+    }
+    return feed_read(f, buffer, size);
+}
+
+/* Hash what gpg did not read (all of it without an OpenPGP signature),
+ * then the digests. */
+static vs_status feed_finish(run *r, pkg_feed *f, vs_error *err)
+{
+    vs_status st = VS_OK;
+    uint8_t *buf = f->off < r->v->size ? malloc(VS_IO_BUFSIZE) : NULL;
+    if (f->off < r->v->size && !buf)
+        st = vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
+    while (st == VS_OK && f->off < r->v->size) {
+        ssize_t n = feed_read(f, buf, VS_IO_BUFSIZE);
+        if (n < 0)
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->package, "read");
+        else if (n == 0)
+            st = vs_error_subj(err, VS_E_VERIFY, r->package, "changed while being verified");
+    }
+    free(buf);
+    if (st == VS_OK && f->md) {
+        if (r->need & NEED_SHA256)
+            memcpy(r->sha256, gcry_md_read(f->md, GCRY_MD_SHA256), 32);
+        if (r->need & NEED_SHA384)
+            memcpy(r->sha384, gcry_md_read(f->md, GCRY_MD_SHA384), 48);
+        if (r->need & NEED_SHA512)
+            memcpy(r->sha512, gcry_md_read(f->md, GCRY_MD_SHA512), 64);
+    }
+    gcry_md_close(f->md);
+    f->md = NULL;
+    return st;
 }
 
 /* ---- OpenPGP --------------------------------------------------------------------- */
@@ -499,13 +536,10 @@ static void gpg_judge(run *r, gpgme_ctx_t g, const char *path, gpgme_data_t sigd
     }
 }
 
-/* Verify a detached signature file over `signed_data`; adds one result per
- * signature (or one for the file when it cannot be read). Returns true
- * when at least one signature counts and none rejects. */
-static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
-                            gpgme_data_t signed_data, size_t *first_result)
+/* Read a detached signature file and sniff it. False (with one result for
+ * the file) when it is missing, unreadable or no detached signature. */
+static bool sig_load(run *r, const char *sigpath, uint8_t **out, size_t *outlen)
 {
-    *first_result = r->v->nsigs;
     uint8_t *buf = NULL;
     size_t len = 0;
     vs_sig_result tmp;
@@ -536,6 +570,22 @@ static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
         }
         return false;
     }
+    *out = buf;
+    *outlen = len;
+    return true;
+}
+
+/* Verify a detached signature file over `signed_data`; adds one result per
+ * signature (or one for the file when it cannot be read). Returns true
+ * when at least one signature counts and none rejects. */
+static bool gpg_verify_file(run *r, gpgme_ctx_t g, const char *sigpath,
+                            gpgme_data_t signed_data, size_t *first_result)
+{
+    *first_result = r->v->nsigs;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (!sig_load(r, sigpath, &buf, &len))
+        return false;
     gpgme_data_t sigd = NULL;
     gpgme_error_t ge = gpgme_data_new_from_mem(&sigd, (const char *)buf, len, 0);
     if (ge) {
@@ -598,52 +648,61 @@ static void gpg_clearsigned(run *r, gpgme_ctx_t g, const char *list, const uint8
     r->list_len = plen;
 }
 
-/*
- * gpgme reads the package through pread at its own offset (the hash thread
- * shares the descriptor) and pipes it to gpg, which decides. Measured on a
- * 128 MiB package (gpgme 1.18, gpg 2.2.40): gpgme_data_new_from_fd is the
- * same 4 KiB pipe pump (gpgme does not hand the descriptor to gpg for a
- * verify) at the same CPU cost; gpgme's "io-buffer-size" flag makes its
- * nonblocking write loop spin (16 KiB +7% CPU, 64 KiB +45%, 1 MiB 4x CPU and
- * 8x wall time); there is no way in this gpgme for gpg to open the file
- * itself. This callback is the cheapest feed; its cost (0.6-0.7 s CPU for
- * 128 MiB with the SHA-256 pass) runs beside gpg's own ~1.0 s, the same as
- * gpgv's. See the commit that added this note for the numbers.
- */
-typedef struct pread_src {
-    int fd;
-    off_t off;
-} pread_src;
-
-static ssize_t pread_cb(void *handle, void *buffer, size_t size)
-{
-    pread_src *src = handle;
-    for (;;) {
-        ssize_t n = pread(src->fd, buffer, size, src->off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n > 0)
-            src->off += n;
-        return n;
-    }
-}
-
 static void gpg_missing(run *r, const char *path)
 {
     add_missing(r, VS_SIG_GPG, path);
 }
 
+/*
+ * The package's detached signature. gpg reads the package through gpgme's
+ * pipe from feed_cb, which hashes every byte it hands over (the one read).
+ * In the canonical case (vs_pgp_detached_binary: signature packets of class
+ * 0x00 only) gpg gets the equivalent signed message - the signature packets,
+ * a literal data packet header, the package - which gpg 2.2 hashes in 32 KiB
+ * blocks instead of byte by byte: gpg's CPU for a 128 MiB package drops
+ * from 0.9 s to 0.4 s. gpg decides either way, over the same bytes.
+ */
 static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_error *err)
 {
-    static struct gpgme_data_cbs cbs = { pread_cb, NULL, NULL, NULL };
-    pread_src src = { r->fd, 0 };
-    gpgme_data_t pkg = NULL;
-    gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, &src);
-    if (ge)
+    static struct gpgme_data_cbs cbs = { feed_cb, NULL, NULL, NULL };
+    pkg_feed *f = r->feed;
+    uint8_t *buf = NULL, *head = NULL;
+    size_t len = 0, hlen = 0;
+    if (!sig_load(r, sigpath, &buf, &len))
+        return VS_OK;
+    head = malloc(len + VS_PGP_LITERAL_HEADER);
+    if (head && vs_pgp_detached_binary(buf, len, head, len, &hlen)) {
+        size_t lh = vs_pgp_literal_header(r->v->size, head + hlen);
+        f->head = lh ? head : NULL;
+        f->head_len = lh ? hlen + lh : 0;
+    }
+    gpgme_data_t pkg = NULL, sigd = NULL;
+    gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, f);
+    if (ge) {
+        free(head);
+        free(buf);
+        f->head = NULL;
         return gpgme_failure(ge, r->package, NULL, err);
-    size_t first;
-    gpg_verify_file(r, g, sigpath, pkg, &first);
+    }
+    /* best effort (gpgme >= 1.14): 64 KiB moves per round instead of 4 KiB */
+    gpgme_data_set_flag(pkg, "io-buffer-size", "65536");
+    if (!f->head)
+        ge = gpgme_data_new_from_mem(&sigd, (const char *)buf, len, 0);
+    if (ge) {
+        vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
+        if (s)
+            gpgme_failure(ge, sigpath, s, NULL);
+    } else if (f->head) {
+        gpg_judge(r, g, sigpath, pkg, NULL, NULL); /* the signed message */
+    } else {
+        gpg_judge(r, g, sigpath, sigd, pkg, NULL); /* the detached pair */
+    }
+    gpgme_data_release(sigd);
     gpgme_data_release(pkg);
+    f->head = NULL;
+    f->head_len = f->head_off = 0;
+    free(head);
+    free(buf);
     return VS_OK;
 }
 
@@ -943,31 +1002,27 @@ static vs_status phase_rsa_keys(run *r, vs_error *err)
     return st;
 }
 
-/* OpenPGP (the vendor) while the package is hashed on a second thread. */
+/* OpenPGP (the vendor), hashing the package as gpg reads it. */
 static vs_status phase_hash_and_openpgp(run *r, vs_error *err)
 {
-    hash_job job;
-    memset(&job, 0, sizeof job);
-    job.r = r;
-    job.need = r->need;
-    pthread_t th;
-    bool threaded = false;
-    if (r->opts->known_sha256 && r->need == NEED_SHA256)
+    pkg_feed feed;
+    vs_status st = feed_open(r, &feed, err);
+    if (st != VS_OK)
+        return st;
+    if (!feed.md)
         memcpy(r->sha256, r->opts->known_sha256, 32);
-    else if (pthread_create(&th, NULL, hash_thread, &job) == 0)
-        threaded = true;
-    else
-        job.st = hash_package(r, r->need, &job.err);
-    vs_status gst = check_gpg(r, (r->require & VS_REQUIRE_GPG) != 0, err);
-    if (threaded)
-        pthread_join(th, NULL);
-    if (job.st != VS_OK) {
+    r->feed = &feed;
+    vs_error gerr = VS_ERROR_INIT;
+    vs_status gst = check_gpg(r, (r->require & VS_REQUIRE_GPG) != 0, &gerr);
+    r->feed = NULL;
+    st = feed_finish(r, &feed, err);
+    if (st != VS_OK)
+        return st;
+    if (gst != VS_OK) {
         if (err)
-            *err = job.err;
-        return job.st;
-    }
-    if (gst != VS_OK)
+            *err = gerr;
         return gst;
+    }
     if (r->opts->known_sha256 && memcmp(r->opts->known_sha256, r->sha256, 32) != 0)
         return vs_error_subj(err, VS_E_VERIFY, r->package,
                              "SHA-256 differs from the expected one");

@@ -80,6 +80,26 @@ vs_status vs_clearsign_check(const uint8_t *p, size_t len, const char *file, vs_
  * refused, rather than taken as a list with a detached signature). */
 bool vs_clearsign_present(const uint8_t *p, size_t len);
 
+/* ---- a detached signature as a signed message (pgpstream.c) ---------------- */
+
+/*
+ * When the signature file is exactly one armored block (Version/Comment
+ * headers, strict base64, a CRC24 that matches when present, nothing after
+ * the END line but whitespace) or binary, and it holds exactly one packet,
+ * a signature (tag 2) of version 3 or 4 and class 0x00 (binary document)
+ * with a definite length: its binary form into out (cap bytes), true.
+ * Anything else: false, and the caller gives gpg the detached pair.
+ */
+bool vs_pgp_detached_binary(const uint8_t *p, size_t len, uint8_t *out, size_t cap,
+                            size_t *outlen);
+
+/* The header of a literal data packet ('b', no name, date 0) holding `size`
+ * bytes: the signature packets, this header and the document make the
+ * signed message gpg checks in 32 KiB blocks rather than byte by byte.
+ * Returns its length, or 0 when size does not fit a five-octet length. */
+#define VS_PGP_LITERAL_HEADER 12
+size_t vs_pgp_literal_header(uint64_t size, uint8_t out[VS_PGP_LITERAL_HEADER]);
+
 /* ---- checksum lists (checksums.c) --------------------------------------- */
 
 /*
