@@ -19,6 +19,11 @@
 # 20) and BENCH_MB. Results: printed, written to bench/results.tsv, drawn into
 # bench/ratios.png (gnuplot) and into bench/README.md between the result markers
 # when BENCH_WRITE=1 (what `make bench` sets).
+#
+# For quick measurements while working: BENCH_OPS="verify fetch" runs only
+# those rows (stage without fetch admits the package once, untimed);
+# BENCH_RUNS=3 fewer runs; BENCH_SMALL_MB=0 skips the second size (no RSS
+# column then). The output format stays the same for the rows run.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -26,6 +31,11 @@ BUILD=${BUILD:-build}
 MB=${BENCH_MB:-128}
 SMALL_MB=${BENCH_SMALL_MB:-20}
 RUNS=${BENCH_RUNS:-5}
+OPS=${BENCH_OPS:-verify fetch stage pull}
+for op in $OPS; do
+    case $op in verify | fetch | stage | pull) ;; *) echo "bench: BENCH_OPS: unknown operation '$op'" >&2; exit 2 ;; esac
+done
+want() { case " $OPS " in *" $1 "*) return 0 ;; esac; return 1; }
 T=$(mktemp -d "${TMPDIR:-/tmp}/vs-bench-XXXXXX")
 _hooks=""
 at_exit() { _hooks="$_hooks $1"; }
@@ -125,36 +135,49 @@ bench_size() {
     cat "$P" >/dev/null
     new_home "$H" || die "keys import failed"
 
+    if want verify; then
     measure true env P="$P" K="$K" sh -c 'gpgv --keyring "$K/vendor.gpg" "$P.asc" "$P" 2>/dev/null && openssl dgst -sha256 -verify "$K/org.pub.pem" -signature "$P.sig" "$P" >/dev/null' || return 1
     c_s=$M_S c_k=$M_K
     measure true "$VS" --home "$H" -q verify "$P" --gpg-sig "$P.asc" --rsa-sig "$P.sig" || return 1
     echo "verify $_mb $M_S $c_s $M_K $c_k" >>"$RES"
+    fi
 
     prep_fetch() { new_home "$H"; }
     prep_chain() { rm -rf "$C" && mkdir -p "$C"; }
+    if want fetch; then
     measure prep_chain env U="$U" C="$C" K="$K" sh -c 'cd "$C" && curl -sf -o p.tgz "$U" && curl -sf -o p.tgz.asc "$U.asc" && curl -sf -o p.tgz.sig "$U.sig" && gpgv --keyring "$K/vendor.gpg" p.tgz.asc p.tgz 2>/dev/null && openssl dgst -sha256 -verify "$K/org.pub.pem" -signature p.tgz.sig p.tgz >/dev/null' || return 1
     c_s=$M_S c_k=$M_K
     measure prep_fetch "$VS" --home "$H" -q --no-progress fetch "$U" --max-size "$LIMIT" || return 1
     echo "fetch $_mb $M_S $c_s $M_K $c_k" >>"$RES"
+    fi
 
     prep_tar() { rm -rf "$D2" && mkdir -p "$D2"; }
+    if want stage; then
+    if ! want fetch; then
+        prep_fetch && "$VS" --home "$H" -q --no-progress fetch "$U" --max-size "$LIMIT" || die "fetch failed"
+    fi
     measure prep_tar bsdtar -xzf "$P" -C "$D2" || return 1
     c_s=$M_S c_k=$M_K
     prep_stage() { rm -rf "$D"; }
     measure prep_stage "$VS" --home "$H" -q stage "agent@$V" --dest "$D" --max-unpacked "$LIMIT" || return 1
     echo "stage $_mb $M_S $c_s $M_K $c_k" >>"$RES"
     diff -r -x .vetstage "$D/current" "$D2" >/dev/null || die "staged tree differs from bsdtar's"
+    fi
 
     prep_pullchain() { prep_chain && prep_tar; }
+    if want pull; then
     measure prep_pullchain env U="$U" C="$C" K="$K" D2="$D2" sh -c 'cd "$C" && curl -sf -o p.tgz "$U" && curl -sf -o p.tgz.asc "$U.asc" && curl -sf -o p.tgz.sig "$U.sig" && gpgv --keyring "$K/vendor.gpg" p.tgz.asc p.tgz 2>/dev/null && openssl dgst -sha256 -verify "$K/org.pub.pem" -signature p.tgz.sig p.tgz >/dev/null && bsdtar -xzf p.tgz -C "$D2"' || return 1
     c_s=$M_S c_k=$M_K
     prep_pull() { new_home "$H" && rm -rf "$D"; }
     measure prep_pull "$VS" --home "$H" -q --no-progress pull "$U" --dest "$D" --max-size "$LIMIT" --max-unpacked "$LIMIT" || return 1
     echo "pull $_mb $M_S $c_s $M_K $c_k" >>"$RES"
+    fi
     rm -rf "$D" "$D2" "$C"
 }
 
-for size in "$MB" "$SMALL_MB"; do
+SIZES=$MB
+[ "$SMALL_MB" -gt 0 ] 2>/dev/null && SIZES="$MB $SMALL_MB"
+for size in $SIZES; do
     echo "bench: $size MiB package: make, sign, then verify, fetch, stage, pull" >&2
     make_pkg "$size" "1.0.$size" || die "cannot make the $size MiB package"
     bench_size "$size" || exit 1
@@ -169,6 +192,7 @@ goal() { case $1 in verify) echo 0.85 ;; fetch) echo 0.80 ;; stage) echo 1.15 ;;
     echo "| operation | what a user would chain instead | vetstage s | chain s | ratio | goal | vetstage peak RSS ($SMALL_MB MiB / $MB MiB) |"
     echo "|---|---|---|---|---|---|---|"
     for op in verify fetch stage pull; do
+        want "$op" || continue
         case $op in
             verify) ref='`gpgv && openssl dgst -verify`' ;;
             fetch) ref='`curl` x3, `gpgv`, `openssl dgst`' ;;
@@ -178,7 +202,7 @@ goal() { case $1 in verify) echo 0.85 ;; fetch) echo 0.80 ;; stage) echo 1.15 ;;
         awk -v op="$op" -v mb="$MB" -v small="$SMALL_MB" -v ref="$ref" -v goal="$(goal "$op")" '
             $1 == op && $2 == mb { vs = $3; ch = $4; kb = $5 }
             $1 == op && $2 == small { ks = $5 }
-            END { r = vs / ch; printf "| %s | %s | %.3f | %.3f | %.2fx %s | <= %sx | %.1f / %.1f MiB |\n",
+            END { r = vs / ch; if (ks == "") ks = 0; printf "| %s | %s | %.3f | %.3f | %.2fx %s | <= %sx | %.1f / %.1f MiB |\n",
                   op, ref, vs, ch, r, (r <= goal) ? "(met)" : "(not met)", goal, ks / 1024, kb / 1024 }' "$RES"
     done
 } >"$T/table.md"
