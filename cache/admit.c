@@ -10,9 +10,12 @@
  *               answer, reported only now that the arguments were checked
  *   quarantine  cache/quarantine/<sha256(url)>/ locked (then reuse again: a
  *               concurrent fetch may have admitted it meanwhile)
- *   try         the URL, then each mirror: the package first (so a missing
- *               package is named by its own URL, not by a signature's), then
- *               its signature-side files, then the verdict
+ *   try         the URL, then each mirror: the package's response first (so
+ *               a missing package is named by its own URL, not by a
+ *               signature's); on its first body byte the signature-side
+ *               files (a required one missing stops the download there),
+ *               then gpg starts on the package's signature and reads the
+ *               package as it arrives; then the verdict
  *   admit       under the exclusive lock: the replay rule, objects, the ref
  */
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include <unistd.h>
 
 #include "cache/cache_int.h"
+#include "fetch/fetch_int.h"   /* vs_fetch_to_file_tee: gpg reads the package as it arrives */
 #include "verify/verify_int.h" /* vs_fpr_normalize: one owner of fingerprint syntax */
 
 enum { SIG_GPG, SIG_CHECKSUMS, SIG_CHECKSUMS_SIG, SIG_RSA, NSIG };
@@ -64,6 +68,9 @@ typedef struct job {
     char pkgname[32];
     char *pkgpath, *sigpath[NSIG]; /* absolute quarantine paths (verify takes paths) */
     vs_fetch_result res;
+    uint8_t *gpgsig; /* the package's detached signature, as fetched */
+    size_t gpgsig_len;
+    vs_gpg_stream *stream; /* gpg over the package while it arrives */
     vs_verdict *verdict;
     vs_verdict *first_verdict; /* the first source's, when every source failed */
     /* the result */
@@ -433,32 +440,105 @@ static vs_status fetch_sig(job *j, int i, vs_error *err)
         return VS_OK;
     }
     st = vs_write_file_atomic(j->qfd, sig_kind[i], buf, len, 0600, err);
-    free(buf);
     if (!st)
         j->have[i] = true;
+    if (!st && i == SIG_GPG) {
+        j->gpgsig = buf; /* for gpg while the package arrives */
+        j->gpgsig_len = len;
+    } else {
+        free(buf);
+    }
     return st;
 }
 
-/* The package first: when it cannot be had, its own URL is what failed
- * (not a signature's). Then the signature-side files; when a required one
- * fails, the complete package is dropped too (the next fetch starts over,
- * as before signatures came second). */
+/* Drop what one try at a source holds of the signatures and gpg. */
+static void sigs_drop(job *j)
+{
+    vs_gpg_stream_free(j->stream);
+    j->stream = NULL;
+    free(j->gpgsig);
+    j->gpgsig = NULL;
+    j->gpgsig_len = 0;
+}
+
+/*
+ * The package's first body byte: it exists, so now the signature-side
+ * files (a required one that cannot be had stops the download, named by
+ * its URL); then gpg starts on the package's detached signature, reading
+ * the package as it arrives. gpg that cannot be started here is not an
+ * error: the verdict then runs gpg over the file.
+ */
+typedef struct pkg_tee {
+    vs_fetch_tee tee;
+    job *j;
+} pkg_tee;
+
+static bool on_package_begin(void *ud, uint64_t total, bool known)
+{
+    pkg_tee *pt = ud;
+    vs_fetch_tee *tee = &pt->tee;
+    job *j = pt->j;
+    for (int i = 0; i < NSIG; i++) {
+        unlinkat(j->qfd, sig_kind[i], 0);
+        if (!j->cur.sig[i])
+            continue;
+        vs_error e2 = VS_ERROR_INIT;
+        vs_status st = fetch_sig(j, i, &e2);
+        if (st) {
+            tee->st = st;
+            tee->err = e2;
+            return false;
+        }
+    }
+    if (j->have[SIG_GPG] && j->gpgsig) {
+        vs_error e2 = VS_ERROR_INIT;
+        if (vs_gpg_stream_start(j->ctx, j->gpgsig, j->gpgsig_len, total, known, &j->stream,
+                                &e2) != VS_OK)
+            vs_log(j->ctx, VS_LOG_DEBUG, "gpg while downloading: %s", e2.message);
+    }
+    return true;
+}
+
+static void on_package_bytes(void *ud, const void *p, size_t n)
+{
+    job *j = ((pkg_tee *)ud)->j;
+    if (j->stream)
+        vs_gpg_stream_put(j->stream, p, n);
+}
+
+static void on_package_reset(void *ud)
+{
+    job *j = ((pkg_tee *)ud)->j;
+    if (j->stream)
+        vs_gpg_stream_void(j->stream);
+}
+
+/* The package, and with its first byte the signature-side files (see
+ * on_package_begin); when a required one fails, the package is dropped
+ * too (the next fetch starts over). */
 static vs_status fetch_files(job *j, vs_error *err)
 {
     memset(j->have, 0, sizeof j->have);
     j->list_clearsigned = false;
+    sigs_drop(j);
     char id[VS_SHA256_HEX], sb[VS_MAX_URL + 1];
     sha_hex_of(shown(sb, j->cur.pkg), id); /* no password hashed onto disk */
     snprintf(j->pkgname, sizeof j->pkgname, "pkg-%.16s", id);
-    vs_status st =
-        vs_fetch_to_file(j->ctx, j->cur.pkg, j->qfd, j->pkgname, &j->o->fetch, &j->res, err);
-    for (int i = 0; !st && i < NSIG; i++) {
-        unlinkat(j->qfd, sig_kind[i], 0);
-        if (j->cur.sig[i])
-            st = fetch_sig(j, i, err);
-        if (st)
-            unlinkat(j->qfd, j->pkgname, 0);
-    }
+    pkg_tee pt;
+    memset(&pt, 0, sizeof pt);
+    pt.tee.begin = on_package_begin;
+    pt.tee.put = on_package_bytes;
+    pt.tee.reset = on_package_reset;
+    pt.tee.ud = &pt;
+    pt.j = j;
+    vs_status st = vs_fetch_to_file_tee(j->ctx, j->cur.pkg, j->qfd, j->pkgname, &j->o->fetch,
+                                        &pt.tee, &j->res, err);
+    if (st && pt.tee.st) /* a signature-side file stopped it: the package goes too */
+        unlinkat(j->qfd, j->pkgname, 0);
+    if (st)
+        sigs_drop(j);
+    else
+        vs_gpg_stream_end(j->stream);
     return st;
 }
 
@@ -524,7 +604,8 @@ static vs_status judge(job *j, vs_error *err)
     vo.keys = j->nkeys ? j->keyp : NULL;
     vo.nkeys = j->nkeys;
     vs_error e2 = VS_ERROR_INIT;
-    st = vs_verify_package(j->ctx, j->pkgpath, &vo, &j->verdict, &e2);
+    st = vs_verify_package_streamed(j->ctx, j->pkgpath, &vo, j->stream, &j->verdict, &e2);
+    sigs_drop(j);
     char sb[VS_MAX_URL + 1];
     if (st == VS_OK && (!j->verdict || !j->verdict->trusted))
         st = vs_error_subj(&e2, VS_E_VERIFY, shown(sb, j->cur.pkg), "not trusted");
@@ -736,6 +817,7 @@ static vs_status job_init(job *j, vs_ctx *ctx, const vs_cache_fetch_opts *opts, 
 
 static void job_free(job *j)
 {
+    sigs_drop(j);
     quarantine_release(j);
     source_free(&j->cur);
     paths_free(j);

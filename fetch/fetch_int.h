@@ -2,7 +2,9 @@
 #ifndef VS_FETCH_INT_H
 #define VS_FETCH_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/common_int.h"
 #include "vetstage/fetch.h"
@@ -33,5 +35,29 @@ vs_status vs_fetch_check_url(const char *url, vs_url_scheme *scheme, vs_error *e
  * file name (length 0 if there is none).
  */
 const char *vs_fetch_url_filename(const char *url, size_t *len, const char **dir, size_t *dirlen);
+
+/*
+ * A second reader of a download (cache: gpg checks the package while it
+ * arrives). begin is called once, on the first body byte of the first
+ * response accepted, or when a file:// file is opened, with the whole
+ * file's size when known; returning false stops the transfer with st and
+ * err (set by begin; never retried, the partial file is removed). Then put
+ * gets every byte of the file in order from its first byte: the bytes of a
+ * resumed partial file first, then each body chunk as it is written. reset:
+ * the file starts over, the bytes given so far are void.
+ */
+typedef struct vs_fetch_tee {
+    bool (*begin)(void *ud, uint64_t total, bool total_known);
+    void (*put)(void *ud, const void *p, size_t n);
+    void (*reset)(void *ud);
+    void *ud;
+    vs_status st;
+    vs_error err;
+} vs_fetch_tee;
+
+/* vs_fetch_to_file with a tee (NULL: none). */
+vs_status vs_fetch_to_file_tee(vs_ctx *ctx, const char *url, int dirfd, const char *name,
+                               const vs_fetch_opts *opts, vs_fetch_tee *tee,
+                               vs_fetch_result *res, vs_error *err);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,10 +26,22 @@
 #define CONNECT_TIMEOUT_S 30L
 /* Times in a row a server may answer a Range request badly before we give up. */
 #define MAX_RESTARTS 2u
+/* Writeback of a download is started every this many bytes, so that the
+ * final fsync has little left to wait for. */
+#define WRITEBACK_STEP (8u * 1024u * 1024u)
 /* Progress callback at most every this many milliseconds. */
 #define PROGRESS_MS 100
 
-enum stop_reason { STOP_NONE, STOP_STATUS, STOP_TOO_BIG, STOP_IO, STOP_RANGE, STOP_OOM, STOP_HEADERS };
+enum stop_reason {
+    STOP_NONE,
+    STOP_STATUS,
+    STOP_TOO_BIG,
+    STOP_IO,
+    STOP_RANGE,
+    STOP_OOM,
+    STOP_HEADERS,
+    STOP_TEE
+};
 
 typedef struct xfer {
     vs_ctx *ctx;
@@ -46,6 +59,9 @@ typedef struct xfer {
     uint64_t max;
     uint64_t have;       /* bytes in the sink */
     uint64_t asked_from; /* Range start of this attempt; 0: whole body */
+    uint64_t flushed;    /* writeback started up to here */
+    vs_fetch_tee *tee;   /* a second reader of the file's bytes, or NULL */
+    bool tee_begun;
     /* per attempt */
     bool started;
     long status;
@@ -56,6 +72,7 @@ typedef struct xfer {
     int io_errno;
     struct timespec last_progress;
     char errbuf[CURL_ERROR_SIZE];
+    char range[48]; /* CURLOPT_RANGE of the current attempt */
 } xfer;
 
 static uint64_t now_ms(void)
@@ -76,6 +93,9 @@ static void sleep_ms(uint64_t ms)
 static bool sink_reset(xfer *x)
 {
     x->have = 0;
+    x->flushed = 0;
+    if (x->tee_begun && x->tee->reset)
+        x->tee->reset(x->tee->ud);
     if (x->fd < 0)
         return true;
     if (ftruncate(x->fd, 0) != 0 || lseek(x->fd, 0, SEEK_SET) != 0) {
@@ -103,6 +123,52 @@ static void progress(xfer *x, bool force)
         return;
     x->last_progress = ts;
     vs_progress(x->ctx, x->shown, x->have, x->total);
+}
+
+/* Best effort: start writing back [flushed, upto) without waiting for it
+ * (Linux sync_file_range with SYNC_FILE_RANGE_WRITE; the build's feature
+ * macros hide its declaration, hence the system call). */
+static void writeback(xfer *x, uint64_t upto)
+{
+#if defined(__linux__) && defined(SYS_sync_file_range) && defined(__LP64__)
+    (void)syscall(SYS_sync_file_range, x->fd, (off_t)x->flushed, (off_t)(upto - x->flushed),
+                  2u /* SYNC_FILE_RANGE_WRITE */);
+#endif
+    x->flushed = upto;
+}
+
+/* The file's first bytes are known to come: the tee begins, then gets the
+ * bytes a resumed partial file already holds. */
+static bool tee_begin(xfer *x, bool known)
+{
+    if (!x->tee || x->tee_begun || x->fd < 0)
+        return true;
+    x->tee_begun = true;
+    if (!x->tee->begin(x->tee->ud, x->total, known)) {
+        x->stop = STOP_TEE;
+        return false;
+    }
+    uint8_t *buf = x->have ? malloc(VS_IO_BUFSIZE) : NULL;
+    if (x->have && !buf) {
+        x->stop = STOP_OOM;
+        return false;
+    }
+    for (uint64_t off = 0; off < x->have;) {
+        uint64_t want = x->have - off < VS_IO_BUFSIZE ? x->have - off : VS_IO_BUFSIZE;
+        ssize_t n = pread(x->fd, buf, (size_t)want, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            x->stop = STOP_IO;
+            x->io_errno = n < 0 ? errno : EIO;
+            free(buf);
+            return false;
+        }
+        x->tee->put(x->tee->ud, buf, (size_t)n);
+        off += (uint64_t)n;
+    }
+    free(buf);
+    return true;
 }
 
 /* The response's status is known: decide whether its body is ours. */
@@ -141,7 +207,7 @@ static bool begin_body(xfer *x)
         }
         x->total = t;
     }
-    return true;
+    return tee_begin(x, cl >= 0);
 }
 
 /* Append len bytes to the sink (file: written and hashed; memory: grown).
@@ -160,6 +226,10 @@ static bool sink_put(xfer *x, const char *p, size_t len)
             return false;
         }
         vs_sha256_update(&x->h, p, len);
+        if (x->tee_begun)
+            x->tee->put(x->tee->ud, p, len);
+        if (next - x->flushed >= WRITEBACK_STEP)
+            writeback(x, next);
     } else {
         /* memory sink */
         if (next + 1 > x->memcap) { /* next <= max, and max + 1 fits */
@@ -230,18 +300,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-/*
- * The one place where a failed attempt is judged: libcurl's code, or why we
- * stopped the transfer ourselves. Fills err; tells whether another attempt
- * may help and whether the bytes so far are worth keeping for a resume.
- */
-static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, bool deadline,
-                           bool *retry, bool *keep, vs_error *err)
+/* Why we stopped the transfer ourselves (x->stop != STOP_NONE). */
+static vs_status map_stop(const xfer *x, bool *retry, vs_error *err)
 {
-    *retry = false;
-    *keep = false;
     const char *u = x->shown;
-    const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
     switch (x->stop) {
     case STOP_STATUS:
         *retry = x->status >= 500 || x->status == 429;
@@ -261,25 +323,43 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
     case STOP_HEADERS:
         return vs_error_subj(err, VS_E_FETCH, u, "response headers larger than %u bytes",
                              VS_MAX_RESPONSE_HEADERS);
+    case STOP_TEE:
+        if (err)
+            *err = x->tee->err;
+        return x->tee->st ? x->tee->st : VS_E_INTERNAL;
     case STOP_NONE:
         break;
     }
+    return vs_error_subj(err, VS_E_INTERNAL, u, "transfer stopped");
+}
+
+/* What a redirect to a scheme we refuse looks like. */
+static vs_status map_redirect(const xfer *x, CURLcode rc, const char *why, vs_error *err)
+{
+    const char *to = NULL;
+    char shown_to[512];
+    curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &to);
+    if (to && strcmp(to, x->url) != 0) {
+        vs_url_redact(shown_to, sizeof shown_to, to);
+        return vs_error_subjb(err, VS_E_FETCH, "curl", rc, x->shown,
+                              "redirect to another scheme refused (to %s)", shown_to);
+    }
+    return vs_error_subjb(err, VS_E_FETCH, "curl", rc, x->shown,
+                          "redirect to another scheme refused (%s)", why);
+}
+
+/* libcurl's code for an attempt we did not stop ourselves. */
+static vs_status map_curl(const xfer *x, CURLcode rc, const vs_fetch_opts *o, bool deadline,
+                          bool *retry, bool *keep, vs_error *err)
+{
+    const char *u = x->shown;
+    const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
     vs_status st = VS_E_FETCH;
     switch (rc) {
     case CURLE_OK:
         return VS_OK;
-    case CURLE_UNSUPPORTED_PROTOCOL: { /* the first URL's scheme was checked: a redirect */
-        const char *to = NULL;
-        char shown_to[512];
-        curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &to);
-        if (to && strcmp(to, x->url) != 0) {
-            vs_url_redact(shown_to, sizeof shown_to, to);
-            return vs_error_subjb(err, st, "curl", rc, u,
-                                  "redirect to another scheme refused (to %s)", shown_to);
-        }
-        return vs_error_subjb(err, st, "curl", rc, u, "redirect to another scheme refused (%s)",
-                              why);
-    }
+    case CURLE_UNSUPPORTED_PROTOCOL: /* the first URL's scheme was checked: a redirect */
+        return map_redirect(x, rc, why, err);
     case CURLE_TOO_MANY_REDIRECTS:
         return vs_error_subjb(err, st, "curl", rc, u, "more than %ld redirects",
                               VS_MAX_REDIRECTS);
@@ -328,6 +408,21 @@ static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, b
     default:
         return vs_error_subjb(err, st, "curl", rc, u, "%s", why);
     }
+}
+
+/*
+ * The one place where a failed attempt is judged: why we stopped the
+ * transfer ourselves, else libcurl's code. Fills err; tells whether another
+ * attempt may help and whether the bytes so far are worth keeping.
+ */
+static vs_status map_error(const xfer *x, CURLcode rc, const vs_fetch_opts *o, bool deadline,
+                           bool *retry, bool *keep, vs_error *err)
+{
+    *retry = false;
+    *keep = false;
+    if (x->stop != STOP_NONE)
+        return map_stop(x, retry, err);
+    return map_curl(x, rc, o, deadline, retry, keep, err);
 }
 
 static uint64_t backoff_ms(const vs_fetch_opts *o, unsigned retry)
@@ -398,6 +493,54 @@ static vs_status set_options(xfer *x, const vs_fetch_opts *o, vs_error *err)
     return VS_OK;
 }
 
+/* Before one attempt: its state reset, the Range for a resume, the time
+ * left until the deadline. */
+static vs_status attempt_setup(xfer *x, const vs_fetch_opts *o, bool may_resume,
+                               uint64_t deadline, bool *keep, vs_error *err)
+{
+    x->started = false;
+    x->stop = STOP_NONE;
+    x->status = 0;
+    x->range_start = -1;
+    x->total = 0;
+    x->errbuf[0] = '\0';
+    if (x->have > 0 && !may_resume && !sink_reset(x))
+        return map_error(x, CURLE_OK, o, false, &(bool){ false }, keep, err);
+    x->asked_from = x->have;
+    if (x->asked_from > 0) {
+        snprintf(x->range, sizeof x->range, "%" PRIu64 "-", x->asked_from);
+        SETOPT(CURLOPT_RANGE, x->range);
+        vs_log(x->ctx, VS_LOG_INFO, "%s: resuming after %" PRIu64 " bytes", x->shown,
+               x->asked_from);
+        vs_progress_ev(x->ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_RESUME, x->shown, x->asked_from, 0);
+    } else {
+        SETOPT(CURLOPT_RANGE, (char *)NULL);
+    }
+    uint64_t now = now_ms();
+    if (now >= deadline)
+        return vs_error_subj(err, VS_E_FETCH, x->shown, "timed out after %u s (--timeout)",
+                             o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
+    SETOPT(CURLOPT_TIMEOUT_MS, (long)(deadline - now));
+    clock_gettime(CLOCK_MONOTONIC, &x->last_progress);
+    return VS_OK;
+}
+
+/* A successful attempt: the last progress and the result. */
+static void attempt_done(xfer *x, vs_fetch_result *res, unsigned attempts)
+{
+    progress(x, true);
+    vs_progress_ev(x->ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_END, x->shown, x->have, x->have);
+    if (!res)
+        return;
+    res->http_status = x->status;
+    res->size = x->have;
+    res->resumed_from = x->asked_from;
+    res->attempts = attempts;
+    const char *eff = NULL;
+    curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff);
+    vs_url_redact(res->effective_url, sizeof res->effective_url, eff ? eff : x->url);
+}
+
 /* Attempts until success, a final failure, or the deadline. */
 static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_result *res,
                      bool *keep, vs_error *caller_err)
@@ -413,49 +556,16 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
                                                                    : VS_DEFAULT_TIMEOUT);
     unsigned retry = 0, restarts = 0, attempts = 0;
     bool may_resume = resume && x->scheme != VS_SCHEME_FILE && x->fd >= 0;
-    char range[48];
     for (;;) {
         attempts++;
-        x->started = false;
-        x->stop = STOP_NONE;
-        x->status = 0;
-        x->range_start = -1;
-        x->total = 0;
-        x->errbuf[0] = '\0';
-        if (x->have > 0 && !may_resume && !sink_reset(x))
-            return map_error(x, CURLE_OK, o, false, &(bool){ false }, keep, err);
-        x->asked_from = x->have;
-        if (x->asked_from > 0) {
-            snprintf(range, sizeof range, "%" PRIu64 "-", x->asked_from);
-            SETOPT(CURLOPT_RANGE, range);
-            vs_log(x->ctx, VS_LOG_INFO, "%s: resuming after %" PRIu64 " bytes", x->shown,
-                   x->asked_from);
-            vs_progress_ev(x->ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_RESUME, x->shown, x->asked_from,
-                           0);
-        } else {
-            SETOPT(CURLOPT_RANGE, (char *)NULL);
-        }
-        uint64_t now = now_ms();
-        if (now >= deadline)
-            return vs_error_subj(err, VS_E_FETCH, x->shown, "timed out after %u s (--timeout)",
-                                 o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
-        SETOPT(CURLOPT_TIMEOUT_MS, (long)(deadline - now));
-        clock_gettime(CLOCK_MONOTONIC, &x->last_progress);
+        st = attempt_setup(x, o, may_resume, deadline, keep, err);
+        if (st)
+            return st;
         CURLcode rc = curl_easy_perform(x->curl);
         if (rc == CURLE_OK && !x->started && !begin_body(x))
             rc = CURLE_WRITE_ERROR; /* empty body: judge its status now */
         if (rc == CURLE_OK) {
-            progress(x, true);
-            vs_progress_ev(x->ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_END, x->shown, x->have, x->have);
-            if (res) {
-                res->http_status = x->status;
-                res->size = x->have;
-                res->resumed_from = x->asked_from;
-                res->attempts = attempts;
-                const char *eff = NULL;
-                curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff);
-                vs_url_redact(res->effective_url, sizeof res->effective_url, eff ? eff : x->url);
-            }
+            attempt_done(x, res, attempts);
             return VS_OK;
         }
         bool restart = x->stop == STOP_RANGE ||
@@ -474,8 +584,7 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
         if (!again || retry >= retries)
             return st;
         uint64_t wait = backoff_ms(o, retry);
-        now = now_ms();
-        if (now + wait >= deadline)
+        if (now_ms() + wait >= deadline)
             return st;
         retry++;
         vs_log(x->ctx, VS_LOG_INFO, "%s; retry %u of %u in %" PRIu64 " ms", err->message, retry,
@@ -538,18 +647,14 @@ static const char *file_kind(mode_t m)
                          : "not a regular file";
 }
 
-/* A file:// URL: opened without blocking, only a regular file, read whole. */
-static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res, vs_error *err)
+/* A file:// URL's file, opened without blocking: only a regular file, then
+ * blocking again. */
+static vs_status file_open(xfer *x, int *out, struct stat *sb, vs_error *err)
 {
     char *path = NULL;
     vs_status st = file_path(x, &path, err);
     if (st)
         return st;
-    if (x->have > 0 && !sink_reset(x)) { /* file:// is always copied whole */
-        free(path);
-        bool r, k;
-        return map_error(x, CURLE_OK, o, false, &r, &k, err);
-    }
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     free(path);
     if (fd < 0) {
@@ -558,22 +663,21 @@ static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res,
             return vs_error_subj(err, VS_E_FETCH, x->shown, "no such file");
         return vs_error_subj_errno(err, VS_E_USAGE, e, x->shown, "cannot open");
     }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
+    if (fstat(fd, sb) != 0) {
         int e = errno;
         close(fd);
         return vs_error_subj_errno(err, VS_E_INTERNAL, e, x->shown, "fstat");
     }
-    if (S_ISDIR(sb.st_mode)) {
+    if (S_ISDIR(sb->st_mode)) {
         close(fd);
         vs_error_subj(err, VS_E_USAGE, x->shown, "is a directory, not a file");
         vs_error_hint(err, "name the file inside it");
         return VS_E_USAGE;
     }
-    if (!S_ISREG(sb.st_mode)) {
+    if (!S_ISREG(sb->st_mode)) {
         close(fd);
         return vs_error_subj(err, VS_E_USAGE, x->shown, "%s, not a regular file",
-                             file_kind(sb.st_mode));
+                             file_kind(sb->st_mode));
     }
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
@@ -581,21 +685,18 @@ static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res,
         close(fd);
         return vs_error_subj_errno(err, VS_E_INTERNAL, e, x->shown, "fcntl");
     }
-    x->stop = STOP_NONE;
-    x->total = (uint64_t)sb.st_size;
-    if (x->total > x->max) {
-        close(fd);
-        x->stop = STOP_TOO_BIG;
-        bool r, k;
-        return map_error(x, CURLE_OK, o, false, &r, &k, err);
-    }
+    *out = fd;
+    return VS_OK;
+}
+
+/* The whole file into the sink. */
+static vs_status file_copy(xfer *x, const vs_fetch_opts *o, int fd, vs_error *err)
+{
     uint8_t *buf = malloc(VS_IO_BUFSIZE);
-    if (!buf) {
-        close(fd);
+    if (!buf)
         return vs_error_subj(err, VS_E_INTERNAL, x->shown, "out of memory");
-    }
     clock_gettime(CLOCK_MONOTONIC, &x->last_progress);
-    st = VS_OK;
+    vs_status st = VS_OK;
     for (;;) {
         ssize_t n = read(fd, buf, VS_IO_BUFSIZE);
         if (n < 0 && errno == EINTR)
@@ -613,6 +714,29 @@ static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res,
         }
     }
     free(buf);
+    return st;
+}
+
+/* A file:// URL: opened without blocking, only a regular file, read whole. */
+static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res, vs_error *err)
+{
+    bool r, k;
+    if (x->have > 0 && !sink_reset(x)) /* file:// is always copied whole */
+        return map_error(x, CURLE_OK, o, false, &r, &k, err);
+    int fd = -1;
+    struct stat sb;
+    vs_status st = file_open(x, &fd, &sb, err);
+    if (st)
+        return st;
+    x->stop = STOP_NONE;
+    x->total = (uint64_t)sb.st_size;
+    if (x->total > x->max)
+        x->stop = STOP_TOO_BIG;
+    if (x->stop != STOP_NONE || !tee_begin(x, true)) {
+        close(fd);
+        return map_error(x, CURLE_OK, o, false, &r, &k, err);
+    }
+    st = file_copy(x, o, fd, err);
     close(fd);
     if (st)
         return st;
@@ -704,12 +828,20 @@ static void xfer_init(xfer *x, vs_ctx *ctx, const char *url, const char *name, u
 vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *name,
                            const vs_fetch_opts *opts, vs_fetch_result *res, vs_error *err)
 {
+    return vs_fetch_to_file_tee(ctx, url, dirfd, name, opts, NULL, res, err);
+}
+
+vs_status vs_fetch_to_file_tee(vs_ctx *ctx, const char *url, int dirfd, const char *name,
+                               const vs_fetch_opts *opts, vs_fetch_tee *tee,
+                               vs_fetch_result *res, vs_error *err)
+{
     vs_fetch_opts defaults = VS_FETCH_OPTS_INIT;
     const vs_fetch_opts *o = opts ? opts : &defaults;
     if (res)
         memset(res, 0, sizeof *res);
     xfer x;
     xfer_init(&x, ctx, url, name, o->max_size ? o->max_size : VS_DEFAULT_MAX_DOWNLOAD);
+    x.tee = tee;
     vs_status st = precheck(url, o, &x.scheme, err);
     if (st)
         return st;

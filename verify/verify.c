@@ -70,6 +70,7 @@ typedef struct run {
     size_t list_first, list_end; /* results of the list's signature file */
     bool list_signed;
     struct pkg_feed *feed; /* the one read of the package, while gpg runs */
+    vs_gpg_stream *stream; /* gpg's run while the package arrived, or NULL */
 } run;
 
 /* A new result slot (zeroed), or NULL on OOM (recorded in r->oom). */
@@ -307,10 +308,11 @@ static ssize_t feed_cb(void *handle, void *buffer, size_t size)
 static vs_status feed_finish(run *r, pkg_feed *f, vs_error *err)
 {
     vs_status st = VS_OK;
-    uint8_t *buf = f->off < r->v->size ? malloc(VS_IO_BUFSIZE) : NULL;
-    if (f->off < r->v->size && !buf)
+    bool rest = f->md && f->off < r->v->size; /* no digest wanted: nothing to read */
+    uint8_t *buf = rest ? malloc(VS_IO_BUFSIZE) : NULL;
+    if (rest && !buf)
         st = vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
-    while (st == VS_OK && f->off < r->v->size) {
+    while (st == VS_OK && rest && f->off < r->v->size) {
         ssize_t n = feed_read(f, buf, VS_IO_BUFSIZE);
         if (n < 0)
             st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->package, "read");
@@ -517,10 +519,17 @@ static bool range_passes(const run *r, size_t first)
 
 /* gpg checks `sigd` (over signed_data, or a clearsigned message whose
  * signed text goes to plain); one result per signature, named `path`. */
+static void gpg_results(run *r, gpgme_ctx_t g, const char *path, gpgme_error_t ge);
+
 static void gpg_judge(run *r, gpgme_ctx_t g, const char *path, gpgme_data_t sigd,
                       gpgme_data_t signed_data, gpgme_data_t plain)
 {
-    gpgme_error_t ge = gpgme_op_verify(g, sigd, signed_data, plain);
+    gpg_results(r, g, path, gpgme_op_verify(g, sigd, signed_data, plain));
+}
+
+/* One result per signature of the verify op that ended with `ge` on g. */
+static void gpg_results(run *r, gpgme_ctx_t g, const char *path, gpgme_error_t ge)
+{
     gpgme_verify_result_t res = ge ? NULL : gpgme_op_verify_result(g);
     if (ge || !res || !res->signatures) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, path);
@@ -670,6 +679,13 @@ static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_err
     size_t len = 0, hlen = 0;
     if (!sig_load(r, sigpath, &buf, &len))
         return VS_OK;
+    gpgme_ctx_t sg = NULL;
+    gpgme_error_t sge = 0;
+    if (vs_gpg_stream_result(r->stream, buf, len, r->v->size, &sg, &sge)) {
+        gpg_results(r, sg, sigpath, sge); /* gpg read the package as it arrived */
+        free(buf);
+        return VS_OK;
+    }
     head = malloc(len + VS_PGP_LITERAL_HEADER);
     if (head && vs_pgp_detached_binary(buf, len, head, len, &hlen)) {
         size_t lh = vs_pgp_literal_header(r->v->size, head + hlen);
@@ -1074,6 +1090,12 @@ static vs_status phase_policy(run *r, vs_error *err)
 VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
                                       vs_verdict **out, vs_error *err)
 {
+    return vs_verify_package_streamed(ctx, package, opts, NULL, out, err);
+}
+
+vs_status vs_verify_package_streamed(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
+                                     vs_gpg_stream *stream, vs_verdict **out, vs_error *err)
+{
     static const vs_verify_opts defaults = VS_VERIFY_OPTS_INIT;
     if (out)
         *out = NULL;
@@ -1086,6 +1108,7 @@ VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs
                                                                    : vs_basename(package ? package : "");
     r.require = r.opts->require ? r.opts->require : VS_REQUIRE_BOTH;
     r.fd = -1;
+    r.stream = stream;
 
     vs_status st = phase_open(&r, err);
     if (st == VS_OK)

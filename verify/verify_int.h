@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include <gcrypt.h>
+#include <gpgme.h>
 
 #include "common/common_int.h"
 #include "vetstage/keys.h"
@@ -99,6 +100,39 @@ bool vs_pgp_detached_binary(const uint8_t *p, size_t len, uint8_t *out, size_t c
  * Returns its length, or 0 when size does not fit a five-octet length. */
 #define VS_PGP_LITERAL_HEADER 12
 size_t vs_pgp_literal_header(uint64_t size, uint8_t out[VS_PGP_LITERAL_HEADER]);
+
+/* ---- gpg while the package arrives (stream.c) ------------------------------ */
+
+typedef struct vs_gpg_stream vs_gpg_stream;
+
+/*
+ * Start gpg on the detached signature `sig` (the signature file's bytes)
+ * over a package whose bytes will come through vs_gpg_stream_put, in
+ * order, from its first byte. `total`, when total_known, is the package's
+ * size (then a one-signature file is checked in the signed-message form,
+ * see vs_pgp_detached_binary). gpg runs on a thread of its own.
+ */
+vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint64_t total,
+                              bool total_known, vs_gpg_stream **out, vs_error *err);
+/* The next n bytes of the package; waits while the bounded buffer is full. */
+void vs_gpg_stream_put(vs_gpg_stream *s, const void *p, size_t n);
+/* The bytes put so far are not the package (the download starts over):
+ * gpg is stopped and the stream's outcome is never used. */
+void vs_gpg_stream_void(vs_gpg_stream *s);
+/* The last byte was put: wait for gpg. */
+void vs_gpg_stream_end(vs_gpg_stream *s);
+/* gpg's outcome, when the stream ended, was not voided, `size` bytes went
+ * through and `sig` is the signature it was started with: the gpgme
+ * context holding the result (owned by the stream) and the op's error. */
+bool vs_gpg_stream_result(const vs_gpg_stream *s, const uint8_t *sig, size_t len, uint64_t size,
+                          gpgme_ctx_t *g, gpgme_error_t *ge);
+void vs_gpg_stream_free(vs_gpg_stream *s);
+
+/* vs_verify_package, taking gpg's outcome over the package's detached
+ * signature from `stream` when vs_gpg_stream_result accepts it (the same
+ * judgement, policy and verdict follow); otherwise as vs_verify_package. */
+vs_status vs_verify_package_streamed(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
+                                     vs_gpg_stream *stream, vs_verdict **out, vs_error *err);
 
 /* ---- checksum lists (checksums.c) --------------------------------------- */
 

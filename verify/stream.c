@@ -1,0 +1,218 @@
+/*
+ * verify/stream.c - gpg checks a package's detached signature while the
+ * package is still arriving.
+ *
+ * The download's bytes are handed over (vs_gpg_stream_put) through a
+ * bounded buffer (VS_GPG_STREAM_BUF) to a thread that runs gpgme_op_verify
+ * and reads them from it, so gpg ends shortly after the last byte. The
+ * outcome is only an input to vs_verify_package_streamed, which takes it
+ * only when exactly the package's bytes went through (and the signature
+ * file is the one given here); otherwise gpg is run over the file as usual.
+ * Nothing is decided here.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys/keys_int.h"
+#include "verify/verify_int.h"
+
+#define VS_GPG_STREAM_BUF (256u * 1024u)
+
+struct vs_gpg_stream {
+    gpgme_ctx_t g;
+    uint8_t *sig; /* the signature file as given */
+    size_t sig_len;
+    uint8_t *head; /* signed-message form: signature packet + literal header */
+    size_t head_len, head_off;
+    pthread_t th;
+    bool running;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *buf; /* ring */
+    size_t rd, fill;
+    bool eof, voided, reader_done;
+    uint64_t fed; /* package bytes put */
+    gpgme_error_t ge;
+};
+
+static ssize_t stream_cb(void *handle, void *buffer, size_t size)
+{
+    vs_gpg_stream *s = handle;
+    if (s->head_off < s->head_len) {
+        size_t n = s->head_len - s->head_off;
+        if (n > size)
+            n = size;
+        memcpy(buffer, s->head + s->head_off, n);
+        s->head_off += n;
+        return (ssize_t)n;
+    }
+    pthread_mutex_lock(&s->mu);
+    while (s->fill == 0 && !s->eof && !s->voided)
+        pthread_cond_wait(&s->cv, &s->mu);
+    ssize_t ret;
+    if (s->voided) {
+        errno = EIO; /* the bytes so far are not the package: gpg must not judge them */
+        ret = -1;
+    } else if (s->fill == 0) {
+        ret = 0;
+    } else {
+        size_t n = s->fill < size ? s->fill : size;
+        size_t first = VS_GPG_STREAM_BUF - s->rd;
+        if (first > n)
+            first = n;
+        memcpy(buffer, s->buf + s->rd, first);
+        memcpy((uint8_t *)buffer + first, s->buf, n - first);
+        s->rd = (s->rd + n) % VS_GPG_STREAM_BUF;
+        s->fill -= n;
+        pthread_cond_broadcast(&s->cv);
+        ret = (ssize_t)n;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ret;
+}
+
+static void *stream_thread(void *arg)
+{
+    static struct gpgme_data_cbs cbs = { stream_cb, NULL, NULL, NULL };
+    vs_gpg_stream *s = arg;
+    gpgme_data_t pkg = NULL, sigd = NULL;
+    gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, s);
+    if (!ge) /* best effort (gpgme >= 1.14): 64 KiB per round instead of 4 KiB */
+        gpgme_data_set_flag(pkg, "io-buffer-size", "65536");
+    if (!ge && !s->head)
+        ge = gpgme_data_new_from_mem(&sigd, (const char *)s->sig, s->sig_len, 0);
+    if (!ge)
+        ge = s->head ? gpgme_op_verify(s->g, pkg, NULL, NULL)
+                     : gpgme_op_verify(s->g, sigd, pkg, NULL);
+    gpgme_data_release(sigd);
+    gpgme_data_release(pkg);
+    pthread_mutex_lock(&s->mu);
+    s->ge = ge;
+    s->reader_done = true; /* put() no longer waits for room */
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint64_t total,
+                              bool total_known, vs_gpg_stream **out, vs_error *err)
+{
+    *out = NULL;
+    vs_gpg_stream *s = calloc(1, sizeof *s);
+    if (!s)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    s->sig = malloc(len + 1);
+    s->buf = malloc(VS_GPG_STREAM_BUF);
+    s->head = malloc(len + VS_PGP_LITERAL_HEADER);
+    if (!s->sig || !s->buf || !s->head) {
+        vs_gpg_stream_free(s);
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    }
+    memcpy(s->sig, sig, len);
+    s->sig_len = len;
+    size_t hlen = 0, lh = 0;
+    if (total_known && vs_pgp_detached_binary(sig, len, s->head, len, &hlen))
+        lh = vs_pgp_literal_header(total, s->head + hlen);
+    if (lh) {
+        s->head_len = hlen + lh;
+    } else {
+        free(s->head);
+        s->head = NULL;
+    }
+    vs_status st = vs_keys_gpgme_open(ctx, &s->g, err);
+    if (st) {
+        vs_gpg_stream_free(s);
+        return st;
+    }
+    gpgme_set_offline(s->g, 1);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->th, NULL, stream_thread, s) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        gpgme_release(s->g);
+        s->g = NULL;
+        vs_gpg_stream_free(s);
+        return vs_error_set(err, VS_E_INTERNAL, "cannot start a thread");
+    }
+    s->running = true;
+    *out = s;
+    return VS_OK;
+}
+
+void vs_gpg_stream_put(vs_gpg_stream *s, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    pthread_mutex_lock(&s->mu);
+    s->fed += n;
+    while (n > 0 && !s->voided && !s->reader_done) {
+        while (s->fill == VS_GPG_STREAM_BUF && !s->reader_done)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->reader_done)
+            break;
+        size_t wr = (s->rd + s->fill) % VS_GPG_STREAM_BUF;
+        size_t k = VS_GPG_STREAM_BUF - s->fill;
+        if (k > VS_GPG_STREAM_BUF - wr)
+            k = VS_GPG_STREAM_BUF - wr;
+        if (k > n)
+            k = n;
+        memcpy(s->buf + wr, b, k);
+        s->fill += k;
+        b += k;
+        n -= k;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void vs_gpg_stream_void(vs_gpg_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->voided = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void vs_gpg_stream_end(vs_gpg_stream *s)
+{
+    if (!s || !s->running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->eof = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->th, NULL);
+    s->running = false;
+}
+
+bool vs_gpg_stream_result(const vs_gpg_stream *s, const uint8_t *sig, size_t len, uint64_t size,
+                          gpgme_ctx_t *g, gpgme_error_t *ge)
+{
+    if (!s || s->running || s->voided || !s->g || s->fed != size || len != s->sig_len ||
+        memcmp(sig, s->sig, len) != 0)
+        return false;
+    *g = s->g;
+    *ge = s->ge;
+    return true;
+}
+
+void vs_gpg_stream_free(vs_gpg_stream *s)
+{
+    if (!s)
+        return;
+    if (s->running) {
+        vs_gpg_stream_void(s);
+        vs_gpg_stream_end(s);
+    }
+    if (s->g) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        gpgme_release(s->g);
+    }
+    free(s->sig);
+    free(s->buf);
+    free(s->head);
+    free(s);
+}
