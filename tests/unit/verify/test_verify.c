@@ -324,6 +324,62 @@ START_TEST(rsa_sig_explain)
 }
 END_TEST
 
+/* The one-signature detached file given to gpg as a signed message: only
+ * the canonical case, everything else stays the detached pair. */
+static size_t pgpstream_try(const uint8_t *p, size_t len)
+{
+    uint8_t out[256];
+    size_t n = 99;
+    bool ok = vs_pgp_detached_binary(p, len, out, sizeof out, &n);
+    ck_assert(ok || n == 0);
+    return ok ? n : 0;
+}
+
+START_TEST(pgp_detached_binary)
+{
+    /* a v4 signature packet body: version 4, class 0x00, then anything */
+    const uint8_t v4[] = { 0x89, 0x00, 0x04, 0x04, 0x00, 0x01, 0x0a }; /* old format */
+    ck_assert_uint_eq(pgpstream_try(v4, sizeof v4), sizeof v4);
+    const uint8_t v4new[] = { 0xc2, 0x03, 0x04, 0x00, 0x01 };
+    ck_assert_uint_eq(pgpstream_try(v4new, sizeof v4new), sizeof v4new);
+    const uint8_t text[] = { 0x89, 0x00, 0x03, 0x04, 0x01, 0x01 }; /* class 0x01: text */
+    ck_assert_uint_eq(pgpstream_try(text, sizeof text), 0);
+    const uint8_t two[] = { 0xc2, 0x03, 0x04, 0x00, 0x01, 0xc2, 0x03, 0x04, 0x00, 0x01 };
+    ck_assert_uint_eq(pgpstream_try(two, sizeof two), 0); /* several: the detached pair */
+    const uint8_t partial[] = { 0xc2, 0xe1, 0x04, 0x00 };
+    ck_assert_uint_eq(pgpstream_try(partial, sizeof partial), 0);
+    const uint8_t indet[] = { 0x8b, 0x04, 0x00, 0x01 };
+    ck_assert_uint_eq(pgpstream_try(indet, sizeof indet), 0);
+    const uint8_t trailing[] = { 0xc2, 0x03, 0x04, 0x00, 0x01, 0x00 };
+    ck_assert_uint_eq(pgpstream_try(trailing, sizeof trailing), 0);
+    const uint8_t literal[] = { 0xcb, 0x03, 0x62, 0x00, 0x00 }; /* tag 11 */
+    ck_assert_uint_eq(pgpstream_try(literal, sizeof literal), 0);
+    const uint8_t shortlen[] = { 0xc2, 0x09, 0x04, 0x00, 0x01 };
+    ck_assert_uint_eq(pgpstream_try(shortlen, sizeof shortlen), 0);
+    /* armored: base64 of c2 03 04 00 01 is "wgMEAAE=", its CRC24 "=u/Mq" */
+    const char arm[] = "-----BEGIN PGP SIGNATURE-----\nComment: x\n\nwgMEAAE=\n"
+                       "-----END PGP SIGNATURE-----\n\n";
+    ck_assert_uint_eq(pgpstream_try((const uint8_t *)arm, strlen(arm)), 5);
+    const char hdr[] = "-----BEGIN PGP SIGNATURE-----\nHash: SHA256\n\nwgMEAAE=\n"
+                       "-----END PGP SIGNATURE-----\n";
+    ck_assert_uint_eq(pgpstream_try((const uint8_t *)hdr, strlen(hdr)), 0);
+    const char after[] = "-----BEGIN PGP SIGNATURE-----\n\nwgMEAAE=\n"
+                         "-----END PGP SIGNATURE-----\ntext\n";
+    ck_assert_uint_eq(pgpstream_try((const uint8_t *)after, strlen(after)), 0);
+    const char goodcrc[] = "-----BEGIN PGP SIGNATURE-----\n\nwgMEAAE=\n=u/Mq\n"
+                           "-----END PGP SIGNATURE-----\n";
+    ck_assert_uint_eq(pgpstream_try((const uint8_t *)goodcrc, strlen(goodcrc)), 5);
+    const char badcrc[] = "-----BEGIN PGP SIGNATURE-----\n\nwgMEAAE=\n=AAAA\n"
+                          "-----END PGP SIGNATURE-----\n";
+    ck_assert_uint_eq(pgpstream_try((const uint8_t *)badcrc, strlen(badcrc)), 0);
+    uint8_t h[VS_PGP_LITERAL_HEADER];
+    ck_assert_uint_eq(vs_pgp_literal_header(10, h), VS_PGP_LITERAL_HEADER);
+    ck_assert_uint_eq(h[0], 0xcb);
+    ck_assert_uint_eq(h[5], 16); /* 10 bytes + 'b', name length, date */
+    ck_assert_uint_eq(vs_pgp_literal_header(0xFFFFFFFFu, h), 0);
+}
+END_TEST
+
 START_TEST(require_parse)
 {
     unsigned m = 0;
@@ -692,6 +748,7 @@ Suite *vs_suite_verify(void)
     tcase_add_test(tc, base64_cap_and_sig_decode);
     tcase_add_test(tc, pgp_sniff);
     tcase_add_test(tc, require_parse);
+    tcase_add_test(tc, pgp_detached_binary);
     tcase_add_test(tc, rsa_sig_explain);
     tcase_add_loop_test(tc, clearsign_table, 0, (int)(sizeof cs_cases / sizeof cs_cases[0]));
     tcase_add_test(tc, clearsign_nul_and_long);
