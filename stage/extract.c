@@ -55,6 +55,7 @@ typedef struct ex {
     uint8_t *buf;
     locale_t loc, oldloc;
     la_int64_t last_end; /* decompressed offset where the last entry's data ended */
+    bool digest_done;    /* the whole package was read and its digest compared */
     /* a cached parent directory: most entries share their parent */
     int pfd;
     char ppath[VS_MAX_ARCHIVE_PATH + 1];
@@ -598,18 +599,25 @@ static vs_status ex_entries(ex *x)
     return VS_OK;
 }
 
-/* The end-of-archive marker, the rest of the bytes hashed, the digest. */
-static vs_status ex_finish(ex *x)
+/* The package digest against the expected one: the message for a mismatch. */
+static vs_status digest_mismatch(ex *x)
 {
-    /* tar's end-of-archive marker (two zero blocks) must follow the last
-     * entry, else the archive ends early (libarchive reports a clean EOF at
-     * an entry boundary either way) */
-    if (archive_filter_bytes(x->a, 0) - x->last_end < 1024)
-        return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
-                             "archive ends early (no end-of-archive marker after %" PRIu64
-                             " entries)",
-                             x->res->entries);
-    /* the digest covers exactly the bytes of the object, also past the end */
+    const char *subject = x->o->digest_subject ? x->o->digest_subject : x->label;
+    if (!x->o->expect_hex)
+        return vs_error_subj(x->err, VS_E_VERIFY, subject,
+                             "changed while it was being staged (sha256 differs)");
+    vs_error_subj(x->err, VS_E_VERIFY, subject,
+                  "the package in the cache was altered after admission (its sha256 is no "
+                  "longer %s)",
+                  x->o->expect_hex);
+    vs_error_hint(x->err, "run `vetstage cache fsck`, then fetch the package again");
+    return VS_E_VERIFY;
+}
+
+/* The rest of the bytes, to the end of the file (the digest covers all of
+ * them, also past the archive's end), then the digest and its check. */
+static vs_status ex_digest(ex *x)
+{
     for (;;) {
         const void *dummy;
         la_ssize_t n = read_cb(NULL, &x->r, &dummy);
@@ -620,10 +628,43 @@ static vs_status ex_finish(ex *x)
     }
     vs_sha256_final(&x->r.h, x->res->sha256);
     x->res->insize = x->r.done;
+    x->digest_done = true;
     if (x->o->expect_sha256 && memcmp(x->o->expect_sha256, x->res->sha256, VS_SHA256_LEN) != 0)
-        return vs_error_subj(x->err, VS_E_VERIFY, x->label,
-                             "changed while it was being staged (sha256 differs)");
+        return digest_mismatch(x);
     return VS_OK;
+}
+
+/* The end-of-archive marker, then the digest. */
+static vs_status ex_finish(ex *x)
+{
+    /* tar's end-of-archive marker (two zero blocks) must follow the last
+     * entry, else the archive ends early (libarchive reports a clean EOF at
+     * an entry boundary either way) */
+    if (archive_filter_bytes(x->a, 0) - x->last_end < 1024)
+        return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
+                             "archive ends early (no end-of-archive marker after %" PRIu64
+                             " entries)",
+                             x->res->entries);
+    return ex_digest(x);
+}
+
+/* A failure before the digest was checked: with an expected digest, the
+ * rest of the package is read, and bytes that do not match it are the
+ * error to report (the damage or the refusal followed from them). */
+static vs_status ex_failed(ex *x, vs_status st)
+{
+    if (!x->o->expect_sha256 || x->digest_done)
+        return st;
+    vs_error e2 = VS_ERROR_INIT;
+    vs_error *keep = x->err;
+    x->err = &e2;
+    vs_status dst = ex_digest(x);
+    x->err = keep;
+    if (dst != VS_E_VERIFY)
+        return st;
+    if (keep)
+        *keep = e2;
+    return dst;
 }
 
 static void ex_free(ex *x)
@@ -646,12 +687,15 @@ vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_ext
 {
     ex x;
     vs_status st = ex_init(&x, ctx, infd, rootfd, o, set, res, err);
-    if (!st)
+    if (!st) {
         st = ex_open(&x);
-    if (!st)
-        st = ex_entries(&x);
-    if (!st)
-        st = ex_finish(&x);
+        if (!st)
+            st = ex_entries(&x);
+        if (!st)
+            st = ex_finish(&x);
+        if (st)
+            st = ex_failed(&x, st);
+    }
     ex_free(&x);
     return st;
 }

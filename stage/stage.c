@@ -68,6 +68,8 @@ static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, const vs_wo
         .max_entries = opts->max_entries ? opts->max_entries : VS_DEFAULT_MAX_ENTRIES,
         .label = src->label,
         .expect_sha256 = src->sha256,
+        .digest_subject = src->ref,
+        .expect_hex = vs_cache_entry_sha256(src->entry),
         .strip_components = opts->strip_components,
         .machine = machine,
     };

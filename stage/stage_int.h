@@ -136,6 +136,10 @@ typedef struct vs_extract_opts {
     uint64_t max_entries;
     const char *label;     /* package name for messages */
     const uint8_t *expect_sha256; /* if set: the bytes read must hash to this */
+    /* for a mismatch: the subject named (the ref, else label) and the
+     * expected digest in hex (both may be NULL) */
+    const char *digest_subject;
+    const char *expect_hex;
     unsigned strip_components;    /* tar's --strip-components (0: none) */
     uint16_t machine;      /* if set: every ELF file must be for it (VS_EM_*) */
 } vs_extract_opts;
@@ -156,9 +160,12 @@ typedef struct vs_extract_result {
  * Read the package on `infd` (tar; gzip, bzip2, xz or zstd) and write its
  * members below the empty directory `rootfd`, applying every rule of the
  * contract before anything of an entry is written. The package is read
- * once: its SHA-256 is computed as libarchive reads it (res->sha256, and
+ * once: its SHA-256 is computed as libarchive reads it, to the end of the
+ * file, trailing bytes after the archive's end included (res->sha256, and
  * compared with expect_sha256 when set), each file is hashed as it is
- * written. Names are taken in UTF-8 whatever the process locale (libarchive
+ * written. With expect_sha256, a failure on the way (a damaged stream, a
+ * refused entry) still reads the rest of the file: when the digest does not
+ * match, that is the error reported (VS_E_VERIFY), not its consequence. Names are taken in UTF-8 whatever the process locale (libarchive
  * runs under a thread-local C.UTF-8 locale); names and link targets that are
  * not valid UTF-8 are refused. With strip_components, the rules apply to the
  * name as stored and to the stripped name; entries that vanish are skipped.
@@ -307,6 +314,7 @@ typedef struct vs_stage_source {
     const struct vs_cache_entry *entry; /* its ref: name, version, provenance */
     const char *label;       /* NAME@VERSION for messages */
     const uint8_t *sha256;   /* expected digest of the bytes */
+    const char *ref;         /* NAME@VERSION as asked for: the subject of a digest mismatch */
 } vs_stage_source;
 
 /* The layout work of vs_stage_ref, for a package already re-checked. */

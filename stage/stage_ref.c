@@ -3,15 +3,18 @@
  *
  * The re-check is not a second verification: the signatures were judged at
  * admission, while the keys were valid, and the ref binds them to the
- * package's SHA-256. Stage checks that the bytes still hash to that digest
- * and that no signer key has since been revoked or removed from the store.
- * A key that merely expired after admission does not block. */
+ * package's SHA-256. Stage checks that no signer key has since been revoked
+ * or removed from the store (before anything is written), and that the bytes
+ * still hash to that digest: hashed as the extraction reads them, to the end
+ * of the file, the new tree placed only when they matched. A key that merely
+ * expired after admission does not block. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stage/stage_int.h"
@@ -92,18 +95,16 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
     return st;
 }
 
-/* The package object's bytes still hash to the digest the ref recorded. The
- * extraction hashes what it reads again and must match too. */
-static vs_status recheck_bytes(int fd, const vs_cache_entry *e, const char *ref,
-                               const uint8_t digest[VS_SHA256_LEN], vs_error *err)
+/* The package object's size is still what the ref recorded (cheap, before
+ * anything is written). Its bytes are hashed once, as the extraction reads
+ * them: the tree is placed only when they match the ref's digest. */
+static vs_status recheck_size(int fd, const vs_cache_entry *e, const char *ref, vs_error *err)
 {
-    uint8_t d[VS_SHA256_LEN];
-    uint64_t size = 0;
-    vs_error e2 = VS_ERROR_INIT;
-    if (vs_sha256_fd(fd, ref, d, &size, &e2) != VS_OK)
-        return vs_error_subj(err, VS_E_INTERNAL, ref, "cannot read the package in the cache: %s",
-                             e2.reason[0] ? e2.reason : e2.message);
-    if (memcmp(d, digest, VS_SHA256_LEN) != 0 || size != vs_cache_entry_size(e)) {
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ref,
+                                   "cannot read the package in the cache");
+    if ((uint64_t)sb.st_size != vs_cache_entry_size(e)) {
         vs_error_subj(err, VS_E_VERIFY, ref,
                       "the package in the cache was altered after admission (its sha256 is "
                       "no longer %s)",
@@ -111,8 +112,6 @@ static vs_status recheck_bytes(int fd, const vs_cache_entry *e, const char *ref,
         vs_error_hint(err, "run `vetstage cache fsck`, then fetch the package again");
         return VS_E_VERIFY;
     }
-    if (lseek(fd, 0, SEEK_SET) != 0)
-        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, ref, "rewind the package");
     return VS_OK;
 }
 
@@ -158,12 +157,12 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
     if (!st)
         st = recheck_signers(ctx, e, ref, err);
     if (!st)
-        st = recheck_bytes(fd, e, ref, digest, err);
+        st = recheck_size(fd, e, ref, err);
     if (!st)
         st = vs_staged_prepare(ctx, err);
     if (!st) {
         vs_stage_source src = {fd, e, vs_cache_entry_file(e)[0] ? vs_cache_entry_file(e) : ref,
-                               digest};
+                               digest, ref};
         st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
     }
     if (!st) {
