@@ -4,10 +4,11 @@
  * rootfd: parents are opened with O_NOFOLLOW and created by us, files with
  * O_EXCL.
  *
- * One read of the package: the read callback hashes the bytes as libarchive
- * pulls them, each file is hashed for the manifest as it is written, and the
- * tree is made durable by one syncfs(2) at the end (vs_stage_write_meta),
- * not by an fsync per file.
+ * One read of the package: the bytes are hashed as libarchive pulls them
+ * (read_cb), to the end of the file, each file is hashed for the manifest as
+ * it is written, both on a second core (hashworker.c) while this thread
+ * inflates and writes, and the tree is made durable by one syncfs(2) at the
+ * end (vs_stage_write_meta), not by an fsync per file.
  *
  * Names: libarchive is run under a thread-local C.UTF-8 locale, so that pax
  * names (UTF-8 by definition) reach us unchanged whatever the process locale;
@@ -32,9 +33,19 @@
 #define SHOWN_MAX 160 /* an entry name in a message */
 #define ELF_HEAD 20   /* e_ident (16) + e_type (2) + e_machine (2) */
 
+/* Buffers in flight: the package bytes read and hashed (libarchive holds
+ * the last one returned until the next read), the unpacked bytes written and
+ * hashed. A buffer is reused once the worker has hashed it. */
+#define IN_BUFS 4
+#define OUT_BUFS 4
+
 typedef struct reader {
     int fd;
-    uint8_t *buf;
+    uint8_t *buf;             /* IN_BUFS x VS_IO_BUFSIZE */
+    uint64_t seq[IN_BUFS];    /* the hash job of each buffer */
+    unsigned next;
+    uint64_t last;            /* the last hash job of the package */
+    vs_hashworker *hw;
     vs_sha256 h;
     uint64_t done;
     uint64_t total;
@@ -52,7 +63,9 @@ typedef struct ex {
     vs_extract_result *res;
     vs_error *err;
     const char *label;
-    uint8_t *buf;
+    uint8_t *buf;             /* OUT_BUFS x VS_IO_BUFSIZE */
+    uint64_t oseq[OUT_BUFS];  /* the hash job of each buffer */
+    unsigned onext;
     locale_t loc, oldloc;
     la_int64_t last_end; /* decompressed offset where the last entry's data ended */
     bool digest_done;    /* the whole package was read and its digest compared */
@@ -76,8 +89,11 @@ typedef struct entry {
 static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
 {
     reader *r = cd;
+    unsigned i = r->next;
+    uint8_t *buf = r->buf + (size_t)i * VS_IO_BUFSIZE;
+    vs_hashworker_wait(r->hw, r->seq[i]);
     for (;;) {
-        ssize_t n = read(r->fd, r->buf, VS_IO_BUFSIZE);
+        ssize_t n = read(r->fd, buf, VS_IO_BUFSIZE);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -85,12 +101,15 @@ static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
                 archive_set_error(a, errno, "read: %s", strerror(errno));
             return -1;
         }
-        vs_sha256_update(&r->h, r->buf, (size_t)n);
+        if (n > 0) {
+            r->seq[i] = r->last = vs_hashworker_update(r->hw, &r->h, buf, (size_t)n);
+            r->next = (i + 1) % IN_BUFS;
+        }
         r->done += (uint64_t)n;
         if (r->ctx)
             vs_progress_ev(r->ctx, VS_PHASE_EXTRACT, VS_PROGRESS_UPDATE, r->label, r->done,
                            r->total);
-        *out = r->buf;
+        *out = buf;
         return (la_ssize_t)n;
     }
 }
@@ -266,8 +285,9 @@ static vs_status check_machine(ex *x, const uint8_t *h, size_t n)
     return VS_OK;
 }
 
-/* Copy the entry's data into fd, counting it against the limit and hashing
- * it; the first bytes are kept to tell an ELF file's machine. */
+/* Copy the entry's data into fd, counting it against the limit; the worker
+ * hashes it into e->sha256. The first bytes are kept to tell an ELF file's
+ * machine. */
 static vs_status copy_data(ex *x, int fd, vs_pathent *e)
 {
     vs_sha256 h;
@@ -278,7 +298,10 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
     size_t nhead = 0;
     uint64_t size = 0;
     for (;;) {
-        la_ssize_t n = archive_read_data(x->a, x->buf, VS_IO_BUFSIZE);
+        unsigned i = x->onext;
+        uint8_t *buf = x->buf + (size_t)i * VS_IO_BUFSIZE;
+        vs_hashworker_wait(x->r.hw, x->oseq[i]);
+        la_ssize_t n = archive_read_data(x->a, buf, VS_IO_BUFSIZE);
         if (n == 0)
             break;
         if (n < 0) {
@@ -293,24 +316,27 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
         }
         if (nhead < ELF_HEAD) {
             size_t k = (size_t)n < ELF_HEAD - nhead ? (size_t)n : ELF_HEAD - nhead;
-            memcpy(head + nhead, x->buf, k);
+            memcpy(head + nhead, buf, k);
             nhead += k;
         }
-        if (vs_write_all(fd, x->buf, (size_t)n) != 0) {
+        if (vs_write_all(fd, buf, (size_t)n) != 0) {
             st = sys_fail(x, "write", e->path);
             goto out;
         }
-        vs_sha256_update(&h, x->buf, (size_t)n);
+        x->oseq[i] = vs_hashworker_update(x->r.hw, &h, buf, (size_t)n);
+        x->onext = (i + 1) % OUT_BUFS;
         x->res->bytes = total;
         size += (uint64_t)n;
     }
     st = check_machine(x, head, nhead);
     if (st)
         goto out;
-    vs_sha256_final(&h, e->sha256);
+    /* e stays where it is (the set holds pointers) until the worker stopped */
+    vs_hashworker_final(x->r.hw, &h, e->sha256);
     e->size = size;
+    return VS_OK;
 out:
-    vs_sha256_abort(&h);
+    vs_hashworker_abort(x->r.hw, &h);
     return st;
 }
 
@@ -538,10 +564,11 @@ static vs_status ex_init(ex *x, const vs_ctx *ctx, int infd, int rootfd, const v
         x->loc = newlocale(LC_CTYPE_MASK, utf8_locales[i], (locale_t)0);
     if (x->loc)
         x->oldloc = uselocale(x->loc);
-    x->r.buf = malloc(VS_IO_BUFSIZE);
-    x->buf = malloc(VS_IO_BUFSIZE);
+    x->r.buf = malloc((size_t)IN_BUFS * VS_IO_BUFSIZE);
+    x->buf = malloc((size_t)OUT_BUFS * VS_IO_BUFSIZE);
     x->a = archive_read_new();
-    if (!x->r.buf || !x->buf || !x->a)
+    x->r.hw = vs_hashworker_start();
+    if (!x->r.buf || !x->buf || !x->a || !x->r.hw)
         return oom(x);
     return VS_OK;
 }
@@ -626,6 +653,7 @@ static vs_status ex_digest(ex *x)
         if (n == 0)
             break;
     }
+    vs_hashworker_wait(x->r.hw, x->r.last);
     vs_sha256_final(&x->r.h, x->res->sha256);
     x->res->insize = x->r.done;
     x->digest_done = true;
@@ -669,6 +697,7 @@ static vs_status ex_failed(ex *x, vs_status st)
 
 static void ex_free(ex *x)
 {
+    vs_hashworker_stop(x->r.hw); /* every job done: the buffers and digests are ours again */
     vs_sha256_abort(&x->r.h);
     if (x->a)
         archive_read_free(x->a);

@@ -123,6 +123,24 @@ vs_status vs_modes_parse(const uint8_t *p, size_t len, const char *name, vs_path
 vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mlen, char **modes,
                              size_t *modes_len, vs_error *err);
 
+/* ---- SHA-256 on a second core (hashworker.c) ------------------------------ */
+
+/*
+ * A worker thread that runs hash jobs in the order given. Each call returns
+ * the job's sequence number; the buffer `p` (and `out`) must stay untouched
+ * until vs_hashworker_wait(w, seq) for that job. The handle is copied into
+ * the job: after _final or _abort the caller no longer uses it. Without a
+ * thread, jobs run at once in the caller. _stop runs what is left, joins and
+ * frees (NULL is fine). _start returns NULL only when out of memory.
+ */
+typedef struct vs_hashworker vs_hashworker;
+vs_hashworker *vs_hashworker_start(void);
+uint64_t vs_hashworker_update(vs_hashworker *w, const vs_sha256 *h, const void *p, size_t n);
+uint64_t vs_hashworker_final(vs_hashworker *w, const vs_sha256 *h, uint8_t out[VS_SHA256_LEN]);
+uint64_t vs_hashworker_abort(vs_hashworker *w, const vs_sha256 *h);
+void vs_hashworker_wait(vs_hashworker *w, uint64_t seq);
+void vs_hashworker_stop(vs_hashworker *w);
+
 /* ---- extraction (extract.c) --------------------------------------------- */
 
 /* ELF machine types (e_machine) that --arch names. */
