@@ -153,8 +153,14 @@ int cli_dispatch(cli *c, int argc, char **argv, const cli_sub *subs, size_t nsub
  * library's vs_parse_u64, vs_parse_size and vs_parse_duration, the same
  * parser the configuration file's max-size and timeout go through. */
 
-/* JSON array of a verdict's signatures: [{type, valid, fingerprint, created, reason, file}]. */
-json_t *cli_sigs_json(const vs_verdict *v);
+/* JSON array of a verdict's signatures: [{type, valid, fingerprint, uid, created, reason,
+ * file}]; uid is the signer key's user id from the store (null for RSA keys). */
+json_t *cli_sigs_json(cli *c, const vs_verdict *v);
+/* Who signed, for a success line: 'signed by "UID" FPR (OpenPGP[, through the
+ * checksum list NAME]); approved by RSA key FPR' from the signatures that
+ * counted; list is the checksum list's path or URL when one was used, else
+ * NULL. "" when no signature counted. */
+void cli_signers_text(cli *c, const vs_verdict *v, const char *list, char *out, size_t cap);
 
 /* ---- options shared by fetch and pull (cli/fetch_args.c) ---------------- */
 

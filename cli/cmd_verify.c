@@ -52,13 +52,13 @@ enum {
     OPT_NAME
 };
 
-static json_t *verdict_json(const vs_verdict *v)
+static json_t *verdict_json(cli *c, const vs_verdict *v)
 {
     json_t *o = json_object();
     json_object_set_new(o, "package", json_string(v->package));
     json_object_set_new(o, "size", json_integer((json_int_t)v->size));
     json_object_set_new(o, "sha256", cli_json_str(v->sha256));
-    json_object_set_new(o, "signatures", cli_sigs_json(v));
+    json_object_set_new(o, "signatures", cli_sigs_json(c, v));
     json_object_set_new(o, "verdict", json_string(v->trusted ? "trusted" : "rejected"));
     return o;
 }
@@ -152,12 +152,15 @@ int cmd_verify(cli *c, int argc, char **argv)
     if (v && !c->json)
         print_human(c, v);
     if (st != VS_OK) {
-        json_t *o = v ? verdict_json(v) : NULL;
+        json_t *o = v ? verdict_json(c, v) : NULL;
         vs_verdict_free(v);
         return cli_fail_json(c, &err, o);
     }
-    cli_info(c, "trusted %s\n", package);
-    json_t *o = verdict_json(v);
+    char who[1024];
+    cli_signers_text(c, v, opts.checksums, who, sizeof who);
+    cli_info(c, "trusted %s%s%s\n", package, who[0] ? ": " : "", who);
+    json_t *o = verdict_json(c, v);
+    json_object_set_new(o, "checksums", cli_json_str(opts.checksums));
     vs_verdict_free(v);
     return cli_json_ok(c, o);
 }

@@ -219,9 +219,16 @@ int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *
     vs_verdict *verdict = NULL;
     vs_status st = vs_cache_fetch(&e, &already, &verdict, ctx, &a->fo, &err);
     if (o) {
-        json_object_set_new(o, "signatures", cli_sigs_json(verdict));
+        json_object_set_new(o, "signatures", cli_sigs_json(c, verdict));
         json_object_set_new(o, "verdict", json_string(st == VS_OK ? "trusted" : "rejected"));
+        char shown[4097] = ""; /* a URL may carry a password */
+        if (a->fo.checksums_url)
+            vs_url_redact(shown, sizeof shown, a->fo.checksums_url);
+        json_object_set_new(o, "checksums", cli_json_str(shown));
     }
+    char who[1024] = "";
+    if (st == VS_OK)
+        cli_signers_text(c, verdict, a->fo.checksums_url, who, sizeof who);
     vs_verdict_free(verdict);
     if (st != VS_OK) {
         vs_cache_entry_free(e);
@@ -237,9 +244,10 @@ int cli_fetch_run(cli *c, cli_fetch_args *a, char *ref, size_t refsize, json_t *
         json_object_set_new(o, "already", json_boolean(already));
     }
     if (already)
-        cli_info(c, "%s already in the cache\n", ref);
+        cli_info(c, "%s already in the cache%s%s\n", ref, who[0] ? ": " : "", who);
     else
-        cli_info(c, "cached %s sha256:%s\n", ref, vs_cache_entry_sha256(e));
+        cli_info(c, "cached %s sha256:%s%s%s\n", ref, vs_cache_entry_sha256(e),
+                 who[0] ? ": " : "", who);
     vs_cache_entry_free(e);
     return 0;
 }

@@ -684,8 +684,73 @@ json_t *cli_json_time(int64_t t)
     return t ? json_string(cli_time(buf, t)) : json_null();
 }
 
-json_t *cli_sigs_json(const vs_verdict *v)
+/* The store's keys, for the user ids of signers (NULL, 0 when unreadable:
+ * the fingerprints alone are shown then). */
+static vs_key_info *store_keys(cli *c, size_t *n)
 {
+    *n = 0;
+    vs_key_info *keys = NULL;
+    vs_error err = VS_ERROR_INIT;
+    if (!c->ctx || vs_keys_list(c->ctx, &keys, n, &err) != VS_OK) {
+        *n = 0;
+        return NULL;
+    }
+    return keys;
+}
+
+/* The user id of the key with fingerprint fpr, fit for one line ("" when
+ * none: RSA keys have none). */
+static void signer_uid(char *out, size_t cap, const vs_key_info *keys, size_t n, const char *fpr)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < n && fpr[0]; i++) {
+        if (strcmp(keys[i].fingerprint, fpr) != 0)
+            continue;
+        size_t k = 0;
+        for (const char *p = keys[i].uid; *p && k + 1 < cap; p++)
+            out[k++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+        out[k] = '\0';
+        return;
+    }
+}
+
+void cli_signers_text(cli *c, const vs_verdict *v, const char *list, char *out, size_t cap)
+{
+    out[0] = '\0';
+    char lname[300] = "";
+    if (list)
+        display_name(lname, sizeof lname, list);
+    size_t nkeys = 0;
+    vs_key_info *keys = v && v->nsigs ? store_keys(c, &nkeys) : NULL;
+    size_t used = 0;
+    for (size_t i = 0; v && i < v->nsigs; i++) {
+        const vs_sig_result *s = &v->sigs[i];
+        if (s->effect != VS_SIG_COUNTS || !s->fingerprint[0])
+            continue;
+        char uid[256];
+        signer_uid(uid, sizeof uid, keys, nkeys, s->fingerprint);
+        int w;
+        if (s->kind == VS_SIG_GPG)
+            w = snprintf(out + used, cap - used, "%s%s%s%s%s (OpenPGP%s%s)",
+                         used ? "; signed by " : "signed by ", uid[0] ? "\"" : "", uid,
+                         uid[0] ? "\" " : "", s->fingerprint,
+                         lname[0] ? ", through the checksum list " : "", lname);
+        else
+            w = snprintf(out + used, cap - used, "%sRSA key %s",
+                         used ? "; approved by " : "approved by ", s->fingerprint);
+        if (w < 0 || (size_t)w >= cap - used) {
+            out[used] = '\0';
+            break;
+        }
+        used += (size_t)w;
+    }
+    vs_key_info_free(keys);
+}
+
+json_t *cli_sigs_json(cli *c, const vs_verdict *v)
+{
+    size_t nkeys = 0;
+    vs_key_info *keys = v && v->nsigs ? store_keys(c, &nkeys) : NULL;
     json_t *arr = json_array();
     for (size_t i = 0; v && i < v->nsigs; i++) {
         const vs_sig_result *s = &v->sigs[i];
@@ -693,10 +758,14 @@ json_t *cli_sigs_json(const vs_verdict *v)
         json_object_set_new(e, "type", json_string(s->kind == VS_SIG_GPG ? "gpg" : "rsa"));
         json_object_set_new(e, "valid", json_boolean(s->valid));
         json_object_set_new(e, "fingerprint", cli_json_str(s->fingerprint));
+        char uid[256];
+        signer_uid(uid, sizeof uid, keys, nkeys, s->fingerprint);
+        json_object_set_new(e, "uid", cli_json_str(uid));
         json_object_set_new(e, "created", cli_json_time(s->created));
         json_object_set_new(e, "reason", cli_json_str(s->reason));
         json_object_set_new(e, "file", cli_json_str(s->file));
         json_array_append_new(arr, e);
     }
+    vs_key_info_free(keys);
     return arr;
 }

@@ -142,4 +142,28 @@ check "symbolic link: still a link" test -L "$T/ctxlink"
 expect_rc 2 "--force without --out" "$VS" --home "$H" render sidecar --layout "$T/flat" --force
 expect_err_has "--force only applies with --out CONTEXT" "--force without --out: says why"
 
+# ---- success lines say who signed, and that a checksum list was used ------------------
+VFPR=$(cat "$FIX/vendor.fpr")
+VUID="Demo Vendor <vendor@example.test>"
+H3="$T/home3"
+trust_fixture_keys "$H3"
+ORG=$("$VS" --home "$H3" --json keys list | python3 -c 'import json,sys; print([k["fingerprint"] for k in json.load(sys.stdin)["keys"] if k["fingerprint"].startswith("sha256:")][0])')
+SIGNED="signed by \"$VUID\" $VFPR (OpenPGP); approved by RSA key $ORG"
+VIALIST="signed by \"$VUID\" $VFPR (OpenPGP, through the checksum list checksum_sha256.txt); approved by RSA key $ORG"
+expect_rc 0 "verify" "$VS" --home "$H3" verify "$PKG"
+expect_err_has "trusted $PKG: $SIGNED" "verify: the success line names the signer's user id and fingerprint"
+expect_rc 0 "verify with a checksum list" "$VS" --home "$H3" verify "$PKG" --checksums "$FIX/pkg/checksum_sha256.txt"
+expect_err_has "trusted $PKG: $VIALIST" "verify --checksums: the success line says the checksum list was used"
+expect_rc 0 "verify --json with a checksum list" "$VS" --home "$H3" --json verify "$PKG" --checksums "$FIX/pkg/checksum_sha256.txt"
+expect_json "j['checksums'] == '$FIX/pkg/checksum_sha256.txt' and [(s['type'], s['uid']) for s in j['signatures']] == [('gpg', '$VUID'), ('rsa', None)]" "verify --json: checksums and each signer's uid"
+expect_rc 0 "fetch" "$VS" --home "$H3" fetch "file://$PKG"
+expect_err_has "cached agent@1.2.3 sha256:$(sha256sum <"$PKG" | cut -d' ' -f1): $SIGNED" "fetch: the success line names the signers"
+"$VS" --home "$H3" -q cache rm agent@1.2.3 >/dev/null 2>&1
+expect_rc 0 "fetch with a checksum list" "$VS" --home "$H3" --json fetch "file://$PKG" --checksums-url "file://$FIX/pkg/checksum_sha256.txt"
+expect_json "j['checksums'] == 'file://$FIX/pkg/checksum_sha256.txt' and j['signatures'][0]['uid'] == '$VUID'" "fetch --json: checksums and the signer's uid"
+"$VS" --home "$H3" -q cache rm agent@1.2.3 >/dev/null 2>&1
+expect_rc 0 "pull with a checksum list" "$VS" --home "$H3" pull "file://$PKG" --checksums-url "file://$FIX/pkg/checksum_sha256.txt" --dest "$T/pulled"
+expect_err_has "cached agent@1.2.3 sha256:" "pull: the cached line"
+expect_err_has ": $VIALIST" "pull: the success line names the signers and the checksum list"
+
 finish
