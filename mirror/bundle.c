@@ -128,18 +128,11 @@ static vs_status export_entries(vs_ctx *ctx, struct archive *a, vs_cache_entry *
     return st;
 }
 
-vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const char *out,
-                           vs_error *err)
+/* The cache entries of refs[0..n) into es: each once, with file names a
+ * bundle can hold. */
+static vs_status export_lookup(vs_ctx *ctx, const char *const *refs, size_t n,
+                               vs_cache_entry **es, vs_error *err)
 {
-    if (!ctx || !out || !*out)
-        return vs_error_set(err, VS_E_USAGE, "mirror export: no output file given");
-    if (n == 0 || !refs)
-        return vs_error_set(err, VS_E_USAGE, "mirror export: no NAME@VERSION given");
-    if (n > VS_MAX_BUNDLE_ENTRIES / (1 + VS_CACHE_MAX_SIGS))
-        return vs_error_set(err, VS_E_USAGE, "mirror export: too many packages");
-    vs_cache_entry **es = calloc(n, sizeof *es);
-    if (!es)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     vs_status st = VS_OK;
     for (size_t i = 0; i < n && !st; i++) {
         st = vs_cache_lookup(&es[i], ctx, refs[i], err);
@@ -155,6 +148,22 @@ vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const
                 st = vs_error_set(err, VS_E_USAGE, "%s: file name %s cannot go in a bundle",
                                   refs[i], vs_cache_entry_sig_file(es[i], k));
     }
+    return st;
+}
+
+vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const char *out,
+                           vs_error *err)
+{
+    if (!ctx || !out || !*out)
+        return vs_error_set(err, VS_E_USAGE, "mirror export: no output file given");
+    if (n == 0 || !refs)
+        return vs_error_set(err, VS_E_USAGE, "mirror export: no NAME@VERSION given");
+    if (n > VS_MAX_BUNDLE_ENTRIES / (1 + VS_CACHE_MAX_SIGS))
+        return vs_error_set(err, VS_E_USAGE, "mirror export: too many packages");
+    vs_cache_entry **es = calloc(n, sizeof *es);
+    if (!es)
+        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_status st = export_lookup(ctx, refs, n, es, err);
     if (st) {
         vs_cache_entry_list_free(es, n);
         return st;
@@ -660,6 +669,93 @@ static vs_status make_tmp(vs_ctx *ctx, int *rootfd, char **dir, vs_error *err)
     return VS_OK;
 }
 
+/* The bundle as a regular file, open for reading. */
+static vs_status import_open(const char *bundle, int *bfd, vs_error *err)
+{
+    *bfd = open(bundle, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (*bfd < 0)
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, bundle, "cannot open the bundle");
+    if (fstat(*bfd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(*bfd);
+        *bfd = -1;
+        return vs_error_subj(err, VS_E_USAGE, bundle, "not a regular file");
+    }
+    return VS_OK;
+}
+
+/* Extract the whole bundle into a fresh HOME/tmp/import-XXXXXX (*dir, below
+ * *rootfd) and read its index, checked against what was extracted. */
+static vs_status import_read(vs_ctx *ctx, reader *r, int bfd, int *rootfd, char **dir,
+                             vs_mirror_pkg **pk, size_t *npk, vs_error *err)
+{
+    vs_status st = make_tmp(ctx, rootfd, dir, err);
+    if (!st)
+        st = vs_open_dir(AT_FDCWD, *dir, &r->tmpfd, err);
+    if (!st)
+        st = extract_all(r, bfd, err);
+    if (!st) {
+        uint8_t *idx = NULL;
+        size_t len = 0;
+        st = vs_read_file(r->tmpfd, VS_MIRROR_INDEX, VS_MAX_REF_FILE, &idx, &len, err);
+        if (!st) {
+            char what[512];
+            snprintf(what, sizeof what, "%s: index.json", r->bundle);
+            st = vs_mirror_index_parse(idx, len, what, pk, npk, err);
+        }
+        free(idx);
+    }
+    if (!st)
+        st = match_index(r, *pk, *npk, err);
+    return st;
+}
+
+/* Admit every package of the index, each reported through o->cb; the worst
+ * status, err holding its first failure. */
+static vs_status import_admit_all(vs_ctx *ctx, const vs_mirror_import_opts *o,
+                                  const vs_config *cfg, const char *bundle, const char *dir,
+                                  const vs_mirror_pkg *pk, size_t npk, size_t *good, size_t *bad,
+                                  vs_error *err)
+{
+    vs_status worst = VS_OK;
+    for (size_t i = 0; i < npk; i++) {
+        vs_error ie = VS_ERROR_INIT;
+        vs_cache_entry *e = NULL;
+        vs_status s = admit_one(ctx, bundle, dir, &pk[i], o, cfg, &e, &ie);
+        char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
+        snprintf(ref, sizeof ref, "%s@%s", pk[i].name, pk[i].version);
+        if (o->cb)
+            o->cb(ref, s, s || ie.detail == VS_DETAIL_EXISTS ? &ie : NULL, s ? NULL : e,
+                  o->payload);
+        vs_cache_entry_free(e);
+        if (s == VS_OK) {
+            (*good)++;
+            continue;
+        }
+        (*bad)++;
+        if (vs_mirror_worse(worst, s) != worst) {
+            worst = s;
+            if (err)
+                *err = ie;
+        }
+    }
+    return worst;
+}
+
+/* Remove the temporary folder (and HOME/tmp when it is empty). */
+static void import_cleanup(vs_ctx *ctx, int rootfd, const char *dir)
+{
+    if (dir) {
+        vs_error ce = VS_ERROR_INIT;
+        if (vs_remove_tree(rootfd, vs_basename(dir), &ce) != VS_OK)
+            vs_log(ctx, VS_LOG_WARN, "%s", ce.message);
+    }
+    if (rootfd >= 0) {
+        close(rootfd);
+        unlinkat(ctx->home_fd, VS_MIRROR_TMP, AT_REMOVEDIR); /* only when empty */
+    }
+}
+
 vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_import_opts *opts,
                            size_t *nok, size_t *nfailed, vs_error *err)
 {
@@ -671,14 +767,10 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
         *nfailed = 0;
     if (!ctx || !bundle || !*bundle)
         return vs_error_subj(err, VS_E_USAGE, "mirror import", "no bundle given");
-    int bfd = open(bundle, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (bfd < 0)
-        return vs_error_subj_errno(err, VS_E_USAGE, errno, bundle, "cannot open the bundle");
-    if (fstat(bfd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(bfd);
-        return vs_error_subj(err, VS_E_USAGE, bundle, "not a regular file");
-    }
+    int bfd = -1;
+    vs_status st = import_open(bundle, &bfd, err);
+    if (st)
+        return st;
     reader r;
     memset(&r, 0, sizeof r);
     r.bundle = bundle;
@@ -686,68 +778,22 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
     int rootfd = -1;
     char *dir = NULL;
     vs_mirror_pkg *pk = NULL;
-    size_t npk = 0;
+    size_t npk = 0, good = 0, bad = 0;
     const vs_config *cfg = o->config;
     vs_config *owned = NULL;
     r.buf = malloc(VS_IO_BUFSIZE);
-    vs_status st = r.buf ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    st = r.buf ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
     /* the sources' key bindings apply here as at fetch */
     if (!st && !cfg && !(st = vs_config_load(ctx, NULL, &owned, err)))
         cfg = owned;
     if (!st)
-        st = make_tmp(ctx, &rootfd, &dir, err);
-    if (!st)
-        st = vs_open_dir(AT_FDCWD, dir, &r.tmpfd, err);
-    if (!st)
-        st = extract_all(&r, bfd, err);
-    if (!st) {
-        uint8_t *idx = NULL;
-        size_t len = 0;
-        st = vs_read_file(r.tmpfd, VS_MIRROR_INDEX, VS_MAX_REF_FILE, &idx, &len, err);
-        if (!st) {
-            char what[512];
-            snprintf(what, sizeof what, "%s: index.json", bundle);
-            st = vs_mirror_index_parse(idx, len, what, &pk, &npk, err);
-        }
-        free(idx);
-    }
-    if (!st)
-        st = match_index(&r, pk, npk, err);
+        st = import_read(ctx, &r, bfd, &rootfd, &dir, &pk, &npk, err);
     /* only now, with the whole bundle read and checked, does anything reach the cache */
-    vs_status worst = st;
-    size_t good = 0, bad = 0;
-    for (size_t i = 0; !st && i < npk; i++) {
-        vs_error ie = VS_ERROR_INIT;
-        vs_cache_entry *e = NULL;
-        vs_status s = admit_one(ctx, bundle, dir, &pk[i], o, cfg, &e, &ie);
-        char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
-        snprintf(ref, sizeof ref, "%s@%s", pk[i].name, pk[i].version);
-        if (o->cb)
-            o->cb(ref, s, s || ie.detail == VS_DETAIL_EXISTS ? &ie : NULL, s ? NULL : e,
-                  o->payload);
-        vs_cache_entry_free(e);
-        if (s == VS_OK) {
-            good++;
-            continue;
-        }
-        bad++;
-        if (vs_mirror_worse(worst, s) != worst) {
-            worst = s;
-            if (err)
-                *err = ie;
-        }
-    }
+    if (!st)
+        st = import_admit_all(ctx, o, cfg, bundle, dir, pk, npk, &good, &bad, err);
     if (r.tmpfd >= 0)
         close(r.tmpfd);
-    if (dir) {
-        vs_error ce = VS_ERROR_INIT;
-        if (vs_remove_tree(rootfd, vs_basename(dir), &ce) != VS_OK)
-            vs_log(ctx, VS_LOG_WARN, "%s", ce.message);
-    }
-    if (rootfd >= 0) {
-        close(rootfd);
-        unlinkat(ctx->home_fd, VS_MIRROR_TMP, AT_REMOVEDIR); /* only when empty */
-    }
+    import_cleanup(ctx, rootfd, dir);
     free(dir);
     free(pk);
     vs_config_free(owned);
@@ -758,5 +804,5 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
         *nok = good;
     if (nfailed)
         *nfailed = bad;
-    return worst;
+    return st;
 }

@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -21,6 +23,10 @@ typedef struct item {
     vs_status st;
     vs_error err;
     vs_cache_entry *e; /* what the fetch admitted (or found) */
+    /* progress (under the pool's lock): bytes of finished transfers, and
+     * of the one under way with its total (0: unknown) */
+    uint64_t ended, cur, cur_total;
+    bool started, finished;
 } item;
 
 typedef struct pool {
@@ -28,20 +34,94 @@ typedef struct pool {
     item *items;
     size_t n, next;
     pthread_mutex_t mu;
+    char what[64];         /* the aggregate progress line's name */
+    struct timespec last;  /* when it was last reported */
+    uint64_t reported;     /* bytes in its last report */
 } pool;
+
+/* One worker's item, for its context's progress events. */
+typedef struct worker_state {
+    pool *p;
+    item *it;
+} worker_state;
+
+/* Bytes so far of all items, and their total once every item has started
+ * and every transfer under way has told its size (else 0: unknown). */
+static void pool_bytes(const pool *p, uint64_t *done, uint64_t *total)
+{
+    uint64_t d = 0, t = 0;
+    bool known = true;
+    for (size_t i = 0; i < p->n; i++) {
+        const item *it = &p->items[i];
+        d += it->ended + it->cur;
+        if (it->finished)
+            t += it->ended;
+        else if (it->started && it->cur_total)
+            t += it->ended + it->cur_total;
+        else
+            known = false;
+    }
+    *done = d;
+    *total = known ? t : 0;
+}
+
+/* Called with the lock held: one aggregate line for the parent's progress
+ * callback, at most ~10 times a second (always when `end`). */
+static void pool_report(pool *p, bool end)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double dt = (double)(now.tv_sec - p->last.tv_sec) +
+                (double)(now.tv_nsec - p->last.tv_nsec) / 1e9;
+    if (!end && dt < 0.1)
+        return;
+    uint64_t done, total;
+    pool_bytes(p, &done, &total);
+    if (end && done == 0)
+        return;
+    p->last = now;
+    p->reported = done;
+    vs_progress_ev(p->parent, VS_PHASE_DOWNLOAD, end ? VS_PROGRESS_END : VS_PROGRESS_UPDATE,
+                   p->what, done, end ? done : total);
+}
+
+/* A worker context's download events, folded into its item. */
+static void on_progress(const vs_progress_event *ev, void *payload)
+{
+    worker_state *w = payload;
+    if (ev->phase != VS_PHASE_DOWNLOAD || !w->it)
+        return;
+    pthread_mutex_lock(&w->p->mu);
+    item *it = w->it;
+    if (ev->kind == VS_PROGRESS_END) {
+        it->ended += ev->done;
+        it->cur = it->cur_total = 0;
+    } else {
+        it->cur = ev->done;
+        it->cur_total = ev->total;
+    }
+    pool_report(w->p, false);
+    pthread_mutex_unlock(&w->p->mu);
+}
 
 static void *worker(void *arg)
 {
     pool *p = arg;
     vs_ctx *ctx = NULL;
     vs_error oerr = VS_ERROR_INIT;
+    worker_state w = { p, NULL };
     /* one context per thread: nothing in a context is shared between calls */
     vs_status ost = vs_ctx_open(&ctx, p->parent->home, &oerr);
-    if (!ost)
+    if (!ost) {
         vs_ctx_set_log(ctx, p->parent->log_cb, p->parent->log_level, p->parent->log_payload);
+        if (p->parent->progress_ev_cb || p->parent->progress_cb)
+            vs_ctx_set_progress_events(ctx, on_progress, &w);
+    }
     for (;;) {
         pthread_mutex_lock(&p->mu);
         size_t i = p->next < p->n ? p->next++ : p->n;
+        if (i < p->n)
+            p->items[i].started = true;
         pthread_mutex_unlock(&p->mu);
         if (i >= p->n)
             break;
@@ -51,10 +131,17 @@ static void *worker(void *arg)
             it->err = oerr;
             continue;
         }
+        w.it = it;
         vs_verdict *v = NULL;
         bool already = false;
         it->st = vs_cache_fetch(&it->e, &already, &v, ctx, &it->fo, &it->err);
         vs_verdict_free(v);
+        pthread_mutex_lock(&p->mu);
+        it->ended += it->cur;
+        it->cur = it->cur_total = 0;
+        it->finished = true;
+        w.it = NULL;
+        pthread_mutex_unlock(&p->mu);
     }
     vs_ctx_free(ctx);
     return NULL;
@@ -254,14 +341,10 @@ static void items_free(item *items, size_t n)
     free(items);
 }
 
-vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *nok,
-                         size_t *nfailed, vs_error *err)
+/* The options a list cannot take, and the number of threads. */
+static vs_status sync_check_opts(const vs_mirror_sync_opts *opts, unsigned *jobs, vs_error *err)
 {
-    if (nok)
-        *nok = 0;
-    if (nfailed)
-        *nfailed = 0;
-    if (!ctx || !opts || !opts->list || !*opts->list || !opts->dest || !*opts->dest)
+    if (!opts || !opts->list || !*opts->list || !opts->dest || !*opts->dest)
         return vs_error_set(err, VS_E_USAGE, "mirror sync: a list and a destination are needed");
     const vs_cache_fetch_opts *t = &opts->fetch;
     if (t->url || t->name || t->version || t->gpg_sig_url || t->checksums_url || t->rsa_sig_url)
@@ -271,9 +354,17 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
     if (t->nmirrors > VS_CACHE_MAX_MIRRORS / 2 || (t->nmirrors && !t->mirrors))
         return vs_error_set(err, VS_E_USAGE, "mirror sync: more than %d mirrors",
                             VS_CACHE_MAX_MIRRORS / 2);
-    unsigned jobs = opts->jobs ? opts->jobs : VS_MIRROR_DEFAULT_JOBS;
-    if (jobs > VS_MIRROR_MAX_JOBS)
+    *jobs = opts->jobs ? opts->jobs : VS_MIRROR_DEFAULT_JOBS;
+    if (*jobs > VS_MIRROR_MAX_JOBS)
         return vs_error_set(err, VS_E_USAGE, "mirror sync: at most %u jobs", VS_MIRROR_MAX_JOBS);
+    return VS_OK;
+}
+
+/* Read the list, resolve every line (before anything is fetched or
+ * created), then create and open dest. On failure everything is freed. */
+static vs_status sync_prepare(vs_ctx *ctx, const vs_mirror_sync_opts *opts, pool *p,
+                              char ***urls, vs_config **owned, int *dfd, vs_error *err)
+{
     uint8_t *text = NULL;
     size_t len = 0;
     vs_status st = vs_read_file(AT_FDCWD, opts->list, VS_MAX_MIRROR_LIST, &text, &len, err);
@@ -282,67 +373,65 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
             err->status = VS_E_USAGE; /* an unreadable input file */
         return VS_E_USAGE;
     }
-    char **urls = NULL;
-    size_t n = 0;
-    st = vs_mirror_list_parse(text, len, opts->list, &urls, &n, err);
+    st = vs_mirror_list_parse(text, len, opts->list, urls, &p->n, err);
     free(text);
     if (st)
         return st;
-    pool p;
-    memset(&p, 0, sizeof p);
-    p.parent = ctx;
-    p.n = n;
-    p.items = calloc(n, sizeof *p.items);
-    if (!p.items) {
-        vs_mirror_urls_free(urls, n);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    }
-    /* every line resolved before anything is fetched or created */
+    p->items = calloc(p->n, sizeof *p->items);
+    if (!p->items)
+        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
     const vs_config *cfg = opts->config;
-    vs_config *owned = NULL;
-    for (size_t i = 0; i < n && !st; i++) {
-        p.items[i].line = urls[i];
-        st = prepare(ctx, opts, &cfg, &owned, &p.items[i], err);
+    for (size_t i = 0; i < p->n && !st; i++) {
+        p->items[i].line = (*urls)[i];
+        st = prepare(ctx, opts, &cfg, owned, &p->items[i], err);
     }
-    int dfd = -1;
     if (!st && ((st = vs_mkdir_p(AT_FDCWD, opts->dest, 0755, err)) ||
-                (st = vs_open_dir(AT_FDCWD, opts->dest, &dfd, err)))) {
+                (st = vs_open_dir(AT_FDCWD, opts->dest, dfd, err)))) {
         if (err)
             err->status = VS_E_USAGE;
         st = VS_E_USAGE;
     }
     if (st) {
-        items_free(p.items, n);
-        vs_config_free(owned);
-        vs_mirror_urls_free(urls, n);
-        return st;
+        items_free(p->items, p->n);
+        p->items = NULL;
+        vs_config_free(*owned);
+        *owned = NULL;
+        vs_mirror_urls_free(*urls, p->n);
+        *urls = NULL;
     }
-    pthread_mutex_init(&p.mu, NULL);
-    if (jobs > n)
-        jobs = (unsigned)n;
+    return st;
+}
+
+/* Fetch every item on `jobs` threads; one aggregate progress line. */
+static void sync_fetch_all(pool *p, unsigned jobs)
+{
+    pthread_mutex_init(&p->mu, NULL);
+    snprintf(p->what, sizeof p->what, "mirror sync (%zu package%s)", p->n, p->n == 1 ? "" : "s");
+    if (jobs > p->n)
+        jobs = (unsigned)p->n;
     pthread_t th[VS_MIRROR_MAX_JOBS];
     unsigned started = 0;
     for (unsigned i = 0; i < jobs; i++) {
-        if (pthread_create(&th[i], NULL, worker, &p) != 0)
+        if (pthread_create(&th[i], NULL, worker, p) != 0)
             break;
         started++;
     }
     if (started == 0)
-        worker(&p); /* no thread could start: do the work here */
+        worker(p); /* no thread could start: do the work here */
     for (unsigned i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    pthread_mutex_destroy(&p.mu);
+    pool_report(p, true);
+    pthread_mutex_destroy(&p->mu);
+}
 
-    for (size_t i = 0; i < n; i++)
-        if (p.items[i].st == VS_OK)
-            p.items[i].st = place(ctx, p.items[i].e, dfd, opts->dest, &p.items[i].err);
-    vs_error ierr = VS_ERROR_INIT;
-    vs_status ist = write_index(p.items, n, dfd, opts->dest, &ierr);
-
+/* Report every item in list order; the worst status, err its first failure. */
+static vs_status sync_report(const vs_mirror_sync_opts *opts, const pool *p, vs_status ist,
+                             const vs_error *ierr, size_t *nok, size_t *nfailed, vs_error *err)
+{
     vs_status worst = VS_OK;
     size_t good = 0, bad = 0;
-    for (size_t i = 0; i < n; i++) {
-        item *it = &p.items[i];
+    for (size_t i = 0; i < p->n; i++) {
+        const item *it = &p->items[i];
         if (opts->cb)
             opts->cb(it->line, it->st, it->st ? &it->err : NULL, it->st ? NULL : it->e,
                      opts->payload);
@@ -360,15 +449,45 @@ vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *n
     if (ist && vs_mirror_worse(worst, ist) != worst) {
         worst = ist;
         if (err)
-            *err = ierr;
+            *err = *ierr;
     }
     if (nok)
         *nok = good;
     if (nfailed)
         *nfailed = bad;
-    items_free(p.items, n);
+    return worst;
+}
+
+vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *nok,
+                         size_t *nfailed, vs_error *err)
+{
+    if (nok)
+        *nok = 0;
+    if (nfailed)
+        *nfailed = 0;
+    unsigned jobs = 0;
+    vs_status st = ctx ? sync_check_opts(opts, &jobs, err)
+                       : vs_error_set(err, VS_E_USAGE, "mirror sync: no context");
+    if (st)
+        return st;
+    pool p;
+    memset(&p, 0, sizeof p);
+    p.parent = ctx;
+    char **urls = NULL;
+    vs_config *owned = NULL;
+    int dfd = -1;
+    if ((st = sync_prepare(ctx, opts, &p, &urls, &owned, &dfd, err)))
+        return st;
+    sync_fetch_all(&p, jobs);
+    for (size_t i = 0; i < p.n; i++)
+        if (p.items[i].st == VS_OK)
+            p.items[i].st = place(ctx, p.items[i].e, dfd, opts->dest, &p.items[i].err);
+    vs_error ierr = VS_ERROR_INIT;
+    vs_status ist = write_index(p.items, p.n, dfd, opts->dest, &ierr);
+    vs_status worst = sync_report(opts, &p, ist, &ierr, nok, nfailed, err);
+    items_free(p.items, p.n);
     vs_config_free(owned);
     close(dfd);
-    vs_mirror_urls_free(urls, n);
+    vs_mirror_urls_free(urls, p.n);
     return worst;
 }

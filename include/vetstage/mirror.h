@@ -89,7 +89,10 @@ typedef struct vs_mirror_sync_opts {
  * source fails the whole sync before anything is fetched), fetch every item
  * with vs_cache_fetch on `jobs` threads (each with its own context on the
  * home of ctx; ctx's log callback is shared and must be thread-safe;
- * progress is not reported), then copy each fetched package and its
+ * their download progress is reported to ctx's progress callback as one
+ * aggregate line, VS_PHASE_DOWNLOAD with `what` "mirror sync (N packages)",
+ * the bytes of all items and their total once known, at most ~10 times a
+ * second from one thread at a time, then VS_PROGRESS_END), then copy each fetched package and its
  * signature files from the cache into dest/NAME/VERSION/ under their
  * original file names (re-hashed on the way) and write dest/index.json:
  * the packages of this sync, and those of earlier syncs whose files are
