@@ -40,4 +40,27 @@ expect_rc 0 "vetstage --version" "$VS" --version
 expect_out_has "libgcrypt" "--version names the linked libraries"
 expect_rc 2 "an unknown command is a usage error" "$VS" frobnicate
 expect_one_line_err "unknown command: one line"
+# ---- the session README and the man page show is what the program prints now ----
+# (mk/session.sh runs it again; fingerprints, hashes and times normalised)
+if sh "$ROOT/mk/session.sh" "$BUILD" >"$T/session.now" 2>"$T/session.err"; then
+    sh "$ROOT/mk/session.sh" --normalise "$T/session.now" | grep . >"$T/session.want"
+    sed -n '/^<!-- session:begin -->$/,/^<!-- session:end -->$/p' "$ROOT/README.md" |
+        sed -e '1d' -e '$d' -e 's/^    //' >"$T/session.readme"
+    sed -n '/^\.\\" session:begin$/,/^\.\\" session:end$/p' "$MAN" |
+        sed -n '/^\.nf$/,/^\.fi$/p' | sed -e '1d' -e '$d' >"$T/session.man"
+    for doc in readme man; do
+        sh "$ROOT/mk/session.sh" --normalise "$T/session.$doc" | grep . >"$T/session.$doc.n"
+        check "the $doc shows a session (a success and a refusal)" \
+            sh -c "grep -q '^\\\$ vetstage verify' '$T/session.$doc.n' && grep -q '^trusted ' '$T/session.$doc.n' && grep -q '^\\[exit 3\\]' '$T/session.$doc.n'"
+        if cmp -s "$T/session.want" "$T/session.$doc.n"; then
+            ok "the $doc's session is what vetstage prints now"
+        else
+            not_ok "the $doc's session is not what vetstage prints now (run sh mk/session.sh --update)"
+            diff "$T/session.$doc.n" "$T/session.want" | head -10 | sed 's/^/    /'
+        fi
+    done
+else
+    not_ok "mk/session.sh runs: $(head -2 "$T/session.err")"
+fi
+
 finish
