@@ -76,6 +76,21 @@ js "mirror export" 0 "j['ok']" --home "$H" mirror export agent@1.2.3 --out "$T/b
 trust_fixture_keys "$T/home2"
 js "mirror import" 0 "j['ok']" --home "$T/home2" mirror import "$T/bundle.tar.gz"
 js "cache gc" 0 "j['ok']" --home "$H" cache gc
+js "render sidecar --force" 0 "j['ok'] and j['context']" --home "$H" render sidecar --layout "$T/layout" --out "$T/ctx" --force
+js "render sidecar: a rendered context without --force" 2 "not j['ok'] and j['error']['code'] == 'usage' and '--force' in j['error']['hint']" --home "$H" render sidecar --layout "$T/layout" --out "$T/ctx"
+js "render embedded" 0 "j['ok'] and 'FROM app:1' in j['dockerfile']" --home "$H" render embedded --layout "$T/layout" --app-image app:1 --entrypoint '["/app/server"]' --cmd '[]'
+js "render embedded: a bare entry point" 2 "not j['ok'] and j['error']['subject'] == '--entrypoint' and j['error']['hint'].startswith('give the array form')" --home "$H" render embedded --layout "$T/layout" --app-image app:1 --entrypoint /app/server
+SIDE=localhost/sidecar@sha256:1111111111111111111111111111111111111111111111111111111111111111
+js "render ecs-task" 0 "j['ok']" --home "$H" render ecs-task --task-def "$ROOT/tests/render/describe-task-definition.json" --app-container web --sidecar-image "$SIDE" --out "$T/task.json"
+js "render ecs-task: an unknown container" 2 "not j['ok'] and j['error']['hint'].startswith('the containers are: ')" --home "$H" render ecs-task --task-def "$ROOT/tests/render/describe-task-definition.json" --app-container nope --sidecar-image "$SIDE"
+printf 'file://%s/agent-1.2.3.tgz\n' "$W" >"$T/list"
+js "mirror sync" 0 "j['ok'] and j['items'][0]['sha256'] == '$SUM' and j['succeeded'] == 1" --home "$H" mirror sync "$T/list" --dest "$T/mirror"
+js "mirror sync: no list" 2 "not j['ok'] and j['error']['code'] == 'usage'" --home "$H" mirror sync "$T/nolist" --dest "$T/mirror"
+js "mirror import: already present" 0 "j['ok'] and j['items'][0]['already'] is True" --home "$T/home2" mirror import "$T/bundle.tar.gz"
+js "mirror export: --out a directory" 2 "not j['ok'] and j['error']['subject'] == '$T/mirror'" --home "$H" mirror export agent@1.2.3 --out "$T/mirror"
+js "cache rm" 0 "j['ok']" --home "$T/home2" cache rm agent@1.2.3
+js "keys remove" 0 "j['ok']" --home "$T/home2" keys remove "$(cat "$FIX/vendor.fpr")"
+js "keys remove: unknown key" 2 "not j['ok'] and j['error']['subject']" --home "$T/home2" keys remove 0000000000000000000000000000000000000000
 js "unknown command: hint" 2 "not j['ok'] and 'verify' in j['error']['hint']" --home "$H" verfy
 js "-q with -v" 2 "not j['ok']" -q -v --home "$H" cache list
 js "read-only command on an absent home" 2 "not j['ok'] and j['error']['subject'].endswith('absent-home')" --home "$T/absent-home" cache list
