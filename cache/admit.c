@@ -530,6 +530,7 @@ static vs_status fetch_files(job *j, vs_error *err)
     pt.tee.put = on_package_bytes;
     pt.tee.reset = on_package_reset;
     pt.tee.ud = &pt;
+    pt.tee.no_fsync = true; /* durable once, when admitted (vs_cache_object_put_file) */
     pt.j = j;
     vs_status st = vs_fetch_to_file_tee(j->ctx, j->cur.pkg, j->qfd, j->pkgname, &j->o->fetch,
                                         &pt.tee, &j->res, err);

@@ -44,13 +44,16 @@ const char *vs_fetch_url_filename(const char *url, size_t *len, const char **dir
  * err (set by begin; never retried, the partial file is removed). Then put
  * gets every byte of the file in order from its first byte: the bytes of a
  * resumed partial file first, then each body chunk as it is written. reset:
- * the file starts over, the bytes given so far are void.
+ * the file starts over, the bytes given so far are void. no_fsync: the
+ * caller makes the file durable itself (the cache: once, at admission), so
+ * the download only starts writeback as it goes and does not wait for it.
  */
 typedef struct vs_fetch_tee {
     bool (*begin)(void *ud, uint64_t total, bool total_known);
     void (*put)(void *ud, const void *p, size_t n);
     void (*reset)(void *ud);
     void *ud;
+    bool no_fsync;
     vs_status st;
     vs_error err;
 } vs_fetch_tee;
