@@ -38,6 +38,8 @@
  * hashed. A buffer is reused once the worker has hashed it. */
 #define IN_BUFS 4
 #define OUT_BUFS 4
+/* A large file is handed to writeback every this many bytes (a hint). */
+#define WRITEBACK_EVERY (8u << 20)
 
 typedef struct reader {
     int fd;
@@ -296,7 +298,7 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
         return st;
     uint8_t head[ELF_HEAD];
     size_t nhead = 0;
-    uint64_t size = 0;
+    uint64_t size = 0, kicked = 0;
     for (;;) {
         unsigned i = x->onext;
         uint8_t *buf = x->buf + (size_t)i * VS_IO_BUFSIZE;
@@ -327,6 +329,16 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
         x->onext = (i + 1) % OUT_BUFS;
         x->res->bytes = total;
         size += (uint64_t)n;
+#ifdef SYS_sync_file_range
+        /* a large file starts on its way to the disk while it grows: the
+         * kernel's own writeback would wait for far more dirty data, and the
+         * one sync at the end would wait for all of it */
+        if (size - kicked >= WRITEBACK_EVERY) {
+            (void)syscall(SYS_sync_file_range, fd, (off_t)kicked, (off_t)(size - kicked),
+                          2 /* SYNC_FILE_RANGE_WRITE */);
+            kicked = size;
+        }
+#endif
     }
     st = check_machine(x, head, nhead);
     if (st)
