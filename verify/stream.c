@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,10 @@
 #include "verify/verify_int.h"
 
 #define VS_GPG_STREAM_BUF (256u * 1024u)
+/* A gpg that takes nothing for this long no longer holds the download up:
+ * the stream is given up and gpg checks the file afterwards (the download
+ * keeps its own --timeout). */
+#define VS_GPG_STREAM_STALL_S 5
 
 struct vs_gpg_stream {
     gpgme_ctx_t g;
@@ -26,6 +31,7 @@ struct vs_gpg_stream {
     size_t sig_len;
     uint8_t *head; /* signed-message form: signature packet + literal header */
     size_t head_len, head_off;
+    uint64_t lit_len; /* the package length the literal header declares */
     pthread_t th;
     bool running;
     pthread_mutex_t mu;
@@ -33,6 +39,7 @@ struct vs_gpg_stream {
     uint8_t *buf; /* ring */
     size_t rd, fill;
     bool eof, voided, reader_done;
+    bool drained; /* gpg read up to the end of the package */
     uint64_t fed; /* package bytes put */
     gpgme_error_t ge;
 };
@@ -56,6 +63,7 @@ static ssize_t stream_cb(void *handle, void *buffer, size_t size)
         errno = EIO; /* the bytes so far are not the package: gpg must not judge them */
         ret = -1;
     } else if (s->fill == 0) {
+        s->drained = true;
         ret = 0;
     } else {
         size_t n = s->fill < size ? s->fill : size;
@@ -117,6 +125,7 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
         lh = vs_pgp_literal_header(total, s->head + hlen);
     if (lh) {
         s->head_len = hlen + lh;
+        s->lit_len = total;
     } else {
         free(s->head);
         s->head = NULL;
@@ -142,15 +151,45 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
     return VS_OK;
 }
 
+/* Give the stream up (mu held): gpg's reads fail from now on, and gpgme is
+ * asked to stop the operation; its outcome is never used. */
+static void void_locked(vs_gpg_stream *s)
+{
+    if (!s->voided && s->g)
+        gpgme_cancel_async(s->g);
+    s->voided = true;
+    pthread_cond_broadcast(&s->cv);
+}
+
+/* Wait for room in the ring (mu held); false when gpg took nothing for
+ * VS_GPG_STREAM_STALL_S seconds. */
+static bool wait_room(vs_gpg_stream *s)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += VS_GPG_STREAM_STALL_S;
+    while (s->fill == VS_GPG_STREAM_BUF && !s->reader_done && !s->voided)
+        if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT &&
+            s->fill == VS_GPG_STREAM_BUF)
+            return false;
+    return true;
+}
+
 void vs_gpg_stream_put(vs_gpg_stream *s, const void *p, size_t n)
 {
     const uint8_t *b = p;
     pthread_mutex_lock(&s->mu);
     s->fed += n;
+    /* more bytes than the literal header declared (a resumed download with
+     * another length): gpg would read the rest as further packets */
+    if (s->head && s->fed > s->lit_len)
+        void_locked(s);
     while (n > 0 && !s->voided && !s->reader_done) {
-        while (s->fill == VS_GPG_STREAM_BUF && !s->reader_done)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (s->reader_done)
+        if (!wait_room(s)) {
+            void_locked(s);
+            break;
+        }
+        if (s->reader_done || s->voided)
             break;
         size_t wr = (s->rd + s->fill) % VS_GPG_STREAM_BUF;
         size_t k = VS_GPG_STREAM_BUF - s->fill;
@@ -170,8 +209,7 @@ void vs_gpg_stream_put(vs_gpg_stream *s, const void *p, size_t n)
 void vs_gpg_stream_void(vs_gpg_stream *s)
 {
     pthread_mutex_lock(&s->mu);
-    s->voided = true;
-    pthread_cond_broadcast(&s->cv);
+    void_locked(s);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -190,8 +228,14 @@ void vs_gpg_stream_end(vs_gpg_stream *s)
 bool vs_gpg_stream_result(const vs_gpg_stream *s, const uint8_t *sig, size_t len, uint64_t size,
                           gpgme_ctx_t *g, gpgme_error_t *ge)
 {
+    /* Only a complete, undisturbed run counts: exactly the package's bytes
+     * went through (and exactly the length the literal header declared),
+     * the signature file is the one gpg got, gpg read them to the end, and
+     * gpgme finished without an error of its own (gpg killed or failing:
+     * its outcome is no verdict, and gpg checks the file instead). */
     if (!s || s->running || s->voided || !s->g || s->fed != size || len != s->sig_len ||
-        memcmp(sig, s->sig, len) != 0)
+        memcmp(sig, s->sig, len) != 0 || s->ge != 0 || !s->drained ||
+        (s->head && s->fed != s->lit_len))
         return false;
     *g = s->g;
     *ge = s->ge;

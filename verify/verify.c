@@ -681,7 +681,10 @@ static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_err
         return VS_OK;
     gpgme_ctx_t sg = NULL;
     gpgme_error_t sge = 0;
-    if (vs_gpg_stream_result(r->stream, buf, len, r->v->size, &sg, &sge)) {
+    /* the run while the package arrived counts only when it gave a verdict
+     * on signatures; anything else (gpg killed at the end) is no verdict */
+    if (vs_gpg_stream_result(r->stream, buf, len, r->v->size, &sg, &sge) &&
+        gpgme_op_verify_result(sg) && gpgme_op_verify_result(sg)->signatures) {
         gpg_results(r, sg, sigpath, sge); /* gpg read the package as it arrived */
         free(buf);
         return VS_OK;
