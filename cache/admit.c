@@ -567,15 +567,12 @@ static const char *url_of(const job *j, const char *path)
     return NULL;
 }
 
-/* Name the URLs, not the quarantine files: the error's subject (the
- * package's URL when it has none) and the verdict's file fields. */
-static void relabel(job *j, vs_error *e)
+/* Name the URLs, not the quarantine files, in the verdict's file fields:
+ * the quarantine is gone when the caller reads them. */
+static void relabel_verdict(job *j)
 {
-    char sb[VS_MAX_URL + 1];
-    const char *url = e->subject[0] ? url_of(j, e->subject) : j->cur.pkg;
-    if (url)
-        vs_error_relabel(e, shown(sb, url));
     vs_verdict *v = j->verdict;
+    const char *url;
     if (!v)
         return;
     if ((url = url_of(j, v->package)))
@@ -583,6 +580,15 @@ static void relabel(job *j, vs_error *e)
     for (size_t k = 0; k < v->nsigs; k++)
         if ((url = url_of(j, v->sigs[k].file)))
             vs_url_redact(v->sigs[k].file, sizeof v->sigs[k].file, url);
+}
+
+/* The same for the error's subject (the package's URL when it has none). */
+static void relabel(job *j, vs_error *e)
+{
+    char sb[VS_MAX_URL + 1];
+    const char *url = e->subject[0] ? url_of(j, e->subject) : j->cur.pkg;
+    if (url)
+        vs_error_relabel(e, shown(sb, url));
 }
 
 /* The verdict on the quarantined files, with the key binding. */
@@ -606,6 +612,7 @@ static vs_status judge(job *j, vs_error *err)
     vo.nkeys = j->nkeys;
     vs_error e2 = VS_ERROR_INIT;
     st = vs_verify_package_streamed(j->ctx, j->pkgpath, &vo, j->stream, &j->verdict, &e2);
+    relabel_verdict(j);
     sigs_drop(j);
     char sb[VS_MAX_URL + 1];
     if (st == VS_OK && (!j->verdict || !j->verdict->trusted))

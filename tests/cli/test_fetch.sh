@@ -246,4 +246,13 @@ expect_rc 0 "concurrent: fsck clean" "$VS" --home "$H" cache fsck
 expect_rc 0 "fetch --help" "$VS" fetch --help
 expect_out_has "--checksums-url" "fetch --help lists options"
 
+# fetch --json names the signature files by their URLs: the quarantine paths
+# the verdict was made on are gone when the caller reads them (issue 12)
+HJ="$T/home-json"
+trust_fixture_keys "$HJ"
+expect_rc 0 "fetch --json of a good package" "$VS" --home "$HJ" --json fetch "file://$FIX/pkg/agent-1.2.3.tgz"
+expect_json "len(j['signatures']) == 2 and all(s['file'].startswith('file://') and s['file'].endswith(('.asc', '.sig')) for s in j['signatures'])" \
+    "fetch --json: each signature's file is its URL"
+expect_json "'quarantine' not in json.dumps(j)" "fetch --json: no quarantine path in the output"
+
 finish
