@@ -70,10 +70,6 @@ char *vs_cache_url_dup(const char *url);
 /* 64 lower-case hex characters and nothing else. */
 bool vs_cache_valid_hex(const char *s);
 
-/* Split "NAME@VERSION" into validated parts. VS_E_USAGE when malformed. */
-vs_status vs_cache_split_ref(const char *ref, char name[VS_MAX_NAME + 1],
-                             char version[VS_MAX_VERSION + 1], vs_error *err);
-
 /*
  * Parse a ref file (untrusted bytes, at most VS_MAX_REF_FILE) strictly:
  * every field present with the right type and bounds, names and versions

@@ -670,7 +670,7 @@ static vs_status rm_check(vs_ctx *ctx, const char *const *refs, size_t n, gc_ref
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");
     vs_status st = VS_OK;
     for (size_t i = 0; !st && i < n; i++) {
-        st = vs_cache_split_ref(refs[i], parts[i].name, parts[i].version, err);
+        st = vs_ref_split(refs[i], parts[i].name, parts[i].version, err);
         if (st)
             break;
         vs_error e2 = VS_ERROR_INIT;

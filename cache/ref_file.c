@@ -29,24 +29,6 @@ bool vs_cache_valid_hex(const char *s)
     return i == 64;
 }
 
-vs_status vs_cache_split_ref(const char *ref, char name[VS_MAX_NAME + 1],
-                             char version[VS_MAX_VERSION + 1], vs_error *err)
-{
-    const char *at = ref ? strchr(ref, '@') : NULL;
-    if (!at)
-        return vs_error_subj(err, VS_E_USAGE, ref ? ref : "(null)",
-                             "not a NAME@VERSION reference");
-    size_t nl = (size_t)(at - ref), vl = strlen(at + 1);
-    if (nl == 0 || nl > VS_MAX_NAME || vl == 0 || vl > VS_MAX_VERSION)
-        return vs_error_subj(err, VS_E_USAGE, ref, "not a NAME@VERSION reference");
-    memcpy(name, ref, nl);
-    name[nl] = '\0';
-    memcpy(version, at + 1, vl + 1);
-    if (!vs_valid_name(name) || !vs_valid_version(version))
-        return vs_error_subj(err, VS_E_USAGE, ref, "invalid name or version in reference");
-    return VS_OK;
-}
-
 void vs_cache_time_format(char buf[32], int64_t t)
 {
     time_t tt = (time_t)t;
@@ -786,7 +768,7 @@ vs_status vs_cache_lookup(vs_cache_entry **out, vs_ctx *ctx, const char *ref, vs
 {
     char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
     *out = NULL;
-    vs_status st = vs_cache_split_ref(ref, name, version, err);
+    vs_status st = vs_ref_split(ref, name, version, err);
     if (st)
         return st;
     vs_cache_entry *e = vs_cache_entry_new();

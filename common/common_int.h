@@ -184,19 +184,52 @@ const char *vs_basename(const char *s);
 /* Write all bytes, retrying on EINTR/short writes. 0 or -1 with errno. */
 int vs_write_all(int fd, const void *p, size_t len);
 
-/* ---- growing string (sbuf.c) ------------------------------------------- */
+/* ---- growing buffer with a maximum (sbuf.c) ------------------------------ */
 
-/* Zero-initialise; p is NUL-terminated once anything (even "") was added.
- * A failed allocation sets the sticky `oom` and later adds do nothing; the
- * owner checks oom at the end and frees p with free(). */
+/*
+ * A growing byte buffer, always NUL-terminated once anything (even "") was
+ * added, with a maximum fixed at creation (curl's dynbuf and its toobig):
+ * start it with VS_SBUF_INIT(max) or vs_sbuf_init. An add that would pass
+ * `max` bytes sets the sticky `toobig`, a failed allocation the sticky
+ * `oom`; after either, adds do nothing. The owner asks vs_sbuf_status at the
+ * end and frees p with free() (or vs_sbuf_free). A zeroed buffer has a
+ * maximum of 0: every add to it is too big.
+ */
 typedef struct vs_sbuf {
     char *p;
     size_t len, cap;
+    size_t max;
     bool oom;
+    bool toobig;
 } vs_sbuf;
 
-void vs_sbuf_add(vs_sbuf *b, const char *s, size_t n);
+#define VS_SBUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes), false, false }
+
+void vs_sbuf_init(vs_sbuf *b, size_t max);
+void vs_sbuf_add(vs_sbuf *b, const void *s, size_t n);
 void vs_sbuf_puts(vs_sbuf *b, const char *s);
+/* An add failed (out of memory or past the maximum). */
+bool vs_sbuf_failed(const vs_sbuf *b);
+/* VS_OK; VS_E_INTERNAL "out of memory"; VS_E_USAGE "larger than the limit of
+ * MAX bytes" - both with `subject` (what the buffer holds). */
+vs_status vs_sbuf_status(const vs_sbuf *b, const char *subject, vs_error *err);
+/* Free p and reset (the maximum stays). */
+void vs_sbuf_free(vs_sbuf *b);
+
+/* ---- base64 (base64.c) --------------------------------------------------- */
+
+/* Skip white space (space, tab, CR, LF) anywhere, as in a line-wrapped file. */
+#define VS_BASE64_SKIP_SPACE 1u
+/*
+ * Strict base64 (RFC 4648 standard alphabet): whole quanta of four
+ * characters; '=' only as padding of the final quantum; the unused bits
+ * before the padding zero; white space refused unless flags has
+ * VS_BASE64_SKIP_SPACE. Writes at most `cap` bytes to out (more is an
+ * error); *outlen gets the decoded length. "" decodes to 0 bytes. Returns
+ * false on anything else.
+ */
+bool vs_base64_decode(const uint8_t *p, size_t len, unsigned flags, uint8_t *out, size_t cap,
+                      size_t *outlen);
 
 /* ---- bounded cursor for untrusted bytes (cursor.c) ---------------------- */
 
@@ -230,5 +263,10 @@ static inline bool vs_add_u64(uint64_t a, uint64_t b, uint64_t *out)
 /* NAME / VERSION validity: [A-Za-z0-9._+~-], not starting with '.' or '-', bounded. */
 bool vs_valid_name(const char *s);
 bool vs_valid_version(const char *s);
+/* Split "NAME@VERSION" at its first '@' into validated parts (both non-empty,
+ * within VS_MAX_NAME / VS_MAX_VERSION, valid). VS_E_USAGE with the reference
+ * as subject when malformed. (names.c) */
+vs_status vs_ref_split(const char *ref, char name[VS_MAX_NAME + 1],
+                       char version[VS_MAX_VERSION + 1], vs_error *err);
 
 #endif

@@ -55,29 +55,3 @@ bool vs_cursor_line(vs_cursor *c, size_t max, const char **line, size_t *linelen
     *linelen = n;
     return true;
 }
-
-static bool valid_token(const char *s, size_t max)
-{
-    size_t n = 0;
-    if (!s || !*s || s[0] == '.' || s[0] == '-')
-        return false;
-    for (; s[n]; n++) {
-        char ch = s[n];
-        if (n >= max)
-            return false;
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '+' || ch == '~' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
-bool vs_valid_name(const char *s)
-{
-    return valid_token(s, VS_MAX_NAME);
-}
-
-bool vs_valid_version(const char *s)
-{
-    return valid_token(s, VS_MAX_VERSION);
-}

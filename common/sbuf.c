@@ -1,14 +1,24 @@
-/* common/sbuf.c - a growing NUL-terminated string for the text renderers
- * (manifest, Dockerfile). libc only (linked into the static checker). */
+/* common/sbuf.c - a growing NUL-terminated buffer with a maximum, for the
+ * text renderers (manifest, Dockerfile, URLs) and the DER encoder. libc only
+ * (linked into the static checker). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/common_int.h"
 
-void vs_sbuf_add(vs_sbuf *b, const char *s, size_t n)
+void vs_sbuf_init(vs_sbuf *b, size_t max)
 {
-    if (b->oom)
+    *b = (vs_sbuf)VS_SBUF_INIT(max);
+}
+
+void vs_sbuf_add(vs_sbuf *b, const void *s, size_t n)
+{
+    if (b->oom || b->toobig)
         return;
+    if (n > b->max || b->len > b->max - n) {
+        b->toobig = true;
+        return;
+    }
     if (n >= b->cap - b->len || !b->p) {
         size_t ncap = b->cap ? b->cap : 1024;
         while (ncap - b->len <= n) {
@@ -26,7 +36,8 @@ void vs_sbuf_add(vs_sbuf *b, const char *s, size_t n)
         b->p = np;
         b->cap = ncap;
     }
-    memcpy(b->p + b->len, s, n);
+    if (n > 0)
+        memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
 }
@@ -34,4 +45,25 @@ void vs_sbuf_add(vs_sbuf *b, const char *s, size_t n)
 void vs_sbuf_puts(vs_sbuf *b, const char *s)
 {
     vs_sbuf_add(b, s, strlen(s));
+}
+
+bool vs_sbuf_failed(const vs_sbuf *b)
+{
+    return b->oom || b->toobig;
+}
+
+vs_status vs_sbuf_status(const vs_sbuf *b, const char *subject, vs_error *err)
+{
+    if (b->oom)
+        return vs_error_subj(err, VS_E_INTERNAL, subject, "out of memory");
+    if (b->toobig)
+        return vs_error_subj(err, VS_E_USAGE, subject, "larger than the limit of %zu bytes",
+                             b->max);
+    return VS_OK;
+}
+
+void vs_sbuf_free(vs_sbuf *b)
+{
+    free(b->p);
+    vs_sbuf_init(b, b->max);
 }

@@ -206,14 +206,6 @@ static void put(emit *e, const char *p, size_t n)
             e->out[e->len] = p[i];
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Does a query parameter called [p, p+n) carry a credential? The name is
  * compared percent-decoded, lower-cased, without '-' and '_':
  * X-Amz-Signature, x_amz_signature and X%2DAmz-Signature are one name. */
@@ -228,9 +220,9 @@ static int secret_param(const char *p, size_t n)
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)p[i];
-        if (c == '%' && i + 2 < n && hexval((unsigned char)p[i + 1]) >= 0 &&
-            hexval((unsigned char)p[i + 2]) >= 0) {
-            c = hexval((unsigned char)p[i + 1]) * 16 + hexval((unsigned char)p[i + 2]);
+        if (c == '%' && i + 2 < n && vs_hexval((unsigned char)p[i + 1]) >= 0 &&
+            vs_hexval((unsigned char)p[i + 2]) >= 0) {
+            c = vs_hexval((unsigned char)p[i + 1]) * 16 + vs_hexval((unsigned char)p[i + 2]);
             i += 2;
         }
         c = lower(c);

@@ -107,7 +107,7 @@ vs_status vs_keys_commit_parse(const uint8_t *p, size_t len, vs_keys_commit *c, 
 
 static char *commit_text(const vs_keys_commit *c, size_t *len)
 {
-    vs_sbuf b = { 0 };
+    vs_sbuf b = VS_SBUF_INIT(COMMIT_MAX);
     vs_sbuf_puts(&b, COMMIT_MAGIC "\n");
     for (size_t i = 0; i < c->nrsa; i++) {
         vs_sbuf_puts(&b, "rsa ");
@@ -121,7 +121,7 @@ static char *commit_text(const vs_keys_commit *c, size_t *len)
         vs_sbuf_puts(&b, c->gnupg_tmp);
         vs_sbuf_puts(&b, "\n");
     }
-    if (b.oom) {
+    if (vs_sbuf_failed(&b)) {
         free(b.p);
         return NULL;
     }

@@ -502,7 +502,7 @@ static vs_status armor_body(vs_cursor *c, const char *name, uint8_t *b64, uint8_
         if (crc_seen || n == 0)
             break;
         if (l[0] == '=' && n == 5) {
-            if (!vs_keys_b64_decode((const uint8_t *)l + 1, 4, crcb, &crcl) || crcl != 3)
+            if (!vs_base64_decode((const uint8_t *)l + 1, 4, 0, crcb, sizeof crcb, &crcl) || crcl != 3)
                 break;
             crc_seen = true;
             continue;
@@ -512,7 +512,7 @@ static vs_status armor_body(vs_cursor *c, const char *name, uint8_t *b64, uint8_
     }
     if (!ended)
         return vs_error_subj(err, VS_E_USAGE, name, "not a public key (damaged ASCII armor)");
-    if (!vs_keys_b64_decode(b64, nb, bin, binl))
+    if (nb == 0 || !vs_base64_decode(b64, nb, 0, bin, nb / 4 * 3, binl))
         return vs_error_subj(err, VS_E_USAGE, name, "not a public key (bad base64 in armor)");
     if (crc_seen &&
         crc24(bin, *binl) != ((uint32_t)crcb[0] << 16 | (uint32_t)crcb[1] << 8 | crcb[2]))

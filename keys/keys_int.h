@@ -51,10 +51,6 @@ vs_status vs_rsa_pubkey_decode(const uint8_t *p, size_t len, const char *name, g
 /* Why the policy refuses a key of this weakness ("" for VS_RSA_STRONG). */
 void vs_rsa_weakness_text(vs_rsa_weakness weak, unsigned bits, char *out, size_t cap);
 
-/* Strict base64 of exactly len characters (no whitespace; padding only at the
- * end; unused bits zero). out needs len / 4 * 3 bytes. */
-bool vs_keys_b64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen);
-
 /* Every RSA key in the store. Caller frees with vs_rsa_keys_free. */
 vs_status vs_keys_rsa_load_all(vs_ctx *ctx, vs_rsa_key **out, size_t *n, vs_error *err);
 void vs_rsa_keys_free(vs_rsa_key *keys, size_t n);

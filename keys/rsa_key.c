@@ -48,66 +48,12 @@ const char *vs_rsa_scheme_name(vs_rsa_scheme scheme)
     return "unknown";
 }
 
-/* ---- strict base64 -------------------------------------------------------- */
-
-static int b64val(uint8_t c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Decode exactly `len` base64 characters (no whitespace) into out (room for
- * len / 4 * 3). Padding only at the very end, unused bits zero. */
-bool vs_keys_b64_decode(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
-{
-    if (len == 0 || len % 4 != 0)
-        return false;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i += 4) {
-        bool last = i + 4 == len;
-        int v[4];
-        int pad = 0;
-        for (int k = 0; k < 4; k++) {
-            uint8_t c = in[i + (size_t)k];
-            if (c == '=' && last && k >= 2) {
-                v[k] = 0;
-                pad++;
-                continue;
-            }
-            if (pad) /* data after padding */
-                return false;
-            v[k] = b64val(c);
-            if (v[k] < 0)
-                return false;
-        }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
-        if (pad == 2 && (w & 0xffff) != 0)
-            return false;
-        if (pad == 1 && (w & 0xff) != 0)
-            return false;
-        out[o++] = (uint8_t)(w >> 16);
-        if (pad < 2)
-            out[o++] = (uint8_t)(w >> 8);
-        if (pad < 1)
-            out[o++] = (uint8_t)w;
-    }
-    *outlen = o;
-    return true;
-}
-
 /* ---- PEM ------------------------------------------------------------------ */
 
 #define PEM_MAX_LINE 80u
+
+static const char b64_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
 
 static bool blank_line(const char *l, size_t n)
 {
@@ -166,7 +112,7 @@ static vs_status pem_decode(const uint8_t *p, size_t len, const char *name, cons
                 break;
             }
             for (size_t i = 0; i < n; i++) {
-                if (b64val((uint8_t)l[i]) < 0 && l[i] != '=') {
+                if (!memchr(b64_chars, l[i], sizeof b64_chars - 1)) {
                     st = vs_error_subj(err, VS_E_USAGE, name, "invalid base64 in PEM body");
                     break;
                 }
@@ -188,7 +134,7 @@ static vs_status pem_decode(const uint8_t *p, size_t len, const char *name, cons
         size_t olen = 0;
         if (!out) {
             st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
-        } else if (!vs_keys_b64_decode(b64, nb, out, &olen)) {
+        } else if (nb == 0 || !vs_base64_decode(b64, nb, 0, out, nb / 4 * 3, &olen)) {
             free(out);
             st = vs_error_subj(err, VS_E_USAGE, name, "invalid base64 in PEM body");
         } else {
@@ -202,31 +148,9 @@ static vs_status pem_decode(const uint8_t *p, size_t len, const char *name, cons
 
 /* ---- canonical DER encoding ------------------------------------------------ */
 
-typedef struct dbuf {
-    uint8_t *p;
-    size_t len, cap;
-    bool bad;
-} dbuf;
-
-static void db_put(dbuf *b, const void *p, size_t n)
-{
-    if (b->bad)
-        return;
-    if (b->len + n > b->cap) {
-        size_t ncap = (b->len + n) * 2 + 64;
-        uint8_t *np = realloc(b->p, ncap);
-        if (!np) {
-            b->bad = true;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-
-static void db_tl(dbuf *b, uint8_t tag, size_t len)
+/* The encoding is built in the common growing buffer; a key file is at most
+ * VS_MAX_KEY_FILE bytes, and so is its re-encoding. */
+static void db_tl(vs_sbuf *b, uint8_t tag, size_t len)
 {
     uint8_t h[6];
     size_t n = 0;
@@ -246,10 +170,10 @@ static void db_tl(dbuf *b, uint8_t tag, size_t len)
         h[n++] = (uint8_t)(len >> 8);
         h[n++] = (uint8_t)len;
     } else {
-        b->bad = true;
+        b->toobig = true;
         return;
     }
-    db_put(b, h, n);
+    vs_sbuf_add(b, h, n);
 }
 
 static size_t tl_size(size_t len)
@@ -263,19 +187,19 @@ static size_t int_content(const uint8_t *m, size_t n)
     return n + (n == 0 || (m[0] & 0x80) ? 1 : 0);
 }
 
-static void db_int(dbuf *b, const uint8_t *m, size_t n)
+static void db_int(vs_sbuf *b, const uint8_t *m, size_t n)
 {
     size_t cl = int_content(m, n);
     db_tl(b, 0x02, cl);
     if (cl > n) {
         uint8_t z = 0;
-        db_put(b, &z, 1);
+        vs_sbuf_add(b, &z, 1);
     }
-    db_put(b, m, n);
+    vs_sbuf_add(b, m, n);
 }
 
 /* RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER } */
-static void enc_rsapub(dbuf *b, const uint8_t *n, size_t nl, const uint8_t *e, size_t el)
+static void enc_rsapub(vs_sbuf *b, const uint8_t *n, size_t nl, const uint8_t *e, size_t el)
 {
     size_t in = int_content(n, nl), ie = int_content(e, el);
     db_tl(b, 0x30, tl_size(in) + in + tl_size(ie) + ie);
@@ -286,7 +210,7 @@ static void enc_rsapub(dbuf *b, const uint8_t *n, size_t nl, const uint8_t *e, s
 static const uint8_t rsa_oid_der[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
                                        0xf7, 0x0d, 0x01, 0x01, 0x01 };
 
-static void enc_spki(dbuf *b, const uint8_t *n, size_t nl, const uint8_t *e, size_t el,
+static void enc_spki(vs_sbuf *b, const uint8_t *n, size_t nl, const uint8_t *e, size_t el,
                      bool null_params)
 {
     size_t in = int_content(n, nl), ie = int_content(e, el);
@@ -296,11 +220,11 @@ static void enc_spki(dbuf *b, const uint8_t *n, size_t nl, const uint8_t *e, siz
     size_t alg = sizeof rsa_oid_der + (null_params ? 2 : 0);
     db_tl(b, 0x30, tl_size(alg) + alg + tl_size(bits) + bits);
     db_tl(b, 0x30, alg);
-    db_put(b, rsa_oid_der, sizeof rsa_oid_der);
+    vs_sbuf_add(b, rsa_oid_der, sizeof rsa_oid_der);
     if (null_params)
-        db_put(b, "\x05\x00", 2);
+        vs_sbuf_add(b, "\x05\x00", 2);
     db_tl(b, 0x03, bits);
-    db_put(b, "\x00", 1);
+    vs_sbuf_add(b, "\x00", 1);
     enc_rsapub(b, n, nl, e, el);
 }
 
@@ -424,12 +348,12 @@ static vs_status read_int(asn1_node node, const char *field, const char *name, u
 }
 
 /* Strict DER has one encoding: our re-encoding b must be the input. Frees b. */
-static vs_status canonical(dbuf *b, const uint8_t *p, size_t len, const char *name,
+static vs_status canonical(vs_sbuf *b, const uint8_t *p, size_t len, const char *name,
                            const char *what, vs_error *err)
 {
     vs_status st = VS_OK;
-    if (b->bad)
-        st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    if (vs_sbuf_failed(b))
+        st = vs_sbuf_status(b, name, err);
     else if (b->len != len || memcmp(b->p, p, len) != 0)
         st = vs_error_subj(err, VS_E_USAGE, name, "%s is not in canonical DER", what);
     free(b->p);
@@ -450,7 +374,7 @@ static vs_status parse_rsapub(asn1_node defs, const uint8_t *p, size_t len, cons
     if (st)
         return st;
     /* canonical: the re-encoding must be the input */
-    dbuf b = { 0 };
+    vs_sbuf b = VS_SBUF_INIT(VS_MAX_KEY_FILE);
     enc_rsapub(&b, k->n, k->nl, k->e, k->el);
     return canonical(&b, p, len, name, "RSA public key", err);
 }
@@ -508,7 +432,7 @@ static vs_status parse_spki(asn1_node defs, const uint8_t *p, size_t len, const 
     free(bits);
     if (st)
         return st;
-    dbuf b = { 0 };
+    vs_sbuf b = VS_SBUF_INIT(VS_MAX_KEY_FILE);
     enc_spki(&b, k->n, k->nl, k->e, k->el, null_params);
     return canonical(&b, p, len, name, "SubjectPublicKeyInfo", err);
 }
@@ -608,12 +532,12 @@ static vs_status check_parts(const rsa_parts *k, const char *name, unsigned *nbi
 }
 
 /* The libgcrypt key and the canonical DER SPKI (b) of n and e. */
-static vs_status build_key(const rsa_parts *k, const char *name, gcry_sexp_t *pub, dbuf *b,
+static vs_status build_key(const rsa_parts *k, const char *name, gcry_sexp_t *pub, vs_sbuf *b,
                            vs_error *err)
 {
     enc_spki(b, k->n, k->nl, k->e, k->el, true);
-    if (b->bad)
-        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    if (vs_sbuf_failed(b))
+        return vs_sbuf_status(b, name, err);
     gcry_mpi_t n = NULL, e = NULL;
     gcry_error_t ge = gcry_mpi_scan(&n, GCRYMPI_FMT_USG, k->n, k->nl, NULL);
     if (!ge)
@@ -649,7 +573,7 @@ vs_status vs_rsa_pubkey_decode(const uint8_t *p, size_t len, const char *name, g
                              VS_MAX_KEY_FILE);
     vs_status st = vs_gcrypt_init(err);
     rsa_parts k = { 0 };
-    dbuf b = { 0 };
+    vs_sbuf b = VS_SBUF_INIT(VS_MAX_KEY_FILE);
     unsigned nb = 0;
     if (st == VS_OK)
         st = read_parts(p, len, name, &k, err);
@@ -668,7 +592,7 @@ vs_status vs_rsa_pubkey_decode(const uint8_t *p, size_t len, const char *name, g
     vs_hex(fpr + 7, d, sizeof d);
     *bits = nb;
     if (spki) {
-        *spki = b.p;
+        *spki = (uint8_t *)b.p;
         *spki_len = b.len;
     } else {
         free(b.p);

@@ -4,6 +4,7 @@
  * verifying every package against the local store. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -503,8 +504,7 @@ static vs_status match_index(reader *r, const vs_mirror_pkg *pk, size_t npk, vs_
  * percent-encoded, then the (already URL-safe) folder and file names. */
 static char *file_url(const char *dir, const vs_mirror_pkg *m, const char *file)
 {
-    vs_sbuf b;
-    memset(&b, 0, sizeof b);
+    vs_sbuf b = VS_SBUF_INIT(3 * PATH_MAX + VS_MAX_URL);
     vs_sbuf_puts(&b, "file://");
     for (const char *p = dir; *p; p++) {
         char c = *p;
@@ -523,7 +523,7 @@ static char *file_url(const char *dir, const vs_mirror_pkg *m, const char *file)
     vs_sbuf_puts(&b, m->version);
     vs_sbuf_puts(&b, "/");
     vs_sbuf_puts(&b, file);
-    if (b.oom) {
+    if (vs_sbuf_failed(&b)) {
         free(b.p);
         return NULL;
     }

@@ -170,7 +170,7 @@ static vs_status plan_make(plan *p, const vs_render_opts *o, vs_error *err)
  * the agent, then become the application. NULL on out of memory. */
 static json_t *embedded_entry(const vs_render_opts *o, const plan *p, const render_layout *l)
 {
-    vs_sbuf b = { 0 };
+    vs_sbuf b = VS_SBUF_INIT(VS_MAX_RENDERED);
     if (o->fail_open) {
         vs_sbuf_puts(&b, "if " VS_RENDER_CHECKER_PATH " --manifest-sha256 ");
         vs_sbuf_puts(&b, l->digest);
@@ -189,7 +189,7 @@ static json_t *embedded_entry(const vs_render_opts *o, const plan *p, const rend
         vs_sbuf_puts(&b, " && " VS_RENDER_ENTRY_SCRIPT);
     }
     char *sp = render_script_path(p->mount, p->script);
-    json_t *e = b.oom || !sp ? NULL : json_pack("[sss]", "/bin/sh", "-c", b.p);
+    json_t *e = vs_sbuf_failed(&b) || !sp ? NULL : json_pack("[sss]", "/bin/sh", "-c", b.p);
     if (e && (json_array_append_new(e, json_string(sp)) != 0 || json_array_extend(e, p->ep) != 0)) {
         json_decref(e);
         e = NULL;
@@ -227,7 +227,7 @@ static void labels(vs_sbuf *b, const render_layout *l)
 static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
                              const render_layout *l, vs_error *err)
 {
-    vs_sbuf b = { 0 };
+    vs_sbuf b = VS_SBUF_INIT(VS_MAX_RENDERED);
     json_t *vol = json_pack("[s]", p->mount);
     json_t *check = json_pack("[ssss]", VS_RENDER_CHECKER_PATH, "--manifest-sha256", l->digest,
                               p->mount);
@@ -285,9 +285,10 @@ static vs_status render_text(char **out, const vs_render_opts *o, const plan *p,
     json_decref(vol);
     json_decref(check);
     json_decref(entry);
-    if (b.oom || !b.p) {
+    if (vs_sbuf_failed(&b) || !b.p) {
+        vs_status st = vs_sbuf_status(&b, "Dockerfile", err);
         free(b.p);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory rendering the Dockerfile");
+        return st ? st : vs_error_subj(err, VS_E_INTERNAL, "Dockerfile", "out of memory");
     }
     *out = b.p;
     return VS_OK;

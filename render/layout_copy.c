@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "render/render_int.h"
+#include "stage/stage_int.h"
 #include "vetstage/stage.h"
 
-#define MANIFEST ".vetstage/MANIFEST.sha256"
-#define PROVENANCE ".vetstage/provenance.json"
+/* the layout's records, named by stage, which writes them */
+#define MANIFEST VS_META_DIR "/" VS_META_MANIFEST
+#define PROVENANCE VS_META_DIR "/" VS_META_PROVENANCE
 
 static bool path_char_ok(char c)
 {
@@ -168,116 +170,62 @@ vs_status render_layout_check(const char *tree, vs_error *err)
 
 /* ---- provenance ---------------------------------------------------------- */
 
-static const char *str_field(const json_t *o, const char *k)
+/* The recorded architecture in Debian's names ("x86_64" is amd64, "aarch64"
+ * arm64); NULL for any other. */
+static const char *render_arch(const char *arch)
 {
-    const json_t *v = json_object_get(o, k);
-    return json_is_string(v) ? json_string_value(v) : NULL;
+    if (!strcmp(arch, "amd64") || !strcmp(arch, "x86_64") || !strcmp(arch, "x86-64"))
+        return "amd64";
+    if (!strcmp(arch, "arm64") || !strcmp(arch, "aarch64"))
+        return "arm64";
+    return NULL;
 }
 
-static bool fpr_ok(const char *s)
+/* The signer fingerprints joined with ',', each once. */
+static char *join_signers(const vs_provenance *p)
 {
-    size_t n = strlen(s);
-    if (n == 0 || n > 128)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              ch == ':'))
-            return false;
-    }
-    return true;
-}
-
-static bool hex64(const char *s)
-{
-    uint8_t d[VS_SHA256_LEN];
-    return s && strlen(s) == 64 && vs_unhex(d, sizeof d, s, 64);
-}
-
-/* Signer fingerprints: an array of strings, or of objects with "fingerprint". */
-static vs_status add_signers(char **acc, const json_t *arr, const char *where, vs_error *err)
-{
-    if (!json_is_array(arr))
-        return VS_OK;
-    for (size_t i = 0; i < json_array_size(arr); i++) {
-        const json_t *v = json_array_get(arr, i);
-        const char *f = json_is_string(v) ? json_string_value(v) : str_field(v, "fingerprint");
-        if (!f)
+    vs_sbuf b = VS_SBUF_INIT(VS_PROVENANCE_MAX_SIGNERS * VS_FPR_MAX);
+    vs_sbuf_puts(&b, "");
+    for (size_t i = 0; i < p->nsigners; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(p->signers[k], p->signers[i]) == 0;
+        if (seen)
             continue;
-        if (!fpr_ok(f))
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: malformed signer fingerprint", where);
-        if (strstr(*acc, f))
-            continue;
-        size_t a = strlen(*acc), b = strlen(f);
-        char *n = realloc(*acc, a + b + 2);
-        if (!n)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        if (a)
-            n[a++] = ',';
-        memcpy(n + a, f, b + 1);
-        *acc = n;
+        if (b.len > 0)
+            vs_sbuf_puts(&b, ",");
+        vs_sbuf_puts(&b, p->signers[i]);
     }
-    return VS_OK;
+    if (vs_sbuf_failed(&b)) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
 }
 
+/* What the layout's provenance.json says, read by stage's one parser. */
 static vs_status read_provenance(render_layout *l, int tfd, vs_error *err)
 {
     char where[PATH_MAX + 64];
-    snprintf(where, sizeof where, "%s/%s", l->tree, PROVENANCE);
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    vs_error e2 = VS_ERROR_INIT;
-    if (vs_read_file(tfd, PROVENANCE, VS_MAX_REF_FILE, &buf, &len, &e2) != VS_OK)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: cannot read: %s", where, e2.message);
-    json_error_t je;
-    json_t *j = json_loadb((const char *)buf, len, JSON_REJECT_DUPLICATES, &je);
-    free(buf);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: not a JSON object", where);
-    }
-    const json_t *pkg = json_object_get(j, "package");
-    const char *name = str_field(j, "name");
-    if (!name)
-        name = json_is_string(pkg) ? json_string_value(pkg) : str_field(pkg, "name");
-    const char *version = str_field(j, "version");
-    if (!version)
-        version = str_field(pkg, "version");
-    const char *sha = str_field(j, "sha256");
-    if (!sha)
-        sha = str_field(pkg, "sha256");
-    vs_status st = VS_OK;
-    if (!name || !vs_valid_name(name))
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: no valid package name", where);
-    else if (!version || !vs_valid_version(version))
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: no valid version", where);
-    else if (!hex64(sha))
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: no valid sha256", where);
+    snprintf(where, sizeof where, "%s/" PROVENANCE, l->tree);
+    vs_provenance *p = malloc(sizeof *p);
+    if (!p)
+        return vs_error_subj(err, VS_E_INTERNAL, where, "out of memory");
+    vs_status st = vs_provenance_read(tfd, where, p, err);
+    const char *arch = st == VS_OK && p->arch[0] ? render_arch(p->arch) : NULL;
+    if (st == VS_OK && p->arch[0] && !arch)
+        st = vs_error_subj(err, VS_E_INTEGRITY, where,
+                           "architecture \"%.32s\" recorded: neither amd64 nor arm64", p->arch);
     if (st == VS_OK) {
-        l->name = strdup(name);
-        l->version = strdup(version);
-        l->sha256 = strdup(sha);
-        l->signers = strdup("");
-        if (!l->name || !l->version || !l->sha256 || !l->signers)
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        l->name = strdup(p->name);
+        l->version = strdup(p->version);
+        l->sha256 = strdup(p->sha256);
+        l->signers = join_signers(p);
+        l->arch = arch ? strdup(arch) : NULL;
+        if (!l->name || !l->version || !l->sha256 || !l->signers || (arch && !l->arch))
+            st = vs_error_subj(err, VS_E_INTERNAL, where, "out of memory");
     }
-    const char *arch = str_field(j, "arch");
-    if (st == VS_OK && arch) {
-        /* Debian's names, and the kernel's / ELF's for the same machines */
-        if (!strcmp(arch, "x86_64") || !strcmp(arch, "x86-64"))
-            arch = "amd64";
-        else if (!strcmp(arch, "aarch64"))
-            arch = "arm64";
-        if (strcmp(arch, "amd64") != 0 && strcmp(arch, "arm64") != 0)
-            st = vs_error_subj(err, VS_E_INTEGRITY, where,
-                               "architecture \"%.32s\" recorded: neither amd64 nor arm64", arch);
-        else if (!(l->arch = strdup(arch)))
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    }
-    static const char *keys[] = { "signers", "signer_fingerprints", "signatures" };
-    for (size_t i = 0; st == VS_OK && i < sizeof keys / sizeof keys[0]; i++)
-        st = add_signers(&l->signers, json_object_get(j, keys[i]), where, err);
-    json_decref(j);
+    free(p);
     return st;
 }
 

@@ -8,15 +8,8 @@
 
 bool vs_source_is_ref(const char *arg)
 {
-    if (!arg || strstr(arg, "://"))
-        return false;
-    const char *a = strchr(arg, '@');
-    if (!a || a == arg || (size_t)(a - arg) > VS_MAX_NAME)
-        return false;
-    char name[VS_MAX_NAME + 1];
-    memcpy(name, arg, (size_t)(a - arg));
-    name[a - arg] = '\0';
-    return vs_valid_name(name) && vs_valid_version(a + 1);
+    char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
+    return arg && !strstr(arg, "://") && vs_ref_split(arg, name, version, NULL) == VS_OK;
 }
 
 /* The i-th dot-separated part of version (i < 3): pointer and length;
@@ -39,7 +32,7 @@ vs_status vs_src_expand(const char *tmpl, const char *name, const char *version,
                         const char *where, char **out, vs_error *err)
 {
     *out = NULL;
-    vs_sbuf b = { 0 };
+    vs_sbuf b = VS_SBUF_INIT(VS_MAX_URL);
     vs_sbuf_add(&b, "", 0);
     for (const char *p = tmpl; *p;) {
         if (*p != '{') {
@@ -82,9 +75,9 @@ vs_status vs_src_expand(const char *tmpl, const char *name, const char *version,
     }
     if (b.oom) {
         free(b.p);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, where, "out of memory");
     }
-    if (b.len > VS_MAX_URL) {
+    if (b.toobig) {
         free(b.p);
         return vs_error_subj(err, VS_E_USAGE, where, "the expanded URL is longer than %u bytes",
                              VS_MAX_URL);
@@ -130,13 +123,10 @@ vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_rel
     *out = NULL;
     if (!vs_source_is_ref(ref))
         return vs_error_subj(err, VS_E_USAGE, ref ? ref : "", "not NAME@VERSION");
-    const char *a = strchr(ref, '@');
     release_full *r = calloc(1, sizeof *r);
     if (!r)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    memcpy(r->name, ref, (size_t)(a - ref));
-    r->name[a - ref] = '\0';
-    snprintf(r->version, sizeof r->version, "%s", a + 1);
+        return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
+    (void)vs_ref_split(ref, r->name, r->version, NULL);
     const vs_src *s = find(cfg, r->name);
     const char *file = cfg && cfg->file ? cfg->file : "the configuration";
     if (!s) {
@@ -296,7 +286,7 @@ vs_status vs_source_mirror_bases(const char *const *bases, size_t n, const char 
             vs_source_mirror_bases_free(v, 2 * n);
             return vs_error_subj(err, VS_E_USAGE, b, "not a mirror base URL");
         }
-        vs_sbuf s = { 0 };
+        vs_sbuf s = VS_SBUF_INIT(2 * VS_MAX_URL);
         vs_sbuf_add(&s, b, bl);
         vs_sbuf_puts(&s, "/");
         vs_sbuf_puts(&s, name);
@@ -304,9 +294,11 @@ vs_status vs_source_mirror_bases(const char *const *bases, size_t n, const char 
         vs_sbuf_puts(&s, version);
         v[2 * i] = s.p;
         v[2 * i + 1] = strndup(b, bl);
-        if (s.oom || !v[2 * i + 1]) {
+        if (vs_sbuf_failed(&s) || !v[2 * i + 1]) {
+            free(s.p);
+            v[2 * i] = NULL;
             vs_source_mirror_bases_free(v, 2 * n);
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            return vs_error_subj(err, VS_E_INTERNAL, b, "out of memory");
         }
     }
     *out = v;

@@ -171,7 +171,7 @@ vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mle
     vs_pathent **v = vs_pathset_sorted(set);
     if (!v)
         return vs_error_set(err, VS_E_INTERNAL, "manifest: out of memory");
-    vs_sbuf m = { 0 }, d = { 0 };
+    vs_sbuf m = VS_SBUF_INIT(VS_MAX_MANIFEST_FILE), d = VS_SBUF_INIT(VS_MAX_MANIFEST_FILE);
     vs_sbuf_puts(&m, "");
     vs_sbuf_puts(&d, "# vetstage MODES v1: TYPE MODE PATH[<TAB>SYMLINK-TARGET]\n");
     for (size_t i = 0; i < set->n; i++) {
@@ -197,10 +197,13 @@ vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mle
         vs_sbuf_puts(&d, "\n");
     }
     free(v);
-    if (m.oom || d.oom) {
+    if (vs_sbuf_failed(&m) || vs_sbuf_failed(&d)) {
+        vs_status st = vs_sbuf_status(&m, VS_META_MANIFEST, err);
+        if (st == VS_OK)
+            st = vs_sbuf_status(&d, VS_META_MODES, err);
         free(m.p);
         free(d.p);
-        return vs_error_set(err, VS_E_INTERNAL, "manifest: out of memory");
+        return st;
     }
     *manifest = m.p;
     *mlen = m.len;

@@ -3,85 +3,9 @@
 
 #include "verify/verify_int.h"
 
-static int b64val(uint8_t ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
 static bool is_space(uint8_t ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
-}
-
-bool vs_base64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *outlen)
-{
-    vs_cursor c;
-    vs_cursor_init(&c, p, len);
-    uint32_t acc = 0;
-    unsigned nchars = 0; /* characters in the current quantum */
-    unsigned pad = 0;
-    size_t n = 0;
-    uint8_t ch;
-    *outlen = 0;
-    while (vs_cursor_u8(&c, &ch)) {
-        if (is_space(ch))
-            continue;
-        if (ch == '=') {
-            /* padding only completes a quantum of 2 or 3 characters */
-            if (nchars + pad < 2 || nchars + pad >= 4)
-                return false;
-            pad++;
-            continue;
-        }
-        int v = b64val(ch);
-        if (v < 0 || pad > 0)
-            return false; /* data after padding, or not base64 */
-        acc = acc << 6 | (uint32_t)v;
-        if (++nchars == 4) {
-            if (cap - n < 3)
-                return false;
-            out[n++] = (uint8_t)(acc >> 16);
-            out[n++] = (uint8_t)(acc >> 8);
-            out[n++] = (uint8_t)acc;
-            acc = 0;
-            nchars = 0;
-        }
-    }
-    if (nchars == 0 && pad == 0) {
-        *outlen = n;
-        return true;
-    }
-    /* a final partial quantum must be padded to 4 */
-    if (nchars + pad != 4)
-        return false;
-    if (nchars == 2) {
-        if (acc & 0xF) /* unused bits must be zero */
-            return false;
-        if (cap - n < 1)
-            return false;
-        out[n++] = (uint8_t)(acc >> 4);
-    } else if (nchars == 3) {
-        if (acc & 0x3)
-            return false;
-        if (cap - n < 2)
-            return false;
-        out[n++] = (uint8_t)(acc >> 10);
-        out[n++] = (uint8_t)(acc >> 2);
-    } else {
-        return false;
-    }
-    *outlen = n;
-    return true;
 }
 
 bool vs_rsa_sig_decode(const uint8_t *p, size_t len, size_t modlen, uint8_t *out)
@@ -93,7 +17,7 @@ bool vs_rsa_sig_decode(const uint8_t *p, size_t len, size_t modlen, uint8_t *out
         return true;
     }
     size_t n = 0;
-    if (!vs_base64_decode(p, len, out, modlen, &n))
+    if (!vs_base64_decode(p, len, VS_BASE64_SKIP_SPACE, out, modlen, &n))
         return false;
     return n == modlen;
 }
@@ -309,7 +233,7 @@ bool vs_rsa_sig_explain(const uint8_t *p, size_t len, const size_t *mods, size_t
     const size_t hi = VS_MAX_RSA_BITS / 8;
     uint8_t tmp[VS_MAX_RSA_BITS / 8];
     size_t n = 0;
-    bool b64 = len > 0 && vs_base64_decode(p, len, tmp, sizeof tmp, &n) && n > 0;
+    bool b64 = len > 0 && vs_base64_decode(p, len, VS_BASE64_SKIP_SPACE, tmp, sizeof tmp, &n) && n > 0;
     size_t l = b64 ? n : len;
     const char *form = b64 ? "base64 of " : "";
     char ml[128];

@@ -22,14 +22,6 @@
 /* ---- signature files (sigfile.c) ---------------------------------------- */
 
 /*
- * Strict base64 (RFC 4648 alphabet): whitespace (space, tab, CR, LF) is
- * skipped anywhere; '=' only as final padding making a multiple of 4; the
- * unused bits of the last character must be zero. Anything else, or more than
- * `cap` decoded bytes, returns false. *outlen gets the decoded length.
- */
-bool vs_base64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *outlen);
-
-/*
  * The RSA signature in a signature file for a modulus of `modlen` bytes:
  * the raw bytes when the file is exactly `modlen` bytes long, else strict
  * base64 decoding to exactly `modlen` bytes. `out` holds modlen bytes.

@@ -59,6 +59,8 @@
 #define VS_MAX_MANIFEST_FILE (64u * 1024u * 1024u)
 #define VS_MAX_MANIFEST_LINE (VS_MAX_ARCHIVE_PATH + 128u)
 
+/* A rendered Dockerfile. */
+#define VS_MAX_RENDERED (4u * 1024u * 1024u)
 /* An ECS task definition given to `render ecs-task`. */
 #define VS_MAX_TASK_DEF (4u * 1024u * 1024u)
 

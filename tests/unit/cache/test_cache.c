@@ -251,12 +251,12 @@ START_TEST(split_refs)
 {
     char n[VS_MAX_NAME + 1], v[VS_MAX_VERSION + 1];
     vs_error err = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_cache_split_ref("agent@1.2.3", n, v, &err), VS_OK);
+    ck_assert_int_eq(vs_ref_split("agent@1.2.3", n, v, &err), VS_OK);
     ck_assert_str_eq(n, "agent");
     ck_assert_str_eq(v, "1.2.3");
     const char *bad[] = { "agent", "@1", "agent@", "../a@1", "a@1/2", "a@1@2", "a@..x/" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        ck_assert_msg(vs_cache_split_ref(bad[i], n, v, &err) == VS_E_USAGE, "%s", bad[i]);
+        ck_assert_msg(vs_ref_split(bad[i], n, v, &err) == VS_E_USAGE, "%s", bad[i]);
 }
 END_TEST
 

@@ -109,6 +109,78 @@ START_TEST(numbers)
     ck_assert(vs_parse_duration("30", &v) && v == 30);
     ck_assert(vs_parse_duration("1d", &v) && v == 86400);
     ck_assert(!vs_parse_duration("2M", &v) && !vs_parse_duration("1h30m", &v));
+/* The one base64 decoder: strict by default (PEM keys, OpenPGP armor). */
+START_TEST(base64_strict)
+{
+    uint8_t out[16];
+    size_t n = 99;
+    ck_assert(vs_base64_decode((const uint8_t *)"aGk=", 4, 0, out, sizeof out, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_mem_eq(out, "hi", 2);
+    ck_assert(vs_base64_decode((const uint8_t *)"aGk+", 4, 0, out, sizeof out, &n));
+    ck_assert_uint_eq(n, 3);
+    ck_assert(!vs_base64_decode((const uint8_t *)"aGl=", 4, 0, out, sizeof out, &n)); /* unused bits */
+    ck_assert(!vs_base64_decode((const uint8_t *)"aGk/aA=A", 8, 0, out, sizeof out, &n));
+    ck_assert(!vs_base64_decode((const uint8_t *)"aG=k", 4, 0, out, sizeof out, &n)); /* pad inside */
+    ck_assert(!vs_base64_decode((const uint8_t *)"a===", 4, 0, out, sizeof out, &n));
+    ck_assert(!vs_base64_decode((const uint8_t *)"aGk", 3, 0, out, sizeof out, &n));
+    ck_assert(!vs_base64_decode((const uint8_t *)"aGk=aGk=", 8, 0, out, sizeof out, &n));
+    ck_assert(!vs_base64_decode((const uint8_t *)"aGk=\n", 5, 0, out, sizeof out, &n));
+    ck_assert(!vs_base64_decode((const uint8_t *)"a k=", 4, 0, out, sizeof out, &n)); /* space */
+    ck_assert(!vs_base64_decode((const uint8_t *)"aGk-", 4, 0, out, sizeof out, &n)); /* url-safe */
+    /* RFC 4648: the empty string is the encoding of nothing */
+    ck_assert(vs_base64_decode((const uint8_t *)"", 0, 0, out, sizeof out, &n));
+    ck_assert_uint_eq(n, 0);
+    /* white space only where the caller asks for it (line-wrapped files) */
+    ck_assert(vs_base64_decode((const uint8_t *)" aG\nk=\r\n", 8, VS_BASE64_SKIP_SPACE, out,
+                               sizeof out, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert(!vs_base64_decode((const uint8_t *)"aGk=\naA==", 9, VS_BASE64_SKIP_SPACE, out,
+                                sizeof out, &n)); /* data after the padding */
+    /* never more than cap bytes */
+    ck_assert(!vs_base64_decode((const uint8_t *)"Zm9vYmFy", 8, 0, out, 5, &n));
+    ck_assert(vs_base64_decode((const uint8_t *)"Zm9vYmFy", 8, 0, out, 6, &n));
+    ck_assert(!vs_base64_decode((const uint8_t *)"Zm9vYg==", 8, 0, out, 3, &n));
+}
+END_TEST
+
+/* The growing buffer refuses to pass its maximum, and says so. */
+START_TEST(sbuf_max)
+{
+    vs_sbuf b = VS_SBUF_INIT(8);
+    vs_sbuf_puts(&b, "");
+    ck_assert_ptr_nonnull(b.p);
+    ck_assert_str_eq(b.p, "");
+    vs_sbuf_puts(&b, "12345678");
+    ck_assert(!vs_sbuf_failed(&b));
+    ck_assert_str_eq(b.p, "12345678");
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_sbuf_status(&b, "thing", &e), VS_OK);
+    vs_sbuf_puts(&b, "9");
+    ck_assert(b.toobig);
+    ck_assert_str_eq(b.p, "12345678"); /* nothing of a refused add */
+    vs_sbuf_puts(&b, "");              /* sticky */
+    ck_assert(vs_sbuf_failed(&b));
+    ck_assert_int_eq(vs_sbuf_status(&b, "thing", &e), VS_E_USAGE);
+    ck_assert_str_eq(e.subject, "thing");
+    ck_assert_str_eq(e.message, "thing: larger than the limit of 8 bytes");
+    vs_sbuf_free(&b);
+    ck_assert_ptr_null(b.p);
+    ck_assert_uint_eq(b.max, 8);
+    /* growth past the first allocation */
+    vs_sbuf big;
+    vs_sbuf_init(&big, 100000);
+    for (int i = 0; i < 5000; i++)
+        vs_sbuf_add(&big, "0123456789", 10);
+    ck_assert(!vs_sbuf_failed(&big));
+    ck_assert_uint_eq(big.len, 50000);
+    ck_assert_uint_eq(strlen(big.p), 50000);
+    vs_sbuf_free(&big);
+    /* a zeroed buffer has no room at all */
+    vs_sbuf z = { 0 };
+    vs_sbuf_add(&z, "x", 1);
+    ck_assert(z.toobig);
+    ck_assert_ptr_null(z.p);
 }
 END_TEST
 
@@ -122,6 +194,8 @@ Suite *vs_suite_common(void)
     tcase_add_test(tc, atomic_write_and_limits);
     tcase_add_test(tc, names);
     tcase_add_test(tc, numbers);
+    tcase_add_test(tc, base64_strict);
+    tcase_add_test(tc, sbuf_max);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -499,22 +499,6 @@ START_TEST(scheme_names)
 }
 END_TEST
 
-START_TEST(base64_strict)
-{
-    uint8_t out[16];
-    size_t n;
-    ck_assert(vs_keys_b64_decode((const uint8_t *)"aGk=", 4, out, &n));
-    ck_assert_uint_eq(n, 2);
-    ck_assert_mem_eq(out, "hi", 2);
-    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aGl=", 4, out, &n)); /* unused bits */
-    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aG=k", 4, out, &n)); /* pad inside */
-    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aGk", 3, out, &n));
-    ck_assert(!vs_keys_b64_decode((const uint8_t *)"aGk=aGk=", 8, out, &n));
-    ck_assert(!vs_keys_b64_decode((const uint8_t *)"a k=", 4, out, &n));
-    ck_assert(!vs_keys_b64_decode((const uint8_t *)"", 0, out, &n));
-}
-END_TEST
-
 START_TEST(pgp_scan_cases)
 {
     init();
@@ -912,7 +896,6 @@ Suite *vs_suite_keys(void)
     tcase_add_test(tc, weak_keys_policy);
     tcase_add_test(tc, garbage_and_limits);
     tcase_add_test(tc, scheme_names);
-    tcase_add_test(tc, base64_strict);
     tcase_add_test(tc, wycheproof_keys);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("import rules");
