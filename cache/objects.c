@@ -254,14 +254,10 @@ typedef struct idset {
 
 static vs_status idset_add(idset *s, const char *hex, vs_error *err)
 {
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        char(*nv)[VS_SHA256_HEX] = realloc(s->v, ncap * sizeof *nv);
-        if (!nv)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        s->v = nv;
-        s->cap = ncap;
-    }
+    void *grown = vs_grow(s->v, &s->cap, s->n, sizeof *s->v, 64);
+    if (!grown)
+        return vs_error_subj(err, VS_E_INTERNAL, hex, "out of memory");
+    s->v = grown;
     memcpy(s->v[s->n++], hex, VS_SHA256_HEX);
     return VS_OK;
 }
@@ -419,14 +415,10 @@ static vs_status gc_collect(vs_ctx *ctx, const char *name, const char *version, 
         return vs_error_set(err, VS_E_INTEGRITY,
                             "%s/%s/%s%s%s: not a ref; run cache fsck (gc removed nothing)",
                             ctx->home, VS_CACHE_REFS, name, file ? "/" : "", file ? file : "");
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 16;
-        gc_ref *nv = realloc(s->refs, ncap * sizeof *nv);
-        if (!nv)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        s->refs = nv;
-        s->cap = ncap;
-    }
+    void *grown = vs_grow(s->refs, &s->cap, s->n, sizeof *s->refs, 16);
+    if (!grown)
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    s->refs = grown;
     snprintf(s->refs[s->n].name, sizeof s->refs[s->n].name, "%s", name);
     snprintf(s->refs[s->n].version, sizeof s->refs[s->n].version, "%s", version);
     s->n++;

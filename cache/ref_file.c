@@ -863,14 +863,10 @@ static vs_status list_one(vs_ctx *ctx, const char *name, const char *version, co
                VS_CACHE_REFS, name, file ? "/" : "", file ? file : "");
         return VS_OK;
     }
-    if (acc->n == acc->cap) {
-        size_t ncap = acc->cap ? acc->cap * 2 : 16;
-        vs_cache_entry **nv = realloc(acc->v, ncap * sizeof *nv);
-        if (!nv)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        acc->v = nv;
-        acc->cap = ncap;
-    }
+    void *grown = vs_grow(acc->v, &acc->cap, acc->n, sizeof *acc->v, 16);
+    if (!grown)
+        return vs_error_subj(err, VS_E_INTERNAL, VS_CACHE_REFS, "out of memory");
+    acc->v = grown;
     vs_cache_entry *e = vs_cache_entry_new();
     if (!e)
         return vs_error_set(err, VS_E_INTERNAL, "out of memory");

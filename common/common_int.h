@@ -216,6 +216,12 @@ vs_status vs_sbuf_status(const vs_sbuf *b, const char *subject, vs_error *err);
 /* Free p and reset (the maximum stays). */
 void vs_sbuf_free(vs_sbuf *b);
 
+/* Room for element n of the array v of *cap elements of elsize bytes: v
+ * itself while n < *cap, else v grown by doubling (from `first`) and *cap
+ * updated. NULL (v untouched, still the caller's) when out of memory or the
+ * size overflows. */
+void *vs_grow(void *v, size_t *cap, size_t n, size_t elsize, size_t first);
+
 /* ---- base64 (base64.c) --------------------------------------------------- */
 
 /* Skip white space (space, tab, CR, LF) anywhere, as in a line-wrapped file. */
@@ -248,6 +254,11 @@ bool vs_cursor_u8(vs_cursor *c, uint8_t *out);
 const uint8_t *vs_cursor_bytes(vs_cursor *c, size_t n);
 /* Next line without its "\n" (and "\r\n"); false at end. Line longer than max => bad. */
 bool vs_cursor_line(vs_cursor *c, size_t max, const char **line, size_t *linelen);
+/* The next line of a text file that is neither empty nor a '#' comment once
+ * the characters in `blanks` are trimmed from both ends (as vs_cursor_line;
+ * *lineno counts every line read, for FILE:LINE messages). */
+bool vs_cursor_text_line(vs_cursor *c, size_t max, const char *blanks, size_t *lineno,
+                         const char **line, size_t *linelen);
 
 /* Overflow-checked addition: false on overflow. */
 static inline bool vs_add_u64(uint64_t a, uint64_t b, uint64_t *out)

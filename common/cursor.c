@@ -55,3 +55,25 @@ bool vs_cursor_line(vs_cursor *c, size_t max, const char **line, size_t *linelen
     *linelen = n;
     return true;
 }
+
+bool vs_cursor_text_line(vs_cursor *c, size_t max, const char *blanks, size_t *lineno,
+                         const char **line, size_t *linelen)
+{
+    const char *l;
+    size_t n;
+    while (vs_cursor_line(c, max, &l, &n)) {
+        (*lineno)++;
+        while (n > 0 && strchr(blanks, l[0]) && l[0]) {
+            l++;
+            n--;
+        }
+        while (n > 0 && strchr(blanks, l[n - 1]) && l[n - 1])
+            n--;
+        if (n == 0 || l[0] == '#')
+            continue;
+        *line = l;
+        *linelen = n;
+        return true;
+    }
+    return false;
+}

@@ -67,3 +67,21 @@ void vs_sbuf_free(vs_sbuf *b)
     free(b->p);
     vs_sbuf_init(b, b->max);
 }
+
+void *vs_grow(void *v, size_t *cap, size_t n, size_t elsize, size_t first)
+{
+    if (n < *cap)
+        return v;
+    size_t ncap = *cap ? *cap : first;
+    while (ncap <= n) {
+        if (ncap > SIZE_MAX / 2)
+            return NULL;
+        ncap *= 2;
+    }
+    if (elsize && ncap > SIZE_MAX / elsize)
+        return NULL;
+    void *nv = realloc(v, ncap * elsize);
+    if (nv)
+        *cap = ncap;
+    return nv;
+}

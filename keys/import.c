@@ -245,14 +245,10 @@ static vs_status probe_file(run *r, item *it, vs_error *err)
 
 static vs_key_cand *cand_add(run *r, size_t file)
 {
-    if (r->nc == r->capc) {
-        size_t nc = r->capc ? r->capc * 2 : 8;
-        vs_key_cand *v = realloc(r->c, nc * sizeof *v);
-        if (!v)
-            return NULL;
-        r->c = v;
-        r->capc = nc;
-    }
+    void *grown = vs_grow(r->c, &r->capc, r->nc, sizeof *r->c, 8);
+    if (!grown)
+        return NULL;
+    r->c = grown;
     vs_key_cand *k = &r->c[r->nc++];
     memset(k, 0, sizeof *k);
     k->file = file;

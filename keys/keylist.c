@@ -91,14 +91,10 @@ void vs_keys_info_from_rsa(const char *fpr, unsigned bits, vs_rsa_scheme scheme,
 
 vs_key_info *vs_key_infos_add(vs_key_infos *a)
 {
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 8;
-        vs_key_info *nv = realloc(a->v, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
-        a->v = nv;
-        a->cap = nc;
-    }
+    void *grown = vs_grow(a->v, &a->cap, a->n, sizeof *a->v, 8);
+    if (!grown)
+        return NULL;
+    a->v = grown;
     memset(&a->v[a->n], 0, sizeof a->v[0]);
     return &a->v[a->n++];
 }

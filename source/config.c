@@ -178,16 +178,6 @@ static const char *at(pstate *ps, size_t line)
     return ps->where;
 }
 
-/* A count up to max (vs_parse_u64: the command line's parser). */
-static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-    uint64_t v;
-    if (!vs_parse_u64(s, &v) || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* A relative path inside a layout: no leading '/', no "." or ".." parts,
  * no empty parts, printable. */
 static bool layout_path_ok(const char *s)
@@ -211,16 +201,93 @@ static bool layout_path_ok(const char *s)
     return true;
 }
 
-/* Validate and store one key = value of section s. */
-static vs_status set_key(pstate *ps, vs_src *s, vs_src_key k, const char *v, vs_error *err)
+/* keys = FPR[, FPR...]: the fingerprints the source's packages must be signed by. */
+static vs_status set_keys(vs_src *s, const char *v, const char *where, vs_error *err)
 {
-    const char *where = at(ps, ps->line);
+    for (const char *p = v; *p;) {
+        while (blank(*p) || *p == ',')
+            p++;
+        size_t l = 0;
+        while (p[l] && !blank(p[l]) && p[l] != ',')
+            l++;
+        if (l == 0)
+            break;
+        if (s->nkeys >= VS_MAX_SOURCE_KEYS)
+            return vs_error_subj(err, VS_E_USAGE, where, "keys: more than %u fingerprints",
+                                 VS_MAX_SOURCE_KEYS);
+        if (!vs_src_fingerprint(p, l, s->keys[s->nkeys]))
+            return vs_error_subj(err, VS_E_USAGE, where,
+                                 "keys: '%.*s' is not a fingerprint (40 hex digits, or "
+                                 "sha256: and 64 hex digits)",
+                                 (int)(l > 80 ? 80 : l), p);
+        s->nkeys++;
+        p += l;
+    }
+    if (s->nkeys == 0)
+        return vs_error_subj(err, VS_E_USAGE, where, "keys: no fingerprint given");
+    return VS_OK;
+}
+
+/* The numeric keys: their parser (the command line's), bounds, and whether
+ * 0 is a value. */
+static const struct num_key {
+    vs_src_key k;
+    bool (*parse)(const char *s, uint64_t *out);
+    uint64_t max;
+    bool zero_ok;
+    const char *what; /* NULL: "a number from 0 to MAX" */
+} num_keys[] = {
+    { VS_K_MAX_SIZE, vs_parse_size, UINT64_MAX, false,
+      "a size in bytes (digits, optionally K, M, G or T: 1G, 512MiB)" },
+    { VS_K_RETRIES, vs_parse_u64, 100, true, NULL },
+    { VS_K_TIMEOUT, vs_parse_duration, 7 * 24 * 3600, false,
+      "a duration up to 7d (seconds, or with s, m, h or d: 30s, 2m)" },
+    { VS_K_STRIP_COMPONENTS, vs_parse_u64, VS_MAX_STRIP_COMPONENTS, true, NULL },
+    { VS_K_MAX_SIG_AGE, vs_parse_u64, 100000, false, "a number of days" },
+};
+
+static const struct num_key *num_key(vs_src_key k)
+{
+    for (size_t i = 0; i < sizeof num_keys / sizeof num_keys[0]; i++)
+        if (num_keys[i].k == k)
+            return &num_keys[i];
+    return NULL;
+}
+
+/* A numeric key: parsed within its bounds and kept in s. */
+static vs_status set_number(vs_src *s, const struct num_key *nk, const char *v,
+                            const char *where, vs_error *err)
+{
+    uint64_t u;
+    if (!nk->parse(v, &u) || u > nk->max || (u == 0 && !nk->zero_ok)) {
+        if (nk->what)
+            return vs_error_subj(err, VS_E_USAGE, where, "%s: '%s' is not %s",
+                                 key_names[nk->k], v, nk->what);
+        return vs_error_subj(err, VS_E_USAGE, where, "%s: '%s' is not a number from 0 to %llu",
+                             key_names[nk->k], v, (unsigned long long)nk->max);
+    }
+    if (nk->k == VS_K_MAX_SIZE)
+        s->max_size = u;
+    else if (nk->k == VS_K_RETRIES)
+        s->retries = (int)u;
+    else if (nk->k == VS_K_TIMEOUT)
+        s->timeout = (unsigned)u;
+    else if (nk->k == VS_K_MAX_SIG_AGE)
+        s->max_sig_age = (unsigned)u;
+    else {
+        s->strip = (unsigned)u;
+        s->has_strip = true;
+    }
+    return VS_OK;
+}
+
+/* A key whose value is text kept as given (a URL template, a path, a
+ * policy): is it well-formed? */
+static vs_status check_text(vs_src *s, vs_src_key k, const char *v, const char *where,
+                            vs_error *err)
+{
     const char *kn = key_names[k];
     char why[160];
-    uint64_t u;
-    if (k != VS_K_MIRROR && s->val[k])
-        return vs_error_subj(err, VS_E_USAGE, where, "'%s' given twice in [source %s] (first at "
-                             "line %zu)", kn, s->name, s->vline[k]);
     switch (k) {
     case VS_K_URL:
     case VS_K_GPG_SIG_URL:
@@ -229,97 +296,42 @@ static vs_status set_key(pstate *ps, vs_src *s, vs_src_key k, const char *v, vs_
     case VS_K_MIRROR:
         if (!vs_src_template_ok(v, why, sizeof why))
             return vs_error_subj(err, VS_E_USAGE, where, "%s: %s", kn, why);
-        break;
-    case VS_K_REQUIRE: {
-        vs_error e2 = VS_ERROR_INIT;
-        if (vs_verify_require_parse(&s->require, v, &e2) != VS_OK)
+        return VS_OK;
+    case VS_K_REQUIRE:
+        if (vs_verify_require_parse(&s->require, v, NULL) != VS_OK)
             return vs_error_subj(err, VS_E_USAGE, where, "require: '%s' is not gpg,rsa, gpg or rsa",
                                  v);
-        break;
-    }
-    case VS_K_KEYS:
-        for (const char *p = v; *p;) {
-            while (blank(*p) || *p == ',')
-                p++;
-            size_t l = 0;
-            while (p[l] && !blank(p[l]) && p[l] != ',')
-                l++;
-            if (l == 0)
-                break;
-            if (s->nkeys >= VS_MAX_SOURCE_KEYS)
-                return vs_error_subj(err, VS_E_USAGE, where, "keys: more than %u fingerprints",
-                                     VS_MAX_SOURCE_KEYS);
-            if (!vs_src_fingerprint(p, l, s->keys[s->nkeys]))
-                return vs_error_subj(err, VS_E_USAGE, where,
-                                     "keys: '%.*s' is not a fingerprint (40 hex digits, or "
-                                     "sha256: and 64 hex digits)",
-                                     (int)(l > 80 ? 80 : l), p);
-            s->nkeys++;
-            p += l;
-        }
-        if (s->nkeys == 0)
-            return vs_error_subj(err, VS_E_USAGE, where, "keys: no fingerprint given");
-        break;
+        return VS_OK;
     case VS_K_CACERT:
         if (v[0] != '/')
             return vs_error_subj(err, VS_E_USAGE, where, "cacert: '%s' is not an absolute path", v);
-        break;
+        return VS_OK;
     case VS_K_PINNED_PUBKEY:
         if (strncmp(v, "sha256//", 8) != 0 || !v[8])
             return vs_error_subj(err, VS_E_USAGE, where,
                                  "pinned-pubkey: expected sha256//BASE64, got '%s'", v);
-        break;
-    case VS_K_MAX_SIZE:
-        if (!vs_parse_size(v, &u) || u == 0)
-            return vs_error_subj(err, VS_E_USAGE, where,
-                                 "max-size: '%s' is not a size in bytes (digits, optionally K, M, "
-                                 "G or T: 1G, 512MiB)", v);
-        s->max_size = u;
-        break;
-    case VS_K_RETRIES:
-        if (!parse_uint(v, 100, &u))
-            return vs_error_subj(err, VS_E_USAGE, where,
-                                 "retries: '%s' is not a number from 0 to 100", v);
-        s->retries = (int)u;
-        break;
-    case VS_K_TIMEOUT:
-        if (!vs_parse_duration(v, &u) || u == 0 || u > 7 * 24 * 3600)
-            return vs_error_subj(err, VS_E_USAGE, where,
-                                 "timeout: '%s' is not a duration up to 7d (seconds, or with s, m, "
-                                 "h or d: 30s, 2m)", v);
-        s->timeout = (unsigned)u;
-        break;
-    case VS_K_STRIP_COMPONENTS:
-        if (!parse_uint(v, VS_MAX_STRIP_COMPONENTS, &u))
-            return vs_error_subj(err, VS_E_USAGE, where,
-                                 "strip-components: '%s' is not a number from 0 to %u", v,
-                                 VS_MAX_STRIP_COMPONENTS);
-        s->strip = (unsigned)u;
-        s->has_strip = true;
-        break;
-    case VS_K_MAX_SIG_AGE:
-        if (!parse_uint(v, 100000, &u) || u == 0)
-            return vs_error_subj(err, VS_E_USAGE, where, "max-sig-age: '%s' is not a number of days",
-                                 v);
-        s->max_sig_age = (unsigned)u;
-        break;
+        return VS_OK;
     case VS_K_START_SCRIPT:
         if (!layout_path_ok(v))
             return vs_error_subj(err, VS_E_USAGE, where,
                                  "start-script: '%s' is not a relative path inside the layout", v);
-        break;
+        return VS_OK;
     default:
         return vs_error_subj(err, VS_E_INTERNAL, where, "unknown key");
     }
+}
+
+/* Keep the value's text and line (every mirror line; any other key once). */
+static vs_status keep_value(pstate *ps, vs_src *s, vs_src_key k, const char *v,
+                            const char *where, vs_error *err)
+{
+    if (k == VS_K_MIRROR && s->nmirrors >= VS_MAX_SOURCE_MIRRORS)
+        return vs_error_subj(err, VS_E_USAGE, where, "more than %u mirror lines in [source %s]",
+                             VS_MAX_SOURCE_MIRRORS, s->name);
     char *copy = strdup(v);
     if (!copy)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, where, "out of memory");
     if (k == VS_K_MIRROR) {
-        if (s->nmirrors >= VS_MAX_SOURCE_MIRRORS) {
-            free(copy);
-            return vs_error_subj(err, VS_E_USAGE, where, "more than %u mirror lines in [source %s]",
-                                 VS_MAX_SOURCE_MIRRORS, s->name);
-        }
         s->mirror_line[s->nmirrors] = ps->line;
         s->mirror[s->nmirrors++] = copy;
     } else {
@@ -327,6 +339,20 @@ static vs_status set_key(pstate *ps, vs_src *s, vs_src_key k, const char *v, vs_
         s->vline[k] = ps->line;
     }
     return VS_OK;
+}
+
+/* Validate and store one key = value of section s. */
+static vs_status set_key(pstate *ps, vs_src *s, vs_src_key k, const char *v, vs_error *err)
+{
+    const char *where = at(ps, ps->line);
+    if (k != VS_K_MIRROR && s->val[k])
+        return vs_error_subj(err, VS_E_USAGE, where, "'%s' given twice in [source %s] (first at "
+                             "line %zu)", key_names[k], s->name, s->vline[k]);
+    const struct num_key *nk = num_key(k);
+    vs_status st = nk ? set_number(s, nk, v, where, err)
+                   : k == VS_K_KEYS ? set_keys(s, v, where, err)
+                                    : check_text(s, k, v, where, err);
+    return st ? st : keep_value(ps, s, k, v, where, err);
 }
 
 /* A section is complete: url is there, the signature pair is one choice. */
@@ -361,20 +387,102 @@ static vs_status add_section(pstate *ps, vs_config *cfg, const char *name, size_
                                  cfg->src[i].line);
     if (cfg->n >= VS_MAX_SOURCES)
         return vs_error_subj(err, VS_E_USAGE, where, "more than %u sources", VS_MAX_SOURCES);
-    if (cfg->n == cfg->cap) {
-        size_t nc = cfg->cap ? cfg->cap * 2 : 8;
-        vs_src *v = realloc(cfg->src, nc * sizeof *v);
-        if (!v)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        cfg->src = v;
-        cfg->cap = nc;
-    }
+    void *grown = vs_grow(cfg->src, &cfg->cap, cfg->n, sizeof *cfg->src, 8);
+    if (!grown)
+        return vs_error_subj(err, VS_E_INTERNAL, where, "out of memory");
+    cfg->src = grown;
     vs_src *s = &cfg->src[cfg->n++];
     memset(s, 0, sizeof *s);
     memcpy(s->name, nm, nl + 1);
     s->line = ps->line;
     s->retries = -1;
     return VS_OK;
+}
+
+/* The name in a "[source NAME]" line (ll bytes, brackets included). */
+static vs_status section_line(pstate *ps, vs_config *cfg, vs_src **cur, const char *line,
+                              size_t ll, vs_error *err)
+{
+    if (line[ll - 1] != ']')
+        return vs_error_subj(err, VS_E_USAGE, at(ps, ps->line),
+                             "malformed section header (expected [source NAME])");
+    const char *in = line + 1;
+    size_t il = ll - 2;
+    while (il && blank(in[0])) {
+        in++;
+        il--;
+    }
+    while (il && blank(in[il - 1]))
+        il--;
+    if (il < 7 || memcmp(in, "source", 6) != 0 || !blank(in[6])) {
+        vs_status st = vs_error_subj(err, VS_E_USAGE, at(ps, ps->line),
+                                     "unknown section [%.*s] (expected [source NAME])",
+                                     (int)(il > 60 ? 60 : il), in);
+        vs_error_hint(err, "every section of the configuration is [source NAME]");
+        return st;
+    }
+    in += 6;
+    il -= 6;
+    while (il && blank(in[0])) {
+        in++;
+        il--;
+    }
+    vs_status st = *cur ? finish_section(ps, *cur, err) : VS_OK;
+    if (st == VS_OK)
+        st = add_section(ps, cfg, in, il, err);
+    if (st == VS_OK)
+        *cur = &cfg->src[cfg->n - 1];
+    return st;
+}
+
+/* A "key = value" line of section cur; val holds VS_MAX_CONFIG_LINE + 1 bytes. */
+static vs_status key_line(pstate *ps, vs_src *cur, const char *line, size_t ll, char *val,
+                          vs_error *err)
+{
+    const char *where = at(ps, ps->line);
+    const char *eq = memchr(line, '=', ll);
+    if (!eq)
+        return vs_error_subj(err, VS_E_USAGE, where,
+                             "malformed line (expected key = value, [source NAME] or # comment)");
+    size_t kl = (size_t)(eq - line);
+    while (kl && blank(line[kl - 1]))
+        kl--;
+    const char *v = eq + 1;
+    size_t vl = ll - (size_t)(v - line);
+    while (vl && blank(v[0])) {
+        v++;
+        vl--;
+    }
+    vs_src_key k = vs_src_key_lookup(line, kl);
+    if (kl == 0)
+        return vs_error_subj(err, VS_E_USAGE, where, "malformed line (no key before '=')");
+    if (k == VS_K_COUNT) {
+        vs_status st = vs_error_subj(err, VS_E_USAGE, where, "unknown key '%.*s'",
+                                     (int)(kl > 60 ? 60 : kl), line);
+        vs_error_hint(err, KEYS_HINT);
+        return st;
+    }
+    if (!cur)
+        return vs_error_subj(err, VS_E_USAGE, where, "'%s' outside a [source NAME] section",
+                             key_names[k]);
+    if (vl == 0)
+        return vs_error_subj(err, VS_E_USAGE, where, "'%s' has no value", key_names[k]);
+    memcpy(val, v, vl);
+    val[vl] = '\0';
+    return set_key(ps, cur, k, val, err);
+}
+
+/* One line that is not blank or a comment. */
+static vs_status parse_line(pstate *ps, vs_config *cfg, vs_src **cur, const char *line, size_t ll,
+                            char *val, vs_error *err)
+{
+    for (size_t i = 0; i < ll; i++)
+        if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+            return vs_error_subj(err, VS_E_USAGE, at(ps, ps->line),
+                                 "control character in the line");
+    if (line[0] == '[')
+        return section_line(ps, cfg, cur, line, ll, err);
+    return key_line(ps, *cur, line, ll, val, err);
 }
 
 vs_status vs_config_parse(vs_config **out, const uint8_t *p, size_t len, const char *what,
@@ -385,9 +493,11 @@ vs_status vs_config_parse(vs_config **out, const uint8_t *p, size_t len, const c
     if (len > VS_MAX_CONFIG_FILE)
         return vs_error_subj(err, VS_E_USAGE, ps.what, "larger than %u bytes", VS_MAX_CONFIG_FILE);
     vs_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg || !(cfg->file = strdup(ps.what))) {
+    char *val = malloc(VS_MAX_CONFIG_LINE + 1);
+    if (!cfg || !val || !(cfg->file = strdup(ps.what))) {
         free(cfg);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        free(val);
+        return vs_error_subj(err, VS_E_INTERNAL, ps.what, "out of memory");
     }
     vs_cursor c;
     vs_cursor_init(&c, p, len);
@@ -398,102 +508,8 @@ vs_status vs_config_parse(vs_config **out, const uint8_t *p, size_t len, const c
     size_t ll;
     vs_status st = VS_OK;
     vs_src *cur = NULL;
-    char *val = malloc(VS_MAX_CONFIG_LINE + 1);
-    if (!val) {
-        vs_config_free(cfg);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    }
-    while (!st && vs_cursor_line(&c, VS_MAX_CONFIG_LINE, &line, &ll)) {
-        ps.line++;
-        while (ll && blank(line[0])) {
-            line++;
-            ll--;
-        }
-        while (ll && blank(line[ll - 1]))
-            ll--;
-        if (ll == 0 || line[0] == '#')
-            continue;
-        for (size_t i = 0; i < ll && !st; i++)
-            if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
-                st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line), "control character in the "
-                                   "line");
-        if (st)
-            break;
-        if (line[0] == '[') {
-            if (line[ll - 1] != ']') {
-                st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line),
-                                   "malformed section header (expected [source NAME])");
-                break;
-            }
-            const char *in = line + 1;
-            size_t il = ll - 2;
-            while (il && blank(in[0])) {
-                in++;
-                il--;
-            }
-            while (il && blank(in[il - 1]))
-                il--;
-            if (il < 7 || memcmp(in, "source", 6) != 0 || !blank(in[6])) {
-                st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line),
-                                   "unknown section [%.*s] (expected [source NAME])",
-                                   (int)(il > 60 ? 60 : il), in);
-                vs_error_hint(err, "every section of the configuration is [source NAME]");
-                break;
-            }
-            in += 6;
-            il -= 6;
-            while (il && blank(in[0])) {
-                in++;
-                il--;
-            }
-            if (cur && (st = finish_section(&ps, cur, err)))
-                break;
-            if ((st = add_section(&ps, cfg, in, il, err)))
-                break;
-            cur = &cfg->src[cfg->n - 1];
-            continue;
-        }
-        const char *eq = memchr(line, '=', ll);
-        if (!eq) {
-            st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line),
-                               "malformed line (expected key = value, [source NAME] or # comment)");
-            break;
-        }
-        size_t kl = (size_t)(eq - line);
-        while (kl && blank(line[kl - 1]))
-            kl--;
-        const char *v = eq + 1;
-        size_t vl = ll - (size_t)(v - line);
-        while (vl && blank(v[0])) {
-            v++;
-            vl--;
-        }
-        vs_src_key k = vs_src_key_lookup(line, kl);
-        if (kl == 0) {
-            st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line), "malformed line (no key before "
-                               "'=')");
-            break;
-        }
-        if (k == VS_K_COUNT) {
-            st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line), "unknown key '%.*s'",
-                               (int)(kl > 60 ? 60 : kl), line);
-            vs_error_hint(err, KEYS_HINT);
-            break;
-        }
-        if (!cur) {
-            st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line),
-                               "'%s' outside a [source NAME] section", key_names[k]);
-            break;
-        }
-        if (vl == 0) {
-            st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line), "'%s' has no value",
-                               key_names[k]);
-            break;
-        }
-        memcpy(val, v, vl);
-        val[vl] = '\0';
-        st = set_key(&ps, cur, k, val, err);
-    }
+    while (!st && vs_cursor_text_line(&c, VS_MAX_CONFIG_LINE, " \t", &ps.line, &line, &ll))
+        st = parse_line(&ps, cfg, &cur, line, ll, val, err);
     free(val);
     if (!st && c.bad)
         st = vs_error_subj(err, VS_E_USAGE, at(&ps, ps.line + 1), "line longer than %u bytes",
@@ -508,121 +524,59 @@ vs_status vs_config_parse(vs_config **out, const uint8_t *p, size_t len, const c
     return VS_OK;
 }
 
-/* The whole of an open file, at most VS_MAX_CONFIG_FILE bytes. */
-static vs_status read_fd(int fd, const char *what, uint8_t **out, size_t *len, vs_error *err)
+/* The configuration a --config names: a regular file, followed as given. */
+static vs_status open_named(const char *path, int *fd, vs_error *err)
 {
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap + 1);
-    if (!buf)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    for (;;) {
-        if (n == cap) {
-            if (cap > VS_MAX_CONFIG_FILE)
-                break;
-            size_t nc = cap * 2 > VS_MAX_CONFIG_FILE + 1 ? VS_MAX_CONFIG_FILE + 1 : cap * 2;
-            uint8_t *nb = realloc(buf, nc + 1);
-            if (!nb) {
-                free(buf);
-                return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-            }
-            buf = nb;
-            cap = nc;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            return vs_error_subj_errno(err, VS_E_USAGE, e, what, "cannot read");
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > VS_MAX_CONFIG_FILE) {
-        free(buf);
-        return vs_error_subj(err, VS_E_USAGE, what, "larger than %u bytes", VS_MAX_CONFIG_FILE);
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
+    if (!*path)
+        return vs_error_subj(err, VS_E_USAGE, "config", "an empty file name");
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, path, "cannot open the configuration");
     return VS_OK;
+}
+
+/* HOME/vetstage.conf: never through a symbolic link; *fd -1 when absent. */
+static vs_status open_in_home(vs_ctx *ctx, const char *what, int *fd, vs_error *err)
+{
+    *fd = openat(ctx->home_fd, VS_CONFIG_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (*fd >= 0 || errno == ENOENT)
+        return VS_OK;
+    if (errno == ELOOP)
+        return vs_error_subj(err, VS_E_USAGE, what,
+                             "a symbolic link below the home is not followed");
+    return vs_error_subj_errno(err, VS_E_USAGE, errno, what, "cannot open");
 }
 
 vs_status vs_config_load(vs_ctx *ctx, const char *path, vs_config **out, vs_error *err)
 {
     *out = NULL;
     if (!ctx)
-        return vs_error_set(err, VS_E_USAGE, "config: no context");
+        return vs_error_subj(err, VS_E_USAGE, "config", "no context");
+    char *what = path ? strdup(path) : vs_path_join(ctx->home, VS_CONFIG_FILE);
+    if (!what)
+        return vs_error_subj(err, VS_E_INTERNAL, path ? path : VS_CONFIG_FILE, "out of memory");
+    int fd = -1;
+    vs_status st = path ? open_named(path, &fd, err) : open_in_home(ctx, what, &fd, err);
+    if (st == VS_OK && fd < 0) {
+        /* no configuration file in the home: no sources */
+        vs_config *cfg = calloc(1, sizeof *cfg);
+        if (!cfg) {
+            st = vs_error_subj(err, VS_E_INTERNAL, what, "out of memory");
+            free(what);
+            return st;
+        }
+        cfg->file = what;
+        *out = cfg;
+        return VS_OK;
+    }
     uint8_t *text = NULL;
     size_t len = 0;
-    vs_status st;
-    char *what = NULL;
-    if (path) {
-        if (!*path)
-            return vs_error_subj(err, VS_E_USAGE, "config", "an empty file name");
-        what = strdup(path);
-        if (!what)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat sb;
-        if (fd < 0 || fstat(fd, &sb) != 0) {
-            st = vs_error_subj_errno(err, VS_E_USAGE, errno, path, "cannot open the configuration");
-            if (fd >= 0)
-                close(fd);
-            free(what);
-            return st;
-        }
-        if (!S_ISREG(sb.st_mode)) {
-            close(fd);
-            free(what);
-            return vs_error_subj(err, VS_E_USAGE, path, "not a regular file");
-        }
-        st = read_fd(fd, path, &text, &len, err);
+    if (st == VS_OK)
+        st = vs_read_fd(fd, what, VS_MAX_CONFIG_FILE, &text, &len, err);
+    if (fd >= 0)
         close(fd);
-        if (st) {
-            free(what);
-            return st;
-        }
-    } else {
-        what = vs_path_join(ctx->home, VS_CONFIG_FILE);
-        if (!what)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        /* below the home: never through a symbolic link */
-        int fd = openat(ctx->home_fd, VS_CONFIG_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-            int e = errno;
-            if (e == ENOENT) {
-                vs_config *cfg = calloc(1, sizeof *cfg);
-                if (cfg)
-                    cfg->file = what;
-                else
-                    free(what);
-                *out = cfg;
-                return cfg ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
-            }
-            st = e == ELOOP ? vs_error_subj(err, VS_E_USAGE, what,
-                                            "a symbolic link below the home is not followed")
-                            : vs_error_subj_errno(err, VS_E_USAGE, e, what, "cannot open");
-            free(what);
-            return st;
-        }
-        struct stat sb;
-        if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            close(fd);
-            st = vs_error_subj(err, VS_E_USAGE, what, "not a regular file");
-            free(what);
-            return st;
-        }
-        st = read_fd(fd, what, &text, &len, err);
-        close(fd);
-        if (st) {
-            free(what);
-            return st;
-        }
-    }
-    st = vs_config_parse(out, text, len, what, err);
+    if (st == VS_OK)
+        st = vs_config_parse(out, text, len, what, err);
     free(text);
     free(what);
     return st;

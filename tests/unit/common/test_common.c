@@ -109,6 +109,9 @@ START_TEST(numbers)
     ck_assert(vs_parse_duration("30", &v) && v == 30);
     ck_assert(vs_parse_duration("1d", &v) && v == 86400);
     ck_assert(!vs_parse_duration("2M", &v) && !vs_parse_duration("1h30m", &v));
+}
+END_TEST
+
 /* The one base64 decoder: strict by default (PEM keys, OpenPGP armor). */
 START_TEST(base64_strict)
 {
@@ -184,6 +187,47 @@ START_TEST(sbuf_max)
 }
 END_TEST
 
+/* The one array growth: doubling, the array kept on failure. */
+START_TEST(grow_array)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    for (size_t n = 0; n < 100; n++) {
+        int *g = vs_grow(v, &cap, n, sizeof *v, 4);
+        ck_assert_ptr_nonnull(g);
+        v = g;
+        v[n] = (int)n;
+        ck_assert_uint_gt(cap, n);
+    }
+    ck_assert_uint_eq(cap, 128);
+    ck_assert_int_eq(v[99], 99);
+    ck_assert_ptr_eq(vs_grow(v, &cap, 100, sizeof *v, 4), v); /* room left: unchanged */
+    size_t huge = SIZE_MAX / 2 + 1;
+    ck_assert_ptr_null(vs_grow(v, &huge, huge, sizeof *v, 4)); /* overflow: refused */
+    ck_assert_int_eq(v[99], 99);
+    free(v);
+}
+END_TEST
+
+/* Text lines: blanks trimmed, empty and comment lines skipped, counted. */
+START_TEST(text_lines)
+{
+    static const char text[] = "# c\n\n  a b \t\n\t#x\n\r\nlast";
+    vs_cursor c;
+    vs_cursor_init(&c, text, sizeof text - 1);
+    size_t lineno = 0, n;
+    const char *l;
+    ck_assert(vs_cursor_text_line(&c, 64, " \t", &lineno, &l, &n));
+    ck_assert_uint_eq(lineno, 3);
+    ck_assert_uint_eq(n, 3);
+    ck_assert(memcmp(l, "a b", 3) == 0);
+    ck_assert(vs_cursor_text_line(&c, 64, " \t\r", &lineno, &l, &n));
+    ck_assert_uint_eq(lineno, 6);
+    ck_assert(n == 4 && memcmp(l, "last", 4) == 0);
+    ck_assert(!vs_cursor_text_line(&c, 64, " \t", &lineno, &l, &n));
+}
+END_TEST
+
 Suite *vs_suite_common(void)
 {
     Suite *s = suite_create("common");
@@ -196,6 +240,8 @@ Suite *vs_suite_common(void)
     tcase_add_test(tc, numbers);
     tcase_add_test(tc, base64_strict);
     tcase_add_test(tc, sbuf_max);
+    tcase_add_test(tc, grow_array);
+    tcase_add_test(tc, text_lines);
     suite_add_tcase(s, tc);
     return s;
 }
