@@ -78,7 +78,8 @@ static void print_human(cli *c, const vs_verdict *v)
     }
 }
 
-int cmd_verify(cli *c, int argc, char **argv)
+/* The options and the PACKAGE: -1 when they are good, else the exit code. */
+static int parse_args(cli *c, int argc, char **argv, vs_verify_opts *opts, const char **package)
 {
     static const struct option longopts[] = {
         { "gpg-sig", required_argument, NULL, OPT_GPG_SIG },
@@ -91,59 +92,58 @@ int cmd_verify(cli *c, int argc, char **argv)
         CLI_COMMON_LONGOPTS,
         { NULL, 0, NULL, 0 }
     };
-    vs_verify_opts opts = VS_VERIFY_OPTS_INIT;
     vs_error err = VS_ERROR_INIT;
     cli_getopt_reset();
     int opt;
+    uint64_t d = 0;
     while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_GPG_SIG:
-            opts.gpg_sig = optarg;
-            break;
-        case OPT_CHECKSUMS:
-            opts.checksums = optarg;
-            break;
-        case OPT_CHECKSUMS_SIG:
-            opts.checksums_sig = optarg;
-            break;
-        case OPT_RSA_SIG:
-            opts.rsa_sig = optarg;
-            break;
-        case OPT_REQUIRE:
-            if (vs_verify_require_parse(&opts.require, optarg, &err) != VS_OK)
+        if (opt == OPT_GPG_SIG) {
+            opts->gpg_sig = optarg;
+        } else if (opt == OPT_CHECKSUMS) {
+            opts->checksums = optarg;
+        } else if (opt == OPT_CHECKSUMS_SIG) {
+            opts->checksums_sig = optarg;
+        } else if (opt == OPT_RSA_SIG) {
+            opts->rsa_sig = optarg;
+        } else if (opt == OPT_REQUIRE) {
+            if (vs_verify_require_parse(&opts->require, optarg, &err) != VS_OK)
                 return cli_usage_error(c, "%s", err.message);
-            break;
-        case OPT_MAX_AGE: {
-            uint64_t d = 0;
+        } else if (opt == OPT_MAX_AGE) {
             if (!vs_parse_u64(optarg, &d) || d == 0 || d > 365000)
                 return cli_usage_error(c, "--max-sig-age: '%s' is not a number of days (1 or more)",
                                        optarg);
-            opts.max_sig_age_days = (unsigned)d;
-            break;
-        }
-        case OPT_NAME:
-            opts.package_name = optarg;
-            break;
-        default: {
+            opts->max_sig_age_days = (unsigned)d;
+        } else if (opt == OPT_NAME) {
+            opts->package_name = optarg;
+        } else {
             int r = cli_opt_rest(c, opt, usage, (char *)NULL);
             if (r >= 0)
                 return r;
-        }
         }
     }
     if (optind >= argc)
         return cli_usage_error(c, "no PACKAGE given (see vetstage verify --help)");
     if (argc - optind > 1)
         return cli_usage_error(c, "one PACKAGE at a time (got %d)", argc - optind);
-    if (opts.checksums_sig && !opts.checksums)
+    if (opts->checksums_sig && !opts->checksums)
         return cli_usage_error(c, "--checksums-sig needs --checksums");
-    const char *package = argv[optind];
+    *package = argv[optind];
+    return -1;
+}
 
-    int rc = 0;
+int cmd_verify(cli *c, int argc, char **argv)
+{
+    vs_verify_opts opts = VS_VERIFY_OPTS_INIT;
+    const char *package = NULL;
+    int rc = parse_args(c, argc, argv, &opts, &package);
+    if (rc >= 0)
+        return rc;
+    rc = 0;
     vs_ctx *ctx = cli_ctx(c, &rc);
     if (!ctx)
         return rc;
     /* a policy the store cannot meet is refused before anything is hashed */
+    vs_error err = VS_ERROR_INIT;
     vs_status st = vs_verify_policy_check(ctx, opts.require, NULL, 0, &err);
     if (st != VS_OK)
         return cli_fail_json(c, &err, NULL);

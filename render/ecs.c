@@ -39,7 +39,7 @@ static json_t *array_of_objects(json_t *o, const char *k, const char *name, cons
     if (!a) {
         a = json_array();
         if (!a || json_object_set_new(o, k, a) != 0) {
-            vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
             return NULL;
         }
         return a;
@@ -48,8 +48,8 @@ static json_t *array_of_objects(json_t *o, const char *k, const char *name, cons
     for (size_t i = 0; ok && i < json_array_size(a); i++)
         ok = json_is_object(json_array_get(a, i));
     if (!ok) {
-        vs_error_set(err, VS_E_USAGE, "%s: container \"%s\": %s is not an array of objects", name,
-                     cname, k);
+        vs_error_subj(err, VS_E_USAGE, name, "container \"%s\": %s is not an array of objects",
+                      cname, k);
         return NULL;
     }
     return a;
@@ -109,7 +109,7 @@ static vs_status set_once(json_t *a, const char *key, const char *kval, json_t *
                           vs_error *err)
 {
     if (!obj)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, kval, "out of memory");
     bool placed = false;
     for (size_t i = 0; i < json_array_size(a);) {
         const char *s2 = str_of(json_array_get(a, i), key);
@@ -128,7 +128,7 @@ static vs_status set_once(json_t *a, const char *key, const char *kval, json_t *
     }
     if (!placed && json_array_append(a, obj) != 0) {
         json_decref(obj);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, kval, "out of memory");
     }
     json_decref(obj);
     return VS_OK;
@@ -147,7 +147,7 @@ static vs_status upsert(json_t *c, const char *arr, const char *key, const char 
     json_t *e = json_object();
     if (!e || !put(e, key, json_string(kval)) || !put(e, vkey, vval)) {
         json_decref(e);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     }
     return set_once(a, key, kval, e, err);
 }
@@ -175,33 +175,32 @@ static vs_status wrap_entry(json_t *app, const vs_ecs_opts *o, const char *scrip
     json_t *cmd = json_object_get(app, "command");
     if ((ep && !json_is_null(ep) && !render_is_argv(ep)) ||
         (cmd && !json_is_null(cmd) && !render_is_argv(cmd)))
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: container \"%s\": entryPoint and command must be arrays of "
-                            "strings",
-                            name, cname);
+        return vs_error_subj(err, VS_E_USAGE, name,
+                             "container \"%s\": entryPoint and command must be arrays of strings",
+                             cname);
     json_t *wrapper =
         json_pack("[ssss]", "/bin/sh", "-c",
                   o->fail_open ? VS_RENDER_ENTRY_SCRIPT_OPEN : VS_RENDER_ENTRY_SCRIPT,
                   script_path);
     if (!wrapper)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     if (is_wrapped(ep)) /* our own output: keep the command, refresh the script */
         return put(app, "entryPoint", wrapper) ? VS_OK
-                                               : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+                                               : vs_error_subj(err, VS_E_INTERNAL, name,
+                                                               "out of memory");
     json_t *orig = json_array();
     vs_status st = VS_OK;
     if (!orig) {
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     } else if (json_array_size(ep) > 0) {
         /* an entryPoint override also drops the image's CMD: ep + command is all */
         json_array_extend(orig, ep);
         if (json_is_array(cmd))
             json_array_extend(orig, cmd);
     } else if (!o->image_entrypoint_json && !o->image_cmd_json) {
-        st = vs_error_set(err, VS_E_USAGE,
-                          "%s: container \"%s\" sets no entryPoint: give the image's entry point "
-                          "with --image-entrypoint JSON (and --image-cmd JSON; '[]' for none)",
-                          name, cname);
+        st = vs_error_subj(err, VS_E_USAGE, name,
+                           "container \"%s\" sets no entryPoint: give the image's entry point with "
+                           "--image-entrypoint JSON (and --image-cmd JSON; '[]' for none)", cname);
     } else {
         json_t *iep = NULL, *icmd = NULL;
         if (o->image_entrypoint_json)
@@ -221,17 +220,16 @@ static vs_status wrap_entry(json_t *app, const vs_ecs_opts *o, const char *scrip
         json_decref(icmd);
     }
     if (st == VS_OK && json_array_size(orig) == 0)
-        st = vs_error_set(err, VS_E_USAGE,
-                          "%s: container \"%s\": the entry point and command are empty: nothing "
-                          "to run after the agent starts",
-                          name, cname);
+        st = vs_error_subj(err, VS_E_USAGE, name,
+                           "container \"%s\": the entry point and command are empty: nothing to "
+                           "run after the agent starts", cname);
     if (st == VS_OK) {
         bool ok = put(app, "entryPoint", wrapper);
         wrapper = NULL;
         ok = ok && put(app, "command", orig);
         orig = NULL;
         if (!ok)
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     }
     json_decref(wrapper);
     json_decref(orig);
@@ -256,14 +254,14 @@ static bool image_by_digest(const char *img)
 static vs_status check_opts(const vs_ecs_opts *o, vs_error *err)
 {
     if (!o)
-        return vs_error_set(err, VS_E_USAGE, "no options");
+        return vs_error_subj(err, VS_E_USAGE, "render ecs-task", "no options");
     if (!o->app_container || !*o->app_container)
-        return vs_error_set(err, VS_E_USAGE, "no application container given (--app-container)");
+        return vs_error_subj(err, VS_E_USAGE, "--app-container", "no application container given");
     if (!text_ok(o->app_container) || !strcmp(o->app_container, VS_RENDER_SIDECAR_NAME))
-        return vs_error_set(err, VS_E_USAGE, "%s: not a usable application container name",
-                            o->app_container);
+        return vs_error_subj(err, VS_E_USAGE, o->app_container,
+                             "not a usable application container name");
     if (!o->sidecar_image || !*o->sidecar_image)
-        return vs_error_set(err, VS_E_USAGE, "no sidecar image given (--sidecar-image)");
+        return vs_error_subj(err, VS_E_USAGE, "--sidecar-image", "no sidecar image given");
     if (!text_ok(o->sidecar_image) || strchr(o->sidecar_image, ' '))
         return vs_error_subj(err, VS_E_USAGE, o->sidecar_image,
                              "not an image reference (at most %u bytes, one line, no spaces)",
@@ -277,9 +275,9 @@ static vs_status check_opts(const vs_ecs_opts *o, vs_error *err)
         return VS_E_USAGE;
     }
     if (o->token_secret && !text_ok(o->token_secret))
-        return vs_error_set(err, VS_E_USAGE, "--token-secret: empty, too long or not one line");
+        return vs_error_subj(err, VS_E_USAGE, "--token-secret", "empty, too long or not one line");
     if (o->server_url && !text_ok(o->server_url))
-        return vs_error_set(err, VS_E_USAGE, "--server-url: empty, too long or not one line");
+        return vs_error_subj(err, VS_E_USAGE, "--server-url", "empty, too long or not one line");
     if (o->manifest_sha256 && !vs_layout_digest_valid(o->manifest_sha256))
         return vs_error_subj(err, VS_E_USAGE, o->manifest_sha256,
                              "not a layout digest (--manifest-sha256 takes 64 hex digits)");
@@ -288,17 +286,16 @@ static vs_status check_opts(const vs_ecs_opts *o, vs_error *err)
     const char *mount = o->mount_path ? o->mount_path : VS_RENDER_DEFAULT_MOUNT;
     const char *script = o->start_script ? o->start_script : VS_RENDER_DEFAULT_START_SCRIPT;
     if (!render_valid_mount(mount))
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: mount path must be absolute, at most %u bytes, made of "
-                            "[A-Za-z0-9._+/-], without . or .. components",
-                            mount, VS_MAX_RENDER_PATH);
+        return vs_error_subj(err, VS_E_USAGE, mount,
+                             "mount path must be absolute, at most %u bytes, made of "
+                             "[A-Za-z0-9._+/-], without . or .. components", VS_MAX_RENDER_PATH);
     if (!strcmp(mount, VS_RENDER_AGENT_LIB) || !strncmp(mount, VS_RENDER_AGENT_LIB "/", 18) ||
         !strcmp(mount, VS_RENDER_AGENT_LOG) || !strncmp(mount, VS_RENDER_AGENT_LOG "/", 18))
         return vs_error_subj(err, VS_E_USAGE, mount,
                              "the layout cannot be mounted where the agent writes (%s, %s)",
                              VS_RENDER_AGENT_LIB, VS_RENDER_AGENT_LOG);
     if (!render_valid_relpath(script))
-        return vs_error_set(err, VS_E_USAGE, "%s: start script must be a relative path", script);
+        return vs_error_subj(err, VS_E_USAGE, script, "start script must be a relative path");
     return VS_OK;
 }
 
@@ -311,11 +308,11 @@ static vs_status no_plain_token(const json_t *containers, const char *name, vs_e
         for (size_t k = 0; k < json_array_size(env); k++) {
             const char *n = str_of(json_array_get(env, k), "name");
             if (n && !strcmp(n, VS_RENDER_TOKEN_NAME))
-                return vs_error_set(err, VS_E_USAGE,
-                                    "%s: container \"%s\" has %s in plain environment; move it "
-                                    "to secrets (--token-secret ARN) and remove it",
-                                    name, str_of(c, "name") ? str_of(c, "name") : "?",
-                                    VS_RENDER_TOKEN_NAME);
+                return vs_error_subj(err, VS_E_USAGE, name,
+                                     "container \"%s\" has %s in plain environment; move it to "
+                                     "secrets (--token-secret ARN) and remove it",
+                                     str_of(c, "name") ? str_of(c, "name") : "?",
+                                     VS_RENDER_TOKEN_NAME);
         }
     }
     return VS_OK;
@@ -369,7 +366,7 @@ static vs_status check_user(json_t *app, const vs_ecs_opts *o, const char *name,
     if (o->as_root)
         return put(app, "user", json_string("root"))
                    ? VS_OK
-                   : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+                   : vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     if (user && !render_user_is_root(user)) {
         vs_error_subj(err, VS_E_USAGE, name,
                       "container \"%s\" runs as user \"%s\", but the agent's start script must "
@@ -424,7 +421,7 @@ static vs_status writable_paths(json_t *td, json_t *app, const vs_ecs_opts *o, c
     if (!vols) {
         vols = json_array();
         if (!put(td, "volumes", vols))
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     }
     bool ok = json_is_array(vols);
     for (size_t i = 0; ok && i < json_array_size(vols); i++)
@@ -529,7 +526,7 @@ static vs_status no_self_upgrade(json_t *app, const vs_ecs_opts *o, const char *
                                 json_string(VS_RENDER_NO_UPGRADE_VALUE)) != 0 ||
             !(merged = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
             !put(found, "value", json_string(merged)))
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
         free(merged);
     }
     json_decref(cfg);
@@ -582,39 +579,39 @@ oom:
     return NULL;
 }
 
-static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_error *err)
+/* containerDefinitions: a non-empty array of named containers, each name once
+ * (ECS refuses duplicates; patching one of two namesakes would be a guess). */
+static vs_status check_containers(const json_t *cs, const char *name, vs_error *err)
 {
-    json_t *cs = json_object_get(td, "containerDefinitions");
     bool ok = json_is_array(cs) && json_array_size(cs) > 0;
     for (size_t i = 0; ok && i < json_array_size(cs); i++) {
         json_t *c = json_array_get(cs, i);
         ok = json_is_object(c) && json_is_string(json_object_get(c, "name"));
     }
     if (!ok)
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: not a task definition: containerDefinitions must be a non-empty "
-                            "array of containers with names",
-                            name);
-    /* container names are unique in a task definition (ECS refuses
-     * duplicates); patching one of two namesakes would be a guess */
+        return vs_error_subj(err, VS_E_USAGE, name,
+                             "not a task definition: containerDefinitions must be a non-empty "
+                             "array of containers with names");
     for (size_t i = 0; i < json_array_size(cs); i++)
         for (size_t k = i + 1; k < json_array_size(cs); k++)
             if (json_equal(json_object_get(json_array_get(cs, i), "name"),
                            json_object_get(json_array_get(cs, k), "name")))
-                return vs_error_set(err, VS_E_USAGE, "%s: two containers named \"%s\"", name,
-                                    str_of(json_array_get(cs, i), "name"));
-    json_t *app = find_by(cs, "name", o->app_container);
-    if (!app)
-        return no_such_container(cs, o->app_container, name, err);
+                return vs_error_subj(err, VS_E_USAGE, name, "two containers named \"%s\"",
+                                     str_of(json_array_get(cs, i), "name"));
+    return VS_OK;
+}
+
+/* What the application container must satisfy before it is patched. */
+static vs_status check_app(json_t *td, json_t *cs, json_t *app, const vs_ecs_opts *o,
+                           const char *mount, const char *name, vs_error *err)
+{
     vs_status st = no_plain_token(cs, name, err);
     if (st)
         return st;
     const json_t *env = json_object_get(app, "environment");
     if (env && !json_is_array(env))
-        return vs_error_set(err, VS_E_USAGE, "%s: container \"%s\": environment is not an array",
-                            name, o->app_container);
-    const char *mount = o->mount_path ? o->mount_path : VS_RENDER_DEFAULT_MOUNT;
-    const char *script = o->start_script ? o->start_script : VS_RENDER_DEFAULT_START_SCRIPT;
+        return vs_error_subj(err, VS_E_USAGE, name, "container \"%s\": environment is not an array",
+                             o->app_container);
     st = check_arch(td, o, name, err);
     if (st == VS_OK)
         st = check_user(app, o, name, err);
@@ -624,14 +621,21 @@ static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_er
         st = writable_paths(td, app, o, name, err);
     if (st == VS_OK)
         st = no_self_upgrade(app, o, name, err);
-    if (st)
-        return st;
+    return st;
+}
+
+/* The application starts through the checked layout; every reference to
+ * the sidecar is there exactly once, read-only and gating; the token and
+ * server URL as asked. */
+static vs_status wire_app(json_t *cs, json_t *app, const vs_ecs_opts *o, const char *mount,
+                          const char *name, vs_error *err)
+{
+    const char *script = o->start_script ? o->start_script : VS_RENDER_DEFAULT_START_SCRIPT;
     char *sp = render_script_path(mount, script);
     if (!sp)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    st = wrap_entry(app, o, sp, name, err);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    vs_status st = wrap_entry(app, o, sp, name, err);
     free(sp);
-    /* every reference to the sidecar: exactly once, read-only, gating */
     if (st == VS_OK)
         st = upsert(app, "volumesFrom", "sourceContainer", VS_RENDER_SIDECAR_NAME, "readOnly",
                     json_true(), name, err);
@@ -654,9 +658,13 @@ static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_er
     if (st == VS_OK && o->server_url)
         st = upsert(app, "environment", "name", VS_RENDER_SERVER_URL_NAME, "value",
                     json_string(o->server_url), name, err);
-    if (st)
-        return st;
+    return st;
+}
 
+/* The sidecar container: replaces one of its name, else appended. */
+static vs_status place_sidecar(json_t *cs, const vs_ecs_opts *o, const char *mount,
+                               const char *name, vs_error *err)
+{
     size_t at = json_array_size(cs);
     for (size_t i = 0; i < json_array_size(cs); i++) {
         const char *n = str_of(json_array_get(cs, i), "name");
@@ -665,10 +673,103 @@ static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_er
     }
     json_t *side = make_sidecar(at < json_array_size(cs) ? json_array_get(cs, at) : NULL, o, mount);
     if (!side)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     int r = at < json_array_size(cs) ? json_array_set_new(cs, at, side)
                                      : json_array_append_new(cs, side);
-    return r == 0 ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    return r == 0 ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+}
+
+static vs_status patch(json_t *td, const vs_ecs_opts *o, const char *name, vs_error *err)
+{
+    json_t *cs = json_object_get(td, "containerDefinitions");
+    vs_status st = check_containers(cs, name, err);
+    if (st)
+        return st;
+    json_t *app = find_by(cs, "name", o->app_container);
+    if (!app)
+        return no_such_container(cs, o->app_container, name, err);
+    const char *mount = o->mount_path ? o->mount_path : VS_RENDER_DEFAULT_MOUNT;
+    st = check_app(td, cs, app, o, mount, name, err);
+    if (st == VS_OK)
+        st = wire_app(cs, app, o, mount, name, err);
+    if (st == VS_OK)
+        st = place_sidecar(cs, o, mount, name, err);
+    return st;
+}
+
+/* The task definition in a describe-task-definition reply (with its tags),
+ * or the document itself; *root owns both. */
+static vs_status load_task_def(const uint8_t *in, size_t len, const char *name, json_t **root,
+                               json_t **td, json_t **tags, vs_error *err)
+{
+    *td = *tags = NULL;
+    if (len > VS_MAX_TASK_DEF)
+        return vs_error_subj(err, VS_E_USAGE, name, "larger than the limit of %u bytes",
+                             VS_MAX_TASK_DEF);
+    json_error_t je;
+    *root = json_loadb((const char *)in, len, JSON_REJECT_DUPLICATES, &je);
+    if (!*root)
+        return vs_error_subj(err, VS_E_USAGE, name, "malformed JSON at line %d: %s", je.line,
+                             je.text);
+    if (!json_is_object(*root))
+        return vs_error_subj(err, VS_E_USAGE, name, "not a JSON object");
+    json_t *inner = json_object_get(*root, "taskDefinition");
+    if (!inner) {
+        *td = *root;
+        return VS_OK;
+    }
+    if (!json_is_object(inner))
+        return vs_error_subj(err, VS_E_USAGE, name, "taskDefinition is not an object");
+    if (json_object_get(inner, "taskDefinition"))
+        return vs_error_subj(err, VS_E_USAGE, name, "taskDefinition nested in taskDefinition");
+    *tags = json_object_get(*root, "tags");
+    if (*tags && !json_is_array(*tags))
+        return vs_error_subj(err, VS_E_USAGE, name, "tags is not an array");
+    *td = inner;
+    return VS_OK;
+}
+
+/* A registrable copy: the fields ECS fills in itself dropped, the reply's
+ * tags kept. */
+static vs_status registrable(const json_t *td, const json_t *tags, const char *name,
+                             json_t **out, vs_error *err)
+{
+    json_t *res = json_object();
+    vs_status st = res ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)td, k, v)
+    {
+        bool drop = false;
+        for (size_t i = 0; i < sizeof read_only / sizeof read_only[0]; i++)
+            drop = drop || !strcmp(k, read_only[i]);
+        if (st == VS_OK && !drop && json_object_set_new(res, k, json_deep_copy(v)) != 0)
+            st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    }
+    if (st == VS_OK && tags && !json_object_get(res, "tags") &&
+        json_object_set_new(res, "tags", json_deep_copy(tags)) != 0)
+        st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    if (st)
+        json_decref(res);
+    else
+        *out = res;
+    return st;
+}
+
+/* Indented JSON with a final newline. */
+static vs_status dump_task_def(const json_t *res, const char *name, char **out, vs_error *err)
+{
+    char *s = json_dumps(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    size_t n = s ? strlen(s) : 0;
+    char *r = s ? realloc(s, n + 2) : NULL;
+    if (!r) {
+        free(s);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
+    }
+    r[n] = '\n';
+    r[n + 1] = '\0';
+    *out = r;
+    return VS_OK;
 }
 
 vs_status vs_render_ecs_task(char **out, const uint8_t *in, size_t len, const char *name,
@@ -680,73 +781,15 @@ vs_status vs_render_ecs_task(char **out, const uint8_t *in, size_t len, const ch
     vs_status st = check_opts(o, err);
     if (st)
         return st;
-    if (len > VS_MAX_TASK_DEF)
-        return vs_error_set(err, VS_E_USAGE, "%s: larger than the limit of %u bytes", name,
-                            VS_MAX_TASK_DEF);
-    json_error_t je;
-    json_t *root = json_loadb((const char *)in, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return vs_error_set(err, VS_E_USAGE, "%s: malformed JSON at line %d: %s", name, je.line,
-                            je.text);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return vs_error_set(err, VS_E_USAGE, "%s: not a JSON object", name);
-    }
-    /* describe-task-definition reply, or the task definition itself */
-    json_t *td = root;
-    json_t *tags = NULL;
-    json_t *inner = json_object_get(root, "taskDefinition");
-    if (inner) {
-        if (!json_is_object(inner)) {
-            json_decref(root);
-            return vs_error_set(err, VS_E_USAGE, "%s: taskDefinition is not an object", name);
-        }
-        td = inner;
-        if (json_object_get(td, "taskDefinition")) {
-            json_decref(root);
-            return vs_error_set(err, VS_E_USAGE, "%s: taskDefinition nested in taskDefinition",
-                                name);
-        }
-        tags = json_object_get(root, "tags");
-        if (tags && !json_is_array(tags)) {
-            json_decref(root);
-            return vs_error_set(err, VS_E_USAGE, "%s: tags is not an array", name);
-        }
-    }
-    json_t *res = json_object();
-    if (!res) {
-        json_decref(root);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    }
-    const char *k;
-    json_t *v;
-    json_object_foreach(td, k, v)
-    {
-        bool drop = false;
-        for (size_t i = 0; i < sizeof read_only / sizeof read_only[0]; i++)
-            drop = drop || !strcmp(k, read_only[i]);
-        if (!drop && json_object_set_new(res, k, json_deep_copy(v)) != 0)
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    }
-    if (st == VS_OK && tags && !json_object_get(res, "tags") &&
-        json_object_set_new(res, "tags", json_deep_copy(tags)) != 0)
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    json_t *root = NULL, *td, *tags, *res = NULL;
+    st = load_task_def(in, len, name, &root, &td, &tags, err);
+    if (st == VS_OK)
+        st = registrable(td, tags, name, &res, err);
     json_decref(root);
     if (st == VS_OK)
         st = patch(res, o, name, err);
-    if (st == VS_OK) {
-        char *s = json_dumps(res, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        size_t n = s ? strlen(s) : 0;
-        char *r = s ? realloc(s, n + 2) : NULL;
-        if (!r) {
-            free(s);
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-        } else {
-            r[n] = '\n';
-            r[n + 1] = '\0';
-            *out = r;
-        }
-    }
+    if (st == VS_OK)
+        st = dump_task_def(res, name, out, err);
     json_decref(res);
     return st;
 }
@@ -756,7 +799,7 @@ vs_status vs_render_ecs_task_file(char **out, const char *path, const vs_ecs_opt
 {
     *out = NULL;
     if (!path || !*path)
-        return vs_error_set(err, VS_E_USAGE, "no task definition given (--task-def FILE)");
+        return vs_error_subj(err, VS_E_USAGE, "--task-def", "no task definition given");
     vs_status st = check_opts(o, err);
     if (st)
         return st;

@@ -117,31 +117,10 @@ static const vs_src *find(const vs_config *cfg, const char *name)
     return NULL;
 }
 
-vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_release **out,
-                            vs_error *err)
+/* The source's URL templates and mirror lines expanded for this release;
+ * the plain text options copied. */
+static vs_status expand_all(release_full *r, const vs_src *s, const char *file, vs_error *err)
 {
-    *out = NULL;
-    if (!vs_source_is_ref(ref))
-        return vs_error_subj(err, VS_E_USAGE, ref ? ref : "", "not NAME@VERSION");
-    release_full *r = calloc(1, sizeof *r);
-    if (!r)
-        return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
-    (void)vs_ref_split(ref, r->name, r->version, NULL);
-    const vs_src *s = find(cfg, r->name);
-    const char *file = cfg && cfg->file ? cfg->file : "the configuration";
-    if (!s) {
-        vs_status st = vs_error_subj(err, VS_E_USAGE, ref, "no [source %s] in %s", r->name, file);
-        vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
-        vs_error_hint(err, "add a [source %s] section to %s, or give the package URL", r->name,
-                      file);
-        free(r);
-        return st;
-    }
-    vs_cache_fetch_opts init = VS_CACHE_FETCH_OPTS_INIT;
-    vs_source_release *p = &r->pub;
-    p->fetch = init;
-    snprintf(p->source, sizeof p->source, "%s", s->name);
-    snprintf(p->where, sizeof p->where, "%s:%zu", file, s->line);
     vs_status st = VS_OK;
     char where[VS_ERROR_SUBJECT_MAX];
     static const vs_src_key urls[] = { VS_K_URL, VS_K_GPG_SIG_URL, VS_K_CHECKSUMS_URL,
@@ -166,11 +145,14 @@ vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_rel
     static const vs_src_key plain[] = { VS_K_CACERT, VS_K_PINNED_PUBKEY, VS_K_START_SCRIPT };
     for (size_t i = 0; i < 3 && !st; i++)
         if (s->val[plain[i]] && !(r->owned[plain[i]] = strdup(s->val[plain[i]])))
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
-    if (st) {
-        vs_source_release_free(p);
-        return st;
-    }
+            st = vs_error_subj(err, VS_E_INTERNAL, s->name, "out of memory");
+    return st;
+}
+
+/* The fetch and stage options of the release, pointing into r. */
+static void fill_options(release_full *r, const vs_src *s)
+{
+    vs_source_release *p = &r->pub;
     vs_cache_fetch_opts *fo = &p->fetch;
     fo->url = r->owned[VS_K_URL];
     fo->name = r->name;
@@ -196,6 +178,39 @@ vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_rel
     p->has_strip_components = s->has_strip;
     p->strip_components = s->strip;
     p->start_script = r->owned[VS_K_START_SCRIPT];
+}
+
+vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_release **out,
+                            vs_error *err)
+{
+    *out = NULL;
+    if (!vs_source_is_ref(ref))
+        return vs_error_subj(err, VS_E_USAGE, ref ? ref : "", "not NAME@VERSION");
+    release_full *r = calloc(1, sizeof *r);
+    if (!r)
+        return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
+    (void)vs_ref_split(ref, r->name, r->version, NULL);
+    const vs_src *s = find(cfg, r->name);
+    const char *file = cfg && cfg->file ? cfg->file : "the configuration";
+    if (!s) {
+        vs_status st = vs_error_subj(err, VS_E_USAGE, ref, "no [source %s] in %s", r->name, file);
+        vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
+        vs_error_hint(err, "add a [source %s] section to %s, or give the package URL", r->name,
+                      file);
+        free(r);
+        return st;
+    }
+    vs_cache_fetch_opts init = VS_CACHE_FETCH_OPTS_INIT;
+    vs_source_release *p = &r->pub;
+    p->fetch = init;
+    snprintf(p->source, sizeof p->source, "%s", s->name);
+    snprintf(p->where, sizeof p->where, "%s:%zu", file, s->line);
+    vs_status st = expand_all(r, s, file, err);
+    if (st) {
+        vs_source_release_free(p);
+        return st;
+    }
+    fill_options(r, s);
     *out = p;
     return VS_OK;
 }
@@ -271,12 +286,13 @@ vs_status vs_source_mirror_bases(const char *const *bases, size_t n, const char 
     if (!vs_valid_version(version))
         return vs_error_subj(err, VS_E_USAGE, version ? version : "", "invalid version");
     if (n > VS_CACHE_MAX_MIRRORS / 2)
-        return vs_error_set(err, VS_E_USAGE, "more than %d mirrors", VS_CACHE_MAX_MIRRORS / 2);
+        return vs_error_subj(err, VS_E_USAGE, VS_SUBJ("%s@%s", name, version),
+                             "more than %d mirrors", VS_CACHE_MAX_MIRRORS / 2);
     if (n == 0)
         return VS_OK;
     char **v = calloc(2 * n, sizeof *v);
     if (!v)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_SUBJ("%s@%s", name, version), "out of memory");
     for (size_t i = 0; i < n; i++) {
         const char *b = bases[i] ? bases[i] : "";
         size_t bl = strlen(b);
