@@ -80,9 +80,9 @@ vs_status vs_cache_object_check(vs_ctx *ctx, const char *hex, uint64_t *size, vs
         return st;
     vs_hex(got, d, sizeof d);
     if (strcmp(got, hex) != 0)
-        return vs_error_set(err, VS_E_INTEGRITY,
-                            "%s/%s/%.2s/%s: object content does not match its name (sha256 %s)",
-                            ctx->home, VS_CACHE_OBJECTS, hex, hex + 2, got);
+        return vs_error_subj(err, VS_E_INTEGRITY,
+                             VS_SUBJ("%s/%s/%.2s/%s", ctx->home, VS_CACHE_OBJECTS, hex, hex + 2),
+                             "object content does not match its name (sha256 %s)", got);
     if (size)
         *size = n;
     return VS_OK;
@@ -99,7 +99,7 @@ vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
 {
     int fd = openat(srcdir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "%s", "");
     uint8_t d[VS_SHA256_LEN];
     vs_status st = VS_OK;
     if (digest)
@@ -108,7 +108,7 @@ vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
         st = vs_sha256_fd(fd, name, d, NULL, err);
     /* objects are read-only and durable before they get their name */
     if (!st && (fchmod(fd, 0444) != 0 || fsync(fd) != 0))
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod/fsync", name);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "chmod/fsync");
     close(fd);
     if (st)
         return st;
@@ -120,8 +120,8 @@ vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
         return st;
     if (linkat(srcdir, name, dfd, file, 0) != 0) {
         if (errno != EEXIST) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: link", ctx->home, dir,
-                                file);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                     VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "link");
             close(dfd);
             return st;
         }
@@ -130,8 +130,8 @@ vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
         if (vs_cache_object_check(ctx, out_hex, NULL, &e2) != VS_OK) {
             vs_log(ctx, VS_LOG_WARN, "%s; replacing it", e2.message);
             if (renameat(srcdir, name, dfd, file) != 0) {
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: rename", ctx->home,
-                                    dir, file);
+                st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                         VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "rename");
                 close(dfd);
                 return st;
             }
@@ -170,7 +170,8 @@ vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
         return st;
     }
     if (fsync(t.fd) != 0) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s: fsync", ctx->home, dir);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, VS_SUBJ("%s/%s", ctx->home, dir),
+                                 "fsync");
         vs_tmpfile_abort(&t);
         close(dfd);
         return st;
@@ -179,12 +180,12 @@ vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
     if (linkat(dfd, t.tmpname, dfd, file, 0) != 0) {
         vs_error e2 = VS_ERROR_INIT;
         if (errno != EEXIST)
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: link", ctx->home, dir,
-                                file);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                     VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "link");
         else if (vs_cache_object_check(ctx, out_hex, NULL, &e2) != VS_OK &&
                  renameat(dfd, t.tmpname, dfd, file) != 0)
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s: rename", ctx->home, dir,
-                                file);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                     VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "rename");
     }
     vs_tmpfile_abort(&t); /* removes the temporary name if still there */
     if (!st)
@@ -227,8 +228,9 @@ static vs_status each_object(vs_ctx *ctx, obj_fn fn, void *arg, vs_error *err)
         DIR *sd = fdopendir(sfd);
         if (!sd) {
             close(sfd);
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s", ctx->home,
-                                  VS_CACHE_OBJECTS, de->d_name);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                       VS_SUBJ("%s/%s/%s", ctx->home, VS_CACHE_OBJECTS, de->d_name),
+                                       "%s", "");
         }
         struct dirent *oe;
         while (st == VS_OK && (oe = readdir(sd)) != NULL) {
@@ -387,8 +389,8 @@ vs_status vs_cache_fsck(size_t *ndamaged, vs_ctx *ctx, vs_cache_damage_cb cb, vo
     if (ndamaged)
         *ndamaged = s.ndamaged;
     if (s.ndamaged)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: %zu damaged %s", ctx->home, VS_CACHE_DIR,
-                            s.ndamaged, s.ndamaged == 1 ? "entry" : "entries");
+        return vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/%s", ctx->home, VS_CACHE_DIR),
+                             "%zu damaged %s", s.ndamaged, s.ndamaged == 1 ? "entry" : "entries");
     return VS_OK;
 }
 
@@ -412,9 +414,10 @@ static vs_status gc_collect(vs_ctx *ctx, const char *name, const char *version, 
     (void)ctx;
     struct gc_state *s = arg;
     if (!version)
-        return vs_error_set(err, VS_E_INTEGRITY,
-                            "%s/%s/%s%s%s: not a ref; run cache fsck (gc removed nothing)",
-                            ctx->home, VS_CACHE_REFS, name, file ? "/" : "", file ? file : "");
+        return vs_error_subj(err, VS_E_INTEGRITY,
+                             VS_SUBJ("%s/%s/%s%s%s", ctx->home, VS_CACHE_REFS, name,
+                                     file ? "/" : "", file ? file : ""),
+                             "not a ref; run cache fsck (gc removed nothing)");
     void *grown = vs_grow(s->refs, &s->cap, s->n, sizeof *s->refs, 16);
     if (!grown)
         return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
@@ -468,8 +471,9 @@ static vs_status gc_object(vs_ctx *ctx, const char *hex, int dfd, const char *fi
     if (!hex && file[0] != '.')
         return VS_OK; /* stray non-temporary entry: fsck reports it, gc leaves it */
     if (unlinkat(dfd, file, 0) != 0 && errno != ENOENT)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/.../%s: remove", ctx->home,
-                              VS_CACHE_OBJECTS, file);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                   VS_SUBJ("%s/%s/.../%s", ctx->home, VS_CACHE_OBJECTS, file),
+                                   "remove");
     if (hex) {
         s->objects_removed++;
         vs_log(ctx, VS_LOG_DEBUG, "removed unreferenced object %s", hex);
@@ -550,12 +554,12 @@ vs_status vs_cache_gc(size_t *refs_removed, size_t *objects_removed, vs_ctx *ctx
         st = each_object(ctx, gc_precheck, NULL, err);
     vs_cache_entry *e = st ? NULL : vs_cache_entry_new();
     if (!st && !e)
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, VS_CACHE_REFS, "out of memory");
     for (size_t i = 0; !st && i < s.n; i++) {
         vs_error e2 = VS_ERROR_INIT;
         if (vs_cache_ref_read(ctx, s.refs[i].name, s.refs[i].version, e, &e2) != VS_OK)
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s; run cache fsck (gc removed nothing)",
-                              e2.message);
+            st = vs_error_subj(err, VS_E_INTEGRITY, e2.subject, "%s; run cache fsck (gc removed "
+                               "nothing)", e2.reason);
     }
     if (!st && s.n)
         qsort(s.refs, s.n, sizeof *s.refs, gc_ref_cmp);
@@ -573,7 +577,7 @@ vs_status vs_cache_gc(size_t *refs_removed, size_t *objects_removed, vs_ctx *ctx
             }
             vs_error e2 = VS_ERROR_INIT;
             if (vs_cache_ref_read(ctx, s.refs[k].name, s.refs[k].version, e, &e2) != VS_OK) {
-                st = vs_error_set(err, VS_E_INTEGRITY, "%s", e2.message);
+                st = vs_error_subj(err, VS_E_INTEGRITY, e2.subject, "%s", e2.reason);
                 break;
             }
             st = idset_add(&s.live, e->sha256, err);
@@ -624,7 +628,7 @@ static vs_status rm_live(vs_ctx *ctx, const char *name, const char *version, con
     struct rm_state *s = arg;
     vs_cache_entry *e = vs_cache_entry_new();
     if (!e)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_SUBJ("%s@%s", name, version), "out of memory");
     vs_error e2 = VS_ERROR_INIT;
     vs_status st = VS_OK;
     if (!version || vs_cache_ref_read(ctx, name, version, e, &e2) != VS_OK) {
@@ -659,7 +663,7 @@ static vs_status rm_check(vs_ctx *ctx, const char *const *refs, size_t n, gc_ref
 {
     vs_cache_entry *e = vs_cache_entry_new();
     if (!e)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_CACHE_REFS, "out of memory");
     vs_status st = VS_OK;
     for (size_t i = 0; !st && i < n; i++) {
         st = vs_ref_split(refs[i], parts[i].name, parts[i].version, err);
@@ -696,10 +700,10 @@ vs_status vs_cache_rm(size_t *objects_removed, vs_ctx *ctx, const char *const *r
     if (objects_removed)
         *objects_removed = 0;
     if (n == 0 || !refs)
-        return vs_error_set(err, VS_E_USAGE, "cache rm: give at least one NAME@VERSION");
+        return vs_error_subj(err, VS_E_USAGE, "cache rm", "give at least one NAME@VERSION");
     gc_ref *parts = calloc(n, sizeof *parts);
     if (!parts)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_CACHE_REFS, "out of memory");
     struct rm_state s = { { NULL, 0, 0 }, { NULL, 0, 0 }, false, 0 };
     int lk = -1;
     vs_status st = vs_cache_lock(ctx, LOCK_EX, &lk, err);

@@ -109,13 +109,13 @@ static vs_status get_str(json_t *obj, const char *key, char *buf, size_t n, cons
 {
     json_t *v = json_object_get(obj, key);
     if (!v || !json_is_string(v))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" missing or not a string", what, key);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"%s\" missing or not a string", key);
     size_t len = json_string_length(v);
     const char *s = json_string_value(v);
     if (len >= n || strlen(s) != len)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" too long", what, key);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"%s\" too long", key);
     if ((!allow_empty && len == 0) || !plain_text(s))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" is not valid", what, key);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"%s\" is not valid", key);
     memcpy(buf, s, len + 1);
     return VS_OK;
 }
@@ -127,8 +127,7 @@ static vs_status get_hex(json_t *obj, const char *key, char out[65], const char 
     if (st)
         return st;
     if (!vs_cache_valid_hex(out))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" is not a SHA-256 object id", what,
-                            key);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"%s\" is not a SHA-256 object id", key);
     return VS_OK;
 }
 
@@ -161,19 +160,17 @@ static vs_status get_url(json_t *obj, const char *key, char **out, const char *w
 static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
 {
     if (!json_is_array(arr))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"signatures\" missing or not an array",
-                            what);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"signatures\" missing or not an array");
     if (json_array_size(arr) > VS_CACHE_MAX_SIGS)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: more than %d signature objects", what,
-                            VS_CACHE_MAX_SIGS);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "more than %d signature objects",
+                             VS_CACHE_MAX_SIGS);
     size_t i;
     json_t *s;
     json_array_foreach(arr, i, s)
     {
         vs_cache_sig *sig = &e->sigs[i];
         if (!json_is_object(s))
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: signature %zu is not an object", what,
-                                i);
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "signature %zu is not an object", i);
         vs_status st = get_str(s, "kind", sig->kind, sizeof sig->kind, what, false, err);
         if (st)
             return st;
@@ -181,23 +178,21 @@ static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs
         for (size_t k = 0; k < sizeof sig_kinds / sizeof sig_kinds[0]; k++)
             known = known || strcmp(sig->kind, sig_kinds[k]) == 0;
         if (!known)
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: unknown signature kind \"%s\"", what,
-                                sig->kind);
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "unknown signature kind \"%s\"",
+                                 sig->kind);
         for (size_t k = 0; k < i; k++)
             if (strcmp(e->sigs[k].kind, sig->kind) == 0)
-                return vs_error_set(err, VS_E_INTEGRITY, "%s: two signatures of kind \"%s\"",
-                                    what, sig->kind);
+                return vs_error_subj(err, VS_E_INTEGRITY, what, "two signatures of kind \"%s\"",
+                                     sig->kind);
         bool both = false;
         const char *fkey = json_object_get(s, "file") ? "file" : "filename";
         member(s, "file", "filename", &both);
         if (both)
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: signature %zu has \"file\" twice", what,
-                                i);
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "signature %zu has \"file\" twice", i);
         if ((st = get_str(s, fkey, sig->filename, sizeof sig->filename, what, false, err)))
             return st;
         if (!plain_filename(sig->filename))
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: signature file name is not plain",
-                                what);
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "signature file name is not plain");
         if ((st = get_hex(s, "sha256", sig->sha256, what, err)))
             return st;
         if ((st = get_url(s, "url", &sig->url, what, err)))
@@ -210,27 +205,25 @@ static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs
 static vs_status parse_signers(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
 {
     if (!json_is_array(arr))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"signers\" missing or not an array", what);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"signers\" missing or not an array");
     if (json_array_size(arr) > VS_CACHE_MAX_SIGNERS)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: more than %d signers", what,
-                            VS_CACHE_MAX_SIGNERS);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "more than %d signers",
+                             VS_CACHE_MAX_SIGNERS);
     size_t i;
     json_t *s;
     json_array_foreach(arr, i, s)
     {
         if (!json_is_string(s) || json_string_length(s) == 0 ||
             json_string_length(s) >= VS_FPR_MAX)
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: signer %zu is not a fingerprint", what,
-                                i);
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "signer %zu is not a fingerprint", i);
         const char *f = json_string_value(s);
         for (const char *c = f; *c; c++)
             if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
                   (*c >= 'A' && *c <= 'Z') || *c == ':'))
-                return vs_error_set(err, VS_E_INTEGRITY, "%s: signer %zu is not a fingerprint",
-                                    what, i);
+                return vs_error_subj(err, VS_E_INTEGRITY, what, "signer %zu is not a fingerprint",
+                                     i);
         if (strlen(f) != json_string_length(s))
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: signer %zu is not a fingerprint", what,
-                                i);
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "signer %zu is not a fingerprint", i);
         memcpy(e->signers[i], f, strlen(f) + 1);
     }
     e->nsigners = json_array_size(arr);
@@ -270,7 +263,7 @@ static vs_status parse_require(json_t *arr, unsigned *out, const char *what, vs_
 {
     *out = 0;
     if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 2)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"require\" must list gpg and/or rsa", what);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"require\" must list gpg and/or rsa");
     size_t i;
     json_t *s;
     json_array_foreach(arr, i, s)
@@ -280,8 +273,7 @@ static vs_status parse_require(json_t *arr, unsigned *out, const char *what, vs_
                        : strcmp(v, "rsa") == 0 ? VS_REQUIRE_RSA
                                                : 0;
         if (!bit || (*out & bit))
-            return vs_error_set(err, VS_E_INTEGRITY, "%s: \"require\" must list gpg and/or rsa",
-                                what);
+            return vs_error_subj(err, VS_E_INTEGRITY, what, "\"require\" must list gpg and/or rsa");
         *out |= bit;
     }
     return VS_OK;
@@ -292,23 +284,23 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
 {
     vs_cache_entry_clear(out);
     if (len > VS_MAX_REF_FILE)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: larger than the limit of %u bytes", what,
-                            VS_MAX_REF_FILE);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "larger than the limit of %u bytes",
+                             VS_MAX_REF_FILE);
     json_error_t jerr;
     json_t *root = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: not valid JSON (line %d: %s)", what,
-                            jerr.line, jerr.text);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "not valid JSON (line %d: %s)", jerr.line,
+                             jerr.text);
     vs_status st = VS_OK;
     if (!json_is_object(root)) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: not a JSON object", what);
+        st = vs_error_subj(err, VS_E_INTEGRITY, what, "not a JSON object");
         goto out;
     }
     if ((st = get_str(root, "name", out->name, sizeof out->name, what, false, err)) ||
         (st = get_str(root, "version", out->version, sizeof out->version, what, false, err)))
         goto out;
     if (!vs_valid_name(out->name) || !vs_valid_version(out->version)) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: invalid name or version", what);
+        st = vs_error_subj(err, VS_E_INTEGRITY, what, "invalid name or version");
         goto out;
     }
     bool both = false;
@@ -316,20 +308,20 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
     json_t *sigs = member(root, "signatures", "sigs", &both);
     member(root, "file", "filename", &both);
     if (both) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: a key under its old and its new name", what);
+        st = vs_error_subj(err, VS_E_INTEGRITY, what, "a key under its old and its new name");
         goto out;
     }
     if ((st = get_str(root, fkey, out->filename, sizeof out->filename, what, false, err)))
         goto out;
     if (!plain_filename(out->filename)) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: package file name is not plain", what);
+        st = vs_error_subj(err, VS_E_INTEGRITY, what, "package file name is not plain");
         goto out;
     }
     if ((st = get_hex(root, "sha256", out->sha256, what, err)))
         goto out;
     json_t *size = json_object_get(root, "size");
     if (!json_is_integer(size) || json_integer_value(size) < 0) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: \"size\" missing or not a size", what);
+        st = vs_error_subj(err, VS_E_INTEGRITY, what, "\"size\" missing or not a size");
         goto out;
     }
     out->size = (uint64_t)json_integer_value(size);
@@ -343,8 +335,7 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
     if ((st = get_str(root, "verified", tbuf, sizeof tbuf, what, false, err)))
         goto out;
     if (!vs_cache_time_parse(tbuf, &out->verified)) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: \"verified\" is not an ISO-8601 UTC time",
-                          what);
+        st = vs_error_subj(err, VS_E_INTEGRITY, what, "\"verified\" is not an ISO-8601 UTC time");
         goto out;
     }
     if (json_object_get(root, "tool") &&
@@ -355,8 +346,7 @@ vs_status vs_cache_ref_parse(const uint8_t *p, size_t len, const char *what, vs_
         if ((st = get_str(root, "signed", tbuf, sizeof tbuf, what, false, err)))
             goto out;
         if (!vs_cache_time_parse(tbuf, &out->signed_at)) {
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s: \"signed\" is not an ISO-8601 UTC time",
-                              what);
+            st = vs_error_subj(err, VS_E_INTEGRITY, what, "\"signed\" is not an ISO-8601 UTC time");
             goto out;
         }
     }
@@ -439,20 +429,21 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
         e->nsigners > VS_CACHE_MAX_SIGNERS || e->nkeys > VS_CACHE_MAX_KEYS ||
         !(e->require & VS_REQUIRE_BOTH) ||
         e->size > (uint64_t)INT64_MAX)
-        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: refusing to write an invalid ref",
-                            e->name, e->version);
+        return vs_error_subj(err, VS_E_INTERNAL, VS_SUBJ("%s@%s", e->name, e->version),
+                             "refusing to write an invalid ref");
     json_t *o = entry_to_json(e);
     char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     /* json_string() returns NULL for invalid UTF-8, which drops the member */
     if (!s)
-        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: cannot serialise the ref", e->name,
-                            e->version);
+        return vs_error_subj(err, VS_E_INTERNAL, VS_SUBJ("%s@%s", e->name, e->version),
+                             "cannot serialise the ref");
     size_t n = strlen(s);
     char *r = realloc(s, n + 2);
     if (!r) {
         free(s);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_SUBJ("%s@%s", e->name, e->version),
+                             "out of memory");
     }
     r[n] = '\n';
     r[n + 1] = '\0';
@@ -466,8 +457,8 @@ vs_status vs_cache_ref_format(const vs_cache_entry *e, char **out, size_t *len, 
         free(r);
         *out = NULL;
         *len = 0;
-        return vs_error_set(err, VS_E_INTERNAL, "%s@%s: refusing to write an invalid ref",
-                            e->name, e->version);
+        return vs_error_subj(err, VS_E_INTERNAL, VS_SUBJ("%s@%s", e->name, e->version),
+                             "refusing to write an invalid ref");
     }
     return VS_OK;
 }
@@ -583,7 +574,8 @@ vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
     vs_cache_entry_clear(out);
     if (!vs_valid_name(name) || !vs_valid_version(version) ||
         ref_path(path, sizeof path, name, version))
-        return vs_error_set(err, VS_E_USAGE, "%s@%s: invalid name or version", name, version);
+        return vs_error_subj(err, VS_E_USAGE, VS_SUBJ("%s@%s", name, version),
+                             "invalid name or version");
     int fd;
     vs_status st = ref_open(ctx, name, version, path, &fd, err);
     if (st)
@@ -603,8 +595,8 @@ vs_status vs_cache_ref_read(vs_ctx *ctx, const char *name, const char *version,
         return st;
     if (strcmp(out->name, name) != 0 || strcmp(out->version, version) != 0) {
         vs_cache_entry_clear(out);
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: names another package than %s@%s", what,
-                            name, version);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "names another package than %s@%s", name,
+                             version);
     }
     return VS_OK;
 }
@@ -823,8 +815,8 @@ vs_status vs_cache_each_ref(vs_ctx *ctx, vs_cache_ref_fn fn, void *arg, vs_error
         DIR *nd = fdopendir(nfd);
         if (!nd) {
             close(nfd);
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s/%s/%s", ctx->home,
-                                VS_CACHE_REFS, name);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                     VS_SUBJ("%s/%s/%s", ctx->home, VS_CACHE_REFS, name), "%s", "");
             break;
         }
         struct dirent *ve;

@@ -41,6 +41,12 @@ vs_status vs_error_subjb(vs_error *err, vs_status st, const char *backend, long 
                          const char *subject, const char *fmt, ...) VS_PRINTF(6, 7);
 vs_status vs_error_subj_errno(vs_error *err, vs_status st, int errnum, const char *subject,
                               const char *fmt, ...) VS_PRINTF(5, 6);
+/* A subject put together from parts ("HOME/cache/refs/NAME"), for the
+ * subject argument of the functions above: formatted into `buf` (at most
+ * VS_ERROR_SUBJECT_MAX bytes, truncated), which it returns. VS_SUBJ gives it
+ * a buffer that lives until the end of the enclosing block. errno is kept. */
+const char *vs_subjf(char *buf, const char *fmt, ...) VS_PRINTF(2, 3);
+#define VS_SUBJ(...) vs_subjf((char[VS_ERROR_SUBJECT_MAX]){ 0 }, __VA_ARGS__)
 /* Replace the subject (a quarantine path becomes its URL); recomposes message. */
 void vs_error_relabel(vs_error *err, const char *subject);
 /* Set the next step shown after the message ("use --require gpg"). */

@@ -14,7 +14,7 @@ vs_status vs_ctx_open(vs_ctx **out, const char *home, vs_error *err)
 {
     *out = NULL;
     if (!home || !*home)
-        return vs_error_set(err, VS_E_USAGE, "no home directory given");
+        return vs_error_subj(err, VS_E_USAGE, "--home", "no home directory given");
     vs_status st = vs_lib_init(err);
     if (st)
         return st;
@@ -23,16 +23,16 @@ vs_status vs_ctx_open(vs_ctx **out, const char *home, vs_error *err)
         return st;
     vs_ctx *c = calloc(1, sizeof *c);
     if (!c)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, home, "out of memory");
     c->home = realpath(home, NULL);
     if (!c->home) {
-        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", home);
+        st = vs_error_subj_errno(err, VS_E_USAGE, errno, home, "%s", "");
         free(c);
         return st;
     }
     c->home_fd = open(c->home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (c->home_fd < 0) {
-        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", c->home);
+        st = vs_error_subj_errno(err, VS_E_USAGE, errno, c->home, "%s", "");
         free(c->home);
         free(c);
         return st;

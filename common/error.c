@@ -120,9 +120,11 @@ vs_status vs_error_subjb(vs_error *err, vs_status st, const char *backend, long 
 
 static void append_strerror(vs_error *err, int errnum)
 {
+    /* an empty reason is the system's own ("FILE: No such file or directory") */
     size_t n = strlen(err->reason);
     if (n < sizeof err->reason)
-        snprintf(err->reason + n, sizeof err->reason - n, ": %s", strerror(errnum));
+        snprintf(err->reason + n, sizeof err->reason - n, "%s%s", n ? ": " : "",
+                 strerror(errnum));
     sanitize(err->reason);
     compose(err);
 }
@@ -150,6 +152,18 @@ vs_status vs_error_subj_errno(vs_error *err, vs_status st, int errnum, const cha
     va_end(ap);
     append_strerror(err, errnum);
     return st;
+}
+
+const char *vs_subjf(char *buf, const char *fmt, ...)
+{
+    /* errno kept: it is read beside this call in the same argument list */
+    int saved = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, VS_ERROR_SUBJECT_MAX, fmt, ap);
+    va_end(ap);
+    errno = saved;
+    return buf;
 }
 
 void vs_error_relabel(vs_error *err, const char *subject)

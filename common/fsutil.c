@@ -57,16 +57,19 @@ vs_status vs_tmpfile_open(vs_tmpfile *t, int dirfd, mode_t mode, bool hash, vs_e
         if (t->fd >= 0)
             break;
         if (errno != EEXIST)
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create temporary file",
-                                  t->tmpname);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, errno, t->tmpname,
+                                       "create temporary file");
     }
     if (t->fd < 0)
-        return vs_error_set(err, VS_E_INTERNAL, "cannot create a unique temporary file");
+        return vs_error_subj(err, VS_E_INTERNAL, t->tmpname,
+                             "cannot create a unique temporary file");
     /* umask must not weaken or strengthen what the caller asked for */
     if (fchmod(t->fd, mode) != 0) {
         int e = errno;
+        char name[sizeof t->tmpname];
+        memcpy(name, t->tmpname, sizeof name);
         vs_tmpfile_abort(t);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "chmod temporary file");
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, name, "chmod temporary file");
     }
     if (hash) {
         vs_status st = vs_sha256_init(&t->h, err);
@@ -81,7 +84,7 @@ vs_status vs_tmpfile_open(vs_tmpfile *t, int dirfd, mode_t mode, bool hash, vs_e
 vs_status vs_tmpfile_write(vs_tmpfile *t, const void *p, size_t len, vs_error *err)
 {
     if (vs_write_all(t->fd, p, len) != 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: write", t->tmpname);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, t->tmpname, "write");
     if (t->hashing)
         vs_sha256_update(&t->h, p, len);
     t->written += len;
@@ -94,19 +97,19 @@ vs_status vs_tmpfile_commit(vs_tmpfile *t, const char *name, uint8_t digest[VS_S
     if (fsync(t->fd) != 0) {
         int e = errno;
         vs_tmpfile_abort(t);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: fsync", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, name, "fsync");
     }
     if (close(t->fd) != 0) {
         int e = errno;
         t->fd = -1;
         vs_tmpfile_abort(t);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: close", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, name, "close");
     }
     t->fd = -1;
     if (renameat(t->dirfd, t->tmpname, t->dirfd, name) != 0) {
         int e = errno;
         vs_tmpfile_abort(t);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: rename", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, name, "rename");
     }
     t->tmpname[0] = '\0';
     if (t->hashing) {
@@ -213,7 +216,7 @@ vs_status vs_mkdir_p(int dirfd, const char *path, mode_t mode, vs_error *err)
     size_t n = strlen(path);
     char *p = malloc(n + 1);
     if (!p)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, path, "out of memory");
     memcpy(p, path, n + 1);
     for (size_t i = 1; i <= n; i++) {
         if (p[i] != '/' && p[i] != '\0')
@@ -222,7 +225,7 @@ vs_status vs_mkdir_p(int dirfd, const char *path, mode_t mode, vs_error *err)
         p[i] = '\0';
         if (mkdirat(dirfd, p, mode) != 0 && errno != EEXIST) {
             int e = errno;
-            vs_status st = vs_error_errno(err, VS_E_INTERNAL, e, "%s: mkdir", p);
+            vs_status st = vs_error_subj_errno(err, VS_E_INTERNAL, e, p, "mkdir");
             free(p);
             return st;
         }
@@ -230,7 +233,7 @@ vs_status vs_mkdir_p(int dirfd, const char *path, mode_t mode, vs_error *err)
     }
     struct stat sb;
     if (fstatat(dirfd, p, &sb, 0) != 0 || !S_ISDIR(sb.st_mode)) {
-        vs_status st = vs_error_set(err, VS_E_USAGE, "%s: not a directory", p);
+        vs_status st = vs_error_subj(err, VS_E_USAGE, p, "not a directory");
         free(p);
         return st;
     }
@@ -242,8 +245,9 @@ vs_status vs_open_dir(int dirfd, const char *path, int *out, vs_error *err)
 {
     int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return vs_error_errno(err, errno == ENOENT || errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL,
-                              errno, "%s", path);
+        return vs_error_subj_errno(err,
+                                   errno == ENOENT || errno == ENOTDIR ? VS_E_USAGE : VS_E_INTERNAL,
+                                   errno, path, "%s", "");
     *out = fd;
     return VS_OK;
 }
@@ -251,21 +255,21 @@ vs_status vs_open_dir(int dirfd, const char *path, int *out, vs_error *err)
 static vs_status remove_at(int parent, const char *name, int depth, vs_error *err)
 {
     if (depth > 4096)
-        return vs_error_set(err, VS_E_INTERNAL, "%s: directory tree too deep", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "directory tree too deep");
     if (unlinkat(parent, name, 0) == 0 || errno == ENOENT)
         return VS_OK;
     if (errno != EISDIR && errno != EPERM)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: remove", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "remove");
     int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "open");
     /* a read-only directory cannot be emptied */
     fchmod(fd, 0700);
     DIR *d = fdopendir(fd);
     if (!d) {
         int e = errno;
         close(fd);
-        return vs_error_errno(err, VS_E_INTERNAL, e, "%s: opendir", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, name, "opendir");
     }
     vs_status st = VS_OK;
     struct dirent *de;
@@ -280,7 +284,7 @@ static vs_status remove_at(int parent, const char *name, int depth, vs_error *er
     if (st)
         return st;
     if (unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: rmdir", name);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "rmdir");
     return VS_OK;
 }
 
@@ -292,8 +296,8 @@ vs_status vs_remove_tree(int dirfd, const char *name, vs_error *err)
 vs_status vs_fsync_dir(int dirfd, const char *name_for_errors, vs_error *err)
 {
     if (fsync(dirfd) != 0 && errno != EINVAL && errno != EROFS)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: fsync directory",
-                              name_for_errors ? name_for_errors : ".");
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                   name_for_errors ? name_for_errors : ".", "fsync directory");
     return VS_OK;
 }
 
@@ -403,7 +407,7 @@ vs_status vs_dir_beneath(int basefd, const char *home, const char *rel, unsigned
      * link or the file that stopped the kernel */
     char *sub = strdup(rel);
     if (!sub)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, rel, "out of memory");
     int cur = basefd;
     vs_status st = VS_OK;
     size_t pos = 0, n = strlen(rel);
@@ -457,7 +461,7 @@ vs_status vs_open_beneath(int basefd, const char *home, const char *rel, int ofl
     if (slash) {
         char *dir = strndup(rel, (size_t)(slash - rel));
         if (!dir)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            return vs_error_subj(err, VS_E_INTERNAL, rel, "out of memory");
         st = vs_dir_beneath(basefd, home, dir, (oflags & O_CREAT) ? VS_BENEATH_CREATE : 0, &dfd,
                             err);
         free(dir);

@@ -18,8 +18,8 @@ vs_status vs_sha256_init(vs_sha256 *h, vs_error *err)
     gcry_error_t e = gcry_md_open(&hd, GCRY_MD_SHA256, 0);
     if (e) {
         h->hd = NULL;
-        return vs_error_setb(err, VS_E_INTERNAL, "gcrypt", (long)e, "sha256: %s",
-                             gcry_strerror(e));
+        return vs_error_subjb(err, VS_E_INTERNAL, "gcrypt", (long)e, "sha256", "%s",
+                              gcry_strerror(e));
     }
     h->hd = hd;
     return VS_OK;
@@ -59,7 +59,7 @@ vs_status vs_sha256_fd(int fd, const char *name, uint8_t out[VS_SHA256_LEN], uin
     uint8_t *buf = malloc(VS_IO_BUFSIZE);
     if (!buf) {
         vs_sha256_abort(&h);
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     }
     uint64_t total = 0;
     for (;;) {
@@ -70,7 +70,7 @@ vs_status vs_sha256_fd(int fd, const char *name, uint8_t out[VS_SHA256_LEN], uin
             int e = errno;
             free(buf);
             vs_sha256_abort(&h);
-            return vs_error_errno(err, VS_E_INTERNAL, e, "%s: read", name);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, e, name, "read");
         }
         if (n == 0)
             break;
@@ -89,8 +89,8 @@ vs_status vs_sha256_file(int dirfd, const char *path, uint8_t out[VS_SHA256_LEN]
 {
     int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return vs_error_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno, "%s",
-                              path);
+        return vs_error_subj_errno(err, errno == ENOENT ? VS_E_USAGE : VS_E_INTERNAL, errno, path,
+                                   "%s", "");
     vs_status st = vs_sha256_fd(fd, path, out, size, err);
     close(fd);
     return st;
@@ -147,7 +147,7 @@ vs_status vs_gcrypt_init(vs_error *err)
 {
     pthread_once(&gcrypt_once, gcrypt_setup);
     if (!gcrypt_ok)
-        return vs_error_set(err, VS_E_INTERNAL, "libgcrypt %s or newer is required (found %s)",
-                            NEED_LIBGCRYPT_VERSION, gcry_check_version(NULL));
+        return vs_error_subj(err, VS_E_INTERNAL, "libgcrypt", "%s or newer is required (found %s)",
+                             NEED_LIBGCRYPT_VERSION, gcry_check_version(NULL));
     return VS_OK;
 }

@@ -54,7 +54,7 @@ vs_status vs_lib_init(vs_error *err)
 {
     pthread_once(&init_once, do_init);
     if (init_status != VS_OK)
-        return vs_error_set(err, VS_E_INTERNAL, "%s", init_msg);
+        return vs_error_subj(err, VS_E_INTERNAL, "libvetstage", "%s", init_msg);
     return VS_OK;
 }
 

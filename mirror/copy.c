@@ -13,7 +13,7 @@ vs_status vs_mirror_copy_object(vs_ctx *ctx, const char *sha256hex, int dirfd, c
 {
     char *path = vs_cache_object_path(ctx, sha256hex);
     if (!path)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, sha256hex, "out of memory");
     int fd;
     vs_status ost = vs_cache_open_object(&fd, ctx, sha256hex, err);
     if (ost) {
@@ -26,7 +26,7 @@ vs_status vs_mirror_copy_object(vs_ctx *ctx, const char *sha256hex, int dirfd, c
     t.fd = -1;
     vs_sha256 h;
     memset(&h, 0, sizeof h);
-    vs_status st = buf ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    vs_status st = buf ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     if (!st)
         st = vs_tmpfile_open(&t, dirfd, 0644, false, err);
     if (!st)
@@ -36,7 +36,7 @@ vs_status vs_mirror_copy_object(vs_ctx *ctx, const char *sha256hex, int dirfd, c
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", path);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, path, "%s", "");
             break;
         }
         if (r == 0)
@@ -50,7 +50,7 @@ vs_status vs_mirror_copy_object(vs_ctx *ctx, const char *sha256hex, int dirfd, c
         vs_sha256_final(&h, d);
         vs_hex(hex, d, sizeof d);
         if (strcmp(hex, sha256hex) != 0)
-            st = vs_error_set(err, VS_E_INTEGRITY, "%s: cache object altered", path);
+            st = vs_error_subj(err, VS_E_INTEGRITY, path, "cache object altered");
         else
             st = vs_tmpfile_commit(&t, name, NULL, err);
     } else {

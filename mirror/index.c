@@ -31,27 +31,26 @@ vs_status vs_mirror_index_parse(const uint8_t *p, size_t len, const char *what,
     *out = NULL;
     *n = 0;
     if (len > VS_MAX_REF_FILE)
-        return vs_error_set(err, VS_E_UNSAFE, "%s: larger than %u bytes", what, VS_MAX_REF_FILE);
+        return vs_error_subj(err, VS_E_UNSAFE, what, "larger than %u bytes", VS_MAX_REF_FILE);
     json_error_t jerr;
     json_t *root = json_loadb((const char *)p, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
-        return vs_error_set(err, VS_E_UNSAFE, "%s: not valid JSON (line %d)", what, jerr.line);
+        return vs_error_subj(err, VS_E_UNSAFE, what, "not valid JSON (line %d)", jerr.line);
     vs_status st = VS_OK;
     const char *fmt = json_is_object(root) ? str_field(root, "format") : NULL;
     json_t *pk = json_object_get(root, "packages");
     if (!fmt || strcmp(fmt, VS_MIRROR_FORMAT) != 0 || !json_is_array(pk)) {
-        st = vs_error_set(err, VS_E_UNSAFE, "%s: not a %s index", what, VS_MIRROR_FORMAT);
+        st = vs_error_subj(err, VS_E_UNSAFE, what, "not a %s index", VS_MIRROR_FORMAT);
         goto done;
     }
     size_t cnt = json_array_size(pk);
     if (cnt > VS_MAX_BUNDLE_ENTRIES) {
-        st = vs_error_set(err, VS_E_UNSAFE, "%s: more than %u packages", what,
-                          VS_MAX_BUNDLE_ENTRIES);
+        st = vs_error_subj(err, VS_E_UNSAFE, what, "more than %u packages", VS_MAX_BUNDLE_ENTRIES);
         goto done;
     }
     vs_mirror_pkg *v = calloc(cnt ? cnt : 1, sizeof *v);
     if (!v) {
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, what, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < cnt && !st; i++) {
@@ -63,13 +62,13 @@ vs_status vs_mirror_index_parse(const uint8_t *p, size_t len, const char *what,
             !set_name(m->file, sizeof m->file, str_field(o, "file")) || !vs_valid_name(m->name) ||
             !vs_valid_version(m->version) || !vs_mirror_valid_file(m->file) ||
             !json_is_array(files) || json_array_size(files) > VS_CACHE_MAX_SIGS) {
-            st = vs_error_set(err, VS_E_UNSAFE, "%s: package %zu is malformed", what, i);
+            st = vs_error_subj(err, VS_E_UNSAFE, what, "package %zu is malformed", i);
             break;
         }
         for (size_t k = 0; k < i; k++)
             if (!strcmp(v[k].name, m->name) && !strcmp(v[k].version, m->version))
-                st = vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s listed twice", what, m->name,
-                                  m->version);
+                st = vs_error_subj(err, VS_E_UNSAFE, what, "%s@%s listed twice", m->name,
+                                   m->version);
         for (size_t j = 0; j < json_array_size(files) && !st; j++) {
             json_t *f = json_array_get(files, j);
             const char *kind = json_is_object(f) ? str_field(f, "kind") : NULL;
@@ -84,8 +83,8 @@ vs_status vs_mirror_index_parse(const uint8_t *p, size_t len, const char *what,
             else if (kind && !strcmp(kind, "rsa-sig"))
                 dst = m->rsa_sig;
             if (!dst || dst[0] || !vs_mirror_valid_file(fn) || !strcmp(fn, m->file))
-                st = vs_error_set(err, VS_E_UNSAFE, "%s: %s@%s: bad file entry %zu", what,
-                                  m->name, m->version, j);
+                st = vs_error_subj(err, VS_E_UNSAFE, what, "%s@%s: bad file entry %zu", m->name,
+                                   m->version, j);
             else
                 set_name(dst, 256, fn);
         }
@@ -148,12 +147,12 @@ vs_status vs_mirror_index_format(char **out, size_t *len, const vs_cache_entry *
     json_decref(pk);
     json_decref(root);
     if (!s)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_MIRROR_INDEX, "out of memory");
     size_t l = strlen(s);
     char *r = malloc(l + 2);
     if (!r) {
         free(s);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_MIRROR_INDEX, "out of memory");
     }
     memcpy(r, s, l);
     r[l] = '\n';

@@ -106,29 +106,26 @@ static vs_status plan_make(plan *p, const vs_render_opts *o, vs_error *err)
     p->mount = o->mount_path ? o->mount_path : VS_RENDER_DEFAULT_MOUNT;
     p->script = o->start_script ? o->start_script : VS_RENDER_DEFAULT_START_SCRIPT;
     if (o->flow != VS_RENDER_SIDECAR && o->flow != VS_RENDER_EMBEDDED)
-        return vs_error_set(err, VS_E_USAGE, "unknown render flow");
+        return vs_error_subj(err, VS_E_USAGE, "render", "unknown render flow");
     if (!render_valid_mount(p->mount))
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: mount path must be absolute, at most %u bytes, made of "
-                            "[A-Za-z0-9._+/-], without . or .. components",
-                            p->mount, VS_MAX_RENDER_PATH);
+        return vs_error_subj(err, VS_E_USAGE, p->mount,
+                             "mount path must be absolute, at most %u bytes, made of "
+                             "[A-Za-z0-9._+/-], without . or .. components", VS_MAX_RENDER_PATH);
     if (!render_valid_relpath(p->script))
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: start script must be a relative path inside the layout, "
-                            "made of [A-Za-z0-9._+/-]",
-                            p->script);
+        return vs_error_subj(err, VS_E_USAGE, p->script,
+                             "start script must be a relative path inside the layout, made of "
+                             "[A-Za-z0-9._+/-]");
     if (o->manifest_sha256 && !vs_layout_digest_valid(o->manifest_sha256))
         return vs_error_subj(err, VS_E_USAGE, o->manifest_sha256,
                              "not a layout digest (--manifest-sha256 takes 64 hex digits)");
     if (o->flow == VS_RENDER_SIDECAR)
         return VS_OK;
     if (!o->app_image || !*o->app_image)
-        return vs_error_set(err, VS_E_USAGE, "the embedded flow needs --app-image IMAGE");
+        return vs_error_subj(err, VS_E_USAGE, "--app-image", "the embedded flow needs IMAGE");
     if (!image_ok(o->app_image))
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: not an image reference (at most %u bytes of "
-                            "[A-Za-z0-9._/:@-])",
-                            o->app_image, VS_MAX_RENDER_ARG);
+        return vs_error_subj(err, VS_E_USAGE, o->app_image,
+                             "not an image reference (at most %u bytes of [A-Za-z0-9._/:@-])",
+                             VS_MAX_RENDER_ARG);
     if (o->app_user && !render_user_ok(o->app_user))
         return vs_error_subj(err, VS_E_USAGE, o->app_user,
                              "not a user as docker image inspect shows it (NAME, UID, "
@@ -143,24 +140,22 @@ static vs_status plan_make(plan *p, const vs_render_opts *o, vs_error *err)
         return VS_E_USAGE;
     }
     if (!o->entrypoint_json && !o->cmd_json)
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: give the image's --entrypoint and/or --cmd as JSON arrays "
-                            "(setting ENTRYPOINT clears the image's CMD; '[]' for none)",
-                            o->app_image);
+        return vs_error_subj(err, VS_E_USAGE, o->app_image,
+                             "give the image's --entrypoint and/or --cmd as JSON arrays (setting "
+                             "ENTRYPOINT clears the image's CMD; '[]' for none)");
     vs_status st = VS_OK;
     if (o->entrypoint_json)
         st = render_parse_argv(&p->ep, o->entrypoint_json, "--entrypoint", err);
     else if (!(p->ep = json_array()))
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, "Dockerfile", "out of memory");
     if (st == VS_OK && o->cmd_json)
         st = render_parse_argv(&p->cmd, o->cmd_json, "--cmd", err);
     else if (st == VS_OK && !(p->cmd = json_array()))
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, "Dockerfile", "out of memory");
     if (st == VS_OK && json_array_size(p->ep) + json_array_size(p->cmd) == 0)
-        st = vs_error_set(err, VS_E_USAGE,
-                          "%s: --entrypoint and --cmd are both empty: nothing to run after the "
-                          "agent starts",
-                          o->app_image);
+        st = vs_error_subj(err, VS_E_USAGE, o->app_image,
+                           "--entrypoint and --cmd are both empty: nothing to run after the agent "
+                           "starts");
     if (st)
         plan_free(p);
     return st;
@@ -299,7 +294,7 @@ static vs_status prepare(char **out, const vs_render_opts *o, render_layout *l, 
 {
     *out = NULL;
     if (!o)
-        return vs_error_set(err, VS_E_USAGE, "no render options");
+        return vs_error_subj(err, VS_E_USAGE, "render", "no render options");
     plan p;
     vs_status st = plan_make(&p, o, err);
     if (st)
@@ -327,16 +322,15 @@ vs_status vs_render_dockerfile(char **out, const vs_render_opts *o, vs_error *er
 vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *err)
 {
     if (!ctx || !*ctx)
-        return vs_error_set(err, VS_E_USAGE, "no build context directory given (--out)");
+        return vs_error_subj(err, VS_E_USAGE, "--out", "no build context directory given");
     if (!o || !o->checker || !*o->checker)
-        return vs_error_set(err, VS_E_USAGE, "no layout checker given (--checker PATH)");
+        return vs_error_subj(err, VS_E_USAGE, "--checker", "no layout checker given");
     struct stat sb;
     if (stat(o->checker, &sb) != 0)
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s: the static layout checker",
-                              o->checker);
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, o->checker, "the static layout checker");
     if (!S_ISREG(sb.st_mode))
-        return vs_error_set(err, VS_E_USAGE, "%s: the layout checker is not a regular file",
-                            o->checker);
+        return vs_error_subj(err, VS_E_USAGE, o->checker,
+                             "the layout checker is not a regular file");
     if (o->layout && vs_path_within(ctx, o->layout)) {
         vs_error_subj(err, VS_E_USAGE, ctx, "is inside the layout %s it would carry", o->layout);
         vs_error_hint(err, "write the build context outside the layout (--out)");
@@ -348,7 +342,7 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
         cl--;
     char *path = strndup(ctx, cl);
     if (!path)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, ctx, "out of memory");
     render_target state = RENDER_TARGET_ABSENT;
     vs_status st = render_publish_state(path, o->force, &state, err);
     char *text = NULL;
@@ -373,7 +367,7 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
         /* the copy is what goes into the image: check it, not only the source */
         char *copy = vs_path_join(pub.tmp, "layout");
         st = copy ? render_layout_check(copy, err)
-                  : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+                  : vs_error_subj(err, VS_E_INTERNAL, ctx, "out of memory");
         char d[VS_LAYOUT_DIGEST_HEX];
         if (st == VS_OK)
             st = vs_layout_digest(copy, d, err);
@@ -395,22 +389,22 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
 vs_status vs_render_save(const char *path, const char *text, vs_error *err)
 {
     if (!path || !*path || !text)
-        return vs_error_set(err, VS_E_USAGE, "no output file given");
+        return vs_error_subj(err, VS_E_USAGE, "render", "no output file given");
     const char *base = vs_basename(path);
     if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-        return vs_error_set(err, VS_E_USAGE, "%s: not a file name", path);
+        return vs_error_subj(err, VS_E_USAGE, path, "not a file name");
     char *parent = strndup(path, (size_t)(base - path));
     if (!parent)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, path, "out of memory");
     int dfd = open(*parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     vs_status st;
     if (dfd < 0) {
-        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", *parent ? parent : ".");
+        st = vs_error_subj_errno(err, VS_E_USAGE, errno, *parent ? parent : ".", "%s", "");
     } else {
         vs_error e2 = VS_ERROR_INIT;
         st = vs_write_file_atomic(dfd, base, text, strlen(text), 0644, &e2);
         if (st)
-            vs_error_set(err, st, "%s: %s", path, e2.message);
+            vs_error_subj(err, st, path, "%s", e2.message);
         close(dfd);
     }
     free(parent);

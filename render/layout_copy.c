@@ -105,8 +105,8 @@ vs_status render_parse_argv(json_t **out, const char *json, const char *what, vs
 {
     *out = NULL;
     if (strlen(json) > VS_MAX_TASK_DEF)
-        return vs_error_set(err, VS_E_USAGE, "%s: longer than the limit of %u bytes", what,
-                            VS_MAX_TASK_DEF);
+        return vs_error_subj(err, VS_E_USAGE, what, "longer than the limit of %u bytes",
+                             VS_MAX_TASK_DEF);
     json_error_t je;
     json_t *a = json_loads(json, JSON_REJECT_DUPLICATES, &je);
     if (!a || !render_is_argv(a)) {
@@ -128,7 +128,8 @@ vs_status render_parse_argv(json_t **out, const char *json, const char *what, vs
 /* ---- the layout check ---------------------------------------------------- */
 
 typedef struct first_problem {
-    char text[VS_ERROR_MSG_MAX];
+    char path[VS_ERROR_SUBJECT_MAX]; /* as the check names it */
+    char reason[VS_ERROR_MSG_MAX];
     bool set;
 } first_problem;
 
@@ -137,35 +138,39 @@ static void keep_first(const char *path, const char *reason, void *payload)
     first_problem *f = payload;
     if (f->set)
         return;
-    snprintf(f->text, sizeof f->text, "%s: %s", path, reason);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    snprintf(f->reason, sizeof f->reason, "%s", reason);
     f->set = true;
 }
 
 /*
  * The stage component's check: every file matches the manifest, nothing
- * extra, modes as recorded. The message names the first problem; a tree that
- * has a manifest but cannot be checked (MODES missing, unparsable records)
- * counts as damaged, not as "not a layout".
+ * extra, modes as recorded. The error names the first problem (its file is
+ * the subject); a tree that has a manifest but cannot be checked (MODES
+ * missing, unparsable records) counts as damaged, not as "not a layout".
  */
 vs_status render_layout_check(const char *tree, vs_error *err)
 {
-    first_problem f = { { 0 }, false };
+    first_problem f = { { 0 }, { 0 }, false };
     size_t n = 0;
     vs_error e2 = VS_ERROR_INIT;
     vs_status st = vs_layout_check(tree, keep_first, &f, &n, &e2);
     if (st == VS_OK)
         return VS_OK;
-    if (st == VS_E_INTERNAL)
-        return vs_error_set(err, st, "%s", e2.message);
-    if (f.set) {
-        const char *sep = f.text[0] == '/' ? "" : "/";
-        if (strncmp(f.text, tree, strlen(tree)) == 0)
-            return vs_error_set(err, VS_E_INTEGRITY, "%s (layout damaged: %zu problem%s)", f.text,
-                                n, n == 1 ? "" : "s");
-        return vs_error_set(err, VS_E_INTEGRITY, "%s%s%s (layout damaged: %zu problem%s)", tree,
-                            sep, f.text, n, n == 1 ? "" : "s");
+    if (f.set && st != VS_E_INTERNAL) {
+        bool whole = strncmp(f.path, tree, strlen(tree)) == 0;
+        const char *sep = whole || f.path[0] == '/' ? "" : "/";
+        return vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s%s%s", whole ? "" : tree, sep, f.path),
+                             "%s (layout damaged: %zu problem%s)", f.reason, n,
+                             n == 1 ? "" : "s");
     }
-    return vs_error_set(err, VS_E_INTEGRITY, "%s", e2.message);
+    /* the check's own error, its subject kept */
+    if (err) {
+        *err = e2;
+        if (st != VS_E_INTERNAL)
+            err->status = VS_E_INTEGRITY;
+    }
+    return st == VS_E_INTERNAL ? st : VS_E_INTEGRITY;
 }
 
 /* ---- provenance ---------------------------------------------------------- */
@@ -241,11 +246,11 @@ static vs_status resolve(render_layout *l, const char *dir, vs_error *err)
 {
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", dir);
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, dir, "%s", "");
     if (has_manifest(dfd)) {
         close(dfd);
         l->tree = strdup(dir);
-        return l->tree ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return l->tree ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, dir, "out of memory");
     }
     /* versioned: resolve `current` once, so that a flip while we work cannot
      * mix two versions */
@@ -256,8 +261,8 @@ static vs_status resolve(render_layout *l, const char *dir, vs_error *err)
         bool isdir = fstatat(dfd, "current", &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
         if (!isdir) {
             close(dfd);
-            return vs_error_set(err, VS_E_USAGE,
-                                "%s: not a layout (no %s and no current version)", dir, MANIFEST);
+            return vs_error_subj(err, VS_E_USAGE, dir,
+                                 "not a layout (no %s and no current version)", MANIFEST);
         }
         memcpy(target, "current", sizeof "current");
         n = (ssize_t)strlen(target);
@@ -265,19 +270,21 @@ static vs_status resolve(render_layout *l, const char *dir, vs_error *err)
     target[n] = '\0';
     if (target[0] == '/' || !components_ok(target) || memchr(target, '\0', (size_t)n)) {
         close(dfd);
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/current: points outside the layout", dir);
+        return vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/current", dir),
+                             "points outside the layout");
     }
     int tfd = openat(dfd, target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     close(dfd);
     if (tfd < 0)
-        return vs_error_errno(err, VS_E_INTEGRITY, errno, "%s/current", dir);
+        return vs_error_subj_errno(err, VS_E_INTEGRITY, errno, VS_SUBJ("%s/current", dir), "%s",
+                                   "");
     bool ok = has_manifest(tfd);
     close(tfd);
     l->tree = vs_path_join(dir, target);
     if (!l->tree)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, dir, "out of memory");
     if (!ok)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: no %s", l->tree, MANIFEST);
+        return vs_error_subj(err, VS_E_INTEGRITY, l->tree, "no %s", MANIFEST);
     return VS_OK;
 }
 
@@ -362,10 +369,10 @@ vs_status render_layout_open(render_layout *l, const char *dir, const char *scri
 {
     memset(l, 0, sizeof *l);
     if (!dir || !*dir)
-        return vs_error_set(err, VS_E_USAGE, "no layout given (--layout DIR)");
+        return vs_error_subj(err, VS_E_USAGE, "--layout", "no layout given");
     if (!render_valid_relpath(script))
-        return vs_error_set(err, VS_E_USAGE,
-                            "%s: start script must be a relative path inside the layout", script);
+        return vs_error_subj(err, VS_E_USAGE, script,
+                             "start script must be a relative path inside the layout");
     if (expect && !vs_layout_digest_valid(expect))
         return vs_error_subj(err, VS_E_USAGE, expect,
                              "not a layout digest (--manifest-sha256 takes 64 hex digits)");
@@ -374,19 +381,19 @@ vs_status render_layout_open(render_layout *l, const char *dir, const char *scri
         goto fail;
     int tfd = open(l->tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (tfd < 0) {
-        st = vs_error_errno(err, VS_E_INTEGRITY, errno, "%s", l->tree);
+        st = vs_error_subj_errno(err, VS_E_INTEGRITY, errno, l->tree, "%s", "");
         goto fail;
     }
     struct stat sb;
     if (fstatat(tfd, script, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: start script missing from the layout",
-                          l->tree, script);
+        st = vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/%s", l->tree, script),
+                           "start script missing from the layout");
     } else if (!S_ISREG(sb.st_mode)) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: start script is not a regular file",
-                          l->tree, script);
+        st = vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/%s", l->tree, script),
+                           "start script is not a regular file");
     } else if (!(sb.st_mode & 0111)) {
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s/%s: start script is not executable", l->tree,
-                          script);
+        st = vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/%s", l->tree, script),
+                           "start script is not executable");
     }
     /* digest, file-by-file check, digest again: the records checked against
      * are the ones the digest covers */
@@ -430,29 +437,29 @@ static vs_status copy_fd(int in, int dfd, const char *name, const char *shown, m
 {
     int out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: create copy", shown);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "create copy");
     vs_status st = VS_OK;
     uint8_t *buf = malloc(VS_IO_BUFSIZE);
     if (!buf)
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, shown, "out of memory");
     while (st == VS_OK) {
         ssize_t r = read(in, buf, VS_IO_BUFSIZE);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: read", shown);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "read");
         else if (r == 0)
             break;
         else if (vs_write_all(out, buf, (size_t)r) != 0)
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: write copy", shown);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "write copy");
     }
     free(buf);
     if (st == VS_OK && fchmod(out, mode & 0777) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod copy", shown);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "chmod copy");
     if (st == VS_OK && fsync(out) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: fsync copy", shown);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "fsync copy");
     if (close(out) != 0 && st == VS_OK)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: close copy", shown);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "close copy");
     return st;
 }
 
@@ -461,7 +468,7 @@ static vs_status copy_file(int sfd, int dfd, const char *name, const char *rel,
 {
     int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (in < 0)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", shown);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown, "open");
     vs_status st = copy_fd(in, dfd, rel, shown, mode, err);
     close(in);
     return st;
@@ -556,7 +563,7 @@ static vs_status copy_dir(copier *k, int sfd, size_t rlen, unsigned depth)
     size_t n = 0;
     char **names = names_of(sfd, &n);
     if (!names)
-        return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: read directory", shown_of(k));
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k), "read directory");
     vs_status st = VS_OK;
     for (size_t i = 0; i < n && st == VS_OK; i++) {
         const char *name = names[i];
@@ -572,15 +579,15 @@ static vs_status copy_dir(copier *k, int sfd, size_t rlen, unsigned depth)
         np += nl;
         struct stat sb;
         if (fstatat(sfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: stat", shown_of(k));
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k), "stat");
         } else if (S_ISREG(sb.st_mode)) {
             st = copy_file(sfd, k->droot, name, k->rel, shown_of(k), sb.st_mode, err);
         } else if (S_ISDIR(sb.st_mode)) {
             int s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (s2 < 0)
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", shown_of(k));
+                st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k), "open");
             else if (mkdirat(k->droot, k->rel, 0700) != 0)
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: mkdir copy", shown_of(k));
+                st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k), "mkdir copy");
             if (st == VS_OK)
                 st = copy_dir(k, s2, np, depth + 1);
             if (s2 >= 0)
@@ -589,9 +596,9 @@ static vs_status copy_dir(copier *k, int sfd, size_t rlen, unsigned depth)
             if (st == VS_OK) {
                 int d2 = openat(k->droot, k->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (d2 < 0)
-                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open copy", shown_of(k));
+                    st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k), "open copy");
                 else if (fchmod(d2, sb.st_mode & 0777) != 0)
-                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod copy", shown_of(k));
+                    st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k), "chmod copy");
                 else
                     st = vs_fsync_dir(d2, shown_of(k), err);
                 if (d2 >= 0)
@@ -601,12 +608,12 @@ static vs_status copy_dir(copier *k, int sfd, size_t rlen, unsigned depth)
             char target[PATH_MAX];
             ssize_t r = readlinkat(sfd, name, target, sizeof target - 1);
             if (r < 0) {
-                st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: readlink", shown_of(k));
+                st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k), "readlink");
             } else {
                 target[r] = '\0';
                 if (symlinkat(target, k->droot, k->rel) != 0)
-                    st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: symlink copy",
-                                        shown_of(k));
+                    st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, shown_of(k),
+                                             "symlink copy");
             }
         } else {
             st = vs_error_subj(err, VS_E_INTEGRITY, shown_of(k),
@@ -625,13 +632,13 @@ vs_status render_copy_file(const char *src, int dst_dirfd, const char *dst_name,
 {
     int in = open(src, O_RDONLY | O_CLOEXEC);
     if (in < 0)
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", src);
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, src, "%s", "");
     struct stat sb;
     vs_status st = VS_OK;
     if (fstat(in, &sb) != 0)
-        st = vs_error_errno(err, VS_E_USAGE, errno, "%s", src);
+        st = vs_error_subj_errno(err, VS_E_USAGE, errno, src, "%s", "");
     else if (!S_ISREG(sb.st_mode))
-        st = vs_error_set(err, VS_E_USAGE, "%s: not a regular file", src);
+        st = vs_error_subj(err, VS_E_USAGE, src, "not a regular file");
     else
         st = copy_fd(in, dst_dirfd, dst_name, src, mode, err);
     close(in);
@@ -642,21 +649,21 @@ vs_status render_copy_tree(const char *src, int dst_dirfd, const char *dst_name,
 {
     int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (sfd < 0)
-        return vs_error_errno(err, VS_E_INTEGRITY, errno, "%s", src);
+        return vs_error_subj_errno(err, VS_E_INTEGRITY, errno, src, "%s", "");
     struct stat sb;
     vs_status st = VS_OK;
     int dfd = -1;
     if (fstat(sfd, &sb) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: stat", src);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, src, "stat");
     else if (mkdirat(dst_dirfd, dst_name, 0700) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: mkdir", dst_name);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, dst_name, "mkdir");
     else if ((dfd = openat(dst_dirfd, dst_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
                                                     O_CLOEXEC)) < 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: open", dst_name);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, dst_name, "open");
     if (st == VS_OK) {
         copier *k = calloc(1, sizeof *k);
         if (!k) {
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            st = vs_error_subj(err, VS_E_INTERNAL, src, "out of memory");
         } else {
             k->droot = dfd;
             k->src = src;
@@ -666,7 +673,7 @@ vs_status render_copy_tree(const char *src, int dst_dirfd, const char *dst_name,
         }
     }
     if (st == VS_OK && fchmod(dfd, sb.st_mode & 0777) != 0)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: chmod", dst_name);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, dst_name, "chmod");
     if (st == VS_OK)
         st = vs_fsync_dir(dfd, dst_name, err);
     if (dfd >= 0)

@@ -147,7 +147,7 @@ vs_status vs_render_layout_arch(const char *layout, const char *start_script,
         scan *s = calloc(1, sizeof *s);
         int dfd = s ? open(l.tree, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         if (!s)
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            st = vs_error_subj(err, VS_E_INTERNAL, layout, "out of memory");
         else if (dfd < 0)
             st = vs_error_subj_errno(err, VS_E_INTEGRITY, errno, l.tree, "cannot open the layout");
         else
@@ -242,12 +242,13 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
                                       size_t nlayouts, const char *const *checkers, vs_error *err)
 {
     if (!ctx || !*ctx)
-        return vs_error_set(err, VS_E_USAGE, "no build context directory given (--out)");
+        return vs_error_subj(err, VS_E_USAGE, "--out", "no build context directory given");
     if (!per_layout || !checkers)
-        return vs_error_set(err, VS_E_USAGE, "no layouts given");
+        return vs_error_subj(err, VS_E_USAGE, "--layout", "no layouts given");
     for (size_t i = 0; i < nlayouts; i++)
         if (per_layout[i].flow != VS_RENDER_SIDECAR)
-            return vs_error_set(err, VS_E_USAGE, "several layouts apply to render sidecar only");
+            return vs_error_subj(err, VS_E_USAGE, "--layout",
+                                 "several layouts apply to render sidecar only");
     if (nlayouts != VS_RENDER_NARCH) {
         vs_error_subj(err, VS_E_USAGE, "render sidecar",
                       "%zu layouts given: one per architecture (amd64 and arm64) is needed",
@@ -282,7 +283,7 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
         cl--;
     char *path = strndup(ctx, cl);
     if (!path)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, ctx, "out of memory");
     render_target state = RENDER_TARGET_ABSENT;
     vs_status st = render_publish_state(path, per_layout[0].force, &state, err);
     if (st) {
@@ -296,7 +297,7 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
         one.checker = checkers[a];
         char *sub = vs_path_join(pub.tmp, arch_names[a]);
         st = sub ? vs_render_context(sub, &one, err)
-                 : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+                 : vs_error_subj(err, VS_E_INTERNAL, ctx, "out of memory");
         free(sub);
     }
     if (st == VS_OK)

@@ -138,7 +138,7 @@ vs_status render_publish_begin(render_publish *p, const char *path, vs_error *er
     char *parent = strndup(path, (size_t)(vs_basename(path) - path));
     vs_status st = VS_OK;
     if (!p->tmp || !p->base || !parent) {
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, path, "out of memory");
         goto out;
     }
     snprintf(p->tmp, tl, "%s.tmp-XXXXXX", path);
@@ -188,7 +188,7 @@ static vs_status replace_old(render_publish *p, vs_error *err)
     size_t ol = strlen(p->path) + sizeof ".old-XXXXXX";
     char *old = malloc(ol);
     if (!old)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, p->path, "out of memory");
     snprintf(old, ol, "%s.old-XXXXXX", p->path);
     vs_status st = VS_OK;
     if (!mkdtemp(old)) {

@@ -127,7 +127,7 @@ static vs_status check_meta_dir(checker *k, int rootfd)
     if (!names) {
         int e = errno;
         close(fd);
-        return vs_error_errno(k->err, VS_E_INTERNAL, e, "%s: read directory", VS_META_DIR);
+        return vs_error_subj_errno(k->err, VS_E_INTERNAL, e, VS_META_DIR, "read directory");
     }
     bool have_prov = false;
     for (size_t i = 0; i < n; i++) {
@@ -190,8 +190,8 @@ static vs_status walk(checker *k, int dfd, size_t plen, int depth)
     size_t n;
     char **names = list_dir(dfd, &n);
     if (!names)
-        return vs_error_errno(k->err, VS_E_INTERNAL, errno, "%s: read directory",
-                              plen ? k->path : ".");
+        return vs_error_subj_errno(k->err, VS_E_INTERNAL, errno, plen ? k->path : ".",
+                                   "read directory");
     vs_status st = VS_OK;
     for (size_t i = 0; i < n && st == VS_OK; i++) {
         const char *name = names[i];
@@ -212,7 +212,7 @@ static vs_status walk(checker *k, int dfd, size_t plen, int depth)
         np += nl;
         struct stat sb;
         if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-            st = vs_error_errno(k->err, VS_E_INTERNAL, errno, "%s: stat", k->path);
+            st = vs_error_subj_errno(k->err, VS_E_INTERNAL, errno, k->path, "stat");
             break;
         }
         char t = type_of(sb.st_mode);
@@ -262,7 +262,7 @@ static vs_status open_root(const char *dir, int dfd, int *rootfd, vs_error *err)
     if (fstatat(dfd, VS_META_DIR "/" VS_META_MANIFEST, &sb, AT_SYMLINK_NOFOLLOW) == 0) {
         *rootfd = dup(dfd);
         if (*rootfd < 0)
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s", dir);
+            return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dir, "%s", "");
         return VS_OK;
     }
     char target[VS_MAX_VERSION + 32];
@@ -274,23 +274,24 @@ static vs_status open_root(const char *dir, int dfd, int *rootfd, vs_error *err)
         return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dir, "current");
     }
     if ((size_t)r >= sizeof target - 1)
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/current: target is not versions/VERSION",
-                            dir);
+        return vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/current", dir),
+                             "target is not versions/VERSION");
     target[r] = '\0';
     if (strncmp(target, "versions/", 9) != 0 || !vs_valid_version(target + 9))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/current: target is not versions/VERSION",
-                            dir);
+        return vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/current", dir),
+                             "target is not versions/VERSION");
     int vfd = openat(dfd, "versions", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int fd = vfd < 0 ? -1 : openat(vfd, target + 9, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int e = errno;
     if (vfd >= 0)
         close(vfd);
     if (fd < 0)
-        return vs_error_errno(err, VS_E_INTEGRITY, e, "%s/current: %s", dir, target);
+        return vs_error_subj_errno(err, VS_E_INTEGRITY, e, VS_SUBJ("%s/current", dir), "%s",
+                                   target);
     if (fstatat(fd, VS_META_DIR "/" VS_META_MANIFEST, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
         close(fd);
-        return vs_error_set(err, VS_E_INTEGRITY, "%s/%s: missing .vetstage/MANIFEST.sha256", dir,
-                            target);
+        return vs_error_subj(err, VS_E_INTEGRITY, VS_SUBJ("%s/%s", dir, target),
+                             "missing .vetstage/MANIFEST.sha256");
     }
     *rootfd = fd;
     return VS_OK;
@@ -300,14 +301,17 @@ static vs_status load_meta(checker *k, int rootfd, const char *dir)
 {
     int mfd = openat(rootfd, VS_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (mfd < 0)
-        return vs_error_errno(k->err, VS_E_INTEGRITY, errno, "%s/.vetstage", dir);
+        return vs_error_subj_errno(k->err, VS_E_INTEGRITY, errno, VS_SUBJ("%s/.vetstage", dir),
+                                   "%s", "");
     uint8_t *buf = NULL;
     size_t len = 0;
     vs_error rerr = VS_ERROR_INIT;
     vs_status st = vs_read_file(mfd, VS_META_MANIFEST, VS_MAX_MANIFEST_FILE, &buf, &len, &rerr);
     if (st) {
         close(mfd);
-        return vs_error_set(k->err, VS_E_INTEGRITY, "%s/.vetstage/%s", dir, rerr.message);
+        return vs_error_subj(k->err, VS_E_INTEGRITY,
+                             VS_SUBJ("%s/" VS_META_DIR "/%s", dir, rerr.subject), "%s",
+                             rerr.reason);
     }
     st = vs_manifest_parse(buf, len, VS_META_DIR "/" VS_META_MANIFEST, &k->set, k->err);
     free(buf);
@@ -318,7 +322,9 @@ static vs_status load_meta(checker *k, int rootfd, const char *dir)
     st = vs_read_file(mfd, VS_META_MODES, VS_MAX_MODES_FILE, &buf, &len, &rerr);
     close(mfd);
     if (st)
-        return vs_error_set(k->err, VS_E_INTEGRITY, "%s/.vetstage/%s", dir, rerr.message);
+        return vs_error_subj(k->err, VS_E_INTEGRITY,
+                             VS_SUBJ("%s/" VS_META_DIR "/%s", dir, rerr.subject), "%s",
+                             rerr.reason);
     st = vs_modes_parse(buf, len, VS_META_DIR "/" VS_META_MODES, &k->set, k->err);
     free(buf);
     return st;
@@ -330,13 +336,13 @@ VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, vo
     if (nproblems)
         *nproblems = 0;
     if (!dir || !*dir)
-        return vs_error_set(err, VS_E_USAGE, "layout check: no directory given");
+        return vs_error_subj(err, VS_E_USAGE, "layout check", "no directory given");
     vs_status st = vs_gcrypt_init(err);
     if (st)
         return st;
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
-        return vs_error_errno(err, VS_E_USAGE, errno, "%s", dir);
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, dir, "%s", "");
     int rootfd = -1;
     st = open_root(dir, dfd, &rootfd, err);
     close(dfd);
@@ -345,7 +351,7 @@ VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, vo
     checker *k = calloc(1, sizeof *k);
     if (!k) {
         close(rootfd);
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", dir);
+        return vs_error_subj(err, VS_E_INTERNAL, dir, "out of memory");
     }
     vs_pathset_init(&k->set);
     k->cb = cb;
@@ -374,7 +380,7 @@ VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, vo
     if (st == VS_OK) {
         vs_pathent **v = vs_pathset_sorted(&k->set);
         if (!v) {
-            st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", dir);
+            st = vs_error_subj(err, VS_E_INTERNAL, dir, "out of memory");
         } else {
             for (size_t i = 0; i < k->set.n; i++)
                 if (v[i]->type && !v[i]->seen)
@@ -383,8 +389,8 @@ VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, vo
         }
     }
     if (st == VS_OK && k->problems)
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: layout damaged: %zu problem%s found", dir,
-                          k->problems, k->problems == 1 ? "" : "s");
+        st = vs_error_subj(err, VS_E_INTEGRITY, dir, "layout damaged: %zu problem%s found",
+                           k->problems, k->problems == 1 ? "" : "s");
     if (nproblems)
         *nproblems = k->problems;
     vs_pathset_free(&k->set);

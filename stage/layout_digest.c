@@ -99,7 +99,7 @@ VS_EXTERN vs_status vs_layout_digest(const char *dir, char hex[VS_LAYOUT_DIGEST_
     if (hex)
         hex[0] = '\0';
     if (!dir || !*dir || !hex)
-        return vs_error_set(err, VS_E_USAGE, "layout digest: no directory given");
+        return vs_error_subj(err, VS_E_USAGE, "layout digest", "no directory given");
     vs_status st = vs_gcrypt_init(err);
     if (st)
         return st;
@@ -125,7 +125,7 @@ VS_EXTERN vs_status vs_layout_digest(const char *dir, char hex[VS_LAYOUT_DIGEST_
         int n = snprintf(listing + used, sizeof listing - used, "%s  %s\n", h,
                          meta_files[i].name);
         if (n < 0 || (size_t)n >= sizeof listing - used)
-            st = vs_error_set(err, VS_E_INTERNAL, "layout digest: listing too long");
+            st = vs_error_subj(err, VS_E_INTERNAL, "layout digest", "listing too long");
         else
             used += (size_t)n;
     }

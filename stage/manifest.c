@@ -19,7 +19,7 @@ static bool line_copy(char *dst, size_t dstsz, const char *src, size_t n)
 
 static vs_status bad_line(vs_error *err, const char *name, size_t lineno, const char *why)
 {
-    return vs_error_set(err, VS_E_INTEGRITY, "%s: line %zu: %s", name, lineno, why);
+    return vs_error_subj(err, VS_E_INTEGRITY, name, "line %zu: %s", lineno, why);
 }
 
 /* Normalise and vet a path read from a metadata file. */
@@ -53,7 +53,7 @@ static vs_status parse_lines(const uint8_t *p, size_t len, size_t maxline, const
     char *norm = malloc(VS_MAX_ARCHIVE_PATH + 1);
     vs_status st = VS_OK;
     if (!buf || !norm) {
-        st = vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        st = vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
         goto out;
     }
     while (vs_cursor_line(&c, maxline, &line, &n)) {
@@ -89,7 +89,7 @@ static vs_status manifest_line(char *buf, size_t n, char *norm, const char *name
     if (e && e->has_sha)
         return bad_line(err, name, lineno, "path listed twice");
     if (!e && !(e = vs_pathset_add(set, norm)))
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     memcpy(e->sha256, d, VS_SHA256_LEN);
     e->has_sha = true;
     return VS_OK;
@@ -148,11 +148,11 @@ static vs_status modes_line(char *buf, size_t n, char *norm, const char *name, s
     if (e && e->type)
         return bad_line(err, name, lineno, "path listed twice");
     if (!e && !(e = vs_pathset_add(set, norm)))
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     e->type = type;
     e->mode = mode;
     if (target && !(e->target = strdup(target)))
-        return vs_error_set(err, VS_E_INTERNAL, "%s: out of memory", name);
+        return vs_error_subj(err, VS_E_INTERNAL, name, "out of memory");
     return VS_OK;
 }
 
@@ -170,7 +170,7 @@ vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mle
     *manifest = *modes = NULL;
     vs_pathent **v = vs_pathset_sorted(set);
     if (!v)
-        return vs_error_set(err, VS_E_INTERNAL, "manifest: out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_META_MANIFEST, "out of memory");
     vs_sbuf m = VS_SBUF_INIT(VS_MAX_MANIFEST_FILE), d = VS_SBUF_INIT(VS_MAX_MANIFEST_FILE);
     vs_sbuf_puts(&m, "");
     vs_sbuf_puts(&d, "# vetstage MODES v1: TYPE MODE PATH[<TAB>SYMLINK-TARGET]\n");

@@ -137,7 +137,7 @@ VS_EXTERN vs_status vs_layout_recorded_digest(vs_ctx *ctx, const char *dir,
     hex[0] = '\0';
     char abs[PATH_MAX], name[80];
     if (!ctx || !dir)
-        return vs_error_set(err, VS_E_USAGE, "layout digest: no context or directory given");
+        return vs_error_subj(err, VS_E_USAGE, "layout digest", "no context or directory given");
     if (!realpath(dir, abs))
         return vs_error_subj_errno(err, VS_E_USAGE, errno, dir, "resolve");
     int fd = -1;

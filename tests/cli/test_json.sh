@@ -72,6 +72,14 @@ js "layout check: not a layout" 2 "not j['ok'] and j['error']['subject']" --home
 js "pull" 0 "j['ok'] and j['name'] == 'agent' and j['sha256'] == '$SUM'" --home "$H" pull "file://$W/agent-1.2.3.tgz" --dest "$T/layout3"
 js "render sidecar" 0 "j['ok']" --home "$H" render sidecar --layout "$T/layout" --out "$T/ctx"
 js "render: no layout" 2 "not j['ok']" --home "$H" render sidecar --layout "$T/nolayout"
+# errors carry their subject: the file, FILE:LINE, the directory (issue 10)
+js "render: no layout names it" 2 "not j['ok'] and j['error']['subject'].endswith('/nolayout')" --home "$H" render sidecar --layout "$T/nolayout" --out "$T/ctx-none"
+printf '{"containerDefinitions": 1}\n' >"$T/bad-td.json"
+js "render ecs-task: the task definition is the subject" 2 "not j['ok'] and j['error']['subject'].endswith('bad-td.json') and j['error']['message'].startswith(j['error']['subject'] + ': ')" --home "$H" render ecs-task --task-def "$T/bad-td.json" --app-container app --sidecar-image sidecar:1 --allow-tag --layout "$T/layout"
+printf '[source agent]\nurl = https://example.com/{name}-{version}.tgz\nretries = many\n' >"$T/bad.conf"
+js "source: FILE:LINE is the subject" 2 "not j['ok'] and j['error']['subject'] == '$T/bad.conf:3'" --home "$H" --config "$T/bad.conf" fetch agent@1.2.3
+printf 'https://127.0.0.1/a.tgz\nhttps://127.0.0.1/b c.tgz\n' >"$T/bad.list"
+js "mirror: LIST:LINE is the subject" 2 "not j['ok'] and j['error']['subject'] == '$T/bad.list:2'" --home "$H" mirror sync "$T/bad.list" --dest "$T/m-none"
 js "mirror export" 0 "j['ok']" --home "$H" mirror export agent@1.2.3 --out "$T/bundle.tar.gz"
 trust_fixture_keys "$T/home2"
 js "mirror import" 0 "j['ok']" --home "$T/home2" mirror import "$T/bundle.tar.gz"
