@@ -501,19 +501,7 @@ vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err)
     vs_status st = vs_cache_mkdirs(ctx, err);
     if (st)
         return st;
-    int f;
-    st = vs_home_open(ctx, VS_CACHE_LOCK, O_RDWR | O_CREAT, 0600, &f, err);
-    if (st)
-        return st;
-    while (flock(f, op) != 0) {
-        if (errno == EINTR)
-            continue;
-        int e = errno;
-        close(f);
-        return vs_error_subj_errno(err, VS_E_INTERNAL, e, VS_CACHE_LOCK, "lock");
-    }
-    *fd = f;
-    return VS_OK;
+    return vs_home_lock(ctx, VS_CACHE_LOCK, op, fd, err);
 }
 
 void vs_cache_unlock(int fd)

@@ -74,6 +74,10 @@ vs_status vs_home_dir(vs_ctx *ctx, const char *rel, unsigned flags, int *out, vs
 vs_status vs_home_open(vs_ctx *ctx, const char *rel, int oflags, mode_t mode, int *out,
                        vs_error *err);
 
+/* Open (creating, 0600) the lock file `rel` below the home and flock it with
+ * `op` (LOCK_SH / LOCK_EX, maybe | LOCK_NB); *fd holds the lock until closed. */
+vs_status vs_home_lock(vs_ctx *ctx, const char *rel, int op, int *fd, vs_error *err);
+
 void vs_log(const vs_ctx *ctx, vs_log_level lvl, const char *fmt, ...) VS_PRINTF(3, 4);
 void vs_progress(const vs_ctx *ctx, const char *what, uint64_t done, uint64_t total);
 /* A progress event of a phase (vs_progress is a download update). */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,4 +119,22 @@ void vs_progress_ev(const vs_ctx *ctx, vs_progress_phase phase, vs_progress_kind
 void vs_progress(const vs_ctx *ctx, const char *what, uint64_t done, uint64_t total)
 {
     vs_progress_ev(ctx, VS_PHASE_DOWNLOAD, VS_PROGRESS_UPDATE, what, done, total);
+}
+
+vs_status vs_home_lock(vs_ctx *ctx, const char *rel, int op, int *fd, vs_error *err)
+{
+    *fd = -1;
+    int f;
+    vs_status st = vs_home_open(ctx, rel, O_RDWR | O_CREAT, 0600, &f, err);
+    if (st)
+        return st;
+    while (flock(f, op) != 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        close(f);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, rel, "lock");
+    }
+    *fd = f;
+    return VS_OK;
 }

@@ -40,20 +40,7 @@ char *vs_keys_gnupg_home(vs_ctx *ctx)
 
 vs_status vs_keys_lock(vs_ctx *ctx, int *fd, vs_error *err)
 {
-    *fd = -1;
-    int f;
-    vs_status st = vs_home_open(ctx, "trust/lock", O_RDWR | O_CREAT, 0600, &f, err);
-    if (st)
-        return st;
-    while (flock(f, LOCK_EX) != 0) {
-        if (errno == EINTR)
-            continue;
-        int e = errno;
-        close(f);
-        return vs_error_subj_errno(err, VS_E_INTERNAL, e, ctx->home, "trust/lock: flock");
-    }
-    *fd = f;
-    return VS_OK;
+    return vs_home_lock(ctx, "trust/lock", LOCK_EX, fd, err);
 }
 
 void vs_keys_unlock(int fd)

@@ -336,11 +336,7 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
         vs_error_hint(err, "write the build context outside the layout (--out)");
         return VS_E_USAGE;
     }
-    /* strip trailing slashes: "ctx/" and "ctx" name the same place */
-    size_t cl = strlen(ctx);
-    while (cl > 1 && ctx[cl - 1] == '/')
-        cl--;
-    char *path = strndup(ctx, cl);
+    char *path = render_trim_dir(ctx);
     if (!path)
         return vs_error_subj(err, VS_E_INTERNAL, ctx, "out of memory");
     render_target state = RENDER_TARGET_ABSENT;

@@ -278,10 +278,7 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
         if (st)
             return st;
     }
-    size_t cl = strlen(ctx);
-    while (cl > 1 && ctx[cl - 1] == '/')
-        cl--;
-    char *path = strndup(ctx, cl);
+    char *path = render_trim_dir(ctx);
     if (!path)
         return vs_error_subj(err, VS_E_INTERNAL, ctx, "out of memory");
     render_target state = RENDER_TARGET_ABSENT;

@@ -248,3 +248,11 @@ void render_publish_end(render_publish *p)
     memset(p, 0, sizeof *p);
     p->pfd = p->tfd = -1;
 }
+
+char *render_trim_dir(const char *dir)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    return strndup(dir, n);
+}

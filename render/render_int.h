@@ -104,5 +104,8 @@ void render_publish_end(render_publish *p);
 
 /* The full path of the start script inside the mount: "<P>/<script>" (malloc'd). */
 char *render_script_path(const char *mount, const char *script);
+/* dir without its trailing slashes ("ctx/" and "ctx" name the same place);
+ * malloc'd, NULL when out of memory. (publish.c) */
+char *render_trim_dir(const char *dir);
 
 #endif
