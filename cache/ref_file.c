@@ -146,15 +146,15 @@ static vs_status get_url(json_t *obj, const char *key, char **out, const char *w
 {
     json_t *v = json_object_get(obj, key);
     if (!v || !json_is_string(v))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" missing or not a string", what, key);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"%s\" missing or not a string", key);
     const char *s = json_string_value(v);
     if (json_string_length(v) > 2 * VS_MAX_URL || strlen(s) != json_string_length(v))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" too long", what, key);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"%s\" too long", key);
     if (!plain_text(s))
-        return vs_error_set(err, VS_E_INTEGRITY, "%s: \"%s\" is not valid", what, key);
+        return vs_error_subj(err, VS_E_INTEGRITY, what, "\"%s\" is not valid", key);
     free(*out);
     *out = vs_cache_url_dup(s);
-    return *out ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    return *out ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, what, "out of memory");
 }
 
 static vs_status parse_sigs(json_t *arr, vs_cache_entry *e, const char *what, vs_error *err)
@@ -753,7 +753,7 @@ vs_status vs_cache_lookup(vs_cache_entry **out, vs_ctx *ctx, const char *ref, vs
         return st;
     vs_cache_entry *e = vs_cache_entry_new();
     if (!e)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
     int lk;
     if (!(st = vs_cache_lock(ctx, LOCK_SH, &lk, err))) {
         st = vs_cache_ref_read(ctx, name, version, e, err);
@@ -849,7 +849,7 @@ static vs_status list_one(vs_ctx *ctx, const char *name, const char *version, co
     acc->v = grown;
     vs_cache_entry *e = vs_cache_entry_new();
     if (!e)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, VS_SUBJ("%s@%s", name, version), "out of memory");
     vs_status st = vs_cache_ref_read(ctx, name, version, e, &e2);
     if (st) {
         vs_cache_entry_free(e);
