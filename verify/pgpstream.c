@@ -103,12 +103,13 @@ static bool dearmor(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size
     for (size_t i = pos; i < len; i++)
         if (!is_sp(p[i]))
             return false;
-    if (!vs_base64_decode(p + body, body_end - body, out, cap, outlen) || *outlen == 0)
+    if (!vs_base64_decode(p + body, body_end - body, VS_BASE64_SKIP_SPACE, out, cap, outlen) ||
+        *outlen == 0)
         return false;
     if (crc) {
         uint8_t c[4];
         size_t cn = 0;
-        if (!vs_base64_decode(crc, 4, c, sizeof c, &cn) || cn != 3)
+        if (!vs_base64_decode(crc, 4, 0, c, sizeof c, &cn) || cn != 3)
             return false;
         if ((((uint32_t)c[0] << 16) | ((uint32_t)c[1] << 8) | c[2]) != crc24(out, *outlen))
             return false;
