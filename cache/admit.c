@@ -258,6 +258,9 @@ static vs_status check_cache_dirs(job *j, vs_error *err)
 static vs_status resolve(job *j, vs_error *err)
 {
     const vs_cache_fetch_opts *o = j->o;
+    if (o && (VS_CHECK_OPTS(o, vs_cache_fetch_opts, CACHE_FETCH_OPTS, err) ||
+              VS_CHECK_OPTS(&o->fetch, vs_fetch_opts, FETCH_OPTS, err)))
+        return VS_E_USAGE;
     if (!o || !o->url || !*o->url)
         return vs_error_set(err, VS_E_USAGE, "fetch: no URL given");
     char sb[VS_MAX_URL + 1];

@@ -31,8 +31,8 @@ const char cli_fetch_help[] =
 void cli_fetch_args_init(cli_fetch_args *a)
 {
     memset(a, 0, sizeof *a);
-    vs_fetch_opts tr = VS_FETCH_OPTS_INIT;
-    a->fo.fetch = tr;
+    vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT; /* its opts_version too */
+    a->fo = fo;
     a->fo.mirrors = a->mirrors;
 }
 

@@ -55,6 +55,17 @@ void vs_error_set_detail(vs_error *err, vs_error_detail d);
 /* Reset to VS_OK with an empty message. */
 void vs_error_clear(vs_error *err);
 
+/* An option struct's `opts_version` against the newest layout this library
+ * knows (VS_*_OPTS_VERSION): VS_OK for 1..known, else VS_E_USAGE naming the
+ * struct (subject `name`, e.g. "vs_stage_opts") with a hint to initialise it
+ * with `init` (its _INIT macro). */
+vs_status vs_opts_check(unsigned version, unsigned known, const char *name, const char *init,
+                        vs_error *err);
+/* vs_opts_check for a non-NULL `o` of type `type` (vs_stage_opts) whose
+ * macros are VS_<M>_VERSION and VS_<M>_INIT (M: STAGE_OPTS). */
+#define VS_CHECK_OPTS(o, type, M, err)                                                         \
+    vs_opts_check((o)->opts_version, VS_##M##_VERSION, #type, "VS_" #M "_INIT", (err))
+
 /* ---- context internals (ctx.c) ----------------------------------------- */
 
 struct vs_ctx {

@@ -204,3 +204,16 @@ void vs_error_clear(vs_error *err)
     err->hint[0] = '\0';
     err->detail = VS_DETAIL_NONE;
 }
+
+vs_status vs_opts_check(unsigned version, unsigned known, const char *name, const char *init,
+                        vs_error *err)
+{
+    if (version >= 1 && version <= known)
+        return VS_OK;
+    vs_error_subj(err, VS_E_USAGE, name,
+                  "options of layout version %u, which this library does not know (it "
+                  "knows 1 to %u)",
+                  version, known);
+    vs_error_hint(err, "initialise the options with %s, then set the fields", init);
+    return VS_E_USAGE;
+}

@@ -839,6 +839,8 @@ vs_status vs_fetch_to_file_tee(vs_ctx *ctx, const char *url, int dirfd, const ch
     const vs_fetch_opts *o = opts ? opts : &defaults;
     if (res)
         memset(res, 0, sizeof *res);
+    if (VS_CHECK_OPTS(o, vs_fetch_opts, FETCH_OPTS, err))
+        return VS_E_USAGE;
     xfer x;
     xfer_init(&x, ctx, url, name, o->max_size ? o->max_size : VS_DEFAULT_MAX_DOWNLOAD);
     x.tee = tee;
@@ -902,6 +904,8 @@ vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_
     const vs_fetch_opts *o = opts ? opts : &defaults;
     *out = NULL;
     *len = 0;
+    if (VS_CHECK_OPTS(o, vs_fetch_opts, FETCH_OPTS, err))
+        return VS_E_USAGE;
     xfer x;
     xfer_init(&x, ctx, url, NULL, max ? max : VS_MAX_CHECKSUM_FILE);
     x.name = x.shown;

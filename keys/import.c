@@ -683,6 +683,8 @@ vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
         *nout = 0;
     run r = { .ctx = ctx, .o = opts ? opts : &defaults, .files = files, .nfiles = nfiles,
               .lock = -1, .rsafd = -1, .probe = { .fd = -1 }, .store = { .fd = -1 } };
+    if (VS_CHECK_OPTS(r.o, vs_keys_import_opts, KEYS_IMPORT_OPTS, err))
+        return VS_E_USAGE;
     if (nfiles == 0)
         return vs_error_subj(err, VS_E_USAGE, "keys import", "no key files given");
     if ((unsigned)r.o->rsa_scheme > VS_RSA_PSS_SHA512)

@@ -765,6 +765,8 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
         *nok = 0;
     if (nfailed)
         *nfailed = 0;
+    if (VS_CHECK_OPTS(o, vs_mirror_import_opts, MIRROR_IMPORT_OPTS, err))
+        return VS_E_USAGE;
     if (!ctx || !bundle || !*bundle)
         return vs_error_subj(err, VS_E_USAGE, "mirror import", "no bundle given");
     int bfd = -1;

@@ -346,6 +346,10 @@ static vs_status sync_check_opts(const vs_mirror_sync_opts *opts, unsigned *jobs
 {
     if (!opts || !opts->list || !*opts->list || !opts->dest || !*opts->dest)
         return vs_error_set(err, VS_E_USAGE, "mirror sync: a list and a destination are needed");
+    if (VS_CHECK_OPTS(opts, vs_mirror_sync_opts, MIRROR_SYNC_OPTS, err) ||
+        VS_CHECK_OPTS(&opts->fetch, vs_cache_fetch_opts, CACHE_FETCH_OPTS, err) ||
+        VS_CHECK_OPTS(&opts->fetch.fetch, vs_fetch_opts, FETCH_OPTS, err))
+        return VS_E_USAGE;
     const vs_cache_fetch_opts *t = &opts->fetch;
     if (t->url || t->name || t->version || t->gpg_sig_url || t->checksums_url || t->rsa_sig_url)
         return vs_error_set(err, VS_E_USAGE,

@@ -311,6 +311,10 @@ static vs_status prepare(char **out, const vs_render_opts *o, render_layout *l, 
 vs_status vs_render_dockerfile(char **out, const vs_render_opts *o, vs_error *err)
 {
     render_layout l;
+    if (out)
+        *out = NULL;
+    if (o && VS_CHECK_OPTS(o, vs_render_opts, RENDER_OPTS, err))
+        return VS_E_USAGE;
     vs_status st = prepare(out, o, &l, err);
     if (st == VS_OK)
         render_layout_free(&l);
@@ -323,6 +327,8 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
 {
     if (!ctx || !*ctx)
         return vs_error_subj(err, VS_E_USAGE, "--out", "no build context directory given");
+    if (o && VS_CHECK_OPTS(o, vs_render_opts, RENDER_OPTS, err))
+        return VS_E_USAGE;
     if (!o || !o->checker || !*o->checker)
         return vs_error_subj(err, VS_E_USAGE, "--checker", "no layout checker given");
     struct stat sb;

@@ -255,6 +255,8 @@ static vs_status check_opts(const vs_ecs_opts *o, vs_error *err)
 {
     if (!o)
         return vs_error_subj(err, VS_E_USAGE, "render ecs-task", "no options");
+    if (VS_CHECK_OPTS(o, vs_ecs_opts, ECS_OPTS, err))
+        return VS_E_USAGE;
     if (!o->app_container || !*o->app_container)
         return vs_error_subj(err, VS_E_USAGE, "--app-container", "no application container given");
     if (!text_ok(o->app_container) || !strcmp(o->app_container, VS_RENDER_SIDECAR_NAME))

@@ -246,6 +246,9 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
     if (!per_layout || !checkers)
         return vs_error_subj(err, VS_E_USAGE, "--layout", "no layouts given");
     for (size_t i = 0; i < nlayouts; i++)
+        if (VS_CHECK_OPTS(&per_layout[i], vs_render_opts, RENDER_OPTS, err))
+            return VS_E_USAGE;
+    for (size_t i = 0; i < nlayouts; i++)
         if (per_layout[i].flow != VS_RENDER_SIDECAR)
             return vs_error_subj(err, VS_E_USAGE, "--layout",
                                  "several layouts apply to render sidecar only");

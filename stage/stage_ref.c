@@ -146,6 +146,8 @@ VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
     memset(res, 0, sizeof *res);
     if (!ctx || !ref)
         return vs_error_set(err, VS_E_USAGE, "stage: no package given");
+    if (opts && VS_CHECK_OPTS(opts, vs_stage_opts, STAGE_OPTS, err))
+        return VS_E_USAGE;
     vs_cache_entry *e = NULL;
     int fd = -1;
     uint8_t digest[VS_SHA256_LEN];

@@ -1112,6 +1112,8 @@ vs_status vs_verify_package_streamed(vs_ctx *ctx, const char *package, const vs_
     r.require = r.opts->require ? r.opts->require : VS_REQUIRE_BOTH;
     r.fd = -1;
     r.stream = stream;
+    if (VS_CHECK_OPTS(r.opts, vs_verify_opts, VERIFY_OPTS, err))
+        return VS_E_USAGE;
 
     vs_status st = phase_open(&r, err);
     if (st == VS_OK)

@@ -158,7 +158,11 @@ VS_EXTERN vs_status vs_cache_rm(size_t *objects_removed, vs_ctx *ctx, const char
 
 /* ---- fetch into the cache ----------------------------------------------- */
 
+/* The layout of vs_cache_fetch_opts this header describes (see common.h, "Option structs"). */
+#define VS_CACHE_FETCH_OPTS_VERSION 1u
+
 typedef struct vs_cache_fetch_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     const char *url;
     const char *name;          /* NULL: from the URL */
     const char *version;       /* NULL: from the URL */
@@ -176,7 +180,8 @@ typedef struct vs_cache_fetch_opts {
     size_t nkeys;
 } vs_cache_fetch_opts;
 #define VS_CACHE_FETCH_OPTS_INIT \
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, VS_FETCH_OPTS_INIT, 0, 0, NULL, 0 }
+    { VS_CACHE_FETCH_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, \
+      VS_FETCH_OPTS_INIT, 0, 0, NULL, 0 }
 
 /*
  * Download a package and its signatures into quarantine, verify with the

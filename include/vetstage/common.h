@@ -7,7 +7,43 @@
  * when a backend (gpgme, libgcrypt, libcurl, libarchive) produced it.
  *
  * The numeric values of vs_status are the exit codes of the command line
- * tool (see CONTRACT.md, "Exit codes"); they are stable.
+ * tool (see CONTRACT.md, "Exit codes"); they are stable. *
+ * Threads. vs_lib_init runs once per process (pthread_once; vs_ctx_open
+ * calls it, and calling it from several threads is safe). The library keeps
+ * no other global state, so calls on different contexts may run in
+ * different threads at the same time. A vs_ctx is used by one thread at a
+ * time: its trust store, its logs and its progress are not locked (mirror
+ * sync opens one context per worker thread on the same home; processes and
+ * contexts on one home coordinate through the home's file locks). A
+ * vs_error belongs to one call: each thread passes its own. Log and progress
+ * callbacks run in the thread that made the call; a log callback shared by
+ * the contexts of several threads (vs_mirror_sync) must be thread-safe.
+ * Results (entries, verdicts, key lists, configurations) may be read from
+ * any thread once the call that made them returned, and freed once.
+ *
+ * Ownership of what the library returns. Typed results are freed with their
+ * own function, which takes NULL: vs_ctx_free, vs_cache_entry_free (and
+ * vs_cache_entry_list_free for vs_cache_list), vs_verdict_free,
+ * vs_key_info_free, vs_config_free, vs_source_release_free,
+ * vs_source_mirror_bases_free. A `char *` or `uint8_t *` given to the
+ * caller (a path, JSON text, a Dockerfile, downloaded bytes) is malloc'd
+ * and freed with free(). A `const char *` is borrowed, never freed by the
+ * caller: names and versions (vs_status_name, vs_version, ...) are static;
+ * vs_ctx_home and the vs_cache_entry_* / vs_config_* accessors point into
+ * the object they were read from and live until it is freed. Strings the
+ * caller passes in are copied or used during the call only, unless the
+ * header says "borrowed" (then they must outlive the object that keeps
+ * them). Out-parameters come first, then the context and the inputs, the
+ * vs_error last: vs_cache_lookup(&entry, ctx, "agent@1.2", &err).
+ *
+ * Option structs. Every vs_*_opts struct starts with `opts_version`, which
+ * its VS_*_OPTS_INIT macro sets to the layout of the header the caller was
+ * compiled with (VS_*_OPTS_VERSION). Initialise with the macro, then set
+ * fields; a struct the library does not know (0: not initialised with the
+ * macro, or newer than the library) is refused with VS_E_USAGE naming the
+ * struct (subject "vs_stage_opts", ...) and a hint, before anything is
+ * read or written. Fields are only ever added at the end, with a new
+ * version, so a program built against an older header keeps working.
  */
 #ifndef VETSTAGE_COMMON_H
 #define VETSTAGE_COMMON_H

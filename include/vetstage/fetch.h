@@ -19,7 +19,11 @@
 extern "C" {
 #endif
 
+/* The layout of vs_fetch_opts this header describes (see common.h, "Option structs"). */
+#define VS_FETCH_OPTS_VERSION 1u
+
 typedef struct vs_fetch_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     const char *cacert;        /* CA bundle file; NULL: system default */
     const char *pinned_pubkey; /* "sha256//base64..." ; NULL: none */
     uint64_t max_size;         /* 0: VS_DEFAULT_MAX_DOWNLOAD */
@@ -39,7 +43,8 @@ typedef struct vs_fetch_opts {
     const char *netrc_file;
 } vs_fetch_opts;
 
-#define VS_FETCH_OPTS_INIT { NULL, NULL, 0, -1, 0, 1, 0, 0, NULL }
+#define VS_FETCH_OPTS_INIT \
+    { VS_FETCH_OPTS_VERSION, NULL, NULL, 0, -1, 0, 1, 0, 0, NULL }
 
 /* First retry delay and the cap on any one delay, in milliseconds. */
 #define VS_FETCH_RETRY_BASE_MS 250u

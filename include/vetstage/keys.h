@@ -73,7 +73,11 @@ typedef struct vs_key_info {
                                      a warning ("expired ...: it can verify nothing"), or "" */
 } vs_key_info;
 
+/* The layout of vs_keys_import_opts this header describes (see common.h, "Option structs"). */
+#define VS_KEYS_IMPORT_OPTS_VERSION 1u
+
 typedef struct vs_keys_import_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     /* One named key (NULL: none). Kept for 0.1 callers; joins `expect`. */
     const char *expect_fingerprint;
     vs_rsa_scheme rsa_scheme;     /* scheme bound to RSA keys imported */
@@ -87,7 +91,8 @@ typedef struct vs_keys_import_opts {
     size_t nexpect;
 } vs_keys_import_opts;
 
-#define VS_KEYS_IMPORT_OPTS_INIT { NULL, VS_RSA_PKCS1_SHA256, NULL, 0 }
+#define VS_KEYS_IMPORT_OPTS_INIT \
+    { VS_KEYS_IMPORT_OPTS_VERSION, NULL, VS_RSA_PKCS1_SHA256, NULL, 0 }
 
 /*
  * Import keys from `files` (OpenPGP armored/binary public keys, one or many

@@ -60,7 +60,11 @@ extern "C" {
 typedef void (*vs_mirror_item_cb)(const char *what, vs_status st, const vs_error *err,
                                   const vs_cache_entry *e, void *payload);
 
+/* The layout of vs_mirror_sync_opts this header describes (see common.h, "Option structs"). */
+#define VS_MIRROR_SYNC_OPTS_VERSION 1u
+
 typedef struct vs_mirror_sync_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     /* file: one item a line - a URL, or NAME@VERSION of a source of
      * `config` - blank lines and '#' comments */
     const char *list;
@@ -79,9 +83,7 @@ typedef struct vs_mirror_sync_opts {
 } vs_mirror_sync_opts;
 
 #define VS_MIRROR_SYNC_OPTS_INIT                                                          \
-    { NULL, NULL, 0,                                                                   \
-      VS_CACHE_FETCH_OPTS_INIT, NULL,                                                  \
-      NULL, NULL }
+    { VS_MIRROR_SYNC_OPTS_VERSION, NULL, NULL, 0, VS_CACHE_FETCH_OPTS_INIT, NULL, NULL, NULL }
 
 /*
  * Sync: read the list (at most VS_MAX_MIRROR_LIST bytes, VS_MAX_MIRROR_URLS
@@ -124,7 +126,11 @@ VS_EXTERN vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts,
 VS_EXTERN vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n,
                                      const char *out, vs_error *err);
 
+/* The layout of vs_mirror_import_opts this header describes (see common.h, "Option structs"). */
+#define VS_MIRROR_IMPORT_OPTS_VERSION 1u
+
 typedef struct vs_mirror_import_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     unsigned require;          /* VS_REQUIRE_*; 0: the source's, else both */
     unsigned max_sig_age_days; /* 0: the source's, else none */
     vs_mirror_item_cb cb;      /* may be NULL */
@@ -135,7 +141,8 @@ typedef struct vs_mirror_import_opts {
     const vs_config *config;
 } vs_mirror_import_opts;
 
-#define VS_MIRROR_IMPORT_OPTS_INIT { 0, 0, NULL, NULL, NULL }
+#define VS_MIRROR_IMPORT_OPTS_INIT \
+    { VS_MIRROR_IMPORT_OPTS_VERSION, 0, 0, NULL, NULL, NULL }
 
 /*
  * Import: read `bundle` (a gzip-compressed tar only) as

@@ -88,7 +88,11 @@ typedef enum vs_render_flow {
     VS_RENDER_EMBEDDED = 2  /* multi-stage: the layout copied into the application image */
 } vs_render_flow;
 
+/* The layout of vs_render_opts this header describes (see common.h, "Option structs"). */
+#define VS_RENDER_OPTS_VERSION 1u
+
 typedef struct vs_render_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     vs_render_flow flow;
     const char *layout;          /* flat layout, or versioned (then layout/current); required */
     const char *start_script;    /* relative to the layout; NULL: VS_RENDER_DEFAULT_START_SCRIPT */
@@ -108,8 +112,8 @@ typedef struct vs_render_opts {
 } vs_render_opts;
 
 #define VS_RENDER_OPTS_INIT                                                                    \
-    { VS_RENDER_SIDECAR, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false,    \
-      false }
+    { VS_RENDER_OPTS_VERSION, VS_RENDER_SIDECAR, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,  \
+      NULL, false, false, false }
 
 /*
  * Render the Dockerfile of `opts->flow` for the layout `opts->layout`. The
@@ -204,7 +208,11 @@ VS_EXTERN vs_status vs_render_multiarch_context(const char *context,
                                                 const vs_render_opts *per_layout, size_t nlayouts,
                                                 const char *const *checkers, vs_error *err);
 
+/* The layout of vs_ecs_opts this header describes (see common.h, "Option structs"). */
+#define VS_ECS_OPTS_VERSION 1u
+
 typedef struct vs_ecs_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     const char *app_container;          /* required: name of the application container */
     const char *sidecar_image;          /* required: REPO@sha256:HEX (a tag needs allow_tag) */
     const char *image_entrypoint_json;  /* the app image's ENTRYPOINT (JSON array) if the task
@@ -229,8 +237,8 @@ typedef struct vs_ecs_opts {
 } vs_ecs_opts;
 
 #define VS_ECS_OPTS_INIT                                                                       \
-    { NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, false, false,     \
-      false, false }
+    { VS_ECS_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,       \
+      false, false, false, false, false }
 
 /*
  * Patch an ECS task definition. `in`/`len` is JSON as `aws ecs

@@ -14,7 +14,11 @@
 extern "C" {
 #endif
 
+/* The layout of vs_stage_opts this header describes (see common.h, "Option structs"). */
+#define VS_STAGE_OPTS_VERSION 1u
+
 typedef struct vs_stage_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     bool flat;             /* write the tree straight to an absent or empty dest */
     bool allow_downgrade;  /* allow a version lower than current */
     uint64_t max_unpacked; /* 0: VS_DEFAULT_MAX_UNPACKED */
@@ -31,7 +35,8 @@ typedef struct vs_stage_opts {
     size_t nkeys;
 } vs_stage_opts;
 
-#define VS_STAGE_OPTS_INIT { false, false, 0, 0, 0, 0, NULL, NULL, 0 }
+#define VS_STAGE_OPTS_INIT \
+    { VS_STAGE_OPTS_VERSION, false, false, 0, 0, 0, 0, NULL, NULL, 0 }
 
 typedef struct vs_stage_result {
     char path[4096];  /* the staged tree (DIR/versions/V or DIR) */

@@ -29,7 +29,11 @@ extern "C" {
 /* "gpg,rsa", "rsa,gpg", "gpg", "rsa" -> mask. VS_E_USAGE otherwise. */
 VS_EXTERN vs_status vs_verify_require_parse(unsigned *out, const char *s, vs_error *err);
 
+/* The layout of vs_verify_opts this header describes (see common.h, "Option structs"). */
+#define VS_VERIFY_OPTS_VERSION 1u
+
 typedef struct vs_verify_opts {
+    unsigned opts_version; /* set by the _INIT macro below (common.h, "Option structs") */
     const char *gpg_sig;      /* detached OpenPGP signature; NULL: PACKAGE.asc if it exists */
     const char *checksums;    /* signed checksum list; its signature is CHECKSUMS.asc */
     const char *checksums_sig; /* NULL: checksums + ".asc" */
@@ -47,7 +51,8 @@ typedef struct vs_verify_opts {
     size_t nkeys;
 } vs_verify_opts;
 
-#define VS_VERIFY_OPTS_INIT { NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0 }
+#define VS_VERIFY_OPTS_INIT \
+    { VS_VERIFY_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0 }
 
 typedef enum vs_sig_kind { VS_SIG_GPG = 1, VS_SIG_RSA = 2 } vs_sig_kind;
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cache/cache_int.h"
+#include "vetstage/vetstage.h"
 
 /* ---- version order ------------------------------------------------------- */
 
@@ -499,6 +500,94 @@ START_TEST(long_url_round_trip)
 }
 END_TEST
 
+/* ---- option structs of a layout the library does not know ---------------- */
+
+/* The refusal names the struct, hints at its _INIT macro, and nothing was
+ * written below the home (no cache, no keys). */
+static void assert_refused(vs_status st, const vs_error *err, const char *type)
+{
+    ck_assert_int_eq(st, VS_E_USAGE);
+    ck_assert_str_eq(err->subject, type);
+    ck_assert_msg(strstr(err->hint, "_INIT") != NULL, "hint: %s", err->hint);
+    char path[512];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/cache/refs", home);
+    ck_assert_int_ne(lstat(path, &sb), 0);
+}
+
+START_TEST(opts_versions)
+{
+    vs_error err = VS_ERROR_INIT;
+    const char *file = "/nonexistent/agent-1.0.tgz";
+    /* zero-initialised (no _INIT), and from a newer header */
+    unsigned bad[] = { 0, VS_CACHE_FETCH_OPTS_VERSION + 1 };
+    for (size_t b = 0; b < 2; b++) {
+        vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT;
+        fo.url = "file:///nonexistent/agent-1.0.tgz";
+        fo.opts_version = bad[b];
+        vs_cache_entry *e = NULL;
+        assert_refused(vs_cache_fetch(&e, NULL, NULL, ctx, &fo, &err), &err,
+                       "vs_cache_fetch_opts");
+        ck_assert_ptr_null(e);
+        fo.opts_version = VS_CACHE_FETCH_OPTS_VERSION;
+        fo.fetch.opts_version = bad[b];
+        assert_refused(vs_cache_fetch(&e, NULL, NULL, ctx, &fo, &err), &err, "vs_fetch_opts");
+
+        vs_fetch_opts fe = VS_FETCH_OPTS_INIT;
+        fe.opts_version = bad[b];
+        uint8_t *mem = NULL;
+        size_t len = 0;
+        assert_refused(vs_fetch_to_memory(ctx, "file:///nonexistent", 0, &fe, &mem, &len, &err),
+                       &err, "vs_fetch_opts");
+
+        vs_verify_opts vo = VS_VERIFY_OPTS_INIT;
+        vo.opts_version = bad[b];
+        vs_verdict *v = NULL;
+        assert_refused(vs_verify_package(ctx, file, &vo, &v, &err), &err, "vs_verify_opts");
+        ck_assert_ptr_null(v);
+
+        vs_stage_opts so = VS_STAGE_OPTS_INIT;
+        so.opts_version = bad[b];
+        assert_refused(vs_stage_ref(ctx, "agent@1.0", "/nonexistent/dest", &so, NULL, &err), &err,
+                       "vs_stage_opts");
+
+        vs_keys_import_opts ko = VS_KEYS_IMPORT_OPTS_INIT;
+        ko.opts_version = bad[b];
+        vs_key_info *ki = NULL;
+        size_t nki = 0;
+        assert_refused(vs_keys_import(ctx, &file, 1, &ko, &ki, &nki, &err), &err,
+                       "vs_keys_import_opts");
+
+        vs_mirror_sync_opts ms = VS_MIRROR_SYNC_OPTS_INIT;
+        ms.list = "/nonexistent/list";
+        ms.dest = "/nonexistent/mirror";
+        ms.opts_version = bad[b];
+        assert_refused(vs_mirror_sync(ctx, &ms, NULL, NULL, &err), &err, "vs_mirror_sync_opts");
+        ms.opts_version = VS_MIRROR_SYNC_OPTS_VERSION;
+        ms.fetch.opts_version = bad[b];
+        assert_refused(vs_mirror_sync(ctx, &ms, NULL, NULL, &err), &err, "vs_cache_fetch_opts");
+
+        vs_mirror_import_opts mi = VS_MIRROR_IMPORT_OPTS_INIT;
+        mi.opts_version = bad[b];
+        assert_refused(vs_mirror_import(ctx, "/nonexistent/b.tar", &mi, NULL, NULL, &err), &err,
+                       "vs_mirror_import_opts");
+
+        vs_render_opts ro = VS_RENDER_OPTS_INIT;
+        ro.layout = "/nonexistent/layout";
+        ro.opts_version = bad[b];
+        char *out = NULL;
+        assert_refused(vs_render_dockerfile(&out, &ro, &err), &err, "vs_render_opts");
+        ck_assert_ptr_null(out);
+
+        vs_ecs_opts eo = VS_ECS_OPTS_INIT;
+        eo.app_container = "app";
+        eo.opts_version = bad[b];
+        assert_refused(vs_render_ecs_task(&out, (const uint8_t *)"{}", 2, "t.json", &eo, &err),
+                       &err, "vs_ecs_opts");
+    }
+}
+END_TEST
+
 /* ---- fetch into the cache and re-verify (file:// URLs, fixture keys) ------- */
 
 static const char *fixdir(void)
@@ -543,7 +632,7 @@ START_TEST(fetch_and_reverify)
                   err.message);
     vs_key_info_free(ki);
 
-    vs_cache_fetch_opts fo = { 0 };
+    vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT;
     fo.url = url;
     fo.fetch = (vs_fetch_opts)VS_FETCH_OPTS_INIT;
     vs_cache_entry *e = NULL;
@@ -780,6 +869,7 @@ Suite *vs_suite_cache(void)
     tcase_add_test(th, object_dedupe);
     tcase_add_test(th, lookup_list_fsck_gc);
     tcase_add_test(th, long_url_round_trip);
+    tcase_add_test(th, opts_versions);
     tcase_add_test(th, fetch_and_reverify);
     tcase_add_test(th, home_boundary);
     tcase_add_test(th, fetch_key_binding);
