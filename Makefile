@@ -2,10 +2,12 @@
 # <folder>/module.mk; sources are found by wildcard so that adding a file
 # needs no edit here.
 
-VERSION := 0.2.0
+VERSION := 0.3.0
 # The shared library's ABI version: bumped whenever a public struct or
-# function signature changes (1: structured vs_error, option structs grew).
-SOVERSION := 1
+# function signature changes (1: structured vs_error, option structs grew;
+# 2: opaque vs_cache_entry, opts_version in every option struct,
+# out-parameters first).
+SOVERSION := 2
 PREFIX ?= /usr/local
 # Debian multiarch: make install LIBDIR=/usr/lib/x86_64-linux-gnu
 LIBDIR ?= $(PREFIX)/lib
