@@ -168,7 +168,7 @@ static vs_status make_source(const vs_cache_fetch_opts *o, size_t i, source *s, 
 /* The package's file name from its URL (fetch's one rule for it). */
 static vs_status url_filename(const char *url, char out[256], vs_error *err)
 {
-    return vs_fetch_file_name(url, out, 256, err);
+    return vs_fetch_file_name(out, 256, url, err);
 }
 
 static void sha_hex_of(const char *s, char out[VS_SHA256_HEX])
@@ -191,7 +191,7 @@ static vs_status resolve_names(job *j, vs_error *err)
     const vs_cache_fetch_opts *o = j->o;
     vs_status st;
     if (!o->name || !o->version) {
-        st = vs_fetch_name_version_for(o->url, o->name, j->name, j->version, err);
+        st = vs_fetch_name_version_for(j->name, j->version, o->url, o->name, err);
         if (st)
             return st;
     }
@@ -427,7 +427,7 @@ static vs_status fetch_sig(job *j, int i, vs_error *err)
     size_t len = 0;
     vs_error e2 = VS_ERROR_INIT;
     vs_status st =
-        vs_fetch_to_memory(j->ctx, j->cur.sig[i], sig_max[i], &j->o->fetch, &buf, &len, &e2);
+        vs_fetch_to_memory(&buf, &len, j->ctx, j->cur.sig[i], sig_max[i], &j->o->fetch, &e2);
     if (st == VS_OK && i == SIG_CHECKSUMS)
         j->list_clearsigned = vs_clearsign_present(buf, len);
     /* a clearsigned list carries its signature: no LIST.asc is needed */
@@ -955,7 +955,7 @@ vs_status vs_cache_reverify(vs_verdict **verdict, vs_ctx *ctx, const vs_cache_en
         vo.require = e->require ? e->require : VS_REQUIRE_BOTH;
         vo.package_name = e->filename;
         vo.known_sha256 = digest;
-        st = vs_verify_package(ctx, pkg, &vo, verdict, err);
+        st = vs_verify_package(verdict, ctx, pkg, &vo, err);
     }
     vs_cache_unlock(lk);
     free(pkg);

@@ -183,7 +183,7 @@ static int do_import(cli *c, int argc, char **argv)
     }
     vs_key_info *v = NULL;
     size_t n = 0;
-    if (vs_keys_import(ctx, pos, (size_t)npos, &o, &v, &n, &err) != VS_OK) {
+    if (vs_keys_import(&v, &n, ctx, pos, (size_t)npos, &o, &err) != VS_OK) {
         free(pos);
         return cli_fail(c, &err);
     }
@@ -215,7 +215,7 @@ static int do_list(cli *c, int argc, char **argv)
     vs_error err = VS_ERROR_INIT;
     vs_key_info *v = NULL;
     size_t n = 0;
-    if (vs_keys_list(ctx, &v, &n, &err) != VS_OK)
+    if (vs_keys_list(&v, &n, ctx, &err) != VS_OK)
         return cli_fail(c, &err);
     if (c->json) {
         json_t *o = keys_json(v, n);

@@ -83,7 +83,7 @@ int cmd_layout(cli *c, int argc, char **argv)
     vs_error err = VS_ERROR_INIT;
     size_t n = 0;
     char digest[VS_LAYOUT_DIGEST_HEX];
-    vs_status st = vs_layout_verify(ctx, dir, expect, on_problem, &p, &n, digest, &err);
+    vs_status st = vs_layout_verify(&n, digest, ctx, dir, expect, on_problem, &p, &err);
     json_t *o = json_object();
     json_object_set_new(o, "dir", json_string(dir));
     if (digest[0])

@@ -165,7 +165,7 @@ static int do_sync(cli *c, int argc, char **argv)
     so.payload = &r;
     vs_error err = VS_ERROR_INIT;
     size_t nok = 0, nfailed = 0;
-    vs_status st = vs_mirror_sync(ctx, &so, &nok, &nfailed, &err);
+    vs_status st = vs_mirror_sync(&nok, &nfailed, ctx, &so, &err);
     return finish(c, st, &err, &r, nok, nfailed);
 }
 
@@ -251,7 +251,7 @@ static int do_import(cli *c, int argc, char **argv)
     io.payload = &r;
     vs_error err = VS_ERROR_INIT;
     size_t nok = 0, nfailed = 0;
-    vs_status st = vs_mirror_import(ctx, argv[optind], &io, &nok, &nfailed, &err);
+    vs_status st = vs_mirror_import(&nok, &nfailed, ctx, argv[optind], &io, &err);
     return finish(c, st, &err, &r, nok, nfailed);
 }
 

@@ -73,7 +73,7 @@ int cmd_pull(cli *c, int argc, char **argv)
         json_decref(o);
         return rc;
     }
-    if (vs_stage_ref(ctx, ref, dest, &so, &res, &err) != VS_OK)
+    if (vs_stage_ref(&res, ctx, ref, dest, &so, &err) != VS_OK)
         return cli_fail_json(c, &err, o);
     cli_stage_report(c, ref, dest, &so, &res, o);
     return o ? cli_json_ok(c, o) : 0;

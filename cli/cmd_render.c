@@ -268,7 +268,7 @@ static int expected_digest(cli *c, const char *layout, const char *given,
     if (!ctx)
         return -1;
     vs_error err = VS_ERROR_INIT;
-    vs_status st = vs_layout_recorded_digest(ctx, layout, hex, &err);
+    vs_status st = vs_layout_recorded_digest(hex, ctx, layout, &err);
     if (st == VS_OK) {
         *out = hex;
         return -1;

@@ -47,7 +47,7 @@ int cmd_stage(cli *c, int argc, char **argv)
     const char *skeys[VS_MAX_SOURCE_KEYS];
     if ((rc = cli_stage_source_keys(c, ref, &so, skeys)) != 0)
         return rc;
-    if (vs_stage_ref(ctx, ref, dest, &so, &res, &err) != VS_OK)
+    if (vs_stage_ref(&res, ctx, ref, dest, &so, &err) != VS_OK)
         return cli_fail(c, &err);
     json_t *o = c->json ? json_object() : NULL;
     cli_stage_report(c, ref, dest, &so, &res, o);

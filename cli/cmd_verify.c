@@ -148,7 +148,7 @@ int cmd_verify(cli *c, int argc, char **argv)
     if (st != VS_OK)
         return cli_fail_json(c, &err, NULL);
     vs_verdict *v = NULL;
-    st = vs_verify_package(ctx, package, &opts, &v, &err);
+    st = vs_verify_package(&v, ctx, package, &opts, &err);
     if (v && !c->json)
         print_human(c, v);
     if (st != VS_OK) {

@@ -117,7 +117,7 @@ static int expand_mirrors(cli *c, cli_fetch_args *a, const char *name, const cha
     vs_source_mirror_bases_free(c->bases, c->nbases);
     c->bases = NULL;
     c->nbases = 0;
-    if (vs_source_mirror_bases(a->mirrors, fo->nmirrors, name, version, &c->bases, &c->nbases,
+    if (vs_source_mirror_bases(&c->bases, &c->nbases, a->mirrors, fo->nmirrors, name, version,
                                &err) != VS_OK)
         return cli_fail(c, &err);
     fo->mirrors = (const char *const *)c->bases;
@@ -139,7 +139,7 @@ static int bind_source_keys(cli *c, cli_fetch_args *a, const char *name)
         return rc;
     unsigned require = 0, age = 0;
     size_t nkeys = 0;
-    if (!vs_source_policy(cfg, name, &require, &age, a->source_keys, &nkeys))
+    if (!vs_source_policy(&require, &age, a->source_keys, &nkeys, cfg, name))
         return 0;
     if (a->fo.nkeys == 0 && nkeys > 0) {
         a->fo.keys = a->source_keys;
@@ -170,11 +170,11 @@ int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *arg)
         vs_error err = VS_ERROR_INIT;
         vs_source_release_free(c->rel);
         c->rel = NULL;
-        if (vs_source_resolve(cfg, arg, &c->rel, &err) != VS_OK)
+        if (vs_source_resolve(&c->rel, cfg, arg, &err) != VS_OK)
             return cli_fail(c, &err);
         if ((rc = expand_mirrors(c, a, c->rel->fetch.name, c->rel->fetch.version)))
             return rc;
-        vs_source_apply(c->rel, &a->fo);
+        vs_source_apply(&a->fo, c->rel);
         a->from_source = true;
         return 0;
     }
@@ -183,14 +183,14 @@ int cli_fetch_args_finish(cli *c, cli_fetch_args *a, const char *arg)
     const char *n = a->fo.name, *v = a->fo.version;
     if (a->fo.nmirrors && (!n || !v)) {
         vs_error err = VS_ERROR_INIT;
-        if (vs_fetch_name_version_for(arg, n, name, version, &err) != VS_OK)
+        if (vs_fetch_name_version_for(name, version, arg, n, &err) != VS_OK)
             return 0;
         n = n ? n : name;
         v = v ? v : version;
     }
     if (!n || !v) {
         vs_error err = VS_ERROR_INIT;
-        if (vs_fetch_name_version_for(arg, n, name, version, &err) == VS_OK) {
+        if (vs_fetch_name_version_for(name, version, arg, n, &err) == VS_OK) {
             n = n ? n : name;
             v = v ? v : version;
         }

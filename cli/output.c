@@ -531,7 +531,7 @@ vs_config *cli_config(cli *c, int *rc)
     if (!ctx)
         return NULL;
     vs_error err = VS_ERROR_INIT;
-    if (vs_config_load(ctx, cli_config_path(c), &c->config, &err) != VS_OK) {
+    if (vs_config_load(&c->config, ctx, cli_config_path(c), &err) != VS_OK) {
         *rc = cli_fail(c, &err);
         return NULL;
     }
@@ -691,7 +691,7 @@ static vs_key_info *store_keys(cli *c, size_t *n)
     *n = 0;
     vs_key_info *keys = NULL;
     vs_error err = VS_ERROR_INIT;
-    if (!c->ctx || vs_keys_list(c->ctx, &keys, n, &err) != VS_OK) {
+    if (!c->ctx || vs_keys_list(&keys, n, c->ctx, &err) != VS_OK) {
         *n = 0;
         return NULL;
     }

@@ -113,7 +113,7 @@ int cli_stage_source_keys(cli *c, const char *ref, vs_stage_opts *so,
         return rc;
     unsigned require = 0, age = 0;
     size_t n = 0;
-    if (vs_source_policy(cfg, name, &require, &age, keys, &n) && n > 0) {
+    if (vs_source_policy(&require, &age, keys, &n, cfg, name) && n > 0) {
         so->keys = keys;
         so->nkeys = n;
     }

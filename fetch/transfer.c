@@ -825,8 +825,8 @@ static void xfer_init(xfer *x, vs_ctx *ctx, const char *url, const char *name, u
     x->max = max;
 }
 
-vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *name,
-                           const vs_fetch_opts *opts, vs_fetch_result *res, vs_error *err)
+vs_status vs_fetch_to_file(vs_fetch_result *res, vs_ctx *ctx, const char *url, int dirfd,
+                           const char *name, const vs_fetch_opts *opts, vs_error *err)
 {
     return vs_fetch_to_file_tee(ctx, url, dirfd, name, opts, NULL, res, err);
 }
@@ -897,8 +897,8 @@ vs_status vs_fetch_to_file_tee(vs_ctx *ctx, const char *url, int dirfd, const ch
     return st;
 }
 
-vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max, const vs_fetch_opts *opts,
-                             uint8_t **out, size_t *len, vs_error *err)
+vs_status vs_fetch_to_memory(uint8_t **out, size_t *len, vs_ctx *ctx, const char *url, size_t max,
+                             const vs_fetch_opts *opts, vs_error *err)
 {
     vs_fetch_opts defaults = VS_FETCH_OPTS_INIT;
     const vs_fetch_opts *o = opts ? opts : &defaults;

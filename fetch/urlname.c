@@ -372,9 +372,8 @@ static size_t stem_len(const char *file, size_t flen)
     return 0;
 }
 
-vs_status vs_fetch_name_version_for(const char *url, const char *given_name,
-                                    char name[VS_MAX_NAME + 1], char version[VS_MAX_VERSION + 1],
-                                    vs_error *err)
+vs_status vs_fetch_name_version_for(char name[VS_MAX_NAME + 1], char version[VS_MAX_VERSION + 1],
+                                    const char *url, const char *given_name, vs_error *err)
 {
     name[0] = version[0] = '\0';
     size_t flen = 0, dlen = 0;
@@ -436,13 +435,13 @@ vs_status vs_fetch_name_version_for(const char *url, const char *given_name,
     return VS_OK;
 }
 
-vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
-                                char version[VS_MAX_VERSION + 1], vs_error *err)
+vs_status vs_fetch_name_version(char name[VS_MAX_NAME + 1], char version[VS_MAX_VERSION + 1],
+                                const char *url, vs_error *err)
 {
-    return vs_fetch_name_version_for(url, NULL, name, version, err);
+    return vs_fetch_name_version_for(name, version, url, NULL, err);
 }
 
-vs_status vs_fetch_file_name(const char *url, char *out, size_t cap, vs_error *err)
+vs_status vs_fetch_file_name(char *out, size_t cap, const char *url, vs_error *err)
 {
     if (cap > 0)
         out[0] = '\0';

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char path[64];
             snprintf(path, sizeof path, "%s/out", dir);
             size_t n = 0;
-            if (vs_layout_check(path, NULL, NULL, &n, &err) != VS_OK) {
+            if (vs_layout_check(&n, path, NULL, NULL, &err) != VS_OK) {
                 fprintf(stderr, "accepted archive fails the layout check: %s\n", err.message);
                 abort();
             }

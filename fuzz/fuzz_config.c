@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             snprintf(ref, sizeof ref, "%s@%s", name, versions[v]);
             vs_source_release *r = NULL;
             vs_error e2 = VS_ERROR_INIT;
-            if (vs_source_resolve(cfg, ref, &r, &e2) != VS_OK) {
+            if (vs_source_resolve(&r, cfg, ref, &e2) != VS_OK) {
                 if (r)
                     abort();
                 continue;

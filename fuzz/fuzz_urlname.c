@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
     vs_error err = VS_ERROR_INIT;
-    vs_status st = vs_fetch_name_version(url, name, version, &err);
+    vs_status st = vs_fetch_name_version(name, version, url, &err);
     if (st == VS_OK && (!vs_valid_name(name) || !vs_valid_version(version)))
         abort();
     if (st != VS_OK && (st != VS_E_USAGE || name[0] || version[0]))
@@ -48,19 +48,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* with a given name: kept as given, the version valid */
     char gname[VS_MAX_NAME + 1], gversion[VS_MAX_VERSION + 1];
-    st = vs_fetch_name_version_for(url, "lacework", gname, gversion, &err);
+    st = vs_fetch_name_version_for(gname, gversion, url, "lacework", &err);
     if (st == VS_OK && (strcmp(gname, "lacework") != 0 || !vs_valid_version(gversion)))
         abort();
     if (st != VS_OK && (st != VS_E_USAGE || gname[0] || gversion[0]))
         abort();
     /* with no name to infer from the URL, a given name still decides it */
-    if (vs_fetch_name_version(url, name, version, NULL) == VS_OK &&
-        vs_fetch_name_version_for(url, name, gname, gversion, NULL) != VS_OK)
+    if (vs_fetch_name_version(name, version, url, NULL) == VS_OK &&
+        vs_fetch_name_version_for(gname, gversion, url, name, NULL) != VS_OK)
         abort();
 
     /* the one file-name rule */
     char fname[256];
-    st = vs_fetch_file_name(url, fname, sizeof fname, &err);
+    st = vs_fetch_file_name(fname, sizeof fname, url, &err);
     if (st == VS_OK && (flen == 0 || strlen(fname) != flen || memcmp(fname, file, flen) != 0))
         abort();
     if (st != VS_OK && flen > 0 && flen < sizeof fname) {

@@ -672,9 +672,8 @@ static void run_free(run *r, bool keep)
     free(r->expect);
 }
 
-vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
-                         const vs_keys_import_opts *opts, vs_key_info **out, size_t *nout,
-                         vs_error *err)
+vs_status vs_keys_import(vs_key_info **out, size_t *nout, vs_ctx *ctx, const char *const *files,
+                         size_t nfiles, const vs_keys_import_opts *opts, vs_error *err)
 {
     vs_keys_import_opts defaults = VS_KEYS_IMPORT_OPTS_INIT;
     if (out)

@@ -128,7 +128,7 @@ static int cmp_info(const void *a, const void *b)
     return strcmp(((const vs_key_info *)a)->fingerprint, ((const vs_key_info *)b)->fingerprint);
 }
 
-vs_status vs_keys_list(vs_ctx *ctx, vs_key_info **out, size_t *nout, vs_error *err)
+vs_status vs_keys_list(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err)
 {
     *out = NULL;
     *nout = 0;

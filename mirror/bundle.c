@@ -580,7 +580,7 @@ static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir, con
         char url[VS_MAX_NAME + 300], dn[VS_MAX_NAME + 1], dv[VS_MAX_VERSION + 1];
         vs_error e2 = VS_ERROR_INIT;
         snprintf(url, sizeof url, "file:///%s/%s", m->name, m->file);
-        if (vs_fetch_name_version(url, dn, dv, &e2) != VS_OK)
+        if (vs_fetch_name_version(dn, dv, url, &e2) != VS_OK)
             st = vs_error_subj(err, VS_E_POLICY, subj, "the file name does not tell the package's "
                                "name and version, and a bundle cannot set them");
         else if (strcmp(dn, m->name) != 0 || strcmp(dv, m->version) != 0)
@@ -591,7 +591,7 @@ static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir, con
     unsigned require = 0, age = 0;
     const char *keys[VS_MAX_SOURCE_KEYS];
     size_t nkeys = 0;
-    vs_source_policy(cfg, m->name, &require, &age, keys, &nkeys);
+    vs_source_policy(&require, &age, keys, &nkeys, cfg, m->name);
     if (o->require)
         require = o->require;
     if (o->max_sig_age_days)
@@ -756,8 +756,8 @@ static void import_cleanup(vs_ctx *ctx, int rootfd, const char *dir)
     }
 }
 
-vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_import_opts *opts,
-                           size_t *nok, size_t *nfailed, vs_error *err)
+vs_status vs_mirror_import(size_t *nok, size_t *nfailed, vs_ctx *ctx, const char *bundle,
+                           const vs_mirror_import_opts *opts, vs_error *err)
 {
     vs_mirror_import_opts defaults = VS_MIRROR_IMPORT_OPTS_INIT;
     const vs_mirror_import_opts *o = opts ? opts : &defaults;
@@ -786,7 +786,7 @@ vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle, const vs_mirror_impo
     r.buf = malloc(VS_IO_BUFSIZE);
     st = r.buf ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
     /* the sources' key bindings apply here as at fetch */
-    if (!st && !cfg && !(st = vs_config_load(ctx, NULL, &owned, err)))
+    if (!st && !cfg && !(st = vs_config_load(&owned, ctx, NULL, err)))
         cfg = owned;
     if (!st)
         st = import_read(ctx, &r, bfd, &rootfd, &dir, &pk, &npk, err);

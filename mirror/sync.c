@@ -304,26 +304,26 @@ static vs_status prepare(vs_ctx *ctx, const vs_mirror_sync_opts *opts, const vs_
     vs_status st;
     if (vs_source_is_ref(it->line)) {
         if (!*cfg) {
-            if ((st = vs_config_load(ctx, NULL, owned, err)))
+            if ((st = vs_config_load(owned, ctx, NULL, err)))
                 return st;
             *cfg = *owned;
         }
-        if ((st = vs_source_resolve(*cfg, it->line, &it->rel, err)))
+        if ((st = vs_source_resolve(&it->rel, *cfg, it->line, err)))
             return st;
-        vs_source_apply(it->rel, &it->fo);
+        vs_source_apply(&it->fo, it->rel);
         name = it->rel->fetch.name;
         version = it->rel->fetch.version;
     } else {
         it->fo.url = it->line;
         vs_error e2 = VS_ERROR_INIT;
-        if (vs_fetch_name_version(it->line, n, v, &e2) == VS_OK) {
+        if (vs_fetch_name_version(n, v, it->line, &e2) == VS_OK) {
             name = n;
             version = v;
         }
     }
     if (opts->fetch.nmirrors && name) {
-        if ((st = vs_source_mirror_bases(opts->fetch.mirrors, opts->fetch.nmirrors, name, version,
-                                         &it->bases, &it->nbases, err)))
+        if ((st = vs_source_mirror_bases(&it->bases, &it->nbases, opts->fetch.mirrors,
+                                         opts->fetch.nmirrors, name, version, err)))
             return st;
         it->fo.mirrors = (const char *const *)it->bases;
         it->fo.nmirrors = it->nbases;
@@ -462,8 +462,8 @@ static vs_status sync_report(const vs_mirror_sync_opts *opts, const pool *p, vs_
     return worst;
 }
 
-vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *nok,
-                         size_t *nfailed, vs_error *err)
+vs_status vs_mirror_sync(size_t *nok, size_t *nfailed, vs_ctx *ctx, const vs_mirror_sync_opts *opts,
+                         vs_error *err)
 {
     if (nok)
         *nok = 0;

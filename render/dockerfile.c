@@ -372,7 +372,7 @@ vs_status vs_render_context(const char *ctx, const vs_render_opts *o, vs_error *
                   : vs_error_subj(err, VS_E_INTERNAL, ctx, "out of memory");
         char d[VS_LAYOUT_DIGEST_HEX];
         if (st == VS_OK)
-            st = vs_layout_digest(copy, d, err);
+            st = vs_layout_digest(d, copy, err);
         if (st == VS_OK && strcmp(d, l.digest) != 0)
             st = vs_error_subj(err, VS_E_INTEGRITY, l.tree,
                                "layout digest changed while it was copied (%s, then %s)",

@@ -154,7 +154,7 @@ vs_status render_layout_check(const char *tree, vs_error *err)
     first_problem f = { { 0 }, { 0 }, false };
     size_t n = 0;
     vs_error e2 = VS_ERROR_INIT;
-    vs_status st = vs_layout_check(tree, keep_first, &f, &n, &e2);
+    vs_status st = vs_layout_check(&n, tree, keep_first, &f, &e2);
     if (st == VS_OK)
         return VS_OK;
     if (f.set && st != VS_E_INTERNAL) {
@@ -351,7 +351,7 @@ static vs_status check_script_version(const render_layout *l, int tfd, const cha
 /* The layout digest, compared with the one expected. */
 static vs_status check_digest(render_layout *l, const char *expect, vs_error *err)
 {
-    vs_status st = vs_layout_digest(l->tree, l->digest, err);
+    vs_status st = vs_layout_digest(l->digest, l->tree, err);
     if (st)
         return st;
     if (expect && strcasecmp(l->digest, expect) != 0) {

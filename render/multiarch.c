@@ -131,8 +131,8 @@ static vs_status scan_dir(scan *s, int dfd, const char *rel, unsigned depth, con
     return st;
 }
 
-vs_status vs_render_layout_arch(const char *layout, const char *start_script,
-                                const char *expect_digest, vs_render_arch *arch, vs_error *err)
+vs_status vs_render_layout_arch(vs_render_arch *arch, const char *layout, const char *start_script,
+                                const char *expect_digest, vs_error *err)
 {
     render_layout l;
     vs_status st = render_layout_open(&l, layout,
@@ -264,8 +264,8 @@ vs_status vs_render_multiarch_context(const char *ctx, const vs_render_opts *per
     for (size_t i = 0; i < nlayouts; i++) {
         const vs_render_opts *o = &per_layout[i];
         vs_render_arch a;
-        vs_status st = vs_render_layout_arch(o->layout, o->start_script, o->manifest_sha256, &a,
-                                             err);
+        vs_status st =
+            vs_render_layout_arch(&a, o->layout, o->start_script, o->manifest_sha256, err);
         if (st)
             return st;
         if (by_arch[a]) {

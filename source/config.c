@@ -547,7 +547,7 @@ static vs_status open_in_home(vs_ctx *ctx, const char *what, int *fd, vs_error *
     return vs_error_subj_errno(err, VS_E_USAGE, errno, what, "cannot open");
 }
 
-vs_status vs_config_load(vs_ctx *ctx, const char *path, vs_config **out, vs_error *err)
+vs_status vs_config_load(vs_config **out, vs_ctx *ctx, const char *path, vs_error *err)
 {
     *out = NULL;
     if (!ctx)

@@ -138,8 +138,8 @@ static vs_status expand_all(release_full *r, const vs_src *s, const char *file, 
         st = vs_src_expand(s->mirror[i], r->name, r->version, where, &mx[i], err);
     }
     if (!st && s->nmirrors)
-        st = vs_source_mirror_bases((const char *const *)mx, s->nmirrors, r->name, r->version,
-                                    &r->mirrors, &r->nmirrors, err);
+        st = vs_source_mirror_bases(&r->mirrors, &r->nmirrors, (const char *const *)mx, s->nmirrors,
+                                    r->name, r->version, err);
     for (size_t i = 0; i < s->nmirrors; i++)
         free(mx[i]);
     static const vs_src_key plain[] = { VS_K_CACERT, VS_K_PINNED_PUBKEY, VS_K_START_SCRIPT };
@@ -180,7 +180,7 @@ static void fill_options(release_full *r, const vs_src *s)
     p->start_script = r->owned[VS_K_START_SCRIPT];
 }
 
-vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_release **out,
+vs_status vs_source_resolve(vs_source_release **out, const vs_config *cfg, const char *ref,
                             vs_error *err)
 {
     *out = NULL;
@@ -215,9 +215,9 @@ vs_status vs_source_resolve(const vs_config *cfg, const char *ref, vs_source_rel
     return VS_OK;
 }
 
-bool vs_source_policy(const vs_config *cfg, const char *name, unsigned *require,
-                      unsigned *max_sig_age_days, const char *keys[VS_MAX_SOURCE_KEYS],
-                      size_t *nkeys)
+bool vs_source_policy(unsigned *require, unsigned *max_sig_age_days,
+                      const char *keys[VS_MAX_SOURCE_KEYS], size_t *nkeys, const vs_config *cfg,
+                      const char *name)
 {
     *require = 0;
     *max_sig_age_days = 0;
@@ -233,7 +233,7 @@ bool vs_source_policy(const vs_config *cfg, const char *name, unsigned *require,
     return true;
 }
 
-void vs_source_apply(const vs_source_release *rel, vs_cache_fetch_opts *fo)
+void vs_source_apply(vs_cache_fetch_opts *fo, const vs_source_release *rel)
 {
     const vs_cache_fetch_opts *s = &rel->fetch;
     fo->url = s->url;
@@ -276,8 +276,8 @@ void vs_source_mirror_bases_free(char **bases, size_t n)
     free(bases);
 }
 
-vs_status vs_source_mirror_bases(const char *const *bases, size_t n, const char *name,
-                                 const char *version, char ***out, size_t *nout, vs_error *err)
+vs_status vs_source_mirror_bases(char ***out, size_t *nout, const char *const *bases, size_t n,
+                                 const char *name, const char *version, vs_error *err)
 {
     *out = NULL;
     *nout = 0;

@@ -330,8 +330,8 @@ static vs_status load_meta(checker *k, int rootfd, const char *dir)
     return st;
 }
 
-VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, void *payload,
-                                    size_t *nproblems, vs_error *err)
+VS_EXTERN vs_status vs_layout_check(size_t *nproblems, const char *dir, vs_layout_problem_cb cb,
+                                    void *payload, vs_error *err)
 {
     if (nproblems)
         *nproblems = 0;

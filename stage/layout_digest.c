@@ -93,8 +93,7 @@ static vs_status hash_meta(int mfd, const char *dir, const char *name, uint64_t 
     return st;
 }
 
-VS_EXTERN vs_status vs_layout_digest(const char *dir, char hex[VS_LAYOUT_DIGEST_HEX],
-                                     vs_error *err)
+VS_EXTERN vs_status vs_layout_digest(char hex[VS_LAYOUT_DIGEST_HEX], const char *dir, vs_error *err)
 {
     if (hex)
         hex[0] = '\0';

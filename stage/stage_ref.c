@@ -69,7 +69,7 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
         return vs_error_subj(err, VS_E_VERIFY, ref, "the cache records no signer for it");
     vs_key_info *keys = NULL;
     size_t nkeys = 0;
-    vs_status st = vs_keys_list(ctx, &keys, &nkeys, err);
+    vs_status st = vs_keys_list(&keys, &nkeys, ctx, err);
     if (st)
         return st;
     for (size_t i = 0; i < vs_cache_entry_nsigners(e) && st == VS_OK; i++) {
@@ -137,8 +137,8 @@ static vs_status open_object(vs_ctx *ctx, const vs_cache_entry *e, const char *r
     return VS_OK;
 }
 
-VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
-                                 const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
+VS_EXTERN vs_status vs_stage_ref(vs_stage_result *res, vs_ctx *ctx, const char *ref,
+                                 const char *dest, const vs_stage_opts *opts, vs_error *err)
 {
     vs_stage_result dummy;
     if (!res)

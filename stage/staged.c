@@ -106,7 +106,7 @@ vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_er
     char abs[PATH_MAX], name[80], hex[VS_LAYOUT_DIGEST_HEX], when[32];
     if (!realpath(dest, abs))
         return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dest, "resolve");
-    vs_status st = vs_layout_digest(dest, hex, err);
+    vs_status st = vs_layout_digest(hex, dest, err);
     if (!st)
         st = record_name(abs, name, err);
     int fd = -1;
@@ -131,8 +131,8 @@ vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_er
     return st;
 }
 
-VS_EXTERN vs_status vs_layout_recorded_digest(vs_ctx *ctx, const char *dir,
-                                              char hex[VS_LAYOUT_DIGEST_HEX], vs_error *err)
+VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs_ctx *ctx,
+                                              const char *dir, vs_error *err)
 {
     hex[0] = '\0';
     char abs[PATH_MAX], name[80];
@@ -188,7 +188,7 @@ static vs_status expected_digest(vs_ctx *ctx, const char *dir, const char *given
     if (!ctx)
         return VS_OK;
     vs_error e2 = VS_ERROR_INIT;
-    vs_status st = vs_layout_recorded_digest(ctx, dir, expect, &e2);
+    vs_status st = vs_layout_recorded_digest(expect, ctx, dir, &e2);
     if (st && e2.detail == VS_DETAIL_NOT_FOUND)
         return VS_OK;
     if (st && err)
@@ -197,9 +197,9 @@ static vs_status expected_digest(vs_ctx *ctx, const char *dir, const char *given
     return st;
 }
 
-VS_EXTERN vs_status vs_layout_verify(vs_ctx *ctx, const char *dir, const char *expect_hex,
-                                     vs_layout_problem_cb cb, void *payload, size_t *nproblems,
-                                     char digest[VS_LAYOUT_DIGEST_HEX], vs_error *err)
+VS_EXTERN vs_status vs_layout_verify(size_t *nproblems, char digest[VS_LAYOUT_DIGEST_HEX],
+                                     vs_ctx *ctx, const char *dir, const char *expect_hex,
+                                     vs_layout_problem_cb cb, void *payload, vs_error *err)
 {
     char expect[VS_LAYOUT_DIGEST_HEX], got[VS_LAYOUT_DIGEST_HEX];
     const char *whence = "";
@@ -207,9 +207,9 @@ VS_EXTERN vs_status vs_layout_verify(vs_ctx *ctx, const char *dir, const char *e
         digest[0] = '\0';
     vs_status st = expected_digest(ctx, dir, expect_hex, expect, &whence, err);
     if (!st)
-        st = vs_layout_check(dir, cb, payload, nproblems, err);
+        st = vs_layout_check(nproblems, dir, cb, payload, err);
     if (!st)
-        st = vs_layout_digest(dir, got, err);
+        st = vs_layout_digest(got, dir, err);
     if (st)
         return st;
     if (digest)

@@ -150,7 +150,7 @@ VS_EXTERN vs_status vs_verify_policy_check(vs_ctx *ctx, unsigned require, const 
                                  "not a fingerprint (40 hex, or sha256: and 64 hex)");
     vs_key_info *ki = NULL;
     size_t n = 0;
-    vs_status st = vs_keys_list(ctx, &ki, &n, err);
+    vs_status st = vs_keys_list(&ki, &n, ctx, err);
     if (st)
         return st;
     kind_state ks[2];

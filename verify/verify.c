@@ -1090,8 +1090,8 @@ static vs_status phase_policy(run *r, vs_error *err)
     return VS_OK;
 }
 
-VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
-                                      vs_verdict **out, vs_error *err)
+VS_EXTERN vs_status vs_verify_package(vs_verdict **out, vs_ctx *ctx, const char *package,
+                                      const vs_verify_opts *opts, vs_error *err)
 {
     return vs_verify_package_streamed(ctx, package, opts, NULL, out, err);
 }

@@ -95,9 +95,8 @@ typedef struct vs_fetch_result {
  * size limit, timeout; err->backend "curl" with the CURLcode when libcurl
  * produced it), VS_E_INTERNAL (out of memory, local I/O error).
  */
-VS_EXTERN vs_status vs_fetch_to_file(vs_ctx *ctx, const char *url, int dirfd, const char *name,
-                                     const vs_fetch_opts *opts, vs_fetch_result *res,
-                                     vs_error *err);
+VS_EXTERN vs_status vs_fetch_to_file(vs_fetch_result *res, vs_ctx *ctx, const char *url, int dirfd,
+                                     const char *name, const vs_fetch_opts *opts, vs_error *err);
 
 /*
  * Check that `url` may be fetched at all, before any byte moves: non-empty,
@@ -112,9 +111,8 @@ VS_EXTERN vs_status vs_fetch_url_check(const char *url, vs_error *err);
  * over `max` bytes is VS_E_FETCH (max 0: VS_MAX_CHECKSUM_FILE; opts->max_size
  * is ignored here, opts->resume too). *out NUL-terminated (not counted in
  * *len), caller frees with free(); *out is NULL on failure. */
-VS_EXTERN vs_status vs_fetch_to_memory(vs_ctx *ctx, const char *url, size_t max,
-                                       const vs_fetch_opts *opts, uint8_t **out, size_t *len,
-                                       vs_error *err);
+VS_EXTERN vs_status vs_fetch_to_memory(uint8_t **out, size_t *len, vs_ctx *ctx, const char *url,
+                                       size_t max, const vs_fetch_opts *opts, vs_error *err);
 
 /*
  * `url` as it may be stored (cache refs, provenance) or shown (messages,
@@ -158,8 +156,9 @@ VS_EXTERN char *vs_fetch_mirror_url(const char *base, const char *url);
  * reason ("cannot tell name and version from the file name; give --name
  * and --version", or why the folder is not a name).
  */
-VS_EXTERN vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME + 1],
-                                          char version[VS_MAX_VERSION + 1], vs_error *err);
+VS_EXTERN vs_status vs_fetch_name_version(char name[VS_MAX_NAME + 1],
+                                          char version[VS_MAX_VERSION + 1], const char *url,
+                                          vs_error *err);
 
 /*
  * Same, when the caller already knows the name (`--name`, a source):
@@ -170,9 +169,9 @@ VS_EXTERN vs_status vs_fetch_name_version(const char *url, char name[VS_MAX_NAME
  * above. VS_E_USAGE when given_name is not a valid name or no version can
  * be told ("...; give --version").
  */
-VS_EXTERN vs_status vs_fetch_name_version_for(const char *url, const char *given_name,
-                                              char name[VS_MAX_NAME + 1],
-                                              char version[VS_MAX_VERSION + 1], vs_error *err);
+VS_EXTERN vs_status vs_fetch_name_version_for(char name[VS_MAX_NAME + 1],
+                                              char version[VS_MAX_VERSION + 1], const char *url,
+                                              const char *given_name, vs_error *err);
 
 /*
  * The file name of `url`: the last segment of its path, query and fragment
@@ -183,7 +182,7 @@ VS_EXTERN vs_status vs_fetch_name_version_for(const char *url, const char *given
  * names no file", "the file name is too long" for cap, "control character
  * in the file name").
  */
-VS_EXTERN vs_status vs_fetch_file_name(const char *url, char *out, size_t cap, vs_error *err);
+VS_EXTERN vs_status vs_fetch_file_name(char *out, size_t cap, const char *url, vs_error *err);
 
 #ifdef __cplusplus
 }

@@ -132,15 +132,15 @@ typedef struct vs_keys_import_opts {
  * certificates give the revoked key with VS_KEY_REVOKED_NOW); caller frees
  * with vs_key_info_free(). out and nout may be NULL.
  */
-VS_EXTERN vs_status vs_keys_import(vs_ctx *ctx, const char *const *files, size_t nfiles,
-                                   const vs_keys_import_opts *opts, vs_key_info **out,
-                                   size_t *nout, vs_error *err);
+VS_EXTERN vs_status vs_keys_import(vs_key_info **out, size_t *nout, vs_ctx *ctx,
+                                   const char *const *files, size_t nfiles,
+                                   const vs_keys_import_opts *opts, vs_error *err);
 
 /* All keys in the store, OpenPGP first then RSA, each sorted by fingerprint.
  * Creates an empty store if there is none. Returns VS_OK, VS_E_INTEGRITY
  * when a stored RSA key file is damaged (the message names it), or
  * VS_E_INTERNAL. Caller frees *out with vs_key_info_free(). */
-VS_EXTERN vs_status vs_keys_list(vs_ctx *ctx, vs_key_info **out, size_t *nout, vs_error *err);
+VS_EXTERN vs_status vs_keys_list(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err);
 
 /* Remove the key with this fingerprint (case-insensitive, spaces and "0x"
  * as for import; RSA with its "sha256:" prefix; OpenPGP by its primary key's

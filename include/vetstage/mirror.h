@@ -109,8 +109,8 @@ typedef struct vs_mirror_sync_opts {
  * VS_E_USAGE for a bad list, options, source or dest (nothing fetched,
  * *nok and *nfailed 0).
  */
-VS_EXTERN vs_status vs_mirror_sync(vs_ctx *ctx, const vs_mirror_sync_opts *opts, size_t *nok,
-                                   size_t *nfailed, vs_error *err);
+VS_EXTERN vs_status vs_mirror_sync(size_t *nok, size_t *nfailed, vs_ctx *ctx,
+                                   const vs_mirror_sync_opts *opts, vs_error *err);
 
 /*
  * Export: write `out` (a gzip-compressed tar, written beside it under a
@@ -167,9 +167,8 @@ typedef struct vs_mirror_import_opts {
  * the worst item status as for sync (err: the first failure of it); each
  * package reported through opts->cb; VS_E_USAGE when bundle is unreadable.
  */
-VS_EXTERN vs_status vs_mirror_import(vs_ctx *ctx, const char *bundle,
-                                     const vs_mirror_import_opts *opts, size_t *nok,
-                                     size_t *nfailed, vs_error *err);
+VS_EXTERN vs_status vs_mirror_import(size_t *nok, size_t *nfailed, vs_ctx *ctx, const char *bundle,
+                                     const vs_mirror_import_opts *opts, vs_error *err);
 
 #ifdef __cplusplus
 }

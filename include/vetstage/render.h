@@ -183,8 +183,8 @@ VS_EXTERN const char *vs_render_arch_name(vs_render_arch a);
  * which must all agree. VS_E_USAGE when it cannot be told (no ELF file,
  * both kinds, another machine), plus the statuses of vs_render_dockerfile.
  */
-VS_EXTERN vs_status vs_render_layout_arch(const char *layout, const char *start_script,
-                                          const char *expect_digest, vs_render_arch *arch,
+VS_EXTERN vs_status vs_render_layout_arch(vs_render_arch *arch, const char *layout,
+                                          const char *start_script, const char *expect_digest,
                                           vs_error *err);
 
 /*

@@ -68,8 +68,7 @@ VS_EXTERN vs_status vs_config_parse(vs_config **out, const uint8_t *p, size_t le
  *    VS_E_USAGE naming it.
  * Returns as vs_config_parse; *out freed with vs_config_free.
  */
-VS_EXTERN vs_status vs_config_load(vs_ctx *ctx, const char *path, vs_config **out,
-                                   vs_error *err);
+VS_EXTERN vs_status vs_config_load(vs_config **out, vs_ctx *ctx, const char *path, vs_error *err);
 
 /* Free a configuration; NULL is accepted. */
 VS_EXTERN void vs_config_free(vs_config *cfg);
@@ -109,8 +108,8 @@ typedef struct vs_source_release {
  * hint naming the file), or the version lacks a part a template uses
  * ({patch} of "1.2"; subject the template's "FILE:LINE"); VS_E_INTERNAL.
  */
-VS_EXTERN vs_status vs_source_resolve(const vs_config *cfg, const char *ref,
-                                      vs_source_release **out, vs_error *err);
+VS_EXTERN vs_status vs_source_resolve(vs_source_release **out, const vs_config *cfg,
+                                      const char *ref, vs_error *err);
 
 VS_EXTERN void vs_source_release_free(vs_source_release *rel);
 
@@ -120,9 +119,9 @@ VS_EXTERN void vs_source_release_free(vs_source_release *rel);
  * (0 when unset) and key binding: keys[0..*nkeys) point into cfg (borrowed
  * until vs_config_free). Returns true when cfg has a [source NAME].
  */
-VS_EXTERN bool vs_source_policy(const vs_config *cfg, const char *name, unsigned *require,
-                                unsigned *max_sig_age_days,
-                                const char *keys[VS_MAX_SOURCE_KEYS], size_t *nkeys);
+VS_EXTERN bool vs_source_policy(unsigned *require, unsigned *max_sig_age_days,
+                                const char *keys[VS_MAX_SOURCE_KEYS], size_t *nkeys,
+                                const vs_config *cfg, const char *name);
 
 /*
  * Command-line options win over the file: fill every field of `fo` that
@@ -132,7 +131,7 @@ VS_EXTERN bool vs_source_policy(const vs_config *cfg, const char *name, unsigned
  * always come from rel. Pointers borrowed from rel (keep it alive while fo
  * is used); `mirrors` must be rel's or a caller's array.
  */
-VS_EXTERN void vs_source_apply(const vs_source_release *rel, vs_cache_fetch_opts *fo);
+VS_EXTERN void vs_source_apply(vs_cache_fetch_opts *fo, const vs_source_release *rel);
 
 /*
  * Mirror bases for one package: for every base b of bases[0..n), first
@@ -143,8 +142,8 @@ VS_EXTERN void vs_source_apply(const vs_source_release *rel, vs_cache_fetch_opts
  * Returns VS_OK, VS_E_USAGE (invalid name or version, an empty base, more
  * than VS_CACHE_MAX_MIRRORS results), VS_E_INTERNAL (out of memory).
  */
-VS_EXTERN vs_status vs_source_mirror_bases(const char *const *bases, size_t n, const char *name,
-                                           const char *version, char ***out, size_t *nout,
+VS_EXTERN vs_status vs_source_mirror_bases(char ***out, size_t *nout, const char *const *bases,
+                                           size_t n, const char *name, const char *version,
                                            vs_error *err);
 VS_EXTERN void vs_source_mirror_bases_free(char **bases, size_t n);
 

@@ -84,8 +84,8 @@ typedef struct vs_stage_result {
  * VS_E_INTERNAL (I/O). `res` (may be NULL) receives the staged path and
  * counts.
  */
-VS_EXTERN vs_status vs_stage_ref(vs_ctx *ctx, const char *ref, const char *dest,
-                                 const vs_stage_opts *opts, vs_stage_result *res, vs_error *err);
+VS_EXTERN vs_status vs_stage_ref(vs_stage_result *res, vs_ctx *ctx, const char *ref,
+                                 const char *dest, const vs_stage_opts *opts, vs_error *err);
 
 /* Called by the layout check for each problem found. */
 typedef void (*vs_layout_problem_cb)(const char *path, const char *reason, void *payload);
@@ -105,9 +105,8 @@ typedef void (*vs_layout_problem_cb)(const char *path, const char *reason, void 
  * Needs no context and depends only on libc + libgcrypt: the static
  * `vetstage-check` runs it too.
  */
-VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, void *payload,
-                                    size_t *nproblems, vs_error *err);
-
+VS_EXTERN vs_status vs_layout_check(size_t *nproblems, const char *dir, vs_layout_problem_cb cb,
+                                    void *payload, vs_error *err);
 
 /* ---- the layout digest (stage/layout_digest.c) ---------------------------- */
 
@@ -137,7 +136,7 @@ VS_EXTERN vs_status vs_layout_check(const char *dir, vs_layout_problem_cb cb, vo
  * pointing at versions/VERSION); VS_E_INTERNAL (I/O).
  * Needs no context and depends only on libc + libgcrypt (vetstage-check).
  */
-VS_EXTERN vs_status vs_layout_digest(const char *dir, char hex[VS_LAYOUT_DIGEST_HEX],
+VS_EXTERN vs_status vs_layout_digest(char hex[VS_LAYOUT_DIGEST_HEX], const char *dir,
                                      vs_error *err);
 
 /* True when `hex` is 64 hex digits (either case; compare digests with
@@ -152,8 +151,8 @@ VS_EXTERN bool vs_layout_digest_valid(const char *hex);
  * never staged there; VS_E_INTEGRITY when the record is damaged or a
  * symbolic link inside the home; VS_E_INTERNAL.
  */
-VS_EXTERN vs_status vs_layout_recorded_digest(vs_ctx *ctx, const char *dir,
-                                              char hex[VS_LAYOUT_DIGEST_HEX], vs_error *err);
+VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs_ctx *ctx,
+                                              const char *dir, vs_error *err);
 
 /*
  * `layout check` with the digest: vs_layout_check, then the layout digest of
@@ -163,9 +162,9 @@ VS_EXTERN vs_status vs_layout_recorded_digest(vs_ctx *ctx, const char *dir,
  * Returns what vs_layout_check returns; VS_E_INTEGRITY naming both digests
  * when they differ; VS_E_USAGE for a malformed expect_hex.
  */
-VS_EXTERN vs_status vs_layout_verify(vs_ctx *ctx, const char *dir, const char *expect_hex,
-                                     vs_layout_problem_cb cb, void *payload, size_t *nproblems,
-                                     char digest[VS_LAYOUT_DIGEST_HEX], vs_error *err);
+VS_EXTERN vs_status vs_layout_verify(size_t *nproblems, char digest[VS_LAYOUT_DIGEST_HEX],
+                                     vs_ctx *ctx, const char *dir, const char *expect_hex,
+                                     vs_layout_problem_cb cb, void *payload, vs_error *err);
 
 #ifdef __cplusplus
 }

@@ -119,8 +119,8 @@ typedef struct vs_verdict {
  * *out (may be NULL) receives the verdict whenever the package could be read,
  * trusted or not; caller frees with vs_verdict_free().
  */
-VS_EXTERN vs_status vs_verify_package(vs_ctx *ctx, const char *package, const vs_verify_opts *opts,
-                                      vs_verdict **out, vs_error *err);
+VS_EXTERN vs_status vs_verify_package(vs_verdict **out, vs_ctx *ctx, const char *package,
+                                      const vs_verify_opts *opts, vs_error *err);
 
 VS_EXTERN void vs_verdict_free(vs_verdict *v);
 

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
     vs_error err = VS_ERROR_INIT;
     if (expect) {
         char have[VS_LAYOUT_DIGEST_HEX];
-        vs_status st = vs_layout_digest(dir, have, &err);
+        vs_status st = vs_layout_digest(have, dir, &err);
         if (st != VS_OK) {
             fprintf(stderr, "vetstage-check: %s\n", err.message);
             return st == VS_E_INTEGRITY ? 6 : st == VS_E_USAGE ? 2 : 1;
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
         }
     }
     size_t problems = 0;
-    vs_status st = vs_layout_check(dir, on_problem, (void *)dir, &problems, &err);
+    vs_status st = vs_layout_check(&problems, dir, on_problem, (void *)dir, &err);
     if (st != VS_OK) {
         fprintf(stderr, "vetstage-check: %s\n", err.message);
         return st == VS_E_INTEGRITY ? 6 : st == VS_E_USAGE ? 2 : 1;
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
     if (expect) {
         /* the records the tree was checked against are still the pinned ones */
         char again[VS_LAYOUT_DIGEST_HEX];
-        st = vs_layout_digest(dir, again, &err);
+        st = vs_layout_digest(again, dir, &err);
         if (st != VS_OK || strcasecmp(again, expect) != 0) {
             fprintf(stderr, "vetstage-check: %s: layout changed while it was checked\n", dir);
             return 6;

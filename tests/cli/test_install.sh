@@ -70,7 +70,7 @@ int main(int argc, char **argv)
     vs_stage_opts so = VS_STAGE_OPTS_INIT;
     so.opts_version = 0;
     vs_error e2 = VS_ERROR_INIT;
-    if (vs_stage_ref(ctx, "agent@1.0", argv[1], &so, NULL, &e2) != VS_E_USAGE ||
+    if (vs_stage_ref(NULL, ctx, "agent@1.0", argv[1], &so, &e2) != VS_E_USAGE ||
         strcmp(e2.subject, "vs_stage_opts") != 0)
         return 3;
     vs_ctx_free(ctx);
@@ -85,7 +85,7 @@ if nm "$R/opt/vs/lib/libvetstage.a" 2>/dev/null | grep -q ' U __asan_'; then
 fi
 export PKG_CONFIG_PATH="$R/opt/vs/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$R"
 expect_rc 0 "a program builds with pkg-config --cflags --libs vetstage" \
-    sh -c "cc $SAN -o '$T/prog' '$T/prog.c' \$(pkg-config --cflags --libs vetstage)"
+    sh -c "cc $SAN -Wall -Wextra -Werror -o '$T/prog' '$T/prog.c' \$(pkg-config --cflags --libs vetstage)"
 expect_rc 0 "it runs against the installed shared library" env LD_LIBRARY_PATH="$R/opt/vs/lib" "$T/prog" "$T/home"
 expect_out_has "unsafe" "the public API answers"
 check "it loaded libvetstage.so.2" sh -c "LD_LIBRARY_PATH='$R/opt/vs/lib' ldd '$T/prog' | grep -q 'libvetstage.so.2 => $R/opt/vs/lib/'"

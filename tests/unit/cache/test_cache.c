@@ -537,39 +537,39 @@ START_TEST(opts_versions)
         fe.opts_version = bad[b];
         uint8_t *mem = NULL;
         size_t len = 0;
-        assert_refused(vs_fetch_to_memory(ctx, "file:///nonexistent", 0, &fe, &mem, &len, &err),
+        assert_refused(vs_fetch_to_memory(&mem, &len, ctx, "file:///nonexistent", 0, &fe, &err),
                        &err, "vs_fetch_opts");
 
         vs_verify_opts vo = VS_VERIFY_OPTS_INIT;
         vo.opts_version = bad[b];
         vs_verdict *v = NULL;
-        assert_refused(vs_verify_package(ctx, file, &vo, &v, &err), &err, "vs_verify_opts");
+        assert_refused(vs_verify_package(&v, ctx, file, &vo, &err), &err, "vs_verify_opts");
         ck_assert_ptr_null(v);
 
         vs_stage_opts so = VS_STAGE_OPTS_INIT;
         so.opts_version = bad[b];
-        assert_refused(vs_stage_ref(ctx, "agent@1.0", "/nonexistent/dest", &so, NULL, &err), &err,
+        assert_refused(vs_stage_ref(NULL, ctx, "agent@1.0", "/nonexistent/dest", &so, &err), &err,
                        "vs_stage_opts");
 
         vs_keys_import_opts ko = VS_KEYS_IMPORT_OPTS_INIT;
         ko.opts_version = bad[b];
         vs_key_info *ki = NULL;
         size_t nki = 0;
-        assert_refused(vs_keys_import(ctx, &file, 1, &ko, &ki, &nki, &err), &err,
+        assert_refused(vs_keys_import(&ki, &nki, ctx, &file, 1, &ko, &err), &err,
                        "vs_keys_import_opts");
 
         vs_mirror_sync_opts ms = VS_MIRROR_SYNC_OPTS_INIT;
         ms.list = "/nonexistent/list";
         ms.dest = "/nonexistent/mirror";
         ms.opts_version = bad[b];
-        assert_refused(vs_mirror_sync(ctx, &ms, NULL, NULL, &err), &err, "vs_mirror_sync_opts");
+        assert_refused(vs_mirror_sync(NULL, NULL, ctx, &ms, &err), &err, "vs_mirror_sync_opts");
         ms.opts_version = VS_MIRROR_SYNC_OPTS_VERSION;
         ms.fetch.opts_version = bad[b];
-        assert_refused(vs_mirror_sync(ctx, &ms, NULL, NULL, &err), &err, "vs_cache_fetch_opts");
+        assert_refused(vs_mirror_sync(NULL, NULL, ctx, &ms, &err), &err, "vs_cache_fetch_opts");
 
         vs_mirror_import_opts mi = VS_MIRROR_IMPORT_OPTS_INIT;
         mi.opts_version = bad[b];
-        assert_refused(vs_mirror_import(ctx, "/nonexistent/b.tar", &mi, NULL, NULL, &err), &err,
+        assert_refused(vs_mirror_import(NULL, NULL, ctx, "/nonexistent/b.tar", &mi, &err), &err,
                        "vs_mirror_import_opts");
 
         vs_render_opts ro = VS_RENDER_OPTS_INIT;
@@ -628,8 +628,7 @@ START_TEST(fetch_and_reverify)
     const char *files[] = { vendor, org };
     vs_key_info *ki = NULL;
     size_t nki = 0;
-    ck_assert_msg(vs_keys_import(ctx, files, 2, NULL, &ki, &nki, &err) == VS_OK, "%s",
-                  err.message);
+    ck_assert_msg(vs_keys_import(&ki, &nki, ctx, files, 2, NULL, &err) == VS_OK, "%s", err.message);
     vs_key_info_free(ki);
 
     vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT;
@@ -716,8 +715,7 @@ START_TEST(fetch_key_binding)
     const char *files[] = { vendor, org };
     vs_key_info *ki = NULL;
     size_t nki = 0;
-    ck_assert_msg(vs_keys_import(ctx, files, 2, NULL, &ki, &nki, &err) == VS_OK, "%s",
-                  err.message);
+    ck_assert_msg(vs_keys_import(&ki, &nki, ctx, files, 2, NULL, &err) == VS_OK, "%s", err.message);
     vs_key_info_free(ki);
     char vfpr[VS_FPR_MAX], ofpr[VS_FPR_MAX], spaced[VS_FPR_MAX * 2];
     read_fpr("vendor", vfpr);

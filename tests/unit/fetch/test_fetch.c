@@ -63,7 +63,7 @@ START_TEST(name_version_table)
     for (size_t i = 0; i < sizeof name_cases / sizeof name_cases[0]; i++) {
         char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
         vs_error e = VS_ERROR_INIT;
-        vs_status st = vs_fetch_name_version(name_cases[i].url, name, version, &e);
+        vs_status st = vs_fetch_name_version(name, version, name_cases[i].url, &e);
         if (name_cases[i].name) {
             ck_assert_msg(st == VS_OK, "%s: %s", name_cases[i].url, e.message);
             ck_assert_str_eq(name, name_cases[i].name);
@@ -102,8 +102,8 @@ START_TEST(name_given_table)
     for (size_t i = 0; i < sizeof given_cases / sizeof given_cases[0]; i++) {
         char name[VS_MAX_NAME + 1], version[VS_MAX_VERSION + 1];
         vs_error e = VS_ERROR_INIT;
-        vs_status st = vs_fetch_name_version_for(given_cases[i].url, given_cases[i].given, name,
-                                                 version, &e);
+        vs_status st =
+            vs_fetch_name_version_for(name, version, given_cases[i].url, given_cases[i].given, &e);
         if (given_cases[i].version) {
             ck_assert_msg(st == VS_OK, "%s: %s", given_cases[i].url, e.message);
             ck_assert_str_eq(name, given_cases[i].given);
@@ -117,7 +117,7 @@ START_TEST(name_given_table)
     }
     /* NULL given: the same as vs_fetch_name_version */
     char n1[VS_MAX_NAME + 1], v1[VS_MAX_VERSION + 1];
-    ck_assert_int_eq(vs_fetch_name_version_for("https://h/a-1.tgz", NULL, n1, v1, NULL), VS_OK);
+    ck_assert_int_eq(vs_fetch_name_version_for(n1, v1, "https://h/a-1.tgz", NULL, NULL), VS_OK);
     ck_assert_str_eq(n1, "a");
 }
 END_TEST
@@ -142,7 +142,7 @@ START_TEST(file_name_table)
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         char out[256];
         vs_error e = VS_ERROR_INIT;
-        vs_status st = vs_fetch_file_name(c[i].url, out, sizeof out, &e);
+        vs_status st = vs_fetch_file_name(out, sizeof out, c[i].url, &e);
         if (c[i].want) {
             ck_assert_msg(st == VS_OK, "%s: %s", c[i].url, e.message);
             ck_assert_str_eq(out, c[i].want);
@@ -153,7 +153,7 @@ START_TEST(file_name_table)
     }
     char small[4];
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_file_name("https://h/abcd", small, sizeof small, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_fetch_file_name(small, sizeof small, "https://h/abcd", &e), VS_E_USAGE);
 }
 END_TEST
 
@@ -165,10 +165,10 @@ START_TEST(name_version_limits)
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     snprintf(url, sizeof url, "https://h/%s-1.0.tgz", longname);
-    ck_assert_int_eq(vs_fetch_name_version(url, name, version, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_fetch_name_version(name, version, url, &e), VS_E_USAGE);
     longname[VS_MAX_NAME] = '\0'; /* exactly the maximum */
     snprintf(url, sizeof url, "https://h/%s-1.0.tgz", longname);
-    ck_assert_int_eq(vs_fetch_name_version(url, name, version, &e), VS_OK);
+    ck_assert_int_eq(vs_fetch_name_version(name, version, url, &e), VS_OK);
     ck_assert_uint_eq(strlen(name), VS_MAX_NAME);
 }
 END_TEST
@@ -528,7 +528,7 @@ START_TEST(http_ok)
     vs_fetch_opts o = quick_opts();
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/small.bin"), dfd, "out", &o, &r, &e),
+    ck_assert_int_eq(vs_fetch_to_file(&r, ctx, url_of(srv_http, "/small.bin"), dfd, "out", &o, &e),
                      VS_OK);
     ck_assert_uint_eq(r.size, SMALL_SIZE);
     ck_assert_int_eq(r.http_status, 200);
@@ -546,7 +546,7 @@ START_TEST(https_with_ca_ok)
     o.cacert = srv_ca;
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_https, "/big.bin"), dfd, "out", &o, &r, &e) ==
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_https, "/big.bin"), dfd, "out", &o, &e) ==
                       VS_OK,
                   "%s", e.message);
     ck_assert_uint_eq(r.size, BIG_SIZE);
@@ -560,7 +560,7 @@ START_TEST(https_without_ca_refused)
     o.retries = 2; /* verification errors are never retried */
     vs_error e = VS_ERROR_INIT;
     const char *u = url_of(srv_https, "/small.bin?noca");
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, u, dfd, "out", &o, &e), VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "certificate") != NULL, "%s", e.message);
     ck_assert_msg(strncmp(e.message, u, strlen(u)) == 0, "%s", e.message);
     ck_assert_str_eq(e.backend, "curl");
@@ -575,20 +575,19 @@ START_TEST(pinned_pubkey)
     vs_error e = VS_ERROR_INIT;
     o.cacert = srv_ca;
     o.pinned_pubkey = srv_other_pin;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_https, "/small.bin"), dfd, "out", &o, NULL,
-                                      &e),
-                     VS_E_FETCH);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_https, "/small.bin"), dfd, "out", &o, &e),
+        VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "pinned") != NULL, "%s", e.message);
     ck_assert(!exists("out"));
     o.pinned_pubkey = srv_pin;
     vs_fetch_result r;
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_https, "/small.bin"), dfd, "out", &o, &r, &e) ==
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_https, "/small.bin"), dfd, "out", &o, &e) ==
                       VS_OK,
                   "%s", e.message);
     assert_hash(&r, "small.bin");
     o.pinned_pubkey = "md5//nope";
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_https, "/small.bin"), dfd, "x", &o, NULL,
-                                      &e),
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, url_of(srv_https, "/small.bin"), dfd, "x", &o, &e),
                      VS_E_USAGE);
     ck_assert(!exists("x"));
 }
@@ -599,9 +598,9 @@ START_TEST(bad_cacert_is_usage)
     vs_fetch_opts o = quick_opts();
     vs_error e = VS_ERROR_INIT;
     o.cacert = "/nonexistent/ca.pem";
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_https, "/small.bin"), dfd, "out", &o, NULL,
-                                      &e),
-                     VS_E_USAGE);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_https, "/small.bin"), dfd, "out", &o, &e),
+        VS_E_USAGE);
     ck_assert_msg(strstr(e.message, "/nonexistent/ca.pem") != NULL, "%s", e.message);
     ck_assert(!exists("out"));
 }
@@ -613,7 +612,7 @@ START_TEST(http_404)
     o.retries = 2;
     vs_error e = VS_ERROR_INIT;
     const char *u = url_of(srv_http, "/missing-404.bin");
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, u, dfd, "out", &o, &e), VS_E_FETCH);
     char want[1200];
     snprintf(want, sizeof want, "%s: HTTP 404", u);
     ck_assert_str_eq(e.message, want);
@@ -623,7 +622,7 @@ START_TEST(http_404)
     char cred[512];
     snprintf(cred, sizeof cred, "http://agent:s3cret@%s/missing-404.bin",
              srv_http + strlen("http://"));
-    ck_assert_int_eq(vs_fetch_to_file(ctx, cred, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, cred, dfd, "out", &o, &e), VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "s3cret") == NULL && strcmp(e.message, want) == 0, "%s",
                   e.message); /* the userinfo is removed, not masked */
     ck_assert_str_eq(e.subject, u);
@@ -637,7 +636,7 @@ START_TEST(status500_retried)
     vs_error e = VS_ERROR_INIT;
     char path[64];
     snprintf(path, sizeof path, "/status500/r-%d", (int)getpid());
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, path), dfd, "out", &o, NULL, &e),
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, url_of(srv_http, path), dfd, "out", &o, &e),
                      VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "HTTP 500") != NULL, "%s", e.message);
     ck_assert_int_eq(log_wait(path, " 500 ", 3), 3);
@@ -655,7 +654,7 @@ START_TEST(status429_retried)
     size_t len = 1;
     char path[64];
     snprintf(path, sizeof path, "/status429/m-%d", (int)getpid());
-    ck_assert_int_eq(vs_fetch_to_memory(ctx, url_of(srv_http, path), 0, &o, &buf, &len, &e),
+    ck_assert_int_eq(vs_fetch_to_memory(&buf, &len, ctx, url_of(srv_http, path), 0, &o, &e),
                      VS_E_FETCH);
     ck_assert_ptr_null(buf);
     ck_assert_int_eq(log_wait(path, " 429 ", 2), 2);
@@ -686,7 +685,7 @@ START_TEST(flaky_then_ok)
     o.retry_base_ms = 200;
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
-    vs_status st = vs_fetch_to_file(ctx, url_of(srv_http, path), dfd, "out", &o, &r, &e);
+    vs_status st = vs_fetch_to_file(&r, ctx, url_of(srv_http, path), dfd, "out", &o, &e);
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(st == VS_OK, "%s", e.message);
@@ -705,8 +704,8 @@ START_TEST(redirect_same_scheme_ok)
     o.cacert = srv_ca;
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_https, "/redirect/small.bin"), dfd, "out", &o,
-                                   &r, &e) == VS_OK,
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_https, "/redirect/small.bin"), dfd, "out",
+                                   &o, &e) == VS_OK,
                   "%s", e.message);
     assert_hash(&r, "small.bin");
     ck_assert_str_eq(r.effective_url, url_of(srv_https, "/small.bin"));
@@ -718,9 +717,9 @@ START_TEST(redirect_to_file_refused)
     vs_fetch_opts o = quick_opts();
     o.retries = 2;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/redirect-file/x"), dfd, "out", &o,
-                                      NULL, &e),
-                     VS_E_FETCH);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/redirect-file/x"), dfd, "out", &o, &e),
+        VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "redirect to another scheme refused (to file:///etc/passwd)") !=
                       NULL,
                   "%s", e.message);
@@ -735,15 +734,15 @@ START_TEST(redirect_scheme_change_refused)
     o.cacert = srv_ca;
     vs_error e = VS_ERROR_INIT;
     /* http -> https */
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/redirect-https/target.bin"), dfd,
-                                      "out", &o, NULL, &e),
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/redirect-https/target.bin"),
+                                      dfd, "out", &o, &e),
                      VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "redirect to another scheme refused") != NULL, "%s",
                   e.message);
     ck_assert(!exists("out"));
     /* https -> http (a downgrade) */
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_https, "/redirect-http/target.bin"), dfd,
-                                      "out", &o, NULL, &e),
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, url_of(srv_https, "/redirect-http/target.bin"),
+                                      dfd, "out", &o, &e),
                      VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "redirect to another scheme refused") != NULL, "%s",
                   e.message);
@@ -759,9 +758,9 @@ START_TEST(redirect_loop_refused)
 {
     vs_fetch_opts o = quick_opts();
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/redirect-loop/x"), dfd, "out", &o,
-                                      NULL, &e),
-                     VS_E_FETCH);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/redirect-loop/x"), dfd, "out", &o, &e),
+        VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "redirects") != NULL, "%s", e.message);
     ck_assert(!exists("out"));
 }
@@ -771,17 +770,17 @@ START_TEST(scheme_refused)
 {
     vs_fetch_opts o = quick_opts();
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, "ftp://127.0.0.1/a.tgz", dfd, "out", &o, NULL, &e),
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, "ftp://127.0.0.1/a.tgz", dfd, "out", &o, &e),
                      VS_E_USAGE);
     ck_assert_str_eq(e.message, "ftp://127.0.0.1/a.tgz: scheme 'ftp' is not allowed");
     ck_assert(!exists("out"));
-    ck_assert_int_eq(vs_fetch_to_file(ctx, "GOPHER://x/y", dfd, "out", &o, NULL, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, "GOPHER://x/y", dfd, "out", &o, &e), VS_E_USAGE);
     ck_assert_str_eq(e.message, "GOPHER://x/y: scheme 'GOPHER' is not allowed");
-    ck_assert_int_eq(vs_fetch_to_file(ctx, "/etc/passwd", dfd, "out", &o, NULL, &e), VS_E_USAGE);
-    ck_assert_int_eq(vs_fetch_to_file(ctx, "http://h/a b", dfd, "out", &o, NULL, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, "/etc/passwd", dfd, "out", &o, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, "http://h/a b", dfd, "out", &o, &e), VS_E_USAGE);
     uint8_t *buf;
     size_t len;
-    ck_assert_int_eq(vs_fetch_to_memory(ctx, "scp://h/x", 10, &o, &buf, &len, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_fetch_to_memory(&buf, &len, ctx, "scp://h/x", 10, &o, &e), VS_E_USAGE);
     ck_assert(!exists("out"));
     vs_url_scheme s;
     ck_assert_int_eq(vs_fetch_check_url("HTTPS://h/x", &s, &e), VS_OK);
@@ -797,7 +796,7 @@ START_TEST(max_size_exceeded)
     o.retries = 2;
     vs_error e = VS_ERROR_INIT;
     const char *u = url_of(srv_http, "/small.bin");
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, u, dfd, "out", &o, &e), VS_E_FETCH);
     char want[1200];
     snprintf(want, sizeof want, "%s: larger than --max-size %u bytes", u, SMALL_SIZE - 1);
     ck_assert_str_eq(e.message, want);
@@ -806,12 +805,12 @@ START_TEST(max_size_exceeded)
     /* exactly the limit is fine */
     o.max_size = SMALL_SIZE;
     vs_fetch_result r;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, &r, &e), VS_OK);
+    ck_assert_int_eq(vs_fetch_to_file(&r, ctx, u, dfd, "out", &o, &e), VS_OK);
     assert_hash(&r, "small.bin");
     /* a resumed part counts: a partial already at the limit cannot grow */
     o.max_size = SMALL_SIZE - 10;
     write_partial("small.bin", SMALL_SIZE / 2);
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, u, dfd, "out", &o, &e), VS_E_FETCH);
     ck_assert(!exists("out"));
 }
 END_TEST
@@ -823,20 +822,20 @@ START_TEST(max_size_streaming)
     o.max_size = SMALL_SIZE - 1;
     vs_error e = VS_ERROR_INIT;
     const char *u = url_of(srv_http, "/chunked/small.bin");
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, u, dfd, "out", &o, &e), VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "larger than --max-size") != NULL, "%s", e.message);
     ck_assert(!exists("out"));
     o.max_size = SMALL_SIZE;
     vs_fetch_result r;
-    ck_assert_msg(vs_fetch_to_file(ctx, u, dfd, "out", &o, &r, &e) == VS_OK, "%s", e.message);
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, u, dfd, "out", &o, &e) == VS_OK, "%s", e.message);
     assert_hash(&r, "small.bin");
     uint8_t *buf = NULL;
     size_t len = 0;
-    ck_assert_int_eq(vs_fetch_to_memory(ctx, u, 1000, &o, &buf, &len, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_memory(&buf, &len, ctx, u, 1000, &o, &e), VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "larger than the limit of 1000 bytes") != NULL, "%s",
                   e.message);
     ck_assert_ptr_null(buf);
-    ck_assert_int_eq(vs_fetch_to_memory(ctx, u, SMALL_SIZE, &o, &buf, &len, &e), VS_OK);
+    ck_assert_int_eq(vs_fetch_to_memory(&buf, &len, ctx, u, SMALL_SIZE, &o, &e), VS_OK);
     ck_assert_uint_eq(len, SMALL_SIZE);
     ck_assert_uint_eq(buf[len], 0);
     free(buf);
@@ -851,16 +850,16 @@ START_TEST(file_url)
     vs_error e = VS_ERROR_INIT;
     snprintf(u, sizeof u, "file://%s/www/small.bin", tmpdir);
     write_partial("small.bin", 1000); /* file:// never resumes: copied whole */
-    ck_assert_msg(vs_fetch_to_file(ctx, u, dfd, "out", &o, &r, &e) == VS_OK, "%s", e.message);
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, u, dfd, "out", &o, &e) == VS_OK, "%s", e.message);
     ck_assert_uint_eq(r.resumed_from, 0);
     ck_assert_int_eq(r.http_status, 0);
     assert_hash(&r, "small.bin");
     o.max_size = 100;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, u, dfd, "out", &o, &e), VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "larger than --max-size 100 bytes") != NULL, "%s", e.message);
     ck_assert(!exists("out"));
     snprintf(u, sizeof u, "file://%s/www/nope.bin", tmpdir);
-    ck_assert_int_eq(vs_fetch_to_file(ctx, u, dfd, "out", &o, NULL, &e), VS_E_FETCH);
+    ck_assert_int_eq(vs_fetch_to_file(NULL, ctx, u, dfd, "out", &o, &e), VS_E_FETCH);
     ck_assert(!exists("out"));
 }
 END_TEST
@@ -870,9 +869,9 @@ START_TEST(slow_server_dropped)
     vs_fetch_opts o = quick_opts();
     o.low_speed_time_s = 1;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/slow/small.bin"), dfd, "out", &o,
-                                      NULL, &e),
-                     VS_E_FETCH);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/slow/small.bin"), dfd, "out", &o, &e),
+        VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "timed out") != NULL, "%s", e.message);
     ck_assert_str_eq(e.backend, "curl");
 }
@@ -885,9 +884,9 @@ START_TEST(deadline)
     o.low_speed_time_s = 60;
     o.retries = 3; /* the deadline covers all attempts */
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/slow/small.bin"), dfd, "out", &o,
-                                      NULL, &e),
-                     VS_E_FETCH);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/slow/small.bin"), dfd, "out", &o, &e),
+        VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "timed out after 1 s") != NULL, "%s", e.message);
     ck_assert(strstr(logbuf, "retry") == NULL);
 }
@@ -899,7 +898,7 @@ START_TEST(resume_206)
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
     write_partial("big.bin", BIG_SIZE / 2);
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/big.bin"), dfd, "out", &o, &r, &e) ==
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_http, "/big.bin"), dfd, "out", &o, &e) ==
                       VS_OK,
                   "%s", e.message);
     ck_assert_int_eq(r.http_status, 206);
@@ -919,9 +918,9 @@ START_TEST(resume_after_timeout)
     vs_fetch_opts o = quick_opts();
     o.timeout_s = 1;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/throttled/big.bin"), dfd, "out", &o,
-                                      NULL, &e),
-                     VS_E_FETCH);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/throttled/big.bin"), dfd, "out", &o, &e),
+        VS_E_FETCH);
     ck_assert(exists("out"));
     struct stat sb;
     ck_assert_int_eq(fstatat(dfd, "out", &sb, 0), 0);
@@ -929,7 +928,7 @@ START_TEST(resume_after_timeout)
     ck_assert_int_lt(sb.st_size, BIG_SIZE);
     o.timeout_s = 20;
     vs_fetch_result r;
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/big.bin"), dfd, "out", &o, &r, &e) ==
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_http, "/big.bin"), dfd, "out", &o, &e) ==
                       VS_OK,
                   "%s", e.message);
     ck_assert_uint_eq(r.resumed_from, (uint64_t)sb.st_size);
@@ -948,7 +947,7 @@ START_TEST(resume_within_retries)
     o.retries = 4;
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/stall/stall.bin"), dfd, "out", &o, &r,
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_http, "/stall/stall.bin"), dfd, "out", &o,
                                    &e) == VS_OK,
                   "%s", e.message);
     assert_hash(&r, "stall.bin");
@@ -966,8 +965,8 @@ START_TEST(resume_ignored_range)
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
     write_partial("small.bin", 4096);
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/norange/small.bin"), dfd, "out", &o,
-                                   &r, &e) == VS_OK,
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_http, "/norange/small.bin"), dfd, "out", &o,
+                                   &e) == VS_OK,
                   "%s", e.message);
     ck_assert_int_eq(r.http_status, 200);
     ck_assert_uint_eq(r.resumed_from, 0);
@@ -983,9 +982,9 @@ START_TEST(resume_416_restarts)
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
     write_partial("small.bin", SMALL_SIZE); /* nothing left to ask for: 416 */
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/small.bin?416"), dfd, "out", &o, &r,
-                                   &e) == VS_OK,
-                  "%s", e.message);
+    ck_assert_msg(
+        vs_fetch_to_file(&r, ctx, url_of(srv_http, "/small.bin?416"), dfd, "out", &o, &e) == VS_OK,
+        "%s", e.message);
     ck_assert_uint_eq(r.resumed_from, 0);
     assert_hash(&r, "small.bin");
     ck_assert_int_ge(log_wait("GET /small.bin 416", NULL, 1), 1);
@@ -999,7 +998,7 @@ START_TEST(no_resume_overwrites)
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
     write_partial("big.bin", 5000); /* not a prefix of small.bin */
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/small.bin"), dfd, "out", &o, &r, &e),
+    ck_assert_int_eq(vs_fetch_to_file(&r, ctx, url_of(srv_http, "/small.bin"), dfd, "out", &o, &e),
                      VS_OK);
     ck_assert_uint_eq(r.resumed_from, 0);
     assert_hash(&r, "small.bin");
@@ -1012,7 +1011,7 @@ START_TEST(no_content_decoding)
     vs_fetch_opts o = quick_opts();
     vs_fetch_result r;
     vs_error e = VS_ERROR_INIT;
-    ck_assert_msg(vs_fetch_to_file(ctx, url_of(srv_http, "/encoded/pkg.tgz"), dfd, "out", &o, &r,
+    ck_assert_msg(vs_fetch_to_file(&r, ctx, url_of(srv_http, "/encoded/pkg.tgz"), dfd, "out", &o,
                                    &e) == VS_OK,
                   "%s", e.message);
     assert_hash(&r, "pkg.tgz");
@@ -1024,17 +1023,17 @@ START_TEST(target_not_regular)
     vs_fetch_opts o = quick_opts();
     vs_error e = VS_ERROR_INIT;
     ck_assert_int_eq(mkfifoat(dfd, "out", 0600), 0);
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/small.bin"), dfd, "out", &o, NULL,
-                                      &e),
-                     VS_E_INTERNAL);
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/small.bin"), dfd, "out", &o, &e),
+        VS_E_INTERNAL);
     ck_assert_msg(strstr(e.message, "out: not a regular file") != NULL, "%s", e.message);
     struct stat sb;
     ck_assert_int_eq(fstatat(dfd, "out", &sb, 0), 0);
     ck_assert(S_ISFIFO(sb.st_mode)); /* left alone */
     ck_assert_int_eq(symlinkat("/etc/passwd", dfd, "link"), 0);
-    ck_assert_int_eq(vs_fetch_to_file(ctx, url_of(srv_http, "/small.bin"), dfd, "link", &o, NULL,
-                                      &e),
-                     VS_E_INTERNAL); /* never follows a symlink */
+    ck_assert_int_eq(
+        vs_fetch_to_file(NULL, ctx, url_of(srv_http, "/small.bin"), dfd, "link", &o, &e),
+        VS_E_INTERNAL); /* never follows a symlink */
     ck_assert_int_eq(fstatat(dfd, "link", &sb, AT_SYMLINK_NOFOLLOW), 0);
     ck_assert(S_ISLNK(sb.st_mode));
 }
@@ -1047,20 +1046,19 @@ START_TEST(memory_fetch)
     vs_error e = VS_ERROR_INIT;
     uint8_t *buf = NULL;
     size_t len = 0;
-    ck_assert_msg(vs_fetch_to_memory(ctx, url_of(srv_https, "/sig.asc"), VS_MAX_SIG_FILE, &o, &buf,
-                                     &len, &e) == VS_OK,
+    ck_assert_msg(vs_fetch_to_memory(&buf, &len, ctx, url_of(srv_https, "/sig.asc"),
+                                     VS_MAX_SIG_FILE, &o, &e) == VS_OK,
                   "%s", e.message);
     ck_assert_uint_eq(len, strlen("-----BEGIN PGP SIGNATURE-----\nnot really\n"));
     ck_assert_str_eq((char *)buf, "-----BEGIN PGP SIGNATURE-----\nnot really\n");
     free(buf);
-    ck_assert_int_eq(vs_fetch_to_memory(ctx, url_of(srv_https, "/small.bin"), VS_MAX_SIG_FILE, &o,
-                                        &buf, &len, &e),
+    ck_assert_int_eq(vs_fetch_to_memory(&buf, &len, ctx, url_of(srv_https, "/small.bin"),
+                                        VS_MAX_SIG_FILE, &o, &e),
                      VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "larger than the limit of 16384 bytes") != NULL, "%s",
                   e.message);
     ck_assert_ptr_null(buf);
-    ck_assert_int_eq(vs_fetch_to_memory(ctx, url_of(srv_https, "/nope.asc"), 0, &o, &buf, &len,
-                                        &e),
+    ck_assert_int_eq(vs_fetch_to_memory(&buf, &len, ctx, url_of(srv_https, "/nope.asc"), 0, &o, &e),
                      VS_E_FETCH);
     ck_assert_msg(strstr(e.message, "HTTP 404") != NULL, "%s", e.message);
 }

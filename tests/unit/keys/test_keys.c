@@ -637,7 +637,7 @@ START_TEST(store_round_trip)
     o.rsa_scheme = VS_RSA_PSS_SHA384;
     vs_key_info *v = NULL;
     size_t n = 0;
-    ck_assert_msg(vs_keys_import(ctx, files, 2, &o, &v, &n, &e) == VS_OK, "%s", e.message);
+    ck_assert_msg(vs_keys_import(&v, &n, ctx, files, 2, &o, &e) == VS_OK, "%s", e.message);
     ck_assert_uint_eq(n, 2);
     ck_assert_int_eq(v[0].type, VS_KEY_OPENPGP);
     ck_assert_int_eq(v[1].type, VS_KEY_RSA);
@@ -645,7 +645,7 @@ START_TEST(store_round_trip)
     vs_key_info_free(v);
     /* all or nothing: a weak key last refuses the whole import */
     const char *files2[] = { pem, weak };
-    ck_assert_int_eq(vs_keys_import(ctx, files2, 2, NULL, &v, &n, &e), VS_E_POLICY);
+    ck_assert_int_eq(vs_keys_import(&v, &n, ctx, files2, 2, NULL, &e), VS_E_POLICY);
 
     vs_rsa_key *rk = NULL;
     ck_assert_int_eq(vs_keys_rsa_load_all(ctx, &rk, &n, &e), VS_OK);
@@ -657,7 +657,7 @@ START_TEST(store_round_trip)
     ck_assert_ptr_nonnull(rk[0].pub);
     vs_rsa_keys_free(rk, n);
 
-    ck_assert_int_eq(vs_keys_list(ctx, &v, &n, &e), VS_OK);
+    ck_assert_int_eq(vs_keys_list(&v, &n, ctx, &e), VS_OK);
     ck_assert_uint_eq(n, 2);
     vs_key_info_free(v);
 

@@ -253,16 +253,16 @@ START_TEST(import_refusals)
     vs_error err = VS_ERROR_INIT;
     size_t ok = 9, failed = 9;
     snprintf(path, sizeof path, "%s/none.tgz", home);
-    ck_assert_int_eq(vs_mirror_import(ctx, path, NULL, &ok, &failed, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_mirror_import(&ok, &failed, ctx, path, NULL, &err), VS_E_USAGE);
     ck_assert_uint_eq(ok + failed, 0);
     put("garbage.tgz", "this is not a tar archive at all, not even close........", 56);
     snprintf(path, sizeof path, "%s/garbage.tgz", home);
     /* not an archive at all: a usage error (an unreadable input), naming it */
-    ck_assert_int_eq(vs_mirror_import(ctx, path, NULL, NULL, NULL, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_mirror_import(NULL, NULL, ctx, path, NULL, &err), VS_E_USAGE);
     ck_assert_str_eq(err.subject, path);
     put("empty.tgz", "", 0);
     snprintf(path, sizeof path, "%s/empty.tgz", home);
-    vs_status est = vs_mirror_import(ctx, path, NULL, NULL, NULL, &err);
+    vs_status est = vs_mirror_import(NULL, NULL, ctx, path, NULL, &err);
     ck_assert_msg(est == VS_E_USAGE || est == VS_E_UNSAFE, "empty bundle: %d", est);
     ck_assert_str_eq(err.subject, path);
     /* no temporary folder left: HOME/tmp removed when empty */
@@ -270,7 +270,7 @@ START_TEST(import_refusals)
     snprintf(path, sizeof path, "%s/tmp", home);
     ck_assert_int_ne(stat(path, &sb), 0);
     /* a folder is not a bundle */
-    ck_assert_int_eq(vs_mirror_import(ctx, home, NULL, NULL, NULL, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_mirror_import(NULL, NULL, ctx, home, NULL, &err), VS_E_USAGE);
 }
 END_TEST
 
@@ -294,27 +294,27 @@ START_TEST(sync_refusals)
 {
     vs_mirror_sync_opts so = VS_MIRROR_SYNC_OPTS_INIT;
     vs_error err = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_mirror_sync(ctx, &so, NULL, NULL, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_mirror_sync(NULL, NULL, ctx, &so, &err), VS_E_USAGE);
     char list[512], dest[512];
     snprintf(list, sizeof list, "%s/list", home);
     snprintf(dest, sizeof dest, "%s/m", home);
     put("list", "# nothing\n", 10);
     so.list = list;
     so.dest = dest;
-    ck_assert_int_eq(vs_mirror_sync(ctx, &so, NULL, NULL, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_mirror_sync(NULL, NULL, ctx, &so, &err), VS_E_USAGE);
     ck_assert(strstr(err.message, "no URLs") != NULL);
     put("list", "file:///nonexistent/x-1.tgz\n", 28);
     so.jobs = VS_MIRROR_MAX_JOBS + 1;
-    ck_assert_int_eq(vs_mirror_sync(ctx, &so, NULL, NULL, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_mirror_sync(NULL, NULL, ctx, &so, &err), VS_E_USAGE);
     so.jobs = 2;
     so.fetch.name = "x";
-    ck_assert_int_eq(vs_mirror_sync(ctx, &so, NULL, NULL, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_mirror_sync(NULL, NULL, ctx, &so, &err), VS_E_USAGE);
     so.fetch.name = NULL;
     size_t ok = 9, failed = 9;
     /* this home's store holds no key: each fetch is refused by the policy
      * pre-check before the network (exit 3, contract: verify), not by the
      * missing file */
-    ck_assert_int_eq(vs_mirror_sync(ctx, &so, &ok, &failed, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_mirror_sync(&ok, &failed, ctx, &so, &err), VS_E_VERIFY);
     ck_assert_uint_eq(ok, 0);
     ck_assert_uint_eq(failed, 1);
     char idx[600];

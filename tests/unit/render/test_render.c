@@ -124,7 +124,7 @@ START_TEST(sidecar_exact_text)
     vs_error e = VS_ERROR_INIT;
     ck_assert_int_eq(vs_render_dockerfile(&text, &o, &e), VS_OK);
     char dg[VS_LAYOUT_DIGEST_HEX];
-    ck_assert_int_eq(vs_layout_digest(dir, dg, &e), VS_OK);
+    ck_assert_int_eq(vs_layout_digest(dg, dir, &e), VS_OK);
     char want[4096];
     snprintf(want, sizeof want, expected_sidecar, dg, dg);
     ck_assert_str_eq(text, want);
@@ -176,7 +176,7 @@ START_TEST(embedded_odd_arguments)
     ck_assert_str_eq(json_string_value(json_array_get(got, 0)), "/bin/sh");
     ck_assert_str_eq(json_string_value(json_array_get(got, 1)), "-c");
     char dg[VS_LAYOUT_DIGEST_HEX], script[256];
-    ck_assert_int_eq(vs_layout_digest(dir, dg, &e), VS_OK);
+    ck_assert_int_eq(vs_layout_digest(dg, dir, &e), VS_OK);
     snprintf(script, sizeof script,
              "/vetstage-check --manifest-sha256 %s /var/lib/lacework-backup && \"$0\" && exec \"$@\"",
              dg);
@@ -665,7 +665,7 @@ START_TEST(layout_digest_definition)
     char want[65], have[VS_LAYOUT_DIGEST_HEX];
     hex_of(listing, want);
     vs_error e = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_layout_digest(dir, have, &e), VS_OK);
+    ck_assert_int_eq(vs_layout_digest(have, dir, &e), VS_OK);
     ck_assert_str_eq(have, want);
     ck_assert(vs_layout_digest_valid(have));
     ck_assert(!vs_layout_digest_valid("abc"));
@@ -678,7 +678,7 @@ START_TEST(layout_digest_definition)
              vdir, dir, vdir, vdir);
     ck_assert_int_eq(system(cmd), 0);
     char vhave[VS_LAYOUT_DIGEST_HEX];
-    ck_assert_int_eq(vs_layout_digest(vdir, vhave, &e), VS_OK);
+    ck_assert_int_eq(vs_layout_digest(vhave, vdir, &e), VS_OK);
     ck_assert_str_eq(vhave, want);
 
     /* each of the three files changes it */
@@ -690,13 +690,13 @@ START_TEST(layout_digest_definition)
         fputs(" ", f);
         fclose(f);
         char other[VS_LAYOUT_DIGEST_HEX];
-        ck_assert_int_eq(vs_layout_digest(dir, other, &e), VS_OK);
+        ck_assert_int_eq(vs_layout_digest(other, dir, &e), VS_OK);
         ck_assert_str_ne(other, want);
         f = fopen(p, "wb");
         fputs(text, f);
         fclose(f);
         free(text);
-        ck_assert_int_eq(vs_layout_digest(dir, other, &e), VS_OK);
+        ck_assert_int_eq(vs_layout_digest(other, dir, &e), VS_OK);
         ck_assert_str_eq(other, want);
     }
 
@@ -705,15 +705,15 @@ START_TEST(layout_digest_definition)
     snprintf(p, sizeof p, "%s/.vetstage/MODES", dir);
     snprintf(q, sizeof q, "%s/modes-elsewhere", base);
     ck_assert_int_eq(rename(p, q), 0);
-    ck_assert_int_eq(vs_layout_digest(dir, have, &e), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_layout_digest(have, dir, &e), VS_E_INTEGRITY);
     ck_assert_str_eq(have, "");
     ck_assert_ptr_nonnull(strstr(e.message, "MODES"));
     ck_assert_int_eq(symlink(q, p), 0);
-    ck_assert_int_eq(vs_layout_digest(dir, have, &e), VS_E_INTEGRITY);
-    ck_assert_int_eq(vs_layout_digest(base, have, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_layout_digest(have, dir, &e), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_layout_digest(have, base, &e), VS_E_USAGE);
     ck_assert_ptr_nonnull(strstr(e.message, "not a layout"));
     snprintf(p, sizeof p, "%s/absent", base);
-    ck_assert_int_eq(vs_layout_digest(p, have, &e), VS_E_USAGE);
+    ck_assert_int_eq(vs_layout_digest(have, p, &e), VS_E_USAGE);
     free(dir);
     rm_base(base);
 }

@@ -285,7 +285,7 @@ START_TEST(resolve)
     vs_config *cfg = parse_ok(lacework);
     vs_source_release *r = NULL;
     vs_error err = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_source_resolve(cfg, "lacework@6.2.0.1234", &r, &err), VS_OK);
+    ck_assert_int_eq(vs_source_resolve(&r, cfg, "lacework@6.2.0.1234", &err), VS_OK);
     const vs_cache_fetch_opts *fo = &r->fetch;
     ck_assert_str_eq(fo->url, "https://github.com/lacework/lacework-agent-releases/releases/"
                               "download/v6.2.0/6.2.0.1234.tgz");
@@ -319,7 +319,7 @@ START_TEST(resolve)
     cl.require = VS_REQUIRE_GPG;
     cl.mirrors = m;
     cl.nmirrors = 1;
-    vs_source_apply(r, &cl);
+    vs_source_apply(&cl, r);
     ck_assert_str_eq(cl.url, fo->url);
     ck_assert_str_eq(cl.gpg_sig_url, "https://cli.example/x.asc");
     ck_assert_ptr_null(cl.checksums_url); /* the pair is one choice */
@@ -333,7 +333,7 @@ START_TEST(resolve)
     vs_source_release_free(r);
 
     r = NULL;
-    ck_assert_int_eq(vs_source_resolve(cfg, "other@2.0", &r, &err), VS_OK);
+    ck_assert_int_eq(vs_source_resolve(&r, cfg, "other@2.0", &err), VS_OK);
     ck_assert_str_eq(r->fetch.url, "file:///srv/other-2.0.tar.gz");
     ck_assert_str_eq(r->fetch.gpg_sig_url, "https://x.example/other/2.0.asc");
     ck_assert_ptr_null(r->fetch.rsa_sig_url);
@@ -351,31 +351,31 @@ START_TEST(resolve)
     unsigned req = 9, age = 9;
     const char *keys[VS_MAX_SOURCE_KEYS];
     size_t nk = 9;
-    ck_assert(vs_source_policy(cfg, "lacework", &req, &age, keys, &nk));
+    ck_assert(vs_source_policy(&req, &age, keys, &nk, cfg, "lacework"));
     ck_assert_uint_eq(req, VS_REQUIRE_BOTH);
     ck_assert_uint_eq(age, 0);
     ck_assert_uint_eq(nk, 2);
     ck_assert_str_eq(keys[0], FPR1);
-    ck_assert(vs_source_policy(cfg, "other", &req, &age, keys, &nk));
+    ck_assert(vs_source_policy(&req, &age, keys, &nk, cfg, "other"));
     ck_assert_uint_eq(req, 0);
     ck_assert_uint_eq(age, 90);
     ck_assert_uint_eq(nk, 0);
-    ck_assert(!vs_source_policy(cfg, "nosuch", &req, &age, keys, &nk));
-    ck_assert(!vs_source_policy(NULL, "lacework", &req, &age, keys, &nk));
+    ck_assert(!vs_source_policy(&req, &age, keys, &nk, cfg, "nosuch"));
+    ck_assert(!vs_source_policy(&req, &age, keys, &nk, NULL, "lacework"));
     ck_assert_uint_eq(nk, 0);
 
     /* unknown source, malformed ref, a version without the parts used */
     r = NULL;
     vs_error_clear(&err);
-    ck_assert_int_eq(vs_source_resolve(cfg, "nosuch@1.0", &r, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_source_resolve(&r, cfg, "nosuch@1.0", &err), VS_E_USAGE);
     ck_assert_ptr_null(r);
     ck_assert_str_eq(err.subject, "nosuch@1.0");
     ck_assert_int_eq(err.detail, VS_DETAIL_NOT_FOUND);
     ck_assert_ptr_nonnull(strstr(err.hint, "[source nosuch]"));
     vs_error_clear(&err);
-    ck_assert_int_eq(vs_source_resolve(cfg, "lacework", &r, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_source_resolve(&r, cfg, "lacework", &err), VS_E_USAGE);
     vs_error_clear(&err);
-    ck_assert_int_eq(vs_source_resolve(cfg, "lacework@6.2", &r, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_source_resolve(&r, cfg, "lacework@6.2", &err), VS_E_USAGE);
     ck_assert_str_eq(err.subject, "t.conf:3");
     ck_assert_ptr_nonnull(strstr(err.reason, "no patch part"));
     vs_config_free(cfg);
@@ -396,7 +396,7 @@ START_TEST(refs_and_bases)
     char **out = NULL;
     size_t n = 0;
     vs_error err = VS_ERROR_INIT;
-    ck_assert_int_eq(vs_source_mirror_bases(b, 2, "agent", "1.0", &out, &n, &err), VS_OK);
+    ck_assert_int_eq(vs_source_mirror_bases(&out, &n, b, 2, "agent", "1.0", &err), VS_OK);
     ck_assert_uint_eq(n, 4);
     ck_assert_str_eq(out[0], "https://m/x/agent/1.0");
     ck_assert_str_eq(out[1], "https://m/x");
@@ -404,9 +404,9 @@ START_TEST(refs_and_bases)
     ck_assert_str_eq(out[3], "file:///srv/m");
     vs_source_mirror_bases_free(out, n);
     const char *e[] = { "///" };
-    ck_assert_int_eq(vs_source_mirror_bases(e, 1, "agent", "1.0", &out, &n, &err), VS_E_USAGE);
-    ck_assert_int_eq(vs_source_mirror_bases(b, 2, "../x", "1.0", &out, &n, &err), VS_E_USAGE);
-    ck_assert_int_eq(vs_source_mirror_bases(b, 0, "a", "1", &out, &n, &err), VS_OK);
+    ck_assert_int_eq(vs_source_mirror_bases(&out, &n, e, 1, "agent", "1.0", &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_source_mirror_bases(&out, &n, b, 2, "../x", "1.0", &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_source_mirror_bases(&out, &n, b, 0, "a", "1", &err), VS_OK);
     ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -444,46 +444,46 @@ START_TEST(load_home)
     ck_assert_int_eq(vs_ctx_open(&ctx, home, &err), VS_OK);
     vs_config *cfg = NULL;
     /* absent: no sources */
-    ck_assert_int_eq(vs_config_load(ctx, NULL, &cfg, &err), VS_OK);
+    ck_assert_int_eq(vs_config_load(&cfg, ctx, NULL, &err), VS_OK);
     ck_assert_uint_eq(vs_config_count(cfg), 0);
     vs_config_free(cfg);
     put("vetstage.conf", lacework);
-    ck_assert_int_eq(vs_config_load(ctx, NULL, &cfg, &err), VS_OK);
+    ck_assert_int_eq(vs_config_load(&cfg, ctx, NULL, &err), VS_OK);
     ck_assert_uint_eq(vs_config_count(cfg), 2);
     vs_config_free(cfg);
     /* a named file wins */
     put("other.conf", "[source x]\nurl = https://x/{version}.tgz\n");
     char p[512];
     snprintf(p, sizeof p, "%s/other.conf", home);
-    ck_assert_int_eq(vs_config_load(ctx, p, &cfg, &err), VS_OK);
+    ck_assert_int_eq(vs_config_load(&cfg, ctx, p, &err), VS_OK);
     ck_assert_str_eq(vs_config_source_name(cfg, 0), "x");
     ck_assert_str_eq(vs_config_file(cfg), p);
     vs_config_free(cfg);
     /* errors name the file and the line */
     put("bad.conf", "[source x]\n\nfoo = 1\n");
     snprintf(p, sizeof p, "%s/bad.conf", home);
-    ck_assert_int_eq(vs_config_load(ctx, p, &cfg, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_config_load(&cfg, ctx, p, &err), VS_E_USAGE);
     char want[600];
     snprintf(want, sizeof want, "%s:3", p);
     ck_assert_str_eq(err.subject, want);
     /* a named file that is absent */
     snprintf(p, sizeof p, "%s/absent.conf", home);
     vs_error_clear(&err);
-    ck_assert_int_eq(vs_config_load(ctx, p, &cfg, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_config_load(&cfg, ctx, p, &err), VS_E_USAGE);
     ck_assert_str_eq(err.subject, p);
     /* a symbolic link below the home is not followed */
     snprintf(p, sizeof p, "%s/vetstage.conf", home);
     unlink(p);
     ck_assert_int_eq(symlink("other.conf", p), 0);
     vs_error_clear(&err);
-    ck_assert_int_eq(vs_config_load(ctx, NULL, &cfg, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_config_load(&cfg, ctx, NULL, &err), VS_E_USAGE);
     ck_assert_ptr_null(cfg);
     ck_assert_str_eq(err.subject, p);
     /* a directory is not a configuration */
     unlink(p);
     ck_assert_int_eq(mkdir(p, 0700), 0);
     vs_error_clear(&err);
-    ck_assert_int_eq(vs_config_load(ctx, NULL, &cfg, &err), VS_E_USAGE);
+    ck_assert_int_eq(vs_config_load(&cfg, ctx, NULL, &err), VS_E_USAGE);
     vs_ctx_free(ctx);
     rmhome();
 }

@@ -461,7 +461,7 @@ START_TEST(extract_good_then_check)
     snprintf(p, sizeof p, "%s/good.out", workdir);
     int n = 0;
     size_t np = 0;
-    ck_assert_msg(vs_layout_check(p, count_problem, &n, &np, &e) == VS_OK, "%s", e.message);
+    ck_assert_msg(vs_layout_check(&np, p, count_problem, &n, &e) == VS_OK, "%s", e.message);
     ck_assert_int_eq(n, 0);
     /* damage it three ways: content, mode, an extra file */
     char cmd[512];
@@ -469,7 +469,7 @@ START_TEST(extract_good_then_check)
              "cd %s/good.out && echo evil >> etc/conf && chmod 700 bin/agent && touch extra",
              workdir);
     ck_assert_int_eq(system(cmd), 0);
-    ck_assert_int_eq(vs_layout_check(p, count_problem, &n, &np, &e), VS_E_INTEGRITY);
+    ck_assert_int_eq(vs_layout_check(&np, p, count_problem, &n, &e), VS_E_INTEGRITY);
     ck_assert_int_eq(n, 3);
     ck_assert_uint_eq(np, 3);
 }
@@ -614,7 +614,7 @@ START_TEST(extract_utf8_names)
         snprintf(p, sizeof p, "%s/utf8.out/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x93\xa6", workdir);
         ck_assert_int_eq(access(p, F_OK), 0);
         snprintf(p, sizeof p, "%s/utf8.out", workdir);
-        ck_assert_msg(vs_layout_check(p, NULL, NULL, NULL, &e) == VS_OK, "%s", e.message);
+        ck_assert_msg(vs_layout_check(NULL, p, NULL, NULL, &e) == VS_OK, "%s", e.message);
     }
     /* GNU tar's pax (under C.UTF-8 so that it can read the names it is given) */
     char cmd[1024];
@@ -701,7 +701,7 @@ START_TEST(extract_strip)
     vs_pathset_free(&set);
     char p[256];
     snprintf(p, sizeof p, "%s/s_good.out", workdir);
-    ck_assert_msg(vs_layout_check(p, NULL, NULL, NULL, &e) == VS_OK, "%s", e.message);
+    ck_assert_msg(vs_layout_check(NULL, p, NULL, NULL, &e) == VS_OK, "%s", e.message);
     static const struct {
         const char *name, *body, *reason;
     } bad[] = {

@@ -175,7 +175,7 @@ static void import_fpr(const char *name, char *fpr)
     vs_error err = VS_ERROR_INIT;
     vs_key_info *ki = NULL;
     size_t n = 0;
-    ck_assert_msg(vs_keys_import(ctx, files, 1, NULL, &ki, &n, &err) == VS_OK, "%s: %s", name,
+    ck_assert_msg(vs_keys_import(&ki, &n, ctx, files, 1, NULL, &err) == VS_OK, "%s: %s", name,
                   err.message);
     ck_assert_uint_ge(n, 1);
     if (fpr)
@@ -290,7 +290,7 @@ START_TEST(binding_in_verify)
     vs_verify_opts o = VS_VERIFY_OPTS_INIT;
     o.keys = good;
     o.nkeys = 2;
-    ck_assert_msg(vs_verify_package(ctx, pkg, &o, &v, &err) == VS_OK, "%s", err.message);
+    ck_assert_msg(vs_verify_package(&v, ctx, pkg, &o, &err) == VS_OK, "%s", err.message);
     ck_assert(v->trusted);
     vs_verdict_free(v);
 
@@ -298,7 +298,7 @@ START_TEST(binding_in_verify)
     const char *wrong_gpg[] = { other, org };
     o.keys = wrong_gpg;
     v = NULL;
-    ck_assert_int_eq(vs_verify_package(ctx, pkg, &o, &v, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_verify_package(&v, ctx, pkg, &o, &err), VS_E_VERIFY);
     ck_assert_ptr_nonnull(v);
     ck_assert(!v->trusted);
     const vs_sig_result *g = first_of(v, VS_SIG_GPG);
@@ -315,7 +315,7 @@ START_TEST(binding_in_verify)
     const char *wrong_rsa[] = { vendor, other_org };
     o.keys = wrong_rsa;
     v = NULL;
-    ck_assert_int_eq(vs_verify_package(ctx, pkg, &o, &v, &err), VS_E_VERIFY);
+    ck_assert_int_eq(vs_verify_package(&v, ctx, pkg, &o, &err), VS_E_VERIFY);
     const vs_sig_result *rr = first_of(v, VS_SIG_RSA);
     ck_assert_ptr_nonnull(rr);
     ck_assert_int_eq(rr->effect, VS_SIG_IGNORED);
@@ -327,7 +327,7 @@ START_TEST(binding_in_verify)
     /* ... and with --require gpg the RSA one is only reported */
     o.require = VS_REQUIRE_GPG;
     v = NULL;
-    ck_assert_msg(vs_verify_package(ctx, pkg, &o, &v, &err) == VS_OK, "%s", err.message);
+    ck_assert_msg(vs_verify_package(&v, ctx, pkg, &o, &err) == VS_OK, "%s", err.message);
     ck_assert(v->trusted);
     vs_verdict_free(v);
 }
