@@ -78,6 +78,10 @@ struct vs_ctx {
     void *progress_payload;
     vs_progress_event_cb progress_ev_cb;
     void *progress_ev_payload;
+    /* The trust store as loaded by keys/trust.c (opaque here: common sits
+     * below keys); vs_ctx_free releases it with trust_free. */
+    void *trust;
+    void (*trust_free)(void *trust);
 };
 
 /* vs_dir_beneath / vs_open_beneath below the context's home. */

@@ -47,6 +47,8 @@ void vs_ctx_free(vs_ctx *ctx)
 {
     if (!ctx)
         return;
+    if (ctx->trust && ctx->trust_free)
+        ctx->trust_free(ctx->trust);
     if (ctx->home_fd >= 0)
         close(ctx->home_fd);
     free(ctx->home);

@@ -246,5 +246,6 @@ vs_status vs_keys_remove(vs_ctx *ctx, const char *fingerprint, vs_error *err)
         return st;
     st = t == VS_KEY_RSA ? remove_rsa(ctx, fpr, err) : remove_pgp(ctx, fpr, err);
     vs_keys_unlock(lock);
+    vs_trust_forget(ctx); /* this context's verifies see the store as it is now */
     return st;
 }

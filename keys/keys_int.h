@@ -1,4 +1,4 @@
-/* keys/keys_int.h - what verify (and tests) use of the trust store. */
+/* keys/keys_int.h - the trust store inside keys/ (and its tests); verify uses keys/trust.h. */
 #ifndef VS_KEYS_INT_H
 #define VS_KEYS_INT_H
 
@@ -10,13 +10,7 @@
 
 #include <stdbool.h>
 
-/* One stored RSA key, ready for libgcrypt. */
-typedef struct vs_rsa_key {
-    char fingerprint[VS_FPR_MAX];
-    vs_rsa_scheme scheme;
-    unsigned bits;
-    gcry_sexp_t pub; /* (public-key (rsa (n ..) (e ..))) */
-} vs_rsa_key;
+#include "keys/trust.h" /* vs_rsa_key, the store as a context holds it */
 
 /*
  * Parse an RSA public key (PEM "PUBLIC KEY", PEM "RSA PUBLIC KEY", or DER

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "keys/keys_int.h"
+#include "keys/trust.h"
 #include "verify/verify_int.h"
 
 #define VS_GPG_STREAM_BUF (256u * 1024u)
@@ -130,7 +130,7 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
         free(s->head);
         s->head = NULL;
     }
-    vs_status st = vs_keys_gpgme_open(ctx, &s->g, err);
+    vs_status st = vs_trust_gpgme_new(&s->g, ctx, err);
     if (st) {
         vs_gpg_stream_free(s);
         return st;

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "keys/keys_int.h"
+#include "keys/trust.h" /* the store as the context holds it */
 #include "verify/verify_int.h"
 
 VS_EXTERN vs_status vs_verify_require_parse(unsigned *out, const char *s, vs_error *err)
@@ -54,7 +54,7 @@ typedef struct run {
     struct stat sb;           /* the package when opened */
     const char *rsapath;      /* the RSA signature file, or NULL */
     char *rsa_default;        /* PACKAGE.sig */
-    vs_rsa_key *keys;         /* stored RSA keys */
+    const vs_rsa_key *keys;   /* stored RSA keys, borrowed from the context */
     size_t nkeys;
     unsigned need;            /* NEED_* digests of the one pass */
     vs_verdict *v;
@@ -821,14 +821,13 @@ static vs_status check_gpg(run *r, bool required, vs_error *err)
     vs_status st = VS_OK;
     if (sigpath || o->checksums) {
         gpgme_ctx_t g = NULL;
-        st = vs_keys_gpgme_open(r->ctx, &g, err);
+        st = vs_trust_gpgme(&g, r->ctx, err); /* the context's: loaded once */
         if (st == VS_OK) {
             gpgme_set_offline(g, 1);
             if (sigpath)
                 st = gpg_detached(r, g, sigpath, err);
             if (st == VS_OK && o->checksums)
                 st = gpg_checksums(r, g, o->checksums, csigpath, err);
-            gpgme_release(g);
         }
     }
     free(defsig);
@@ -1015,7 +1014,7 @@ static vs_status phase_rsa_keys(run *r, vs_error *err)
     }
     if (!r->rsapath)
         return VS_OK;
-    vs_status st = vs_keys_rsa_load_all(r->ctx, &r->keys, &r->nkeys, err);
+    vs_status st = vs_trust_rsa_keys(&r->keys, &r->nkeys, r->ctx, err);
     for (size_t i = 0; st == VS_OK && i < r->nkeys; i++)
         r->need |= scheme_need(r->keys[i].scheme);
     return st;
@@ -1128,7 +1127,6 @@ vs_status vs_verify_package_streamed(vs_ctx *ctx, const char *package, const vs_
         st = phase_policy(&r, err);
 
     free(r.list);
-    vs_rsa_keys_free(r.keys, r.nkeys);
     free(r.rsa_default);
     if (r.fd >= 0)
         close(r.fd);

@@ -8,6 +8,17 @@
  * (HOME/trust/rsa/). Trust is pinned: a key counts when its full fingerprint
  * is in the store and it is neither expired nor revoked. The GnuPG web of
  * trust is not used.
+ *
+ * The context owns the store as loaded: the RSA keys are read and parsed
+ * once per vs_ctx (by its first verify, fetch, stage or import check) and
+ * kept for every later one, and the gpgme context on the GnuPG home is
+ * opened once (gpg reads the keyring on each operation). The store is
+ * read again when it changed under the context: vs_keys_import and
+ * vs_keys_remove drop what their context holds, and every use compares the
+ * folder HOME/trust/rsa (inode, modification and change times - every key
+ * added, replaced or removed is a rename or unlink there) with what it was
+ * at load, so a change by another context or process on the home is seen
+ * by the next call too.
  */
 #ifndef VETSTAGE_KEYS_H
 #define VETSTAGE_KEYS_H

@@ -100,7 +100,8 @@ typedef struct vs_verdict {
  * checked the same way and the list must then name package_name with the
  * package's SHA-256 (one entry, or duplicates that agree). RSA: the
  * signature (raw, or base64 of exactly the modulus length) is tried with
- * every RSA key in the store, each in the one scheme it was imported with.
+ * every RSA key in the store, each in the one scheme it was imported with
+ * (the keys the context loaded once; see keys.h for when it reloads them).
  * Policy (apt's rule, see vs_sig_effect): signatures by keys not in the
  * store, not bound (opts->keys), expired or revoked do not count and are
  * reported; any other failing signature of a required kind rejects the

@@ -786,6 +786,61 @@ START_TEST(fetch_key_binding)
 }
 END_TEST
 
+/* ---- the trust store the context holds ------------------------------------- */
+
+static void count_loads(vs_log_level level, const char *msg, void *payload)
+{
+    (void)level;
+    if (strstr(msg, "trust store loaded"))
+        (*(int *)payload)++;
+}
+
+/* Loaded once per context; an import or remove through the context, or by
+ * another context on the home, is seen by the next verify. */
+START_TEST(trust_loaded_once)
+{
+    vs_error err = VS_ERROR_INIT;
+    const char *fix = fixdir();
+    char vendor[1200], org[1200], pkg[1200], fpr[VS_FPR_MAX];
+    snprintf(vendor, sizeof vendor, "%s/vendor.asc", fix);
+    snprintf(org, sizeof org, "%s/org.pub.pem", fix);
+    snprintf(pkg, sizeof pkg, "%s/pkg/agent-1.2.3.tgz", fix);
+    read_fpr("org", fpr);
+    const char *files[] = { vendor, org };
+    vs_key_info *ki = NULL;
+    size_t nki = 0;
+    ck_assert_msg(vs_keys_import(&ki, &nki, ctx, files, 2, NULL, &err) == VS_OK, "%s",
+                  err.message);
+    vs_key_info_free(ki);
+    int loads = 0;
+    vs_ctx_set_log(ctx, count_loads, VS_LOG_DEBUG, &loads);
+    for (int i = 0; i < 3; i++) {
+        vs_verdict *v = NULL;
+        ck_assert_msg(vs_verify_package(&v, ctx, pkg, NULL, &err) == VS_OK, "%s", err.message);
+        ck_assert(v && v->trusted);
+        vs_verdict_free(v);
+    }
+    ck_assert_int_eq(loads, 1);
+
+    /* another context on the same home removes the RSA key: seen at once */
+    vs_ctx *other = NULL;
+    ck_assert_int_eq(vs_ctx_open(&other, home, &err), VS_OK);
+    ck_assert_int_eq(vs_keys_remove(other, fpr, &err), VS_OK);
+    vs_ctx_free(other);
+    ck_assert_int_eq(vs_verify_package(NULL, ctx, pkg, NULL, &err), VS_E_VERIFY);
+    ck_assert_int_eq(loads, 2);
+    ck_assert_int_eq(vs_verify_package(NULL, ctx, pkg, NULL, &err), VS_E_VERIFY);
+    ck_assert_int_eq(loads, 2);
+
+    /* imported again through this context: the next verify counts it */
+    const char *one[] = { org };
+    ck_assert_int_eq(vs_keys_import(NULL, NULL, ctx, one, 1, NULL, &err), VS_OK);
+    ck_assert_msg(vs_verify_package(NULL, ctx, pkg, NULL, &err) == VS_OK, "%s", err.message);
+    ck_assert_int_eq(loads, 3);
+    vs_ctx_set_log(ctx, NULL, VS_LOG_ERROR, NULL);
+}
+END_TEST
+
 /* ---- the home boundary -------------------------------------------------------- */
 
 START_TEST(home_boundary)
@@ -871,6 +926,7 @@ Suite *vs_suite_cache(void)
     tcase_add_test(th, fetch_and_reverify);
     tcase_add_test(th, home_boundary);
     tcase_add_test(th, fetch_key_binding);
+    tcase_add_test(th, trust_loaded_once);
     suite_add_tcase(s, th);
     return s;
 }

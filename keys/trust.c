@@ -1,0 +1,140 @@
+/* keys/trust.c - the trust store a context holds: loaded once, reloaded
+ * when it changed (see keys/trust.h). */
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "keys/keys_int.h"
+
+/* What identifies the state of HOME/trust/rsa: every key added, replaced or
+ * removed is a rename or an unlink there (or the folder itself replaced). */
+typedef struct stamp {
+    bool present;
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime, ctime;
+} stamp;
+
+typedef struct trust {
+    bool loaded;
+    stamp at;         /* HOME/trust/rsa when the keys were read */
+    vs_rsa_key *keys; /* owned */
+    size_t nkeys;
+    gpgme_ctx_t gpg;  /* owned; NULL until first used */
+} trust;
+
+static void take_stamp(vs_ctx *ctx, stamp *s)
+{
+    struct stat sb;
+    memset(s, 0, sizeof *s);
+    if (fstatat(ctx->home_fd, "trust/rsa", &sb, AT_SYMLINK_NOFOLLOW) != 0)
+        return;
+    s->present = true;
+    s->dev = sb.st_dev;
+    s->ino = sb.st_ino;
+    s->mtime = sb.st_mtim;
+    s->ctime = sb.st_ctim;
+}
+
+static bool same_stamp(const stamp *a, const stamp *b)
+{
+    return a->present == b->present && a->dev == b->dev && a->ino == b->ino &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+static void drop_keys(trust *t)
+{
+    vs_rsa_keys_free(t->keys, t->nkeys);
+    t->keys = NULL;
+    t->nkeys = 0;
+    t->loaded = false;
+}
+
+static void trust_free(void *p)
+{
+    trust *t = p;
+    if (!t)
+        return;
+    drop_keys(t);
+    if (t->gpg)
+        gpgme_release(t->gpg);
+    free(t);
+}
+
+static trust *trust_of(vs_ctx *ctx)
+{
+    if (!ctx->trust) {
+        ctx->trust = calloc(1, sizeof(trust));
+        if (ctx->trust)
+            ctx->trust_free = trust_free;
+    }
+    return ctx->trust;
+}
+
+void vs_trust_forget(vs_ctx *ctx)
+{
+    if (!ctx || !ctx->trust)
+        return;
+    trust *t = ctx->trust;
+    drop_keys(t); /* the gpgme context stays: gpg reads the keyring each time */
+}
+
+vs_status vs_trust_rsa_keys(const vs_rsa_key **keys, size_t *n, vs_ctx *ctx, vs_error *err)
+{
+    *keys = NULL;
+    *n = 0;
+    trust *t = trust_of(ctx);
+    if (!t)
+        return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
+    /* an import that died between its renames is rolled forward first: that
+     * too changes the folder, so it is seen below */
+    vs_status st = vs_keys_settle(ctx, err);
+    if (st)
+        return st;
+    stamp now;
+    take_stamp(ctx, &now);
+    if (t->loaded && !same_stamp(&now, &t->at)) {
+        vs_log(ctx, VS_LOG_DEBUG, "trust store changed: reloading its RSA keys");
+        drop_keys(t);
+    }
+    if (!t->loaded) {
+        if ((st = vs_keys_rsa_load_all(ctx, &t->keys, &t->nkeys, err)))
+            return st;
+        /* stamped before reading: a change that lands while we read makes
+         * the next stamp differ, so it is read again then */
+        t->at = now;
+        t->loaded = true;
+        vs_log(ctx, VS_LOG_DEBUG, "trust store loaded: %zu RSA key%s", t->nkeys,
+               t->nkeys == 1 ? "" : "s");
+    }
+    *keys = t->keys;
+    *n = t->nkeys;
+    return VS_OK;
+}
+
+vs_status vs_trust_gpgme(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err)
+{
+    *out = NULL;
+    trust *t = trust_of(ctx);
+    if (!t)
+        return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
+    if (!t->gpg) {
+        vs_status st = vs_keys_gpgme_open(ctx, &t->gpg, err);
+        if (st)
+            return st;
+    } else {
+        vs_status st = vs_keys_settle(ctx, err);
+        if (st)
+            return st;
+    }
+    *out = t->gpg;
+    return VS_OK;
+}
+
+vs_status vs_trust_gpgme_new(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err)
+{
+    return vs_keys_gpgme_open(ctx, out, err);
+}

@@ -1,0 +1,52 @@
+/*
+ * keys/trust.h - the trust store as a context holds it: what verify needs
+ * of keys/, and nothing else (keys/keys_int.h stays inside keys/).
+ *
+ * The context owns the loaded store. The RSA keys are read and parsed once
+ * per context and kept until the store changes; the gpgme context on the
+ * store's GnuPG home is opened once per context (gpg reads the keyring on
+ * each operation, so it always sees the store as it is). A change is seen
+ * two ways: keys import and keys remove through a context drop what it
+ * holds (vs_trust_forget), and every use compares a stamp of HOME/trust/rsa
+ * (its inode, modification and change times: every add, replace or remove
+ * of a key is a rename or unlink in that folder) with the one taken at
+ * load, so an import by another context or process is seen by the next
+ * verify. Like the rest of a vs_ctx, it is used by one thread at a time.
+ */
+#ifndef VS_KEYS_TRUST_H
+#define VS_KEYS_TRUST_H
+
+#include <stddef.h>
+
+#include <gcrypt.h>
+#include <gpgme.h>
+
+#include "common/common_int.h"
+#include "vetstage/keys.h"
+
+/* One stored RSA key, ready for libgcrypt. */
+typedef struct vs_rsa_key {
+    char fingerprint[VS_FPR_MAX];
+    vs_rsa_scheme scheme;
+    unsigned bits;
+    gcry_sexp_t pub; /* (public-key (rsa (n ..) (e ..))) */
+} vs_rsa_key;
+
+/* Every RSA key in the store (sorted by fingerprint), loaded on first use
+ * and again when the store changed. *keys is borrowed from ctx: valid until
+ * the next vs_trust_* call on ctx or vs_ctx_free. */
+vs_status vs_trust_rsa_keys(const vs_rsa_key **keys, size_t *n, vs_ctx *ctx, vs_error *err);
+
+/* The context's gpgme context on the store's GnuPG home (opened on first
+ * use; offline, OpenPGP). Borrowed from ctx: never gpgme_release it. */
+vs_status vs_trust_gpgme(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err);
+
+/* A gpgme context of its own on the store's GnuPG home, for work on
+ * another thread (verify/stream.c feeds gpg while the package arrives).
+ * The caller releases it with gpgme_release. */
+vs_status vs_trust_gpgme_new(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err);
+
+/* Drop what ctx holds of the store: the next use loads it again. */
+void vs_trust_forget(vs_ctx *ctx);
+
+#endif
