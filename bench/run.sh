@@ -66,13 +66,16 @@ run1() {
     R_K=$(tail -n 1 "$T/time")
 }
 # measure PREP CMD...: a warm-up, then RUNS runs with PREP (untimed) before each;
-# M_S the median time, M_K the highest peak RSS
+# M_S the median time, M_K the highest peak RSS. The preparation ends with a
+# `sync`, so that no run pays for the previous one's writes: vetstage's stage
+# makes its tree durable (syncfs) and would otherwise also flush the tree
+# bsdtar just left in the page cache.
 measure() {
     _prep=$1; shift
-    $_prep && run1 "$@" || return 1
+    $_prep && sync && run1 "$@" || return 1
     : >"$T/times"; M_K=0; _i=0
     while [ "$_i" -lt "$RUNS" ]; do
-        $_prep || return 1
+        $_prep && sync || return 1
         run1 "$@" || return 1
         echo "$R_S" >>"$T/times"
         [ "$R_K" -gt "$M_K" ] && M_K=$R_K
