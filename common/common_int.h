@@ -124,6 +124,9 @@ vs_status vs_sha256_file(int dirfd, const char *path, uint8_t out[VS_SHA256_LEN]
 void vs_hex(char *out, const uint8_t *p, size_t len); /* out holds 2*len+1 */
 /* The value of one hex digit (either case), or -1. */
 int vs_hexval(int c);
+/* The byte at p[*i] of p[0..n), a "%XX" escape decoded (then *i moves to
+ * its last digit); a '%' without two hex digits is itself. */
+int vs_pct_at(const char *p, size_t n, size_t *i);
 /* Parse exactly 2*len hex chars (either case). Returns false on anything else. */
 bool vs_unhex(uint8_t *out, size_t len, const char *hex, size_t hexlen);
 

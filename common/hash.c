@@ -117,6 +117,20 @@ int vs_hexval(int c)
     return -1;
 }
 
+int vs_pct_at(const char *p, size_t n, size_t *i)
+{
+    size_t k = *i;
+    int c = (unsigned char)p[k];
+    if (c == '%' && k + 2 < n) {
+        int hi = vs_hexval((unsigned char)p[k + 1]), lo = vs_hexval((unsigned char)p[k + 2]);
+        if (hi >= 0 && lo >= 0) {
+            *i = k + 2;
+            return hi * 16 + lo;
+        }
+    }
+    return c;
+}
+
 bool vs_unhex(uint8_t *out, size_t len, const char *hex, size_t hexlen)
 {
     if (hexlen != 2 * len)

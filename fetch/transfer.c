@@ -621,12 +621,7 @@ static vs_status file_path(const xfer *x, char **out, vs_error *err)
         return vs_error_subj(err, VS_E_INTERNAL, x->shown, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < plen; i++) {
-        int c = (unsigned char)path[i];
-        if (c == '%' && i + 2 < plen && vs_hexval((unsigned char)path[i + 1]) >= 0 &&
-            vs_hexval((unsigned char)path[i + 2]) >= 0) {
-            c = vs_hexval((unsigned char)path[i + 1]) * 16 + vs_hexval((unsigned char)path[i + 2]);
-            i += 2;
-        }
+        int c = vs_pct_at(path, plen, &i);
         if (c == 0) {
             free(r);
             return vs_error_subj(err, VS_E_USAGE, x->shown, "the path holds a NUL byte (%%00)");

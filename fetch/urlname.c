@@ -219,13 +219,7 @@ static int secret_param(const char *p, size_t n)
     char norm[64];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)p[i];
-        if (c == '%' && i + 2 < n && vs_hexval((unsigned char)p[i + 1]) >= 0 &&
-            vs_hexval((unsigned char)p[i + 2]) >= 0) {
-            c = vs_hexval((unsigned char)p[i + 1]) * 16 + vs_hexval((unsigned char)p[i + 2]);
-            i += 2;
-        }
-        c = lower(c);
+        int c = lower(vs_pct_at(p, n, &i));
         if (c == '-' || c == '_')
             continue;
         if (k + 1 >= sizeof norm)

@@ -213,3 +213,15 @@ size_t vs_pgp_literal_header(uint64_t size, uint8_t out[VS_PGP_LITERAL_HEADER])
     memset(out + 8, 0, 4);
     return VS_PGP_LITERAL_HEADER;
 }
+
+size_t vs_pgp_head_take(const uint8_t *head, size_t len, size_t *off, void *buf, size_t size)
+{
+    if (*off >= len)
+        return 0;
+    size_t n = len - *off;
+    if (n > size)
+        n = size;
+    memcpy(buf, head + *off, n);
+    *off += n;
+    return n;
+}

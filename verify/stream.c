@@ -47,14 +47,9 @@ struct vs_gpg_stream {
 static ssize_t stream_cb(void *handle, void *buffer, size_t size)
 {
     vs_gpg_stream *s = handle;
-    if (s->head_off < s->head_len) {
-        size_t n = s->head_len - s->head_off;
-        if (n > size)
-            n = size;
-        memcpy(buffer, s->head + s->head_off, n);
-        s->head_off += n;
-        return (ssize_t)n;
-    }
+    size_t hn = vs_pgp_head_take(s->head, s->head_len, &s->head_off, buffer, size);
+    if (hn)
+        return (ssize_t)hn;
     pthread_mutex_lock(&s->mu);
     while (s->fill == 0 && !s->eof && !s->voided)
         pthread_cond_wait(&s->cv, &s->mu);

@@ -292,15 +292,8 @@ static ssize_t feed_read(pkg_feed *f, void *buf, size_t size)
 static ssize_t feed_cb(void *handle, void *buffer, size_t size)
 {
     pkg_feed *f = handle;
-    if (f->head_off < f->head_len) {
-        size_t n = f->head_len - f->head_off;
-        if (n > size)
-            n = size;
-        memcpy(buffer, f->head + f->head_off, n);
-        f->head_off += n;
-        return (ssize_t)n;
-    }
-    return feed_read(f, buffer, size);
+    size_t n = vs_pgp_head_take(f->head, f->head_len, &f->head_off, buffer, size);
+    return n ? (ssize_t)n : feed_read(f, buffer, size);
 }
 
 /* Hash what gpg did not read (all of it without an OpenPGP signature),

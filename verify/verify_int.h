@@ -92,6 +92,9 @@ bool vs_pgp_detached_binary(const uint8_t *p, size_t len, uint8_t *out, size_t c
  * Returns its length, or 0 when size does not fit a five-octet length. */
 #define VS_PGP_LITERAL_HEADER 12
 size_t vs_pgp_literal_header(uint64_t size, uint8_t out[VS_PGP_LITERAL_HEADER]);
+/* The next piece (at most size bytes) of the signed-message head
+ * [head, head+len) from *off into buf; 0 once it is all given. */
+size_t vs_pgp_head_take(const uint8_t *head, size_t len, size_t *off, void *buf, size_t size);
 
 /* ---- gpg while the package arrives (stream.c) ------------------------------ */
 
