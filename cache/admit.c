@@ -748,10 +748,11 @@ static void record_signers(vs_cache_entry *e, const vs_verdict *v)
 /* A signature object's original file name, from its URL. */
 static void sig_filename(vs_cache_sig *sig, const char *url, const char *kind)
 {
-    const char *fn = vs_basename(url);
-    size_t n = strcspn(fn, "?#");
-    snprintf(sig->filename, sizeof sig->filename, "%.*s", (int)n, fn);
-    if (!sig->filename[0] || !strcmp(sig->filename, ".") || !strcmp(sig->filename, ".."))
+    size_t n = 0;
+    const char *fn = vs_fetch_url_filename(url, &n, NULL, NULL); /* the one URL file-name rule */
+    if (n)
+        snprintf(sig->filename, sizeof sig->filename, "%.*s", (int)n, fn);
+    else
         snprintf(sig->filename, sizeof sig->filename, "%s", kind);
 }
 
