@@ -14,7 +14,9 @@ secrets="$PW $SIG $TOK"
 
 WWW="$T/www"
 mkdir -p "$WWW"
-for f in agent-1.2.3.tgz agent-1.2.3.tgz.asc agent-1.2.3.tgz.sig; do cp "$FIX/pkg/$f" "$WWW/$f"; done
+for f in agent-1.2.3.tgz agent-1.2.3.tgz.asc agent-1.2.3.tgz.sig checksum_sha256.txt checksum_sha256.txt.asc; do
+    cp "$FIX/pkg/$f" "$WWW/$f"
+done
 printf 'alice:%s\n' "$(openssl passwd -apr1 "$PW")" >"$T/htpasswd"
 NGINX_EXTRA_LOCATIONS="location /auth/ { alias $WWW/; auth_basic \"vetstage test\"; auth_basic_user_file $T/htpasswd; }"
 nginx_start "$WWW" || { not_ok "nginx starts"; finish; exit 1; }
@@ -101,4 +103,21 @@ same_snapshot "bad --netrc-file: home unchanged" "$T/snap.before" "$H2"
 no_secret "no secret anywhere in the homes" "$H" "$H2"
 no_secret "no secret in the staged layout" "$D"
 no_secret "no secret in the rendered build context" "$T/ctx"
+# ---- the success line and JSON name the checksum list and signatures by URL ---------
+# (this round: the signer line says a checksum list was used, and fetch JSON
+# names each signature file by its URL): never with the login or the tokens
+HC="$T/home-cs"
+trust_fixture_keys "$HC"
+expect_rc 0 "checksum list behind a login: fetched" "$VS" --home "$HC" fetch --require gpg \
+    "$AUTH/agent-1.2.3.tgz?$Q" --checksums-url "$AUTH/checksum_sha256.txt?$Q"
+last_no_secret "checksum list behind a login: the success line holds no secret"
+expect_err_has "checksum" "checksum list behind a login: the success line says a checksum list was used"
+"$VS" --home "$HC" -q cache rm agent@1.2.3 >/dev/null 2>&1
+expect_rc 0 "checksum list behind a login: fetch --json" "$VS" --home "$HC" --json fetch --require gpg \
+    "$AUTH/agent-1.2.3.tgz?$Q" --checksums-url "$AUTH/checksum_sha256.txt?$Q"
+last_no_secret "fetch --json with a checksum list: no secret in the signatures' URLs or checksums"
+expect_json "all(s['file'].startswith('http://$HOSTPORT/auth/') for s in j['signatures'])" \
+    "fetch --json: each signature file is its URL, without the login"
+no_secret "checksum list behind a login: nothing in the home" "$HC"
+
 finish
