@@ -19,8 +19,8 @@
 
 static vs_status ar_fail(struct archive *a, const char *what, vs_error *err)
 {
-    return vs_error_setb(err, VS_E_INTERNAL, "archive", archive_errno(a), "%s: %s", what,
-                         archive_error_string(a) ? archive_error_string(a) : "archive error");
+    return vs_error_subjb(err, VS_E_INTERNAL, "archive", archive_errno(a), what, "%s",
+                          archive_error_string(a) ? archive_error_string(a) : "archive error");
 }
 
 static vs_status ar_header(struct archive *a, const char *path, uint64_t size, int64_t mtime,
@@ -28,7 +28,7 @@ static vs_status ar_header(struct archive *a, const char *path, uint64_t size, i
 {
     struct archive_entry *ae = archive_entry_new();
     if (!ae)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, out, "out of memory");
     archive_entry_set_pathname(ae, path);
     archive_entry_set_filetype(ae, AE_IFREG);
     archive_entry_set_perm(ae, 0644);
@@ -45,14 +45,15 @@ static vs_status ar_object(vs_ctx *ctx, struct archive *a, const char *path, con
 {
     char *opath = vs_cache_object_path(ctx, id);
     if (!opath)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, out, "out of memory");
     int fd = -1;
     struct stat sb;
     vs_status st = vs_cache_open_object(&fd, ctx, id, err);
     if (st)
         goto out;
     if (fstat(fd, &sb) != 0) {
-        st = vs_error_errno(err, VS_E_INTEGRITY, errno, "%s (%s)", opath, path);
+        st = vs_error_subj_errno(err, VS_E_INTEGRITY, errno, opath, "the cache object of %s",
+                                 path);
         goto out;
     }
     if ((st = ar_header(a, path, (uint64_t)sb.st_size, mtime, out, err)))
@@ -66,7 +67,7 @@ static vs_status ar_object(vs_ctx *ctx, struct archive *a, const char *path, con
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", opath);
+            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, opath, "read");
             break;
         }
         if (r == 0)
@@ -87,7 +88,7 @@ static vs_status ar_object(vs_ctx *ctx, struct archive *a, const char *path, con
     vs_sha256_final(&h, d);
     vs_hex(hex, d, sizeof d);
     if (strcmp(hex, id) != 0 || total != (uint64_t)sb.st_size)
-        st = vs_error_set(err, VS_E_INTEGRITY, "%s: cache object altered (%s)", opath, path);
+        st = vs_error_subj(err, VS_E_INTEGRITY, opath, "cache object altered (%s)", path);
 out:
     if (fd >= 0)
         close(fd);
@@ -110,7 +111,7 @@ static vs_status export_entries(vs_ctx *ctx, struct archive *a, vs_cache_entry *
     free(idx);
     uint8_t *buf = malloc(VS_IO_BUFSIZE);
     if (!st && !buf)
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, out, "out of memory");
     for (size_t i = 0; i < n && !st; i++) {
         const vs_cache_entry *e = es[i];
         char path[VS_MAX_NAME + VS_MAX_VERSION + 260];
@@ -140,14 +141,14 @@ static vs_status export_lookup(vs_ctx *ctx, const char *const *refs, size_t n,
         for (size_t k = 0; k < i && !st; k++)
             if (!strcmp(vs_cache_entry_name(es[k]), vs_cache_entry_name(es[i])) &&
                 !strcmp(vs_cache_entry_version(es[k]), vs_cache_entry_version(es[i])))
-                st = vs_error_set(err, VS_E_USAGE, "%s: given twice", refs[i]);
+                st = vs_error_subj(err, VS_E_USAGE, refs[i], "given twice");
         if (!st && !vs_mirror_valid_file(vs_cache_entry_file(es[i])))
-            st = vs_error_set(err, VS_E_USAGE, "%s: file name %s cannot go in a bundle", refs[i],
-                              vs_cache_entry_file(es[i]));
+            st = vs_error_subj(err, VS_E_USAGE, refs[i], "file name %s cannot go in a bundle",
+                               vs_cache_entry_file(es[i]));
         for (size_t k = 0; !st && k < vs_cache_entry_nsigs(es[i]); k++)
             if (!vs_mirror_valid_file(vs_cache_entry_sig_file(es[i], k)))
-                st = vs_error_set(err, VS_E_USAGE, "%s: file name %s cannot go in a bundle",
-                                  refs[i], vs_cache_entry_sig_file(es[i], k));
+                st = vs_error_subj(err, VS_E_USAGE, refs[i], "file name %s cannot go in a bundle",
+                                   vs_cache_entry_sig_file(es[i], k));
     }
     return st;
 }
@@ -156,14 +157,14 @@ vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const
                            vs_error *err)
 {
     if (!ctx || !out || !*out)
-        return vs_error_set(err, VS_E_USAGE, "mirror export: no output file given");
+        return vs_error_subj(err, VS_E_USAGE, "mirror export", "no output file given");
     if (n == 0 || !refs)
-        return vs_error_set(err, VS_E_USAGE, "mirror export: no NAME@VERSION given");
+        return vs_error_subj(err, VS_E_USAGE, "mirror export", "no NAME@VERSION given");
     if (n > VS_MAX_BUNDLE_ENTRIES / (1 + VS_CACHE_MAX_SIGS))
-        return vs_error_set(err, VS_E_USAGE, "mirror export: too many packages");
+        return vs_error_subj(err, VS_E_USAGE, "mirror export", "too many packages");
     vs_cache_entry **es = calloc(n, sizeof *es);
     if (!es)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, out, "out of memory");
     vs_status st = export_lookup(ctx, refs, n, es, err);
     if (st) {
         vs_cache_entry_list_free(es, n);
@@ -173,7 +174,7 @@ vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const
     char *dir = strdup(out);
     if (!dir) {
         vs_cache_entry_list_free(es, n);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, out, "out of memory");
     }
     char *slash = strrchr(dir, '/');
     const char *base = slash ? slash + 1 : out;
@@ -203,7 +204,7 @@ vs_status vs_mirror_export(vs_ctx *ctx, const char *const *refs, size_t n, const
     if (!st) {
         a = archive_write_new();
         if (!a)
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            st = vs_error_subj(err, VS_E_INTERNAL, out, "out of memory");
         else if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
                  archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
                  archive_write_open_fd(a, t.fd) != ARCHIVE_OK)
@@ -269,12 +270,27 @@ static const char *member(char *out, size_t cap, const char *bundle, const char 
     return out;
 }
 
+/* "BUNDLE(ENTRY)" for an entry as the archive names it. */
+static const char *entry_subj(char subj[VS_ERROR_SUBJECT_MAX], const reader *r, const char *entry)
+{
+    char p[256];
+    printable(p, sizeof p, entry ? entry : "");
+    snprintf(subj, VS_ERROR_SUBJECT_MAX, "%s(%s)", r->bundle, p);
+    return subj;
+}
+
 static vs_status refuse(reader *r, const char *entry, const char *why, vs_error *err)
 {
-    char p[256], subj[VS_ERROR_SUBJECT_MAX];
-    printable(p, sizeof p, entry ? entry : "");
-    snprintf(subj, sizeof subj, "%s(%s)", r->bundle, p);
-    return vs_error_subj(err, VS_E_UNSAFE, subj, "%s", why);
+    char subj[VS_ERROR_SUBJECT_MAX];
+    return vs_error_subj(err, VS_E_UNSAFE, entry_subj(subj, r, entry), "%s", why);
+}
+
+/* A local failure while an entry is written out (the disk, not the bundle). */
+static vs_status extract_fail(const reader *r, const char *entry, int errnum, vs_error *err)
+{
+    char subj[VS_ERROR_SUBJECT_MAX];
+    return vs_error_subj_errno(err, VS_E_INTERNAL, errnum, entry_subj(subj, r, entry),
+                               "extracting");
 }
 
 static folder *get_folder(reader *r, const char *name, const char *version)
@@ -321,8 +337,7 @@ static vs_status copy_data(reader *r, const char *entry, int fd, uint64_t limit,
             return refuse(r, entry, why, err);
         }
         if (vs_write_all(fd, r->buf, (size_t)n) != 0)
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s", r->bundle,
-                                  entry);
+            return extract_fail(r, entry, errno, err);
     }
 }
 
@@ -353,7 +368,7 @@ static vs_status extract_one(reader *r, struct archive_entry *ae, vs_error *err)
     } else {
         folder *f = get_folder(r, name, version);
         if (!f)
-            return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            return vs_error_subj(err, VS_E_INTERNAL, r->bundle, "out of memory");
         for (size_t i = 0; i < f->nfiles; i++)
             if (!strcmp(f->files[i], file))
                 return refuse(r, path, "duplicate entry", err);
@@ -362,17 +377,16 @@ static vs_status extract_one(reader *r, struct archive_entry *ae, vs_error *err)
         snprintf(f->files[f->nfiles++], 256, "%s", file);
         snprintf(rel, sizeof rel, "%s@%s", name, version);
         if (mkdirat(r->tmpfd, rel, 0700) != 0 && errno != EEXIST)
-            return vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s", r->bundle, rel);
+            return extract_fail(r, path, errno, err);
         snprintf(rel, sizeof rel, "%s@%s/%s", name, version, file);
     }
     int fd = openat(r->tmpfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return errno == EEXIST ? refuse(r, path, "duplicate entry", err)
-                               : vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s",
-                                                r->bundle, rel);
+                               : extract_fail(r, path, errno, err);
     vs_status st = copy_data(r, path, fd, limit, err);
     if (close(fd) != 0 && !st)
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s: extracting %s", r->bundle, rel);
+        st = extract_fail(r, path, errno, err);
     return st;
 }
 
@@ -385,7 +399,7 @@ static vs_status extract_all(reader *r, int bfd, vs_error *err)
 {
     r->a = archive_read_new();
     if (!r->a)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, r->bundle, "out of memory");
     vs_status st = VS_OK;
     if (archive_read_support_format_tar(r->a) != ARCHIVE_OK ||
         archive_read_support_filter_gzip(r->a) != ARCHIVE_OK)
@@ -571,7 +585,7 @@ static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir, con
                    m->rsa_sig[0] ? file_url(dir, m, m->rsa_sig) : NULL };
     vs_status st = VS_OK;
     if (!u[0] || (m->gpg_sig[0] && !u[1]) || (m->checksums[0] && !u[2]) || (m->rsa_sig[0] && !u[3]))
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, subj, "out of memory");
     /* The name and version come from the package's file name, as for a
      * fetch of file:///NAME/FILE, never from the bundle's own words: a
      * signature covers the bytes, not a label, so a bundle that relabels an
@@ -657,10 +671,10 @@ static vs_status make_tmp(vs_ctx *ctx, int *rootfd, char **dir, vs_error *err)
     free(base);
     if (!tmpl) {
         close(*rootfd);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     }
     if (!mkdtemp(tmpl)) {
-        st = vs_error_errno(err, VS_E_INTERNAL, errno, "%s", tmpl);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, tmpl, "cannot create the folder");
         free(tmpl);
         close(*rootfd);
         return st;
@@ -784,7 +798,7 @@ vs_status vs_mirror_import(size_t *nok, size_t *nfailed, vs_ctx *ctx, const char
     const vs_config *cfg = o->config;
     vs_config *owned = NULL;
     r.buf = malloc(VS_IO_BUFSIZE);
-    st = r.buf ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    st = r.buf ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, bundle, "out of memory");
     /* the sources' key bindings apply here as at fetch */
     if (!st && !cfg && !(st = vs_config_load(&owned, ctx, NULL, err)))
         cfg = owned;

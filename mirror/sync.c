@@ -225,7 +225,7 @@ static vs_status write_index(const item *items, size_t n, int dfd, const char *d
     size_t nok = 0;
     const vs_cache_entry **es = malloc((n ? n : 1) * sizeof *es);
     if (!es)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, dest, "out of memory");
     for (size_t i = 0; i < n; i++) {
         bool dup = false;
         for (size_t k = 0; k < nok && items[i].st == VS_OK; k++)
@@ -285,7 +285,7 @@ static vs_status write_index(const item *items, size_t n, int dfd, const char *d
         text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(root);
     if (!text)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, dest, "out of memory");
     st = vs_write_file_atomic(dfd, VS_MIRROR_INDEX, text, strlen(text), 0644, err);
     free(text);
     if (st && err)
@@ -345,22 +345,22 @@ static void items_free(item *items, size_t n)
 static vs_status sync_check_opts(const vs_mirror_sync_opts *opts, unsigned *jobs, vs_error *err)
 {
     if (!opts || !opts->list || !*opts->list || !opts->dest || !*opts->dest)
-        return vs_error_set(err, VS_E_USAGE, "mirror sync: a list and a destination are needed");
+        return vs_error_subj(err, VS_E_USAGE, "mirror sync", "a list and a destination are needed");
     if (VS_CHECK_OPTS(opts, vs_mirror_sync_opts, MIRROR_SYNC_OPTS, err) ||
         VS_CHECK_OPTS(&opts->fetch, vs_cache_fetch_opts, CACHE_FETCH_OPTS, err) ||
         VS_CHECK_OPTS(&opts->fetch.fetch, vs_fetch_opts, FETCH_OPTS, err))
         return VS_E_USAGE;
     const vs_cache_fetch_opts *t = &opts->fetch;
     if (t->url || t->name || t->version || t->gpg_sig_url || t->checksums_url || t->rsa_sig_url)
-        return vs_error_set(err, VS_E_USAGE,
-                            "mirror sync: per-package options (name, version, signature URLs) "
-                            "do not apply to a list");
+        return vs_error_subj(err, VS_E_USAGE, "mirror sync",
+                             "per-package options (name, version, signature URLs) "
+                             "do not apply to a list");
     if (t->nmirrors > VS_CACHE_MAX_MIRRORS / 2 || (t->nmirrors && !t->mirrors))
-        return vs_error_set(err, VS_E_USAGE, "mirror sync: more than %d mirrors",
-                            VS_CACHE_MAX_MIRRORS / 2);
+        return vs_error_subj(err, VS_E_USAGE, "--mirror", "more than %d mirrors",
+                             VS_CACHE_MAX_MIRRORS / 2);
     *jobs = opts->jobs ? opts->jobs : VS_MIRROR_DEFAULT_JOBS;
     if (*jobs > VS_MIRROR_MAX_JOBS)
-        return vs_error_set(err, VS_E_USAGE, "mirror sync: at most %u jobs", VS_MIRROR_MAX_JOBS);
+        return vs_error_subj(err, VS_E_USAGE, "--jobs", "at most %u jobs", VS_MIRROR_MAX_JOBS);
     return VS_OK;
 }
 
@@ -383,7 +383,7 @@ static vs_status sync_prepare(vs_ctx *ctx, const vs_mirror_sync_opts *opts, pool
         return st;
     p->items = calloc(p->n, sizeof *p->items);
     if (!p->items)
-        st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        st = vs_error_subj(err, VS_E_INTERNAL, opts->list, "out of memory");
     const vs_config *cfg = opts->config;
     for (size_t i = 0; i < p->n && !st; i++) {
         p->items[i].line = (*urls)[i];
@@ -471,7 +471,7 @@ vs_status vs_mirror_sync(size_t *nok, size_t *nfailed, vs_ctx *ctx, const vs_mir
         *nfailed = 0;
     unsigned jobs = 0;
     vs_status st = ctx ? sync_check_opts(opts, &jobs, err)
-                       : vs_error_set(err, VS_E_USAGE, "mirror sync: no context");
+                       : vs_error_subj(err, VS_E_USAGE, "mirror sync", "no context");
     if (st)
         return st;
     pool p;

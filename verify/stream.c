@@ -105,13 +105,13 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
     *out = NULL;
     vs_gpg_stream *s = calloc(1, sizeof *s);
     if (!s)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, "gpg", "out of memory");
     s->sig = malloc(len + 1);
     s->buf = malloc(VS_GPG_STREAM_BUF);
     s->head = malloc(len + VS_PGP_LITERAL_HEADER);
     if (!s->sig || !s->buf || !s->head) {
         vs_gpg_stream_free(s);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, "gpg", "out of memory");
     }
     memcpy(s->sig, sig, len);
     s->sig_len = len;
@@ -139,7 +139,7 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
         gpgme_release(s->g);
         s->g = NULL;
         vs_gpg_stream_free(s);
-        return vs_error_set(err, VS_E_INTERNAL, "cannot start a thread");
+        return vs_error_subj(err, VS_E_INTERNAL, "gpg", "cannot start a thread");
     }
     s->running = true;
     *out = s;

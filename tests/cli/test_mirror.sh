@@ -171,6 +171,28 @@ for k in absolute:/etc/evil dotdot:../../evil symlink:agent-1.2.3.tgz device:age
     same_snapshot "hostile $kind: home unchanged (no temp dir, cache as it was)" "$T/v.before" "$V"
 done
 
+# --json errors carry the subject: the bundle and the entry, never a temporary path (issue 10)
+run "$VS" --home "$V" --json mirror import "$T/dotdot.tgz"
+if [ "$RC" -eq 5 ]; then ok "--json: escaping entry refused (exit 5)"; else not_ok "--json: escaping entry: exit $RC, not 5"; fi
+expect_json "not j['ok'] and j['error']['subject'] == '$T/dotdot.tgz(agent@1.2.3/../../evil)' and j['error']['message'].startswith(j['error']['subject'] + ': ')" "--json: an entry that escapes is the subject, as BUNDLE(ENTRY)"
+same_snapshot "--json escaping entry: home unchanged" "$T/v.before" "$V"
+# a damaged bundle: cut in the middle of a package's bytes
+python3 - "$T/x/index.json" "$T/cut.tgz" <<'PY'
+import io, os, sys, tarfile
+with tarfile.open(sys.argv[2], "w:gz", format=tarfile.GNU_FORMAT) as t:
+    t.add(sys.argv[1], arcname="index.json")
+    data = os.urandom(256 * 1024)  # incompressible: the cut falls inside these bytes
+    ti = tarfile.TarInfo("agent@1.2.3/agent-1.2.3.tgz"); ti.size = len(data)
+    t.addfile(ti, io.BytesIO(data))
+size = os.path.getsize(sys.argv[2])
+os.truncate(sys.argv[2], size // 2)
+PY
+run "$VS" --home "$V" --json mirror import "$T/cut.tgz"
+if [ "$RC" -eq 5 ]; then ok "--json: damaged bundle refused (exit 5)"; else not_ok "--json: damaged bundle: exit $RC, not 5"; fi
+expect_json "not j['ok'] and j['error']['subject'] == '$T/cut.tgz(agent@1.2.3/agent-1.2.3.tgz)'" "--json: a damaged bundle names the entry it was cut in"
+check "--json damaged bundle: no temporary path" sh -c "! grep -q 'import-\\|file://' '$T/out' '$T/err'"
+same_snapshot "--json damaged bundle: home unchanged" "$T/v.before" "$V"
+
 # a bundle with a tampered package: not admitted
 mkdir -p "$T/xt"
 cp "$T/x/index.json.tool" "$T/xt/index.json"
@@ -287,6 +309,12 @@ printf '%s\n' lacework@6.2.0.1234 nosuch@1.0 >"$T/list-bad"
 expect_rc 2 "sync of a NAME@VERSION without a source" "$VS" --home "$HR" mirror sync "$T/list-bad" --dest "$T/m-none"
 expect_err_has "no [source nosuch]" "no source: named"
 check "no source: DIR not created" test ! -e "$T/m-none"
+expect_rc 2 "sync --json of a line naming no source" "$VS" --home "$HR" --json mirror sync "$T/list-bad" --dest "$T/m-none"
+expect_json "not j['ok'] and j['error']['subject'] == 'nosuch@1.0'" "sync --json: the bad line's NAME@VERSION is the subject"
+printf '%s\n' "$NGINX_HTTP/agent-1.2.3.tgz" "http://exa mple/x.tgz" >"$T/list-ctl"
+expect_rc 2 "sync --json of a line with a blank in its URL" "$VS" --home "$HR" --json mirror sync "$T/list-ctl" --dest "$T/m-none"
+expect_json "not j['ok'] and j['error']['subject'] == '$T/list-ctl:2' and j['error']['message'] == '$T/list-ctl:2: blank or control character in URL'" "sync --json: LIST:LINE is the subject of a bad line"
+check "bad lines: DIR not created" test ! -e "$T/m-none"
 printf '%s\n' lacework@6.2.0.1234 >"$T/list-one"
 expect_rc 2 "NAME@VERSION line without any configuration" "$VS" --home "$H" mirror sync "$T/list-one" --dest "$T/m-none"
 expect_rc 0 "--config FILE for sync" "$VS" --home "$H" --config "$HR/vetstage.conf" mirror sync "$T/list-one" --dest "$T/m-cfg"
