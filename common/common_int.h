@@ -308,4 +308,34 @@ bool vs_valid_version(const char *s);
 vs_status vs_ref_split(const char *ref, char name[VS_MAX_NAME + 1],
                        char version[VS_MAX_VERSION + 1], vs_error *err);
 
+/* ---- backends (init.c) ------------------------------------------------------ */
+
+/* The gpg engine is usable (checked once per process, on first use: before
+ * the first gpgme context). */
+vs_status vs_gpg_ready(vs_error *err);
+
+/* ---- durability on a thread of its own (flusher.c) ------------------------- */
+
+/*
+ * fdatasync(2) of written files on a background thread, in the order given,
+ * while the caller writes on. It only ever adds durability: the caller still
+ * ends with its own sync (syncfs or fsync), which finds little left to do.
+ * Without a thread (pthread_create failed, or start returned NULL) every call
+ * is a no-op but for the close. Used by one writer thread at a time.
+ */
+typedef struct vs_flusher vs_flusher;
+vs_flusher *vs_flusher_start(void);
+/* Hand over a complete file: fdatasync, then close. fd is the flusher's now;
+ * subject names it in an error. Waits only when 64 files are still queued. */
+void vs_flusher_close(vs_flusher *f, int fd, const char *subject);
+/* fdatasync a file that is still being written (the caller keeps fd open
+ * until the job is no longer busy, or until vs_flusher_finish/stop). */
+uint64_t vs_flusher_sync(vs_flusher *f, int fd, const char *subject);
+bool vs_flusher_busy(vs_flusher *f, uint64_t seq);
+/* Wait until every job is done; the first fdatasync that failed is the error. */
+vs_status vs_flusher_finish(vs_flusher *f, vs_error *err);
+/* End the thread (every queued fd is closed; with discard, without syncing
+ * it) and free f. NULL is fine. */
+void vs_flusher_stop(vs_flusher *f, bool discard);
+
 #endif

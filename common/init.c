@@ -32,11 +32,6 @@ static void do_init(void)
                  NEED_GPGME_VERSION);
         return;
     }
-    gpgme_error_t ge = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
-    if (ge) {
-        snprintf(init_msg, sizeof init_msg, "gpg engine not usable: %s", gpgme_strerror(ge));
-        return;
-    }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(init_msg, sizeof init_msg, "libcurl initialisation failed");
         return;
@@ -55,6 +50,27 @@ vs_status vs_lib_init(vs_error *err)
     pthread_once(&init_once, do_init);
     if (init_status != VS_OK)
         return vs_error_subj(err, VS_E_INTERNAL, "libvetstage", "%s", init_msg);
+    return VS_OK;
+}
+
+/* The gpg engine is checked on first use, not at start: gpgme's first
+ * look at its engines runs gpgconf three times, gpg and gpgsm (some 50 ms),
+ * which a command that never asks gpg anything (stage, layout, render,
+ * cache) should not pay. */
+static pthread_once_t gpg_once = PTHREAD_ONCE_INIT;
+static gpgme_error_t gpg_status;
+
+static void do_gpg_check(void)
+{
+    gpg_status = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+}
+
+vs_status vs_gpg_ready(vs_error *err)
+{
+    pthread_once(&gpg_once, do_gpg_check);
+    if (gpg_status)
+        return vs_error_subjb(err, VS_E_INTERNAL, "gpgme", (long)gpg_status, "gpg",
+                              "engine not usable: %s", gpgme_strerror(gpg_status));
     return VS_OK;
 }
 

@@ -61,6 +61,9 @@ vs_status vs_keys_gpgme_error(vs_error *err, vs_status st, gpgme_error_t ge, con
 vs_status vs_keys_gpgme_open_home(const char *home, gpgme_ctx_t *out, vs_error *err)
 {
     *out = NULL;
+    vs_status st = vs_gpg_ready(err);
+    if (st)
+        return st;
     gpgme_ctx_t g = NULL;
     gpgme_error_t ge = gpgme_new(&g);
     if (!ge)

@@ -714,6 +714,8 @@ vs_status vs_keys_import(vs_key_info **out, size_t *nout, vs_ctx *ctx, const cha
         st = commit(&r, &recorded, err);
     run_free(&r, recorded && st != VS_OK);
     vs_trust_forget(ctx); /* this context's verifies see the store as it is now */
+    if (st == VS_OK)
+        vs_trust_keystate_refresh(ctx); /* stage asks it, not gpg, until the next change */
     if (st == VS_OK && out) {
         *out = res.v;
         *nout = res.n;

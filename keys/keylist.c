@@ -247,5 +247,7 @@ vs_status vs_keys_remove(vs_ctx *ctx, const char *fingerprint, vs_error *err)
     st = t == VS_KEY_RSA ? remove_rsa(ctx, fpr, err) : remove_pgp(ctx, fpr, err);
     vs_keys_unlock(lock);
     vs_trust_forget(ctx); /* this context's verifies see the store as it is now */
+    if (st == VS_OK)
+        vs_trust_keystate_refresh(ctx); /* stage asks it, not gpg, until the next change */
     return st;
 }

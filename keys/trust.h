@@ -16,7 +16,9 @@
 #ifndef VS_KEYS_TRUST_H
 #define VS_KEYS_TRUST_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <gcrypt.h>
 #include <gpgme.h>
@@ -45,6 +47,29 @@ vs_status vs_trust_gpgme(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err);
  * another thread (verify/stream.c feeds gpg while the package arrives).
  * The caller releases it with gpgme_release. */
 vs_status vs_trust_gpgme_new(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err);
+
+/* A stored key and whether it is revoked. */
+typedef struct vs_key_state {
+    char fingerprint[VS_FPR_MAX]; /* as vs_keys_list gives it */
+    bool revoked;
+} vs_key_state;
+
+/* Every key in the store and whether it is revoked: gpg's (and the RSA
+ * store's) answer, as HOME/trust/keystate kept it if the store's files are
+ * unchanged since (keys/keystate.c), else asked now. Writes nothing. The
+ * caller frees *out. */
+vs_status vs_trust_key_states(vs_key_state **out, size_t *n, vs_ctx *ctx, vs_error *err);
+
+/* After the store changed (keys import, keys remove): write
+ * HOME/trust/keystate for the store as it is now, unless it is current.
+ * Best effort: a failure only means the next stage asks gpg. */
+void vs_trust_keystate_refresh(vs_ctx *ctx);
+
+/* The key lines of a keystate file whose first headlen bytes must be
+ * `head` exactly (the magic and the stamps of the store now); false for
+ * anything else. For the fuzzer and the unit tests. */
+bool vs_keystate_parse(const uint8_t *p, size_t len, const char *head, size_t headlen,
+                       vs_key_state **out, size_t *n);
 
 /* Drop what ctx holds of the store: the next use loads it again. */
 void vs_trust_forget(vs_ctx *ctx);

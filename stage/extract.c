@@ -7,8 +7,10 @@
  * One read of the package: the bytes are hashed as libarchive pulls them
  * (read_cb), to the end of the file, each file is hashed for the manifest as
  * it is written, both on a second core (hashworker.c) while this thread
- * inflates and writes, and the tree is made durable by one syncfs(2) at the
- * end (vs_stage_write_meta), not by an fsync per file.
+ * inflates and writes. Each large file is made durable (fdatasync) on a
+ * thread of its own as soon as it is complete (common/flusher.c), and the
+ * tree by one syncfs(2) at the end (vs_stage_write_meta), which then finds
+ * little left to write.
  *
  * Names: libarchive is run under a thread-local C.UTF-8 locale, so that pax
  * names (UTF-8 by definition) reach us unchanged whatever the process locale;
@@ -65,6 +67,7 @@ typedef struct ex {
     vs_extract_result *res;
     vs_error *err;
     const char *label;
+    vs_flusher *fl;           /* large files' fdatasync, on its own thread */
     uint8_t *buf;             /* OUT_BUFS x VS_IO_BUFSIZE */
     uint64_t oseq[OUT_BUFS];  /* the hash job of each buffer */
     unsigned onext;
@@ -298,7 +301,7 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
         return st;
     uint8_t head[ELF_HEAD];
     size_t nhead = 0;
-    uint64_t size = 0, kicked = 0;
+    uint64_t size = 0, kicked = 0, flushing = 0;
     for (;;) {
         unsigned i = x->onext;
         uint8_t *buf = x->buf + (size_t)i * VS_IO_BUFSIZE;
@@ -339,6 +342,10 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
             kicked = size;
         }
 #endif
+        /* and made durable while it grows (write_file hands the fd to the
+         * flusher, so it is never closed under a pending job) */
+        if (size >= WRITEBACK_EVERY && !vs_flusher_busy(x->fl, flushing))
+            flushing = vs_flusher_sync(x->fl, fd, e->path);
     }
     st = check_machine(x, head, nhead);
     if (st)
@@ -348,6 +355,7 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
     e->size = size;
     return VS_OK;
 out:
+    e->size = size; /* write_file: a file the flusher may hold a job on goes to it */
     vs_hashworker_abort(x->r.hw, &h);
     return st;
 }
@@ -358,16 +366,18 @@ static vs_status write_file(ex *x, int parent, const char *base, vs_pathent *e)
     if (fd < 0)
         return sys_fail(x, "create", e->path);
     vs_status st = copy_data(x, fd, e);
-#ifdef SYS_sync_file_range
-    /* start writing it back now, so that the one sync at the end finds
-     * little left to do (a hint: failures do not matter) */
-    if (!st && e->size >= VS_IO_BUFSIZE)
-        (void)syscall(SYS_sync_file_range, fd, (off_t)0, (off_t)0, 2 /* SYNC_FILE_RANGE_WRITE */);
-#endif
     if (!st && fchmod(fd, (mode_t)e->mode) != 0)
         st = sys_fail(x, "chmod", e->path);
-    if (close(fd) != 0 && st == VS_OK)
+    if (e->size >= VS_IO_BUFSIZE) {
+        /* made durable now, on the flusher's thread (its write errors are
+         * fdatasync's, reported by ex_finish); a small file is left to the
+         * one sync at the end, which costs less than a flush each */
+        char subject[VS_MAX_ARCHIVE_PATH + 300];
+        snprintf(subject, sizeof subject, "%s: %.200s", x->label, e->path);
+        vs_flusher_close(x->fl, fd, subject);
+    } else if (close(fd) != 0 && st == VS_OK) {
         st = sys_fail(x, "close", e->path);
+    }
     if (!st)
         x->res->files++;
     return st;
@@ -580,6 +590,7 @@ static vs_status ex_init(ex *x, const vs_ctx *ctx, int infd, int rootfd, const v
     x->buf = malloc((size_t)OUT_BUFS * VS_IO_BUFSIZE);
     x->a = archive_read_new();
     x->r.hw = vs_hashworker_start();
+    x->fl = vs_flusher_start(); /* NULL: the final sync does it all */
     if (!x->r.buf || !x->buf || !x->a || !x->r.hw)
         return oom(x);
     return VS_OK;
@@ -685,7 +696,10 @@ static vs_status ex_finish(ex *x)
                              "archive ends early (no end-of-archive marker after %" PRIu64
                              " entries)",
                              x->res->entries);
-    return ex_digest(x);
+    vs_status st = ex_digest(x);
+    if (!st) /* every large file is durable (the final sync does the rest) */
+        st = vs_flusher_finish(x->fl, x->err);
+    return st;
 }
 
 /* A failure before the digest was checked: with an expected digest, the
@@ -710,6 +724,7 @@ static vs_status ex_failed(ex *x, vs_status st)
 static void ex_free(ex *x)
 {
     vs_hashworker_stop(x->r.hw); /* every job done: the buffers and digests are ours again */
+    vs_flusher_stop(x->fl, true); /* on a failure, nothing is synced that is then removed */
     vs_sha256_abort(&x->r.h);
     if (x->a)
         archive_read_free(x->a);

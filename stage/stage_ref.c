@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "stage/stage_int.h"
+#include "keys/trust.h"
 #include "vetstage/cache.h"
 
 static bool in_list(const char *fpr, const char *const *keys, size_t n)
@@ -67,13 +68,13 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
 {
     if (vs_cache_entry_nsigners(e) == 0)
         return vs_error_subj(err, VS_E_VERIFY, ref, "the cache records no signer for it");
-    vs_key_info *keys = NULL;
+    vs_key_state *keys = NULL;
     size_t nkeys = 0;
-    vs_status st = vs_keys_list(&keys, &nkeys, ctx, err);
+    vs_status st = vs_trust_key_states(&keys, &nkeys, ctx, err);
     if (st)
         return st;
     for (size_t i = 0; i < vs_cache_entry_nsigners(e) && st == VS_OK; i++) {
-        const vs_key_info *k = NULL;
+        const vs_key_state *k = NULL;
         for (size_t j = 0; j < nkeys && !k; j++)
             if (strcasecmp(keys[j].fingerprint, vs_cache_entry_signer(e, i)) == 0)
                 k = &keys[j];
@@ -91,7 +92,7 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
             vs_error_hint(err, "fetch a release signed by a key that is not revoked");
         }
     }
-    vs_key_info_free(keys);
+    free(keys);
     return st;
 }
 

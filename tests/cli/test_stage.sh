@@ -239,6 +239,32 @@ expect_rc 3 "signer revoked after admission: refused" "$VS" --home "$H4" stage a
 expect_err_has "vetstage: agent@1.2.3: signer key $(cat "$FIX/revoked.fpr") has been revoked" "revoked: names NAME@VERSION and the key"
 check "revoked: nothing staged" test ! -e "$T/rev"
 same_snapshot "revoked: home unchanged" "$T/h4.before" "$H4"
+# stage asks the key states keys import wrote (trust/keystate), not gpg; a
+# change made behind vetstage's back (gpg itself on the store's keyring)
+# changes the keyring's stamp, so it is still seen
+H7="$T/home7"
+"$VS" --home "$H7" -q keys import "$FIX/revoked.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+check "keys import wrote the key states" grep -q "^key $(cat "$FIX/revoked.fpr") valid$" "$H7/trust/keystate"
+expect_rc 0 "fetch signed by a key not yet revoked (key states)" "$VS" --home "$H7" fetch "file://$PKG" --gpg-sig-url "file://$PKG.revoked.asc"
+expect_rc 0 "staged from the key states" "$VS" --home "$H7" -v stage agent@1.2.3 --dest "$T/ks1"
+expect_err_has "trust store unchanged" "stage used the key states (no gpg)"
+cp "$H7/trust/keystate" "$T/keystate.before"
+expect_rc 0 "revocation imported by gpg itself, not vetstage" gpg --homedir "$H7/trust/gnupg" --batch --no-tty --quiet --import "$FIX/revoked.rev"
+check "the key states still say valid (stale)" grep -q "^key $(cat "$FIX/revoked.fpr") valid$" "$H7/trust/keystate"
+snapshot "$H7" >"$T/h7.before"
+expect_rc 3 "revoked behind vetstage's back: refused" "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
+expect_err_has "signer key $(cat "$FIX/revoked.fpr") has been revoked" "revoked behind vetstage's back: names the key"
+check "revoked behind vetstage's back: nothing staged" test ! -e "$T/ks2"
+same_snapshot "revoked behind vetstage's back: home unchanged (the stage writes no key states)" "$T/h7.before" "$H7"
+# a damaged or foreign key-states file is never believed: gpg is asked
+printf 'vetstage-keystate 1\nkey %s valid\n' "$(cat "$FIX/revoked.fpr")" >"$H7/trust/keystate"
+expect_rc 3 "forged key states without the store's stamp: still refused" "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
+head -c 100 /dev/urandom >"$H7/trust/keystate"
+expect_rc 3 "garbage key states: still refused" "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
+check "garbage key states: nothing staged" test ! -e "$T/ks2"
+ln -sf /etc/passwd "$H7/trust/keystate.link" && mv -f "$H7/trust/keystate.link" "$H7/trust/keystate"
+expect_rc 3 "key states as a symlink: not followed, still refused" "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
+
 # a signer removed from the store after admission
 H5="$T/home5"
 trust_fixture_keys "$H5"

@@ -1,6 +1,7 @@
 /* tests/unit/common - error table, cursor, hashing, atomic files. */
 #include <check.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -228,6 +229,55 @@ START_TEST(text_lines)
 }
 END_TEST
 
+/* The flusher syncs and closes what it is given, in order, many more files
+ * than its ring holds; a failed fdatasync is reported with its subject. */
+START_TEST(flusher_jobs)
+{
+    char dir[] = "/tmp/vs-flusher-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    ck_assert_int_ge(dfd, 0);
+    vs_flusher *f = vs_flusher_start();
+    ck_assert_ptr_nonnull(f);
+    int fds[200];
+    for (int i = 0; i < 200; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "f%d", i);
+        fds[i] = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        ck_assert_int_ge(fds[i], 0);
+        ck_assert_int_eq(vs_write_all(fds[i], "data", 4), 0);
+        if (i % 50 == 0) /* a file still growing: synced, kept open */
+            vs_flusher_sync(f, fds[i], name);
+        vs_flusher_close(f, fds[i], name);
+    }
+    vs_error e = VS_ERROR_INIT;
+    ck_assert_int_eq(vs_flusher_finish(f, &e), VS_OK);
+    for (int i = 0; i < 200; i++) /* every fd was closed by the flusher */
+        ck_assert(fcntl(fds[i], F_GETFD) == -1);
+    /* a descriptor that is not open: fdatasync fails, and says which */
+    int bad = open("/dev/null", O_RDONLY);
+    close(bad);
+    vs_flusher_close(f, bad, "the-bad-one");
+    ck_assert_int_eq(vs_flusher_finish(f, &e), VS_E_INTERNAL);
+    ck_assert_str_eq(e.subject, "the-bad-one");
+    ck_assert_ptr_nonnull(strstr(e.message, "fdatasync"));
+    vs_flusher_stop(f, false);
+    /* discard: queued files are closed without a sync; NULL is a no-op flusher */
+    f = vs_flusher_start();
+    int fd = openat(dfd, "last", O_WRONLY | O_CREAT | O_EXCL, 0600);
+    vs_flusher_close(f, fd, "last");
+    vs_flusher_stop(f, true);
+    ck_assert(fcntl(fd, F_GETFD) == -1);
+    fd = openat(dfd, "none", O_WRONLY | O_CREAT | O_EXCL, 0600);
+    vs_flusher_close(NULL, fd, "none");
+    ck_assert(fcntl(fd, F_GETFD) == -1);
+    ck_assert_int_eq(vs_flusher_finish(NULL, &e), VS_OK);
+    vs_flusher_stop(NULL, true);
+    close(dfd);
+    ck_assert_int_eq(vs_remove_tree(AT_FDCWD, dir, NULL), VS_OK);
+}
+END_TEST
+
 Suite *vs_suite_common(void)
 {
     Suite *s = suite_create("common");
@@ -242,6 +292,7 @@ Suite *vs_suite_common(void)
     tcase_add_test(tc, sbuf_max);
     tcase_add_test(tc, grow_array);
     tcase_add_test(tc, text_lines);
+    tcase_add_test(tc, flusher_jobs);
     suite_add_tcase(s, tc);
     return s;
 }

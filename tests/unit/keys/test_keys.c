@@ -884,6 +884,66 @@ START_TEST(commit_record_parse)
 }
 END_TEST
 
+/* The key-states file: only our exact form under the exact head counts. */
+START_TEST(keystate_parse_cases)
+{
+    static const char head[] = "vetstage-keystate 1\nfile rsa 1 2 3 4.000000005 6.000000007 40700\n";
+    const size_t hl = sizeof head - 1;
+    static const char fpr[] = "0EB70907181FAFC1E665F77DD387CE6E066CE6EB";
+    static const char rsa[] =
+        "sha256:04fae88dfa75341e3d0e1035a16365f69a2b766ea0682608f16160ab5f5044e2";
+    char text[1024];
+    vs_key_state *v = NULL;
+    size_t n = 99;
+    /* good: two keys, one revoked; and no key at all */
+    snprintf(text, sizeof text, "%skey %s valid\nkey %s revoked\n", head, fpr, rsa);
+    ck_assert(vs_keystate_parse((const uint8_t *)text, strlen(text), head, hl, &v, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(v[0].fingerprint, fpr);
+    ck_assert(!v[0].revoked);
+    ck_assert_str_eq(v[1].fingerprint, rsa);
+    ck_assert(v[1].revoked);
+    free(v);
+    ck_assert(vs_keystate_parse((const uint8_t *)head, hl, head, hl, &v, &n));
+    ck_assert_uint_eq(n, 0);
+    free(v);
+    /* refused: another stamp, a cut line, lower-case OpenPGP hex, a key id,
+     * another word, a blank, trailing text, a NUL, an empty file */
+    static const char *const bad[] = {
+        "vetstage-keystate 1\nfile rsa 1 2 3 4.000000005 6.000000008 40700\nkey %s valid\n",
+        "%skey %s valid",
+        "%skey 0eb70907181fafc1e665f77dd387ce6e066ce6eb valid\n",
+        "%skey D387CE6E066CE6EB valid\n",
+        "%skey %s trusted\n",
+        "%skey %s valid \n",
+        "%skey  %s valid\n",
+        "%skey %s valid\nextra\n",
+        "%s\n",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (i == 0)
+            snprintf(text, sizeof text, bad[i], fpr);
+        else if (i == 2 || i == 3 || i == 8)
+            snprintf(text, sizeof text, bad[i], head);
+        else if (i == 9)
+            text[0] = '\0';
+        else
+            snprintf(text, sizeof text, bad[i], head, fpr);
+        v = (vs_key_state *)&n; /* must come back NULL */
+        n = 7;
+        ck_assert_msg(!vs_keystate_parse((const uint8_t *)text, strlen(text), head, hl, &v, &n),
+                      "case %zu accepted", i);
+        ck_assert_ptr_null(v);
+        ck_assert_uint_eq(n, 0);
+    }
+    /* a NUL inside a line */
+    int k = snprintf(text, sizeof text, "%skey %s valid\n", head, fpr);
+    text[hl + 6] = '\0';
+    ck_assert(!vs_keystate_parse((const uint8_t *)text, (size_t)k, head, hl, &v, &n));
+}
+END_TEST
+
 Suite *vs_suite_keys(void)
 {
     Suite *s = suite_create("keys");
@@ -904,6 +964,7 @@ Suite *vs_suite_keys(void)
     tcase_add_test(tf, select_named_keys);
     tcase_add_test(tf, select_without_names);
     tcase_add_test(tf, commit_record_parse);
+    tcase_add_test(tf, keystate_parse_cases);
     suite_add_tcase(s, tf);
     TCase *tp = tcase_create("store");
     tcase_set_timeout(tp, 30);
