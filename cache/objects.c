@@ -88,9 +88,36 @@ vs_status vs_cache_object_check(vs_ctx *ctx, const char *hex, uint64_t *size, vs
     return VS_OK;
 }
 
-static vs_status open_obj_dir(vs_ctx *ctx, const char *dir, int *fd, vs_error *err)
+/* The id of digest d into out_hex, its names, and its folder opened (created
+ * if absent) into *fd. */
+static vs_status open_obj_dir(vs_ctx *ctx, const uint8_t d[VS_SHA256_LEN],
+                              char out_hex[VS_SHA256_HEX], char dir[64], char file[64], int *fd,
+                              vs_error *err)
 {
+    vs_hex(out_hex, d, VS_SHA256_LEN);
+    obj_names(out_hex, dir, file);
     return vs_home_dir(ctx, dir, VS_BENEATH_CREATE, fd, err);
+}
+
+/* Give the object written at srcdir/name its name dfd/file. The dedupe
+ * rule: link it; when the name is taken, keep a sound existing object and
+ * replace a damaged one. srcdir/name is left for the caller to remove. */
+static vs_status name_object(vs_ctx *ctx, int srcdir, const char *name, int dfd, const char *dir,
+                             const char *file, const char *hex, vs_error *err)
+{
+    if (linkat(srcdir, name, dfd, file, 0) == 0)
+        return VS_OK;
+    if (errno != EEXIST)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                   VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "link");
+    vs_error e2 = VS_ERROR_INIT;
+    if (vs_cache_object_check(ctx, hex, NULL, &e2) == VS_OK)
+        return VS_OK;
+    vs_log(ctx, VS_LOG_WARN, "%s; replacing it", e2.message);
+    if (renameat(srcdir, name, dfd, file) != 0)
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno,
+                                   VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "rename");
+    return VS_OK;
 }
 
 vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
@@ -112,33 +139,15 @@ vs_status vs_cache_object_put_file(vs_ctx *ctx, int srcdir, const char *name,
     close(fd);
     if (st)
         return st;
-    vs_hex(out_hex, d, sizeof d);
     char dir[64], file[64];
-    obj_names(out_hex, dir, file);
     int dfd;
-    if ((st = open_obj_dir(ctx, dir, &dfd, err)))
+    if ((st = open_obj_dir(ctx, d, out_hex, dir, file, &dfd, err)))
         return st;
-    if (linkat(srcdir, name, dfd, file, 0) != 0) {
-        if (errno != EEXIST) {
-            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
-                                     VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "link");
-            close(dfd);
-            return st;
-        }
-        /* dedupe: keep a sound existing object, replace a damaged one */
-        vs_error e2 = VS_ERROR_INIT;
-        if (vs_cache_object_check(ctx, out_hex, NULL, &e2) != VS_OK) {
-            vs_log(ctx, VS_LOG_WARN, "%s; replacing it", e2.message);
-            if (renameat(srcdir, name, dfd, file) != 0) {
-                st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
-                                         VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "rename");
-                close(dfd);
-                return st;
-            }
-        }
+    st = name_object(ctx, srcdir, name, dfd, dir, file, out_hex, err);
+    if (!st) {
+        unlinkat(srcdir, name, 0);
+        st = vs_fsync_dir(dfd, dir, err);
     }
-    unlinkat(srcdir, name, 0);
-    st = vs_fsync_dir(dfd, dir, err);
     close(dfd);
     return st;
 }
@@ -153,11 +162,9 @@ vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
         return st;
     vs_sha256_update(&h, p, len);
     vs_sha256_final(&h, d);
-    vs_hex(out_hex, d, sizeof d);
     char dir[64], file[64];
-    obj_names(out_hex, dir, file);
     int dfd;
-    if ((st = open_obj_dir(ctx, dir, &dfd, err)))
+    if ((st = open_obj_dir(ctx, d, out_hex, dir, file, &dfd, err)))
         return st;
     vs_tmpfile t;
     if ((st = vs_tmpfile_open(&t, dfd, 0444, false, err))) {
@@ -176,17 +183,7 @@ vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
         close(dfd);
         return st;
     }
-    /* same dedupe rule as put_file: link the temporary name, keep a sound original */
-    if (linkat(dfd, t.tmpname, dfd, file, 0) != 0) {
-        vs_error e2 = VS_ERROR_INIT;
-        if (errno != EEXIST)
-            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
-                                     VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "link");
-        else if (vs_cache_object_check(ctx, out_hex, NULL, &e2) != VS_OK &&
-                 renameat(dfd, t.tmpname, dfd, file) != 0)
-            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
-                                     VS_SUBJ("%s/%s/%s", ctx->home, dir, file), "rename");
-    }
+    st = name_object(ctx, dfd, t.tmpname, dfd, dir, file, out_hex, err);
     vs_tmpfile_abort(&t); /* removes the temporary name if still there */
     if (!st)
         st = vs_fsync_dir(dfd, dir, err);
@@ -194,12 +191,84 @@ vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
     return st;
 }
 
-/* ---- object walk -------------------------------------------------------------- */
+/* ---- folder walks -------------------------------------------------------------- */
+
+/* fn(dirfd, name) for every entry of a folder but "." and "..", until fn
+ * returns anything but VS_OK; that status is returned. */
+typedef vs_status (*entry_fn)(int dfd, const char *name, void *arg, vs_error *err);
+
+static vs_status walk(DIR *d, entry_fn fn, void *arg, vs_error *err)
+{
+    vs_status st = VS_OK;
+    struct dirent *de;
+    while (st == VS_OK && (de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            st = fn(dirfd(d), de->d_name, arg, err);
+    closedir(d);
+    return st;
+}
+
+/* walk() over the folder dfd/name (`shown` in errors), never through a
+ * symbolic link. *opened (may be NULL) tells whether it could be opened as
+ * a folder at all; when not, nothing is called and VS_OK is returned. */
+static vs_status walk_at(int dfd, const char *name, const char *shown, bool *opened, entry_fn fn,
+                         void *arg, vs_error *err)
+{
+    if (opened)
+        *opened = false;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return VS_OK;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return vs_error_subj_errno(err, VS_E_INTERNAL, e, shown, "opendir");
+    }
+    if (opened)
+        *opened = true;
+    return walk(d, fn, arg, err);
+}
 
 /* fn(hex, dirfd, filename) for every entry below objects/sha256/XX/; hex is
  * NULL for an entry whose name is not an object id (temporary or stray). */
 typedef vs_status (*obj_fn)(vs_ctx *ctx, const char *hex, int dfd, const char *file,
                             void *arg, vs_error *err);
+
+typedef struct obj_walk {
+    vs_ctx *ctx;
+    obj_fn fn;
+    void *arg;
+    const char *dir; /* the XX folder being walked */
+} obj_walk;
+
+static vs_status obj_file(int dfd, const char *name, void *arg, vs_error *err)
+{
+    obj_walk *w = arg;
+    char hex[VS_SHA256_HEX + 8];
+    int r = snprintf(hex, sizeof hex, "%s%s", w->dir, name);
+    bool ok = r == 64 && strlen(w->dir) == VS_CACHE_OBJ_DIRLEN && vs_cache_valid_hex(hex);
+    return w->fn(w->ctx, ok ? hex : NULL, dfd, name, w->arg, err);
+}
+
+static vs_status obj_dir(int dfd, const char *name, void *arg, vs_error *err)
+{
+    obj_walk *w = arg;
+    w->dir = name;
+    bool opened;
+    vs_status st = walk_at(dfd, name, VS_SUBJ("%s/%s/%s", w->ctx->home, VS_CACHE_OBJECTS, name),
+                           &opened, obj_file, w, err);
+    if (st || opened)
+        return st;
+    /* a link is never followed: it stops gc and fsck alike */
+    struct stat sb;
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode)) {
+        char rel[64 + NAME_MAX];
+        snprintf(rel, sizeof rel, "%s/%s", VS_CACHE_OBJECTS, name);
+        return vs_link_refusal(err, rel, w->ctx->home);
+    }
+    return w->fn(w->ctx, NULL, dfd, name, w->arg, err);
+}
 
 static vs_status each_object(vs_ctx *ctx, obj_fn fn, void *arg, vs_error *err)
 {
@@ -207,45 +276,8 @@ static vs_status each_object(vs_ctx *ctx, obj_fn fn, void *arg, vs_error *err)
     vs_status st = vs_cache_opendir(ctx, VS_CACHE_OBJECTS, &d, err);
     if (st)
         return st;
-    struct dirent *de;
-    while (st == VS_OK && (de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        int sfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sfd < 0) {
-            /* a link is never followed: it stops gc and fsck alike */
-            struct stat sb;
-            if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISLNK(sb.st_mode)) {
-                char rel[64 + NAME_MAX];
-                snprintf(rel, sizeof rel, "%s/%s", VS_CACHE_OBJECTS, de->d_name);
-                st = vs_link_refusal(err, rel, ctx->home);
-                break;
-            }
-            st = fn(ctx, NULL, dirfd(d), de->d_name, arg, err);
-            continue;
-        }
-        DIR *sd = fdopendir(sfd);
-        if (!sd) {
-            close(sfd);
-            return vs_error_subj_errno(err, VS_E_INTERNAL, errno,
-                                       VS_SUBJ("%s/%s/%s", ctx->home, VS_CACHE_OBJECTS, de->d_name),
-                                       "%s", "");
-        }
-        struct dirent *oe;
-        while (st == VS_OK && (oe = readdir(sd)) != NULL) {
-            if (!strcmp(oe->d_name, ".") || !strcmp(oe->d_name, ".."))
-                continue;
-            char hex[VS_SHA256_HEX + 8];
-            int r = snprintf(hex, sizeof hex, "%s%s", de->d_name, oe->d_name);
-            bool ok = r == 64 && strlen(de->d_name) == VS_CACHE_OBJ_DIRLEN &&
-                      vs_cache_valid_hex(hex);
-            st = fn(ctx, ok ? hex : NULL, dirfd(sd), oe->d_name, arg, err);
-        }
-        closedir(sd);
-    }
-    closedir(d);
-    return st;
+    obj_walk w = { ctx, fn, arg, NULL };
+    return walk(d, obj_dir, &w, err);
 }
 
 /* A sorted set of object ids. */
@@ -481,32 +513,49 @@ static vs_status gc_object(vs_ctx *ctx, const char *hex, int dfd, const char *fi
     return VS_OK;
 }
 
+static vs_status ref_tmpfile(int dfd, const char *name, void *arg, vs_error *err)
+{
+    (void)arg;
+    (void)err;
+    if (strncmp(name, ".tmp-", 5) == 0)
+        unlinkat(dfd, name, 0);
+    return VS_OK;
+}
+
+static vs_status ref_dir_tmpfiles(int dfd, const char *name, void *arg, vs_error *err)
+{
+    (void)err;
+    if (name[0] != '.') {
+        vs_error ignored = VS_ERROR_INIT;
+        walk_at(dfd, name, name, NULL, ref_tmpfile, arg, &ignored);
+    }
+    return VS_OK;
+}
+
 /* Remove temporary files a killed writer left in refs/NAME/ (writers hold
  * the exclusive lock, so none is being written now). */
 static void gc_ref_tmpfiles(vs_ctx *ctx)
 {
     DIR *d;
-    if (vs_cache_opendir(ctx, VS_CACHE_REFS, &d, NULL) != VS_OK)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        int nfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (nfd < 0)
-            continue;
-        DIR *nd = fdopendir(nfd);
-        if (!nd) {
-            close(nfd);
-            continue;
-        }
-        struct dirent *ve;
-        while ((ve = readdir(nd)) != NULL)
-            if (strncmp(ve->d_name, ".tmp-", 5) == 0)
-                unlinkat(dirfd(nd), ve->d_name, 0);
-        closedir(nd);
+    if (vs_cache_opendir(ctx, VS_CACHE_REFS, &d, NULL) == VS_OK)
+        walk(d, ref_dir_tmpfiles, NULL, NULL);
+}
+
+/* One quarantine folder removed, unless a fetch holds it locked. */
+static vs_status quarantine_dir(int dfd, const char *name, void *arg, vs_error *err)
+{
+    vs_ctx *ctx = arg;
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd); /* a fetch is using it */
+        return VS_OK;
     }
-    closedir(d);
+    vs_status st = vs_remove_tree(dfd, name, err);
+    if (fd >= 0)
+        close(fd);
+    if (!st)
+        vs_log(ctx, VS_LOG_DEBUG, "removed stale quarantine %s", name);
+    return st;
 }
 
 /* Remove quarantine directories that no fetch holds locked. */
@@ -514,25 +563,7 @@ static vs_status gc_quarantine(vs_ctx *ctx, vs_error *err)
 {
     DIR *d;
     vs_status st = vs_cache_opendir(ctx, VS_CACHE_QUARANTINE, &d, err);
-    if (st)
-        return st;
-    struct dirent *de;
-    while (st == VS_OK && (de = readdir(d)) != NULL) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-            continue;
-        int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            close(fd); /* a fetch is using it */
-            continue;
-        }
-        st = vs_remove_tree(dirfd(d), de->d_name, err);
-        if (fd >= 0)
-            close(fd);
-        if (!st)
-            vs_log(ctx, VS_LOG_DEBUG, "removed stale quarantine %s", de->d_name);
-    }
-    closedir(d);
-    return st;
+    return st ? st : walk(d, quarantine_dir, ctx, err);
 }
 
 vs_status vs_cache_gc(size_t *refs_removed, size_t *objects_removed, vs_ctx *ctx, unsigned keep,

@@ -5,28 +5,34 @@
 
 #include "common/common_int.h"
 
+/* The row of the status table for st (the internal row for an unknown one). */
+typedef struct status_row {
+    vs_status st;
+    const char *name, *desc;
+} status_row;
+
+static const status_row *status_row_of(vs_status st)
+{
+    static const status_row rows[] = {
+#define VS_X_ROW(name, val, str, desc) { name, str, desc },
+        VS_STATUS_TABLE(VS_X_ROW)
+#undef VS_X_ROW
+    };
+    static const status_row unknown = { VS_E_INTERNAL, "internal", "unexpected failure" };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (rows[i].st == st)
+            return &rows[i];
+    return &unknown;
+}
+
 const char *vs_status_name(vs_status st)
 {
-    switch (st) {
-#define VS_X_NAME(name, val, str, desc) \
-    case name:                          \
-        return str;
-        VS_STATUS_TABLE(VS_X_NAME)
-#undef VS_X_NAME
-    }
-    return "internal";
+    return status_row_of(st)->name;
 }
 
 const char *vs_status_describe(vs_status st)
 {
-    switch (st) {
-#define VS_X_DESC(name, val, str, desc) \
-    case name:                          \
-        return desc;
-        VS_STATUS_TABLE(VS_X_DESC)
-#undef VS_X_DESC
-    }
-    return "unexpected failure";
+    return status_row_of(st)->desc;
 }
 
 /* Keep the message on one line: control characters (from file names or

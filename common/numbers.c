@@ -3,6 +3,7 @@
  * documented suffixes only: no sign, no blank (strtoull would skip "' -1'"
  * into "no limit"), no hex, no overflow. */
 #include <stdint.h>
+#include <string.h>
 
 #include "common/common_int.h"
 
@@ -41,49 +42,54 @@ bool vs_parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-bool vs_parse_size(const char *s, uint64_t *out)
+/* A unit letter after the digits and what it multiplies by. */
+typedef struct unit {
+    char letter;
+    uint64_t mul;
+} unit;
+
+/* Digits, then optionally one of `units` followed by exactly one of `tails`
+ * (a NULL-terminated list; "" for nothing more). */
+static bool scaled(const char *s, const unit *units, const char *const *tails, uint64_t *out)
 {
     uint64_t v;
     const char *rest = digits(s, &v);
     if (!rest)
         return false;
     uint64_t mul = 1;
-    switch (*rest) {
-    case '\0':
-        *out = v;
-        return true;
-    case 'k': case 'K': mul = 1ull << 10; break;
-    case 'm': case 'M': mul = 1ull << 20; break;
-    case 'g': case 'G': mul = 1ull << 30; break;
-    case 't': case 'T': mul = 1ull << 40; break;
-    default:
-        return false;
-    }
-    rest++;
-    if (rest[0] == 'i' && rest[1] == 'B')
-        rest += 2;
-    else if (rest[0] == 'B')
+    if (*rest) {
+        const unit *u = units;
+        while (u->letter && u->letter != *rest)
+            u++;
+        if (!u->letter)
+            return false;
+        mul = u->mul;
         rest++;
-    return *rest == '\0' && times(v, mul, out);
+        const char *const *t = tails;
+        while (*t && strcmp(*t, rest) != 0)
+            t++;
+        if (!*t)
+            return false;
+    }
+    return times(v, mul, out);
+}
+
+bool vs_parse_size(const char *s, uint64_t *out)
+{
+    static const unit units[] = {
+        { 'k', 1ull << 10 }, { 'K', 1ull << 10 }, { 'm', 1ull << 20 }, { 'M', 1ull << 20 },
+        { 'g', 1ull << 30 }, { 'G', 1ull << 30 }, { 't', 1ull << 40 }, { 'T', 1ull << 40 },
+        { 0, 0 },
+    };
+    static const char *const tails[] = { "", "iB", "B", NULL };
+    return scaled(s, units, tails, out);
 }
 
 bool vs_parse_duration(const char *s, uint64_t *seconds)
 {
-    uint64_t v;
-    const char *rest = digits(s, &v);
-    if (!rest)
-        return false;
-    uint64_t mul = 1;
-    switch (*rest) {
-    case '\0': break;
-    case 's': mul = 1; break;
-    case 'm': mul = 60; break;
-    case 'h': mul = 3600; break;
-    case 'd': mul = 86400; break;
-    default:
-        return false;
-    }
-    if (*rest && rest[1])
-        return false;
-    return times(v, mul, seconds);
+    static const unit units[] = {
+        { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 0, 0 },
+    };
+    static const char *const tails[] = { "", NULL };
+    return scaled(s, units, tails, seconds);
 }

@@ -95,16 +95,23 @@ static vs_sig_result *add_result(run *r, vs_sig_kind kind, const char *file)
     return s;
 }
 
+/* The reason, on one line. */
+static void vreason(vs_sig_result *s, const char *fmt, va_list ap) VS_PRINTF(2, 0);
+static void vreason(vs_sig_result *s, const char *fmt, va_list ap)
+{
+    vsnprintf(s->reason, sizeof s->reason, fmt, ap);
+    for (char *p = s->reason; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+}
+
 static void set_reason(vs_sig_result *s, vs_status st, const char *fmt, ...) VS_PRINTF(3, 4);
 static void set_reason(vs_sig_result *s, vs_status st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->reason, sizeof s->reason, fmt, ap);
+    vreason(s, fmt, ap);
     va_end(ap);
-    for (char *p = s->reason; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
     s->status = st;
     s->valid = st == VS_OK;
     s->effect = st == VS_OK ? VS_SIG_COUNTS : VS_SIG_REJECTS;
@@ -117,11 +124,8 @@ static void set_ignored(vs_sig_result *s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->reason, sizeof s->reason, fmt, ap);
+    vreason(s, fmt, ap);
     va_end(ap);
-    for (char *p = s->reason; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
     s->status = VS_E_VERIFY;
     s->valid = false;
     s->effect = VS_SIG_IGNORED;
