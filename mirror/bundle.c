@@ -574,88 +574,138 @@ static void name_member(vs_error *err, const char *bundle, const char *dir,
     vs_error_relabel(err, subj);
 }
 
+/* The file:// URLs of a package's files in the extracted bundle: u[0] the
+ * package, then its OpenPGP signature, checksum list and RSA signature
+ * (NULL where the bundle carries none). */
+static vs_status member_urls(char *u[4], const char *dir, const vs_mirror_pkg *m,
+                             const char *subj, vs_error *err)
+{
+    const char *files[4] = { m->file, m->gpg_sig, m->checksums, m->rsa_sig };
+    vs_status st = VS_OK;
+    for (size_t i = 0; i < 4; i++) {
+        u[i] = files[i][0] ? file_url(dir, m, files[i]) : NULL;
+        if (files[i][0] && !u[i])
+            st = vs_error_subj(err, VS_E_INTERNAL, subj, "out of memory");
+    }
+    return st;
+}
+
+/* The name and version come from the package's file name, as for a fetch
+ * of file:///NAME/FILE, never from the bundle's own words: a signature
+ * covers the bytes, not a label, so a bundle that relabels an old release
+ * as a newer version is refused. */
+static vs_status check_label(const vs_mirror_pkg *m, const char *subj, vs_error *err)
+{
+    char url[VS_MAX_NAME + 300], dn[VS_MAX_NAME + 1], dv[VS_MAX_VERSION + 1];
+    vs_error e2 = VS_ERROR_INIT;
+    snprintf(url, sizeof url, "file:///%s/%s", m->name, m->file);
+    if (vs_fetch_name_version(dn, dv, url, &e2) != VS_OK)
+        return vs_error_subj(err, VS_E_POLICY, subj, "the file name does not tell the package's "
+                             "name and version, and a bundle cannot set them");
+    if (strcmp(dn, m->name) != 0 || strcmp(dv, m->version) != 0)
+        return vs_error_subj(err, VS_E_POLICY, subj, "the package file %s is %s@%s by its name; "
+                             "a bundle cannot relabel a package", m->file, dn, dv);
+    return VS_OK;
+}
+
+/* The policy a package is admitted under: the options, else the package's
+ * source, else both signatures. */
+typedef struct admit_policy {
+    unsigned require, age;
+    const char *keys[VS_MAX_SOURCE_KEYS];
+    size_t nkeys;
+} admit_policy;
+
+static void admit_policy_of(admit_policy *p, const vs_mirror_import_opts *o,
+                            const vs_config *cfg, const char *name)
+{
+    memset(p, 0, sizeof *p);
+    vs_source_policy(&p->require, &p->age, p->keys, &p->nkeys, cfg, name);
+    if (o->require)
+        p->require = o->require;
+    if (o->max_sig_age_days)
+        p->age = o->max_sig_age_days;
+}
+
+/* A signature the policy needs and the bundle does not carry is missing
+ * (a verify failure), not a download error. */
+static vs_status check_sigs_present(const vs_mirror_pkg *m, const admit_policy *p,
+                                    const char *bundle, vs_error *err)
+{
+    char subj[VS_ERROR_SUBJECT_MAX];
+    unsigned need = p->require ? p->require : VS_REQUIRE_BOTH;
+    member(subj, sizeof subj, bundle, m->name, m->version, NULL);
+    if ((need & VS_REQUIRE_GPG) && !m->gpg_sig[0] && !m->checksums[0]) {
+        vs_error_subj(err, VS_E_VERIFY, subj, "no OpenPGP signature in the bundle");
+        vs_error_hint(err, "the policy needs one; --require rsa (or the source's require) "
+                           "accepts the RSA approval alone");
+        return VS_E_VERIFY;
+    }
+    if ((need & VS_REQUIRE_RSA) && !m->rsa_sig[0]) {
+        vs_error_subj(err, VS_E_VERIFY, subj, "no RSA signature in the bundle");
+        vs_error_hint(err, "the policy needs one; --require gpg (or the source's require) "
+                           "accepts the vendor's signature alone");
+        return VS_E_VERIFY;
+    }
+    return VS_OK;
+}
+
+/* Into the cache through the one admission path (verified against the
+ * local store); errors name the bundle's member, never the temporary
+ * folder. */
+static vs_status admit_fetch(vs_ctx *ctx, const char *bundle, const char *dir,
+                             const vs_mirror_pkg *m, char *const u[4], const admit_policy *p,
+                             vs_cache_entry **e, vs_error *err)
+{
+    vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT;
+    fo.fetch.retries = 0;
+    fo.fetch.resume = 0;
+    fo.url = u[0];
+    fo.name = m->name;
+    fo.version = m->version;
+    fo.gpg_sig_url = u[1];
+    fo.checksums_url = u[2];
+    fo.rsa_sig_url = u[3];
+    fo.require = p->require;
+    fo.max_sig_age_days = p->age;
+    fo.keys = p->nkeys ? p->keys : NULL;
+    fo.nkeys = p->nkeys;
+    vs_verdict *v = NULL;
+    bool already = false;
+    vs_status st = vs_cache_fetch(e, &already, &v, ctx, &fo, err);
+    vs_verdict_free(v);
+    if (st == VS_OK && already && err)
+        vs_error_set_detail(err, VS_DETAIL_EXISTS); /* reported "already present" */
+    if (st) {
+        name_member(err, bundle, dir, m);
+        /* every file is on this disk: a "download" failure is a file that
+         * could not be read, not the network */
+        if (st == VS_E_FETCH && err)
+            err->status = VS_E_VERIFY;
+        if (st == VS_E_FETCH)
+            st = VS_E_VERIFY;
+    }
+    return st;
+}
+
+/* One package of the bundle: its URLs, its label, its policy, then the
+ * cache. */
 static vs_status admit_one(vs_ctx *ctx, const char *bundle, const char *dir, const vs_mirror_pkg *m,
                            const vs_mirror_import_opts *o, const vs_config *cfg, vs_cache_entry **e,
                            vs_error *err)
 {
     char subj[VS_ERROR_SUBJECT_MAX];
     member(subj, sizeof subj, bundle, m->name, m->version, m->file);
-    char *u[4] = { file_url(dir, m, m->file), m->gpg_sig[0] ? file_url(dir, m, m->gpg_sig) : NULL,
-                   m->checksums[0] ? file_url(dir, m, m->checksums) : NULL,
-                   m->rsa_sig[0] ? file_url(dir, m, m->rsa_sig) : NULL };
-    vs_status st = VS_OK;
-    if (!u[0] || (m->gpg_sig[0] && !u[1]) || (m->checksums[0] && !u[2]) || (m->rsa_sig[0] && !u[3]))
-        st = vs_error_subj(err, VS_E_INTERNAL, subj, "out of memory");
-    /* The name and version come from the package's file name, as for a
-     * fetch of file:///NAME/FILE, never from the bundle's own words: a
-     * signature covers the bytes, not a label, so a bundle that relabels an
-     * old release as a newer version is refused. */
-    if (!st) {
-        char url[VS_MAX_NAME + 300], dn[VS_MAX_NAME + 1], dv[VS_MAX_VERSION + 1];
-        vs_error e2 = VS_ERROR_INIT;
-        snprintf(url, sizeof url, "file:///%s/%s", m->name, m->file);
-        if (vs_fetch_name_version(dn, dv, url, &e2) != VS_OK)
-            st = vs_error_subj(err, VS_E_POLICY, subj, "the file name does not tell the package's "
-                               "name and version, and a bundle cannot set them");
-        else if (strcmp(dn, m->name) != 0 || strcmp(dv, m->version) != 0)
-            st = vs_error_subj(err, VS_E_POLICY, subj, "the package file %s is %s@%s by its name; "
-                               "a bundle cannot relabel a package", m->file, dn, dv);
-    }
-    /* the policy: the options, else the package's source, else both */
-    unsigned require = 0, age = 0;
-    const char *keys[VS_MAX_SOURCE_KEYS];
-    size_t nkeys = 0;
-    vs_source_policy(&require, &age, keys, &nkeys, cfg, m->name);
-    if (o->require)
-        require = o->require;
-    if (o->max_sig_age_days)
-        age = o->max_sig_age_days;
-    unsigned need = require ? require : VS_REQUIRE_BOTH;
-    /* a signature the bundle does not carry is missing, not a download error */
-    if (!st && (need & VS_REQUIRE_GPG) && !m->gpg_sig[0] && !m->checksums[0]) {
-        st = vs_error_subj(err, VS_E_VERIFY, member(subj, sizeof subj, bundle, m->name,
-                                                    m->version, NULL),
-                           "no OpenPGP signature in the bundle");
-        vs_error_hint(err, "the policy needs one; --require rsa (or the source's require) "
-                           "accepts the RSA approval alone");
-    }
-    if (!st && (need & VS_REQUIRE_RSA) && !m->rsa_sig[0]) {
-        st = vs_error_subj(err, VS_E_VERIFY, member(subj, sizeof subj, bundle, m->name,
-                                                    m->version, NULL),
-                           "no RSA signature in the bundle");
-        vs_error_hint(err, "the policy needs one; --require gpg (or the source's require) "
-                           "accepts the vendor's signature alone");
-    }
-    if (!st) {
-        vs_cache_fetch_opts fo = VS_CACHE_FETCH_OPTS_INIT;
-        fo.fetch.retries = 0;
-        fo.fetch.resume = 0;
-        fo.url = u[0];
-        fo.name = m->name;
-        fo.version = m->version;
-        fo.gpg_sig_url = u[1];
-        fo.checksums_url = u[2];
-        fo.rsa_sig_url = u[3];
-        fo.require = require;
-        fo.max_sig_age_days = age;
-        fo.keys = nkeys ? keys : NULL;
-        fo.nkeys = nkeys;
-        vs_verdict *v = NULL;
-        bool already = false;
-        st = vs_cache_fetch(e, &already, &v, ctx, &fo, err);
-        vs_verdict_free(v);
-        if (st == VS_OK && already && err)
-            vs_error_set_detail(err, VS_DETAIL_EXISTS); /* reported "already present" */
-        if (st) {
-            name_member(err, bundle, dir, m);
-            /* every file is on this disk: a "download" failure is a file
-             * that could not be read, not the network */
-            if (st == VS_E_FETCH && err)
-                err->status = VS_E_VERIFY;
-            if (st == VS_E_FETCH)
-                st = VS_E_VERIFY;
-        }
-    }
+    char *u[4];
+    admit_policy pol;
+    admit_policy_of(&pol, o, cfg, m->name);
+    vs_status st = member_urls(u, dir, m, subj, err);
+    if (!st)
+        st = check_label(m, subj, err);
+    if (!st)
+        st = check_sigs_present(m, &pol, bundle, err);
+    if (!st)
+        st = admit_fetch(ctx, bundle, dir, m, u, &pol, e, err);
     for (int i = 0; i < 4; i++)
         free(u[i]);
     return st;
