@@ -99,6 +99,21 @@ static vs_status stamp_head(int trustfd, vs_sbuf *out, vs_error *err)
     return vs_sbuf_status(out, "trust/" STATE_FILE, err);
 }
 
+vs_status vs_trust_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err)
+{
+    int trustfd = -1;
+    vs_status st = vs_keys_store_ensure(ctx, err);
+    if (!st) /* an import that died between its renames is finished first */
+        st = vs_keys_settle(ctx, err);
+    if (!st)
+        st = vs_dir_beneath(ctx->home_fd, ctx->home, "trust", 0, &trustfd, err);
+    if (!st)
+        st = stamp_head(trustfd, out, err);
+    if (trustfd >= 0)
+        close(trustfd);
+    return st;
+}
+
 static bool add_state(vs_key_state **v, size_t *n, size_t *cap, const char *fpr, bool revoked)
 {
     vs_key_state *nv = vs_grow(*v, cap, *n, sizeof **v, 8);

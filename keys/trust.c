@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "keys/keys_int.h"
 
@@ -23,6 +24,13 @@ typedef struct trust {
     vs_rsa_key *keys; /* owned */
     size_t nkeys;
     gpgme_ctx_t gpg;  /* owned; NULL until first used */
+    /* the whole store's key list (vs_trust_key_infos) and the stamp of
+     * the store's files taken before it was listed */
+    bool infos_loaded;
+    vs_key_info *infos; /* owned */
+    size_t ninfos;
+    char *infos_stamp; /* owned */
+    size_t infos_stamp_len;
 } trust;
 
 static void take_stamp(vs_ctx *ctx, stamp *s)
@@ -45,12 +53,24 @@ static bool same_stamp(const stamp *a, const stamp *b)
            a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
+static void drop_infos(trust *t)
+{
+    vs_key_info_free(t->infos);
+    t->infos = NULL;
+    t->ninfos = 0;
+    free(t->infos_stamp);
+    t->infos_stamp = NULL;
+    t->infos_stamp_len = 0;
+    t->infos_loaded = false;
+}
+
 static void drop_keys(trust *t)
 {
     vs_rsa_keys_free(t->keys, t->nkeys);
     t->keys = NULL;
     t->nkeys = 0;
     t->loaded = false;
+    drop_infos(t);
 }
 
 static void trust_free(void *p)
@@ -137,4 +157,52 @@ vs_status vs_trust_gpgme(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err)
 vs_status vs_trust_gpgme_new(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err)
 {
     return vs_keys_gpgme_open(ctx, out, err);
+}
+
+/* A listed key whose expiry has passed since is expired now. */
+static void age_infos(trust *t)
+{
+    time_t now = time(NULL);
+    for (size_t i = 0; i < t->ninfos; i++)
+        if (t->infos[i].expires > 0 && t->infos[i].expires <= (int64_t)now)
+            t->infos[i].expired = true;
+}
+
+vs_status vs_trust_key_infos(const vs_key_info **keys, size_t *n, vs_ctx *ctx, vs_error *err)
+{
+    *keys = NULL;
+    *n = 0;
+    trust *t = trust_of(ctx);
+    if (!t)
+        return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
+    vs_sbuf now = VS_SBUF_INIT(VS_MAX_KEY_FILE);
+    vs_status st = vs_trust_stamp(ctx, &now, err);
+    if (st) {
+        vs_sbuf_free(&now);
+        return st;
+    }
+    if (t->infos_loaded &&
+        (now.len != t->infos_stamp_len || memcmp(now.p, t->infos_stamp, now.len) != 0)) {
+        vs_log(ctx, VS_LOG_DEBUG, "trust store changed: listing its keys again");
+        drop_infos(t);
+    }
+    if (!t->infos_loaded) {
+        /* stamped before listing: a change that lands while gpg lists makes
+         * the next stamp differ, so it is listed again then */
+        if ((st = vs_keys_list(&t->infos, &t->ninfos, ctx, err))) {
+            vs_sbuf_free(&now);
+            return st;
+        }
+        t->infos_stamp = now.p;
+        t->infos_stamp_len = now.len;
+        now.p = NULL;
+        t->infos_loaded = true;
+        vs_log(ctx, VS_LOG_DEBUG, "trust store listed: %zu key%s", t->ninfos,
+               t->ninfos == 1 ? "" : "s");
+    }
+    vs_sbuf_free(&now);
+    age_infos(t);
+    *keys = t->infos;
+    *n = t->ninfos;
+    return VS_OK;
 }

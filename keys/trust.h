@@ -71,6 +71,21 @@ void vs_trust_keystate_refresh(vs_ctx *ctx);
 bool vs_keystate_parse(const uint8_t *p, size_t len, const char *head, size_t headlen,
                        vs_key_state **out, size_t *n);
 
+/* Every key in the store as vs_keys_list gives it (OpenPGP first, then
+ * RSA), held by ctx: listed (one gpg run) on first use and again only when
+ * the store's files changed since - the stamp of HOME/trust/keystate (the
+ * keyring files and the RSA folder), compared on every call, so a key
+ * imported or removed by another context or process is seen by the next
+ * call. `expired` is brought up to date on each call (a key whose
+ * expiry has passed since the listing). *keys is borrowed from ctx: valid
+ * until the next vs_trust_* call on ctx or vs_ctx_free. */
+vs_status vs_trust_key_infos(const vs_key_info **keys, size_t *n, vs_ctx *ctx, vs_error *err);
+
+/* The stamp of the store's files as it is now (the head of
+ * HOME/trust/keystate) appended to out; the store is created if absent and
+ * an interrupted import finished first. */
+vs_status vs_trust_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err);
+
 /* Drop what ctx holds of the store: the next use loads it again. */
 void vs_trust_forget(vs_ctx *ctx);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys/trust.h"
 #include "verify/verify_int.h"
 
 static bool is_hex_lower(char ch)
@@ -148,15 +149,15 @@ VS_EXTERN vs_status vs_verify_policy_check(vs_ctx *ctx, unsigned require, const 
         if (!vs_fpr_normalize(keys[i], norm))
             return vs_error_subj(err, VS_E_USAGE, keys[i] ? keys[i] : "",
                                  "not a fingerprint (40 hex, or sha256: and 64 hex)");
-    vs_key_info *ki = NULL;
+    /* the store as the context holds it: listed once, again only after a change */
+    const vs_key_info *ki = NULL;
     size_t n = 0;
-    vs_status st = vs_keys_list(&ki, &n, ctx, err);
+    vs_status st = vs_trust_key_infos(&ki, &n, ctx, err);
     if (st)
         return st;
     kind_state ks[2];
     memset(ks, 0, sizeof ks);
     count_keys(ki, n, keys, nkeys, ks);
-    vs_key_info_free(ki);
 
     bool miss_gpg = (require & VS_REQUIRE_GPG) && ks[0].usable == 0;
     bool miss_rsa = (require & VS_REQUIRE_RSA) && ks[1].usable == 0;

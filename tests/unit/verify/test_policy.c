@@ -262,6 +262,48 @@ START_TEST(policy_check_store)
 }
 END_TEST
 
+static void count_listings(vs_log_level level, const char *msg, void *payload)
+{
+    (void)level;
+    if (strstr(msg, "trust store listed"))
+        (*(int *)payload)++;
+}
+
+/* The check asks the context's trust store: listed once for many checks,
+ * listed again when the store's files changed - here a key removed through
+ * another context, as `vetstage keys remove` in another process does. */
+START_TEST(policy_check_sees_removal)
+{
+    char vendor[VS_FPR_MAX], org[VS_FPR_MAX];
+    import_fpr("vendor.asc", vendor);
+    import_fpr("org.pub.pem", org);
+    int listed = 0;
+    vs_ctx_set_log(ctx, count_listings, VS_LOG_DEBUG, &listed);
+    vs_error err = VS_ERROR_INIT;
+    ck_assert_msg(vs_verify_policy_check(ctx, 0, NULL, 0, &err) == VS_OK, "%s", err.message);
+    ck_assert_msg(vs_verify_policy_check(ctx, 0, NULL, 0, &err) == VS_OK, "%s", err.message);
+    ck_assert_int_eq(listed, 1); /* the second check used what the context holds */
+
+    vs_ctx *other = NULL;
+    ck_assert_int_eq(vs_ctx_open(&other, home, &err), VS_OK);
+    ck_assert_msg(vs_keys_remove(other, org, &err) == VS_OK, "%s", err.message);
+    ck_assert_int_eq(vs_verify_policy_check(ctx, VS_REQUIRE_RSA, NULL, 0, &err), VS_E_VERIFY);
+    ck_assert_msg(strstr(err.reason, "holds no RSA key") != NULL, "%s", err.message);
+    ck_assert_int_eq(listed, 2);
+    ck_assert_msg(vs_verify_policy_check(ctx, VS_REQUIRE_GPG, NULL, 0, &err) == VS_OK, "%s",
+                  err.message);
+    ck_assert_int_eq(listed, 2);
+
+    /* an OpenPGP key removed: gpg rewrites the keyring, the stamp differs */
+    ck_assert_msg(vs_keys_remove(other, vendor, &err) == VS_OK, "%s", err.message);
+    ck_assert_int_eq(vs_verify_policy_check(ctx, VS_REQUIRE_GPG, NULL, 0, &err), VS_E_VERIFY);
+    ck_assert_msg(strstr(err.reason, "holds no OpenPGP key") != NULL, "%s", err.message);
+    ck_assert_int_eq(listed, 3);
+    vs_ctx_free(other);
+    vs_ctx_set_log(ctx, NULL, VS_LOG_ERROR, NULL);
+}
+END_TEST
+
 static const vs_sig_result *first_of(const vs_verdict *v, vs_sig_kind k)
 {
     for (size_t i = 0; v && i < v->nsigs; i++)
@@ -346,6 +388,7 @@ void vs_verify_policy_tests(Suite *s)
     tcase_set_timeout(th, 120);
     tcase_add_checked_fixture(th, home_setup, home_teardown);
     tcase_add_test(th, policy_check_store);
+    tcase_add_test(th, policy_check_sees_removal);
     tcase_add_test(th, binding_in_verify);
     suite_add_tcase(s, th);
 }
