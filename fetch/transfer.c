@@ -60,6 +60,8 @@ typedef struct xfer {
     uint64_t have;       /* bytes in the sink */
     uint64_t asked_from; /* Range start of this attempt; 0: whole body */
     uint64_t flushed;    /* writeback started up to here */
+    vs_flusher *fl;      /* fdatasync on its own thread while the download goes on */
+    uint64_t fl_job;     /* its last job */
     vs_fetch_tee *tee;   /* a second reader of the file's bytes, or NULL */
     bool tee_begun;
     /* per attempt */
@@ -134,6 +136,10 @@ static void writeback(xfer *x, uint64_t upto)
     (void)syscall(SYS_sync_file_range, x->fd, (off_t)x->flushed, (off_t)(upto - x->flushed),
                   2u /* SYNC_FILE_RANGE_WRITE */);
 #endif
+    /* and made durable meanwhile (one job at a time), so that the fsync at
+     * admission does not wait for a flush of the whole package */
+    if (x->fl && !vs_flusher_busy(x->fl, x->fl_job))
+        x->fl_job = vs_flusher_sync(x->fl, x->fd, x->shown);
     x->flushed = upto;
 }
 
@@ -783,7 +789,7 @@ static vs_status rehash_partial(xfer *x, vs_error *err)
 {
     uint8_t *buf = malloc(VS_IO_BUFSIZE);
     if (!buf)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, x->shown, "out of memory");
     for (;;) {
         ssize_t n = read(x->fd, buf, VS_IO_BUFSIZE);
         if (n < 0 && errno == EINTR)
@@ -861,6 +867,7 @@ vs_status vs_fetch_to_file_tee(vs_ctx *ctx, const char *url, int dirfd, const ch
         return st;
     }
     x.hashing = true;
+    x.fl = vs_flusher_start(); /* NULL: the fsync at the end does it all */
     bool keep = false;
     if (resume)
         st = rehash_partial(&x, err);
@@ -873,6 +880,9 @@ vs_status vs_fetch_to_file_tee(vs_ctx *ctx, const char *url, int dirfd, const ch
         if (st == VS_OK)
             st = run(&x, o, resume, res, &keep, err);
     }
+    if (st == VS_OK)
+        st = vs_flusher_finish(x.fl, err);
+    vs_flusher_stop(x.fl, st != VS_OK); /* before the fd is closed */
     if (st == VS_OK && !(tee && tee->no_fsync) && fsync(x.fd) != 0)
         st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "fsync");
     if (st == VS_OK) {
@@ -922,7 +932,7 @@ vs_status vs_fetch_to_memory(uint8_t **out, size_t *len, vs_ctx *ctx, const char
     if (st == VS_OK && !x.mem) {
         x.mem = malloc(1);
         if (!x.mem)
-            st = vs_error_set(err, VS_E_INTERNAL, "out of memory");
+            st = vs_error_subj(err, VS_E_INTERNAL, x.shown, "out of memory");
     }
     if (st != VS_OK) {
         free(x.mem);

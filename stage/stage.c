@@ -343,7 +343,7 @@ vs_status vs_stage_source_run(vs_ctx *ctx, const vs_stage_source *src, const cha
         opts = &defaults;
     memset(res, 0, sizeof *res);
     if (!dest || !*dest)
-        return vs_error_set(err, VS_E_USAGE, "stage: no destination directory given");
+        return vs_error_subj(err, VS_E_USAGE, "--dest", "no destination directory given");
     if (!src->entry || !vs_valid_version(vs_cache_entry_version(src->entry)))
         return vs_error_subj(err, VS_E_USAGE, src->label, "invalid version");
     vs_status st = vs_gcrypt_init(err);

@@ -146,7 +146,7 @@ VS_EXTERN vs_status vs_stage_ref(vs_stage_result *res, vs_ctx *ctx, const char *
         res = &dummy;
     memset(res, 0, sizeof *res);
     if (!ctx || !ref)
-        return vs_error_set(err, VS_E_USAGE, "stage: no package given");
+        return vs_error_subj(err, VS_E_USAGE, "stage", "no package (NAME@VERSION) given");
     if (opts && VS_CHECK_OPTS(opts, vs_stage_opts, STAGE_OPTS, err))
         return VS_E_USAGE;
     vs_cache_entry *e = NULL;
