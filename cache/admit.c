@@ -131,8 +131,9 @@ static vs_status primary_source(const vs_cache_fetch_opts *o, source *s, vs_erro
                (o->checksums_url ? !s->sig[SIG_CHECKSUMS] || !s->sig[SIG_CHECKSUMS_SIG]
                                  : !s->sig[SIG_GPG]);
     if (oom) {
+        char sb[VS_MAX_URL + 1];
         source_free(s);
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, shown(sb, o->url), "out of memory");
     }
     return VS_OK;
 }
@@ -214,7 +215,7 @@ static vs_status resolve_keys(job *j, vs_error *err)
 {
     const vs_cache_fetch_opts *o = j->o;
     if (o->nkeys && !o->keys)
-        return vs_error_set(err, VS_E_USAGE, "fetch: key binding without keys");
+        return vs_error_subj(err, VS_E_USAGE, j->ref, "key binding without keys");
     for (size_t i = 0; i < o->nkeys; i++) {
         char norm[VS_FPR_MAX];
         if (!o->keys[i] || !vs_fpr_normalize(o->keys[i], norm))
@@ -227,8 +228,8 @@ static vs_status resolve_keys(job *j, vs_error *err)
         if (dup)
             continue;
         if (j->nkeys == VS_CACHE_MAX_KEYS)
-            return vs_error_set(err, VS_E_USAGE, "fetch: more than %d keys bound to one source",
-                                VS_CACHE_MAX_KEYS);
+            return vs_error_subj(err, VS_E_USAGE, j->ref, "more than %d keys bound to one source",
+                                 VS_CACHE_MAX_KEYS);
         memcpy(j->keys[j->nkeys], norm, sizeof norm);
         j->keyp[j->nkeys] = j->keys[j->nkeys];
         j->nkeys++;
@@ -262,7 +263,7 @@ static vs_status resolve(job *j, vs_error *err)
               VS_CHECK_OPTS(&o->fetch, vs_fetch_opts, FETCH_OPTS, err)))
         return VS_E_USAGE;
     if (!o || !o->url || !*o->url)
-        return vs_error_set(err, VS_E_USAGE, "fetch: no URL given");
+        return vs_error_subj(err, VS_E_USAGE, "fetch", "no URL given");
     char sb[VS_MAX_URL + 1];
     if (o->checksums_url && o->gpg_sig_url)
         return vs_error_subj(err, VS_E_USAGE, shown(sb, o->url),
@@ -281,7 +282,7 @@ static vs_status resolve(job *j, vs_error *err)
             return VS_E_USAGE;
     j->require = o->require ? o->require : VS_REQUIRE_BOTH;
     if (j->require & ~(unsigned)VS_REQUIRE_BOTH)
-        return vs_error_set(err, VS_E_USAGE, "fetch: bad --require mask");
+        return vs_error_subj(err, VS_E_USAGE, shown(sb, o->url), "bad --require mask");
     vs_status st = resolve_names(j, err);
     if (!st)
         st = resolve_keys(j, err);
@@ -556,7 +557,7 @@ static vs_status quarantine_paths(job *j, vs_error *err)
     for (int i = 0; !oom && i < NSIG; i++)
         oom = !(j->sigpath[i] = vs_path_join(dir, sig_kind[i]));
     free(dir);
-    return oom ? vs_error_set(err, VS_E_INTERNAL, "out of memory") : VS_OK;
+    return oom ? vs_error_subj(err, VS_E_INTERNAL, j->ref, "out of memory") : VS_OK;
 }
 
 /* The URL a quarantine path came from, NULL for any other string. */
@@ -716,7 +717,7 @@ static vs_status replay_one(vs_ctx *ctx, const char *name, const char *version, 
         return VS_OK;
     vs_cache_entry *other = vs_cache_entry_new();
     if (!other)
-        return vs_error_set(err, VS_E_INTERNAL, "out of memory");
+        return vs_error_subj(err, VS_E_INTERNAL, rc->url, "out of memory");
     vs_status st = VS_OK;
     if (vs_cache_ref_read(ctx, name, version, other, NULL) == VS_OK &&
         strcmp(other->sha256, rc->sha256) == 0)
@@ -775,7 +776,7 @@ static vs_status store_objects(job *j, vs_error *err)
     e->nkeys = j->nkeys;
     vs_status st =
         e->url ? vs_cache_object_put_file(j->ctx, j->qfd, j->pkgname, j->res.sha256, e->sha256, err)
-               : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+               : vs_error_subj(err, VS_E_INTERNAL, j->ref, "out of memory");
     for (int i = 0; !st && i < NSIG; i++) {
         if (!j->have[i])
             continue;
@@ -784,7 +785,7 @@ static vs_status store_objects(job *j, vs_error *err)
         sig_filename(sig, j->cur.sig[i], sig_kind[i]);
         sig->url = vs_cache_url_dup(j->cur.sig[i]);
         st = !sig->url
-                 ? vs_error_set(err, VS_E_INTERNAL, "out of memory")
+                 ? vs_error_subj(err, VS_E_INTERNAL, j->ref, "out of memory")
                  : vs_cache_object_put_file(j->ctx, j->qfd, sig_kind[i], NULL, sig->sha256, err);
     }
     if (!st)
@@ -824,7 +825,7 @@ static vs_status job_init(job *j, vs_ctx *ctx, const vs_cache_fetch_opts *opts, 
     j->o = opts;
     j->qroot = j->qfd = -1;
     j->e = vs_cache_entry_new();
-    return j->e ? VS_OK : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+    return j->e ? VS_OK : vs_error_subj(err, VS_E_INTERNAL, "fetch", "out of memory");
 }
 
 static void job_free(job *j)
@@ -906,8 +907,8 @@ static vs_status reverify_objects(vs_ctx *ctx, const vs_cache_entry *e, char **s
     for (size_t i = 0; i < e->nsigs; i++) {
         sigp[i] = vs_cache_object_path(ctx, e->sigs[i].sha256);
         if (!sigp[i])
-            return vs_error_subj(err, VS_E_VERIFY, "", "%s@%s: bad %s object id", e->name,
-                                 e->version, e->sigs[i].kind);
+            return vs_error_subj(err, VS_E_VERIFY, e->sigs[i].sha256, "%s@%s: bad %s object id",
+                                 e->name, e->version, e->sigs[i].kind);
         vs_error_clear(&e2);
         if (vs_cache_object_check(ctx, e->sigs[i].sha256, NULL, &e2) != VS_OK)
             return vs_error_subj(err, VS_E_VERIFY, sigp[i],
@@ -935,7 +936,7 @@ vs_status vs_cache_reverify(vs_verdict **verdict, vs_ctx *ctx, const vs_cache_en
         *verdict = NULL;
     if (!e || !vs_cache_valid_hex(e->sha256) || e->nsigs > VS_CACHE_MAX_SIGS ||
         e->nkeys > VS_CACHE_MAX_KEYS)
-        return vs_error_set(err, VS_E_USAGE, "reverify: not a cache entry");
+        return vs_error_subj(err, VS_E_USAGE, "reverify", "not a cache entry");
     int lk;
     vs_status st = vs_cache_lock(ctx, LOCK_SH, &lk, err);
     if (st)
@@ -946,7 +947,7 @@ vs_status vs_cache_reverify(vs_verdict **verdict, vs_ctx *ctx, const vs_cache_en
     vs_verify_opts vo = VS_VERIFY_OPTS_INIT;
     uint8_t digest[VS_SHA256_LEN];
     st = pkg ? reverify_objects(ctx, e, sigp, &vo, pkg, err)
-             : vs_error_set(err, VS_E_INTERNAL, "out of memory");
+             : vs_error_subj(err, VS_E_INTERNAL, e->sha256, "out of memory");
     if (!st) {
         vs_unhex(digest, sizeof digest, e->sha256, 64);
         for (size_t i = 0; i < e->nkeys; i++)
