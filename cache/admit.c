@@ -30,7 +30,7 @@
 
 #include "cache/cache_int.h"
 #include "fetch/fetch_int.h"   /* vs_fetch_to_file_tee: gpg reads the package as it arrives */
-#include "verify/verify_int.h" /* vs_fpr_normalize: one owner of fingerprint syntax */
+#include "verify/verify_int.h" /* vs_fpr_normalize, vs_pgp_sig_unmeetable: one owner each */
 
 enum { SIG_GPG, SIG_CHECKSUMS, SIG_CHECKSUMS_SIG, SIG_RSA, NSIG };
 
@@ -420,37 +420,110 @@ static bool sig_required(int i, unsigned require, bool checksums_mode)
     return checksums_mode ? i != SIG_GPG : i == SIG_GPG;
 }
 
-/* One signature-side file into the quarantine. A required one that cannot
- * be fetched fails the source, naming its URL; another is logged. */
-static vs_status fetch_sig(job *j, int i, vs_error *err)
+/* A signature-side file the verdict cannot do without (a clearsigned list
+ * carries its signature: then no LIST.asc is needed). */
+static bool sig_needed(const job *j, int i)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    vs_error e2 = VS_ERROR_INIT;
-    vs_status st =
-        vs_fetch_to_memory(&buf, &len, j->ctx, j->cur.sig[i], sig_max[i], &j->o->fetch, &e2);
-    if (st == VS_OK && i == SIG_CHECKSUMS)
-        j->list_clearsigned = vs_clearsign_present(buf, len);
-    /* a clearsigned list carries its signature: no LIST.asc is needed */
-    bool needed = sig_required(i, j->require, j->o->checksums_url != NULL) &&
-                  !(i == SIG_CHECKSUMS_SIG && j->list_clearsigned);
-    if (st) {
-        if (needed) {
-            if (err)
-                *err = e2;
-            return st;
-        }
-        vs_log(j->ctx, VS_LOG_INFO, "%s (not required; going on without it)", e2.message);
-        return VS_OK;
+    return sig_required(i, j->require, j->o->checksums_url != NULL) &&
+           !(i == SIG_CHECKSUMS_SIG && j->list_clearsigned);
+}
+
+/*
+ * Judge file i of the batch, once every file before it was judged: true
+ * (the reason in *why) when it already rules the source out - a needed
+ * file that could not be fetched.
+ */
+static bool sig_dooms(job *j, int i, vs_fetch_item *it, vs_error *why)
+{
+    if (it->st == VS_OK && i == SIG_CHECKSUMS)
+        j->list_clearsigned = vs_clearsign_present(it->data, it->len);
+    if (!sig_needed(j, i))
+        return false;
+    if (it->st) {
+        *why = it->err;
+        return true;
     }
-    st = vs_write_file_atomic(j->qfd, sig_kind[i], buf, len, 0600, err);
+    char sb[VS_MAX_URL + 1];
+    if (i == SIG_GPG || i == SIG_CHECKSUMS_SIG)
+        return vs_pgp_sig_unmeetable(j->ctx, it->data, it->len, j->nkeys ? j->keyp : NULL,
+                                     j->nkeys, shown(sb, j->cur.sig[i]), why) != VS_OK;
+    return false;
+}
+
+/* A fetched file into the quarantine; the package's detached signature is
+ * also kept for gpg while the package arrives. */
+static vs_status sig_keep(job *j, int i, vs_fetch_item *it, vs_error *err)
+{
+    vs_status st = vs_write_file_atomic(j->qfd, sig_kind[i], it->data, it->len, 0600, err);
     if (!st)
         j->have[i] = true;
     if (!st && i == SIG_GPG) {
-        j->gpgsig = buf; /* for gpg while the package arrives */
-        j->gpgsig_len = len;
-    } else {
-        free(buf);
+        j->gpgsig = it->data;
+        j->gpgsig_len = it->len;
+        it->data = NULL;
+    }
+    return st;
+}
+
+/* Wait for the batch, judging its files in order as they arrive: the
+ * first that rules the source out cancels the rest. *doom: its index or -1. */
+static void sigs_judge(job *j, vs_fetch_batch *b, vs_fetch_item *items, int *doom, vs_error *why)
+{
+    bool settled[NSIG] = { false };
+    int upto = 0; /* files before it are judged */
+    *doom = -1;
+    for (size_t k; *doom < 0 && (k = vs_fetch_batch_next(b)) < NSIG;) {
+        settled[k] = true;
+        for (; upto < NSIG && *doom < 0 && (!items[upto].url || settled[upto]); upto++)
+            if (items[upto].url && sig_dooms(j, upto, &items[upto], why))
+                *doom = upto;
+    }
+    vs_fetch_batch_stop(b);
+}
+
+/*
+ * The signature-side files of this try, all at once (vs_fetch_batch), each
+ * with its own cap, by the package's deadline. Judged in the fixed order
+ * (package's .asc, list, list's .asc, .sig), so the answer, the logs and
+ * the error named are those of fetching them one after another: a needed
+ * file that cannot be had fails the source, naming its URL; another is
+ * logged and left out.
+ */
+static vs_status fetch_sigs(job *j, uint64_t deadline, vs_error *err)
+{
+    vs_fetch_item items[NSIG];
+    memset(items, 0, sizeof items);
+    for (int i = 0; i < NSIG; i++) {
+        unlinkat(j->qfd, sig_kind[i], 0);
+        items[i].url = j->cur.sig[i];
+        items[i].max = sig_max[i];
+    }
+    vs_fetch_batch *b;
+    vs_status st = vs_fetch_batch_start(&b, j->ctx, items, NSIG, &j->o->fetch, deadline, err);
+    if (st)
+        return st;
+    int doom;
+    vs_error why = VS_ERROR_INIT;
+    sigs_judge(j, b, items, &doom, &why);
+    for (int i = 0; i < NSIG && (doom < 0 || i <= doom); i++) {
+        if (!items[i].url)
+            continue;
+        vs_fetch_batch_replay(b, (size_t)i);
+        if (i == doom)
+            break;
+        if (items[i].st != VS_OK)
+            vs_log(j->ctx, VS_LOG_INFO, "%s (not required; going on without it)",
+                   items[i].err.message);
+        else if (!st)
+            st = sig_keep(j, i, &items[i], err);
+    }
+    vs_fetch_batch_free(b);
+    for (int i = 0; i < NSIG; i++)
+        free(items[i].data);
+    if (doom >= 0) {
+        if (err)
+            *err = why;
+        return why.status ? why.status : VS_E_FETCH;
     }
     return st;
 }
@@ -482,20 +555,15 @@ static bool on_package_begin(void *ud, uint64_t total, bool known)
     pkg_tee *pt = ud;
     vs_fetch_tee *tee = &pt->tee;
     job *j = pt->j;
-    for (int i = 0; i < NSIG; i++) {
-        unlinkat(j->qfd, sig_kind[i], 0);
-        if (!j->cur.sig[i])
-            continue;
-        vs_error e2 = VS_ERROR_INIT;
-        vs_status st = fetch_sig(j, i, &e2);
-        if (st) {
-            tee->st = st;
-            tee->err = e2;
-            return false;
-        }
+    vs_error e2 = VS_ERROR_INIT;
+    vs_status st = fetch_sigs(j, tee->deadline_ms, &e2);
+    if (st) {
+        tee->st = st;
+        tee->err = e2;
+        return false;
     }
     if (j->have[SIG_GPG] && j->gpgsig) {
-        vs_error e2 = VS_ERROR_INIT;
+        vs_error_clear(&e2);
         if (vs_gpg_stream_start(j->ctx, j->gpgsig, j->gpgsig_len, total, known, &j->stream,
                                 &e2) != VS_OK)
             vs_log(j->ctx, VS_LOG_DEBUG, "gpg while downloading: %s", e2.message);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <gcrypt.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,8 @@ enum stop_reason {
     STOP_RANGE,
     STOP_OOM,
     STOP_HEADERS,
-    STOP_TEE
+    STOP_TEE,
+    STOP_CANCEL
 };
 
 typedef struct xfer {
@@ -64,6 +66,8 @@ typedef struct xfer {
     uint64_t fl_job;     /* its last job */
     vs_fetch_tee *tee;   /* a second reader of the file's bytes, or NULL */
     bool tee_begun;
+    const atomic_bool *cancel; /* set by another thread: stop (vs_fetch_batch); or NULL */
+    uint64_t deadline_cap;     /* now_ms() time no attempt may pass; 0: only --timeout */
     /* per attempt */
     bool started;
     long status;
@@ -84,11 +88,27 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static void sleep_ms(uint64_t ms)
+uint64_t vs_fetch_clock_ms(void)
 {
-    struct timespec ts = { (time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    return now_ms();
+}
+
+static bool cancelled(const xfer *x)
+{
+    return x->cancel && atomic_load(x->cancel);
+}
+
+/* Sleep ms, in short steps when another thread may cancel the transfer. */
+static void sleep_ms(const xfer *x, uint64_t ms)
+{
+    uint64_t step = x->cancel ? 50u : ms;
+    for (uint64_t left = ms; left > 0 && !cancelled(x);) {
+        uint64_t d = left < step ? left : step;
+        struct timespec ts = { (time_t)(d / 1000u), (long)(d % 1000u) * 1000000L };
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        left -= d;
+    }
 }
 
 /* Empty the sink: the server is sending the whole body again. */
@@ -268,6 +288,19 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return sink_put(x, p, len) ? len : 0;
 }
 
+/* libcurl's progress hook, only for a transfer another thread may cancel:
+ * it runs even while no byte arrives, so a stalled server is left too. */
+static int on_xferinfo(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    xfer *x = ud;
+    if (!cancelled(x))
+        return 0;
+    x->stop = STOP_CANCEL;
+    return 1;
+}
+
 /* Headers of every response (redirects included): remember the final Content-Range. */
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -333,6 +366,8 @@ static vs_status map_stop(const xfer *x, bool *retry, vs_error *err)
         if (err)
             *err = x->tee->err;
         return x->tee->st ? x->tee->st : VS_E_INTERNAL;
+    case STOP_CANCEL:
+        return vs_error_subj(err, VS_E_FETCH, u, "cancelled");
     case STOP_NONE:
         break;
     }
@@ -496,6 +531,11 @@ static vs_status set_options(xfer *x, const vs_fetch_opts *o, vs_error *err)
     SETOPT(CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
     SETOPT(CURLOPT_BUFFERSIZE, (long)VS_IO_BUFSIZE); /* fewer, larger writes and hash updates */
+    if (x->cancel) {
+        SETOPT(CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+        SETOPT(CURLOPT_XFERINFODATA, x);
+        SETOPT(CURLOPT_NOPROGRESS, 0L);
+    }
     return VS_OK;
 }
 
@@ -547,6 +587,14 @@ static void attempt_done(xfer *x, vs_fetch_result *res, unsigned attempts)
     vs_url_redact(res->effective_url, sizeof res->effective_url, eff ? eff : x->url);
 }
 
+/* The time (now_ms) --timeout runs out for this transfer: the options'
+ * deadline, or the caller's when that comes first. */
+static uint64_t timeout_at(const xfer *x, const vs_fetch_opts *o)
+{
+    uint64_t d = now_ms() + 1000u * (uint64_t)(o->timeout_s ? o->timeout_s : VS_DEFAULT_TIMEOUT);
+    return x->deadline_cap && x->deadline_cap < d ? x->deadline_cap : d;
+}
+
 /* Attempts until success, a final failure, or the deadline. */
 static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_result *res,
                      bool *keep, vs_error *caller_err)
@@ -558,12 +606,17 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
     if (st)
         return st;
     unsigned retries = o->retries < 0 ? VS_DEFAULT_RETRIES : (unsigned)o->retries;
-    uint64_t deadline = now_ms() + 1000u * (uint64_t)(o->timeout_s ? o->timeout_s
-                                                                   : VS_DEFAULT_TIMEOUT);
+    uint64_t deadline = timeout_at(x, o);
+    if (x->tee)
+        x->tee->deadline_ms = deadline;
     unsigned retry = 0, restarts = 0, attempts = 0;
     bool may_resume = resume && x->scheme != VS_SCHEME_FILE && x->fd >= 0;
     for (;;) {
         attempts++;
+        if (cancelled(x)) {
+            x->stop = STOP_CANCEL;
+            return map_error(x, CURLE_OK, o, false, &(bool){ false }, keep, err);
+        }
         st = attempt_setup(x, o, may_resume, deadline, keep, err);
         if (st)
             return st;
@@ -595,7 +648,7 @@ static vs_status run(xfer *x, const vs_fetch_opts *o, bool resume, vs_fetch_resu
         retry++;
         vs_log(x->ctx, VS_LOG_INFO, "%s; retry %u of %u in %" PRIu64 " ms", err->message, retry,
                retries, wait);
-        sleep_ms(wait);
+        sleep_ms(x, wait);
     }
 }
 
@@ -731,6 +784,8 @@ static vs_status run_file(xfer *x, const vs_fetch_opts *o, vs_fetch_result *res,
         return st;
     x->stop = STOP_NONE;
     x->total = (uint64_t)sb.st_size;
+    if (x->tee)
+        x->tee->deadline_ms = timeout_at(x, o);
     if (x->total > x->max)
         x->stop = STOP_TOO_BIG;
     if (x->stop != STOP_NONE || !tee_begin(x, true)) {
@@ -905,6 +960,13 @@ vs_status vs_fetch_to_file_tee(vs_ctx *ctx, const char *url, int dirfd, const ch
 vs_status vs_fetch_to_memory(uint8_t **out, size_t *len, vs_ctx *ctx, const char *url, size_t max,
                              const vs_fetch_opts *opts, vs_error *err)
 {
+    return vs_fetch_to_memory_ex(out, len, ctx, url, max, opts, NULL, 0, err);
+}
+
+vs_status vs_fetch_to_memory_ex(uint8_t **out, size_t *len, vs_ctx *ctx, const char *url,
+                                size_t max, const vs_fetch_opts *opts, const atomic_bool *cancel,
+                                uint64_t deadline_ms, vs_error *err)
+{
     vs_fetch_opts defaults = VS_FETCH_OPTS_INIT;
     const vs_fetch_opts *o = opts ? opts : &defaults;
     *out = NULL;
@@ -914,6 +976,8 @@ vs_status vs_fetch_to_memory(uint8_t **out, size_t *len, vs_ctx *ctx, const char
     xfer x;
     xfer_init(&x, ctx, url, NULL, max ? max : VS_MAX_CHECKSUM_FILE);
     x.name = x.shown;
+    x.cancel = cancel;
+    x.deadline_cap = deadline_ms;
     if (x.max > SIZE_MAX - 1)
         x.max = SIZE_MAX - 1;
     vs_status st = precheck(url, o, &x.scheme, err);

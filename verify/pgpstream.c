@@ -14,6 +14,7 @@
  * (several signatures, text mode, other packets) goes to gpg as the
  * detached pair, as before.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "verify/verify_int.h"
@@ -117,6 +118,55 @@ static bool dearmor(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size
     return true;
 }
 
+/* The header of the packet at *i: its tag and body length (definite
+ * lengths only, the body inside the bytes); *i moves to the body. */
+static bool packet_next(const uint8_t *p, size_t len, size_t *pos, unsigned *tag, size_t *blen)
+{
+    size_t i = *pos;
+    if (i >= len)
+        return false;
+    uint8_t ctb = p[i++];
+    if (!(ctb & 0x80))
+        return false;
+    *blen = 0;
+    if (ctb & 0x40) {
+        *tag = ctb & 0x3Fu;
+        if (i >= len)
+            return false;
+        uint8_t b0 = p[i++];
+        if (b0 < 192) {
+            *blen = b0;
+        } else if (b0 < 224) {
+            if (i >= len)
+                return false;
+            *blen = ((size_t)(b0 - 192) << 8) + p[i++] + 192;
+        } else if (b0 == 255) {
+            if (len - i < 4)
+                return false;
+            *blen = ((size_t)p[i] << 24) | ((size_t)p[i + 1] << 16) | ((size_t)p[i + 2] << 8) |
+                    p[i + 3];
+            i += 4;
+        } else {
+            return false; /* partial body length */
+        }
+    } else {
+        *tag = (ctb >> 2) & 0x0Fu;
+        unsigned lt = ctb & 3u;
+        if (lt == 3)
+            return false; /* indeterminate length */
+        size_t nb = lt == 0 ? 1 : lt == 1 ? 2 : 4;
+        if (len - i < nb)
+            return false;
+        for (size_t k = 0; k < nb; k++)
+            *blen = (*blen << 8) | p[i + k];
+        i += nb;
+    }
+    if (*blen > len - i)
+        return false;
+    *pos = i;
+    return true;
+}
+
 /* Exactly one packet: a signature (tag 2) of version 3 or 4 and class
  * 0x00, with a definite length; nothing left over. (gpg 2.2 reads several
  * signature packets before literal data as one: only the one-signature
@@ -125,44 +175,11 @@ static bool only_binary_sigs(const uint8_t *p, size_t len)
 {
     size_t i = 0, count = 0;
     while (i < len) {
-        uint8_t ctb = p[i++];
-        if (!(ctb & 0x80))
-            return false;
-        size_t blen = 0;
         unsigned tag;
-        if (ctb & 0x40) {
-            tag = ctb & 0x3Fu;
-            if (i >= len)
-                return false;
-            uint8_t b0 = p[i++];
-            if (b0 < 192) {
-                blen = b0;
-            } else if (b0 < 224) {
-                if (i >= len)
-                    return false;
-                blen = ((size_t)(b0 - 192) << 8) + p[i++] + 192;
-            } else if (b0 == 255) {
-                if (len - i < 4)
-                    return false;
-                blen = ((size_t)p[i] << 24) | ((size_t)p[i + 1] << 16) |
-                       ((size_t)p[i + 2] << 8) | p[i + 3];
-                i += 4;
-            } else {
-                return false; /* partial body length */
-            }
-        } else {
-            tag = (ctb >> 2) & 0x0Fu;
-            unsigned lt = ctb & 3u;
-            if (lt == 3)
-                return false; /* indeterminate length */
-            size_t nb = lt == 0 ? 1 : lt == 1 ? 2 : 4;
-            if (len - i < nb)
-                return false;
-            for (size_t k = 0; k < nb; k++)
-                blen = (blen << 8) | p[i + k];
-            i += nb;
-        }
-        if (tag != 2 || blen < 3 || blen > len - i)
+        size_t blen;
+        if (!packet_next(p, len, &i, &tag, &blen))
+            return false;
+        if (tag != 2 || blen < 3)
             return false;
         const uint8_t *b = p + i;
         if (!(b[0] == 4 && b[1] == 0x00) && !(b[0] == 3 && b[1] == 5 && b[2] == 0x00))
@@ -224,4 +241,100 @@ size_t vs_pgp_head_take(const uint8_t *head, size_t len, size_t *off, void *buf,
     memcpy(buf, head + *off, n);
     *off += n;
     return n;
+}
+
+/* ---- who made a signature (a hint for refusing early, never a verdict) ---- */
+
+/* The issuer subpackets in one subpacket area: 16 (issuer key ID) and 33
+ * (issuer fingerprint, version 4). False when the area is malformed. */
+static bool issuer_area(const uint8_t *a, size_t n, vs_pgp_issuer *is)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t sl;
+        uint8_t b0 = a[i++];
+        if (b0 < 192) {
+            sl = b0;
+        } else if (b0 < 255) {
+            if (i >= n)
+                return false;
+            sl = ((size_t)(b0 - 192) << 8) + a[i++] + 192;
+        } else {
+            if (n - i < 4)
+                return false;
+            sl = ((size_t)a[i] << 24) | ((size_t)a[i + 1] << 16) | ((size_t)a[i + 2] << 8) |
+                 a[i + 3];
+            i += 4;
+        }
+        if (sl == 0 || sl > n - i)
+            return false;
+        unsigned type = a[i] & 0x7Fu;
+        const uint8_t *d = a + i + 1;
+        size_t dl = sl - 1;
+        if (type == 16 && dl == 8 && !is->has_keyid) {
+            memcpy(is->keyid, d, 8);
+            is->has_keyid = true;
+        } else if (type == 33 && dl == 21 && d[0] == 4 && !is->has_fpr) {
+            memcpy(is->fpr, d + 1, 20);
+            is->has_fpr = true;
+        }
+        i += sl;
+    }
+    return true;
+}
+
+/* One signature packet's body: version 3 (the key ID in the header) or 4
+ * (the subpacket areas). */
+static bool issuer_of(const uint8_t *b, size_t n, vs_pgp_issuer *is)
+{
+    memset(is, 0, sizeof *is);
+    if (n >= 19 && b[0] == 3 && b[1] == 5) {
+        memcpy(is->keyid, b + 7, 8);
+        is->has_keyid = true;
+        return true;
+    }
+    if (n < 6 || b[0] != 4)
+        return false;
+    size_t hl = ((size_t)b[4] << 8) | b[5];
+    if (hl > n - 6 || n - 6 - hl < 2)
+        return false;
+    const uint8_t *u = b + 6 + hl;
+    size_t ul = ((size_t)u[0] << 8) | u[1];
+    if (ul > n - 8 - hl)
+        return false;
+    return issuer_area(b + 6, hl, is) && issuer_area(u + 2, ul, is);
+}
+
+bool vs_pgp_sig_issuers(const uint8_t *p, size_t len, vs_pgp_issuer *out, size_t cap,
+                        size_t *n)
+{
+    *n = 0;
+    if (len == 0)
+        return false;
+    uint8_t *bin = NULL;
+    const uint8_t *q = p;
+    size_t qlen = len;
+    if (!(p[0] & 0x80)) {
+        bin = malloc(len);
+        if (!bin || !dearmor(p, len, bin, len, &qlen)) {
+            free(bin);
+            return false;
+        }
+        q = bin;
+    }
+    bool ok = true;
+    for (size_t i = 0; ok && i < qlen;) {
+        unsigned tag;
+        size_t blen;
+        ok = packet_next(q, qlen, &i, &tag, &blen) && tag == 2 && *n < cap &&
+             issuer_of(q + i, blen, &out[*n]);
+        if (ok) {
+            (*n)++;
+            i += blen;
+        }
+    }
+    free(bin);
+    if (!ok)
+        *n = 0;
+    return ok && *n > 0;
 }

@@ -96,6 +96,41 @@ size_t vs_pgp_literal_header(uint64_t size, uint8_t out[VS_PGP_LITERAL_HEADER]);
  * [head, head+len) from *off into buf; 0 once it is all given. */
 size_t vs_pgp_head_take(const uint8_t *head, size_t len, size_t *off, void *buf, size_t size);
 
+/* Who made one signature packet, as it says (unverified): the issuer
+ * fingerprint subpacket (v4 keys) and/or the issuer key ID. */
+typedef struct vs_pgp_issuer {
+    uint8_t fpr[20];
+    bool has_fpr;
+    uint8_t keyid[8];
+    bool has_keyid;
+} vs_pgp_issuer;
+
+/*
+ * The issuers of a detached signature file: armored (one block, read as
+ * strictly as vs_pgp_detached_binary reads it) or binary, every packet a
+ * signature packet (v3, or v4 with well-formed subpacket areas) of definite
+ * length. One entry per packet into out (at most cap; an entry may carry
+ * neither field). False, *n 0, for anything else: then nothing may be
+ * concluded (gpg still reads the file). A hint for refusing a signature
+ * that cannot be by an allowed key before the package is downloaded, never
+ * a reason to accept one.
+ */
+bool vs_pgp_sig_issuers(const uint8_t *p, size_t len, vs_pgp_issuer *out, size_t cap,
+                        size_t *n);
+
+/*
+ * (issuers.c) A detached OpenPGP signature file that cannot lead to a
+ * trusted verdict, told before the package is there: not a detached
+ * signature at all, or every signature in it names (unverified) an issuer
+ * that no key in the store has, or a stored key the binding (keys/nkeys;
+ * 0: any stored key) leaves out. VS_E_VERIFY with verify's own words for
+ * such a file, `file` as subject and a hint; VS_OK when it may be fine or
+ * nothing can be told. This only ever refuses: gpg decides acceptance.
+ */
+vs_status vs_pgp_sig_unmeetable(vs_ctx *ctx, const uint8_t *p, size_t len,
+                                const char *const *keys, size_t nkeys, const char *file,
+                                vs_error *err);
+
 /* ---- gpg while the package arrives (stream.c) ------------------------------ */
 
 typedef struct vs_gpg_stream vs_gpg_stream;

@@ -381,6 +381,70 @@ START_TEST(pgp_detached_binary)
 }
 END_TEST
 
+/* Who a signature file says made it: the issuer fingerprint and key ID
+ * subpackets (hashed or not), a v3 header's key ID; anything malformed or
+ * not only signature packets says nothing. */
+START_TEST(pgp_sig_issuers)
+{
+    vs_pgp_issuer is[4];
+    size_t n = 99;
+    /* v4: hashed area with an issuer fingerprint (33), unhashed with a key ID (16) */
+    uint8_t v4[2 + 6 + 23 + 2 + 10 + 2];
+    size_t k = 0;
+    v4[k++] = 0xc2;
+    v4[k++] = (uint8_t)(sizeof v4 - 2);
+    const uint8_t head[] = { 0x04, 0x00, 0x01, 0x08, 0x00, 23 };
+    memcpy(v4 + k, head, sizeof head);
+    k += sizeof head;
+    v4[k++] = 22;
+    v4[k++] = 33;
+    v4[k++] = 4;
+    for (int i = 0; i < 20; i++)
+        v4[k++] = (uint8_t)(0xa0 + i);
+    v4[k++] = 0x00;
+    v4[k++] = 10;
+    v4[k++] = 9;
+    v4[k++] = 16 | 0x80; /* critical bit: still an issuer */
+    for (int i = 0; i < 8; i++)
+        v4[k++] = (uint8_t)(0x10 + i);
+    v4[k++] = 0xab; /* the hash's first two bytes, then (missing) MPIs: not read */
+    v4[k++] = 0xcd;
+    ck_assert_uint_eq(k, sizeof v4);
+    ck_assert(vs_pgp_sig_issuers(v4, sizeof v4, is, 4, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert(is[0].has_fpr && is[0].fpr[0] == 0xa0 && is[0].fpr[19] == 0xa0 + 19);
+    ck_assert(is[0].has_keyid && is[0].keyid[0] == 0x10 && is[0].keyid[7] == 0x17);
+    /* two of them: two entries; a table of one is too small */
+    uint8_t two[2 * sizeof v4];
+    memcpy(two, v4, sizeof v4);
+    memcpy(two + sizeof v4, v4, sizeof v4);
+    ck_assert(vs_pgp_sig_issuers(two, sizeof two, is, 4, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert(!vs_pgp_sig_issuers(two, sizeof two, is, 1, &n));
+    ck_assert_uint_eq(n, 0);
+    /* a subpacket running past its area: nothing */
+    uint8_t bad[sizeof v4];
+    memcpy(bad, v4, sizeof v4);
+    bad[8] = 40;
+    ck_assert(!vs_pgp_sig_issuers(bad, sizeof bad, is, 4, &n));
+    ck_assert_uint_eq(n, 0);
+    /* v3: the key ID in the header */
+    const uint8_t v3[] = { 0x88, 0x13, 0x03, 0x05, 0x00, 1, 2, 3, 4, 0x11, 0x22, 0x33, 0x44,
+                           0x55, 0x66, 0x77, 0x88, 0x01, 0x08, 0xab, 0xcd };
+    ck_assert(vs_pgp_sig_issuers(v3, sizeof v3, is, 4, &n));
+    ck_assert(n == 1 && is[0].has_keyid && !is[0].has_fpr && is[0].keyid[7] == 0x88);
+    /* a public key packet (tag 6) is no signature */
+    const uint8_t key[] = { 0xc6, 0x03, 0x04, 0x00, 0x01 };
+    ck_assert(!vs_pgp_sig_issuers(key, sizeof key, is, 4, &n));
+    /* armored: read as strictly as the fast path reads it */
+    const char arm[] = "-----BEGIN PGP SIGNATURE-----\n\nwggEAAEIAAAAAA==\n"
+                       "-----END PGP SIGNATURE-----\n";
+    ck_assert(vs_pgp_sig_issuers((const uint8_t *)arm, strlen(arm), is, 4, &n));
+    ck_assert(n == 1 && !is[0].has_fpr && !is[0].has_keyid); /* no issuer named */
+    ck_assert(!vs_pgp_sig_issuers((const uint8_t *)"", 0, is, 4, &n));
+}
+END_TEST
+
 START_TEST(require_parse)
 {
     unsigned m = 0;
@@ -750,6 +814,7 @@ Suite *vs_suite_verify(void)
     tcase_add_test(tc, pgp_sniff);
     tcase_add_test(tc, require_parse);
     tcase_add_test(tc, pgp_detached_binary);
+    tcase_add_test(tc, pgp_sig_issuers);
     tcase_add_test(tc, rsa_sig_explain);
     tcase_add_loop_test(tc, clearsign_table, 0, (int)(sizeof cs_cases / sizeof cs_cases[0]));
     tcase_add_test(tc, clearsign_nul_and_long);
