@@ -314,6 +314,26 @@ vs_status vs_ref_split(const char *ref, char name[VS_MAX_NAME + 1],
  * the first gpgme context). */
 vs_status vs_gpg_ready(vs_error *err);
 
+/* ---- work on another core (jobq.c) ------------------------------------------ */
+
+/*
+ * One worker thread running jobs of one fixed size in the order given; a
+ * job is copied into a ring of `ring` slots (the adder waits while it is
+ * full) and handed to run(job, ud) on the worker. Each add returns the job's
+ * sequence number (1, 2, ...). Without a thread (pthread_create failed) a job
+ * runs at once in the adder. _start returns NULL only when out of memory;
+ * _stop runs what is left, joins and frees (NULL is fine). One adder thread.
+ */
+typedef struct vs_jobq vs_jobq;
+typedef void (*vs_job_fn)(void *job, void *ud);
+vs_jobq *vs_jobq_start(size_t jobsize, unsigned ring, vs_job_fn run, void *ud);
+bool vs_jobq_threaded(const vs_jobq *q);
+uint64_t vs_jobq_add(vs_jobq *q, const void *job);
+bool vs_jobq_done(vs_jobq *q, uint64_t seq); /* job seq has run */
+void vs_jobq_wait(vs_jobq *q, uint64_t seq); /* until job seq has run */
+void vs_jobq_drain(vs_jobq *q);              /* until every job given has run */
+void vs_jobq_stop(vs_jobq *q);
+
 /* ---- durability on a thread of its own (flusher.c) ------------------------- */
 
 /*

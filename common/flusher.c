@@ -34,19 +34,20 @@ typedef struct fjob {
 } fjob;
 
 struct vs_flusher {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t more; /* a job was added, or stop */
-    pthread_cond_t done; /* a job was done */
-    fjob ring[RING];
-    uint64_t added, finished;
-    bool stop, discard, threaded;
-    int failed_errno; /* the first fdatasync that failed */
+    vs_jobq *q;
+    pthread_mutex_t mu;  /* guards what follows (set on the worker, read by the owner) */
+    bool discard;        /* stopping on a failure: close, never sync */
+    int failed_errno;    /* the first fdatasync that failed */
     char failed_subject[SUBJECT_MAX];
 };
 
-static void run(vs_flusher *f, fjob *j, bool discard)
+static void run(void *arg, void *ud)
 {
+    fjob *j = arg;
+    vs_flusher *f = ud;
+    pthread_mutex_lock(&f->mu);
+    bool discard = f->discard;
+    pthread_mutex_unlock(&f->mu);
     int rc = 0, e = 0;
     if (!discard) {
         while ((rc = fdatasync(j->fd)) != 0 && errno == EINTR)
@@ -65,27 +66,6 @@ static void run(vs_flusher *f, fjob *j, bool discard)
     }
 }
 
-static void *worker(void *arg)
-{
-    vs_flusher *f = arg;
-    pthread_mutex_lock(&f->mu);
-    for (;;) {
-        while (f->finished == f->added && !f->stop)
-            pthread_cond_wait(&f->more, &f->mu);
-        if (f->finished == f->added)
-            break;
-        fjob j = f->ring[f->finished % RING];
-        bool discard = f->discard;
-        pthread_mutex_unlock(&f->mu);
-        run(f, &j, discard);
-        pthread_mutex_lock(&f->mu);
-        f->finished++;
-        pthread_cond_broadcast(&f->done);
-    }
-    pthread_mutex_unlock(&f->mu);
-    return NULL;
-}
-
 vs_flusher *vs_flusher_start(void)
 {
     vs_flusher *f = calloc(1, sizeof *f);
@@ -95,68 +75,52 @@ vs_flusher *vs_flusher_start(void)
         free(f);
         return NULL;
     }
-    if (pthread_cond_init(&f->more, NULL) != 0 || pthread_cond_init(&f->done, NULL) != 0) {
+    f->q = vs_jobq_start(sizeof(fjob), RING, run, f);
+    if (!vs_jobq_threaded(f->q)) { /* no thread: the caller's final sync does it all */
+        vs_jobq_stop(f->q);
         pthread_mutex_destroy(&f->mu);
         free(f);
         return NULL;
     }
-    f->threaded = pthread_create(&f->th, NULL, worker, f) == 0;
     return f;
 }
 
-static void add(vs_flusher *f, int fd, bool close_after, const char *subject)
+static uint64_t add(vs_flusher *f, int fd, bool close_after, const char *subject)
 {
-    if (!f || !f->threaded) {
-        /* no thread: the caller's final sync covers the file */
+    if (!f) {
         if (close_after)
             close(fd);
-        return;
+        return 0;
     }
-    pthread_mutex_lock(&f->mu);
-    while (f->added - f->finished >= RING)
-        pthread_cond_wait(&f->done, &f->mu);
-    fjob *j = &f->ring[f->added % RING];
-    j->fd = fd;
-    j->close_after = close_after;
-    snprintf(j->subject, sizeof j->subject, "%s", subject ? subject : "file");
-    f->added++;
-    pthread_cond_signal(&f->more);
-    pthread_mutex_unlock(&f->mu);
+    fjob j;
+    memset(&j, 0, sizeof j);
+    j.fd = fd;
+    j.close_after = close_after;
+    snprintf(j.subject, sizeof j.subject, "%s", subject ? subject : "file");
+    return vs_jobq_add(f->q, &j);
 }
 
 void vs_flusher_close(vs_flusher *f, int fd, const char *subject)
 {
-    add(f, fd, true, subject);
+    (void)add(f, fd, true, subject);
 }
 
 uint64_t vs_flusher_sync(vs_flusher *f, int fd, const char *subject)
 {
-    add(f, fd, false, subject);
-    if (!f || !f->threaded)
-        return 0;
-    pthread_mutex_lock(&f->mu);
-    uint64_t seq = f->added;
-    pthread_mutex_unlock(&f->mu);
-    return seq;
+    return add(f, fd, false, subject);
 }
 
 bool vs_flusher_busy(vs_flusher *f, uint64_t seq)
 {
-    if (!f || !f->threaded)
-        return false;
-    pthread_mutex_lock(&f->mu);
-    bool busy = f->finished < seq;
-    pthread_mutex_unlock(&f->mu);
-    return busy;
+    return f && !vs_jobq_done(f->q, seq);
 }
 
 vs_status vs_flusher_finish(vs_flusher *f, vs_error *err)
 {
-    if (!f || !f->threaded)
+    if (!f)
         return VS_OK;
+    vs_jobq_drain(f->q);
     pthread_mutex_lock(&f->mu);
-    while (f->finished < f->added)
-        pthread_cond_wait(&f->done, &f->mu);
     int e = f->failed_errno;
     char subject[SUBJECT_MAX];
     memcpy(subject, f->failed_subject, sizeof subject);
@@ -171,16 +135,10 @@ void vs_flusher_stop(vs_flusher *f, bool discard)
 {
     if (!f)
         return;
-    if (f->threaded) {
-        pthread_mutex_lock(&f->mu);
-        f->stop = true;
-        f->discard = f->discard || discard;
-        pthread_cond_signal(&f->more);
-        pthread_mutex_unlock(&f->mu);
-        pthread_join(f->th, NULL); /* every file still queued is closed first */
-    }
-    pthread_cond_destroy(&f->more);
-    pthread_cond_destroy(&f->done);
+    pthread_mutex_lock(&f->mu);
+    f->discard = f->discard || discard;
+    pthread_mutex_unlock(&f->mu);
+    vs_jobq_stop(f->q); /* every file still queued is closed first */
     pthread_mutex_destroy(&f->mu);
     free(f);
 }

@@ -133,7 +133,7 @@ vs_status vs_manifest_render(const vs_pathset *set, char **manifest, size_t *mle
  * thread, jobs run at once in the caller. _stop runs what is left, joins and
  * frees (NULL is fine). _start returns NULL only when out of memory.
  */
-typedef struct vs_hashworker vs_hashworker;
+typedef struct vs_jobq vs_hashworker; /* a job queue of hash jobs */
 vs_hashworker *vs_hashworker_start(void);
 uint64_t vs_hashworker_update(vs_hashworker *w, const vs_sha256 *h, const void *p, size_t n);
 uint64_t vs_hashworker_final(vs_hashworker *w, const vs_sha256 *h, uint8_t out[VS_SHA256_LEN]);
