@@ -73,17 +73,20 @@ bool vs_keystate_parse(const uint8_t *p, size_t len, const char *head, size_t he
 
 /* Every key in the store as vs_keys_list gives it (OpenPGP first, then
  * RSA), held by ctx: listed (one gpg run) on first use and again only when
- * the store's files changed since - the stamp of HOME/trust/keystate (the
- * keyring files and the RSA folder), compared on every call, so a key
+ * the store's files changed since - vs_trust_stamp (the size and SHA-256 of
+ * the keyring files and of each RSA key file), compared on every call, so a key
  * imported or removed by another context or process is seen by the next
  * call. `expired` is brought up to date on each call (a key whose
  * expiry has passed since the listing). *keys is borrowed from ctx: valid
  * until the next vs_trust_* call on ctx or vs_ctx_free. */
 vs_status vs_trust_key_infos(const vs_key_info **keys, size_t *n, vs_ctx *ctx, vs_error *err);
 
-/* The stamp of the store's files as it is now (the head of
- * HOME/trust/keystate) appended to out; the store is created if absent and
- * an interrupted import finished first. */
+/* The stamp of the store's files as it is now appended to out: the head of
+ * HOME/trust/keystate (the keyring files' sizes and SHA-256) and a line per
+ * RSA key file (its name, size and SHA-256). A store that cannot be stamped
+ * (a keyring that is not a plain file, too many keys) gets a stamp that
+ * matches no other. The store is created if absent and an interrupted
+ * import finished first. */
 vs_status vs_trust_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err);
 
 /* Drop what ctx holds of the store: the next use loads it again. */

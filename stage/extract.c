@@ -301,7 +301,7 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
         return st;
     uint8_t head[ELF_HEAD];
     size_t nhead = 0;
-    uint64_t size = 0, kicked = 0, flushing = 0;
+    uint64_t size = 0, kicked = 0, synced = 0, flushing = 0;
     for (;;) {
         unsigned i = x->onext;
         uint8_t *buf = x->buf + (size_t)i * VS_IO_BUFSIZE;
@@ -344,8 +344,10 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
 #endif
         /* and made durable while it grows (write_file hands the fd to the
          * flusher, so it is never closed under a pending job) */
-        if (size >= WRITEBACK_EVERY && !vs_flusher_busy(x->fl, flushing))
+        if (size - synced >= WRITEBACK_EVERY && !vs_flusher_busy(x->fl, flushing)) {
             flushing = vs_flusher_sync(x->fl, fd, e->path);
+            synced = size;
+        }
     }
     st = check_machine(x, head, nhead);
     if (st)

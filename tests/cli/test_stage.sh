@@ -247,7 +247,7 @@ H7="$T/home7"
 check "keys import wrote the key states" grep -q "^key $(cat "$FIX/revoked.fpr") valid$" "$H7/trust/keystate"
 expect_rc 0 "fetch signed by a key not yet revoked (key states)" "$VS" --home "$H7" fetch "file://$PKG" --gpg-sig-url "file://$PKG.revoked.asc"
 expect_rc 0 "staged from the key states" "$VS" --home "$H7" -v stage agent@1.2.3 --dest "$T/ks1"
-expect_err_has "trust store unchanged" "stage used the key states (no gpg)"
+expect_err_has "keyring unchanged" "stage used the key states (no gpg)"
 cp "$H7/trust/keystate" "$T/keystate.before"
 expect_rc 0 "revocation imported by gpg itself, not vetstage" gpg --homedir "$H7/trust/gnupg" --batch --no-tty --quiet --import "$FIX/revoked.rev"
 check "the key states still say valid (stale)" grep -q "^key $(cat "$FIX/revoked.fpr") valid$" "$H7/trust/keystate"
@@ -264,6 +264,41 @@ expect_rc 3 "garbage key states: still refused" "$VS" --home "$H7" stage agent@1
 check "garbage key states: nothing staged" test ! -e "$T/ks2"
 ln -sf /etc/passwd "$H7/trust/keystate.link" && mv -f "$H7/trust/keystate.link" "$H7/trust/keystate"
 expect_rc 3 "key states as a symlink: not followed, still refused" "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
+rm -f "$H7/trust/keystate" && mkfifo "$H7/trust/keystate"
+expect_rc 3 "key states as a FIFO: not read (no hang), still refused" timeout 60 "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
+rm -f "$H7/trust/keystate"
+# the stamp is the keyring's bytes, not its times: a keyring changed in
+# place (same inode, same size, the old modification time put back) is not
+# the keyring the key states were written for
+H8="$T/home8"
+trust_fixture_keys "$H8"
+"$VS" --home "$H8" -q fetch "file://$PKG" >/dev/null 2>&1
+expect_rc 0 "staged from the key states of keys import" "$VS" --home "$H8" -v stage agent@1.2.3 --dest "$T/ks3"
+expect_err_has "keyring unchanged" "the key states were used"
+python3 - "$H8/trust/gnupg/pubring.kbx" <<'PY'
+import os, sys
+p = sys.argv[1]
+st = os.stat(p)
+with open(p, "r+b") as f:  # in place: same inode, same size
+    f.seek(st.st_size - 1)
+    b = f.read(1)
+    f.seek(st.st_size - 1)
+    f.write(bytes([b[0] ^ 0x01]))
+os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))
+PY
+expect_rc 0 "a keyring changed in place: staged after asking gpg" "$VS" --home "$H8" -v stage agent@1.2.3 --dest "$T/ks3"
+check "a keyring changed in place: the key states were not believed" sh -c "! grep -q 'keyring unchanged' '$T/err'"
+# an RSA key file rewritten in place (same inode, folder untouched) is read
+# each time, never taken from the key states: a swapped key is noticed
+H9="$T/home9"
+trust_fixture_keys "$H9"
+"$VS" --home "$H9" -q fetch "file://$PKG" >/dev/null 2>&1
+RSAF=$(ls "$H9"/trust/rsa/*.pem | head -n 1)
+cat "$FIX/other-org.pub.pem" >"$RSAF"
+snapshot "$H9" >"$T/h9.before"
+expect_rc 6 "an RSA key file swapped in place: refused" "$VS" --home "$H9" stage agent@1.2.3 --dest "$T/ks4"
+check "an RSA key file swapped in place: nothing staged" test ! -e "$T/ks4"
+same_snapshot "an RSA key file swapped in place: home unchanged" "$T/h9.before" "$H9"
 
 # a signer removed from the store after admission
 H5="$T/home5"
