@@ -128,7 +128,7 @@ static int cmp_info(const void *a, const void *b)
     return strcmp(((const vs_key_info *)a)->fingerprint, ((const vs_key_info *)b)->fingerprint);
 }
 
-vs_status vs_keys_list(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err)
+vs_status vs_keys_list_now(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err)
 {
     *out = NULL;
     *nout = 0;
@@ -174,6 +174,27 @@ vs_status vs_keys_list(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *e
         qsort(res.v, npgp, sizeof *res.v, cmp_info);
     *out = res.v;
     *nout = res.n;
+    return VS_OK;
+}
+
+/* The context's list (one gpg run per context while the store's files are
+ * unchanged: keys/trust.c), as a copy the caller owns. */
+vs_status vs_keys_list(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err)
+{
+    *out = NULL;
+    *nout = 0;
+    const vs_key_info *keys = NULL;
+    size_t n = 0;
+    vs_status st = vs_trust_key_infos(&keys, &n, ctx, err);
+    if (st)
+        return st;
+    vs_key_info *copy = calloc(n ? n : 1, sizeof *copy);
+    if (!copy)
+        return vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
+    if (n)
+        memcpy(copy, keys, n * sizeof *copy);
+    *out = copy;
+    *nout = n;
     return VS_OK;
 }
 

@@ -69,6 +69,9 @@ void vs_keys_unlock(int fd);
  * _prepare needs the lock held, _ensure takes it when something is missing. */
 vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err);
 vs_status vs_keys_store_ensure(vs_ctx *ctx, vs_error *err);
+/* gpg's and the RSA store's list as it is now (one gpg run); vs_keys_list
+ * gives the context's copy of it instead (keys/trust.c). */
+vs_status vs_keys_list_now(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err);
 /* gpg.conf and trustdb.gpg in a GnuPG home (homefd is the open directory). */
 vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err);
 /* A gpgme context on any GnuPG home path (offline, local keylist, no pinentry). */

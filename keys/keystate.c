@@ -285,7 +285,7 @@ static vs_status ask_gpg(vs_ctx *ctx, vs_key_state **out, size_t *n, vs_error *e
 {
     vs_key_info *keys = NULL;
     size_t nkeys = 0, cap = 0;
-    vs_status st = vs_keys_list(&keys, &nkeys, ctx, err);
+    vs_status st = vs_keys_list_now(&keys, &nkeys, ctx, err);
     for (size_t i = 0; !st && i < nkeys; i++)
         if (keys[i].type == VS_KEY_OPENPGP &&
             !add_state(out, n, &cap, keys[i].fingerprint, keys[i].revoked))

@@ -189,7 +189,7 @@ vs_status vs_trust_key_infos(const vs_key_info **keys, size_t *n, vs_ctx *ctx, v
     if (!t->infos_loaded) {
         /* stamped before listing: a change that lands while gpg lists makes
          * the next stamp differ, so it is listed again then */
-        if ((st = vs_keys_list(&t->infos, &t->ninfos, ctx, err))) {
+        if ((st = vs_keys_list_now(&t->infos, &t->ninfos, ctx, err))) {
             vs_sbuf_free(&now);
             return st;
         }
