@@ -90,6 +90,20 @@ vs_status vs_cache_mkdirs(vs_ctx *ctx, vs_error *err);
  * reading its entries; caller closes *out with closedir(). */
 vs_status vs_cache_opendir(vs_ctx *ctx, const char *rel, DIR **out, vs_error *err);
 
+/* ---- folder walks (walk.c) ---- */
+/* fdopendir(fd), or fd closed and an error naming `shown`. */
+vs_status vs_cache_fdopendir(int fd, const char *shown, DIR **out, vs_error *err);
+/* Called for every entry of a folder but "." and ".."; anything but VS_OK
+ * stops the walk and is its result. */
+typedef vs_status (*vs_cache_entry_fn)(int dfd, const char *name, void *arg, vs_error *err);
+/* fn for every entry of d; closes d. */
+vs_status vs_cache_walk(DIR *d, vs_cache_entry_fn fn, void *arg, vs_error *err);
+/* vs_cache_walk over the folder dfd/name (`shown` in errors), never through
+ * a symbolic link. *opened (may be NULL) tells whether it could be opened
+ * as a folder at all; when not, nothing is called and VS_OK is returned. */
+vs_status vs_cache_walk_at(int dfd, const char *name, const char *shown, bool *opened,
+                           vs_cache_entry_fn fn, void *arg, vs_error *err);
+
 /* Open refs/NAME (create: made when missing) below the home without
  * following links (vs_home_dir statuses). */
 vs_status vs_cache_ref_dir(vs_ctx *ctx, const char *name, bool create, int *out, vs_error *err);

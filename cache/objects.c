@@ -191,44 +191,7 @@ vs_status vs_cache_object_put_mem(vs_ctx *ctx, const void *p, size_t len,
     return st;
 }
 
-/* ---- folder walks -------------------------------------------------------------- */
-
-/* fn(dirfd, name) for every entry of a folder but "." and "..", until fn
- * returns anything but VS_OK; that status is returned. */
-typedef vs_status (*entry_fn)(int dfd, const char *name, void *arg, vs_error *err);
-
-static vs_status walk(DIR *d, entry_fn fn, void *arg, vs_error *err)
-{
-    vs_status st = VS_OK;
-    struct dirent *de;
-    while (st == VS_OK && (de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            st = fn(dirfd(d), de->d_name, arg, err);
-    closedir(d);
-    return st;
-}
-
-/* walk() over the folder dfd/name (`shown` in errors), never through a
- * symbolic link. *opened (may be NULL) tells whether it could be opened as
- * a folder at all; when not, nothing is called and VS_OK is returned. */
-static vs_status walk_at(int dfd, const char *name, const char *shown, bool *opened, entry_fn fn,
-                         void *arg, vs_error *err)
-{
-    if (opened)
-        *opened = false;
-    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return VS_OK;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return vs_error_subj_errno(err, VS_E_INTERNAL, e, shown, "opendir");
-    }
-    if (opened)
-        *opened = true;
-    return walk(d, fn, arg, err);
-}
+/* ---- object walk -------------------------------------------------------------- */
 
 /* fn(hex, dirfd, filename) for every entry below objects/sha256/XX/; hex is
  * NULL for an entry whose name is not an object id (temporary or stray). */
@@ -256,8 +219,8 @@ static vs_status obj_dir(int dfd, const char *name, void *arg, vs_error *err)
     obj_walk *w = arg;
     w->dir = name;
     bool opened;
-    vs_status st = walk_at(dfd, name, VS_SUBJ("%s/%s/%s", w->ctx->home, VS_CACHE_OBJECTS, name),
-                           &opened, obj_file, w, err);
+    const char *shown = VS_SUBJ("%s/%s/%s", w->ctx->home, VS_CACHE_OBJECTS, name);
+    vs_status st = vs_cache_walk_at(dfd, name, shown, &opened, obj_file, w, err);
     if (st || opened)
         return st;
     /* a link is never followed: it stops gc and fsck alike */
@@ -277,7 +240,7 @@ static vs_status each_object(vs_ctx *ctx, obj_fn fn, void *arg, vs_error *err)
     if (st)
         return st;
     obj_walk w = { ctx, fn, arg, NULL };
-    return walk(d, obj_dir, &w, err);
+    return vs_cache_walk(d, obj_dir, &w, err);
 }
 
 /* A sorted set of object ids. */
@@ -527,7 +490,7 @@ static vs_status ref_dir_tmpfiles(int dfd, const char *name, void *arg, vs_error
     (void)err;
     if (name[0] != '.') {
         vs_error ignored = VS_ERROR_INIT;
-        walk_at(dfd, name, name, NULL, ref_tmpfile, arg, &ignored);
+        vs_cache_walk_at(dfd, name, name, NULL, ref_tmpfile, arg, &ignored);
     }
     return VS_OK;
 }
@@ -538,7 +501,7 @@ static void gc_ref_tmpfiles(vs_ctx *ctx)
 {
     DIR *d;
     if (vs_cache_opendir(ctx, VS_CACHE_REFS, &d, NULL) == VS_OK)
-        walk(d, ref_dir_tmpfiles, NULL, NULL);
+        vs_cache_walk(d, ref_dir_tmpfiles, NULL, NULL);
 }
 
 /* One quarantine folder removed, unless a fetch holds it locked. */
@@ -563,7 +526,7 @@ static vs_status gc_quarantine(vs_ctx *ctx, vs_error *err)
 {
     DIR *d;
     vs_status st = vs_cache_opendir(ctx, VS_CACHE_QUARANTINE, &d, err);
-    return st ? st : walk(d, quarantine_dir, ctx, err);
+    return st ? st : vs_cache_walk(d, quarantine_dir, ctx, err);
 }
 
 vs_status vs_cache_gc(size_t *refs_removed, size_t *objects_removed, vs_ctx *ctx, unsigned keep,

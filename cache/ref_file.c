@@ -483,16 +483,7 @@ vs_status vs_cache_opendir(vs_ctx *ctx, const char *rel, DIR **out, vs_error *er
     int fd;
     *out = NULL;
     vs_status st = vs_home_dir(ctx, rel, 0, &fd, err);
-    if (st)
-        return st;
-    DIR *d = fdopendir(fd);
-    if (!d) {
-        int e = errno;
-        close(fd);
-        return vs_error_subj_errno(err, VS_E_INTERNAL, e, rel, "opendir");
-    }
-    *out = d;
-    return VS_OK;
+    return st ? st : vs_cache_fdopendir(fd, rel, out, err);
 }
 
 vs_status vs_cache_lock(vs_ctx *ctx, int op, int *fd, vs_error *err)
@@ -784,48 +775,52 @@ static int entry_cmp(const void *a, const void *b)
     return d ? d : vs_version_cmp(x->version, y->version);
 }
 
+typedef struct ref_walk {
+    vs_ctx *ctx;
+    vs_cache_ref_fn fn;
+    void *arg;
+    const char *name; /* the refs/NAME folder being walked */
+} ref_walk;
+
+static vs_status ref_file(int dfd, const char *file, void *arg, vs_error *err)
+{
+    (void)dfd;
+    ref_walk *w = arg;
+    if (file[0] == '.')
+        return VS_OK; /* temporary files of a writer */
+    size_t l = strlen(file);
+    char version[VS_MAX_VERSION + 8];
+    bool json = l > 5 && l - 5 <= VS_MAX_VERSION && strcmp(file + l - 5, ".json") == 0;
+    if (json) {
+        memcpy(version, file, l - 5);
+        version[l - 5] = '\0';
+    }
+    bool ok = json && vs_valid_name(w->name) && vs_valid_version(version);
+    return w->fn(w->ctx, w->name, ok ? version : NULL, file, w->arg, err);
+}
+
+static vs_status ref_dir(int dfd, const char *name, void *arg, vs_error *err)
+{
+    ref_walk *w = arg;
+    if (name[0] == '.')
+        return VS_OK;
+    w->name = name;
+    bool opened;
+    const char *shown = VS_SUBJ("%s/%s/%s", w->ctx->home, VS_CACHE_REFS, name);
+    vs_status st = vs_cache_walk_at(dfd, name, shown, &opened, ref_file, w, err);
+    if (st || opened)
+        return st;
+    return w->fn(w->ctx, name, NULL, NULL, w->arg, err);
+}
+
 vs_status vs_cache_each_ref(vs_ctx *ctx, vs_cache_ref_fn fn, void *arg, vs_error *err)
 {
     DIR *d;
     vs_status st = vs_cache_opendir(ctx, VS_CACHE_REFS, &d, err);
     if (st)
         return st;
-    struct dirent *de;
-    while (st == VS_OK && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        const char *name = de->d_name;
-        int nfd = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (nfd < 0) {
-            st = fn(ctx, name, NULL, NULL, arg, err);
-            continue;
-        }
-        DIR *nd = fdopendir(nfd);
-        if (!nd) {
-            close(nfd);
-            st = vs_error_subj_errno(err, VS_E_INTERNAL, errno,
-                                     VS_SUBJ("%s/%s/%s", ctx->home, VS_CACHE_REFS, name), "%s", "");
-            break;
-        }
-        struct dirent *ve;
-        while (st == VS_OK && (ve = readdir(nd)) != NULL) {
-            if (ve->d_name[0] == '.')
-                continue; /* temporary files of a writer */
-            size_t l = strlen(ve->d_name);
-            char version[VS_MAX_VERSION + 8];
-            bool json = l > 5 && l - 5 <= VS_MAX_VERSION &&
-                        strcmp(ve->d_name + l - 5, ".json") == 0;
-            if (json) {
-                memcpy(version, ve->d_name, l - 5);
-                version[l - 5] = '\0';
-            }
-            bool ok = json && vs_valid_name(name) && vs_valid_version(version);
-            st = fn(ctx, name, ok ? version : NULL, ve->d_name, arg, err);
-        }
-        closedir(nd);
-    }
-    closedir(d);
-    return st;
+    ref_walk w = { ctx, fn, arg, NULL };
+    return vs_cache_walk(d, ref_dir, &w, err);
 }
 
 struct list_acc {
