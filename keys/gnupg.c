@@ -184,15 +184,27 @@ vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
         return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     int fd;
     st = vs_home_dir(ctx, "trust/gnupg", 0, &fd, err);
-    static const char *const files[] = { "gpg.conf", "pubring.kbx", "trustdb.gpg" };
+    /* gpg's files are plain files: a link would take gpg outside the home,
+     * a FIFO would leave it waiting for a writer forever */
+    static const char *const files[] = { "gpg.conf", "pubring.kbx", "pubring.gpg",
+                                         "trustdb.gpg" };
     struct stat fsb;
     for (size_t i = 0; st == VS_OK && i < sizeof files / sizeof files[0]; i++) {
-        if (fstatat(fd, files[i], &fsb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(fsb.st_mode)) {
-            char rel[64];
-            snprintf(rel, sizeof rel, "trust/gnupg/%s", files[i]);
+        if (fstatat(fd, files[i], &fsb, AT_SYMLINK_NOFOLLOW) != 0 || S_ISREG(fsb.st_mode))
+            continue;
+        char rel[64];
+        snprintf(rel, sizeof rel, "trust/gnupg/%s", files[i]);
+        if (S_ISLNK(fsb.st_mode)) {
             st = vs_link_refusal(err, rel, ctx->home);
-            close(fd);
+        } else {
+            st = vs_error_subj(err, VS_E_INTEGRITY, rel,
+                               "not a regular file (inside the home %s); gpg cannot use it as "
+                               "its keyring",
+                               ctx->home);
+            vs_error_hint(err, "restore the trust store from a backup, or move it aside and "
+                               "import the keys again (vetstage keys import)");
         }
+        close(fd);
     }
     if (st == VS_OK) {
         fchmod(fd, 0700); /* gpg warns about and we do not want group access */
@@ -217,7 +229,8 @@ static bool store_ready(vs_ctx *ctx)
     if (vs_home_dir(ctx, "trust/gnupg", 0, &gfd, NULL) != VS_OK)
         return false;
     bool ok = regular_at(gfd, "gpg.conf") && regular_at(gfd, "trustdb.gpg") &&
-              (!exists_at(gfd, "pubring.kbx") || regular_at(gfd, "pubring.kbx"));
+              (!exists_at(gfd, "pubring.kbx") || regular_at(gfd, "pubring.kbx")) &&
+              (!exists_at(gfd, "pubring.gpg") || regular_at(gfd, "pubring.gpg"));
     close(gfd);
     if (!ok || vs_home_dir(ctx, "trust/rsa", 0, &rfd, NULL) != VS_OK)
         return false;

@@ -23,10 +23,11 @@
  * can also write the keyring it describes.
  *
  * Format (ours, read as untrusted bytes since it lives in the home):
- *   vetstage-keystate 2
+ *   vetstage-keystate 3
  *   file pubring.kbx SIZE SHA256   (or: file NAME absent)
  *   file pubring.gpg absent
- *   key FINGERPRINT valid|revoked  (OpenPGP keys only)
+ *   key FINGERPRINT valid|revoked  (an OpenPGP key)
+ *   sub FINGERPRINT PRIMARY valid|revoked  (its subkeys; revoked with it)
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,7 +44,7 @@
 #include "keys/trust.h"
 
 #define STATE_FILE "keystate"
-#define STATE_MAGIC "vetstage-keystate 2\n"
+#define STATE_MAGIC "vetstage-keystate 3\n"
 /* a keyring larger than this is not hashed: gpg is asked each time */
 #define KEYRING_MAX (64u * 1024u * 1024u)
 #define STATE_MAX (1024u * 1024u)
@@ -189,6 +190,21 @@ static bool stamp_rsa(int trustfd, vs_sbuf *out)
     return ok;
 }
 
+vs_status vs_trust_rsa_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err)
+{
+    int trustfd = -1;
+    vs_status st = vs_dir_beneath(ctx->home_fd, ctx->home, "trust", 0, &trustfd, err);
+    if (st)
+        return st;
+    if (!stamp_rsa(trustfd, out)) { /* never matches: read each time */
+        static unsigned long seq;
+        put(out, "unstampable %p %lu\n", (void *)out,
+            __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+    }
+    close(trustfd);
+    return vs_sbuf_status(out, "trust/rsa", err);
+}
+
 vs_status vs_trust_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err)
 {
     int trustfd = -1;
@@ -213,7 +229,8 @@ vs_status vs_trust_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err)
     return st;
 }
 
-static bool add_state(vs_key_state **v, size_t *n, size_t *cap, const char *fpr, bool revoked)
+static bool add_state(vs_key_state **v, size_t *n, size_t *cap, const char *fpr,
+                      const char *primary, bool revoked)
 {
     vs_key_state *nv = vs_grow(*v, cap, *n, sizeof **v, 8);
     if (!nv)
@@ -221,31 +238,57 @@ static bool add_state(vs_key_state **v, size_t *n, size_t *cap, const char *fpr,
     *v = nv;
     memset(&(*v)[*n], 0, sizeof **v);
     snprintf((*v)[*n].fingerprint, sizeof (*v)[*n].fingerprint, "%s", fpr);
+    snprintf((*v)[*n].primary, sizeof (*v)[*n].primary, "%s", primary ? primary : "");
     (*v)[*n].revoked = revoked;
     (*n)++;
     return true;
 }
 
-/* One "key FINGERPRINT valid|revoked" line; false if it is not one. */
-static bool key_line(const char *line, size_t len, char fpr[VS_FPR_MAX], bool *revoked)
+int vs_keystate_line(char *buf, size_t cap, const vs_key_state *s)
 {
-    if (len < 5 || len >= LINE_MAX_LEN || memcmp(line, "key ", 4) != 0)
-        return false;
-    const char *f = line + 4, *sp = memchr(f, ' ', len - 4);
-    if (!sp || (size_t)(sp - f) >= VS_FPR_MAX)
+    if (s->primary[0])
+        return snprintf(buf, cap, "sub %s %s %s\n", s->fingerprint, s->primary,
+                        s->revoked ? "revoked" : "valid");
+    return snprintf(buf, cap, "key %s %s\n", s->fingerprint, s->revoked ? "revoked" : "valid");
+}
+
+/* The next space-separated canonical fingerprint at *f (end at `end`). */
+static bool take_fpr(const char **f, const char *end, char fpr[VS_FPR_MAX])
+{
+    const char *sp = memchr(*f, ' ', (size_t)(end - *f));
+    if (!sp || sp == *f || (size_t)(sp - *f) >= VS_FPR_MAX)
         return false;
     char raw[VS_FPR_MAX];
-    memcpy(raw, f, (size_t)(sp - f));
-    raw[sp - f] = '\0';
-    size_t rest = len - (size_t)(sp + 1 - line);
-    if (rest == 5 && memcmp(sp + 1, "valid", 5) == 0)
-        *revoked = false;
-    else if (rest == 7 && memcmp(sp + 1, "revoked", 7) == 0)
-        *revoked = true;
+    memcpy(raw, *f, (size_t)(sp - *f));
+    raw[sp - *f] = '\0';
+    *f = sp + 1;
+    /* only the canonical form we write: anything else is not our file */
+    return vs_keys_fpr_normalise(raw, fpr) != 0 && strcmp(raw, fpr) == 0;
+}
+
+/* One "key FPR valid|revoked" or "sub FPR PRIMARY valid|revoked" line;
+ * false if it is not one. */
+static bool state_line(const char *line, size_t len, vs_key_state *st)
+{
+    if (len < 5 || len >= LINE_MAX_LEN)
+        return false;
+    bool sub = memcmp(line, "sub ", 4) == 0;
+    if (!sub && memcmp(line, "key ", 4) != 0)
+        return false;
+    memset(st, 0, sizeof *st);
+    const char *f = line + 4, *end = line + len;
+    if (!take_fpr(&f, end, st->fingerprint) || (sub && !take_fpr(&f, end, st->primary)))
+        return false;
+    size_t rest = (size_t)(end - f);
+    if (rest == 5 && memcmp(f, "valid", 5) == 0)
+        st->revoked = false;
+    else if (rest == 7 && memcmp(f, "revoked", 7) == 0)
+        st->revoked = true;
     else
         return false;
-    /* only the canonical form we write: anything else is not our file */
-    if (vs_keys_fpr_normalise(raw, fpr) == 0 || strcmp(raw, fpr) != 0)
+    /* a subkey of an OpenPGP key: both 40-hex, never the same */
+    if (sub && (strlen(st->fingerprint) != 40 || strlen(st->primary) != 40 ||
+                strcmp(st->fingerprint, st->primary) == 0))
         return false;
     return true;
 }
@@ -265,10 +308,10 @@ bool vs_keystate_parse(const uint8_t *p, size_t len, const char *head, size_t he
         if (!nl) /* every line ends with a newline: a cut file is not ours */
             goto bad;
         size_t l = (size_t)(nl - (p + pos));
-        char fpr[VS_FPR_MAX];
-        bool revoked;
-        if (!key_line((const char *)p + pos, l, fpr, &revoked) ||
-            !add_state(&v, &nv, &cap, fpr, revoked))
+        vs_key_state ks;
+        if (!state_line((const char *)p + pos, l, &ks) ||
+            !add_state(&v, &nv, &cap, ks.fingerprint, ks.primary[0] ? ks.primary : NULL,
+                       ks.revoked))
             goto bad;
         pos += l + 1;
     }
@@ -280,17 +323,34 @@ bad:
     return false;
 }
 
-/* gpg's answer: the OpenPGP keys. */
+/* gpg's answer: each OpenPGP key and each of its subkeys (revoked when it
+ * or its key is), so that stage can tell a revoked signing subkey. */
 static vs_status ask_gpg(vs_ctx *ctx, vs_key_state **out, size_t *n, vs_error *err)
 {
-    vs_key_info *keys = NULL;
-    size_t nkeys = 0, cap = 0;
-    vs_status st = vs_keys_list_now(&keys, &nkeys, ctx, err);
-    for (size_t i = 0; !st && i < nkeys; i++)
-        if (keys[i].type == VS_KEY_OPENPGP &&
-            !add_state(out, n, &cap, keys[i].fingerprint, keys[i].revoked))
-            st = vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
-    vs_key_info_free(keys);
+    gpgme_ctx_t g;
+    vs_status st = vs_keys_gpgme_open(ctx, &g, err);
+    if (st)
+        return st;
+    size_t cap = 0;
+    gpgme_error_t ge = gpgme_op_keylist_start(g, NULL, 0);
+    gpgme_key_t k;
+    while (!st && !ge && !(ge = gpgme_op_keylist_next(g, &k))) {
+        char primary[VS_FPR_MAX], fpr[VS_FPR_MAX];
+        if (k->subkeys && k->subkeys->fpr &&
+            vs_keys_fpr_normalise(k->subkeys->fpr, primary) == VS_KEY_OPENPGP) {
+            if (!add_state(out, n, &cap, primary, NULL, k->revoked))
+                st = vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
+            for (gpgme_subkey_t sk = k->subkeys->next; !st && sk; sk = sk->next)
+                if (sk->fpr && vs_keys_fpr_normalise(sk->fpr, fpr) == VS_KEY_OPENPGP &&
+                    !add_state(out, n, &cap, fpr, primary, k->revoked || sk->revoked))
+                    st = vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
+        }
+        gpgme_key_unref(k);
+    }
+    gpgme_op_keylist_end(g);
+    gpgme_release(g);
+    if (!st && gpgme_err_code(ge) != GPG_ERR_EOF)
+        st = vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, "trust/gnupg", "listing keys");
     return st;
 }
 
@@ -302,7 +362,7 @@ static vs_status add_rsa(vs_ctx *ctx, vs_key_state **out, size_t *n, vs_error *e
     size_t nr = 0, cap = *n;
     vs_status st = vs_keys_rsa_load_all(ctx, &rk, &nr, err);
     for (size_t i = 0; !st && i < nr; i++)
-        if (!add_state(out, n, &cap, rk[i].fingerprint, false))
+        if (!add_state(out, n, &cap, rk[i].fingerprint, NULL, false))
             st = vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
     vs_rsa_keys_free(rk, nr);
     return st;
@@ -314,8 +374,14 @@ static vs_status add_rsa(vs_ctx *ctx, vs_key_state **out, size_t *n, vs_error *e
 static void remember(vs_ctx *ctx, int trustfd, vs_sbuf *text, const vs_key_state *v, size_t n)
 {
     vs_error e = VS_ERROR_INIT;
-    for (size_t i = 0; i < n; i++)
-        put(text, "key %s %s\n", v[i].fingerprint, v[i].revoked ? "revoked" : "valid");
+    for (size_t i = 0; i < n; i++) {
+        char line[LINE_MAX_LEN];
+        int k = vs_keystate_line(line, sizeof line, &v[i]);
+        if (k > 0 && (size_t)k < sizeof line)
+            vs_sbuf_add(text, line, (size_t)k);
+        else
+            text->toobig = true;
+    }
     vs_status st = vs_sbuf_status(text, "trust/" STATE_FILE, &e);
     if (!st)
         st = vs_write_file_atomic(trustfd, STATE_FILE, text->p, text->len, 0600, &e);

@@ -9,18 +9,10 @@
 
 #include "keys/keys_int.h"
 
-/* What identifies the state of HOME/trust/rsa: every key added, replaced or
- * removed is a rename or an unlink there (or the folder itself replaced). */
-typedef struct stamp {
-    bool present;
-    dev_t dev;
-    ino_t ino;
-    struct timespec mtime, ctime;
-} stamp;
-
 typedef struct trust {
     bool loaded;
-    stamp at;         /* HOME/trust/rsa when the keys were read */
+    char *at;         /* HOME/trust/rsa's stamp (every key file's name, size, SHA-256) when read */
+    size_t at_len;
     vs_rsa_key *keys; /* owned */
     size_t nkeys;
     gpgme_ctx_t gpg;  /* owned; NULL until first used */
@@ -33,25 +25,6 @@ typedef struct trust {
     size_t infos_stamp_len;
 } trust;
 
-static void take_stamp(vs_ctx *ctx, stamp *s)
-{
-    struct stat sb;
-    memset(s, 0, sizeof *s);
-    if (fstatat(ctx->home_fd, "trust/rsa", &sb, AT_SYMLINK_NOFOLLOW) != 0)
-        return;
-    s->present = true;
-    s->dev = sb.st_dev;
-    s->ino = sb.st_ino;
-    s->mtime = sb.st_mtim;
-    s->ctime = sb.st_ctim;
-}
-
-static bool same_stamp(const stamp *a, const stamp *b)
-{
-    return a->present == b->present && a->dev == b->dev && a->ino == b->ino &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
-}
 
 static void drop_infos(trust *t)
 {
@@ -70,6 +43,9 @@ static void drop_keys(trust *t)
     t->keys = NULL;
     t->nkeys = 0;
     t->loaded = false;
+    free(t->at);
+    t->at = NULL;
+    t->at_len = 0;
     drop_infos(t);
 }
 
@@ -114,22 +90,30 @@ vs_status vs_trust_rsa_keys(const vs_rsa_key **keys, size_t *n, vs_ctx *ctx, vs_
     vs_status st = vs_keys_settle(ctx, err);
     if (st)
         return st;
-    stamp now;
-    take_stamp(ctx, &now);
-    if (t->loaded && !same_stamp(&now, &t->at)) {
+    vs_sbuf now = VS_SBUF_INIT(VS_MAX_KEY_FILE);
+    if ((st = vs_trust_rsa_stamp(ctx, &now, err))) {
+        vs_sbuf_free(&now);
+        return st;
+    }
+    if (t->loaded && (now.len != t->at_len || memcmp(now.p, t->at, now.len) != 0)) {
         vs_log(ctx, VS_LOG_DEBUG, "trust store changed: reloading its RSA keys");
         drop_keys(t);
     }
     if (!t->loaded) {
-        if ((st = vs_keys_rsa_load_all(ctx, &t->keys, &t->nkeys, err)))
+        if ((st = vs_keys_rsa_load_all(ctx, &t->keys, &t->nkeys, err))) {
+            vs_sbuf_free(&now);
             return st;
+        }
         /* stamped before reading: a change that lands while we read makes
          * the next stamp differ, so it is read again then */
-        t->at = now;
+        t->at = now.p;
+        t->at_len = now.len;
+        now.p = NULL;
         t->loaded = true;
         vs_log(ctx, VS_LOG_DEBUG, "trust store loaded: %zu RSA key%s", t->nkeys,
                t->nkeys == 1 ? "" : "s");
     }
+    vs_sbuf_free(&now);
     *keys = t->keys;
     *n = t->nkeys;
     return VS_OK;

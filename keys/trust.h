@@ -8,10 +8,9 @@
  * each operation, so it always sees the store as it is). A change is seen
  * two ways: keys import and keys remove through a context drop what it
  * holds (vs_trust_forget), and every use compares a stamp of HOME/trust/rsa
- * (its inode, modification and change times: every add, replace or remove
- * of a key is a rename or unlink in that folder) with the one taken at
- * load, so an import by another context or process is seen by the next
- * verify. Like the rest of a vs_ctx, it is used by one thread at a time.
+ * (each key file's name, size and SHA-256: an add, a remove, or a file
+ * rewritten in place) with the one taken at load, so a change by another
+ * context or process is seen by the next verify. Like the rest of a vs_ctx, it is used by one thread at a time.
  */
 #ifndef VS_KEYS_TRUST_H
 #define VS_KEYS_TRUST_H
@@ -51,6 +50,7 @@ vs_status vs_trust_gpgme_new(gpgme_ctx_t *out, vs_ctx *ctx, vs_error *err);
 /* A stored key and whether it is revoked. */
 typedef struct vs_key_state {
     char fingerprint[VS_FPR_MAX]; /* as vs_keys_list gives it */
+    char primary[VS_FPR_MAX];     /* a subkey: its OpenPGP key's fingerprint; else "" */
     bool revoked;
 } vs_key_state;
 
@@ -59,6 +59,9 @@ typedef struct vs_key_state {
  * unchanged since (keys/keystate.c), else asked now. Writes nothing. The
  * caller frees *out. */
 vs_status vs_trust_key_states(vs_key_state **out, size_t *n, vs_ctx *ctx, vs_error *err);
+
+/* The line a state is kept as (snprintf's return). */
+int vs_keystate_line(char *buf, size_t cap, const vs_key_state *s);
 
 /* After the store changed (keys import, keys remove): write
  * HOME/trust/keystate for the store as it is now, unless it is current.
@@ -88,6 +91,11 @@ vs_status vs_trust_key_infos(const vs_key_info **keys, size_t *n, vs_ctx *ctx, v
  * matches no other. The store is created if absent and an interrupted
  * import finished first. */
 vs_status vs_trust_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err);
+
+/* The stamp of HOME/trust/rsa as it is now appended to out: a line per key
+ * file (its name, size and SHA-256), so that a file rewritten in place is a
+ * change however the file system keeps times. */
+vs_status vs_trust_rsa_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err);
 
 /* Drop what ctx holds of the store: the next use loads it again. */
 void vs_trust_forget(vs_ctx *ctx);

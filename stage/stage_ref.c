@@ -18,7 +18,11 @@
 #include <unistd.h>
 
 #include "stage/stage_int.h"
+
+/* signatures named in a ref's OpenPGP signature files that the re-check looks at */
+#define VS_MAX_REF_ISSUERS 64
 #include "keys/trust.h"
+#include "verify/verify_int.h"
 #include "vetstage/cache.h"
 
 static bool in_list(const char *fpr, const char *const *keys, size_t n)
@@ -62,6 +66,74 @@ static vs_status recheck_binding(const vs_cache_entry *e, const vs_stage_opts *o
     return VS_OK;
 }
 
+/* The issuers named in the ref's OpenPGP signature files (the package's
+ * .asc, the checksum list's .asc), as they say (unverified: gpg verified
+ * them at admission, and only the key they name matters here). A file that
+ * cannot be read or parsed adds nothing. */
+static size_t ref_issuers(vs_ctx *ctx, const vs_cache_entry *e, vs_pgp_issuer *iss, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < vs_cache_entry_nsigs(e) && n < cap; i++) {
+        const char *kind = vs_cache_entry_sig_kind(e, i);
+        if (strcmp(kind, "gpg-sig") != 0 && strcmp(kind, "checksums-sig") != 0)
+            continue;
+        int fd = -1;
+        vs_error ignored = VS_ERROR_INIT;
+        if (vs_cache_open_object(&fd, ctx, vs_cache_entry_sig_sha256(e, i), &ignored) != VS_OK)
+            continue;
+        uint8_t *buf = NULL;
+        size_t len = 0, k = 0;
+        if (vs_read_fd(fd, kind, VS_MAX_SIG_FILE, &buf, &len, &ignored) == VS_OK &&
+            vs_pgp_sig_issuers(buf, len, iss + n, cap - n, &k))
+            n += k;
+        free(buf);
+        close(fd);
+    }
+    return n;
+}
+
+static bool issued_by(const vs_pgp_issuer *iss, size_t n, const char *fpr)
+{
+    uint8_t raw[20];
+    if (strlen(fpr) != 40 || !vs_unhex(raw, sizeof raw, fpr, 40))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((iss[i].has_fpr && memcmp(iss[i].fpr, raw, 20) == 0) ||
+            (!iss[i].has_fpr && iss[i].has_keyid && memcmp(iss[i].keyid, raw + 12, 8) == 0))
+            return true;
+    return false;
+}
+
+/* The key that made a signature for OpenPGP signer `primary` may be one of
+ * its subkeys: when the signature files name keys of it, and every one of
+ * them is revoked now, the signer's signing key was revoked (the key itself
+ * may not be). */
+static vs_status recheck_signing_keys(const vs_key_state *keys, size_t nkeys,
+                                      const vs_pgp_issuer *iss, size_t niss, const char *primary,
+                                      const char *ref, vs_error *err)
+{
+    const char *revoked = NULL;
+    size_t named = 0;
+    for (size_t j = 0; j < nkeys; j++) {
+        const vs_key_state *k = &keys[j];
+        bool of_primary = strcasecmp(k->primary[0] ? k->primary : k->fingerprint, primary) == 0;
+        if (!of_primary || !issued_by(iss, niss, k->fingerprint))
+            continue;
+        named++;
+        if (!k->revoked)
+            return VS_OK; /* a key of the signer that made it is still good */
+        revoked = k->fingerprint;
+    }
+    if (!named || !revoked)
+        return VS_OK;
+    vs_error_subj(err, VS_E_VERIFY, ref,
+                  "signer key %s: its signing subkey %s has been revoked since the package was "
+                  "admitted",
+                  primary, revoked);
+    vs_error_hint(err, "fetch a release signed by a key that is not revoked");
+    return VS_E_VERIFY;
+}
+
 /* Every signer recorded in the ref is still in the store and not revoked. */
 static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const char *ref,
                                  vs_error *err)
@@ -73,6 +145,8 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
     vs_status st = vs_trust_key_states(&keys, &nkeys, ctx, err);
     if (st)
         return st;
+    vs_pgp_issuer iss[VS_MAX_REF_ISSUERS];
+    size_t niss = ref_issuers(ctx, e, iss, VS_MAX_REF_ISSUERS);
     for (size_t i = 0; i < vs_cache_entry_nsigners(e) && st == VS_OK; i++) {
         const vs_key_state *k = NULL;
         for (size_t j = 0; j < nkeys && !k; j++)
@@ -90,6 +164,8 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
                                "signer key %s has been revoked since the package was admitted",
                                vs_cache_entry_signer(e, i));
             vs_error_hint(err, "fetch a release signed by a key that is not revoked");
+        } else if (!k->primary[0] && strlen(k->fingerprint) == 40) {
+            st = recheck_signing_keys(keys, nkeys, iss, niss, k->fingerprint, ref, err);
         }
     }
     free(keys);

@@ -267,6 +267,22 @@ expect_rc 3 "key states as a symlink: not followed, still refused" "$VS" --home 
 rm -f "$H7/trust/keystate" && mkfifo "$H7/trust/keystate"
 expect_rc 3 "key states as a FIFO: not read (no hang), still refused" timeout 60 "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
 rm -f "$H7/trust/keystate"
+# a FIFO where gpg expects its keyring would leave gpg waiting forever:
+# every command refuses it (exit 6, the file named), nothing waits
+for f in pubring.kbx pubring.gpg; do
+    HF="$T/home-fifo-$f"
+    trust_fixture_keys "$HF"
+    "$VS" --home "$HF" -q fetch "file://$PKG" >/dev/null 2>&1
+    [ "$f" = pubring.kbx ] && mv "$HF/trust/gnupg/pubring.kbx" "$T/kbx.aside.$f"
+    mkfifo "$HF/trust/gnupg/$f"
+    snapshot "$HF" >"$T/hf.before"
+    expect_rc 6 "$f as a FIFO: stage refuses, no hang" timeout 60 "$VS" --home "$HF" stage agent@1.2.3 --dest "$T/ksf"
+    expect_err_has "trust/gnupg/$f: not a regular file" "$f as a FIFO: named"
+    expect_rc 6 "$f as a FIFO: keys import refuses, no hang" timeout 60 "$VS" --home "$HF" keys import "$FIX/other.asc"
+    expect_rc 6 "$f as a FIFO: keys remove refuses, no hang" timeout 60 "$VS" --home "$HF" keys remove "$(cat "$FIX/vendor.fpr")"
+    same_snapshot "$f as a FIFO: home unchanged" "$T/hf.before" "$HF"
+    check "$f as a FIFO: nothing staged" test ! -e "$T/ksf"
+done
 # the stamp is the keyring's bytes, not its times: a keyring changed in
 # place (same inode, same size, the old modification time put back) is not
 # the keyring the key states were written for
@@ -299,6 +315,38 @@ snapshot "$H9" >"$T/h9.before"
 expect_rc 6 "an RSA key file swapped in place: refused" "$VS" --home "$H9" stage agent@1.2.3 --dest "$T/ks4"
 check "an RSA key file swapped in place: nothing staged" test ! -e "$T/ks4"
 same_snapshot "an RSA key file swapped in place: home unchanged" "$T/h9.before" "$H9"
+
+# a signing subkey revoked after admission: the key itself stays good, but
+# the subkey that made the signature is revoked (another subkey revoked is
+# no reason to refuse)
+GS="$T/gsub"; mkdir -m 700 "$GS"
+gq() { gpg --homedir "$GS" --batch --no-tty --quiet --pinentry-mode loopback --passphrase '' "$@"; }
+revoke_sub() { # revoke_sub N: the Nth subkey (creation order), reason 0
+    printf 'key %s\nrevkey\ny\n0\n\ny\nsave\n' "$1" |
+        gpg --homedir "$GS" --no-tty --quiet --command-fd 0 --pinentry-mode loopback --passphrase '' --edit-key "$SP" >/dev/null 2>&1
+}
+gq --quick-gen-key 'Sub Signer <sub@example.test>' ed25519 cert never 2>/dev/null
+SP=$(gq --with-colons --list-keys sub@example.test | awk -F: '/^fpr:/ { print $10; exit }')
+gq --quick-add-key "$SP" ed25519 sign never 2>/dev/null
+gq --quick-add-key "$SP" ed25519 sign never 2>/dev/null
+S1=$(gq --with-colons --list-keys "$SP" | awk -F: '/^fpr:/ { n++; if (n == 2) { print $10; exit } }')
+gq --armor --detach-sign -u "$S1!" -o "$T/sub.asc" "$PKG"
+gq --armor --export "$SP" >"$T/sub-key.asc"
+H10="$T/home10"
+"$VS" --home "$H10" -q keys import "$T/sub-key.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+expect_rc 0 "fetch signed by a signing subkey" "$VS" --home "$H10" fetch "file://$PKG" --gpg-sig-url "file://$T/sub.asc"
+revoke_sub 2 && gq --armor --export "$SP" >"$T/sub-rev2.asc"
+expect_rc 0 "import: another subkey of the signer revoked" "$VS" --home "$H10" keys import "$T/sub-rev2.asc"
+expect_rc 0 "another subkey revoked: staged" "$VS" --home "$H10" stage agent@1.2.3 --dest "$T/ks5"
+revoke_sub 1 && gq --armor --export "$SP" >"$T/sub-rev1.asc"
+expect_rc 0 "import: the signing subkey revoked" "$VS" --home "$H10" keys import "$T/sub-rev1.asc"
+snapshot "$H10" >"$T/h10.before"
+expect_rc 3 "signing subkey revoked after admission: refused" "$VS" --home "$H10" stage agent@1.2.3 --dest "$T/ks6"
+expect_err_has "signer key $SP: its signing subkey $S1 has been revoked" "signing subkey revoked: names the key and the subkey"
+check "signing subkey revoked: nothing staged" test ! -e "$T/ks6"
+same_snapshot "signing subkey revoked: home unchanged" "$T/h10.before" "$H10"
+rm -f "$H10/trust/keystate"
+expect_rc 3 "signing subkey revoked, asked of gpg (no key states): refused" "$VS" --home "$H10" stage agent@1.2.3 --dest "$T/ks6"
 
 # a signer removed from the store after admission
 H5="$T/home5"

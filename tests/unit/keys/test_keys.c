@@ -904,6 +904,25 @@ START_TEST(keystate_parse_cases)
     ck_assert_str_eq(v[1].fingerprint, rsa);
     ck_assert(v[1].revoked);
     free(v);
+    /* a subkey line: the subkey, its key, its state; written back the same */
+    static const char sub[] = "1111111111111111111111111111111111111111";
+    snprintf(text, sizeof text, "%skey %s valid\nsub %s %s revoked\n", head, fpr, sub, fpr);
+    ck_assert(vs_keystate_parse((const uint8_t *)text, strlen(text), head, hl, &v, &n));
+    ck_assert_uint_eq(n, 2);
+    ck_assert_str_eq(v[1].fingerprint, sub);
+    ck_assert_str_eq(v[1].primary, fpr);
+    ck_assert(v[1].revoked);
+    char line[256];
+    ck_assert_int_gt(vs_keystate_line(line, sizeof line, &v[1]), 0);
+    ck_assert_ptr_nonnull(strstr(text, line));
+    free(v);
+    /* refused: a subkey of itself, an RSA "subkey", a missing key field */
+    snprintf(text, sizeof text, "%ssub %s %s valid\n", head, fpr, fpr);
+    ck_assert(!vs_keystate_parse((const uint8_t *)text, strlen(text), head, hl, &v, &n));
+    snprintf(text, sizeof text, "%ssub %s %s valid\n", head, rsa, fpr);
+    ck_assert(!vs_keystate_parse((const uint8_t *)text, strlen(text), head, hl, &v, &n));
+    snprintf(text, sizeof text, "%ssub %s valid\n", head, sub);
+    ck_assert(!vs_keystate_parse((const uint8_t *)text, strlen(text), head, hl, &v, &n));
     ck_assert(vs_keystate_parse((const uint8_t *)head, hl, head, hl, &v, &n));
     ck_assert_uint_eq(n, 0);
     free(v);
