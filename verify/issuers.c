@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "keys/trust.h"
 #include "verify/verify_int.h"
@@ -21,9 +22,24 @@
 /* What the store says of one issuer (hex fingerprint or key ID): 1 an
  * allowed key has it, 0 no stored key has that (sub)key, -1 a stored key
  * the binding leaves out (its fingerprint into fpr), 2 cannot tell. */
-static int issuer_judge(gpgme_ctx_t g, const char *id, const char *const *keys, size_t nkeys,
+static int issuer_judge(vs_ctx *ctx, const char *id, const char *const *keys, size_t nkeys,
                         char fpr[VS_FPR_MAX])
 {
+    /* a primary key's fingerprint: the context's key list answers, no gpg run */
+    const vs_key_info *ki = NULL;
+    size_t nki = 0;
+    if (strlen(id) == 40 && vs_trust_key_infos(&ki, &nki, ctx, NULL) == VS_OK) {
+        for (size_t k = 0; k < nki; k++) {
+            if (ki[k].type != VS_KEY_OPENPGP || strcasecmp(ki[k].fingerprint, id) != 0)
+                continue;
+            snprintf(fpr, VS_FPR_MAX, "%s", ki[k].fingerprint);
+            return vs_fpr_bound(id, keys, nkeys) ? 1 : -1;
+        }
+    }
+    /* a subkey, or a key ID: gpg finds the key that holds it */
+    gpgme_ctx_t g = NULL;
+    if (vs_trust_gpgme(&g, ctx, NULL) != VS_OK)
+        return 2;
     gpgme_key_t key = NULL;
     gpgme_error_t ge = gpgme_get_key(g, id, &key, 0);
     if (gpgme_err_code(ge) == GPG_ERR_EOF)
@@ -76,15 +92,14 @@ vs_status vs_pgp_sig_unmeetable(vs_ctx *ctx, const uint8_t *p, size_t len,
         return vs_error_subj(err, VS_E_VERIFY, file, "not an OpenPGP signature");
     vs_pgp_issuer is[MAX_ISSUERS];
     size_t n = 0;
-    gpgme_ctx_t g = NULL;
-    if (!vs_pgp_sig_issuers(p, len, is, MAX_ISSUERS, &n) || vs_trust_gpgme(&g, ctx, NULL) != VS_OK)
+    if (!vs_pgp_sig_issuers(p, len, is, MAX_ISSUERS, &n))
         return VS_OK;
     int first = 2;
     char id0[41] = "", fpr0[VS_FPR_MAX] = "";
     for (size_t k = 0; k < n; k++) {
         char id[41], fpr[VS_FPR_MAX] = "";
         issuer_id(&is[k], id);
-        int r = id[0] ? issuer_judge(g, id, keys, nkeys, fpr) : 2;
+        int r = id[0] ? issuer_judge(ctx, id, keys, nkeys, fpr) : 2;
         if (r > 0) /* an allowed key, or nothing to tell: gpg decides */
             return VS_OK;
         if (k == 0) {

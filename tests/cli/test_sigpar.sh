@@ -269,4 +269,22 @@ expect_rc 4 "an .asc that never comes: the fetch ends by --timeout" \
 expect_err_has "timed out after 3 s (--timeout)" "a timeout, by the package's deadline"
 same_snapshot "stalled .asc: home unchanged" "$T/snap.before" "$H"
 no_quarantine "stalled .asc"
+
+# ---- 7. a signing subkey of a bound key: not refused early, and gpg accepts it --------
+# (the issuer named is the subkey's: only the store knows whose it is)
+vendor_gpg --quick-add-key "$VFPR" ed25519 sign 1y
+SUBFPR=$(vendor_gpg --with-colons --list-keys "$VFPR" | awk -F: '$1 == "fpr" { print $10 }' | sed -n 2p)
+vendor_gpg --armor --export "$VFPR" >"$T/vendor-sub.asc"
+H3="$T/home3"
+"$VS" --home "$H3" -q keys import "$T/vendor-sub.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+pkg 1.3.1
+vendor_gpg --local-user "$SUBFPR!" --armor --detach-sign -o "$W/agent-1.3.1.tgz.asc" "$W/agent-1.3.1.tgz"
+rsa_sign "$W/agent-1.3.1.tgz"
+check "the subkey's signature names the subkey ($SUBFPR), not the bound primary key" \
+    sh -c "[ -n '$SUBFPR' ] && [ '$SUBFPR' != '$VFPR' ] &&
+           gpg --list-packets '$W/agent-1.3.1.tgz.asc' 2>/dev/null | grep -q 'issuer fpr v4 $SUBFPR'"
+printf '[source agent]\nurl = %s/plain/agent-{version}.tgz\nkeys = %s %s\n' \
+    "$U" "$VFPR" "$(cat "$FIX/org.fpr")" >"$H3/vetstage.conf"
+expect_rc 0 "signed by a signing subkey of the bound key: admitted" \
+    "$VS" --home "$H3" --no-progress fetch agent@1.3.1
 finish
