@@ -56,6 +56,8 @@ typedef struct run {
     size_t nc, capc;
     vs_keys_scratch probe, store;
     int lock, rsafd;
+    char *keyring_at; /* the store's keyring stamp before it was copied */
+    size_t keyring_at_len;
     bool any_pgp;
 } run;
 
@@ -176,8 +178,34 @@ static vs_status open_store(run *r, vs_error *err)
         st = vs_home_dir(r->ctx, "trust/rsa", 0, &r->rsafd, err);
     if (st == VS_OK && r->any_pgp)
         st = vs_keys_scratch_open(r->ctx, &r->probe, false, err);
+    if (st == VS_OK && r->any_pgp) {
+        /* stamped before the copy: gpg run on the store directly from now on
+         * (it does not take our lock) is seen at commit, not overwritten */
+        vs_sbuf at = VS_SBUF_INIT(VS_MAX_KEY_FILE);
+        st = vs_keys_keyring_stamp(r->ctx, &at, err);
+        r->keyring_at = at.p;
+        r->keyring_at_len = at.len;
+    }
     if (st == VS_OK && r->any_pgp)
         st = vs_keys_scratch_open(r->ctx, &r->store, true, err);
+    return st;
+}
+
+/* The store's keyring is still the one that was copied: else someone ran
+ * gpg on it directly meanwhile, and renaming the copy over it would undo
+ * that (a revocation imported with gpg would be lost). */
+static vs_status keyring_unchanged(run *r, vs_error *err)
+{
+    vs_sbuf now = VS_SBUF_INIT(VS_MAX_KEY_FILE);
+    vs_status st = vs_keys_keyring_stamp(r->ctx, &now, err);
+    if (!st && (now.len != r->keyring_at_len || memcmp(now.p, r->keyring_at, now.len) != 0)) {
+        st = vs_error_subj(err, VS_E_INTERNAL, "trust/gnupg",
+                           "the keyring changed while the keys were being imported (gpg was run "
+                           "on it directly); nothing was imported");
+        vs_error_hint(err, "run the import again, and do not run gpg on HOME/trust/gnupg while "
+                           "vetstage changes the store");
+    }
+    vs_sbuf_free(&now);
     return st;
 }
 
@@ -615,6 +643,8 @@ static vs_status commit(run *r, bool *recorded, vs_error *err)
         snprintf(c.rsa_tmp[c.nrsa], sizeof c.rsa_tmp[0], "%s", it->tf.tmpname);
         snprintf(c.rsa_name[c.nrsa++], sizeof c.rsa_name[0], "%.64s.pem", it->fpr + 7);
     }
+    if (st == VS_OK && r->any_pgp && keyring_changed(r))
+        st = keyring_unchanged(r, err);
     if (st == VS_OK && r->any_pgp && keyring_changed(r)) {
         st = fsync_at(r->store.fd, "pubring.kbx", "trust/gnupg", err);
         if (st == VS_OK)
@@ -670,6 +700,7 @@ static void run_free(run *r, bool keep)
     free(r->c);
     free(r->items);
     free(r->expect);
+    free(r->keyring_at);
 }
 
 vs_status vs_keys_import(vs_key_info **out, size_t *nout, vs_ctx *ctx, const char *const *files,

@@ -71,6 +71,10 @@ vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err);
 vs_status vs_keys_store_ensure(vs_ctx *ctx, vs_error *err);
 /* gpg's and the RSA store's list as it is now (one gpg run); vs_keys_list
  * gives the context's copy of it instead (keys/trust.c). */
+/* The stamp of the store's keyring files as they are now (the size and
+ * SHA-256 of trust/gnupg/pubring.kbx and pubring.gpg; keys/keystate.c),
+ * appended to out. Takes no lock and finishes nothing. */
+vs_status vs_keys_keyring_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err);
 vs_status vs_keys_list_now(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err);
 /* gpg.conf and trustdb.gpg in a GnuPG home (homefd is the open directory). */
 vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err);

@@ -190,6 +190,18 @@ static bool stamp_rsa(int trustfd, vs_sbuf *out)
     return ok;
 }
 
+vs_status vs_keys_keyring_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err)
+{
+    int trustfd = -1;
+    bool usable;
+    vs_status st = vs_dir_beneath(ctx->home_fd, ctx->home, "trust", 0, &trustfd, err);
+    if (!st)
+        st = stamp_head(trustfd, out, &usable, err);
+    if (trustfd >= 0)
+        close(trustfd);
+    return st;
+}
+
 vs_status vs_trust_rsa_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err)
 {
     int trustfd = -1;

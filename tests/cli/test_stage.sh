@@ -348,6 +348,32 @@ same_snapshot "signing subkey revoked: home unchanged" "$T/h10.before" "$H10"
 rm -f "$H10/trust/keystate"
 expect_rc 3 "signing subkey revoked, asked of gpg (no key states): refused" "$VS" --home "$H10" stage agent@1.2.3 --dest "$T/ks6"
 
+# gpg run on the store directly while vetstage imports (it does not take
+# vetstage's lock): the import must not rename its copy of the keyring over
+# the changed one (a revocation imported with gpg would be undone). gdb
+# stops the import at its second keyring stamp (the one before the commit).
+if command -v gdb >/dev/null 2>&1; then
+    H11="$T/home11"
+    "$VS" --home "$H11" -q keys import "$FIX/revoked.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+    "$VS" --home "$H11" -q fetch "file://$PKG" --gpg-sig-url "file://$PKG.revoked.asc" >/dev/null 2>&1
+    cat >"$T/gdbcmds" <<EOF
+set breakpoint pending on
+break vs_keys_keyring_stamp
+run
+continue
+shell gpg --homedir $H11/trust/gnupg --batch --no-tty --quiet --import $FIX/revoked.rev 2>/dev/null
+continue
+EOF
+    gdb -q -batch -x "$T/gdbcmds" --args "$VS" --home "$H11" keys import "$FIX/other.asc" >"$T/gdb.out" 2>&1
+    check "import racing gpg on the store: refused, naming the keyring" grep -q "trust/gnupg: the keyring changed while the keys were being imported" "$T/gdb.out"
+    check "import racing gpg on the store: the revocation gpg imported stays" sh -c "gpg --homedir '$H11/trust/gnupg' --with-colons --list-keys 2>/dev/null | grep -q '^pub:r:'"
+    check "import racing gpg on the store: the other key was not imported" sh -c "! gpg --homedir '$H11/trust/gnupg' --with-colons --list-keys 2>/dev/null | grep -q '$(cat "$FIX/other.fpr")'"
+    check "import racing gpg on the store: no scratch copy left" sh -c "! ls -d '$H11'/trust/tmp-* 2>/dev/null | grep -q ."
+    expect_rc 3 "import racing gpg on the store: stage then refuses the revoked signer" "$VS" --home "$H11" stage agent@1.2.3 --dest "$T/ks7"
+else
+    echo "skip - gdb not installed (the import-versus-gpg race test needs it)"
+fi
+
 # a signer removed from the store after admission
 H5="$T/home5"
 trust_fixture_keys "$H5"
