@@ -177,7 +177,7 @@ static bool stamp_rsa(int trustfd, vs_sbuf *out)
         n++;
     }
     closedir(d);
-    if (ok)
+    if (ok && n > 1)
         qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; ok && i < n; i++) {
         vs_sbuf_puts(out, "rsa ");

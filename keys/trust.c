@@ -95,7 +95,8 @@ vs_status vs_trust_rsa_keys(const vs_rsa_key **keys, size_t *n, vs_ctx *ctx, vs_
         vs_sbuf_free(&now);
         return st;
     }
-    if (t->loaded && (now.len != t->at_len || memcmp(now.p, t->at, now.len) != 0)) {
+    if (t->loaded &&
+        (now.len != t->at_len || (now.len && memcmp(now.p, t->at, now.len) != 0))) {
         vs_log(ctx, VS_LOG_DEBUG, "trust store changed: reloading its RSA keys");
         drop_keys(t);
     }
