@@ -26,6 +26,21 @@ typedef struct trust {
 } trust;
 
 
+/* A stamp taken now is the one kept (the cache it keys still holds). */
+static bool same_stamp(const vs_sbuf *now, const char *kept, size_t kept_len)
+{
+    return now->len == kept_len && (kept_len == 0 || memcmp(now->p, kept, kept_len) == 0);
+}
+
+/* Keep the stamp taken now (the caller's buffer gives it up). */
+static void keep_stamp(vs_sbuf *now, char **kept, size_t *kept_len)
+{
+    free(*kept);
+    *kept = now->p;
+    *kept_len = now->len;
+    now->p = NULL;
+}
+
 static void drop_infos(trust *t)
 {
     vs_key_info_free(t->infos);
@@ -95,8 +110,7 @@ vs_status vs_trust_rsa_keys(const vs_rsa_key **keys, size_t *n, vs_ctx *ctx, vs_
         vs_sbuf_free(&now);
         return st;
     }
-    if (t->loaded &&
-        (now.len != t->at_len || (now.len && memcmp(now.p, t->at, now.len) != 0))) {
+    if (t->loaded && !same_stamp(&now, t->at, t->at_len)) {
         vs_log(ctx, VS_LOG_DEBUG, "trust store changed: reloading its RSA keys");
         drop_keys(t);
     }
@@ -107,9 +121,7 @@ vs_status vs_trust_rsa_keys(const vs_rsa_key **keys, size_t *n, vs_ctx *ctx, vs_
         }
         /* stamped before reading: a change that lands while we read makes
          * the next stamp differ, so it is read again then */
-        t->at = now.p;
-        t->at_len = now.len;
-        now.p = NULL;
+        keep_stamp(&now, &t->at, &t->at_len);
         t->loaded = true;
         vs_log(ctx, VS_LOG_DEBUG, "trust store loaded: %zu RSA key%s", t->nkeys,
                t->nkeys == 1 ? "" : "s");
@@ -166,8 +178,7 @@ vs_status vs_trust_key_infos(const vs_key_info **keys, size_t *n, vs_ctx *ctx, v
         vs_sbuf_free(&now);
         return st;
     }
-    if (t->infos_loaded &&
-        (now.len != t->infos_stamp_len || memcmp(now.p, t->infos_stamp, now.len) != 0)) {
+    if (t->infos_loaded && !same_stamp(&now, t->infos_stamp, t->infos_stamp_len)) {
         vs_log(ctx, VS_LOG_DEBUG, "trust store changed: listing its keys again");
         drop_infos(t);
     }
@@ -178,9 +189,7 @@ vs_status vs_trust_key_infos(const vs_key_info **keys, size_t *n, vs_ctx *ctx, v
             vs_sbuf_free(&now);
             return st;
         }
-        t->infos_stamp = now.p;
-        t->infos_stamp_len = now.len;
-        now.p = NULL;
+        keep_stamp(&now, &t->infos_stamp, &t->infos_stamp_len);
         t->infos_loaded = true;
         vs_log(ctx, VS_LOG_DEBUG, "trust store listed: %zu key%s", t->ninfos,
                t->ninfos == 1 ? "" : "s");
