@@ -161,6 +161,34 @@ static void remove_leftovers(vs_ctx *ctx, const char *dir, const char *prefix)
 }
 
 /* Create HOME/trust/{gnupg,rsa}; caller holds the lock. */
+/* The first entry of the GnuPG home (dirfd) that is neither a plain file,
+ * nor a folder, nor a socket: its name in bad, its stat in sb; false when
+ * there is none (or the folder cannot be listed: gpg then fails itself). */
+static bool odd_entry(int dirfd, char bad[NAME_MAX + 1], struct stat *sb)
+{
+    int lfd = dup(dirfd);
+    DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
+    if (!d) {
+        if (lfd >= 0)
+            close(lfd);
+        return false;
+    }
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (fstatat(dirfd, de->d_name, sb, AT_SYMLINK_NOFOLLOW) != 0)
+            continue;
+        if (S_ISREG(sb->st_mode) || S_ISDIR(sb->st_mode) || S_ISSOCK(sb->st_mode))
+            continue;
+        snprintf(bad, NAME_MAX + 1, "%s", de->d_name);
+        found = true;
+    }
+    closedir(d);
+    return found;
+}
+
 vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
 {
     vs_status st = vs_keys_commit_recover(ctx, err);
@@ -184,22 +212,23 @@ vs_status vs_keys_store_prepare(vs_ctx *ctx, vs_error *err)
         return vs_error_subj(err, VS_E_INTERNAL, ctx->home, "out of memory");
     int fd;
     st = vs_home_dir(ctx, "trust/gnupg", 0, &fd, err);
-    /* gpg's files are plain files: a link would take gpg outside the home,
-     * a FIFO would leave it waiting for a writer forever */
-    static const char *const files[] = { "gpg.conf", "pubring.kbx", "pubring.gpg",
-                                         "trustdb.gpg" };
+    /* everything gpg may open there is a plain file or a folder (or the
+     * agent's socket): a link would take gpg outside the home, a FIFO or a
+     * device would leave it waiting forever (gpg opens versioned option
+     * files too: gpg.conf-2, gpg.conf-2.2, ...) */
+    char bad[NAME_MAX + 1] = "";
     struct stat fsb;
-    for (size_t i = 0; st == VS_OK && i < sizeof files / sizeof files[0]; i++) {
-        if (fstatat(fd, files[i], &fsb, AT_SYMLINK_NOFOLLOW) != 0 || S_ISREG(fsb.st_mode))
-            continue;
-        char rel[64];
-        snprintf(rel, sizeof rel, "trust/gnupg/%s", files[i]);
+    if (st == VS_OK && !odd_entry(fd, bad, &fsb))
+        bad[0] = '\0';
+    if (st == VS_OK && bad[0]) {
+        char rel[NAME_MAX + 16];
+        snprintf(rel, sizeof rel, "trust/gnupg/%s", bad);
         if (S_ISLNK(fsb.st_mode)) {
             st = vs_link_refusal(err, rel, ctx->home);
         } else {
             st = vs_error_subj(err, VS_E_INTEGRITY, rel,
-                               "not a regular file (inside the home %s); gpg cannot use it as "
-                               "its keyring",
+                               "not a regular file (inside the home %s); gpg would wait on it "
+                               "or fail",
                                ctx->home);
             vs_error_hint(err, "restore the trust store from a backup, or move it aside and "
                                "import the keys again (vetstage keys import)");
@@ -228,7 +257,10 @@ static bool store_ready(vs_ctx *ctx)
     int gfd, rfd;
     if (vs_home_dir(ctx, "trust/gnupg", 0, &gfd, NULL) != VS_OK)
         return false;
-    bool ok = regular_at(gfd, "gpg.conf") && regular_at(gfd, "trustdb.gpg") &&
+    char bad[NAME_MAX + 1];
+    struct stat sb;
+    bool ok = !odd_entry(gfd, bad, &sb) && regular_at(gfd, "gpg.conf") &&
+              regular_at(gfd, "trustdb.gpg") &&
               (!exists_at(gfd, "pubring.kbx") || regular_at(gfd, "pubring.kbx")) &&
               (!exists_at(gfd, "pubring.gpg") || regular_at(gfd, "pubring.gpg"));
     close(gfd);

@@ -20,7 +20,7 @@
 #include "stage/stage_int.h"
 
 /* signatures named in a ref's OpenPGP signature files that the re-check looks at */
-#define VS_MAX_REF_ISSUERS 64
+#define VS_MAX_REF_ISSUERS 1024
 #include "keys/trust.h"
 #include "verify/verify_int.h"
 #include "vetstage/cache.h"
@@ -66,28 +66,59 @@ static vs_status recheck_binding(const vs_cache_entry *e, const vs_stage_opts *o
     return VS_OK;
 }
 
-/* The issuers named in the ref's OpenPGP signature files (the package's
- * .asc, the checksum list's .asc), as they say (unverified: gpg verified
- * them at admission, and only the key they name matters here). A file that
- * cannot be read or parsed adds nothing. */
-static size_t ref_issuers(vs_ctx *ctx, const vs_cache_entry *e, vs_pgp_issuer *iss, size_t cap)
+/* The issuers named in the ref's OpenPGP signatures, as they say (gpg
+ * verified them at admission; only the keys they name matter here): the
+ * package's .asc, the checksum list's .asc, and the signature block of a
+ * clearsigned list. *complete is false when one of them cannot be read or
+ * parsed whole, or names more than `cap` keys: then nothing may be
+ * concluded from what is missing. */
+static const uint8_t *find_bytes(const uint8_t *p, size_t len, const char *what, size_t n)
+{
+    for (size_t i = 0; n <= len && i <= len - n; i++)
+        if (p[i] == (uint8_t)what[0] && memcmp(p + i, what, n) == 0)
+            return p + i;
+    return NULL;
+}
+
+static size_t ref_issuers(vs_ctx *ctx, const vs_cache_entry *e, vs_pgp_issuer *iss, size_t cap,
+                          bool *complete)
 {
     size_t n = 0;
-    for (size_t i = 0; i < vs_cache_entry_nsigs(e) && n < cap; i++) {
+    *complete = true;
+    for (size_t i = 0; i < vs_cache_entry_nsigs(e); i++) {
         const char *kind = vs_cache_entry_sig_kind(e, i);
-        if (strcmp(kind, "gpg-sig") != 0 && strcmp(kind, "checksums-sig") != 0)
+        bool list = strcmp(kind, "checksums") == 0;
+        if (!list && strcmp(kind, "gpg-sig") != 0 && strcmp(kind, "checksums-sig") != 0)
             continue;
         int fd = -1;
         vs_error ignored = VS_ERROR_INIT;
-        if (vs_cache_open_object(&fd, ctx, vs_cache_entry_sig_sha256(e, i), &ignored) != VS_OK)
-            continue;
         uint8_t *buf = NULL;
         size_t len = 0, k = 0;
-        if (vs_read_fd(fd, kind, VS_MAX_SIG_FILE, &buf, &len, &ignored) == VS_OK &&
-            vs_pgp_sig_issuers(buf, len, iss + n, cap - n, &k))
-            n += k;
+        bool ok = vs_cache_open_object(&fd, ctx, vs_cache_entry_sig_sha256(e, i), &ignored) ==
+                      VS_OK &&
+                  vs_read_fd(fd, kind, list ? VS_MAX_CHECKSUM_FILE : VS_MAX_SIG_FILE, &buf, &len,
+                             &ignored) == VS_OK;
+        const uint8_t *sig = buf;
+        size_t siglen = len;
+        if (ok && list) { /* only a clearsigned list carries a signature */
+            static const char begin[] = "-----BEGIN PGP SIGNATURE-----";
+            const uint8_t *b = vs_clearsign_present(buf, len)
+                                   ? find_bytes(buf, len, begin, sizeof begin - 1)
+                                   : NULL;
+            sig = b;
+            siglen = b ? len - (size_t)(b - buf) : 0;
+            ok = !vs_clearsign_present(buf, len) ||
+                 (b && vs_clearsign_check(buf, len, kind, &ignored) == VS_OK);
+        }
+        if (ok && sig) {
+            ok = vs_pgp_sig_issuers(sig, siglen, iss + n, cap - n, &k);
+            n += ok ? k : 0;
+        }
+        if (!ok)
+            *complete = false;
         free(buf);
-        close(fd);
+        if (fd >= 0)
+            close(fd);
     }
     return n;
 }
@@ -104,14 +135,26 @@ static bool issued_by(const vs_pgp_issuer *iss, size_t n, const char *fpr)
     return false;
 }
 
-/* The key that made a signature for OpenPGP signer `primary` may be one of
- * its subkeys: when the signature files name keys of it, and every one of
- * them is revoked now, the signer's signing key was revoked (the key itself
- * may not be). */
+/*
+ * The key that made OpenPGP signer `primary`'s signature may be one of its
+ * subkeys. The signatures name it (gpg found it by that name at admission):
+ * when none of the keys they name is a key of the signer any more, the key
+ * that signed was removed; when every one named is revoked, it was revoked
+ * (the signer's primary key may be neither). Signatures that cannot be read
+ * whole leave this undecidable: refused, never assumed good.
+ */
 static vs_status recheck_signing_keys(const vs_key_state *keys, size_t nkeys,
-                                      const vs_pgp_issuer *iss, size_t niss, const char *primary,
-                                      const char *ref, vs_error *err)
+                                      const vs_pgp_issuer *iss, size_t niss, bool complete,
+                                      const char *primary, const char *ref, vs_error *err)
 {
+    if (!complete) {
+        vs_error_subj(err, VS_E_VERIFY, ref,
+                      "signer key %s: its cached signature file cannot be read whole, so which "
+                      "of its keys made the signature cannot be re-checked",
+                      primary);
+        vs_error_hint(err, "remove it (vetstage cache rm) and fetch the package again");
+        return VS_E_VERIFY;
+    }
     const char *revoked = NULL;
     size_t named = 0;
     for (size_t j = 0; j < nkeys; j++) {
@@ -124,8 +167,15 @@ static vs_status recheck_signing_keys(const vs_key_state *keys, size_t nkeys,
             return VS_OK; /* a key of the signer that made it is still good */
         revoked = k->fingerprint;
     }
-    if (!named || !revoked)
-        return VS_OK;
+    if (!named) {
+        vs_error_subj(err, VS_E_VERIFY, ref,
+                      "signer key %s: the key that made its signature was removed from the trust "
+                      "store after the package was admitted",
+                      primary);
+        vs_error_hint(err, "import the key again with that subkey if it is still trusted "
+                           "(vetstage keys import), or fetch a release signed by a stored key");
+        return VS_E_VERIFY;
+    }
     vs_error_subj(err, VS_E_VERIFY, ref,
                   "signer key %s: its signing subkey %s has been revoked since the package was "
                   "admitted",
@@ -145,8 +195,13 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
     vs_status st = vs_trust_key_states(&keys, &nkeys, ctx, err);
     if (st)
         return st;
-    vs_pgp_issuer iss[VS_MAX_REF_ISSUERS];
-    size_t niss = ref_issuers(ctx, e, iss, VS_MAX_REF_ISSUERS);
+    vs_pgp_issuer *iss = calloc(VS_MAX_REF_ISSUERS, sizeof *iss);
+    if (!iss) {
+        free(keys);
+        return vs_error_subj(err, VS_E_INTERNAL, ref, "out of memory");
+    }
+    bool complete;
+    size_t niss = ref_issuers(ctx, e, iss, VS_MAX_REF_ISSUERS, &complete);
     for (size_t i = 0; i < vs_cache_entry_nsigners(e) && st == VS_OK; i++) {
         const vs_key_state *k = NULL;
         for (size_t j = 0; j < nkeys && !k; j++)
@@ -165,9 +220,10 @@ static vs_status recheck_signers(vs_ctx *ctx, const vs_cache_entry *e, const cha
                                vs_cache_entry_signer(e, i));
             vs_error_hint(err, "fetch a release signed by a key that is not revoked");
         } else if (!k->primary[0] && strlen(k->fingerprint) == 40) {
-            st = recheck_signing_keys(keys, nkeys, iss, niss, k->fingerprint, ref, err);
+            st = recheck_signing_keys(keys, nkeys, iss, niss, complete, k->fingerprint, ref, err);
         }
     }
+    free(iss);
     free(keys);
     return st;
 }

@@ -348,6 +348,69 @@ same_snapshot "signing subkey revoked: home unchanged" "$T/h10.before" "$H10"
 rm -f "$H10/trust/keystate"
 expect_rc 3 "signing subkey revoked, asked of gpg (no key states): refused" "$VS" --home "$H10" stage agent@1.2.3 --dest "$T/ks6"
 
+# the signing subkey's fate is read from the signatures the cache keeps,
+# whatever form they came in; what cannot be read is refused, never assumed
+gqh() { _h=$1; shift; gpg --homedir "$_h" --batch --no-tty --quiet --pinentry-mode loopback --passphrase '' "$@"; }
+# new_signer DIR: a certify-only key with two signing subkeys; XP, X1, X2
+new_signer() {
+    mkdir -m 700 "$1"
+    gqh "$1" --quick-gen-key "Signer $(basename "$1") <s@example.test>" ed25519 cert never 2>/dev/null
+    XP=$(gqh "$1" --with-colons --list-keys | awk -F: '/^fpr:/ { print $10; exit }')
+    gqh "$1" --quick-add-key "$XP" ed25519 sign never 2>/dev/null
+    gqh "$1" --quick-add-key "$XP" ed25519 sign never 2>/dev/null
+    X1=$(gqh "$1" --with-colons --list-keys "$XP" | awk -F: '/^fpr:/ { n++; if (n == 2) { print $10; exit } }')
+}
+edit_key() { # edit_key DIR KEY COMMANDS...
+    _h=$1; _k=$2; shift 2
+    printf '%s\n' "$@" | gpg --homedir "$_h" --no-tty --quiet --command-fd 0 --pinentry-mode loopback --passphrase '' --edit-key "$_k" >/dev/null 2>&1
+}
+# a clearsigned checksum list signed by the subkey
+G2="$T/gsub2"; new_signer "$G2"
+(cd "$(dirname "$PKG")" && sha256sum "$(basename "$PKG")") >"$T/SUMS.txt"
+gqh "$G2" --clearsign -u "$X1!" -o "$T/SUMS" "$T/SUMS.txt"
+gqh "$G2" --armor --export "$XP" >"$T/k2.asc"
+H12="$T/home12"
+"$VS" --home "$H12" -q keys import "$T/k2.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+expect_rc 0 "fetch through a clearsigned list signed by a subkey" "$VS" --home "$H12" fetch "file://$PKG" --checksums-url "file://$T/SUMS"
+edit_key "$G2" "$XP" "key 1" revkey y 0 "" y save
+gqh "$G2" --armor --export "$XP" >"$T/k2-rev.asc"
+"$VS" --home "$H12" -q keys import "$T/k2-rev.asc" >/dev/null 2>&1
+expect_rc 3 "clearsigned list's signing subkey revoked: refused" "$VS" --home "$H12" stage agent@1.2.3 --dest "$T/ks8"
+expect_err_has "its signing subkey $X1 has been revoked" "clearsigned list: names the subkey"
+# a signature file gpg accepts but the re-check cannot read whole (a junk
+# packet after the signature): refused, not assumed good
+G3="$T/gsub3"; new_signer "$G3"
+gqh "$G3" --detach-sign -u "$X1!" -o "$T/junk.sig" "$PKG"
+printf '\210\003\006\000\000' >>"$T/junk.sig"
+gqh "$G3" --armor --export "$XP" >"$T/k3.asc"
+H13="$T/home13"
+"$VS" --home "$H13" -q keys import "$T/k3.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+if "$VS" --home "$H13" -q fetch "file://$PKG" --gpg-sig-url "file://$T/junk.sig" >/dev/null 2>&1; then
+    expect_rc 3 "a cached signature the re-check cannot read whole: refused" "$VS" --home "$H13" stage agent@1.2.3 --dest "$T/ks9"
+    expect_err_has "cannot be read whole" "unreadable signature: says why"
+else
+    check "a signature with a junk packet is refused already at fetch" true
+fi
+# the signing subkey removed (the key re-imported without it)
+G4="$T/gsub4"; new_signer "$G4"
+gqh "$G4" --armor --detach-sign -u "$X1!" -o "$T/s4.asc" "$PKG"
+gqh "$G4" --armor --export "$XP" >"$T/k4.asc"
+H14="$T/home14"
+"$VS" --home "$H14" -q keys import "$T/k4.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+expect_rc 0 "fetch signed by a subkey (to be removed)" "$VS" --home "$H14" fetch "file://$PKG" --gpg-sig-url "file://$T/s4.asc"
+edit_key "$G4" "$XP" "key 1" delkey y save
+gqh "$G4" --armor --export "$XP" >"$T/k4-stripped.asc"
+"$VS" --home "$H14" -q keys remove "$XP" >/dev/null 2>&1
+"$VS" --home "$H14" -q keys import "$T/k4-stripped.asc" >/dev/null 2>&1
+expect_rc 3 "the signing subkey removed from the store: refused" "$VS" --home "$H14" stage agent@1.2.3 --dest "$T/ks10"
+expect_err_has "the key that made its signature was removed" "removed subkey: says so"
+# gpg opens versioned option files too: a FIFO there is refused, not waited on
+mkfifo "$H14/trust/gnupg/gpg.conf-2"
+rm -f "$H14/trust/keystate"
+expect_rc 6 "a FIFO at gpg.conf-2: stage refuses, no hang" timeout 60 "$VS" --home "$H14" stage agent@1.2.3 --dest "$T/ks10"
+expect_err_has "trust/gnupg/gpg.conf-2: not a regular file" "gpg.conf-2 FIFO: named"
+expect_rc 6 "a FIFO at gpg.conf-2: keys import refuses, no hang" timeout 60 "$VS" --home "$H14" keys import "$T/k4.asc"
+
 # gpg run on the store directly while vetstage imports (it does not take
 # vetstage's lock): the import must not rename its copy of the keyring over
 # the changed one (a revocation imported with gpg would be undone). gdb
