@@ -72,14 +72,6 @@ static vs_status recheck_binding(const vs_cache_entry *e, const vs_stage_opts *o
  * clearsigned list. *complete is false when one of them cannot be read or
  * parsed whole, or names more than `cap` keys: then nothing may be
  * concluded from what is missing. */
-static const uint8_t *find_bytes(const uint8_t *p, size_t len, const char *what, size_t n)
-{
-    for (size_t i = 0; n <= len && i <= len - n; i++)
-        if (p[i] == (uint8_t)what[0] && memcmp(p + i, what, n) == 0)
-            return p + i;
-    return NULL;
-}
-
 static size_t ref_issuers(vs_ctx *ctx, const vs_cache_entry *e, vs_pgp_issuer *iss, size_t cap,
                           bool *complete)
 {
@@ -98,20 +90,11 @@ static size_t ref_issuers(vs_ctx *ctx, const vs_cache_entry *e, vs_pgp_issuer *i
                       VS_OK &&
                   vs_read_fd(fd, kind, list ? VS_MAX_CHECKSUM_FILE : VS_MAX_SIG_FILE, &buf, &len,
                              &ignored) == VS_OK;
-        const uint8_t *sig = buf;
-        size_t siglen = len;
-        if (ok && list) { /* only a clearsigned list carries a signature */
-            static const char begin[] = "-----BEGIN PGP SIGNATURE-----";
-            const uint8_t *b = vs_clearsign_present(buf, len)
-                                   ? find_bytes(buf, len, begin, sizeof begin - 1)
-                                   : NULL;
-            sig = b;
-            siglen = b ? len - (size_t)(b - buf) : 0;
-            ok = !vs_clearsign_present(buf, len) ||
-                 (b && vs_clearsign_check(buf, len, kind, &ignored) == VS_OK);
-        }
-        if (ok && sig) {
-            ok = vs_pgp_sig_issuers(sig, siglen, iss + n, cap - n, &k);
+        bool skip = ok && list && !vs_clearsign_present(buf, len); /* no signature in it */
+        if (ok && list && !skip)
+            ok = vs_clearsign_check(buf, len, kind, &ignored) == VS_OK;
+        if (ok && !skip) {
+            ok = vs_pgp_sig_issuers_any(buf, len, iss + n, cap - n, &k);
             n += ok ? k : 0;
         }
         if (!ok)

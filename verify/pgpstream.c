@@ -247,7 +247,11 @@ size_t vs_pgp_head_take(const uint8_t *head, size_t len, size_t *off, void *buf,
 
 /* The issuer subpackets in one subpacket area: 16 (issuer key ID) and 33
  * (issuer fingerprint, version 4). False when the area is malformed. */
-static bool issuer_area(const uint8_t *a, size_t n, vs_pgp_issuer *is)
+/* The issuer subpackets of one area. The issuer fingerprint counts only in
+ * the hashed area, as gpg 2.2 reads it (the unhashed area is covered by no
+ * signature: anyone could write a name there that gpg never looks up); the
+ * issuer key ID counts in either, as gpg finds the key by it. */
+static bool issuer_area(const uint8_t *a, size_t n, vs_pgp_issuer *is, bool hashed)
 {
     size_t i = 0;
     while (i < n) {
@@ -274,7 +278,7 @@ static bool issuer_area(const uint8_t *a, size_t n, vs_pgp_issuer *is)
         if (type == 16 && dl == 8 && !is->has_keyid) {
             memcpy(is->keyid, d, 8);
             is->has_keyid = true;
-        } else if (type == 33 && dl == 21 && d[0] == 4 && !is->has_fpr) {
+        } else if (hashed && type == 33 && dl == 21 && d[0] == 4 && !is->has_fpr) {
             memcpy(is->fpr, d + 1, 20);
             is->has_fpr = true;
         }
@@ -302,7 +306,7 @@ static bool issuer_of(const uint8_t *b, size_t n, vs_pgp_issuer *is)
     size_t ul = ((size_t)u[0] << 8) | u[1];
     if (ul > n - 8 - hl)
         return false;
-    return issuer_area(b + 6, hl, is) && issuer_area(u + 2, ul, is);
+    return issuer_area(b + 6, hl, is, true) && issuer_area(u + 2, ul, is, false);
 }
 
 bool vs_pgp_sig_issuers(const uint8_t *p, size_t len, vs_pgp_issuer *out, size_t cap,
@@ -337,4 +341,73 @@ bool vs_pgp_sig_issuers(const uint8_t *p, size_t len, vs_pgp_issuer *out, size_t
     if (!ok)
         *n = 0;
     return ok && *n > 0;
+}
+
+/* ---- every block of a file, for stage's re-check (vs_pgp_sig_issuers_any) ---- */
+
+/*
+ * Every armored signature block in p (several may follow one another, as
+ * `cat a.asc b.asc` makes them; header lines of any name; text between
+ * blocks is skipped, as gpg skips it) decoded into one binary run of
+ * packets in out (cap bytes). False when a block is cut or not base64.
+ */
+static bool dearmor_all(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *olen)
+{
+    enum { OUTSIDE, HEADERS, BODY, CRC } state = OUTSIDE;
+    uint8_t *b64 = malloc(len + 1);
+    size_t nb = 0;
+    bool ok = b64 != NULL;
+    *olen = 0;
+    vs_cursor c;
+    vs_cursor_init(&c, p, len);
+    const char *l;
+    size_t n;
+    while (ok && vs_cursor_line(&c, VS_MAX_SIG_FILE, &l, &n)) {
+        while (n > 0 && (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
+            n--;
+        bool end = line_starts((const uint8_t *)l, n, "-----END PGP SIGNATURE-----");
+        if (state == OUTSIDE) {
+            if (line_starts((const uint8_t *)l, n, "-----BEGIN PGP SIGNATURE-----")) {
+                state = HEADERS;
+                nb = 0;
+            }
+            continue;
+        }
+        if (state == HEADERS && n > 0 && memchr(l, ':', n))
+            continue; /* an armor header: Version, Comment, Hash, Charset, ... */
+        if (state == HEADERS) {
+            state = BODY;
+            if (n == 0)
+                continue;
+        }
+        if (end) {
+            size_t k = 0;
+            ok = vs_base64_decode(b64, nb, VS_BASE64_SKIP_SPACE, out + *olen, cap - *olen, &k);
+            *olen += k;
+            state = OUTSIDE;
+        } else if (state == BODY && n > 0 && l[0] == '=') {
+            state = CRC;
+        } else if (state == BODY) {
+            memcpy(b64 + nb, l, n);
+            nb += n;
+        } else {
+            ok = false; /* text between the checksum and the end line */
+        }
+    }
+    free(b64);
+    return ok && !c.bad && state == OUTSIDE && *olen > 0;
+}
+
+bool vs_pgp_sig_issuers_any(const uint8_t *p, size_t len, vs_pgp_issuer *iss, size_t cap,
+                             size_t *n)
+{
+    *n = 0;
+    if (len > 0 && (p[0] & 0x80))
+        return vs_pgp_sig_issuers(p, len, iss, cap, n);
+    uint8_t *bin = malloc(len ? len : 1);
+    size_t blen = 0;
+    bool ok = bin && dearmor_all(p, len, bin, len, &blen) &&
+              vs_pgp_sig_issuers(bin, blen, iss, cap, n);
+    free(bin);
+    return ok;
 }

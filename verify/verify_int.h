@@ -119,6 +119,17 @@ bool vs_pgp_sig_issuers(const uint8_t *p, size_t len, vs_pgp_issuer *out, size_t
                         size_t *n);
 
 /*
+ * The issuers of every signature in a file as gpg reads it: binary packets,
+ * or any number of armored signature blocks (`cat a.asc b.asc`), with armor
+ * headers of any name, text outside the blocks skipped (a clearsigned
+ * message: its signature block). The same table and rules as
+ * vs_pgp_sig_issuers; false, *n 0, when a block is cut or not base64 or a
+ * packet is not a signature.
+ */
+bool vs_pgp_sig_issuers_any(const uint8_t *p, size_t len, vs_pgp_issuer *out, size_t cap,
+                            size_t *n);
+
+/*
  * (issuers.c) A detached OpenPGP signature file that cannot lead to a
  * trusted verdict, told before the package is there: not a detached
  * signature at all, or every signature in it names (unverified) an issuer

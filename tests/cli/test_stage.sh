@@ -404,6 +404,52 @@ gqh "$G4" --armor --export "$XP" >"$T/k4-stripped.asc"
 "$VS" --home "$H14" -q keys import "$T/k4-stripped.asc" >/dev/null 2>&1
 expect_rc 3 "the signing subkey removed from the store: refused" "$VS" --home "$H14" stage agent@1.2.3 --dest "$T/ks10"
 expect_err_has "the key that made its signature was removed" "removed subkey: says so"
+# a decoy signature packet appended to the .asc, naming a good subkey only
+# in its unhashed area (which no signature covers, and which gpg does not
+# read for the key's name): gpg ignores it at admission (its key ID is
+# unknown), and the re-check must not take the good subkey's name from it
+G5="$T/gsub5"; new_signer "$G5"
+X2=$(gqh "$G5" --with-colons --list-keys "$XP" | awk -F: '/^fpr:/ { n++; if (n == 3) { print $10; exit } }')
+gqh "$G5" --detach-sign -u "$X1!" -o "$T/decoy.sig" "$PKG"
+python3 - "$T/decoy.sig" "$X2" 0123456789ABCDEF <<'PY'
+import os, sys
+fpr, kid = bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3])
+def sub(t, d):
+    b = bytes([t]) + d
+    return bytes([len(b)]) + b
+unhashed = sub(16, kid) + sub(33, b"\x04" + fpr)
+def mpi(b):
+    return int.from_bytes(b, "big").bit_length().to_bytes(2, "big") + b
+body = (bytes([4, 0x00, 22, 8]) + (0).to_bytes(2, "big") + len(unhashed).to_bytes(2, "big") +
+        unhashed + b"\x12\x34" + mpi(b"\x7f" + os.urandom(31)) + mpi(b"\x7f" + os.urandom(31)))
+open(sys.argv[1], "ab").write(bytes([0xC2, len(body)]) + body)
+PY
+gqh "$G5" --armor --export "$XP" >"$T/k5.asc"
+H15="$T/home15"
+"$VS" --home "$H15" -q keys import "$T/k5.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+expect_rc 0 "fetch with a decoy packet after the subkey's signature" "$VS" --home "$H15" fetch "file://$PKG" --gpg-sig-url "file://$T/decoy.sig"
+edit_key "$G5" "$XP" "key 1" revkey y 0 "" y save
+gqh "$G5" --armor --export "$XP" >"$T/k5-rev.asc"
+"$VS" --home "$H15" -q keys import "$T/k5-rev.asc" >/dev/null 2>&1
+expect_rc 3 "decoy naming a good subkey in the unhashed area: still refused" "$VS" --home "$H15" stage agent@1.2.3 --dest "$T/ks11"
+expect_err_has "its signing subkey $X1 has been revoked" "decoy: the revoked subkey named"
+# no false refusals: two armored signatures one after the other (cat a.asc
+# b.asc), and armor headers other than Version and Comment
+GA="$T/gka"; mkdir -m 700 "$GA"
+gqh "$GA" --quick-gen-key 'Alpha <a@example.test>' ed25519 sign never 2>/dev/null
+gqh "$GA" --quick-gen-key 'Beta <b@example.test>' ed25519 sign never 2>/dev/null
+gqh "$GA" --armor --detach-sign -u a@example.test -o "$T/a.asc" "$PKG"
+gqh "$GA" --armor --detach-sign -u b@example.test -o "$T/b.asc" "$PKG"
+cat "$T/a.asc" "$T/b.asc" >"$T/ab.asc"
+awk 'NR == 2 { print "Hash: SHA256"; print "Charset: UTF-8" } { print }' "$T/a.asc" >"$T/ah.asc"
+gqh "$GA" --armor --export >"$T/kab.asc"
+for f in ab ah; do
+    HX="$T/home-$f"
+    "$VS" --home "$HX" -q keys import "$T/kab.asc" "$FIX/org.pub.pem" >/dev/null 2>&1
+    expect_rc 0 "fetch with $f.asc" "$VS" --home "$HX" fetch "file://$PKG" --gpg-sig-url "file://$T/$f.asc"
+    expect_rc 0 "stage with $f.asc: no false refusal" "$VS" --home "$HX" stage agent@1.2.3 --dest "$T/ks-$f"
+done
+
 # gpg opens versioned option files too: a FIFO there is refused, not waited on
 mkfifo "$H14/trust/gnupg/gpg.conf-2"
 rm -f "$H14/trust/keystate"
