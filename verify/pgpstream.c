@@ -69,27 +69,30 @@ static uint32_t crc24(const uint8_t *p, size_t n)
 /* One armor block of a PGP SIGNATURE, strictly: Version/Comment headers
  * only, base64 lines, an optional CRC that must match, the END line, then
  * nothing but whitespace. */
-static bool dearmor(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *outlen)
+/* One armored signature block at *pos (its BEGIN line first), decoded into
+ * out; *pos moves past its END line. Armor headers: only Version and
+ * Comment when strict, any "Name: value" otherwise (gpg writes Hash: and
+ * Charset: too). A checksum line, when there is one, must match. */
+static bool armor_block(const uint8_t *p, size_t len, size_t *pos, bool strict, uint8_t *out,
+                        size_t cap, size_t *outlen)
 {
-    size_t pos = 0;
-    while (pos < len && is_sp(p[pos]))
-        pos++;
     const uint8_t *l;
     size_t n;
-    if (!next_line(p, len, &pos, &l, &n) || !line_eq(l, n, "-----BEGIN PGP SIGNATURE-----"))
+    if (!next_line(p, len, pos, &l, &n) || !line_eq(l, n, "-----BEGIN PGP SIGNATURE-----"))
         return false;
     for (;;) { /* armor headers up to the blank line */
-        if (!next_line(p, len, &pos, &l, &n))
+        if (!next_line(p, len, pos, &l, &n))
             return false;
         if (n == 0)
             break;
-        if (!line_starts(l, n, "Version: ") && !line_starts(l, n, "Comment: "))
+        if (strict ? !line_starts(l, n, "Version: ") && !line_starts(l, n, "Comment: ")
+                   : !memchr(l, ':', n))
             return false;
     }
-    size_t body = pos, body_end = pos;
+    size_t body = *pos, body_end = *pos;
     const uint8_t *crc = NULL;
     for (;;) {
-        if (!next_line(p, len, &pos, &l, &n))
+        if (!next_line(p, len, pos, &l, &n))
             return false;
         if (line_eq(l, n, "-----END PGP SIGNATURE-----"))
             break;
@@ -99,11 +102,8 @@ static bool dearmor(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size
             crc = l + 1;
             continue;
         }
-        body_end = pos; /* base64 decoding below is strict, padding included */
+        body_end = *pos; /* base64 decoding below is strict, padding included */
     }
-    for (size_t i = pos; i < len; i++)
-        if (!is_sp(p[i]))
-            return false;
     if (!vs_base64_decode(p + body, body_end - body, VS_BASE64_SKIP_SPACE, out, cap, outlen) ||
         *outlen == 0)
         return false;
@@ -115,6 +115,19 @@ static bool dearmor(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size
         if ((((uint32_t)c[0] << 16) | ((uint32_t)c[1] << 8) | c[2]) != crc24(out, *outlen))
             return false;
     }
+    return true;
+}
+
+static bool dearmor(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *outlen)
+{
+    size_t pos = 0;
+    while (pos < len && is_sp(p[pos]))
+        pos++;
+    if (!armor_block(p, len, &pos, true, out, cap, outlen))
+        return false;
+    for (size_t i = pos; i < len; i++)
+        if (!is_sp(p[i]))
+            return false;
     return true;
 }
 
@@ -347,55 +360,27 @@ bool vs_pgp_sig_issuers(const uint8_t *p, size_t len, vs_pgp_issuer *out, size_t
 
 /*
  * Every armored signature block in p (several may follow one another, as
- * `cat a.asc b.asc` makes them; header lines of any name; text between
+ * `cat a.asc b.asc` makes them; armor headers of any name; text between
  * blocks is skipped, as gpg skips it) decoded into one binary run of
- * packets in out (cap bytes). False when a block is cut or not base64.
+ * packets in out (cap bytes). False when a block is cut or damaged.
  */
 static bool dearmor_all(const uint8_t *p, size_t len, uint8_t *out, size_t cap, size_t *olen)
 {
-    enum { OUTSIDE, HEADERS, BODY, CRC } state = OUTSIDE;
-    uint8_t *b64 = malloc(len + 1);
-    size_t nb = 0;
-    bool ok = b64 != NULL;
     *olen = 0;
-    vs_cursor c;
-    vs_cursor_init(&c, p, len);
-    const char *l;
+    size_t pos = 0, at = 0;
+    const uint8_t *l;
     size_t n;
-    while (ok && vs_cursor_line(&c, VS_MAX_SIG_FILE, &l, &n)) {
-        while (n > 0 && (l[n - 1] == '\r' || l[n - 1] == ' ' || l[n - 1] == '\t'))
-            n--;
-        bool end = line_starts((const uint8_t *)l, n, "-----END PGP SIGNATURE-----");
-        if (state == OUTSIDE) {
-            if (line_starts((const uint8_t *)l, n, "-----BEGIN PGP SIGNATURE-----")) {
-                state = HEADERS;
-                nb = 0;
-            }
-            continue;
-        }
-        if (state == HEADERS && n > 0 && memchr(l, ':', n))
-            continue; /* an armor header: Version, Comment, Hash, Charset, ... */
-        if (state == HEADERS) {
-            state = BODY;
-            if (n == 0)
-                continue;
-        }
-        if (end) {
+    while (next_line(p, len, &pos, &l, &n)) {
+        if (line_eq(l, n, "-----BEGIN PGP SIGNATURE-----")) {
             size_t k = 0;
-            ok = vs_base64_decode(b64, nb, VS_BASE64_SKIP_SPACE, out + *olen, cap - *olen, &k);
+            pos = at; /* the block from its BEGIN line */
+            if (!armor_block(p, len, &pos, false, out + *olen, cap - *olen, &k))
+                return false;
             *olen += k;
-            state = OUTSIDE;
-        } else if (state == BODY && n > 0 && l[0] == '=') {
-            state = CRC;
-        } else if (state == BODY) {
-            memcpy(b64 + nb, l, n);
-            nb += n;
-        } else {
-            ok = false; /* text between the checksum and the end line */
         }
+        at = pos;
     }
-    free(b64);
-    return ok && !c.bad && state == OUTSIDE && *olen > 0;
+    return *olen > 0;
 }
 
 bool vs_pgp_sig_issuers_any(const uint8_t *p, size_t len, vs_pgp_issuer *iss, size_t cap,
