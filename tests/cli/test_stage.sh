@@ -264,6 +264,13 @@ expect_rc 3 "garbage key states: still refused" "$VS" --home "$H7" stage agent@1
 check "garbage key states: nothing staged" test ! -e "$T/ks2"
 ln -sf /etc/passwd "$H7/trust/keystate.link" && mv -f "$H7/trust/keystate.link" "$H7/trust/keystate"
 expect_rc 3 "key states as a symlink: not followed, still refused" "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
+# keys import writes the key states: a link planted there is replaced, the
+# file it points to outside the home is left as it was
+echo "outside the home" >"$T/outside-keystate"
+rm -f "$H7/trust/keystate" && ln -s "$T/outside-keystate" "$H7/trust/keystate"
+expect_rc 0 "keys import with a link planted at trust/keystate" "$VS" --home "$H7" keys import "$FIX/org.pub.pem"
+check "planted link: the file outside the home is unchanged" test "$(cat "$T/outside-keystate")" = "outside the home"
+check "planted link: trust/keystate is now a plain file of ours" sh -c "test -f '$H7/trust/keystate' && test ! -L '$H7/trust/keystate' && head -n 1 '$H7/trust/keystate' | grep -q '^vetstage-keystate '"
 rm -f "$H7/trust/keystate" && mkfifo "$H7/trust/keystate"
 expect_rc 3 "key states as a FIFO: not read (no hang), still refused" timeout 60 "$VS" --home "$H7" stage agent@1.2.3 --dest "$T/ks2"
 rm -f "$H7/trust/keystate"
