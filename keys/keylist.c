@@ -128,23 +128,18 @@ static int cmp_info(const void *a, const void *b)
     return strcmp(((const vs_key_info *)a)->fingerprint, ((const vs_key_info *)b)->fingerprint);
 }
 
-vs_status vs_keys_list_now(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err)
+vs_status vs_keys_gpg_each(vs_ctx *ctx, vs_keys_gpg_fn fn, void *ud, vs_error *err)
 {
-    *out = NULL;
-    *nout = 0;
     gpgme_ctx_t g;
     vs_status st = vs_keys_gpgme_open(ctx, &g, err);
     if (st)
         return st;
-    vs_key_infos res = { 0 };
     gpgme_error_t ge = gpgme_op_keylist_start(g, NULL, 0);
     gpgme_key_t k;
     while (!ge && !(ge = gpgme_op_keylist_next(g, &k))) {
-        vs_key_info *ki = vs_key_infos_add(&res);
-        if (ki)
-            vs_keys_info_from_gpgme(k, ki);
+        bool ok = fn(k, ud);
         gpgme_key_unref(k);
-        if (!ki) {
+        if (!ok) {
             st = vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
             break;
         }
@@ -153,6 +148,23 @@ vs_status vs_keys_list_now(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_erro
     gpgme_release(g);
     if (st == VS_OK && gpgme_err_code(ge) != GPG_ERR_EOF)
         st = vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, "trust/gnupg", "listing keys");
+    return st;
+}
+
+static bool add_info(gpgme_key_t k, void *ud)
+{
+    vs_key_info *ki = vs_key_infos_add(ud);
+    if (ki)
+        vs_keys_info_from_gpgme(k, ki);
+    return ki != NULL;
+}
+
+vs_status vs_keys_list_now(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err)
+{
+    *out = NULL;
+    *nout = 0;
+    vs_key_infos res = { 0 };
+    vs_status st = vs_keys_gpg_each(ctx, add_info, &res, err);
     size_t npgp = res.n;
     vs_rsa_key *rk = NULL;
     size_t nr = 0;

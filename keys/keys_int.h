@@ -75,6 +75,10 @@ vs_status vs_keys_store_ensure(vs_ctx *ctx, vs_error *err);
  * SHA-256 of trust/gnupg/pubring.kbx and pubring.gpg; keys/keystate.c),
  * appended to out. Takes no lock and finishes nothing. */
 vs_status vs_keys_keyring_stamp(vs_ctx *ctx, vs_sbuf *out, vs_error *err);
+/* Each key of the store's GnuPG home, as gpg lists it, to fn (which keeps
+ * what it needs; false: out of memory, which ends the listing). */
+typedef bool (*vs_keys_gpg_fn)(gpgme_key_t key, void *ud);
+vs_status vs_keys_gpg_each(vs_ctx *ctx, vs_keys_gpg_fn fn, void *ud, vs_error *err);
 vs_status vs_keys_list_now(vs_key_info **out, size_t *nout, vs_ctx *ctx, vs_error *err);
 /* gpg.conf and trustdb.gpg in a GnuPG home (homefd is the open directory). */
 vs_status vs_keys_gnupg_prepare(const char *home, int homefd, vs_error *err);

@@ -335,35 +335,35 @@ bad:
     return false;
 }
 
-/* gpg's answer: each OpenPGP key and each of its subkeys (revoked when it
- * or its key is), so that stage can tell a revoked signing subkey. */
+typedef struct states {
+    vs_key_state **v;
+    size_t *n, cap;
+} states;
+
+/* One key from gpg: the key, then each of its subkeys (revoked when it or
+ * its key is). */
+static bool add_key_states(gpgme_key_t k, void *ud)
+{
+    states *s = ud;
+    char primary[VS_FPR_MAX], fpr[VS_FPR_MAX];
+    if (!k->subkeys || !k->subkeys->fpr ||
+        vs_keys_fpr_normalise(k->subkeys->fpr, primary) != VS_KEY_OPENPGP)
+        return true;
+    if (!add_state(s->v, s->n, &s->cap, primary, NULL, k->revoked))
+        return false;
+    for (gpgme_subkey_t sk = k->subkeys->next; sk; sk = sk->next)
+        if (sk->fpr && vs_keys_fpr_normalise(sk->fpr, fpr) == VS_KEY_OPENPGP &&
+            !add_state(s->v, s->n, &s->cap, fpr, primary, k->revoked || sk->revoked))
+            return false;
+    return true;
+}
+
+/* gpg's answer: each OpenPGP key and each of its subkeys, so that stage can
+ * tell a revoked signing subkey. */
 static vs_status ask_gpg(vs_ctx *ctx, vs_key_state **out, size_t *n, vs_error *err)
 {
-    gpgme_ctx_t g;
-    vs_status st = vs_keys_gpgme_open(ctx, &g, err);
-    if (st)
-        return st;
-    size_t cap = 0;
-    gpgme_error_t ge = gpgme_op_keylist_start(g, NULL, 0);
-    gpgme_key_t k;
-    while (!st && !ge && !(ge = gpgme_op_keylist_next(g, &k))) {
-        char primary[VS_FPR_MAX], fpr[VS_FPR_MAX];
-        if (k->subkeys && k->subkeys->fpr &&
-            vs_keys_fpr_normalise(k->subkeys->fpr, primary) == VS_KEY_OPENPGP) {
-            if (!add_state(out, n, &cap, primary, NULL, k->revoked))
-                st = vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
-            for (gpgme_subkey_t sk = k->subkeys->next; !st && sk; sk = sk->next)
-                if (sk->fpr && vs_keys_fpr_normalise(sk->fpr, fpr) == VS_KEY_OPENPGP &&
-                    !add_state(out, n, &cap, fpr, primary, k->revoked || sk->revoked))
-                    st = vs_error_subj(err, VS_E_INTERNAL, "trust", "out of memory");
-        }
-        gpgme_key_unref(k);
-    }
-    gpgme_op_keylist_end(g);
-    gpgme_release(g);
-    if (!st && gpgme_err_code(ge) != GPG_ERR_EOF)
-        st = vs_keys_gpgme_error(err, VS_E_INTERNAL, ge, "trust/gnupg", "listing keys");
-    return st;
+    states s = { out, n, 0 };
+    return vs_keys_gpg_each(ctx, add_key_states, &s, err);
 }
 
 /* The RSA keys, read from trust/rsa now (a damaged or swapped file is an
