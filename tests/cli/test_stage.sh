@@ -482,6 +482,7 @@ continue
 EOF
     gdb -q -batch -x "$T/gdbcmds" --args "$VS" --home "$H11" keys import "$FIX/other.asc" >"$T/gdb.out" 2>&1
     check "import racing gpg on the store: refused, naming the keyring" grep -q "trust/gnupg: the keyring changed while the keys were being imported" "$T/gdb.out"
+    check "import racing gpg on the store: exit 1" grep -q "exited with code 01" "$T/gdb.out"
     check "import racing gpg on the store: the revocation gpg imported stays" sh -c "gpg --homedir '$H11/trust/gnupg' --with-colons --list-keys 2>/dev/null | grep -q '^pub:r:'"
     check "import racing gpg on the store: the other key was not imported" sh -c "! gpg --homedir '$H11/trust/gnupg' --with-colons --list-keys 2>/dev/null | grep -q '$(cat "$FIX/other.fpr")'"
     check "import racing gpg on the store: no scratch copy left" sh -c "! ls -d '$H11'/trust/tmp-* 2>/dev/null | grep -q ."
