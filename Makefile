@@ -15,7 +15,7 @@ DESTDIR ?=
 BUILD ?= build
 CC ?= cc
 
-PKGS := libgcrypt gpgme libarchive libcurl jansson libtasn1
+PKGS := libgcrypt gpgme libarchive libcurl jansson libtasn1 libisal
 # Evaluated lazily: `make deps` must be able to run before pkg-config knows them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)

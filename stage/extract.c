@@ -4,13 +4,16 @@
  * rootfd: parents are opened with O_NOFOLLOW and created by us, files with
  * O_EXCL.
  *
- * One read of the package: the bytes are hashed as libarchive pulls them
- * (read_cb), to the end of the file, each file is hashed for the manifest as
- * it is written, both on a second core (hashworker.c) while this thread
- * inflates and writes. Each large file is made durable (fdatasync) on a
- * thread of its own as soon as it is complete (common/flusher.c), and the
- * tree by one syncfs(2) at the end (vs_stage_write_meta), which then finds
- * little left to write.
+ * One read of the package, by two libarchive readers in a row: the first
+ * (raw format, the four filters) decompresses on a thread of its own
+ * (unpacker.c), the second (tar format, no filter) reads the entries from
+ * its output on this thread, which checks and writes them. The package bytes
+ * are hashed as the first reader pulls them (read_cb), to the end of the
+ * file, each file is hashed for the manifest as it is written, both on
+ * hashing threads (hashworker.c). Each large file is made durable
+ * (fdatasync) on a thread of its own as soon as it is complete
+ * (common/flusher.c), and the tree by one syncfs(2) at the end
+ * (vs_stage_write_meta), which then finds little left to write.
  *
  * Names: libarchive is run under a thread-local C.UTF-8 locale, so that pax
  * names (UTF-8 by definition) reach us unchanged whatever the process locale;
@@ -20,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <locale.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +38,13 @@
 
 #define SHOWN_MAX 160 /* an entry name in a message */
 #define ELF_HEAD 20   /* e_ident (16) + e_type (2) + e_machine (2) */
+#define PROBE_MAX 4096 /* an uncompressed package's first bytes, to tell a tar archive */
 
 /* Buffers in flight: the package bytes read and hashed (libarchive holds
  * the last one returned until the next read), the unpacked bytes written and
  * hashed. A buffer is reused once the worker has hashed it. */
-#define IN_BUFS 4
-#define OUT_BUFS 4
+#define IN_BUFS 8
+#define OUT_BUFS 8
 /* A large file is handed to writeback every this many bytes (a hint). */
 #define WRITEBACK_EVERY (8u << 20)
 
@@ -51,15 +56,19 @@ typedef struct reader {
     uint64_t last;            /* the last hash job of the package */
     vs_hashworker *hw;
     vs_sha256 h;
-    uint64_t done;
+    _Atomic uint64_t done; /* read by the unpacker's thread, shown by this one */
     uint64_t total;
-    const vs_ctx *ctx;
-    const char *label;
+    const void *replay; /* the first block, read to choose the decompressor, once more */
+    la_ssize_t replay_n;
 } reader;
 
 typedef struct ex {
-    struct archive *a;
+    struct archive *a;  /* the entries (tar), read from ... */
+    struct archive *ua; /* ... the decompressed stream (raw), read from the package */
+    vs_gunzip *gz;      /* ... or, for gzip, by igzip instead of ua */
+    vs_unpacker *up;    /* ua's or gz's reads, on a thread of its own */
     reader r;
+    vs_hashworker *hw;  /* the files' hashes */
     const vs_ctx *ctx;
     int rootfd;
     const vs_extract_opts *o;
@@ -94,6 +103,11 @@ typedef struct entry {
 static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
 {
     reader *r = cd;
+    if (r->replay) {
+        *out = r->replay;
+        r->replay = NULL;
+        return r->replay_n;
+    }
     unsigned i = r->next;
     uint8_t *buf = r->buf + (size_t)i * VS_IO_BUFSIZE;
     vs_hashworker_wait(r->hw, r->seq[i]);
@@ -111,12 +125,58 @@ static la_ssize_t read_cb(struct archive *a, void *cd, const void **out)
             r->next = (i + 1) % IN_BUFS;
         }
         r->done += (uint64_t)n;
-        if (r->ctx)
-            vs_progress_ev(r->ctx, VS_PHASE_EXTRACT, VS_PROGRESS_UPDATE, r->label, r->done,
-                           r->total);
         *out = buf;
         return (la_ssize_t)n;
     }
+}
+
+/* igzip's input */
+static ssize_t gz_in(void *ud, const uint8_t **out)
+{
+    const void *p = NULL;
+    la_ssize_t n = read_cb(NULL, ud, &p);
+    *out = p;
+    return n;
+}
+
+/* The unpacker's work, one block: by igzip or by libarchive. */
+static ssize_t unpack_gz(void *ud, uint8_t *buf, size_t cap, char *msg, size_t msgsize, int *code)
+{
+    ex *x = ud;
+    ssize_t n = vs_gunzip_read(x->gz, buf, cap);
+    if (n < 0)
+        snprintf(msg, msgsize, "%s", vs_gunzip_error(x->gz, code));
+    return n;
+}
+
+static ssize_t unpack_la(void *ud, uint8_t *buf, size_t cap, char *msg, size_t msgsize, int *code)
+{
+    ex *x = ud;
+    la_ssize_t n = archive_read_data(x->ua, buf, cap);
+    if (n < 0) {
+        const char *m = archive_error_string(x->ua);
+        snprintf(msg, msgsize, "%s", m ? m : "damaged or truncated data");
+        *code = archive_errno(x->ua);
+    }
+    return n;
+}
+
+/* The tar reader's input: the unpacker's next block (its error, if it had
+ * one, becomes this reader's, message and code unchanged). */
+static la_ssize_t tar_read_cb(struct archive *a, void *cd, const void **out)
+{
+    ex *x = cd;
+    ssize_t n = vs_unpacker_next(x->up, out);
+    if (n < 0) {
+        int code = 0;
+        const char *m = vs_unpacker_error(x->up, &code);
+        archive_set_error(a, code, "%s", m);
+        return -1;
+    }
+    if (x->ctx)
+        vs_progress_ev(x->ctx, VS_PHASE_EXTRACT, VS_PROGRESS_UPDATE, x->label,
+                       atomic_load(&x->r.done), x->r.total);
+    return (la_ssize_t)n;
 }
 
 /* ---- errors ----------------------------------------------------------------- */
@@ -161,10 +221,10 @@ typedef enum la_when {
  * backend code is kept. An unsupported compression gets the list of the
  * supported ones as a hint.
  */
-static vs_status la_fail(ex *x, la_when when)
+static vs_status la_fail(ex *x, struct archive *a, la_when when)
 {
-    const char *m = archive_error_string(x->a);
-    long code = archive_errno(x->a);
+    const char *m = archive_error_string(a);
+    long code = archive_errno(a);
     if (!m)
         m = "damaged or truncated data";
     vs_status st;
@@ -305,12 +365,12 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
     for (;;) {
         unsigned i = x->onext;
         uint8_t *buf = x->buf + (size_t)i * VS_IO_BUFSIZE;
-        vs_hashworker_wait(x->r.hw, x->oseq[i]);
+        vs_hashworker_wait(x->hw, x->oseq[i]);
         la_ssize_t n = archive_read_data(x->a, buf, VS_IO_BUFSIZE);
         if (n == 0)
             break;
         if (n < 0) {
-            st = la_fail(x, LA_DATA);
+            st = la_fail(x, x->a, LA_DATA);
             goto out;
         }
         uint64_t total;
@@ -328,7 +388,7 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
             st = sys_fail(x, "write", e->path);
             goto out;
         }
-        x->oseq[i] = vs_hashworker_update(x->r.hw, &h, buf, (size_t)n);
+        x->oseq[i] = vs_hashworker_update(x->hw, &h, buf, (size_t)n);
         x->onext = (i + 1) % OUT_BUFS;
         x->res->bytes = total;
         size += (uint64_t)n;
@@ -353,12 +413,12 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
     if (st)
         goto out;
     /* e stays where it is (the set holds pointers) until the worker stopped */
-    vs_hashworker_final(x->r.hw, &h, e->sha256);
+    vs_hashworker_final(x->hw, &h, e->sha256);
     e->size = size;
     return VS_OK;
 out:
     e->size = size; /* write_file: a file the flusher may hold a job on goes to it */
-    vs_hashworker_abort(x->r.hw, &h);
+    vs_hashworker_abort(x->hw, &h);
     return st;
 }
 
@@ -571,8 +631,6 @@ static vs_status ex_init(ex *x, const vs_ctx *ctx, int infd, int rootfd, const v
     x->err = err;
     x->label = o->label ? o->label : "package";
     x->r.fd = infd;
-    x->r.ctx = ctx;
-    x->r.label = x->label;
     struct stat sb;
     if (fstat(infd, &sb) == 0 && S_ISREG(sb.st_mode)) {
         x->r.total = (uint64_t)sb.st_size;
@@ -591,35 +649,93 @@ static vs_status ex_init(ex *x, const vs_ctx *ctx, int infd, int rootfd, const v
     x->r.buf = malloc((size_t)IN_BUFS * VS_IO_BUFSIZE);
     x->buf = malloc((size_t)OUT_BUFS * VS_IO_BUFSIZE);
     x->a = archive_read_new();
+    x->ua = archive_read_new();
     x->r.hw = vs_hashworker_start();
+    x->hw = vs_hashworker_start();
     x->fl = vs_flusher_start(); /* NULL: the final sync does it all */
-    if (!x->r.buf || !x->buf || !x->a || !x->r.hw)
+    if (!x->r.buf || !x->buf || !x->a || !x->ua || !x->r.hw || !x->hw)
         return oom(x);
     return VS_OK;
 }
 
-/* tar only (ustar, pax, gnutar); four filters; never "all", never an
- * external program (a filter that would need one is an error here) */
+/* The four filters, never "all", never an external program (a filter that
+ * would need one is an error here). */
+static int filters(struct archive *a)
+{
+    if (archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+        archive_read_support_filter_bzip2(a) != ARCHIVE_OK ||
+        archive_read_support_filter_xz(a) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd(a) != ARCHIVE_OK)
+        return -1;
+    return 0;
+}
+
+/* Not compressed by any of the four (or at all): a plain tar archive is told
+ * to compress itself; anything else is not an archive, in libarchive's tar
+ * reader's words, as for a compressed stream that holds no tar archive. */
+static vs_status not_compressed(ex *x, const uint8_t *head, size_t n)
+{
+    struct archive *p = archive_read_new();
+    if (!p)
+        return oom(x);
+    vs_status st;
+    if (archive_read_support_format_tar(p) != ARCHIVE_OK ||
+        archive_read_open_memory(p, head, n) != ARCHIVE_OK) {
+        st = la_fail(x, p, LA_OPEN);
+    } else {
+        st = vs_error_subj(x->err, VS_E_UNSAFE, x->label,
+                           "not a gzip, bzip2, xz or zstd compressed tar archive");
+        vs_error_hint(x->err, "compress the tar archive with gzip, bzip2, xz or zstd");
+    }
+    archive_read_free(p);
+    return st;
+}
+
+/*
+ * The decompression, chosen by the first block: a gzip member's start, by
+ * igzip (gunzip.c); anything else by libarchive's filters and the raw
+ * format, whose one entry is the decompressed stream. Then the entries: the
+ * tar format (ustar, pax, gnutar), reading that stream from the unpacker's
+ * thread, with the filters again for a compression inside the gzip one
+ * (libarchive reads such layers within one reader, and so does ua).
+ */
 static vs_status ex_open(ex *x)
 {
-    if (archive_read_support_format_tar(x->a) != ARCHIVE_OK ||
-        archive_read_support_filter_gzip(x->a) != ARCHIVE_OK ||
-        archive_read_support_filter_bzip2(x->a) != ARCHIVE_OK ||
-        archive_read_support_filter_xz(x->a) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd(x->a) != ARCHIVE_OK)
-        return vs_error_subjb(x->err, VS_E_INTERNAL, "archive", archive_errno(x->a), "libarchive",
+    if (archive_read_support_format_raw(x->ua) != ARCHIVE_OK || filters(x->ua) != 0 ||
+        archive_read_support_format_tar(x->a) != ARCHIVE_OK || filters(x->a) != 0)
+        return vs_error_subjb(x->err, VS_E_INTERNAL, "archive", archive_errno(x->ua), "libarchive",
                               "lacks built-in tar/gzip/bzip2/xz/zstd support");
-    if (archive_read_open(x->a, &x->r, NULL, read_cb, NULL) != ARCHIVE_OK)
-        return la_fail(x, LA_OPEN);
-    /* libarchive always accepts uncompressed input; agent packages are not */
-    int fcode = archive_filter_code(x->a, 0);
-    if (fcode != ARCHIVE_FILTER_GZIP && fcode != ARCHIVE_FILTER_BZIP2 &&
-        fcode != ARCHIVE_FILTER_XZ && fcode != ARCHIVE_FILTER_ZSTD) {
-        vs_status st = vs_error_subj(x->err, VS_E_UNSAFE, x->label,
-                                     "not a gzip, bzip2, xz or zstd compressed tar archive");
-        vs_error_hint(x->err, "compress the tar archive with gzip, bzip2, xz or zstd");
-        return st;
+    const void *first = NULL;
+    la_ssize_t n = read_cb(NULL, &x->r, &first);
+    if (n < 0)
+        return vs_error_subj_errno(x->err, VS_E_INTERNAL, errno, x->label, "read");
+    if (vs_gunzip_sniff(first, (size_t)n)) {
+        if (!(x->gz = vs_gunzip_new(gz_in, &x->r, first, (size_t)n)) ||
+            !(x->up = vs_unpacker_start(unpack_gz, x)))
+            return oom(x);
+        if (archive_read_open(x->a, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
+            return la_fail(x, x->a, LA_OPEN);
+        return VS_OK;
     }
+    uint8_t head[PROBE_MAX]; /* for not_compressed: ua reads on from the first block */
+    size_t nhead = (size_t)n < sizeof head ? (size_t)n : sizeof head;
+    memcpy(head, first, nhead);
+    x->r.replay = n > 0 ? first : NULL;
+    x->r.replay_n = n;
+    if (archive_read_open(x->ua, &x->r, NULL, read_cb, NULL) != ARCHIVE_OK)
+        return la_fail(x, x->ua, LA_OPEN);
+    /* libarchive always accepts uncompressed input; agent packages are not */
+    int fcode = archive_filter_code(x->ua, 0);
+    if (fcode != ARCHIVE_FILTER_GZIP && fcode != ARCHIVE_FILTER_BZIP2 &&
+        fcode != ARCHIVE_FILTER_XZ && fcode != ARCHIVE_FILTER_ZSTD)
+        return not_compressed(x, head, nhead);
+    struct archive_entry *stream = NULL;
+    if (archive_read_next_header(x->ua, &stream) != ARCHIVE_OK)
+        return la_fail(x, x->ua, LA_OPEN);
+    if (!(x->up = vs_unpacker_start(unpack_la, x)))
+        return oom(x);
+    if (archive_read_open(x->a, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
+        return la_fail(x, x->a, LA_OPEN);
     return VS_OK;
 }
 
@@ -634,7 +750,7 @@ static vs_status ex_entries(ex *x)
          * malformed pax record) leaves a usable entry: our own rules judge
          * its names; anything worse is damage */
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
-            return la_fail(x, LA_HEADER);
+            return la_fail(x, x->a, LA_HEADER);
         vs_status st = one_entry(x, ae);
         if (st)
             return st;
@@ -670,6 +786,7 @@ static vs_status digest_mismatch(ex *x)
  * them, also past the archive's end), then the digest and its check. */
 static vs_status ex_digest(ex *x)
 {
+    vs_unpacker_stop(x->up); /* the package's reader is this thread's again */
     for (;;) {
         const void *dummy;
         la_ssize_t n = read_cb(NULL, &x->r, &dummy);
@@ -680,14 +797,43 @@ static vs_status ex_digest(ex *x)
     }
     vs_hashworker_wait(x->r.hw, x->r.last);
     vs_sha256_final(&x->r.h, x->res->sha256);
-    x->res->insize = x->r.done;
+    x->res->insize = atomic_load(&x->r.done);
     x->digest_done = true;
     if (x->o->expect_sha256 && memcmp(x->o->expect_sha256, x->res->sha256, VS_SHA256_LEN) != 0)
         return digest_mismatch(x);
     return VS_OK;
 }
 
-/* The end-of-archive marker, then the digest. */
+/* The decompressed stream after the tar archive's end (its padding, usually
+ * a few KiB), to the compressed stream's own end: so its checks run whatever
+ * the package's size (for gzip, every member's CRC-32 and length), not only
+ * when the decompression happened to be ahead of the entries. It counts
+ * against --max-unpacked like the files. */
+static vs_status ex_drain(ex *x)
+{
+    uint64_t rest = 0;
+    for (;;) {
+        const void *p = NULL;
+        ssize_t n = vs_unpacker_next(x->up, &p);
+        if (n == 0)
+            return VS_OK;
+        if (n < 0) {
+            int code = 0;
+            const char *m = vs_unpacker_error(x->up, &code);
+            return vs_error_subjb(x->err, VS_E_UNSAFE, "archive", code, x->label,
+                                  "archive ends early or is damaged after %" PRIu64 " entries: %s",
+                                  x->res->entries, m);
+        }
+        rest += (uint64_t)n;
+        if (rest > x->o->max_unpacked - x->res->bytes)
+            return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
+                                 "unpacks to more than the --max-unpacked limit of %" PRIu64
+                                 " bytes (after the archive's end)",
+                                 x->o->max_unpacked);
+    }
+}
+
+/* The end-of-archive marker, the rest of the stream, then the digest. */
 static vs_status ex_finish(ex *x)
 {
     /* tar's end-of-archive marker (two zero blocks) must follow the last
@@ -698,7 +844,9 @@ static vs_status ex_finish(ex *x)
                              "archive ends early (no end-of-archive marker after %" PRIu64
                              " entries)",
                              x->res->entries);
-    vs_status st = ex_digest(x);
+    vs_status st = ex_drain(x);
+    if (!st)
+        st = ex_digest(x);
     if (!st) /* every large file is durable (the final sync does the rest) */
         st = vs_flusher_finish(x->fl, x->err);
     return st;
@@ -725,11 +873,16 @@ static vs_status ex_failed(ex *x, vs_status st)
 
 static void ex_free(ex *x)
 {
+    vs_unpacker_free(x->up); /* before ua and gz, whose reads it runs */
+    vs_gunzip_free(x->gz);
     vs_hashworker_stop(x->r.hw); /* every job done: the buffers and digests are ours again */
+    vs_hashworker_stop(x->hw);
     vs_flusher_stop(x->fl, true); /* on a failure, nothing is synced that is then removed */
     vs_sha256_abort(&x->r.h);
     if (x->a)
         archive_read_free(x->a);
+    if (x->ua)
+        archive_read_free(x->ua);
     if (x->pfd >= 0 && x->pfd != x->rootfd)
         close(x->pfd);
     if (x->loc) {
@@ -751,6 +904,7 @@ vs_status vs_stage_extract(const vs_ctx *ctx, int infd, int rootfd, const vs_ext
             st = ex_entries(&x);
         if (!st)
             st = ex_finish(&x);
+
         if (st)
             st = ex_failed(&x, st);
     }

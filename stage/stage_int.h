@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/common_int.h"
 #include "vetstage/keys.h"
@@ -140,6 +141,45 @@ uint64_t vs_hashworker_final(vs_hashworker *w, const vs_sha256 *h, uint8_t out[V
 uint64_t vs_hashworker_abort(vs_hashworker *w, const vs_sha256 *h);
 void vs_hashworker_wait(vs_hashworker *w, uint64_t seq);
 void vs_hashworker_stop(vs_hashworker *w);
+
+/* ---- gzip by ISA-L's igzip (gunzip.c) ------------------------------------ */
+
+/*
+ * A gzip stream (members in a row, as libarchive's gzip filter reads them)
+ * from input blocks: `in` gives the next block (valid until the next call),
+ * 0 at the end, -1 with errno on a read error. `first` is the first block,
+ * already read. _read fills up to cap bytes of output: the count, 0 at the
+ * end, -1 on an error (_error: message and code). _sniff: the four bytes
+ * that start a gzip member (ID1 ID2 CM=8, no reserved FLG bit).
+ */
+typedef ssize_t (*vs_gunzip_in_fn)(void *ud, const uint8_t **out);
+typedef struct vs_gunzip vs_gunzip;
+bool vs_gunzip_sniff(const uint8_t *p, size_t n);
+vs_gunzip *vs_gunzip_new(vs_gunzip_in_fn in, void *ud, const uint8_t *first, size_t n);
+ssize_t vs_gunzip_read(vs_gunzip *g, uint8_t *out, size_t cap);
+const char *vs_gunzip_error(const vs_gunzip *g, int *code);
+void vs_gunzip_free(vs_gunzip *g);
+
+/* ---- decompression on a thread of its own (unpacker.c) ------------------- */
+
+/*
+ * Runs `fn` (the decompression: fill buf with up to cap bytes, return the
+ * count, 0 at the end, -1 on an error with its message in msg and its code
+ * in *code) on a thread, into a ring of buffers. _next gives the blocks in
+ * order (a block stays valid until the next call): its length, 0 at the end,
+ * -1 on an error, whose message and code _error gives. _stop ends the thread
+ * (the caller may then use what fn reads again); _free stops and frees (NULL
+ * is fine). _start returns NULL only when out of memory; without a thread,
+ * _next runs fn in the caller.
+ */
+typedef ssize_t (*vs_unpack_fn)(void *ud, uint8_t *buf, size_t cap, char *msg, size_t msgsize,
+                                int *code);
+typedef struct vs_unpacker vs_unpacker;
+vs_unpacker *vs_unpacker_start(vs_unpack_fn fn, void *ud);
+ssize_t vs_unpacker_next(vs_unpacker *u, const void **out);
+const char *vs_unpacker_error(const vs_unpacker *u, int *code);
+void vs_unpacker_stop(vs_unpacker *u);
+void vs_unpacker_free(vs_unpacker *u);
 
 /* ---- extraction (extract.c) --------------------------------------------- */
 

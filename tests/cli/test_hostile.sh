@@ -86,6 +86,37 @@ elif case in ('noend', 'plain'):
     else:
         open(out, 'wb').write(data)
     sys.exit(0)
+elif case in ('badcrc', 'badlen', 'bigbadcrc', 'gzpad', 'twomembers', 'gztrail', 'gzgz'):
+    # gzip framing: a damaged trailer (CRC-32, length) is refused; members
+    # in a row, bytes after the last member and gzip inside gzip stage as
+    # libarchive reads them. bigbadcrc: the tar archive is followed by 4 MiB
+    # of zero padding (tar allows it), so the damaged trailer lies far past
+    # where the entries end: only reading the stream to its end finds it;
+    # gzpad: the same padding, intact, which counts against --max-unpacked
+    import gzip
+    buf = io.BytesIO()
+    t = tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT)
+    blob = os.urandom(200000)
+    for n, d in (('bin/agent', b'#!/bin/sh\necho agent\n'), ('data/blob', blob)):
+        i = tarfile.TarInfo(n); i.size = len(d); i.mtime = 1700000000; i.mode = 0o755
+        t.addfile(i, io.BytesIO(d))
+    t.close()
+    data = buf.getvalue() + (b'\0' * (4 << 20) if case in ('bigbadcrc', 'gzpad') else b'')
+    open(out + '.tar', 'wb').write(data)
+    gz = bytearray(gzip.compress(data, mtime=0))
+    if case in ('badcrc', 'bigbadcrc'):
+        gz[-8] ^= 1
+    elif case == 'badlen':
+        gz[-1] ^= 0x40
+    elif case == 'twomembers':
+        half = len(data) // 2 + 77
+        gz = gzip.compress(data[:half], mtime=0) + gzip.compress(data[half:], mtime=0)
+    elif case == 'gztrail':
+        gz += b'trailing bytes, not a gzip member\n'
+    elif case == 'gzgz':
+        gz = gzip.compress(bytes(gz), mtime=0)
+    open(out, 'wb').write(bytes(gz))
+    sys.exit(0)
 t = tarfile.open(out, mode, format=tarfile.GNU_FORMAT)
 for n, data, kw in entries:
     i = tarfile.TarInfo(n); i.size = len(data); i.mtime = 1700000000
@@ -148,6 +179,22 @@ refused notarchive "" "not an archive"
 refused truncated "" "ends early"
 refused noend "" "ends early"
 refused plain "" "not a gzip, bzip2, xz or zstd compressed tar archive"
+refused badcrc "" "gzip data fails its CRC-32 or length check"
+refused badlen "" "gzip data fails its CRC-32 or length check"
+refused bigbadcrc "" "gzip data fails its CRC-32 or length check"
+refused gzpad "" "--max-unpacked limit of 1000000 bytes (after the archive's end)" --max-unpacked 1000000
+
+# gzip framing that stages, as libarchive's gzip filter reads it: the tree
+# is the tar's, byte for byte (compared with bsdtar-free python extraction)
+for c in twomembers gztrail gzgz; do
+    package "$c"
+    check "$c: signed package admitted" test $? -eq 0
+    expect_rc 0 "$c: stages" "$VS" --home "$H" stage "$c@1.0" --dest "$T/ok-$c" --flat
+    mkdir -p "$T/ref-$c" && python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+        "$P/$c-1.0.tgz.tar" "$T/ref-$c"
+    check "$c: the staged files are the tar's" diff -r -x .vetstage "$T/ref-$c" "$T/ok-$c"
+    check "$c: the manifest holds both files" test "$(grep -c -e ' bin/agent$' -e ' data/blob$' "$T/ok-$c/.vetstage/MANIFEST.sha256")" -eq 2
+done
 
 # the same box takes a good package: only the extractor stood in the way
 package good

@@ -769,11 +769,13 @@ START_TEST(extract_arch)
 }
 END_TEST
 TCase *vs_tcase_stage_policy(void); /* test_policy.c */
+TCase *vs_tcase_stage_gunzip(void); /* test_gunzip.c */
 
 Suite *vs_suite_stage(void)
 {
     Suite *s = suite_create("stage");
     suite_add_tcase(s, vs_tcase_stage_policy());
+    suite_add_tcase(s, vs_tcase_stage_gunzip());
     TCase *tc = tcase_create("rules");
     tcase_add_test(tc, path_rules);
     tcase_add_test(tc, path_length);
