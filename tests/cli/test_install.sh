@@ -89,7 +89,10 @@ expect_rc 0 "a program builds with pkg-config --cflags --libs vetstage" \
 expect_rc 0 "it runs against the installed shared library" env LD_LIBRARY_PATH="$R/opt/vs/lib" "$T/prog" "$T/home"
 expect_out_has "unsafe" "the public API answers"
 check "it loaded libvetstage.so.2" sh -c "LD_LIBRARY_PATH='$R/opt/vs/lib' ldd '$T/prog' | grep -q 'libvetstage.so.2 => $R/opt/vs/lib/'"
+# the static library's own dependencies are the ones its .pc names (Requires.private)
+check "vetstage.pc names libisal among the static library's dependencies" \
+    sh -c "pkg-config --print-requires-private vetstage | grep -qx libisal"
 expect_rc 0 "a build against the installed static library" \
     sh -c "cc $SAN -o '$T/prog-static' '$T/prog.c' \$(pkg-config --cflags vetstage) '$R/opt/vs/lib/libvetstage.a' \
-        \$(PKG_CONFIG_SYSROOT_DIR= pkg-config --libs libgcrypt gpgme libarchive libcurl jansson libtasn1) -lpthread && '$T/prog-static' '$T/home2'"
+        \$(PKG_CONFIG_SYSROOT_DIR= pkg-config --libs \$(pkg-config --print-requires-private vetstage)) -lpthread && '$T/prog-static' '$T/home2'"
 finish
