@@ -246,14 +246,13 @@ bool vs_rsa_sig_explain(const uint8_t *p, size_t len, const size_t *mods, size_t
                  l, nmods ? ml : "no");
         return true;
     }
-    size_t t = len; /* raw bytes without a final newline */
-    if (!b64 && t > 0 && p[t - 1] == '\n') {
-        t--;
-        if (t > 0 && p[t - 1] == '\r')
-            t--;
-    }
+    /* raw bytes followed by "\n" or "\r\n" (both lengths are tried: a raw
+     * signature may itself end in a 0x0d byte) */
+    bool nl = !b64 && len > 0 && p[len - 1] == '\n';
+    bool crnl = nl && len > 1 && p[len - 2] == '\r';
     for (size_t i = 0; i < nmods; i++) {
-        if (!b64 && t != len && t == mods[i]) {
+        size_t t = nl && len - 1 == mods[i] ? len - 1 : crnl && len - 2 == mods[i] ? len - 2 : len;
+        if (t != len) {
             snprintf(out, cap,
                      "malformed RSA signature file: %zu bytes, a %zu-byte raw signature followed "
                      "by a newline (a raw signature is exactly the modulus length: remove the "

@@ -309,6 +309,12 @@ START_TEST(rsa_sig_explain)
     sig[385] = '\n';
     ck_assert(!vs_rsa_sig_explain(sig, 386, mods, 2, why, sizeof why));
     ck_assert_msg(strstr(why, "followed by a newline"), "%s", why);
+    /* a raw signature whose own last byte is 0x0d, then the newline */
+    sig[383] = '\r';
+    sig[384] = '\n';
+    ck_assert(!vs_rsa_sig_explain(sig, 385, mods, 2, why, sizeof why));
+    ck_assert_msg(strstr(why, "a 384-byte raw signature followed by a newline"), "%s", why);
+    sig[383] = (uint8_t)(383 * 7 + 1);
     ck_assert(!vs_rsa_sig_explain(sig, 382, mods, 2, why, sizeof why));
     ck_assert_msg(strstr(why, "2 short of the 384-byte modulus"), "%s", why);
     ck_assert(!vs_rsa_sig_explain(sig, 100, mods, 2, why, sizeof why));
