@@ -82,6 +82,7 @@ typedef struct ex {
     unsigned onext;
     locale_t loc, oldloc;
     la_int64_t last_end; /* decompressed offset where the last entry's data ended */
+    uint64_t skipped;    /* data of entries --strip-components dropped (counted, not written) */
     bool digest_done;    /* the whole package was read and its digest compared */
     /* a cached parent directory: most entries share their parent */
     int pfd;
@@ -374,7 +375,8 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
             goto out;
         }
         uint64_t total;
-        if (!vs_add_u64(x->res->bytes, (uint64_t)n, &total) || total > x->o->max_unpacked) {
+        if (!vs_add_u64(x->res->bytes, (uint64_t)n, &total) ||
+            total > x->o->max_unpacked - x->skipped) {
             st = refuse(x, "unpacks to more than the --max-unpacked limit of %" PRIu64 " bytes",
                         x->o->max_unpacked);
             goto out;
@@ -584,12 +586,36 @@ static vs_status entry_place(ex *x, const entry *en, bool *done)
     }
     if (en->type == 'f' && archive_entry_size_is_set(en->ae)) {
         la_int64_t declared = archive_entry_size(en->ae);
-        if (declared < 0 || (uint64_t)declared > x->o->max_unpacked - x->res->bytes)
+        if (declared < 0 ||
+            (uint64_t)declared > x->o->max_unpacked - x->res->bytes - x->skipped)
             return refuse(x, "declared size %" PRId64 " exceeds the --max-unpacked limit of %" PRIu64
                              " bytes",
                           (int64_t)declared, x->o->max_unpacked);
     }
     return VS_OK;
+}
+
+/* The data of a file --strip-components drops: read through (libarchive
+ * would inflate it anyway to reach the next header), counted against
+ * --max-unpacked like the files written, so a dropped entry is no way
+ * around the limit. */
+static vs_status skip_data(ex *x)
+{
+    unsigned i = x->onext; /* a buffer the hashing thread is done with */
+    uint8_t *buf = x->buf + (size_t)i * VS_IO_BUFSIZE;
+    vs_hashworker_wait(x->hw, x->oseq[i]);
+    for (;;) {
+        la_ssize_t n = archive_read_data(x->a, buf, VS_IO_BUFSIZE);
+        if (n == 0)
+            return VS_OK;
+        if (n < 0)
+            return la_fail(x, x->a, LA_DATA);
+        if ((uint64_t)n > x->o->max_unpacked - x->res->bytes - x->skipped)
+            return refuse(x, "unpacks to more than the --max-unpacked limit of %" PRIu64
+                             " bytes (with the entries --strip-components drops)",
+                          x->o->max_unpacked);
+        x->skipped += (uint64_t)n;
+    }
 }
 
 /* Every rule for one header, then its write. */
@@ -606,6 +632,8 @@ static vs_status one_entry(ex *x, struct archive_entry *ae)
     if ((st = entry_kind(x, &en)))
         return st;
     if (skip || !x->path[0]) {
+        if (skip && en.type == 'f')
+            return skip_data(x);
         if (skip || en.type == 'd')
             return VS_OK; /* "./" is the root itself; stripped away whole */
         return refuse(x, "empty path");
@@ -805,10 +833,11 @@ static vs_status ex_digest(ex *x)
 }
 
 /* The decompressed stream after the tar archive's end (its padding, usually
- * a few KiB), to the compressed stream's own end: so its checks run whatever
- * the package's size (for gzip, every member's CRC-32 and length), not only
- * when the decompression happened to be ahead of the entries. It counts
- * against --max-unpacked like the files. */
+ * a few KiB, up to a record of `tar -b`), to the compressed stream's own
+ * end: so its checks run whatever the package's size (for gzip, every
+ * member's CRC-32 and length), not only when the decompression happened to
+ * be ahead of the entries. It has a --max-unpacked of its own (the files'
+ * is theirs: a package whose files fit is not refused for its padding). */
 static vs_status ex_drain(ex *x)
 {
     uint64_t rest = 0;
@@ -825,7 +854,7 @@ static vs_status ex_drain(ex *x)
                                   x->res->entries, m);
         }
         rest += (uint64_t)n;
-        if (rest > x->o->max_unpacked - x->res->bytes)
+        if (rest > x->o->max_unpacked)
             return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
                                  "unpacks to more than the --max-unpacked limit of %" PRIu64
                                  " bytes (after the archive's end)",

@@ -50,6 +50,9 @@ elif case == 'many':
     for i in range(11): add('f%02d' % i, b'x')
 elif case == 'bomb':
     add('a', b'\0' * 600000); add('b', b'\0' * 600000)
+elif case == 'skipbomb':
+    # a file --strip-components 1 drops whole: its data still counts
+    add('top', b'\0' * 3000000); add('v1/ok', b'ok\n')
 elif case == 'liesize':
     add('huge', b'\0' * 3000000)
 elif case == 'ctrlname':
@@ -171,6 +174,8 @@ refused longpath "'d/d/d/" "path longer than 1024 bytes"
 refused many "'f10'" "--max-entries limit of 10" --max-entries 10
 refused bomb "'b'" "--max-unpacked limit of 1000000" --max-unpacked 1000000
 refused liesize "'huge'" "declared size 3000000 exceeds" --max-unpacked 1000000
+refused skipbomb "'top'" "--max-unpacked limit of 1000000 bytes (with the entries --strip-components drops)" \
+    --max-unpacked 1000000 --strip-components 1
 refused liar "'liar'" "unpacks to more than the --max-unpacked limit of 1000000" --max-unpacked 1000000
 refused sparsebomb "'zeros'" "declared size 2147483648 exceeds the --max-unpacked limit of 1073741824"
 refused ctrlname "" "control character"
@@ -183,6 +188,16 @@ refused badcrc "" "gzip data fails its CRC-32 or length check"
 refused badlen "" "gzip data fails its CRC-32 or length check"
 refused bigbadcrc "" "gzip data fails its CRC-32 or length check"
 refused gzpad "" "--max-unpacked limit of 1000000 bytes (after the archive's end)" --max-unpacked 1000000
+
+# padding after the tar's end has a limit of its own: a `tar -b 2048` package
+# (a 1 MiB record) whose files fit under --max-unpacked stages
+mkdir -p "$T/bpad" && head -c 900000 /dev/urandom >"$T/bpad/f" &&
+    tar -b 2048 -C "$T/bpad" -czf "$P/bpad-1.0.tgz" f && sign_both "$P/bpad-1.0.tgz" >/dev/null 2>&1 &&
+    "$VS" --home "$H" -q fetch "file://$P/bpad-1.0.tgz" --name bpad --version 1.0 >/dev/null 2>&1
+check "bpad: signed package admitted" test $? -eq 0
+expect_rc 0 "bpad: a 1 MiB tar record with 900000 bytes of files stages under --max-unpacked 1000000" \
+    "$VS" --home "$H" stage bpad@1.0 --dest "$T/ok-bpad" --flat --max-unpacked 1000000
+check "bpad: the file is the tar's" cmp "$T/bpad/f" "$T/ok-bpad/f"
 
 # gzip framing that stages, as libarchive's gzip filter reads it: the tree
 # is the tar's, byte for byte (compared with bsdtar-free python extraction)
