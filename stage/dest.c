@@ -5,8 +5,13 @@
  * A run works in DIR/.vetstage-tmp-HEX/, which holds `lock` (flock'ed for
  * the run's whole life) and `tree/`. A later run removes such a folder only
  * when it can take that lock: then its owner is gone, and the lock file
- * proves the folder was a vetstage run's. Nothing else is ever removed, and
- * nothing at all before the checks that can refuse. */
+ * proves the folder was a vetstage run's. The one other such folder removed
+ * is an empty one: a run killed between creating the folder and its lock
+ * leaves it, and the lock is the last thing a removal takes away, so a run
+ * killed while removing leaves either the lock or nothing. Every run holds
+ * DIR's own lock meanwhile, so no live run can be at either moment. Nothing
+ * else is ever removed, and nothing at all before the checks that can
+ * refuse. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -122,22 +127,75 @@ static bool work_name(const char *name)
     return strncmp(name, VS_STAGE_TMP_PREFIX, sizeof VS_STAGE_TMP_PREFIX - 1) == 0;
 }
 
-/* 1: a work folder whose owner is gone; 0: one in use; -1: not a work folder. */
+/* Nothing in the folder fd (which this consumes). */
+static bool empty_dir(int fd)
+{
+    DIR *dir = fdopendir(fd);
+    if (!dir) {
+        close(fd);
+        return false;
+    }
+    bool empty = true;
+    struct dirent *de;
+    while (empty && (de = readdir(dir)) != NULL)
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(dir);
+    return empty;
+}
+
+/* 1: a work folder whose owner is gone (or an empty one); 0: one in use;
+ * -1: not a work folder. */
 static int work_state(int dfd, const char *name)
 {
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
     int lk = openat(fd, WORK_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    close(fd);
     struct stat sb;
-    if (lk < 0)
+    if (lk < 0) {
+        if (errno == ENOENT) /* no lock: only an empty folder is a run's leftover */
+            return empty_dir(fd) ? 1 : -1;
+        close(fd);
         return -1;
+    }
+    close(fd);
     int state = -1;
     if (fstat(lk, &sb) == 0 && S_ISREG(sb.st_mode))
         state = flock(lk, LOCK_EX | LOCK_NB) == 0 ? 1 : 0;
     close(lk); /* releases the lock we may have taken */
     return state;
+}
+
+/* A work folder: everything in it, then its lock, then the folder. */
+static vs_status remove_work(int dfd, const char *name, vs_error *err)
+{
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? VS_OK : vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "open");
+    int rd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own read position */
+    DIR *dir = rd >= 0 ? fdopendir(rd) : NULL;
+    vs_status st = VS_OK;
+    if (!dir) {
+        if (rd >= 0)
+            close(rd);
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "read");
+    }
+    struct dirent *de;
+    while (!st && dir && (de = readdir(dir)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+            !strcmp(de->d_name, WORK_LOCK))
+            continue;
+        if ((st = vs_remove_tree(fd, de->d_name, err)) == VS_OK)
+            rewinddir(dir);
+    }
+    if (dir)
+        closedir(dir);
+    if (!st && unlinkat(fd, WORK_LOCK, 0) != 0 && errno != ENOENT)
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "remove its lock");
+    close(fd);
+    if (!st && unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, name, "rmdir");
+    return st;
 }
 
 void vs_dest_remove_stale(const vs_ctx *ctx, const vs_dest *d)
@@ -161,7 +219,7 @@ void vs_dest_remove_stale(const vs_ctx *ctx, const vs_dest *d)
         vs_error e = VS_ERROR_INIT;
         vs_log(ctx, VS_LOG_INFO, "%s/%s: removing what an interrupted stage left", d->path,
                names[i]);
-        if (vs_remove_tree(d->fd, names[i], &e) != VS_OK)
+        if (remove_work(d->fd, names[i], &e) != VS_OK)
             vs_log(ctx, VS_LOG_WARN, "%s", e.message);
     }
 }
@@ -199,7 +257,7 @@ void vs_work_remove(const vs_ctx *ctx, vs_work *w)
 {
     if (w->name[0]) {
         vs_error e = VS_ERROR_INIT;
-        if (vs_remove_tree(w->dfd, w->name, &e) != VS_OK)
+        if (remove_work(w->dfd, w->name, &e) != VS_OK)
             vs_log(ctx, VS_LOG_WARN, "%s", e.message);
     }
     if (w->fd >= 0)

@@ -114,6 +114,15 @@ mkdir "$T/withtmp/.vetstage-tmp-user"; echo notes >"$T/withtmp/.vetstage-tmp-use
 refused_unchanged 2 "versioned layout holding a .vetstage-tmp-* no run left" "$T/withtmp" \
     "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
 expect_err_has ".vetstage-tmp-user', which no vetstage run left" "names the stray entry"
+# what a run killed at its start or while removing its work folder leaves (the
+# lock goes last): an empty folder, or one holding only its lock (no run holds
+# it): both are removed by the next stage, which succeeds
+rm -rf "$T/withtmp/.vetstage-tmp-user"
+mkdir "$T/withtmp/.vetstage-tmp-00000000000000aa" "$T/withtmp/.vetstage-tmp-00000000000000bb"
+: >"$T/withtmp/.vetstage-tmp-00000000000000bb/lock"
+expect_rc 0 "killed runs' empty and lock-only work folders do not block a stage" \
+    "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
+check "both leftover work folders removed" sh -c "! ls -A '$T/withtmp' | grep -q vetstage-tmp"
 
 # -- destinations: absent, empty, or a layout of the same kind; never the home
 refused_unchanged 2 "--dest inside the home (cache/refs)" "$H/cache" \
