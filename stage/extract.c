@@ -39,6 +39,11 @@
 #define SHOWN_MAX 160 /* an entry name in a message */
 #define ELF_HEAD 20   /* e_ident (16) + e_type (2) + e_machine (2) */
 #define PROBE_MAX 4096 /* an uncompressed package's first bytes, to tell a tar archive */
+/* What is not the files' data - the archive's headers (pax and GNU long-name
+ * records too) and the padding after its end - has a limit of its own:
+ * --max-unpacked, but never below this, so that a small limit never refuses
+ * an ordinary archive's headers or a tar record (`tar -b 2048`: 1 MiB). */
+#define META_FLOOR (16u << 20)
 
 /* Buffers in flight: the package bytes read and hashed (libarchive holds
  * the last one returned until the next read), the unpacked bytes written and
@@ -83,6 +88,7 @@ typedef struct ex {
     locale_t loc, oldloc;
     la_int64_t last_end; /* decompressed offset where the last entry's data ended */
     uint64_t skipped;    /* data of entries --strip-components dropped (counted, not written) */
+    uint64_t headers;    /* the stream between entries' data: headers, pax records */
     bool digest_done;    /* the whole package was read and its digest compared */
     /* a cached parent directory: most entries share their parent */
     int pfd;
@@ -767,6 +773,11 @@ static vs_status ex_open(ex *x)
     return VS_OK;
 }
 
+static uint64_t meta_limit(const ex *x)
+{
+    return x->o->max_unpacked > META_FLOOR ? x->o->max_unpacked : META_FLOOR;
+}
+
 static vs_status ex_entries(ex *x)
 {
     for (;;) {
@@ -779,6 +790,14 @@ static vs_status ex_entries(ex *x)
          * its names; anything worse is damage */
         if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN)
             return la_fail(x, x->a, LA_HEADER);
+        /* since the last entry's data: its padding, this entry's header and
+         * any pax or long-name records (libarchive takes each up to 1 MB) */
+        x->headers += (uint64_t)(archive_filter_bytes(x->a, 0) - x->last_end);
+        if (x->headers > meta_limit(x))
+            return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
+                                 "its headers unpack to more than the --max-unpacked limit of "
+                                 "%" PRIu64 " bytes (after %" PRIu64 " entries)",
+                                 meta_limit(x), x->res->entries);
         vs_status st = one_entry(x, ae);
         if (st)
             return st;
@@ -836,8 +855,8 @@ static vs_status ex_digest(ex *x)
  * a few KiB, up to a record of `tar -b`), to the compressed stream's own
  * end: so its checks run whatever the package's size (for gzip, every
  * member's CRC-32 and length), not only when the decompression happened to
- * be ahead of the entries. It has a --max-unpacked of its own (the files'
- * is theirs: a package whose files fit is not refused for its padding). */
+ * be ahead of the entries. It has a limit of its own (META_FLOOR): a package
+ * whose files fit is not refused for its padding. */
 static vs_status ex_drain(ex *x)
 {
     uint64_t rest = 0;
@@ -854,11 +873,11 @@ static vs_status ex_drain(ex *x)
                                   x->res->entries, m);
         }
         rest += (uint64_t)n;
-        if (rest > x->o->max_unpacked)
+        if (rest > meta_limit(x))
             return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
                                  "unpacks to more than the --max-unpacked limit of %" PRIu64
                                  " bytes (after the archive's end)",
-                                 x->o->max_unpacked);
+                                 meta_limit(x));
     }
 }
 

@@ -50,6 +50,15 @@ elif case == 'many':
     for i in range(11): add('f%02d' % i, b'x')
 elif case == 'bomb':
     add('a', b'\0' * 600000); add('b', b'\0' * 600000)
+elif case == 'paxbomb':
+    # pax records of 900 KB on every entry: headers, not data, yet inflated
+    t = tarfile.open(out, 'w:gz', format=tarfile.PAX_FORMAT)
+    for k in range(20):
+        i = tarfile.TarInfo('f%02d' % k); i.size = 1
+        i.pax_headers = {'comment': 'x' * 900000}
+        t.addfile(i, io.BytesIO(b'x'))
+    t.close()
+    sys.exit(0)
 elif case == 'skipbomb':
     # a file --strip-components 1 drops whole: its data still counts
     add('top', b'\0' * 3000000); add('v1/ok', b'ok\n')
@@ -95,7 +104,7 @@ elif case in ('badcrc', 'badlen', 'bigbadcrc', 'gzpad', 'twomembers', 'gztrail',
     # libarchive reads them. bigbadcrc: the tar archive is followed by 4 MiB
     # of zero padding (tar allows it), so the damaged trailer lies far past
     # where the entries end: only reading the stream to its end finds it;
-    # gzpad: the same padding, intact, which counts against --max-unpacked
+    # gzpad: 20 MiB of padding, intact, over what may follow the tar's end
     import gzip
     buf = io.BytesIO()
     t = tarfile.open(fileobj=buf, mode='w', format=tarfile.GNU_FORMAT)
@@ -104,7 +113,8 @@ elif case in ('badcrc', 'badlen', 'bigbadcrc', 'gzpad', 'twomembers', 'gztrail',
         i = tarfile.TarInfo(n); i.size = len(d); i.mtime = 1700000000; i.mode = 0o755
         t.addfile(i, io.BytesIO(d))
     t.close()
-    data = buf.getvalue() + (b'\0' * (4 << 20) if case in ('bigbadcrc', 'gzpad') else b'')
+    pad = {'bigbadcrc': 4 << 20, 'gzpad': 20 << 20}.get(case, 0)
+    data = buf.getvalue() + b'\0' * pad
     open(out + '.tar', 'wb').write(data)
     gz = bytearray(gzip.compress(data, mtime=0))
     if case in ('badcrc', 'bigbadcrc'):
@@ -187,16 +197,17 @@ refused plain "" "not a gzip, bzip2, xz or zstd compressed tar archive"
 refused badcrc "" "gzip data fails its CRC-32 or length check"
 refused badlen "" "gzip data fails its CRC-32 or length check"
 refused bigbadcrc "" "gzip data fails its CRC-32 or length check"
-refused gzpad "" "--max-unpacked limit of 1000000 bytes (after the archive's end)" --max-unpacked 1000000
+refused gzpad "" "--max-unpacked limit of 16777216 bytes (after the archive's end)" --max-unpacked 1000000
+refused paxbomb "" "its headers unpack to more than the --max-unpacked limit of 16777216 bytes" --max-unpacked 1000000
 
 # padding after the tar's end has a limit of its own: a `tar -b 2048` package
 # (a 1 MiB record) whose files fit under --max-unpacked stages
-mkdir -p "$T/bpad" && head -c 900000 /dev/urandom >"$T/bpad/f" &&
+mkdir -p "$T/bpad" && head -c 400000 /dev/urandom >"$T/bpad/f" &&
     tar -b 2048 -C "$T/bpad" -czf "$P/bpad-1.0.tgz" f && sign_both "$P/bpad-1.0.tgz" >/dev/null 2>&1 &&
     "$VS" --home "$H" -q fetch "file://$P/bpad-1.0.tgz" --name bpad --version 1.0 >/dev/null 2>&1
 check "bpad: signed package admitted" test $? -eq 0
-expect_rc 0 "bpad: a 1 MiB tar record with 900000 bytes of files stages under --max-unpacked 1000000" \
-    "$VS" --home "$H" stage bpad@1.0 --dest "$T/ok-bpad" --flat --max-unpacked 1000000
+expect_rc 0 "bpad: a 1 MiB tar record with 400000 bytes of files stages under --max-unpacked 500000" \
+    "$VS" --home "$H" stage bpad@1.0 --dest "$T/ok-bpad" --flat --max-unpacked 500000
 check "bpad: the file is the tar's" cmp "$T/bpad/f" "$T/ok-bpad/f"
 
 # gzip framing that stages, as libarchive's gzip filter reads it: the tree
