@@ -7,7 +7,7 @@ set -eu
 build="make gcc pkg-config libgcrypt20-dev libgpg-error-dev libgpgme-dev gnupg libarchive-dev
 libcurl4-openssl-dev libjansson-dev libtasn1-6-dev libisal-dev libc6-dev"
 test="check libsubunit-dev gpg gpgv openssl nginx tar gzip xz-utils zstd python3 curl tmux
-ca-certificates coreutils procps time faketime libcap2-bin gdb"
+ca-certificates coreutils procps time faketime libcap2-bin gdb strace"
 render="buildah podman runc busybox-static python3-botocore"
 bench="libarchive-tools gnuplot-nox time curl gpgv openssl nginx"
 # The arm64 checker (build/arm64/vetstage-check): Debian's cross compiler, and

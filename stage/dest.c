@@ -143,8 +143,23 @@ static bool empty_dir(int fd)
     return empty;
 }
 
-/* 1: a work folder whose owner is gone (or an empty one); 0: one in use;
- * -1: not a work folder. */
+/* The exact name a run gives its work folder: the prefix and 16 hex digits. */
+static bool run_name(const char *name)
+{
+    const char *h = name + sizeof VS_STAGE_TMP_PREFIX - 1;
+    if (!work_name(name) || strlen(h) != 16)
+        return false;
+    for (; *h; h++)
+        if (!((*h >= '0' && *h <= '9') || (*h >= 'a' && *h <= 'f')))
+            return false;
+    return true;
+}
+
+enum { WORK_NOT = -1, WORK_BUSY = 0, WORK_STALE = 1, WORK_EMPTY = 2 };
+
+/* WORK_STALE: a work folder whose owner is gone; WORK_EMPTY: an empty folder
+ * with a run's exact name and no lock (what a kill right after its mkdir
+ * leaves); WORK_BUSY: one in use; WORK_NOT: not a work folder. */
 static int work_state(int dfd, const char *name)
 {
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -153,15 +168,15 @@ static int work_state(int dfd, const char *name)
     int lk = openat(fd, WORK_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat sb;
     if (lk < 0) {
-        if (errno == ENOENT) /* no lock: only an empty folder is a run's leftover */
-            return empty_dir(fd) ? 1 : -1;
+        if (errno == ENOENT && run_name(name)) /* no lock: only if empty */
+            return empty_dir(fd) ? WORK_EMPTY : WORK_NOT;
         close(fd);
-        return -1;
+        return WORK_NOT;
     }
     close(fd);
-    int state = -1;
+    int state = WORK_NOT;
     if (fstat(lk, &sb) == 0 && S_ISREG(sb.st_mode))
-        state = flock(lk, LOCK_EX | LOCK_NB) == 0 ? 1 : 0;
+        state = flock(lk, LOCK_EX | LOCK_NB) == 0 ? WORK_STALE : WORK_BUSY;
     close(lk); /* releases the lock we may have taken */
     return state;
 }
@@ -208,19 +223,31 @@ void vs_dest_remove_stale(const vs_ctx *ctx, const vs_dest *d)
         return;
     }
     char names[16][64];
+    int state[16];
     size_t n = 0;
     struct dirent *de;
-    while (n < 16 && (de = readdir(dir)) != NULL)
-        if (work_name(de->d_name) && strlen(de->d_name) < sizeof names[0] &&
-            work_state(d->fd, de->d_name) == 1)
+    while (n < 16 && (de = readdir(dir)) != NULL) {
+        if (!work_name(de->d_name) || strlen(de->d_name) >= sizeof names[0])
+            continue;
+        int s = work_state(d->fd, de->d_name);
+        if (s == WORK_STALE || s == WORK_EMPTY) {
+            state[n] = s;
             snprintf(names[n++], sizeof names[0], "%s", de->d_name);
+        }
+    }
     closedir(dir);
     for (size_t i = 0; i < n; i++) {
         vs_error e = VS_ERROR_INIT;
         vs_log(ctx, VS_LOG_INFO, "%s/%s: removing what an interrupted stage left", d->path,
                names[i]);
-        if (remove_work(d->fd, names[i], &e) != VS_OK)
+        if (state[i] == WORK_EMPTY) {
+            /* only ever rmdir: whatever appeared in it since makes it stay */
+            if (unlinkat(d->fd, names[i], AT_REMOVEDIR) != 0 && errno != ENOENT)
+                vs_log(ctx, VS_LOG_WARN, "%s/%s: not removed: %s", d->path, names[i],
+                       strerror(errno));
+        } else if (remove_work(d->fd, names[i], &e) != VS_OK) {
             vs_log(ctx, VS_LOG_WARN, "%s", e.message);
+        }
     }
 }
 
@@ -343,7 +370,7 @@ static vs_status classify_entry(vs_dest *d, bool flat, const char *name, bool *l
                                 vs_error *err)
 {
     if (work_name(name)) {
-        if (work_state(d->fd, name) >= 0)
+        if (work_state(d->fd, name) != WORK_NOT)
             return VS_OK;
         char what[300];
         snprintf(what, sizeof what, "'%.255s', which no vetstage run left", name);

@@ -244,6 +244,11 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
         st = place_version(&r, err);
     if (!st)
         st = switch_current(&r, err);
+    /* the record right after the switch, under DIR's lock: a kill has only
+     * this moment to leave the home's digest behind the layout, and a
+     * concurrent stage cannot record its layout in between */
+    if (!st && src->record)
+        st = vs_staged_record(ctx, dest, src->record, err);
     if (!st) {
         prune_versions(&r);
         snprintf(res->path, sizeof res->path, "%s/versions/%s", dest,
@@ -328,6 +333,8 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
         st = vs_fsync_dir(d.fd, dest, err);
     if (st && moving)
         take_back(&d);
+    if (!st && src->record) /* in place: recorded under DIR's lock */
+        st = vs_staged_record(ctx, dest, src->record, err);
     vs_work_remove(ctx, &w);
     if (!st)
         snprintf(res->path, sizeof res->path, "%s", dest);

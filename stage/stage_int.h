@@ -373,6 +373,9 @@ typedef struct vs_stage_source {
     const char *label;       /* NAME@VERSION for messages */
     const uint8_t *sha256;   /* expected digest of the bytes */
     const char *ref;         /* NAME@VERSION as asked for: the subject of a digest mismatch */
+    /* NAME@VERSION to record in the home with the layout digest (staged.c)
+     * as soon as the layout is in place, still under DIR's lock; NULL: none */
+    const char *record;
 } vs_stage_source;
 
 /* The layout work of vs_stage_ref, for a package already re-checked. */

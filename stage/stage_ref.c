@@ -279,14 +279,11 @@ VS_EXTERN vs_status vs_stage_ref(vs_stage_result *res, vs_ctx *ctx, const char *
     if (!st)
         st = vs_staged_prepare(ctx, err);
     if (!st) {
-        vs_stage_source src = {fd, e, vs_cache_entry_file(e)[0] ? vs_cache_entry_file(e) : ref,
-                               digest, ref};
-        st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
-    }
-    if (!st) {
         char nv[VS_MAX_NAME + VS_MAX_VERSION + 2];
         snprintf(nv, sizeof nv, "%s@%s", vs_cache_entry_name(e), vs_cache_entry_version(e));
-        st = vs_staged_record(ctx, dest, nv, err);
+        vs_stage_source src = {fd, e, vs_cache_entry_file(e)[0] ? vs_cache_entry_file(e) : ref,
+                               digest, ref, nv};
+        st = vs_stage_source_run(ctx, &src, dest, opts, res, err);
     }
     if (fd >= 0)
         close(fd);

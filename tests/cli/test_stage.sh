@@ -123,6 +123,12 @@ mkdir "$T/withtmp/.vetstage-tmp-00000000000000aa" "$T/withtmp/.vetstage-tmp-0000
 expect_rc 0 "killed runs' empty and lock-only work folders do not block a stage" \
     "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
 check "both leftover work folders removed" sh -c "! ls -A '$T/withtmp' | grep -q vetstage-tmp"
+# an empty folder that only starts with the prefix is the user's: kept, and
+# refused like any other stray entry
+mkdir "$T/withtmp/.vetstage-tmp-user"
+refused_unchanged 2 "an empty .vetstage-tmp-user is the user's, not a run's" "$T/withtmp" \
+    "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
+rmdir "$T/withtmp/.vetstage-tmp-user"
 
 # -- destinations: absent, empty, or a layout of the same kind; never the home
 refused_unchanged 2 "--dest inside the home (cache/refs)" "$H/cache" \
@@ -547,5 +553,22 @@ expect_rc 0 "the next stage succeeds" "$VS" --home "$H" stage agent@2.0.0 --dest
 check "current -> 2.0.0" test "$(readlink "$D/current")" = versions/2.0.0
 check "the leftover temporary tree was removed" sh -c "! ls -A '$D' | grep -q vetstage-tmp"
 expect_rc 0 "2.0.0 layout intact" "$BUILD/vetstage-check" "$D"
+
+# -- kill -9 right after the switch (the first unlinkat: removing the work
+# folder and what --keep prunes): the home already records the new layout's
+# digest, so `layout check` passes; before, the record came last and a kill
+# here left a correct layout that layout check and render refused (exit 6)
+if command -v strace >/dev/null 2>&1; then
+    K="$T/killrec"
+    expect_rc 0 "killrec: stage 1.2.3" "$VS" --home "$H" -q stage agent@1.2.3 --dest "$K"
+    strace -f -o /dev/null -e trace=unlinkat -e inject=unlinkat:signal=SIGKILL:when=1 \
+        "$VS" --home "$H" -q stage agent@1.3.0 --dest "$K" --keep 1 >/dev/null 2>&1
+    check "killrec: killed after the switch (current -> 1.3.0)" test "$(readlink "$K/current")" = versions/1.3.0
+    expect_rc 0 "killrec: layout check passes after the kill" "$VS" --home "$H" layout check "$K"
+    expect_rc 0 "killrec: the next stage cleans up" "$VS" --home "$H" -q stage agent@1.3.0 --dest "$K" --keep 1
+    check "killrec: nothing left behind" sh -c "! ls -A '$K' | grep -q vetstage-tmp"
+else
+    skip strace "no strace: the kill-after-switch case needs its fault injection"
+fi
 
 finish
