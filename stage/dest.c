@@ -9,9 +9,10 @@
  * is an empty one: a run killed between creating the folder and its lock
  * leaves it, and the lock is the last thing a removal takes away, so a run
  * killed while removing leaves either the lock or nothing. Every run holds
- * DIR's own lock meanwhile, so no live run can be at either moment. Nothing
- * else is ever removed, and nothing at all before the checks that can
- * refuse. */
+ * DIR's own lock meanwhile, so no live run can be at either moment. Only a
+ * folder with the exact name a run gives (the prefix and 16 hex digits)
+ * qualifies. Nothing else is ever removed, and leftovers only once the
+ * run has committed its layout: a refused run changes nothing. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -165,10 +166,14 @@ static int work_state(int dfd, const char *name)
     int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
+    if (!run_name(name)) { /* a run's exact name, or not a run's at all */
+        close(fd);
+        return WORK_NOT;
+    }
     int lk = openat(fd, WORK_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat sb;
     if (lk < 0) {
-        if (errno == ENOENT && run_name(name)) /* no lock: only if empty */
+        if (errno == ENOENT) /* no lock: only if empty */
             return empty_dir(fd) ? WORK_EMPTY : WORK_NOT;
         close(fd);
         return WORK_NOT;

@@ -234,10 +234,8 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
         st = vs_dest_classify(&r.d, false, err);
     if (!st)
         st = apply_rules(&r, err);
-    if (!st) {
-        vs_dest_remove_stale(ctx, &r.d);
+    if (!st)
         st = vs_work_open(&r.d, &r.w, err);
-    }
     if (!st)
         st = build_tree(ctx, src, &r.w, opts, res, err);
     if (!st)
@@ -250,6 +248,8 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
     if (!st && src->record)
         st = vs_staged_record(ctx, dest, src->record, err);
     if (!st) {
+        /* committed: now, and never on a refusal, what killed runs left */
+        vs_dest_remove_stale(ctx, &r.d);
         prune_versions(&r);
         snprintf(res->path, sizeof res->path, "%s/versions/%s", dest,
                  vs_cache_entry_version(src->entry));
@@ -317,10 +317,8 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
     vs_status st = vs_dest_open(ctx, dest, &d, err);
     if (!st)
         st = vs_dest_classify(&d, true, err);
-    if (!st) {
-        vs_dest_remove_stale(ctx, &d);
+    if (!st)
         st = vs_work_open(&d, &w, err);
-    }
     if (!st)
         st = build_tree(ctx, src, &w, opts, res, err);
     if (!st) {
@@ -333,11 +331,16 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
         st = vs_fsync_dir(d.fd, dest, err);
     if (st && moving)
         take_back(&d);
+    /* the work folder goes first: a kill after this leaves a complete flat
+     * layout, never one with the folder in it (which no later run removes:
+     * a flat layout is not staged into again) */
+    vs_work_remove(ctx, &w);
     if (!st && src->record) /* in place: recorded under DIR's lock */
         st = vs_staged_record(ctx, dest, src->record, err);
-    vs_work_remove(ctx, &w);
-    if (!st)
+    if (!st) {
+        vs_dest_remove_stale(ctx, &d); /* committed: what killed runs left */
         snprintf(res->path, sizeof res->path, "%s", dest);
+    }
     vs_dest_close(&d, st != VS_OK);
     return st;
 }

@@ -228,10 +228,14 @@ check "good: admitted" test $? -eq 0
 expect_rc 0 "good package stages into the same DIR" "$VS" --home "$H" stage good@1.0 --dest "$DEST"
 check "good: current points at the version" test "$(readlink "$DEST/current")" = versions/1.0
 check "no temporary directory left" sh -c "! ls -A '$DEST' '$BOX' | grep -q vetstage-tmp"
-# and after that, a refusal leaves the staged layout exactly as it was
+# and after that, a refusal leaves the staged layout exactly as it was, even
+# what a killed run left (removed only by a stage that commits)
+mkdir "$DEST/.vetstage-tmp-00000000000000cc" && : >"$DEST/.vetstage-tmp-00000000000000cc/lock"
 snapshot "$BOX" >"$T/box.before"
 expect_rc 5 "refusal after a good stage" "$VS" --home "$H" stage dotdot@1.0 --dest "$DEST"
-same_snapshot "staged layout untouched by the refusal" "$T/box.before" "$BOX"
+same_snapshot "staged layout untouched by the refusal (a killed run's folder too)" "$T/box.before" "$BOX"
+expect_rc 0 "a good stage afterwards" "$VS" --home "$H" stage good@1.0 --dest "$DEST"
+check "... removes the killed run's folder" test ! -e "$DEST/.vetstage-tmp-00000000000000cc"
 # --flat refusals leave an absent DIR absent
 snapshot "$BOX" >"$T/box.before"
 expect_rc 5 "--flat refusal" "$VS" --home "$H" stage symesc@1.0 --dest "$BOX/flat" --flat

@@ -129,6 +129,12 @@ mkdir "$T/withtmp/.vetstage-tmp-user"
 refused_unchanged 2 "an empty .vetstage-tmp-user is the user's, not a run's" "$T/withtmp" \
     "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
 rmdir "$T/withtmp/.vetstage-tmp-user"
+# a user's folder with the prefix and a file named lock is not a run's either
+mkdir -p "$T/withtmp/.vetstage-tmp-notes/sub"; echo data >"$T/withtmp/.vetstage-tmp-notes/lock"
+echo precious >"$T/withtmp/.vetstage-tmp-notes/sub/precious"
+refused_unchanged 2 "a .vetstage-tmp-notes holding a lock file is the user's" "$T/withtmp" \
+    "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
+rm -rf "$T/withtmp/.vetstage-tmp-notes"
 
 # -- destinations: absent, empty, or a layout of the same kind; never the home
 refused_unchanged 2 "--dest inside the home (cache/refs)" "$H/cache" \
