@@ -112,6 +112,14 @@ skip_all() {
     exit $?
 }
 
+# wait_port FILE: the port a tests/pyserve.py server wrote to FILE (waits up
+# to 10 s; prints nothing if it never came)
+wait_port() {
+    _i=0
+    while [ ! -s "$1" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+    cat "$1" 2>/dev/null
+}
+
 finish() {
     echo "$TEST_NAME: $_pass passed, $_fail failed, $_skip skipped"
     [ "$_fail" -eq 0 ] && [ "$_pass" -gt 0 ]

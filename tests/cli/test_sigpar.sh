@@ -38,9 +38,11 @@ pkg 1.2.9 && sign_both "$W/agent-1.2.9.tgz"
 mv "$T/big.asc" "$W/agent-1.2.9.tgz.asc"
 pkg 1.3.0 && sign_both "$W/agent-1.3.0.tgz"                                        # .asc behind a redirect to another host name
 
-python3 - "$W" "$T/port" >"$T/srv.log" 2>"$T/srv.err" <<'EOF' &
+python3 - "$W" "$T/port" "$ROOT/tests" >"$T/srv.log" 2>"$T/srv.err" <<'EOF' &
 import http.server, os, select, socketserver, sys, threading
 W, PORTFILE = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+from pyserve import serve
 lock = threading.Lock()
 cond = threading.Condition(lock)
 served = set()     # (base, kind) of signature files answered
@@ -135,19 +137,12 @@ class H(http.server.BaseHTTPRequestHandler):
         with cond:
             served.add((base, kind))
             cond.notify_all()
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-s = S(('127.0.0.1', 0), H)
-open(PORTFILE + '.tmp', 'w').write(str(s.server_address[1]))
-os.rename(PORTFILE + '.tmp', PORTFILE)
-s.serve_forever()
+serve(H, PORTFILE)
 EOF
 SRV=$!
 stop_srv() { kill "$SRV" 2>/dev/null; }
 at_exit stop_srv
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(cat "$T/port" 2>/dev/null)
+PORT=$(wait_port "$T/port")
 [ -n "$PORT" ] || { not_ok "the test server starts: $(cat "$T/srv.err")"; finish; exit 1; }
 U="http://127.0.0.1:$PORT"
 H="$T/home"

@@ -18,9 +18,11 @@
 W="$T/www"
 mkdir -p "$W"
 cp "$FIX/pkg/agent-1.2.3.tgz" "$FIX/pkg/agent-1.2.3.tgz.asc" "$W/"
-python3 - "$W" "$T/port" >"$T/srv.log" 2>&1 <<'EOF' &
+python3 - "$W" "$T/port" "$ROOT/tests" >"$T/srv.log" 2>&1 <<'EOF' &
 import http.server, os, socket, socketserver, sys
 W, PORTFILE = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+from pyserve import serve
 PKG = open(os.path.join(W, 'agent-1.2.3.tgz'), 'rb').read()
 ASC = open(os.path.join(W, 'agent-1.2.3.tgz.asc'), 'rb').read()
 EXTRA = b'\xfc\x0bNOT-SIGNED!'  # new-format packet, tag 60, 11 bytes
@@ -52,17 +54,10 @@ class H(http.server.BaseHTTPRequestHandler):
         start = int(rng.split('=')[1].split('-')[0])
         self.body(206, FULL[start:],
                   [('Content-Range', 'bytes %d-%d/%d' % (start, len(FULL) - 1, len(FULL)))])
-class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-s = S(('127.0.0.1', 0), H)
-open(PORTFILE + '.tmp', 'w').write(str(s.server_address[1]))
-os.rename(PORTFILE + '.tmp', PORTFILE)
-s.serve_forever()
+serve(H, PORTFILE)
 EOF
 SRV=$!
-i=0
-while [ ! -s "$T/port" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-PORT=$(cat "$T/port" 2>/dev/null)
+PORT=$(wait_port "$T/port")
 H="$T/home"
 trust_fixture_keys "$H"
 "$VS" --home "$H" -q cache list >/dev/null 2>&1
