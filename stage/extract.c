@@ -253,6 +253,13 @@ static vs_status la_fail(ex *x, struct archive *a, la_when when)
     return st;
 }
 
+/* What --max-unpacked leaves for files' data: the files written and the
+ * data of the ones --strip-components drops share it. */
+static uint64_t files_left(const ex *x)
+{
+    return x->o->max_unpacked - x->res->bytes - x->skipped;
+}
+
 /* ---- writing ------------------------------------------------------------------ */
 
 static vs_status add_dir(ex *x, const char *path, bool explicit_dir)
@@ -380,9 +387,7 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
             st = la_fail(x, x->a, LA_DATA);
             goto out;
         }
-        uint64_t total;
-        if (!vs_add_u64(x->res->bytes, (uint64_t)n, &total) ||
-            total > x->o->max_unpacked - x->skipped) {
+        if ((uint64_t)n > files_left(x)) {
             st = refuse(x, "unpacks to more than the --max-unpacked limit of %" PRIu64 " bytes",
                         x->o->max_unpacked);
             goto out;
@@ -398,7 +403,7 @@ static vs_status copy_data(ex *x, int fd, vs_pathent *e)
         }
         x->oseq[i] = vs_hashworker_update(x->hw, &h, buf, (size_t)n);
         x->onext = (i + 1) % OUT_BUFS;
-        x->res->bytes = total;
+        x->res->bytes += (uint64_t)n;
         size += (uint64_t)n;
 #ifdef SYS_sync_file_range
         /* a large file starts on its way to the disk while it grows: the
@@ -592,8 +597,7 @@ static vs_status entry_place(ex *x, const entry *en, bool *done)
     }
     if (en->type == 'f' && archive_entry_size_is_set(en->ae)) {
         la_int64_t declared = archive_entry_size(en->ae);
-        if (declared < 0 ||
-            (uint64_t)declared > x->o->max_unpacked - x->res->bytes - x->skipped)
+        if (declared < 0 || (uint64_t)declared > files_left(x))
             return refuse(x, "declared size %" PRId64 " exceeds the --max-unpacked limit of %" PRIu64
                              " bytes",
                           (int64_t)declared, x->o->max_unpacked);
@@ -616,7 +620,7 @@ static vs_status skip_data(ex *x)
             return VS_OK;
         if (n < 0)
             return la_fail(x, x->a, LA_DATA);
-        if ((uint64_t)n > x->o->max_unpacked - x->res->bytes - x->skipped)
+        if ((uint64_t)n > files_left(x))
             return refuse(x, "unpacks to more than the --max-unpacked limit of %" PRIu64
                              " bytes (with the entries --strip-components drops)",
                           x->o->max_unpacked);
@@ -725,6 +729,37 @@ static vs_status not_compressed(ex *x, const uint8_t *head, size_t n)
     return st;
 }
 
+static vs_status open_gz(ex *x, const void *first, size_t n)
+{
+    if (!(x->gz = vs_gunzip_new(gz_in, &x->r, first, n)) ||
+        !(x->up = vs_unpacker_start(unpack_gz, x)))
+        return oom(x);
+    return VS_OK;
+}
+
+/* ua over the package, its first block given back once more */
+static vs_status open_la(ex *x, const void *first, la_ssize_t n)
+{
+    uint8_t head[PROBE_MAX]; /* for not_compressed: ua reads on from the first block */
+    size_t nhead = (size_t)n < sizeof head ? (size_t)n : sizeof head;
+    memcpy(head, first, nhead);
+    x->r.replay = n > 0 ? first : NULL;
+    x->r.replay_n = n;
+    if (archive_read_open(x->ua, &x->r, NULL, read_cb, NULL) != ARCHIVE_OK)
+        return la_fail(x, x->ua, LA_OPEN);
+    /* libarchive always accepts uncompressed input; agent packages are not */
+    int fcode = archive_filter_code(x->ua, 0);
+    if (fcode != ARCHIVE_FILTER_GZIP && fcode != ARCHIVE_FILTER_BZIP2 &&
+        fcode != ARCHIVE_FILTER_XZ && fcode != ARCHIVE_FILTER_ZSTD)
+        return not_compressed(x, head, nhead);
+    struct archive_entry *stream = NULL;
+    if (archive_read_next_header(x->ua, &stream) != ARCHIVE_OK)
+        return la_fail(x, x->ua, LA_OPEN);
+    if (!(x->up = vs_unpacker_start(unpack_la, x)))
+        return oom(x);
+    return VS_OK;
+}
+
 /*
  * The decompression, chosen by the first block: a gzip member's start, by
  * igzip (gunzip.c); anything else by libarchive's filters and the raw
@@ -743,31 +778,10 @@ static vs_status ex_open(ex *x)
     la_ssize_t n = read_cb(NULL, &x->r, &first);
     if (n < 0)
         return vs_error_subj_errno(x->err, VS_E_INTERNAL, errno, x->label, "read");
-    if (vs_gunzip_sniff(first, (size_t)n)) {
-        if (!(x->gz = vs_gunzip_new(gz_in, &x->r, first, (size_t)n)) ||
-            !(x->up = vs_unpacker_start(unpack_gz, x)))
-            return oom(x);
-        if (archive_read_open(x->a, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
-            return la_fail(x, x->a, LA_OPEN);
-        return VS_OK;
-    }
-    uint8_t head[PROBE_MAX]; /* for not_compressed: ua reads on from the first block */
-    size_t nhead = (size_t)n < sizeof head ? (size_t)n : sizeof head;
-    memcpy(head, first, nhead);
-    x->r.replay = n > 0 ? first : NULL;
-    x->r.replay_n = n;
-    if (archive_read_open(x->ua, &x->r, NULL, read_cb, NULL) != ARCHIVE_OK)
-        return la_fail(x, x->ua, LA_OPEN);
-    /* libarchive always accepts uncompressed input; agent packages are not */
-    int fcode = archive_filter_code(x->ua, 0);
-    if (fcode != ARCHIVE_FILTER_GZIP && fcode != ARCHIVE_FILTER_BZIP2 &&
-        fcode != ARCHIVE_FILTER_XZ && fcode != ARCHIVE_FILTER_ZSTD)
-        return not_compressed(x, head, nhead);
-    struct archive_entry *stream = NULL;
-    if (archive_read_next_header(x->ua, &stream) != ARCHIVE_OK)
-        return la_fail(x, x->ua, LA_OPEN);
-    if (!(x->up = vs_unpacker_start(unpack_la, x)))
-        return oom(x);
+    vs_status st = vs_gunzip_sniff(first, (size_t)n) ? open_gz(x, first, (size_t)n)
+                                                     : open_la(x, first, n);
+    if (st)
+        return st;
     if (archive_read_open(x->a, x, NULL, tar_read_cb, NULL) != ARCHIVE_OK)
         return la_fail(x, x->a, LA_OPEN);
     return VS_OK;
@@ -862,16 +876,13 @@ static vs_status ex_drain(ex *x)
     uint64_t rest = 0;
     for (;;) {
         const void *p = NULL;
-        ssize_t n = vs_unpacker_next(x->up, &p);
+        /* the tar reader's own input, which it no longer asks for: an error
+         * lands on it as if it had, and is reported the same way */
+        la_ssize_t n = tar_read_cb(x->a, x, &p);
         if (n == 0)
             return VS_OK;
-        if (n < 0) {
-            int code = 0;
-            const char *m = vs_unpacker_error(x->up, &code);
-            return vs_error_subjb(x->err, VS_E_UNSAFE, "archive", code, x->label,
-                                  "archive ends early or is damaged after %" PRIu64 " entries: %s",
-                                  x->res->entries, m);
-        }
+        if (n < 0)
+            return la_fail(x, x->a, LA_HEADER);
         rest += (uint64_t)n;
         if (rest > meta_limit(x))
             return vs_error_subj(x->err, VS_E_UNSAFE, x->label,
