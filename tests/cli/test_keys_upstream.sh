@@ -107,6 +107,15 @@ if signing_key curl; then
         TGZ=$(ls "$T/src/curl/"curl_*.orig.tar.gz)
         expect_rc 0 "curl's real release verifies with the key taken out of the multi-key file" \
             $VS --home "$H" verify "$TGZ" --gpg-sig "$TGZ.asc" --require gpg
+        # and stages: a real upstream .tar.gz through stage's gzip reader,
+        # file for file what tar extracts
+        expect_rc 0 "curl's release is admitted" \
+            $VS --home "$H" -q fetch "file://$TGZ" --name curl --version 1.0 --require gpg
+        expect_rc 0 "curl's release stages (--strip-components 1)" \
+            $VS --home "$H" -q stage curl@1.0 --dest "$T/curl-staged" --flat --strip-components 1
+        mkdir -p "$T/curl-tar" && tar -C "$T/curl-tar" --strip-components 1 -xzf "$TGZ"
+        check "curl's staged files are tar's, byte for byte" \
+            diff -r -x .vetstage "$T/curl-tar" "$T/curl-staged"
     else
         skip keys-upstream "curl's release tarball cannot be had"
     fi

@@ -135,6 +135,20 @@ echo precious >"$T/withtmp/.vetstage-tmp-notes/sub/precious"
 refused_unchanged 2 "a .vetstage-tmp-notes holding a lock file is the user's" "$T/withtmp" \
     "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
 rm -rf "$T/withtmp/.vetstage-tmp-notes"
+# links planted where a leftover would be: never followed out of DIR
+OUT="$T/outside"; mkdir -p "$OUT/sub"; : >"$OUT/lock"; echo precious >"$OUT/sub/precious"
+snapshot "$OUT" >"$T/out.before"
+ln -s "$OUT" "$T/withtmp/.vetstage-tmp-00000000000000dd"
+refused_unchanged 2 "a link with a run's folder name (to a folder holding a lock) is refused" \
+    "$T/withtmp" "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
+rm "$T/withtmp/.vetstage-tmp-00000000000000dd"
+mkdir "$T/withtmp/.vetstage-tmp-00000000000000ee"; : >"$T/withtmp/.vetstage-tmp-00000000000000ee/lock"
+ln -s "$OUT" "$T/withtmp/.vetstage-tmp-00000000000000ee/tree"
+ln -s "$OUT/lock" "$T/withtmp/.vetstage-tmp-00000000000000ee/other"
+expect_rc 0 "a leftover whose tree is a link out of DIR is removed" \
+    "$VS" --home "$H" stage agent@1.3.0 --dest "$T/withtmp"
+check "... the leftover is gone" test ! -e "$T/withtmp/.vetstage-tmp-00000000000000ee"
+same_snapshot "... and what its links pointed to outside DIR is unchanged" "$T/out.before" "$OUT"
 
 # -- destinations: absent, empty, or a layout of the same kind; never the home
 refused_unchanged 2 "--dest inside the home (cache/refs)" "$H/cache" \
