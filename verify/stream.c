@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@ struct vs_gpg_stream {
     uint64_t lit_len; /* the package length the literal header declares */
     pthread_t th;
     bool running;
+    int wake_fd; /* eventfd: the loop waits on it while the ring is empty */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint8_t *buf; /* ring */
@@ -44,53 +47,68 @@ struct vs_gpg_stream {
     gpgme_error_t ge;
 };
 
-static ssize_t stream_cb(void *handle, void *buffer, size_t size)
+/* The loop's view of the stream: the signed-message head, then the ring. */
+static int src_peek(void *payload, const uint8_t **p, size_t *n)
 {
-    vs_gpg_stream *s = handle;
-    size_t hn = vs_pgp_head_take(s->head, s->head_len, &s->head_off, buffer, size);
-    if (hn)
-        return (ssize_t)hn;
+    vs_gpg_stream *s = payload;
+    if (s->head_off < s->head_len) {
+        *p = s->head + s->head_off;
+        *n = s->head_len - s->head_off;
+        return VS_GPG_SRC_BYTES;
+    }
+    int st;
     pthread_mutex_lock(&s->mu);
-    while (s->fill == 0 && !s->eof && !s->voided)
-        pthread_cond_wait(&s->cv, &s->mu);
-    ssize_t ret;
     if (s->voided) {
-        errno = EIO; /* the bytes so far are not the package: gpg must not judge them */
-        ret = -1;
-    } else if (s->fill == 0) {
-        s->drained = true;
-        ret = 0;
-    } else {
-        size_t n = s->fill < size ? s->fill : size;
+        st = VS_GPG_SRC_FAIL;
+    } else if (s->fill > 0) {
         size_t first = VS_GPG_STREAM_BUF - s->rd;
-        if (first > n)
-            first = n;
-        memcpy(buffer, s->buf + s->rd, first);
-        memcpy((uint8_t *)buffer + first, s->buf, n - first);
-        s->rd = (s->rd + n) % VS_GPG_STREAM_BUF;
-        s->fill -= n;
-        pthread_cond_broadcast(&s->cv);
-        ret = (ssize_t)n;
+        *p = s->buf + s->rd;
+        *n = s->fill < first ? s->fill : first;
+        st = VS_GPG_SRC_BYTES;
+    } else if (s->eof) {
+        s->drained = true; /* gpg is given the end of the package */
+        st = VS_GPG_SRC_END;
+    } else {
+        st = VS_GPG_SRC_MORE;
     }
     pthread_mutex_unlock(&s->mu);
-    return ret;
+    return st;
+}
+
+static void src_took(void *payload, size_t n)
+{
+    vs_gpg_stream *s = payload;
+    if (s->head_off < s->head_len) {
+        s->head_off += n;
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->rd = (s->rd + n) % VS_GPG_STREAM_BUF;
+    s->fill -= n;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Tell the loop that peek may say something new (mu held). */
+static void wake_locked(vs_gpg_stream *s)
+{
+    uint64_t one = 1;
+    if (s->wake_fd >= 0 && write(s->wake_fd, &one, sizeof one) < 0) {
+        /* a full eventfd counter is already readable */
+    }
 }
 
 static void *stream_thread(void *arg)
 {
-    static struct gpgme_data_cbs cbs = { stream_cb, NULL, NULL, NULL };
     vs_gpg_stream *s = arg;
-    gpgme_data_t pkg = NULL, sigd = NULL;
-    gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, s);
-    if (!ge) /* best effort (gpgme >= 1.14): 64 KiB per round instead of 4 KiB */
-        gpgme_data_set_flag(pkg, "io-buffer-size", "65536");
-    if (!ge && !s->head)
+    const vs_gpg_source src = { src_peek, src_took, s };
+    gpgme_data_t sigd = NULL;
+    gpgme_error_t ge = 0;
+    if (!s->head)
         ge = gpgme_data_new_from_mem(&sigd, (const char *)s->sig, s->sig_len, 0);
     if (!ge)
-        ge = s->head ? gpgme_op_verify(s->g, pkg, NULL, NULL)
-                     : gpgme_op_verify(s->g, sigd, pkg, NULL);
+        ge = vs_gpg_pump_verify(s->g, sigd, !s->head, &src, s->wake_fd);
     gpgme_data_release(sigd);
-    gpgme_data_release(pkg);
     pthread_mutex_lock(&s->mu);
     s->ge = ge;
     s->reader_done = true; /* put() no longer waits for room */
@@ -106,6 +124,7 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
     vs_gpg_stream *s = calloc(1, sizeof *s);
     if (!s)
         return vs_error_subj(err, VS_E_INTERNAL, "gpg", "out of memory");
+    s->wake_fd = -1;
     s->sig = malloc(len + 1);
     s->buf = malloc(VS_GPG_STREAM_BUF);
     s->head = malloc(len + VS_PGP_LITERAL_HEADER);
@@ -124,6 +143,12 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
     } else {
         free(s->head);
         s->head = NULL;
+    }
+    s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->wake_fd < 0) {
+        vs_gpg_stream_free(s);
+        return vs_error_subj(err, VS_E_INTERNAL, "gpg", "cannot make an eventfd: %s",
+                             strerror(errno));
     }
     vs_status st = vs_trust_gpgme_new(&s->g, ctx, err);
     if (st) {
@@ -146,14 +171,13 @@ vs_status vs_gpg_stream_start(vs_ctx *ctx, const uint8_t *sig, size_t len, uint6
     return VS_OK;
 }
 
-/* Give the stream up (mu held): gpg's reads fail from now on, and gpgme is
- * asked to stop the operation; its outcome is never used. */
+/* Give the stream up (mu held): the loop stops gpg (gpgme_cancel) when it
+ * sees this, and the stream's outcome is never used. */
 static void void_locked(vs_gpg_stream *s)
 {
-    if (!s->voided && s->g)
-        gpgme_cancel_async(s->g);
-    s->voided = true;
+    s->voided = true; /* the loop stops gpg when it sees this */
     pthread_cond_broadcast(&s->cv);
+    wake_locked(s);
 }
 
 /* Wait for room in the ring (mu held); false when gpg took nothing for
@@ -196,7 +220,8 @@ void vs_gpg_stream_put(vs_gpg_stream *s, const void *p, size_t n)
         s->fill += k;
         b += k;
         n -= k;
-        pthread_cond_broadcast(&s->cv);
+        if (s->fill == k)
+            wake_locked(s); /* the ring was empty: the loop may be waiting */
     }
     pthread_mutex_unlock(&s->mu);
 }
@@ -215,6 +240,7 @@ void vs_gpg_stream_end(vs_gpg_stream *s)
     pthread_mutex_lock(&s->mu);
     s->eof = true;
     pthread_cond_broadcast(&s->cv);
+    wake_locked(s);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->th, NULL);
     s->running = false;
@@ -250,6 +276,8 @@ void vs_gpg_stream_free(vs_gpg_stream *s)
         pthread_cond_destroy(&s->cv);
         gpgme_release(s->g);
     }
+    if (s->wake_fd >= 0)
+        close(s->wake_fd);
     free(s->sig);
     free(s->buf);
     free(s->head);

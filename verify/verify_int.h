@@ -142,6 +142,30 @@ vs_status vs_pgp_sig_unmeetable(vs_ctx *ctx, const uint8_t *p, size_t len,
                                 const char *const *keys, size_t nkeys, const char *file,
                                 vs_error *err);
 
+/* ---- gpg reading the package from us (gpgpump.c) --------------------------- */
+
+/* Where the package's bytes come from, in order. peek: the next bytes (at
+ * *p, *n > 0: VS_GPG_SRC_BYTES), none yet (VS_GPG_SRC_MORE: the loop waits
+ * for the wake descriptor), all given (VS_GPG_SRC_END), or stop
+ * (VS_GPG_SRC_FAIL: the bytes so far are not the package). took: n of them
+ * are with gpg. Both run on the loop's thread only. */
+enum { VS_GPG_SRC_BYTES, VS_GPG_SRC_MORE, VS_GPG_SRC_END, VS_GPG_SRC_FAIL };
+typedef struct vs_gpg_source {
+    int (*peek)(void *payload, const uint8_t **p, size_t *n);
+    void (*took)(void *payload, size_t n);
+    void *payload;
+} vs_gpg_source;
+
+/* gpgme_op_verify over the package `src` gives: the signed message
+ * (detached false: src is the whole message) or `sig` with src as its
+ * signed text (detached true). Runs gpgme on an event loop of its own on
+ * the calling thread, and writes the package to gpg's pipe itself (see
+ * gpgpump.c); wake_fd (readable when peek may have changed, or -1) is
+ * watched while the source has nothing. Returns gpgme's error for the run
+ * (GPG_ERR_CANCELED when the source failed); the result is in g. */
+gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
+                                 const vs_gpg_source *src, int wake_fd);
+
 /* ---- gpg while the package arrives (stream.c) ------------------------------ */
 
 typedef struct vs_gpg_stream vs_gpg_stream;

@@ -111,4 +111,51 @@ if [ "$killed" = yes ]; then
 else
     skip gpg-kill "the streaming gpg was not seen while the download ran (rc $rc)"
 fi
+# ---- 3. gpg reads the download once, in either form, and judges it ---------
+# vetstage writes the package to gpg's pipe itself (verify/gpgpump.c), not
+# through gpgme's data handler. gpg still gets every byte, in order: a good
+# package is admitted on that one run, a package changed after signing is
+# refused on it, in the signed-message form (one binary signature: one pipe)
+# and in the detached form (a text-mode signature: the signature and the
+# package on two pipes).
+mkdir -p "$NGINX_ROOT/once"
+cp "$T/blob" "$T/src/blob"
+tar -C "$T/src" -czf "$NGINX_ROOT/once/msg-1.0.0.tgz" blob
+sign_both "$NGINX_ROOT/once/msg-1.0.0.tgz"
+cp "$NGINX_ROOT/once/msg-1.0.0.tgz" "$NGINX_ROOT/once/det-1.0.0.tgz"
+vendor_gpg --local-user "$(cat "$FIX/vendor.fpr")!" --armor --textmode --detach-sign \
+    -o "$NGINX_ROOT/once/det-1.0.0.tgz.asc" "$NGINX_ROOT/once/det-1.0.0.tgz"
+rsa_sign "$NGINX_ROOT/once/det-1.0.0.tgz"
+for form in msg det; do
+    # the same name, other bytes: signed before one byte was changed
+    cp "$NGINX_ROOT/once/$form-1.0.0.tgz" "$NGINX_ROOT/once/$form-1.0.1.tgz"
+    cp "$NGINX_ROOT/once/$form-1.0.0.tgz.asc" "$NGINX_ROOT/once/$form-1.0.1.tgz.asc"
+    printf 'X' | dd of="$NGINX_ROOT/once/$form-1.0.1.tgz" bs=1 seek=2000000 conv=notrunc 2>/dev/null
+    rsa_sign "$NGINX_ROOT/once/$form-1.0.1.tgz"
+done
+# gpg_runs FILE: how many times gpg was started to verify (strace's execve log)
+gpg_runs() { grep -c 'execve("[^"]*gpg", \[.*"--verify"' "$1"; }
+# gpg_pipes FILE: how many of the package's files gpg was told to read from
+# pipes ("-&FD" after "--verify --"): 1 for the signed message, 2 detached
+gpg_pipes() { grep -o 'execve("[^"]*gpg", \[.*"--verify", "--".*' "$1" | grep -o '"-&[0-9]*"' | wc -l; }
+H3="$T/home3"
+trust_fixture_keys "$H3"
+for form in msg det; do
+    pipes=1; [ "$form" = det ] && pipes=2
+    expect_rc 0 "$form form: a good package is admitted" \
+        strace -f -qq -e trace=execve -o "$T/$form.trace" \
+        "$VS" --home "$H3" --no-progress fetch "$NGINX_HTTP/once/$form-1.0.0.tgz"
+    check "$form form: gpg verified once, while the package arrived ($(gpg_runs "$T/$form.trace") runs)" \
+        test "$(gpg_runs "$T/$form.trace")" -eq 1
+    check "$form form: gpg read $pipes pipe(s)" test "$(gpg_pipes "$T/$form.trace")" -eq "$pipes"
+    snapshot "$H3" >"$T/snap3.before"
+    expect_rc 3 "$form form: one byte changed after signing: refused" \
+        strace -f -qq -e trace=execve -o "$T/$form-bad.trace" \
+        "$VS" --home "$H3" --no-progress fetch --require gpg "$NGINX_HTTP/once/$form-1.0.1.tgz"
+    expect_err_has "bad signature" "$form form: gpg's verdict is named"
+    check "$form form: refused on the one run ($(gpg_runs "$T/$form-bad.trace") runs)" \
+        test "$(gpg_runs "$T/$form-bad.trace")" -eq 1
+    same_snapshot "$form form: the home is unchanged by the refusal" "$T/snap3.before" "$H3"
+done
+expect_rc 0 "the cache is sound" "$VS" --home "$H3" cache fsck
 finish
