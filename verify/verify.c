@@ -291,13 +291,45 @@ static ssize_t feed_read(pkg_feed *f, void *buf, size_t size)
     return n;
 }
 
-/* gpgme's read callback: the head (signature packets and literal header of
- * the signed-message form), then the package. */
-static ssize_t feed_cb(void *handle, void *buffer, size_t size)
+/* What gpg reads (through vs_gpg_pump_verify): the head (signature packets
+ * and literal header of the signed-message form), then the package, read a
+ * buffer at a time by feed_read. */
+typedef struct {
+    pkg_feed *f;
+    uint8_t *buf;
+    size_t len, pos;
+} feed_src;
+
+static int feed_peek(void *payload, const uint8_t **p, size_t *n)
 {
-    pkg_feed *f = handle;
-    size_t n = vs_pgp_head_take(f->head, f->head_len, &f->head_off, buffer, size);
-    return n ? (ssize_t)n : feed_read(f, buffer, size);
+    feed_src *fs = payload;
+    pkg_feed *f = fs->f;
+    if (f->head_off < f->head_len) {
+        *p = f->head + f->head_off;
+        *n = f->head_len - f->head_off;
+        return VS_GPG_SRC_BYTES;
+    }
+    if (fs->pos == fs->len) {
+        ssize_t got = feed_read(f, fs->buf, VS_IO_BUFSIZE);
+        if (got < 0)
+            return VS_GPG_SRC_FAIL;
+        if (got == 0)
+            return VS_GPG_SRC_END;
+        fs->len = (size_t)got;
+        fs->pos = 0;
+    }
+    *p = fs->buf + fs->pos;
+    *n = fs->len - fs->pos;
+    return VS_GPG_SRC_BYTES;
+}
+
+static void feed_took(void *payload, size_t n)
+{
+    feed_src *fs = payload;
+    if (fs->f->head_off < fs->f->head_len)
+        fs->f->head_off += n;
+    else
+        fs->pos += n;
 }
 
 /* Hash what gpg did not read (all of it without an OpenPGP signature),
@@ -660,8 +692,9 @@ static void gpg_missing(run *r, const char *path)
 }
 
 /*
- * The package's detached signature. gpg reads the package through gpgme's
- * pipe from feed_cb, which hashes every byte it hands over (the one read).
+ * The package's detached signature. gpg reads the package from a pipe that
+ * vs_gpg_pump_verify writes (not gpgme's data handler, see gpgpump.c), fed
+ * by feed_read, which hashes every byte it hands over (the one read).
  * In the canonical case (vs_pgp_detached_binary: signature packets of class
  * 0x00 only) gpg gets the equivalent signed message - the signature packets,
  * a literal data packet header, the package - which gpg 2.2 hashes in 32 KiB
@@ -670,7 +703,6 @@ static void gpg_missing(run *r, const char *path)
  */
 static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_error *err)
 {
-    static struct gpgme_data_cbs cbs = { feed_cb, NULL, NULL, NULL };
     pkg_feed *f = r->feed;
     uint8_t *buf = NULL, *head = NULL;
     size_t len = 0, hlen = 0;
@@ -692,29 +724,29 @@ static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_err
         f->head = lh ? head : NULL;
         f->head_len = lh ? hlen + lh : 0;
     }
-    gpgme_data_t pkg = NULL, sigd = NULL;
-    gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, f);
-    if (ge) {
+    feed_src fs = { f, malloc(VS_IO_BUFSIZE), 0, 0 };
+    if (!fs.buf || (!head && len)) {
+        free(fs.buf);
         free(head);
         free(buf);
         f->head = NULL;
-        return gpgme_failure(ge, r->package, NULL, err);
+        return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
     }
-    /* best effort (gpgme >= 1.14): 64 KiB moves per round instead of 4 KiB */
-    gpgme_data_set_flag(pkg, "io-buffer-size", "65536");
+    gpgme_data_t sigd = NULL;
+    gpgme_error_t ge = 0;
     if (!f->head)
         ge = gpgme_data_new_from_mem(&sigd, (const char *)buf, len, 0);
     if (ge) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
         if (s)
             gpgme_failure(ge, sigpath, s, NULL);
-    } else if (f->head) {
-        gpg_judge(r, g, sigpath, pkg, NULL, NULL); /* the signed message */
     } else {
-        gpg_judge(r, g, sigpath, sigd, pkg, NULL); /* the detached pair */
+        /* the signed message, or the detached pair */
+        const vs_gpg_source src = { feed_peek, feed_took, &fs };
+        gpg_results(r, g, sigpath, vs_gpg_pump_verify(g, sigd, !f->head, &src, -1));
     }
     gpgme_data_release(sigd);
-    gpgme_data_release(pkg);
+    free(fs.buf);
     f->head = NULL;
     f->head_len = f->head_off = 0;
     free(head);
