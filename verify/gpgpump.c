@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "verify/verify_int.h"
@@ -54,6 +55,7 @@ typedef struct {
     int cur_fd; /* the descriptor whose gpgme handler runs now */
     int pkg_fd; /* the package's pipe, once known */
     bool done, failed_src;
+    bool delivered; /* gpgme's handler read the end of the source */
     gpgme_error_t err;
 } pump;
 
@@ -97,8 +99,10 @@ static ssize_t read_cb(void *handle, void *buffer, size_t size)
     const uint8_t *b = NULL;
     size_t n = 0;
     int st = p->src->peek(p->src->payload, &b, &n);
-    if (st == VS_GPG_SRC_END)
+    if (st == VS_GPG_SRC_END) {
+        p->delivered = true; /* every byte before it was written whole */
         return 0;
+    }
     if (st != VS_GPG_SRC_BYTES) {
         p->failed_src = true;
         errno = EIO; /* gpg must not judge what came so far */
@@ -220,8 +224,9 @@ static void pump_loop(pump *p, int wake_fd)
 }
 
 gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
-                                 const vs_gpg_source *src, int wake_fd)
+                                 const vs_gpg_source *src, int wake_fd, bool *delivered)
 {
+    *delivered = false;
     static struct gpgme_data_cbs cbs = { read_cb, NULL, NULL, NULL };
     pump p = { .src = src, .g = g, .cur_fd = -1, .pkg_fd = -1 };
     gpgme_data_t pkg = NULL;
@@ -244,9 +249,15 @@ gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
         ge = p.err;
         if (!ge && p.failed_src)
             ge = gpg_error(GPG_ERR_CANCELED);
+        *delivered = p.delivered && !p.failed_src;
     }
     struct gpgme_io_cbs none = { NULL, NULL, NULL, NULL, NULL };
     gpgme_set_io_cbs(g, &none);
+    if (!sigismember(&old, SIGPIPE)) { /* one our write raised: not the caller's */
+        const struct timespec now = { 0, 0 };
+        while (sigtimedwait(&pipe_sig, NULL, &now) == SIGPIPE) {
+        }
+    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     gpgme_data_release(pkg);
     return ge;

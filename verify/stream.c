@@ -66,7 +66,6 @@ static int src_peek(void *payload, const uint8_t **p, size_t *n)
         *n = s->fill < first ? s->fill : first;
         st = VS_GPG_SRC_BYTES;
     } else if (s->eof) {
-        s->drained = true; /* gpg is given the end of the package */
         st = VS_GPG_SRC_END;
     } else {
         st = VS_GPG_SRC_MORE;
@@ -104,13 +103,15 @@ static void *stream_thread(void *arg)
     const vs_gpg_source src = { src_peek, src_took, s };
     gpgme_data_t sigd = NULL;
     gpgme_error_t ge = 0;
+    bool delivered = false;
     if (!s->head)
         ge = gpgme_data_new_from_mem(&sigd, (const char *)s->sig, s->sig_len, 0);
     if (!ge)
-        ge = vs_gpg_pump_verify(s->g, sigd, !s->head, &src, s->wake_fd);
+        ge = vs_gpg_pump_verify(s->g, sigd, !s->head, &src, s->wake_fd, &delivered);
     gpgme_data_release(sigd);
     pthread_mutex_lock(&s->mu);
     s->ge = ge;
+    s->drained = delivered; /* gpg read up to the end of the package */
     s->reader_done = true; /* put() no longer waits for room */
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);

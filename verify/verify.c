@@ -743,7 +743,8 @@ static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_err
     } else {
         /* the signed message, or the detached pair */
         const vs_gpg_source src = { feed_peek, feed_took, &fs };
-        gpg_results(r, g, sigpath, vs_gpg_pump_verify(g, sigd, !f->head, &src, -1));
+        bool delivered; /* gpg's verdict is over what it read, whatever that was */
+        gpg_results(r, g, sigpath, vs_gpg_pump_verify(g, sigd, !f->head, &src, -1, &delivered));
     }
     gpgme_data_release(sigd);
     free(fs.buf);

@@ -162,9 +162,11 @@ typedef struct vs_gpg_source {
  * the calling thread, and writes the package to gpg's pipe itself (see
  * gpgpump.c); wake_fd (readable when peek may have changed, or -1) is
  * watched while the source has nothing. Returns gpgme's error for the run
- * (GPG_ERR_CANCELED when the source failed); the result is in g. */
+ * (GPG_ERR_CANCELED when the source failed); the result is in g.
+ * *delivered: every byte of the source, and then its end, reached gpg's
+ * pipe (false when gpg stopped reading, or the source failed). */
 gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
-                                 const vs_gpg_source *src, int wake_fd);
+                                 const vs_gpg_source *src, int wake_fd, bool *delivered);
 
 /* ---- gpg while the package arrives (stream.c) ------------------------------ */
 
