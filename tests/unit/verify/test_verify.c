@@ -808,6 +808,7 @@ START_TEST(rsa_wycheproof)
 END_TEST
 
 void vs_verify_policy_tests(Suite *s); /* test_policy.c */
+void vs_verify_pump_tests(Suite *s);   /* test_gpgpump.c */
 
 Suite *vs_suite_verify(void)
 {
@@ -832,5 +833,6 @@ Suite *vs_suite_verify(void)
     tcase_add_test(rsa, rsa_wycheproof);
     suite_add_tcase(s, rsa);
     vs_verify_policy_tests(s);
+    vs_verify_pump_tests(s);
     return s;
 }
