@@ -137,6 +137,17 @@ vs_status vs_keys_gpg_each(vs_ctx *ctx, vs_keys_gpg_fn fn, void *ud, vs_error *e
     gpgme_error_t ge = gpgme_op_keylist_start(g, NULL, 0);
     gpgme_key_t k;
     while (!ge && !(ge = gpgme_op_keylist_next(g, &k))) {
+        /* every key gpg lists has a v4 fingerprint; one without is no key
+         * (a gpg that answers its version and then garbage) */
+        char fpr[VS_FPR_MAX];
+        const char *kf = k->fpr ? k->fpr : k->subkeys ? k->subkeys->fpr : NULL;
+        if (!kf || strlen(kf) != 40 || vs_keys_fpr_normalise(kf, fpr) != VS_KEY_OPENPGP) {
+            gpgme_key_unref(k);
+            st = vs_error_subj(err, VS_E_INTERNAL, "trust/gnupg",
+                               "gpg listed a key without a valid fingerprint");
+            vs_error_hint(err, "check which gpg runs (gpgconf --list-components)");
+            break;
+        }
         bool ok = fn(k, ud);
         gpgme_key_unref(k);
         if (!ok) {

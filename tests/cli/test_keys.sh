@@ -307,6 +307,28 @@ expect_rc 6 "a damaged commit record is reported, never followed" $VS --home "$C
 expect_err_has "trust/commit" "damaged record: message names it"
 rm -f "$C/trust/commit"
 
+# ---- a gpg that answers its version, then garbage --------------------------------
+# gpgme finds gpg through gpgconf on PATH; this one names a script that lists
+# a key without any fingerprint. keys list must not show it as a key.
+mkdir -p "$T/fakegpg"
+cat >"$T/fakegpg/gpg" <<'EOF2'
+#!/bin/sh
+for a in "$@"; do case $a in --version) echo "gpg (GnuPG) 2.2.40"; exit 0 ;; esac; done
+for a in "$@"; do case $a in --list-keys | --list-secret-keys)
+    echo "pub:u:3072:1:A380812ABB8909A7:1700000000:::u:::scESC::::::23::0:"
+    echo "uid:u::::1700000000::X::Fake <fake@example.test>::::::::::0:"
+    exit 0 ;; esac; done
+exit 2
+EOF2
+printf '#!/bin/sh\n/usr/bin/gpgconf "$@" | sed "s|^gpg:OpenPGP:.*|gpg:OpenPGP:%s/gpg|"\n' "$T/fakegpg" >"$T/fakegpg/gpgconf"
+chmod +x "$T/fakegpg/gpg" "$T/fakegpg/gpgconf"
+snapshot "$H" >"$T/snap.fake"
+expect_rc 1 "a gpg that lists a key without a fingerprint: refused" \
+    env PATH="$T/fakegpg:$PATH" "$VS" --home "$H" keys list
+expect_err_has "gpg listed a key without a valid fingerprint" "the message says what gpg did"
+check "no key with an empty fingerprint is printed" sh -c "! grep -q 'Fake' '$T/out'"
+same_snapshot "the home is unchanged" "$T/snap.fake" "$H"
+
 # ---- the user's GnuPG home ---------------------------------------------------------
 check "~/.gnupg was never created" test ! -e "$HOME/.gnupg"
 check "no gpg-agent socket in the store" test -z "$(find "$H/trust" -name 'S.*')"
