@@ -2,6 +2,7 @@
  * comments and blank lines ignored, bounded. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
