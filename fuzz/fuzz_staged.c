@@ -1,6 +1,7 @@
 /* fuzz/fuzz_staged.c - the HOME/staged/ record parser over arbitrary
- * bytes: what it accepts has an absolute dest, a lower-case 64-hex digest and
- * a NAME@VERSION-shaped ref. */
+ * bytes: what it accepts has an absolute dest, a lower-case 64-hex digest, a
+ * NAME@VERSION-shaped ref, and a pending digest that is "" or lower-case
+ * 64-hex too. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     for (size_t i = 0; i < 64; i++)
         if (r.digest[i] >= 'A' && r.digest[i] <= 'F')
+            abort();
+    if (r.pending[0] && (strlen(r.pending) != 64 || !vs_layout_digest_valid(r.pending)))
+        abort();
+    for (size_t i = 0; r.pending[0] && i < 64; i++)
+        if (r.pending[i] >= 'A' && r.pending[i] <= 'F')
             abort();
     return 0;
 }

@@ -225,6 +225,18 @@ static void finish_versioned(vrun *r, vs_status st)
     vs_dest_close(&r->d, st != VS_OK);
 }
 
+/* The new tree's digest into the home's record before the commit (see
+ * vs_staged_pend); the tree is DEST/A B. */
+static vs_status pend_record(vs_ctx *ctx, const char *dest, const char *a, const char *b,
+                             vs_error *err)
+{
+    char tree[PATH_MAX];
+    int n = snprintf(tree, sizeof tree, "%s/%s%s", dest, a, b);
+    if (n < 0 || (size_t)n >= sizeof tree)
+        return vs_error_subj(err, VS_E_USAGE, dest, "path too long");
+    return vs_staged_pend(ctx, dest, tree, err);
+}
+
 static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
                                const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
@@ -240,6 +252,8 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
         st = build_tree(ctx, src, &r.w, opts, res, err);
     if (!st)
         st = place_version(&r, err);
+    if (!st && src->record)
+        st = pend_record(ctx, dest, "versions/", vs_cache_entry_version(src->entry), err);
     if (!st)
         st = switch_current(&r, err);
     /* the record right after the switch, under DIR's lock: a kill has only
@@ -321,6 +335,8 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
         st = vs_work_open(&d, &w, err);
     if (!st)
         st = build_tree(ctx, src, &w, opts, res, err);
+    if (!st && src->record)
+        st = pend_record(ctx, dest, w.name, "/" WORK_TREE, err);
     if (!st) {
         moving = true;
         st = move_entries(&w, &d, err);

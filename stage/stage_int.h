@@ -353,17 +353,25 @@ typedef struct vs_staged {
     char digest[VS_LAYOUT_DIGEST_HEX]; /* lower-case hex */
     char ref[VS_MAX_NAME + VS_MAX_VERSION + 2];
     int64_t staged;
+    char pending[VS_LAYOUT_DIGEST_HEX]; /* a stage under way: its digest, or "" */
 } vs_staged;
 
 /* Parse a record (untrusted, at most VS_MAX_STAGED_FILE bytes): "dest"
  * absolute, "digest" a layout digest, "ref" NAME@VERSION, "staged" a strict
- * time. VS_E_INTEGRITY when malformed (`what` is the subject). */
+ * time, and optionally "pending" a layout digest. VS_E_INTEGRITY when
+ * malformed (`what` is the subject). */
 vs_status vs_staged_parse(const uint8_t *buf, size_t len, const char *what, vs_staged *out,
                           vs_error *err);
 /* Before staging: HOME/staged exists and is no symbolic link. */
 vs_status vs_staged_prepare(vs_ctx *ctx, vs_error *err);
 /* Record the layout digest of `dest` (just staged from `ref`), atomically. */
 vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_error *err);
+/* Just before a stage commits the tree at `tree` into `dest`: when the home
+ * has a record for dest, add the new tree's digest to it as "pending", so
+ * that a kill between the commit and vs_staged_record leaves a record that
+ * holds the layout either way (vs_layout_recorded_digest takes the pending
+ * digest only when the layout has it). Without a record: nothing. */
+vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *tree, vs_error *err);
 
 /* ---- staging from a cached package (stage.c) ------------------------------- */
 

@@ -56,6 +56,14 @@ static vs_status open_staged(vs_ctx *ctx, bool create, int *fd, vs_error *err)
     return vs_error_subj_errno(err, VS_E_INTERNAL, errno, subj, "open");
 }
 
+/* A valid layout digest, lower-cased. */
+static void lower_hex(char out[VS_LAYOUT_DIGEST_HEX], const char *hex)
+{
+    for (size_t i = 0; i < 64; i++)
+        out[i] = (char)((hex[i] >= 'A' && hex[i] <= 'F') ? hex[i] + 32 : hex[i]);
+    out[64] = '\0';
+}
+
 vs_status vs_staged_parse(const uint8_t *buf, size_t len, const char *what, vs_staged *out,
                           vs_error *err)
 {
@@ -68,6 +76,8 @@ vs_status vs_staged_parse(const uint8_t *buf, size_t len, const char *what, vs_s
     const char *digest = json_string_value(json_object_get(j, "digest"));
     const char *ref = json_string_value(json_object_get(j, "ref"));
     const char *t = json_string_value(json_object_get(j, "staged"));
+    json_t *pj = json_object_get(j, "pending");
+    const char *pending = json_string_value(pj);
     vs_status st = VS_OK;
     if (!json_is_object(j) || !dest || dest[0] != '/' || strlen(dest) >= sizeof out->dest ||
         strlen(dest) != json_string_length(json_object_get(j, "dest")))
@@ -78,12 +88,13 @@ vs_status vs_staged_parse(const uint8_t *buf, size_t len, const char *what, vs_s
         st = vs_error_subj(err, VS_E_INTEGRITY, what, "no valid \"ref\"");
     else if (!t || !vs_cache_time_parse(t, &out->staged))
         st = vs_error_subj(err, VS_E_INTEGRITY, what, "\"staged\" is not an ISO-8601 UTC time");
+    else if (pj && (!pending || !vs_layout_digest_valid(pending)))
+        st = vs_error_subj(err, VS_E_INTEGRITY, what, "no valid \"pending\"");
     if (!st) {
         memcpy(out->dest, dest, strlen(dest) + 1);
-        for (size_t i = 0; i < 64; i++)
-            out->digest[i] = (char)((digest[i] >= 'A' && digest[i] <= 'F') ? digest[i] + 32
-                                                                             : digest[i]);
-        out->digest[64] = '\0';
+        lower_hex(out->digest, digest);
+        if (pending)
+            lower_hex(out->pending, pending);
         memcpy(out->ref, ref, strlen(ref) + 1);
     }
     json_decref(j);
@@ -101,29 +112,26 @@ vs_status vs_staged_prepare(vs_ctx *ctx, vs_error *err)
     return st;
 }
 
-vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_error *err)
+/* Write the record `name` in HOME/staged: `r` as it stands. */
+static vs_status write_record(vs_ctx *ctx, const char *name, const vs_staged *r, vs_error *err)
 {
-    char abs[PATH_MAX], name[80], hex[VS_LAYOUT_DIGEST_HEX], when[32];
-    if (!realpath(dest, abs))
-        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dest, "resolve");
-    vs_status st = vs_layout_digest(hex, dest, err);
-    if (!st)
-        st = record_name(abs, name, err);
     int fd = -1;
-    if (!st)
-        st = open_staged(ctx, true, &fd, err);
+    vs_status st = open_staged(ctx, true, &fd, err);
     if (st)
         return st;
-    vs_cache_time_format(when, (int64_t)time(NULL));
+    char when[32];
+    vs_cache_time_format(when, r->staged);
     json_t *o = json_object();
-    json_object_set_new(o, "dest", json_string(abs));
-    json_object_set_new(o, "digest", json_string(hex));
-    json_object_set_new(o, "ref", json_string(ref));
+    json_object_set_new(o, "dest", json_string(r->dest));
+    json_object_set_new(o, "digest", json_string(r->digest));
+    if (r->pending[0])
+        json_object_set_new(o, "pending", json_string(r->pending));
+    json_object_set_new(o, "ref", json_string(r->ref));
     json_object_set_new(o, "staged", json_string(when));
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!text)
-        st = vs_error_subj(err, VS_E_INTERNAL, dest, "cannot record the layout digest");
+        st = vs_error_subj(err, VS_E_INTERNAL, r->dest, "cannot record the layout digest");
     else
         st = vs_write_file_atomic(fd, name, text, strlen(text), 0644, err);
     free(text);
@@ -131,15 +139,31 @@ vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_er
     return st;
 }
 
-VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs_ctx *ctx,
-                                              const char *dir, vs_error *err)
+vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_error *err)
 {
-    hex[0] = '\0';
-    char abs[PATH_MAX], name[80];
-    if (!ctx || !dir)
-        return vs_error_subj(err, VS_E_USAGE, "layout digest", "no context or directory given");
-    if (!realpath(dir, abs))
-        return vs_error_subj_errno(err, VS_E_USAGE, errno, dir, "resolve");
+    vs_staged r;
+    char name[80];
+    memset(&r, 0, sizeof r);
+    if (!realpath(dest, r.dest))
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dest, "resolve");
+    if (strlen(ref) >= sizeof r.ref)
+        return vs_error_subj(err, VS_E_INTERNAL, ref, "name too long to record");
+    memcpy(r.ref, ref, strlen(ref) + 1);
+    r.staged = (int64_t)time(NULL);
+    vs_status st = vs_layout_digest(r.digest, dest, err);
+    if (!st)
+        st = record_name(r.dest, name, err);
+    if (!st)
+        st = write_record(ctx, name, &r, err);
+    return st;
+}
+
+/* The record for the absolute path `abs`: VS_OK with *found false when there
+ * is none. */
+static vs_status read_record(vs_ctx *ctx, const char *abs, char name[80], vs_staged *rec,
+                             bool *found, vs_error *err)
+{
+    *found = false;
     int fd = -1;
     vs_status st = record_name(abs, name, err);
     if (!st)
@@ -152,21 +176,67 @@ VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs
     char what[PATH_MAX + 100];
     snprintf(what, sizeof what, "%s/" STAGED_DIR "/%s", vs_ctx_home(ctx), name);
     if (fstatat(fd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
-        st = vs_error_subj(err, VS_E_USAGE, dir, "this home has not staged here");
-        vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
+        /* none */
     } else if (!S_ISREG(sb.st_mode)) {
         st = vs_error_subj(err, VS_E_INTEGRITY, what, "not a regular file");
     } else if ((st = vs_read_file(fd, name, VS_MAX_STAGED_FILE, &buf, &len, err)) == VS_OK) {
-        vs_staged rec;
-        st = vs_staged_parse(buf, len, what, &rec, err);
-        if (!st && strcmp(rec.dest, abs) != 0)
+        st = vs_staged_parse(buf, len, what, rec, err);
+        if (!st && strcmp(rec->dest, abs) != 0)
             st = vs_error_subj(err, VS_E_INTEGRITY, what, "records another destination");
-        if (!st)
-            memcpy(hex, rec.digest, VS_LAYOUT_DIGEST_HEX);
+        *found = st == VS_OK;
     }
     free(buf);
     close(fd);
     return st;
+}
+
+vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *tree, vs_error *err)
+{
+    char abs[PATH_MAX], name[80], hex[VS_LAYOUT_DIGEST_HEX];
+    if (!realpath(dest, abs))
+        return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dest, "resolve");
+    vs_staged rec;
+    bool found = false;
+    vs_error e2 = VS_ERROR_INIT;
+    /* no record (or none this home can read: the final one replaces it) */
+    if (read_record(ctx, abs, name, &rec, &found, &e2) != VS_OK || !found)
+        return VS_OK;
+    vs_status st = vs_layout_digest(hex, tree, err);
+    if (st)
+        return st;
+    memcpy(rec.pending, hex, sizeof hex);
+    return write_record(ctx, name, &rec, err);
+}
+
+VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs_ctx *ctx,
+                                              const char *dir, vs_error *err)
+{
+    hex[0] = '\0';
+    char abs[PATH_MAX], name[80];
+    if (!ctx || !dir)
+        return vs_error_subj(err, VS_E_USAGE, "layout digest", "no context or directory given");
+    if (!realpath(dir, abs))
+        return vs_error_subj_errno(err, VS_E_USAGE, errno, dir, "resolve");
+    vs_staged rec;
+    bool found = false;
+    vs_status st = read_record(ctx, abs, name, &rec, &found, err);
+    if (st)
+        return st;
+    if (!found) {
+        vs_error_subj(err, VS_E_USAGE, dir, "this home has not staged here");
+        vs_error_set_detail(err, VS_DETAIL_NOT_FOUND);
+        return VS_E_USAGE;
+    }
+    memcpy(hex, rec.digest, VS_LAYOUT_DIGEST_HEX);
+    if (rec.pending[0]) {
+        /* a stage was killed around its commit: the layout is the old tree
+         * or the new one, and the record holds both; it says which */
+        char got[VS_LAYOUT_DIGEST_HEX];
+        vs_error e2 = VS_ERROR_INIT;
+        if (vs_layout_digest(got, dir, &e2) == VS_OK && strcmp(got, rec.pending) == 0)
+            memcpy(hex, rec.pending, VS_LAYOUT_DIGEST_HEX);
+    }
+    return VS_OK;
 }
 
 /* The digest to hold DIR to: the one given, else the one this home recorded

@@ -587,6 +587,34 @@ if command -v strace >/dev/null 2>&1; then
     expect_rc 0 "killrec: layout check passes after the kill" "$VS" --home "$H" layout check "$K"
     expect_rc 0 "killrec: the next stage cleans up" "$VS" --home "$H" -q stage agent@1.3.0 --dest "$K" --keep 1
     check "killrec: nothing left behind" sh -c "! ls -A '$K' | grep -q vetstage-tmp"
+    # -- kill -9 around the switch: the renameat calls of staging a new version
+    # are the version into versions/, the pending record, current, the final
+    # record; killed at the third (not switched) or the fourth (switched, not
+    # recorded), the record already holds the new tree's digest as "pending",
+    # so the layout, switched or not, is the one this home staged
+    for when in 3 4; do
+        K2="$T/killpend$when"
+        expect_rc 0 "killpend$when: stage 1.2.3" "$VS" --home "$H" -q stage agent@1.2.3 --dest "$K2"
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -o /dev/null \
+            -e trace=renameat -e inject=renameat:signal=SIGKILL:when=$when \
+            "$VS" --home "$H" -q stage agent@1.3.0 --dest "$K2" >/dev/null 2>&1
+        want=1.2.3; [ "$when" = 4 ] && want=1.3.0
+        check "killpend$when: killed with current -> $want" test "$(readlink "$K2/current")" = "versions/$want"
+        check "killpend$when: the record holds a pending digest" \
+            sh -c "grep -l '\"dest\": \"$K2\"' '$H'/staged/*.json | xargs grep -q '\"pending\"'"
+        expect_rc 0 "killpend$when: layout check passes" "$VS" --home "$H" layout check "$K2"
+        expect_rc 0 "killpend$when: render takes it (the digest it holds the layout to)" \
+            "$VS" --home "$H" render sidecar --layout "$K2" --out "$T/killpend$when.ctx"
+        expect_rc 0 "killpend$when: the rendered checker passes the layout" \
+            "$BUILD/vetstage-check" --manifest-sha256 "$(sed -n 's/.*--manifest-sha256[ "=,]*\([0-9a-f]\{64\}\).*/\1/p' "$T/killpend$when.ctx/Dockerfile" | head -1)" "$K2"
+        # a layout that is neither tree is still refused
+        chmod u+w "$K2/current/lacework-sidecar.sh" && echo '# changed' >>"$K2/current/lacework-sidecar.sh"
+        expect_rc 6 "killpend$when: a changed layout is still refused" "$VS" --home "$H" layout check "$K2"
+        expect_rc 0 "killpend$when: the next stage commits" "$VS" --home "$H" -q stage agent@1.3.0 --dest "$K2"
+        check "killpend$when: the final record has no pending digest" \
+            sh -c "! grep -l '\"dest\": \"$K2\"' '$H'/staged/*.json | xargs grep -q '\"pending\"'"
+        expect_rc 0 "killpend$when: layout check passes after it" "$VS" --home "$H" layout check "$K2"
+    done
 else
     skip strace "no strace: the kill-after-switch case needs its fault injection"
 fi
