@@ -56,6 +56,10 @@ typedef struct {
     int pkg_fd; /* the package's pipe, once known */
     bool done, failed_src;
     bool delivered; /* gpgme's handler read the end of the source */
+    bool stalled;   /* gpg showed no sign of life for stall_s: cancelled */
+    bool gone;      /* gpg closed the package's pipe before its end */
+    unsigned stall_s;
+    struct timespec alive; /* gpg's last sign of life, or since when it has had work */
     gpgme_error_t err;
 } pump;
 
@@ -94,7 +98,17 @@ static void event_cb(void *data, gpgme_event_io_t type, void *type_data)
 static ssize_t read_cb(void *handle, void *buffer, size_t size)
 {
     pump *p = handle;
-    if (p->pkg_fd < 0 && p->cur_fd >= 0)
+    bool first = p->pkg_fd < 0;
+    /* Only this loop runs gpgme's handlers, so the data is read from inside
+     * one, for its descriptor. After the first handover the loop writes the
+     * package itself and runs the handler only for the end: anything else
+     * would put gpgme's bytes behind the loop's. */
+    if (p->cur_fd < 0 || (!first && p->cur_fd != p->pkg_fd)) {
+        p->failed_src = true;
+        errno = EIO;
+        return -1;
+    }
+    if (first)
         p->pkg_fd = p->cur_fd;
     const uint8_t *b = NULL;
     size_t n = 0;
@@ -103,7 +117,7 @@ static ssize_t read_cb(void *handle, void *buffer, size_t size)
         p->delivered = true; /* every byte before it was written whole */
         return 0;
     }
-    if (st != VS_GPG_SRC_BYTES) {
+    if (st != VS_GPG_SRC_BYTES || !first) {
         p->failed_src = true;
         errno = EIO; /* gpg must not judge what came so far */
         return -1;
@@ -119,6 +133,7 @@ static ssize_t read_cb(void *handle, void *buffer, size_t size)
 
 static void run_handler(pump *p, reg *r)
 {
+    clock_gettime(CLOCK_MONOTONIC, &p->alive);
     p->cur_fd = r->fd;
     gpgme_error_t e = r->fnc(r->fnc_data, r->fd);
     p->cur_fd = -1;
@@ -127,7 +142,7 @@ static void run_handler(pump *p, reg *r)
 }
 
 /* Our turn on the package's pipe: as much of the source as gpg takes now.
- * False when the pipe failed (gpg gone): the run is cancelled. */
+ * False when the pipe failed (gpg gone): the run is cancelled (EPIPE). */
 static bool pump_write(pump *p)
 {
     const uint8_t *b = NULL;
@@ -136,11 +151,28 @@ static bool pump_write(pump *p)
         ssize_t w = write(p->pkg_fd, b, n);
         if (w < 0)
             return errno == EAGAIN || errno == EINTR;
+        clock_gettime(CLOCK_MONOTONIC, &p->alive);
         p->src->took(p->src->payload, (size_t)w);
         if ((size_t)w < n)
             return true; /* the pipe is full: wait for POLLOUT */
     }
     return true;
+}
+
+/* How long poll may wait: forever while the source has nothing for gpg
+ * (the download's pace is not gpg's), else what is left of stall_s since
+ * gpg's last sign of life; 0 when that is over. */
+static int poll_wait(pump *p, int st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (st == VS_GPG_SRC_MORE) {
+        p->alive = now;
+        return -1;
+    }
+    int64_t ms = (int64_t)p->stall_s * 1000 - ((int64_t)(now.tv_sec - p->alive.tv_sec) * 1000 +
+                                               (now.tv_nsec - p->alive.tv_nsec) / 1000000);
+    return ms > 0 ? (int)ms : 0;
 }
 
 static void pump_loop(pump *p, int wake_fd)
@@ -183,9 +215,12 @@ static void pump_loop(pump *p, int wake_fd)
             gpgme_cancel(p->g);
             break;
         }
-        if (poll(pf, n, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        int wait = poll_wait(p, st);
+        int ready = wait == 0 ? 0 : poll(pf, n, wait);
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready < 0 || (ready == 0 && poll_wait(p, st) == 0)) {
+            p->stalled = ready == 0; /* gpg took nothing and said nothing */
             gpgme_cancel(p->g);
             break;
         }
@@ -215,7 +250,7 @@ static void pump_loop(pump *p, int wake_fd)
                 }
             }
             if (!pump_write(p)) {
-                p->failed_src = true;
+                p->gone = true;
                 gpgme_cancel(p->g);
                 break;
             }
@@ -224,41 +259,48 @@ static void pump_loop(pump *p, int wake_fd)
 }
 
 gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
-                                 const vs_gpg_source *src, int wake_fd, bool *delivered)
+                                 const vs_gpg_source *src, int wake_fd, unsigned stall_s,
+                                 bool *delivered)
 {
     *delivered = false;
     static struct gpgme_data_cbs cbs = { read_cb, NULL, NULL, NULL };
-    pump p = { .src = src, .g = g, .cur_fd = -1, .pkg_fd = -1 };
+    pump p = { .src = src, .g = g, .cur_fd = -1, .pkg_fd = -1, .stall_s = stall_s };
+    clock_gettime(CLOCK_MONOTONIC, &p.alive);
     gpgme_data_t pkg = NULL;
     gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, &p);
     if (ge)
         return ge;
-    /* A write to a pipe gpg has closed fails with EPIPE here, not with a
-     * signal to the process (a thread-directed SIGPIPE, blocked on this
-     * thread, dies with it). */
-    sigset_t pipe_sig, old;
-    sigemptyset(&pipe_sig);
-    sigaddset(&pipe_sig, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_sig, &old);
     struct gpgme_io_cbs io = { add_cb, &p, remove_cb, event_cb, &p };
     gpgme_set_io_cbs(g, &io);
     ge = detached ? gpgme_op_verify_start(g, sig, pkg, NULL)
                   : gpgme_op_verify_start(g, pkg, NULL, NULL);
     if (!ge) {
+        /* A write to a pipe gpg has closed fails with EPIPE here, not with
+         * a signal to the process (a thread-directed SIGPIPE, blocked on
+         * this thread). Blocked only now: gpg, started above, inherits the
+         * mask as it was. */
+        sigset_t pipe_sig, old;
+        sigemptyset(&pipe_sig);
+        sigaddset(&pipe_sig, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_sig, &old);
         pump_loop(&p, wake_fd);
+        if (!sigismember(&old, SIGPIPE)) { /* one our write raised: not the caller's */
+            const struct timespec now = { 0, 0 };
+            while (sigtimedwait(&pipe_sig, NULL, &now) == SIGPIPE) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         ge = p.err;
-        if (!ge && p.failed_src)
+        if (p.stalled)
+            ge = gpg_error(GPG_ERR_TIMEOUT);
+        else if (p.gone)
+            ge = gpg_error(GPG_ERR_EPIPE);
+        else if (!ge && p.failed_src)
             ge = gpg_error(GPG_ERR_CANCELED);
-        *delivered = p.delivered && !p.failed_src;
+        *delivered = p.delivered && !p.failed_src && !p.stalled && !p.gone;
     }
     struct gpgme_io_cbs none = { NULL, NULL, NULL, NULL, NULL };
     gpgme_set_io_cbs(g, &none);
-    if (!sigismember(&old, SIGPIPE)) { /* one our write raised: not the caller's */
-        const struct timespec now = { 0, 0 };
-        while (sigtimedwait(&pipe_sig, NULL, &now) == SIGPIPE) {
-        }
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     gpgme_data_release(pkg);
     return ge;
 }

@@ -107,7 +107,8 @@ static void *stream_thread(void *arg)
     if (!s->head)
         ge = gpgme_data_new_from_mem(&sigd, (const char *)s->sig, s->sig_len, 0);
     if (!ge)
-        ge = vs_gpg_pump_verify(s->g, sigd, !s->head, &src, s->wake_fd, &delivered);
+        ge = vs_gpg_pump_verify(s->g, sigd, !s->head, &src, s->wake_fd, VS_GPG_STREAM_STALL_S,
+                                &delivered);
     gpgme_data_release(sigd);
     pthread_mutex_lock(&s->mu);
     s->ge = ge;

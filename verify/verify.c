@@ -375,7 +375,14 @@ static vs_status gpgme_failure(gpgme_error_t ge, const char *subject, vs_sig_res
 {
     gpgme_err_code_t c = gpgme_err_code(ge);
     bool not_pgp = !ge || c == GPG_ERR_NO_DATA || c == GPG_ERR_BAD_DATA || c == GPG_ERR_INV_PACKET;
-    const char *text = not_pgp ? "not an OpenPGP signature" : gpgme_strerror(ge);
+    char stalled[96];
+    snprintf(stalled, sizeof stalled,
+             "gpg stopped answering (it read nothing and reported nothing for %u s)",
+             VS_GPG_STALL_S);
+    const char *text = not_pgp                 ? "not an OpenPGP signature"
+                       : c == GPG_ERR_TIMEOUT ? stalled
+                       : c == GPG_ERR_EPIPE   ? "gpg stopped reading before the end of the package"
+                                              : gpgme_strerror(ge);
     if (s) {
         if (not_pgp || c == GPG_ERR_BAD_SIGNATURE)
             set_reason(s, VS_E_VERIFY, "%s", c == GPG_ERR_BAD_SIGNATURE ? "bad signature" : text);
@@ -744,7 +751,8 @@ static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_err
         /* the signed message, or the detached pair */
         const vs_gpg_source src = { feed_peek, feed_took, &fs };
         bool delivered; /* gpg's verdict is over what it read, whatever that was */
-        gpg_results(r, g, sigpath, vs_gpg_pump_verify(g, sigd, !f->head, &src, -1, &delivered));
+        gpg_results(r, g, sigpath,
+                    vs_gpg_pump_verify(g, sigd, !f->head, &src, -1, VS_GPG_STALL_S, &delivered));
     }
     gpgme_data_release(sigd);
     free(fs.buf);

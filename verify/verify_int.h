@@ -163,10 +163,15 @@ typedef struct vs_gpg_source {
  * gpgpump.c); wake_fd (readable when peek may have changed, or -1) is
  * watched while the source has nothing. Returns gpgme's error for the run
  * (GPG_ERR_CANCELED when the source failed); the result is in g.
- * *delivered: every byte of the source, and then its end, reached gpg's
- * pipe (false when gpg stopped reading, or the source failed). */
+ * When the source has something for gpg and gpg shows no sign of life
+ * (takes no byte, writes no status) for stall_s seconds, the run is
+ * cancelled: GPG_ERR_TIMEOUT; gpg closing the package's pipe before its
+ * end: GPG_ERR_EPIPE. *delivered: every byte of the source, and
+ * then its end, reached gpg's pipe (false when gpg stopped reading, or
+ * the source failed). */
 gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
-                                 const vs_gpg_source *src, int wake_fd, bool *delivered);
+                                 const vs_gpg_source *src, int wake_fd, unsigned stall_s,
+                                 bool *delivered);
 
 /* ---- gpg while the package arrives (stream.c) ------------------------------ */
 

@@ -76,5 +76,10 @@
 
 /* Buffer used to stream files (hashing, copying). */
 #define VS_IO_BUFSIZE (128u * 1024u)
+/* gpg reading a package file: when it takes no byte and reports nothing for
+ * this long while there is more to give it, it is stopped and the signature
+ * fails ("gpg stopped answering"). While a download feeds it, the shorter
+ * stall of the stream applies (then gpg checks the file afterwards). */
+#define VS_GPG_STALL_S 60u
 
 #endif

@@ -130,7 +130,8 @@ for form in msg det; do
     # the same name, other bytes: signed before one byte was changed
     cp "$NGINX_ROOT/once/$form-1.0.0.tgz" "$NGINX_ROOT/once/$form-1.0.1.tgz"
     cp "$NGINX_ROOT/once/$form-1.0.0.tgz.asc" "$NGINX_ROOT/once/$form-1.0.1.tgz.asc"
-    printf 'X' | dd of="$NGINX_ROOT/once/$form-1.0.1.tgz" bs=1 seek=2000000 conv=notrunc 2>/dev/null
+    python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read()); d[2000000] ^= 0x01; open(sys.argv[1], "wb").write(d)' \
+        "$NGINX_ROOT/once/$form-1.0.1.tgz"
     rsa_sign "$NGINX_ROOT/once/$form-1.0.1.tgz"
 done
 # gpg_runs FILE: how many times gpg was started to verify (strace's execve log)

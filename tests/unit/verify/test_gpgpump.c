@@ -3,7 +3,8 @@
  * the pieces the source gives, gpg reads exactly those bytes in order and
  * judges them (a good signature over the fixture blob, a bad one over the
  * blob with one byte changed); a source that fails mid-way ends the run
- * cancelled, without a verdict and without a hang; nothing leaks. The
+ * cancelled, without a verdict and without a hang; a gpg stopped while it
+ * has bytes to read is given up after the stall time; nothing leaks. The
  * blob (3 MiB, more than a pipe holds) and its signatures are made by the
  * real gpg in tests/fixtures/mkfixtures.sh. */
 #include <check.h>
@@ -11,6 +12,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,7 +261,7 @@ START_TEST(pump_table)
         ck_assert_int_eq(pthread_create(&th, NULL, producer, &s), 0);
     const vs_gpg_source src = { t_peek, t_took, &s };
     bool delivered = true;
-    gpgme_error_t ge = vs_gpg_pump_verify(g, sigd, c->detached, &src, s.wake, &delivered);
+    gpgme_error_t ge = vs_gpg_pump_verify(g, sigd, c->detached, &src, s.wake, 60, &delivered);
     if (c->threaded) {
         pthread_mutex_lock(&s.mu);
         s.stop = true;
@@ -301,6 +304,107 @@ START_TEST(pump_table)
 }
 END_TEST
 
+/* ---- gpg stopped while it has work: the run is given up ---------------------- */
+
+/* The pid of a gpg verifying in this test's home (found in /proc), or 0. */
+static pid_t find_gpg(void)
+{
+    char want[128];
+    snprintf(want, sizeof want, "%s/trust/gnupg", home);
+    DIR *d = opendir("/proc");
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    pid_t found = 0;
+    while (!found && (de = readdir(d)) != NULL) {
+        char path[300], buf[4096];
+        if (de->d_name[0] < '1' || de->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        bool home_seen = false, verify = false;
+        for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+            buf[n] = '\0';
+            home_seen = home_seen || strcmp(buf + i, want) == 0;
+            verify = verify || strcmp(buf + i, "--verify") == 0;
+        }
+        if (home_seen && verify)
+            found = (pid_t)strtol(de->d_name, NULL, 10);
+    }
+    closedir(d);
+    return found;
+}
+
+typedef struct {
+    src_t *s;
+    pid_t gpg;
+} stopper_t;
+
+/* Release 512 KiB, stop gpg, then release the rest: the loop has bytes for
+ * a gpg that takes none. */
+static void *stopper(void *arg)
+{
+    stopper_t *st = arg;
+    src_t *s = st->s;
+    uint64_t one = 1;
+    pthread_mutex_lock(&s->mu);
+    s->avail = 512 * 1024;
+    pthread_mutex_unlock(&s->mu);
+    ck_assert_int_eq(write(s->wake, &one, sizeof one), (ssize_t)sizeof one);
+    for (int i = 0; i < 2000 && !st->gpg; i++) {
+        st->gpg = find_gpg();
+        if (!st->gpg)
+            nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+    }
+    if (st->gpg)
+        kill(st->gpg, SIGSTOP);
+    pthread_mutex_lock(&s->mu);
+    s->avail = s->len;
+    pthread_mutex_unlock(&s->mu);
+    ck_assert_int_eq(write(s->wake, &one, sizeof one), (ssize_t)sizeof one);
+    return NULL;
+}
+
+START_TEST(pump_stalled_gpg)
+{
+    vs_error err = VS_ERROR_INIT;
+    gpgme_ctx_t g = NULL;
+    ck_assert_int_eq(vs_trust_gpgme_new(&g, ctx, &err), VS_OK);
+    gpgme_set_offline(g, 1);
+    src_t s;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_init(&s.mu, NULL);
+    s.data = blob;
+    s.len = blob_len;
+    s.flip = s.fail_at = SIZE_MAX;
+    s.wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    gpgme_data_t sigd = NULL;
+    ck_assert_int_eq(gpgme_data_new_from_mem(&sigd, (const char *)sigtext, sigtext_len, 0), 0);
+    stopper_t st = { &s, 0 };
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, stopper, &st), 0);
+    const vs_gpg_source src = { t_peek, t_took, &s };
+    bool delivered = true;
+    gpgme_error_t ge = vs_gpg_pump_verify(g, sigd, true, &src, s.wake, 1, &delivered);
+    pthread_join(th, NULL);
+    if (st.gpg) {
+        kill(st.gpg, SIGKILL);
+        kill(st.gpg, SIGCONT);
+    }
+    ck_assert_msg(st.gpg != 0, "the test's gpg was not found in /proc");
+    ck_assert_msg(gpgme_err_code(ge) == GPG_ERR_TIMEOUT, "%s", gpgme_strerror(ge));
+    ck_assert(!delivered);
+    ck_assert_uint_lt(s.off, blob_len); /* gpg did not take it all */
+    gpgme_data_release(sigd);
+    gpgme_release(g);
+    close(s.wake);
+    pthread_mutex_destroy(&s.mu);
+}
+END_TEST
+
 void vs_verify_pump_tests(Suite *s);
 void vs_verify_pump_tests(Suite *s)
 {
@@ -308,5 +412,6 @@ void vs_verify_pump_tests(Suite *s)
     tcase_set_timeout(tc, 120);
     tcase_add_checked_fixture(tc, pump_setup, pump_teardown);
     tcase_add_loop_test(tc, pump_table, 0, (int)(sizeof cases / sizeof cases[0]));
+    tcase_add_test(tc, pump_stalled_gpg);
     suite_add_tcase(s, tc);
 }
