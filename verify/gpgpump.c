@@ -142,7 +142,9 @@ static void run_handler(pump *p, reg *r)
 }
 
 /* Our turn on the package's pipe: as much of the source as gpg takes now.
- * False when the pipe failed (gpg gone): the run is cancelled (EPIPE). */
+ * False when the pipe failed (gpg gone): nothing more is written, and what
+ * gpg said on its status descriptor (read to its end) is the outcome, else
+ * GPG_ERR_EPIPE. */
 static bool pump_write(pump *p)
 {
     const uint8_t *b = NULL;
@@ -191,11 +193,15 @@ static void pump_loop(pump *p, int wake_fd)
             break;
         }
         reg *end = NULL;
+        size_t others = 0; /* descriptors other than the package's */
         for (size_t i = 0; i < PUMP_REGS && !end; i++) {
             reg *r = &p->regs[i];
             if (!r->live)
                 continue;
             bool pkg = r->fd == p->pkg_fd;
+            if (pkg && p->gone)
+                continue; /* gpg closed it: gpgme closes it with the rest */
+            others += !pkg;
             if (pkg && st == VS_GPG_SRC_END)
                 end = r;
             else if (r->dir == 0 && (pkg || p->pkg_fd < 0) && st == VS_GPG_SRC_MORE)
@@ -206,6 +212,10 @@ static void pump_loop(pump *p, int wake_fd)
         if (end) {
             run_handler(p, end); /* gpgme reads the end and closes the pipe */
             continue;
+        }
+        if (p->gone && others == 0) { /* gpg's status is read to its end */
+            gpgme_cancel(p->g);
+            break;
         }
         if (wake_fd >= 0) {
             pf[n] = (struct pollfd){ wake_fd, POLLIN, 0 };
@@ -249,11 +259,8 @@ static void pump_loop(pump *p, int wake_fd)
                     break;
                 }
             }
-            if (!pump_write(p)) {
-                p->gone = true;
-                gpgme_cancel(p->g);
-                break;
-            }
+            if (!pump_write(p))
+                p->gone = true; /* gpg's status, read to its end, says why */
         }
     }
 }
@@ -293,8 +300,8 @@ gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
         ge = p.err;
         if (p.stalled)
             ge = gpg_error(GPG_ERR_TIMEOUT);
-        else if (p.gone)
-            ge = gpg_error(GPG_ERR_EPIPE);
+        else if (p.gone && (!ge || gpgme_err_code(ge) == GPG_ERR_CANCELED))
+            ge = gpg_error(GPG_ERR_EPIPE); /* gpg said nothing of its own */
         else if (!ge && p.failed_src)
             ge = gpg_error(GPG_ERR_CANCELED);
         *delivered = p.delivered && !p.failed_src && !p.stalled && !p.gone;

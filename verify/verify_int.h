@@ -166,7 +166,7 @@ typedef struct vs_gpg_source {
  * When the source has something for gpg and gpg shows no sign of life
  * (takes no byte, writes no status) for stall_s seconds, the run is
  * cancelled: GPG_ERR_TIMEOUT; gpg closing the package's pipe before its
- * end: GPG_ERR_EPIPE. *delivered: every byte of the source, and
+ * end: gpg's own error, else GPG_ERR_EPIPE. *delivered: every byte of the source, and
  * then its end, reached gpg's pipe (false when gpg stopped reading, or
  * the source failed). */
 gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,

@@ -115,6 +115,25 @@ for s in k.gpg k.tasc; do
     fi
 done
 
+# ---- 2b. gpg ending early on its own: its word, not a broken pipe ----------
+# A truncated signature makes gpg stop before reading the 30 MB package: the
+# pump's write fails, and gpg's own status (no signature data) is what is
+# reported, as it was before the pump; a flipped bit in the signature value
+# is read to the end and is a bad signature.
+python3 - "$T/k.gpg" "$T" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+open(sys.argv[2] + '/k.trunc', 'wb').write(d[:len(d) // 2])
+b = bytearray(d); b[-10] ^= 0x01
+open(sys.argv[2] + '/k.flip', 'wb').write(bytes(b))
+PY
+for c in "k.trunc:not an OpenPGP signature" "k.flip:bad signature"; do
+    f=${c%%:*}; want=${c#*:}
+    expect_rc 3 "$f: refused" "$VS" --home "$H2" --no-progress verify "$W/k.bin" --gpg-sig "$T/$f" \
+        --rsa-sig "$W/k.bin.sig"
+    expect_err_has "$T/$f: $want" "$f: '$want'"
+done
+
 # ---- 3. gpg stopped, the download ends ------------------------------------
 mkpkg small-1.0.0.tgz 100000
 H3="$T/h3"
