@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (unsigned i = 0; i < r.nmachines; i++)
                 if (o.machine && r.machines[i] != o.machine)
                     abort();
-            if (vs_stage_write_meta(out, &set, "{}\n", &err) != VS_OK)
+            if (vs_stage_write_meta(out, &set, "{}\n", NULL, &err) != VS_OK)
                 abort();
             char path[64];
             snprintf(path, sizeof path, "%s/out", dir);

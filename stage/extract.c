@@ -1020,7 +1020,7 @@ static vs_status sync_tree(int rootfd, vs_error *err)
 }
 
 vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *provenance,
-                              vs_error *err)
+                              char digest[VS_LAYOUT_DIGEST_HEX], vs_error *err)
 {
     char *man = NULL, *modes = NULL;
     size_t mlen = 0, dlen = 0;
@@ -1045,6 +1045,8 @@ vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *pro
     }
     if (!st)
         st = sync_tree(rootfd, err);
+    if (!st && digest)
+        st = vs_layout_digest_texts(digest, text, len, err);
 out:
     if (mfd >= 0)
         close(mfd);

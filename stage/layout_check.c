@@ -348,11 +348,20 @@ VS_EXTERN vs_status vs_layout_check(size_t *nproblems, const char *dir, vs_layou
     close(dfd);
     if (st)
         return st;
+    st = vs_layout_check_at(nproblems, rootfd, dir, cb, payload, err);
+    close(rootfd);
+    return st;
+}
+
+vs_status vs_layout_check_at(size_t *nproblems, int rootfd, const char *dir,
+                             vs_layout_problem_cb cb, void *payload, vs_error *err)
+{
+    if (nproblems)
+        *nproblems = 0;
+    vs_status st = VS_OK;
     checker *k = calloc(1, sizeof *k);
-    if (!k) {
-        close(rootfd);
+    if (!k)
         return vs_error_subj(err, VS_E_INTERNAL, dir, "out of memory");
-    }
     vs_pathset_init(&k->set);
     k->cb = cb;
     k->payload = payload;
@@ -395,6 +404,5 @@ VS_EXTERN vs_status vs_layout_check(size_t *nproblems, const char *dir, vs_layou
         *nproblems = k->problems;
     vs_pathset_free(&k->set);
     free(k);
-    close(rootfd);
     return st;
 }

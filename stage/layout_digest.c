@@ -93,6 +93,33 @@ static vs_status hash_meta(int mfd, const char *dir, const char *name, uint64_t 
     return st;
 }
 
+/* The digest from the three files' SHA-256: that of the listing
+ * `sha256sum MANIFEST.sha256 MODES provenance.json` prints. */
+static vs_status from_digests(char hex[VS_LAYOUT_DIGEST_HEX], uint8_t d[3][VS_SHA256_LEN],
+                              vs_error *err)
+{
+    char listing[3 * (2 * VS_SHA256_LEN + 2 + 32)];
+    size_t used = 0;
+    for (size_t i = 0; i < 3; i++) {
+        char h[VS_SHA256_HEX];
+        vs_hex(h, d[i], VS_SHA256_LEN);
+        int n = snprintf(listing + used, sizeof listing - used, "%s  %s\n", h,
+                         meta_files[i].name);
+        if (n < 0 || (size_t)n >= sizeof listing - used)
+            return vs_error_subj(err, VS_E_INTERNAL, "layout digest", "listing too long");
+        used += (size_t)n;
+    }
+    vs_sha256 h;
+    vs_status st = vs_sha256_init(&h, err);
+    if (st)
+        return st;
+    vs_sha256_update(&h, listing, used);
+    uint8_t out[VS_SHA256_LEN];
+    vs_sha256_final(&h, out);
+    vs_hex(hex, out, sizeof out);
+    return VS_OK;
+}
+
 VS_EXTERN vs_status vs_layout_digest(char hex[VS_LAYOUT_DIGEST_HEX], const char *dir, vs_error *err)
 {
     if (hex)
@@ -106,40 +133,47 @@ VS_EXTERN vs_status vs_layout_digest(char hex[VS_LAYOUT_DIGEST_HEX], const char 
     st = open_tree(dir, &tfd, err);
     if (st)
         return st;
-    int mfd = openat(tfd, VS_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int e = errno;
+    st = vs_layout_digest_at(hex, tfd, dir, err);
     close(tfd);
+    return st;
+}
+
+vs_status vs_layout_open_tree(const char *dir, int *tfd, vs_error *err)
+{
+    *tfd = -1;
+    vs_status st = vs_gcrypt_init(err);
+    return st ? st : open_tree(dir, tfd, err);
+}
+
+vs_status vs_layout_digest_at(char hex[VS_LAYOUT_DIGEST_HEX], int tfd, const char *dir,
+                              vs_error *err)
+{
+    hex[0] = '\0';
+    int mfd = openat(tfd, VS_META_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (mfd < 0)
-        return vs_error_subj_errno(err, VS_E_INTEGRITY, e, dir, "%s", VS_META_DIR);
-    /* the listing `sha256sum MANIFEST.sha256 MODES provenance.json` prints */
-    char listing[3 * (2 * VS_SHA256_LEN + 2 + 32)];
-    size_t used = 0;
-    for (size_t i = 0; st == VS_OK && i < sizeof meta_files / sizeof meta_files[0]; i++) {
-        uint8_t d[VS_SHA256_LEN];
-        st = hash_meta(mfd, dir, meta_files[i].name, meta_files[i].max, d, err);
-        if (st)
-            break;
-        char h[VS_SHA256_HEX];
-        vs_hex(h, d, sizeof d);
-        int n = snprintf(listing + used, sizeof listing - used, "%s  %s\n", h,
-                         meta_files[i].name);
-        if (n < 0 || (size_t)n >= sizeof listing - used)
-            st = vs_error_subj(err, VS_E_INTERNAL, "layout digest", "listing too long");
-        else
-            used += (size_t)n;
-    }
+        return vs_error_subj_errno(err, VS_E_INTEGRITY, errno, dir, "%s", VS_META_DIR);
+    uint8_t d[3][VS_SHA256_LEN];
+    vs_status st = VS_OK;
+    for (size_t i = 0; st == VS_OK && i < 3; i++)
+        st = hash_meta(mfd, dir, meta_files[i].name, meta_files[i].max, d[i], err);
     close(mfd);
-    if (st)
-        return st;
-    vs_sha256 h;
-    st = vs_sha256_init(&h, err);
-    if (st)
-        return st;
-    vs_sha256_update(&h, listing, used);
-    uint8_t d[VS_SHA256_LEN];
-    vs_sha256_final(&h, d);
-    vs_hex(hex, d, sizeof d);
-    return VS_OK;
+    return st ? st : from_digests(hex, d, err);
+}
+
+vs_status vs_layout_digest_texts(char hex[VS_LAYOUT_DIGEST_HEX], const char *const text[3],
+                                 const size_t len[3], vs_error *err)
+{
+    hex[0] = '\0';
+    uint8_t d[3][VS_SHA256_LEN];
+    for (size_t i = 0; i < 3; i++) {
+        vs_sha256 h;
+        vs_status st = vs_sha256_init(&h, err);
+        if (st)
+            return st;
+        vs_sha256_update(&h, text[i], len[i]);
+        vs_sha256_final(&h, d[i]);
+    }
+    return from_digests(hex, d, err);
 }
 
 VS_EXTERN bool vs_layout_digest_valid(const char *hex)

@@ -39,19 +39,20 @@ static int rename_exchange(int olddir, const char *oldname, int newdir, const ch
 
 static vs_status write_tree_meta(const vs_stage_source *src, const vs_stage_opts *opts,
                                  const vs_extract_result *xr, int rootfd, const vs_pathset *set,
-                                 vs_error *err)
+                                 char digest[VS_LAYOUT_DIGEST_HEX], vs_error *err)
 {
     char *prov = vs_provenance_format(src->entry, opts->arch, xr->machines, xr->nmachines,
                                       (int64_t)time(NULL));
     if (!prov)
         return vs_error_subj(err, VS_E_INTERNAL, src->label, "out of memory");
-    vs_status st = vs_stage_write_meta(rootfd, set, prov, err);
+    vs_status st = vs_stage_write_meta(rootfd, set, prov, digest, err);
     free(prov);
     return st;
 }
 
 static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, const vs_work *w,
-                            const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
+                            const vs_stage_opts *opts, vs_stage_result *res,
+                            char digest[VS_LAYOUT_DIGEST_HEX], vs_error *err)
 {
     uint16_t machine = 0; /* --arch: every ELF file must be for it */
     if (opts->arch && !vs_arch_machine(opts->arch, &machine))
@@ -76,7 +77,7 @@ static vs_status build_tree(vs_ctx *ctx, const vs_stage_source *src, const vs_wo
     vs_extract_result xr;
     vs_status st = vs_stage_extract(ctx, src->fd, rootfd, &xo, &set, &xr, err);
     if (!st)
-        st = write_tree_meta(src, opts, &xr, rootfd, &set, err);
+        st = write_tree_meta(src, opts, &xr, rootfd, &set, digest, err);
     vs_pathset_free(&set);
     if (!st && fchmod(rootfd, 0755) != 0)
         st = vs_error_subj_errno(err, VS_E_INTERNAL, errno, w->name, "chmod");
@@ -101,6 +102,7 @@ typedef struct vrun {
     int vfd;            /* DIR/versions */
     bool made_versions;
     bool placed;        /* versions/V is the new tree, current not switched yet */
+    bool committed;     /* current switched */
     bool exchanged;     /* ... and the copy it replaced waits in WORK/tree */
 } vrun;
 
@@ -169,6 +171,7 @@ static vs_status switch_current(vrun *r, vs_error *err)
         renameat(r->w.fd, WORK_CURRENT, r->d.fd, "current") != 0)
         return vs_error_subj_errno(err, VS_E_INTERNAL, errno, r->d.path, "switch current");
     r->placed = false; /* committed: nothing to take back from here */
+    r->committed = true;
     return vs_fsync_dir(r->d.fd, r->d.path, err);
 }
 
@@ -225,22 +228,13 @@ static void finish_versioned(vrun *r, vs_status st)
     vs_dest_close(&r->d, st != VS_OK);
 }
 
-/* The new tree's digest into the home's record before the commit (see
- * vs_staged_pend); the tree is DEST/A B. */
-static vs_status pend_record(vs_ctx *ctx, const char *dest, const char *a, const char *b,
-                             vs_error *err)
-{
-    char tree[PATH_MAX];
-    int n = snprintf(tree, sizeof tree, "%s/%s%s", dest, a, b);
-    if (n < 0 || (size_t)n >= sizeof tree)
-        return vs_error_subj(err, VS_E_USAGE, dest, "path too long");
-    return vs_staged_pend(ctx, dest, tree, err);
-}
-
 static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const char *dest,
                                const vs_stage_opts *opts, vs_stage_result *res, vs_error *err)
 {
-    vrun r = { ctx, src, opts, { .fd = -1 }, { .fd = -1, .lockfd = -1 }, -1, false, false, false };
+    vrun r = { ctx, src, opts, { .fd = -1 }, { .fd = -1, .lockfd = -1 }, -1, false, false, false,
+               false };
+    char digest[VS_LAYOUT_DIGEST_HEX] = "";
+    vs_staged_undo undo = { "", NULL, 0 };
     vs_status st = vs_dest_open(ctx, dest, &r.d, err);
     if (!st)
         st = vs_dest_classify(&r.d, false, err);
@@ -249,18 +243,19 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
     if (!st)
         st = vs_work_open(&r.d, &r.w, err);
     if (!st)
-        st = build_tree(ctx, src, &r.w, opts, res, err);
+        st = build_tree(ctx, src, &r.w, opts, res, digest, err);
+    /* the new tree's digest joins the home's record before anything in DIR
+     * changes (replacing versions/V of the current version is a change) */
+    if (!st && src->record)
+        st = vs_staged_pend(ctx, dest, digest, &undo, err);
     if (!st)
         st = place_version(&r, err);
-    if (!st && src->record)
-        st = pend_record(ctx, dest, "versions/", vs_cache_entry_version(src->entry), err);
     if (!st)
         st = switch_current(&r, err);
-    /* the record right after the switch, under DIR's lock: a kill has only
-     * this moment to leave the home's digest behind the layout, and a
-     * concurrent stage cannot record its layout in between */
+    /* the record right after the switch, under DIR's lock: the digest of
+     * what this run wrote, never read back from DIR */
     if (!st && src->record)
-        st = vs_staged_record(ctx, dest, src->record, err);
+        st = vs_staged_record(ctx, dest, src->record, digest, err);
     if (!st) {
         /* committed: now, and never on a refusal, what killed runs left */
         vs_dest_remove_stale(ctx, &r.d);
@@ -268,6 +263,9 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
         snprintf(res->path, sizeof res->path, "%s/versions/%s", dest,
                  vs_cache_entry_version(src->entry));
     }
+    if (st && !r.committed)
+        vs_staged_unpend(ctx, &undo);
+    vs_staged_undo_free(&undo);
     finish_versioned(&r, st);
     return st;
 }
@@ -327,16 +325,18 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
 {
     vs_dest d;
     vs_work w = { .fd = -1, .lockfd = -1 };
-    bool moving = false;
+    bool moving = false, committed = false;
+    char digest[VS_LAYOUT_DIGEST_HEX] = "";
+    vs_staged_undo undo = { "", NULL, 0 };
     vs_status st = vs_dest_open(ctx, dest, &d, err);
     if (!st)
         st = vs_dest_classify(&d, true, err);
     if (!st)
         st = vs_work_open(&d, &w, err);
     if (!st)
-        st = build_tree(ctx, src, &w, opts, res, err);
+        st = build_tree(ctx, src, &w, opts, res, digest, err);
     if (!st && src->record)
-        st = pend_record(ctx, dest, w.name, "/" WORK_TREE, err);
+        st = vs_staged_pend(ctx, dest, digest, &undo, err);
     if (!st) {
         moving = true;
         st = move_entries(&w, &d, err);
@@ -347,16 +347,20 @@ static vs_status run_flat(vs_ctx *ctx, const vs_stage_source *src, const char *d
         st = vs_fsync_dir(d.fd, dest, err);
     if (st && moving)
         take_back(&d);
+    committed = !st;
     /* the work folder goes first: a kill after this leaves a complete flat
      * layout, never one with the folder in it (which no later run removes:
      * a flat layout is not staged into again) */
     vs_work_remove(ctx, &w);
     if (!st && src->record) /* in place: recorded under DIR's lock */
-        st = vs_staged_record(ctx, dest, src->record, err);
+        st = vs_staged_record(ctx, dest, src->record, digest, err);
     if (!st) {
         vs_dest_remove_stale(ctx, &d); /* committed: what killed runs left */
         snprintf(res->path, sizeof res->path, "%s", dest);
     }
+    if (st && !committed)
+        vs_staged_unpend(ctx, &undo);
+    vs_staged_undo_free(&undo);
     vs_dest_close(&d, st != VS_OK);
     return st;
 }

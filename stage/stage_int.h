@@ -244,9 +244,10 @@ const char *vs_elf_machine_name(unsigned machine);
 
 /* Write .vetstage/{MANIFEST.sha256,MODES,provenance.json} below rootfd (the
  * tree is still hidden: plain writes), then make the whole tree durable with
- * one syncfs(2) of its file system. */
+ * one syncfs(2) of its file system. `digest` (may be NULL): the layout
+ * digest of the bytes written, never read back from the tree. */
 vs_status vs_stage_write_meta(int rootfd, const vs_pathset *set, const char *provenance,
-                              vs_error *err);
+                              char digest[VS_LAYOUT_DIGEST_HEX], vs_error *err);
 
 /* ---- provenance.json (provenance.c): its one writer and one parser -------- */
 
@@ -344,6 +345,20 @@ vs_status vs_stage_rollback_rule(const char *dest, const vs_stage_facts *now,
 size_t vs_stage_prune_select(const char *const *versions, size_t n, const char *current,
                              unsigned keep, bool *remove);
 
+/* The tree of the layout DIR (DIR itself, or where DIR/current points), opened
+ * once: check and digest it through this descriptor, so that a `current`
+ * switched meanwhile cannot make them look at two trees. */
+vs_status vs_layout_open_tree(const char *dir, int *tfd, vs_error *err);
+vs_status vs_layout_digest_at(char hex[VS_LAYOUT_DIGEST_HEX], int tfd, const char *dir,
+                              vs_error *err);
+vs_status vs_layout_check_at(size_t *nproblems, int rootfd, const char *dir,
+                             vs_layout_problem_cb cb, void *payload, vs_error *err);
+
+/* The layout digest (vs_layout_digest) of the three metadata files' contents,
+ * given in memory (MANIFEST.sha256, MODES, provenance.json). */
+vs_status vs_layout_digest_texts(char hex[VS_LAYOUT_DIGEST_HEX], const char *const text[3],
+                                 const size_t len[3], vs_error *err);
+
 /* ---- what this home staged where (staged.c) --------------------------------- */
 
 /* A HOME/staged/<sha256 of the absolute destination>.json record. */
@@ -364,14 +379,29 @@ vs_status vs_staged_parse(const uint8_t *buf, size_t len, const char *what, vs_s
                           vs_error *err);
 /* Before staging: HOME/staged exists and is no symbolic link. */
 vs_status vs_staged_prepare(vs_ctx *ctx, vs_error *err);
-/* Record the layout digest of `dest` (just staged from `ref`), atomically. */
-vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_error *err);
-/* Just before a stage commits the tree at `tree` into `dest`: when the home
- * has a record for dest, add the new tree's digest to it as "pending", so
- * that a kill between the commit and vs_staged_record leaves a record that
- * holds the layout either way (vs_layout_recorded_digest takes the pending
- * digest only when the layout has it). Without a record: nothing. */
-vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *tree, vs_error *err);
+/* Record `digest` as the layout digest of `dest` (just staged from `ref`),
+ * atomically. The digest is the one of the metadata stage wrote
+ * (vs_stage_write_meta), never read back from dest. */
+vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, const char *digest,
+                           vs_error *err);
+/* A record as it was before vs_staged_pend, to put back when the stage
+ * fails before its commit. */
+typedef struct vs_staged_undo {
+    char name[80];
+    uint8_t *orig; /* NULL: nothing to put back */
+    size_t len;
+} vs_staged_undo;
+/* Before a stage starts to commit the tree whose layout digest is `digest`
+ * into `dest`: when the home has a record for dest, add the digest to it as
+ * "pending", so that a kill from here to vs_staged_record leaves a record
+ * that holds the layout either way (vs_layout_recorded_digest takes the
+ * pending digest only when the layout has it). Without a record: nothing.
+ * `undo` (zeroed by the caller) keeps the record as it was. */
+vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *digest, vs_staged_undo *undo,
+                         vs_error *err);
+/* The stage failed before its commit: the record as it was (best effort). */
+void vs_staged_unpend(vs_ctx *ctx, vs_staged_undo *undo);
+void vs_staged_undo_free(vs_staged_undo *undo);
 
 /* ---- staging from a cached package (stage.c) ------------------------------- */
 

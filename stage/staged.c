@@ -139,20 +139,20 @@ static vs_status write_record(vs_ctx *ctx, const char *name, const vs_staged *r,
     return st;
 }
 
-vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_error *err)
+vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, const char *digest,
+                           vs_error *err)
 {
     vs_staged r;
     char name[80];
     memset(&r, 0, sizeof r);
     if (!realpath(dest, r.dest))
         return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dest, "resolve");
-    if (strlen(ref) >= sizeof r.ref)
-        return vs_error_subj(err, VS_E_INTERNAL, ref, "name too long to record");
+    if (strlen(ref) >= sizeof r.ref || !vs_layout_digest_valid(digest))
+        return vs_error_subj(err, VS_E_INTERNAL, ref, "cannot record the layout digest");
     memcpy(r.ref, ref, strlen(ref) + 1);
+    lower_hex(r.digest, digest);
     r.staged = (int64_t)time(NULL);
-    vs_status st = vs_layout_digest(r.digest, dest, err);
-    if (!st)
-        st = record_name(r.dest, name, err);
+    vs_status st = record_name(r.dest, name, err);
     if (!st)
         st = write_record(ctx, name, &r, err);
     return st;
@@ -161,7 +161,7 @@ vs_status vs_staged_record(vs_ctx *ctx, const char *dest, const char *ref, vs_er
 /* The record for the absolute path `abs`: VS_OK with *found false when there
  * is none. */
 static vs_status read_record(vs_ctx *ctx, const char *abs, char name[80], vs_staged *rec,
-                             bool *found, vs_error *err)
+                             bool *found, uint8_t **raw, size_t *rawlen, vs_error *err)
 {
     *found = false;
     int fd = -1;
@@ -184,28 +184,60 @@ static vs_status read_record(vs_ctx *ctx, const char *abs, char name[80], vs_sta
         if (!st && strcmp(rec->dest, abs) != 0)
             st = vs_error_subj(err, VS_E_INTEGRITY, what, "records another destination");
         *found = st == VS_OK;
+        if (*found && raw) { /* the record as it was, to put back */
+            *raw = buf;
+            *rawlen = len;
+            buf = NULL;
+        }
     }
     free(buf);
     close(fd);
     return st;
 }
 
-vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *tree, vs_error *err)
+vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *digest, vs_staged_undo *undo,
+                         vs_error *err)
 {
-    char abs[PATH_MAX], name[80], hex[VS_LAYOUT_DIGEST_HEX];
+    char abs[PATH_MAX];
     if (!realpath(dest, abs))
         return vs_error_subj_errno(err, VS_E_INTERNAL, errno, dest, "resolve");
     vs_staged rec;
     bool found = false;
     vs_error e2 = VS_ERROR_INIT;
     /* no record (or none this home can read: the final one replaces it) */
-    if (read_record(ctx, abs, name, &rec, &found, &e2) != VS_OK || !found)
+    if (read_record(ctx, abs, undo->name, &rec, &found, &undo->orig, &undo->len, &e2) != VS_OK ||
+        !found) {
+        vs_staged_undo_free(undo);
         return VS_OK;
-    vs_status st = vs_layout_digest(hex, tree, err);
+    }
+    if (!vs_layout_digest_valid(digest)) {
+        vs_staged_undo_free(undo);
+        return vs_error_subj(err, VS_E_INTERNAL, dest, "no layout digest to record");
+    }
+    lower_hex(rec.pending, digest);
+    vs_status st = write_record(ctx, undo->name, &rec, err);
     if (st)
-        return st;
-    memcpy(rec.pending, hex, sizeof hex);
-    return write_record(ctx, name, &rec, err);
+        vs_staged_undo_free(undo);
+    return st;
+}
+
+void vs_staged_unpend(vs_ctx *ctx, vs_staged_undo *undo)
+{
+    int fd = -1;
+    vs_error e2 = VS_ERROR_INIT;
+    if (undo->orig && open_staged(ctx, false, &fd, &e2) == VS_OK) {
+        if (vs_write_file_atomic(fd, undo->name, undo->orig, undo->len, 0644, &e2) != VS_OK)
+            vs_log(ctx, VS_LOG_WARN, "%s: %s", e2.subject, e2.message);
+        close(fd);
+    }
+    vs_staged_undo_free(undo);
+}
+
+void vs_staged_undo_free(vs_staged_undo *undo)
+{
+    free(undo->orig);
+    undo->orig = NULL;
+    undo->len = 0;
 }
 
 VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs_ctx *ctx,
@@ -219,7 +251,7 @@ VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs
         return vs_error_subj_errno(err, VS_E_USAGE, errno, dir, "resolve");
     vs_staged rec;
     bool found = false;
-    vs_status st = read_record(ctx, abs, name, &rec, &found, err);
+    vs_status st = read_record(ctx, abs, name, &rec, &found, NULL, NULL, err);
     if (st)
         return st;
     if (!found) {
@@ -235,6 +267,10 @@ VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs
         vs_error e2 = VS_ERROR_INIT;
         if (vs_layout_digest(got, dir, &e2) == VS_OK && strcmp(got, rec.pending) == 0)
             memcpy(hex, rec.pending, VS_LAYOUT_DIGEST_HEX);
+        vs_log(ctx, VS_LOG_WARN,
+               "%s: a stage here was interrupted: the layout before it and the one it staged "
+               "are both taken until %s is staged again",
+               dir, dir);
     }
     return VS_OK;
 }
@@ -275,13 +311,28 @@ VS_EXTERN vs_status vs_layout_verify(size_t *nproblems, char digest[VS_LAYOUT_DI
     const char *whence = "";
     if (digest)
         digest[0] = '\0';
+    if (nproblems)
+        *nproblems = 0;
     vs_status st = expected_digest(ctx, dir, expect_hex, expect, &whence, err);
-    if (!st)
-        st = vs_layout_check(nproblems, dir, cb, payload, err);
-    if (!st)
-        st = vs_layout_digest(got, dir, err);
     if (st)
         return st;
+    /* one tree, opened once: digested, checked, digested again - a tree
+     * changed while it was checked is not the one that passed */
+    int tfd = -1;
+    char again[VS_LAYOUT_DIGEST_HEX];
+    st = vs_layout_open_tree(dir, &tfd, err);
+    if (!st)
+        st = vs_layout_digest_at(got, tfd, dir, err);
+    if (!st)
+        st = vs_layout_check_at(nproblems, tfd, dir, cb, payload, err);
+    if (!st)
+        st = vs_layout_digest_at(again, tfd, dir, err);
+    if (tfd >= 0)
+        close(tfd);
+    if (st)
+        return st;
+    if (strcmp(got, again) != 0)
+        return vs_error_subj(err, VS_E_INTEGRITY, dir, "changed while it was being checked");
     if (digest)
         memcpy(digest, got, sizeof got);
     if (expect[0] && strcasecmp(expect, got) != 0) {

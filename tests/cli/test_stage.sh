@@ -588,7 +588,7 @@ if command -v strace >/dev/null 2>&1; then
     expect_rc 0 "killrec: the next stage cleans up" "$VS" --home "$H" -q stage agent@1.3.0 --dest "$K" --keep 1
     check "killrec: nothing left behind" sh -c "! ls -A '$K' | grep -q vetstage-tmp"
     # -- kill -9 around the switch: the renameat calls of staging a new version
-    # are the version into versions/, the pending record, current, the final
+    # are the pending record, the version into versions/, current, the final
     # record; killed at the third (not switched) or the fourth (switched, not
     # recorded), the record already holds the new tree's digest as "pending",
     # so the layout, switched or not, is the one this home staged
@@ -603,6 +603,7 @@ if command -v strace >/dev/null 2>&1; then
         check "killpend$when: the record holds a pending digest" \
             sh -c "grep -l '\"dest\": \"$K2\"' '$H'/staged/*.json | xargs grep -q '\"pending\"'"
         expect_rc 0 "killpend$when: layout check passes" "$VS" --home "$H" layout check "$K2"
+        expect_err_has "a stage here was interrupted" "killpend$when: layout check says a stage was interrupted"
         expect_rc 0 "killpend$when: render takes it (the digest it holds the layout to)" \
             "$VS" --home "$H" render sidecar --layout "$K2" --out "$T/killpend$when.ctx"
         expect_rc 0 "killpend$when: the rendered checker passes the layout" \

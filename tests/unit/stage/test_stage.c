@@ -403,8 +403,14 @@ static vs_status extract_o(const char *name, vs_extract_opts o, vs_extract_resul
     o.label = name;
     vs_extract_result r;
     vs_status st = vs_stage_extract(NULL, in, root, &o, &s, &r, e);
+    char written[VS_LAYOUT_DIGEST_HEX];
     if (st == VS_OK)
-        st = vs_stage_write_meta(root, &s, "{}\n", e);
+        st = vs_stage_write_meta(root, &s, "{}\n", written, e);
+    if (st == VS_OK) { /* the digest of what was written is the one of the tree */
+        char read_back[VS_LAYOUT_DIGEST_HEX];
+        ck_assert_int_eq(vs_layout_digest(read_back, opath, NULL), VS_OK);
+        ck_assert_str_eq(written, read_back);
+    }
     if (rp)
         *rp = r;
     if (sp)
