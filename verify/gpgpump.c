@@ -58,6 +58,7 @@ typedef struct {
     bool delivered; /* gpgme's handler read the end of the source */
     bool stalled;   /* gpg showed no sign of life for stall_s: cancelled */
     bool gone;      /* gpg closed the package's pipe before its end */
+    bool tuned;     /* the package's pipe is non-blocking (and grown) */
     unsigned stall_s;
     struct timespec alive; /* gpg's last sign of life, or since when it has had work */
     gpgme_error_t err;
@@ -177,9 +178,48 @@ static int poll_wait(pump *p, int st)
     return ms > 0 ? (int)ms : 0;
 }
 
+/* The package's pipe is writable (or failed): the first time, made
+ * non-blocking and grown; then as much as gpg takes. False when the pipe
+ * cannot be set up (the run is cancelled). */
+static bool serve_pkg(pump *p, reg *r)
+{
+    if (!p->tuned) {
+        p->tuned = true;
+        (void)fcntl(r->fd, F_SETPIPE_SZ, PUMP_PIPE_SIZE);
+        int fl = fcntl(r->fd, F_GETFL);
+        if (fl < 0 || fcntl(r->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+            return false;
+    }
+    if (!pump_write(p))
+        p->gone = true; /* gpg's status, read to its end, says why */
+    return true;
+}
+
+/* One poll's ready descriptors, in order. False: cancelled. */
+static bool dispatch(pump *p, const struct pollfd *pf, reg *const *who, nfds_t n, int wake_fd)
+{
+    for (nfds_t i = 0; i < n && !p->done; i++) {
+        reg *r = who[i];
+        if (!pf[i].revents)
+            continue;
+        if (!r) {
+            uint64_t v;
+            while (read(wake_fd, &v, sizeof v) > 0) {
+            }
+        } else if (!r->live || r->fd != pf[i].fd) {
+            /* removed by an earlier handler in this round */
+        } else if (r->fd != p->pkg_fd) {
+            run_handler(p, r);
+        } else if (!serve_pkg(p, r)) {
+            gpgme_cancel(p->g);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void pump_loop(pump *p, int wake_fd)
 {
-    bool tuned = false;
     while (!p->done) {
         struct pollfd pf[PUMP_REGS + 1];
         reg *who[PUMP_REGS + 1];
@@ -213,15 +253,13 @@ static void pump_loop(pump *p, int wake_fd)
             run_handler(p, end); /* gpgme reads the end and closes the pipe */
             continue;
         }
-        if (p->gone && others == 0) { /* gpg's status is read to its end */
-            gpgme_cancel(p->g);
-            break;
-        }
         if (wake_fd >= 0) {
             pf[n] = (struct pollfd){ wake_fd, POLLIN, 0 };
             who[n++] = NULL;
         }
-        if (n == 0) { /* gpgme watches nothing and has not said it is done */
+        /* gpg's status read to its end after it closed its pipe, or gpgme
+         * watching nothing without having said it is done */
+        if ((p->gone && others == 0) || n == 0) {
             gpgme_cancel(p->g);
             break;
         }
@@ -234,34 +272,8 @@ static void pump_loop(pump *p, int wake_fd)
             gpgme_cancel(p->g);
             break;
         }
-        for (nfds_t i = 0; i < n && !p->done; i++) {
-            reg *r = who[i];
-            if (!pf[i].revents)
-                continue;
-            if (!r) {
-                uint64_t v;
-                while (read(wake_fd, &v, sizeof v) > 0) {
-                }
-                continue;
-            }
-            if (!r->live || r->fd != pf[i].fd)
-                continue; /* removed by an earlier handler in this round */
-            if (r->fd != p->pkg_fd) {
-                run_handler(p, r);
-                continue;
-            }
-            if (!tuned) {
-                tuned = true;
-                (void)fcntl(r->fd, F_SETPIPE_SZ, PUMP_PIPE_SIZE);
-                int fl = fcntl(r->fd, F_GETFL);
-                if (fl < 0 || fcntl(r->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-                    gpgme_cancel(p->g);
-                    break;
-                }
-            }
-            if (!pump_write(p))
-                p->gone = true; /* gpg's status, read to its end, says why */
-        }
+        if (!dispatch(p, pf, who, n, wake_fd))
+            break;
     }
 }
 
