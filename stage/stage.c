@@ -210,16 +210,27 @@ static void prune_versions(vrun *r)
     }
 }
 
-/* The one exit: take back what is not committed, remove what this run made. */
-static void finish_versioned(vrun *r, vs_status st)
+/* Take back what is not committed: true when DIR is as before this run. */
+static bool take_back_versioned(vrun *r, vs_status st)
 {
     const char *v = vs_cache_entry_version(r->src->entry);
+    bool back = !r->placed;
     if (st && r->placed) {
         if (r->exchanged)
-            rename_exchange(r->w.fd, WORK_TREE, r->vfd, v);
-        else
-            vs_remove_tree(r->vfd, v, NULL);
+            back = rename_exchange(r->w.fd, WORK_TREE, r->vfd, v) == 0 &&
+                   vs_fsync_dir(r->vfd, "versions", NULL) == VS_OK;
+        else {
+            vs_remove_tree(r->vfd, v, NULL); /* current never pointed there */
+            back = true;
+        }
+        r->placed = false;
     }
+    return back;
+}
+
+/* The one exit: remove what this run made. */
+static void finish_versioned(vrun *r, vs_status st)
+{
     vs_work_remove(r->ctx, &r->w);
     if (r->vfd >= 0)
         close(r->vfd);
@@ -263,7 +274,8 @@ static vs_status run_versioned(vs_ctx *ctx, const vs_stage_source *src, const ch
         snprintf(res->path, sizeof res->path, "%s/versions/%s", dest,
                  vs_cache_entry_version(src->entry));
     }
-    if (st && !r.committed)
+    /* the record goes back only once DIR is the old tree again (under DIR's lock) */
+    if (take_back_versioned(&r, st) && st && !r.committed)
         vs_staged_unpend(ctx, &undo);
     vs_staged_undo_free(&undo);
     finish_versioned(&r, st);

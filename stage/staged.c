@@ -214,6 +214,12 @@ vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *digest, vs_s
         vs_staged_undo_free(undo);
         return vs_error_subj(err, VS_E_INTERNAL, dest, "no layout digest to record");
     }
+    if (rec.pending[0]) { /* an earlier stage was killed: settle it first */
+        char got[VS_LAYOUT_DIGEST_HEX];
+        vs_error e3 = VS_ERROR_INIT;
+        if (vs_layout_digest(got, dest, &e3) == VS_OK && strcmp(got, rec.pending) == 0)
+            memcpy(rec.digest, rec.pending, VS_LAYOUT_DIGEST_HEX);
+    }
     lower_hex(rec.pending, digest);
     vs_status st = write_record(ctx, undo->name, &rec, err);
     if (st)

@@ -13,6 +13,13 @@
 #                 written becomes the recorded one (already so before 5f70e39)
 #   toctou-check  layout check files-checks one tree and digests another
 #                 (already so before 5f70e39)
+# Failed at 1992baf (round 2), fixed since:
+#   unpend-order  a failed restage put the old record back before the old
+#                 tree was back in versions/V
+#   double-kill   a second interrupted stage replaced the first one's pending
+#                 digest while DIR held that tree
+# Not covered (older, documented): a --flat stage killed while it removes its
+# work folder leaves DIR for the user to clean.
 . "$(dirname "$0")/../lib.sh"
 H="$T/home"
 # strace: no leak sanitizer under it (it cannot run under ptrace)
@@ -168,5 +175,44 @@ ln -sfn versions/1.2.3 "$C/current.t" && mv -T "$C/current.t" "$C/current"
 wait $pid
 rc=$?
 check "toctou-check: a check that read the planted files does not pass (got $rc)" test "$rc" -ne 0
+
+# ---- round 2 (review of 1992baf). Each case below failed at 1992baf.
+# -- unpend-order: a restage that fails after the exchange of versions/V puts
+# the record back (vs_staged_unpend) before it exchanges the old tree back;
+# killed in between (or the exchange back failing), DIR holds the new tree,
+# which this home staged, and the record no longer names it: refused (6), the
+# old tree already deleted with the work folder. The record must be put back
+# only once DIR is back to the old tree.
+for how in signal=SIGKILL error=EIO; do
+    U="$T/unpend-${how%%=*}"
+    expect_rc 0 "unpend-order ($how): stage 1.3.0" "$VS" --home "$H" -q stage agent@1.3.0 --dest "$U"
+    sleep 1
+    old=$(sha256sum <"$U/versions/1.3.0/.vetstage/provenance.json")
+    # renameat: pending record, current (fails), the record put back;
+    # renameat2: the exchange, the exchange back (killed / fails)
+    traced -f -o /dev/null -e trace=renameat,renameat2 -e inject=renameat:error=EIO:when=2 \
+        -e inject=renameat2:$how:when=2 \
+        "$VS" --home "$H" -q stage agent@1.3.0 --dest "$U" >/dev/null 2>&1
+    check "unpend-order ($how): DIR holds the new tree" \
+        test "$(sha256sum <"$U/versions/1.3.0/.vetstage/provenance.json")" != "$old"
+    expect_rc 0 "unpend-order ($how): layout check passes (the tree this home staged)" \
+        "$VS" --home "$H" layout check "$U"
+done
+
+# -- double-kill: a stage killed after its switch leaves the new tree with its
+# digest pending; the next stage, killed after its own pending write (before
+# its placement), replaces that pending digest with its own: the layout, the
+# tree the first stage switched to, is then refused although this home staged it
+B="$T/dblkill"
+expect_rc 0 "double-kill: stage 1.2.3" "$VS" --home "$H" -q stage agent@1.2.3 --dest "$B"
+traced -f -o /dev/null -e trace=renameat -e inject=renameat:signal=SIGKILL:when=4 \
+    "$VS" --home "$H" -q stage agent@1.3.0 --dest "$B" >/dev/null 2>&1
+check "double-kill: first kill after the switch" test "$(readlink "$B/current")" = versions/1.3.0
+expect_rc 0 "double-kill: layout check passes after the first kill" "$VS" --home "$H" layout check "$B"
+traced -f -o /dev/null -e trace=renameat -e inject=renameat:signal=SIGKILL:when=2 \
+    "$VS" --home "$H" -q stage agent@1.4.0 --dest "$B" >/dev/null 2>&1
+check "double-kill: second kill before its placement" test "$(readlink "$B/current")" = versions/1.3.0
+expect_rc 0 "double-kill: layout check passes after the second kill (1.3.0 as staged)" \
+    "$VS" --home "$H" layout check "$B"
 
 finish
