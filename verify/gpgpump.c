@@ -49,6 +49,8 @@ typedef struct {
 } reg;
 
 typedef struct {
+    const uint8_t *head; /* the signed message's start, before the source */
+    size_t head_len, head_off;
     const vs_gpg_source *src;
     gpgme_ctx_t g;
     reg regs[PUMP_REGS];
@@ -63,6 +65,25 @@ typedef struct {
     struct timespec alive; /* gpg's last sign of life, or since when it has had work */
     gpgme_error_t err;
 } pump;
+
+/* What gpg reads: the head, then the source. */
+static int peek(pump *p, const uint8_t **b, size_t *n)
+{
+    if (p->head_off < p->head_len) {
+        *b = p->head + p->head_off;
+        *n = p->head_len - p->head_off;
+        return VS_GPG_SRC_BYTES;
+    }
+    return p->src->peek(p->src->payload, b, n);
+}
+
+static void took(pump *p, size_t n)
+{
+    if (p->head_off < p->head_len)
+        p->head_off += n;
+    else
+        p->src->took(p->src->payload, n);
+}
 
 static gpgme_error_t add_cb(void *data, int fd, int dir, gpgme_io_cb_t fnc, void *fnc_data,
                             void **tag)
@@ -113,7 +134,7 @@ static ssize_t read_cb(void *handle, void *buffer, size_t size)
         p->pkg_fd = p->cur_fd;
     const uint8_t *b = NULL;
     size_t n = 0;
-    int st = p->src->peek(p->src->payload, &b, &n);
+    int st = peek(p, &b, &n);
     if (st == VS_GPG_SRC_END) {
         p->delivered = true; /* every byte before it was written whole */
         return 0;
@@ -128,7 +149,7 @@ static ssize_t read_cb(void *handle, void *buffer, size_t size)
     if (n > PUMP_FIRST)
         n = PUMP_FIRST;
     memcpy(buffer, b, n);
-    p->src->took(p->src->payload, n);
+    took(p, n);
     return (ssize_t)n;
 }
 
@@ -150,12 +171,12 @@ static bool pump_write(pump *p)
 {
     const uint8_t *b = NULL;
     size_t n = 0;
-    while (p->src->peek(p->src->payload, &b, &n) == VS_GPG_SRC_BYTES) {
+    while (peek(p, &b, &n) == VS_GPG_SRC_BYTES) {
         ssize_t w = write(p->pkg_fd, b, n);
         if (w < 0)
             return errno == EAGAIN || errno == EINTR;
         clock_gettime(CLOCK_MONOTONIC, &p->alive);
-        p->src->took(p->src->payload, (size_t)w);
+        took(p, (size_t)w);
         if ((size_t)w < n)
             return true; /* the pipe is full: wait for POLLOUT */
     }
@@ -226,7 +247,7 @@ static void pump_loop(pump *p, int wake_fd)
         nfds_t n = 0;
         const uint8_t *b = NULL;
         size_t len = 0;
-        int st = p->src->peek(p->src->payload, &b, &len);
+        int st = peek(p, &b, &len);
         if (st == VS_GPG_SRC_FAIL) {
             p->failed_src = true;
             gpgme_cancel(p->g);
@@ -277,13 +298,14 @@ static void pump_loop(pump *p, int wake_fd)
     }
 }
 
-gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
-                                 const vs_gpg_source *src, int wake_fd, unsigned stall_s,
-                                 bool *delivered)
+gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, const uint8_t *head,
+                                 size_t head_len, const vs_gpg_source *src, int wake_fd,
+                                 unsigned stall_s, bool *delivered)
 {
     *delivered = false;
     static struct gpgme_data_cbs cbs = { read_cb, NULL, NULL, NULL };
-    pump p = { .src = src, .g = g, .cur_fd = -1, .pkg_fd = -1, .stall_s = stall_s };
+    pump p = { .head = head, .head_len = head ? head_len : 0, .src = src, .g = g, .cur_fd = -1,
+               .pkg_fd = -1, .stall_s = stall_s };
     clock_gettime(CLOCK_MONOTONIC, &p.alive);
     gpgme_data_t pkg = NULL;
     gpgme_error_t ge = gpgme_data_new_from_cbs(&pkg, &cbs, &p);
@@ -291,8 +313,8 @@ gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
         return ge;
     struct gpgme_io_cbs io = { add_cb, &p, remove_cb, event_cb, &p };
     gpgme_set_io_cbs(g, &io);
-    ge = detached ? gpgme_op_verify_start(g, sig, pkg, NULL)
-                  : gpgme_op_verify_start(g, pkg, NULL, NULL);
+    ge = head ? gpgme_op_verify_start(g, pkg, NULL, NULL) /* the signed message */
+              : gpgme_op_verify_start(g, sig, pkg, NULL); /* the detached pair */
     if (!ge) {
         /* A write to a pipe gpg has closed fails with EPIPE here, not with
          * a signal to the process (a thread-directed SIGPIPE, blocked on

@@ -32,7 +32,7 @@ struct vs_gpg_stream {
     uint8_t *sig; /* the signature file as given */
     size_t sig_len;
     uint8_t *head; /* signed-message form: signature packet + literal header */
-    size_t head_len, head_off;
+    size_t head_len;
     uint64_t lit_len; /* the package length the literal header declares */
     pthread_t th;
     bool running;
@@ -47,15 +47,10 @@ struct vs_gpg_stream {
     gpgme_error_t ge;
 };
 
-/* The loop's view of the stream: the signed-message head, then the ring. */
+/* The loop's view of the stream: the ring. */
 static int src_peek(void *payload, const uint8_t **p, size_t *n)
 {
     vs_gpg_stream *s = payload;
-    if (s->head_off < s->head_len) {
-        *p = s->head + s->head_off;
-        *n = s->head_len - s->head_off;
-        return VS_GPG_SRC_BYTES;
-    }
     int st;
     pthread_mutex_lock(&s->mu);
     if (s->voided) {
@@ -77,10 +72,6 @@ static int src_peek(void *payload, const uint8_t **p, size_t *n)
 static void src_took(void *payload, size_t n)
 {
     vs_gpg_stream *s = payload;
-    if (s->head_off < s->head_len) {
-        s->head_off += n;
-        return;
-    }
     pthread_mutex_lock(&s->mu);
     s->rd = (s->rd + n) % VS_GPG_STREAM_BUF;
     s->fill -= n;
@@ -107,8 +98,8 @@ static void *stream_thread(void *arg)
     if (!s->head)
         ge = gpgme_data_new_from_mem(&sigd, (const char *)s->sig, s->sig_len, 0);
     if (!ge)
-        ge = vs_gpg_pump_verify(s->g, sigd, !s->head, &src, s->wake_fd, VS_GPG_STREAM_STALL_S,
-                                &delivered);
+        ge = vs_gpg_pump_verify(s->g, sigd, s->head, s->head_len, &src, s->wake_fd,
+                                VS_GPG_STREAM_STALL_S, &delivered);
     gpgme_data_release(sigd);
     pthread_mutex_lock(&s->mu);
     s->ge = ge;

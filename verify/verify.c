@@ -236,8 +236,6 @@ static vs_status read_small(const char *path, size_t max, uint8_t **out, size_t 
 typedef struct pkg_feed {
     run *r;
     gcry_md_hd_t md;     /* NULL when the caller knows the SHA-256 already */
-    const uint8_t *head; /* given to gpg before the package, or NULL */
-    size_t head_len, head_off;
     uint64_t off;        /* package bytes read so far */
     uint64_t reported;   /* progress */
 } pkg_feed;
@@ -291,9 +289,8 @@ static ssize_t feed_read(pkg_feed *f, void *buf, size_t size)
     return n;
 }
 
-/* What gpg reads (through vs_gpg_pump_verify): the head (signature packets
- * and literal header of the signed-message form), then the package, read a
- * buffer at a time by feed_read. */
+/* What gpg reads of the package (through vs_gpg_pump_verify), a buffer at a
+ * time from feed_read. */
 typedef struct {
     pkg_feed *f;
     uint8_t *buf;
@@ -303,14 +300,8 @@ typedef struct {
 static int feed_peek(void *payload, const uint8_t **p, size_t *n)
 {
     feed_src *fs = payload;
-    pkg_feed *f = fs->f;
-    if (f->head_off < f->head_len) {
-        *p = f->head + f->head_off;
-        *n = f->head_len - f->head_off;
-        return VS_GPG_SRC_BYTES;
-    }
     if (fs->pos == fs->len) {
-        ssize_t got = feed_read(f, fs->buf, VS_IO_BUFSIZE);
+        ssize_t got = feed_read(fs->f, fs->buf, VS_IO_BUFSIZE);
         if (got < 0)
             return VS_GPG_SRC_FAIL;
         if (got == 0)
@@ -326,10 +317,7 @@ static int feed_peek(void *payload, const uint8_t **p, size_t *n)
 static void feed_took(void *payload, size_t n)
 {
     feed_src *fs = payload;
-    if (fs->f->head_off < fs->f->head_len)
-        fs->f->head_off += n;
-    else
-        fs->pos += n;
+    fs->pos += n;
 }
 
 /* Hash what gpg did not read (all of it without an OpenPGP signature),
@@ -710,7 +698,6 @@ static void gpg_missing(run *r, const char *path)
  */
 static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_error *err)
 {
-    pkg_feed *f = r->feed;
     uint8_t *buf = NULL, *head = NULL;
     size_t len = 0, hlen = 0;
     if (!sig_load(r, sigpath, &buf, &len))
@@ -726,38 +713,35 @@ static vs_status gpg_detached(run *r, gpgme_ctx_t g, const char *sigpath, vs_err
         return VS_OK;
     }
     head = malloc(len + VS_PGP_LITERAL_HEADER);
-    if (head && vs_pgp_detached_binary(buf, len, head, len, &hlen)) {
-        size_t lh = vs_pgp_literal_header(r->v->size, head + hlen);
-        f->head = lh ? head : NULL;
-        f->head_len = lh ? hlen + lh : 0;
-    }
-    feed_src fs = { f, malloc(VS_IO_BUFSIZE), 0, 0 };
-    if (!fs.buf || (!head && len)) {
+    feed_src fs = { r->feed, malloc(VS_IO_BUFSIZE), 0, 0 };
+    if (!fs.buf || !head) {
         free(fs.buf);
         free(head);
         free(buf);
-        f->head = NULL;
         return vs_error_subj(err, VS_E_INTERNAL, r->package, "out of memory");
+    }
+    const uint8_t *msg = NULL; /* the signed message's head, or none: the detached pair */
+    if (vs_pgp_detached_binary(buf, len, head, len, &hlen)) {
+        size_t lh = vs_pgp_literal_header(r->v->size, head + hlen);
+        msg = lh ? head : NULL;
+        hlen += lh;
     }
     gpgme_data_t sigd = NULL;
     gpgme_error_t ge = 0;
-    if (!f->head)
+    if (!msg)
         ge = gpgme_data_new_from_mem(&sigd, (const char *)buf, len, 0);
     if (ge) {
         vs_sig_result *s = add_result(r, VS_SIG_GPG, sigpath);
         if (s)
             gpgme_failure(ge, sigpath, s, NULL);
     } else {
-        /* the signed message, or the detached pair */
         const vs_gpg_source src = { feed_peek, feed_took, &fs };
         bool delivered; /* gpg's verdict is over what it read, whatever that was */
         gpg_results(r, g, sigpath,
-                    vs_gpg_pump_verify(g, sigd, !f->head, &src, -1, VS_GPG_STALL_S, &delivered));
+                    vs_gpg_pump_verify(g, sigd, msg, hlen, &src, -1, VS_GPG_STALL_S, &delivered));
     }
     gpgme_data_release(sigd);
     free(fs.buf);
-    f->head = NULL;
-    f->head_len = f->head_off = 0;
     free(head);
     free(buf);
     return VS_OK;

@@ -156,22 +156,22 @@ typedef struct vs_gpg_source {
     void *payload;
 } vs_gpg_source;
 
-/* gpgme_op_verify over the package `src` gives: the signed message
- * (detached false: src is the whole message) or `sig` with src as its
- * signed text (detached true). Runs gpgme on an event loop of its own on
- * the calling thread, and writes the package to gpg's pipe itself (see
- * gpgpump.c); wake_fd (readable when peek may have changed, or -1) is
- * watched while the source has nothing. Returns gpgme's error for the run
- * (GPG_ERR_CANCELED when the source failed); the result is in g.
- * When the source has something for gpg and gpg shows no sign of life
- * (takes no byte, writes no status) for stall_s seconds, the run is
- * cancelled: GPG_ERR_TIMEOUT; gpg closing the package's pipe before its
- * end: gpg's own error, else GPG_ERR_EPIPE. *delivered: every byte of the source, and
- * then its end, reached gpg's pipe (false when gpg stopped reading, or
- * the source failed). */
-gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, bool detached,
-                                 const vs_gpg_source *src, int wake_fd, unsigned stall_s,
-                                 bool *delivered);
+/* gpgme_op_verify over the package `src` gives: with a head (the signature
+ * packets and the literal header, vs_pgp_detached_binary), the signed
+ * message head + src; without one, `sig` with src as its signed text. Runs
+ * gpgme on an event loop of its own on the calling thread, and writes the
+ * package to gpg's pipe itself (see gpgpump.c); wake_fd (readable when peek
+ * may have changed, or -1) is watched while the source has nothing.
+ * Returns gpgme's error for the run (GPG_ERR_CANCELED when the source
+ * failed); the result is in g. When the source has something for gpg and
+ * gpg shows no sign of life (takes no byte, writes no status) for stall_s
+ * seconds, the run is cancelled: GPG_ERR_TIMEOUT; gpg closing the package's
+ * pipe before its end: gpg's own error, else GPG_ERR_EPIPE. *delivered:
+ * every byte of the source, and then its end, reached gpg's pipe (false
+ * when gpg stopped reading, or the source failed). */
+gpgme_error_t vs_gpg_pump_verify(gpgme_ctx_t g, gpgme_data_t sig, const uint8_t *head,
+                                 size_t head_len, const vs_gpg_source *src, int wake_fd,
+                                 unsigned stall_s, bool *delivered);
 
 /* ---- gpg while the package arrives (stream.c) ------------------------------ */
 

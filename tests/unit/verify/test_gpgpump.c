@@ -106,8 +106,6 @@ static size_t open_fds(void)
 /* ---- a source fed by another thread, in odd pieces ------------------------- */
 
 typedef struct {
-    const uint8_t *head; /* the signed-message head, or NULL */
-    size_t head_len, head_off;
     const uint8_t *data;
     size_t len, flip; /* flip < len: that byte is given changed */
     size_t fail_at;   /* fail once this many data bytes were given (or never) */
@@ -116,19 +114,13 @@ typedef struct {
     size_t avail, off; /* released by the producer; taken by gpg */
     int wake;
     uint8_t flipped;
-    size_t peeks, mores;
+    size_t mores;
     bool stop; /* the run is over: the producer no longer waits */
 } src_t;
 
 static int t_peek(void *payload, const uint8_t **p, size_t *n)
 {
     src_t *s = payload;
-    s->peeks++;
-    if (s->head_off < s->head_len) {
-        *p = s->head + s->head_off;
-        *n = s->head_len - s->head_off;
-        return VS_GPG_SRC_BYTES;
-    }
     pthread_mutex_lock(&s->mu);
     size_t avail = s->avail;
     pthread_mutex_unlock(&s->mu);
@@ -160,10 +152,6 @@ static int t_peek(void *payload, const uint8_t **p, size_t *n)
 static void t_took(void *payload, size_t n)
 {
     src_t *s = payload;
-    if (s->head_off < s->head_len) {
-        s->head_off += n;
-        return;
-    }
     pthread_mutex_lock(&s->mu);
     s->off += n;
     pthread_mutex_unlock(&s->mu);
@@ -253,15 +241,15 @@ START_TEST(pump_table)
         ck_assert(vs_pgp_detached_binary(sigbin, sigbin_len, head, sizeof head, &hlen));
         size_t lh = vs_pgp_literal_header(blob_len, head + hlen);
         ck_assert_uint_gt(lh, 0);
-        s.head = head;
-        s.head_len = hlen + lh;
+        hlen += lh;
     }
     pthread_t th;
     if (c->threaded)
         ck_assert_int_eq(pthread_create(&th, NULL, producer, &s), 0);
     const vs_gpg_source src = { t_peek, t_took, &s };
     bool delivered = true;
-    gpgme_error_t ge = vs_gpg_pump_verify(g, sigd, c->detached, &src, s.wake, 60, &delivered);
+    gpgme_error_t ge = vs_gpg_pump_verify(g, sigd, c->detached ? NULL : head, hlen, &src, s.wake, 60,
+                                          &delivered);
     if (c->threaded) {
         pthread_mutex_lock(&s.mu);
         s.stop = true;
@@ -388,7 +376,7 @@ START_TEST(pump_stalled_gpg)
     ck_assert_int_eq(pthread_create(&th, NULL, stopper, &st), 0);
     const vs_gpg_source src = { t_peek, t_took, &s };
     bool delivered = true;
-    gpgme_error_t ge = vs_gpg_pump_verify(g, sigd, true, &src, s.wake, 1, &delivered);
+    gpgme_error_t ge = vs_gpg_pump_verify(g, sigd, NULL, 0, &src, s.wake, 1, &delivered);
     pthread_join(th, NULL);
     if (st.gpg) {
         kill(st.gpg, SIGKILL);
