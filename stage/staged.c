@@ -195,6 +195,15 @@ static vs_status read_record(vs_ctx *ctx, const char *abs, char name[80], vs_sta
     return st;
 }
 
+/* Whether the layout `dir` has the digest `hex` now (a record's pending
+ * digest against DIR: which of the two trees is there). */
+static bool layout_is(const char *dir, const char *hex)
+{
+    char got[VS_LAYOUT_DIGEST_HEX];
+    vs_error e = VS_ERROR_INIT;
+    return vs_layout_digest(got, dir, &e) == VS_OK && strcmp(got, hex) == 0;
+}
+
 vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *digest, vs_staged_undo *undo,
                          vs_error *err)
 {
@@ -214,12 +223,8 @@ vs_status vs_staged_pend(vs_ctx *ctx, const char *dest, const char *digest, vs_s
         vs_staged_undo_free(undo);
         return vs_error_subj(err, VS_E_INTERNAL, dest, "no layout digest to record");
     }
-    if (rec.pending[0]) { /* an earlier stage was killed: settle it first */
-        char got[VS_LAYOUT_DIGEST_HEX];
-        vs_error e3 = VS_ERROR_INIT;
-        if (vs_layout_digest(got, dest, &e3) == VS_OK && strcmp(got, rec.pending) == 0)
-            memcpy(rec.digest, rec.pending, VS_LAYOUT_DIGEST_HEX);
-    }
+    if (rec.pending[0] && layout_is(dest, rec.pending)) /* an earlier stage was killed */
+        memcpy(rec.digest, rec.pending, VS_LAYOUT_DIGEST_HEX);
     lower_hex(rec.pending, digest);
     vs_status st = write_record(ctx, undo->name, &rec, err);
     if (st)
@@ -269,9 +274,7 @@ VS_EXTERN vs_status vs_layout_recorded_digest(char hex[VS_LAYOUT_DIGEST_HEX], vs
     if (rec.pending[0]) {
         /* a stage was killed around its commit: the layout is the old tree
          * or the new one, and the record holds both; it says which */
-        char got[VS_LAYOUT_DIGEST_HEX];
-        vs_error e2 = VS_ERROR_INIT;
-        if (vs_layout_digest(got, dir, &e2) == VS_OK && strcmp(got, rec.pending) == 0)
+        if (layout_is(dir, rec.pending))
             memcpy(hex, rec.pending, VS_LAYOUT_DIGEST_HEX);
         vs_log(ctx, VS_LOG_WARN,
                "%s: a stage here was interrupted: the layout before it and the one it staged "
