@@ -7,9 +7,27 @@
 
 #include <check.h>
 
+#include "unit.h"
+
 #define VS_SUITE(n) Suite *vs_suite_##n(void);
 #include "suites.h"
 #undef VS_SUITE
+
+const char *vs_test_fixdir(void)
+{
+    static char buf[1024];
+    const char *e = getenv("VS_FIXTURES");
+    const char *b = getenv("BUILD");
+    if (e && *e)
+        snprintf(buf, sizeof buf, "%s", e);
+    else
+        snprintf(buf, sizeof buf, "%s/fixtures", b && *b ? b : "build");
+    char *abs = realpath(buf, NULL);
+    ck_assert_msg(abs != NULL, "fixtures %s missing (run make fixtures; set VS_FIXTURES)", buf);
+    snprintf(buf, sizeof buf, "%s", abs);
+    free(abs);
+    return buf;
+}
 
 int main(int argc, char **argv)
 {

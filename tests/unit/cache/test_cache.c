@@ -11,6 +11,7 @@
 
 #include "cache/cache_int.h"
 #include "vetstage/vetstage.h"
+#include "unit.h"
 
 /* ---- version order ------------------------------------------------------- */
 
@@ -590,22 +591,6 @@ END_TEST
 
 /* ---- fetch into the cache and re-verify (file:// URLs, fixture keys) ------- */
 
-static const char *fixdir(void)
-{
-    static char buf[1024];
-    const char *e = getenv("VS_FIXTURES");
-    const char *b = getenv("BUILD"); /* tests/run.sh exports it */
-    if (e && *e)
-        snprintf(buf, sizeof buf, "%s", e);
-    else
-        snprintf(buf, sizeof buf, "%s/fixtures", b && *b ? b : "build");
-    char *abs = realpath(buf, NULL);
-    ck_assert_msg(abs != NULL, "fixtures %s missing (run make fixtures; set VS_FIXTURES)", buf);
-    snprintf(buf, sizeof buf, "%s", abs);
-    free(abs);
-    return buf;
-}
-
 static void flip(const char *path)
 {
     chmod(path, 0644);
@@ -620,7 +605,7 @@ static void flip(const char *path)
 START_TEST(fetch_and_reverify)
 {
     vs_error err = VS_ERROR_INIT;
-    const char *fix = fixdir();
+    const char *fix = vs_test_fixdir();
     char vendor[1200], org[1200], url[1200];
     snprintf(vendor, sizeof vendor, "%s/vendor.asc", fix);
     snprintf(org, sizeof org, "%s/org.pub.pem", fix);
@@ -697,7 +682,7 @@ END_TEST
 static void read_fpr(const char *name, char out[VS_FPR_MAX])
 {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s.fpr", fixdir(), name);
+    snprintf(path, sizeof path, "%s/%s.fpr", vs_test_fixdir(), name);
     FILE *f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
     ck_assert_int_eq(fscanf(f, "%79s", out), 1);
@@ -707,7 +692,7 @@ static void read_fpr(const char *name, char out[VS_FPR_MAX])
 START_TEST(fetch_key_binding)
 {
     vs_error err = VS_ERROR_INIT;
-    const char *fix = fixdir();
+    const char *fix = vs_test_fixdir();
     char vendor[1200], org[1200], url[1200];
     snprintf(vendor, sizeof vendor, "%s/vendor.asc", fix);
     snprintf(org, sizeof org, "%s/org.pub.pem", fix);
@@ -800,7 +785,7 @@ static void count_loads(vs_log_level level, const char *msg, void *payload)
 START_TEST(trust_loaded_once)
 {
     vs_error err = VS_ERROR_INIT;
-    const char *fix = fixdir();
+    const char *fix = vs_test_fixdir();
     char vendor[1200], org[1200], pkg[1200], fpr[VS_FPR_MAX];
     snprintf(vendor, sizeof vendor, "%s/vendor.asc", fix);
     snprintf(org, sizeof org, "%s/org.pub.pem", fix);

@@ -13,20 +13,7 @@
 #include <jansson.h>
 
 #include "keys/keys_int.h"
-
-static const char *fixdir(void)
-{
-    static char buf[1024];
-    const char *e = getenv("VS_FIXTURES");
-    if (e && *e)
-        return e;
-    const char *b = getenv("BUILD"); /* tests/run.sh exports it */
-    if (b && *b) {
-        snprintf(buf, sizeof buf, "%s/fixtures", b);
-        return buf;
-    }
-    return "build/fixtures";
-}
+#include "unit.h"
 
 static const char *datadir(void)
 {
@@ -38,7 +25,7 @@ static const char *datadir(void)
 static uint8_t *fixture(const char *name, size_t *len)
 {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", fixdir(), name);
+    snprintf(path, sizeof path, "%s/%s", vs_test_fixdir(), name);
     uint8_t *b = NULL;
     vs_error e = VS_ERROR_INIT;
     ck_assert_msg(vs_read_file(AT_FDCWD, path, VS_MAX_KEY_FILE, &b, len, &e) == VS_OK,
@@ -629,9 +616,9 @@ START_TEST(store_round_trip)
     vs_error e = VS_ERROR_INIT;
     ck_assert_int_eq(vs_ctx_open(&ctx, home, &e), VS_OK);
     char pem[1024], asc[1024], weak[1024];
-    snprintf(pem, sizeof pem, "%s/org.pub.pem", fixdir());
-    snprintf(asc, sizeof asc, "%s/vendor.asc", fixdir());
-    snprintf(weak, sizeof weak, "%s/weak1024.pub.pem", fixdir());
+    snprintf(pem, sizeof pem, "%s/org.pub.pem", vs_test_fixdir());
+    snprintf(asc, sizeof asc, "%s/vendor.asc", vs_test_fixdir());
+    snprintf(weak, sizeof weak, "%s/weak1024.pub.pem", vs_test_fixdir());
     const char *files[] = { asc, pem };
     vs_keys_import_opts o = VS_KEYS_IMPORT_OPTS_INIT;
     o.rsa_scheme = VS_RSA_PSS_SHA384;

@@ -22,6 +22,7 @@
 
 #include "keys/trust.h"
 #include "verify/verify_int.h"
+#include "unit.h"
 
 static char home[64];
 static vs_ctx *ctx;
@@ -29,22 +30,10 @@ static uint8_t *blob, *sigbin, *sigtext;
 static size_t blob_len, sigbin_len, sigtext_len;
 static char vendor_fpr[VS_FPR_MAX];
 
-static const char *fixdir(void)
-{
-    static char buf[1024];
-    const char *e = getenv("VS_FIXTURES");
-    const char *b = getenv("BUILD"); /* tests/run.sh exports it */
-    if (e && *e)
-        snprintf(buf, sizeof buf, "%s", e);
-    else
-        snprintf(buf, sizeof buf, "%s/fixtures", b && *b ? b : "build");
-    return buf;
-}
-
 static uint8_t *slurp(const char *name, size_t *len)
 {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s", fixdir(), name);
+    snprintf(path, sizeof path, "%s/%s", vs_test_fixdir(), name);
     FILE *f = fopen(path, "rb");
     ck_assert_msg(f != NULL, "%s missing (run make fixtures; set VS_FIXTURES)", path);
     ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
@@ -66,7 +55,7 @@ static void pump_setup(void)
     ck_assert_ptr_nonnull(mkdtemp(home));
     ck_assert_int_eq(vs_ctx_open(&ctx, home, &err), VS_OK);
     char path[1200];
-    snprintf(path, sizeof path, "%s/vendor.asc", fixdir());
+    snprintf(path, sizeof path, "%s/vendor.asc", vs_test_fixdir());
     const char *files[] = { path };
     vs_key_info *ki = NULL;
     size_t n = 0;

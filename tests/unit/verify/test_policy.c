@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "verify/verify_int.h"
+#include "unit.h"
 
 #define FPR_A "27EDEAF22F3ABCEDE2D0A5F2DA9C0C8A6F1B5D2C"
 #define FPR_B "1111222233334444555566667777888899990000"
@@ -133,32 +134,16 @@ END_TEST
 static char home[64];
 static vs_ctx *ctx;
 
-static const char *fixdir(void)
-{
-    static char buf[1024];
-    const char *e = getenv("VS_FIXTURES");
-    const char *b = getenv("BUILD"); /* tests/run.sh exports it */
-    if (e && *e)
-        snprintf(buf, sizeof buf, "%s", e);
-    else
-        snprintf(buf, sizeof buf, "%s/fixtures", b && *b ? b : "build");
-    char *abs = realpath(buf, NULL);
-    ck_assert_msg(abs != NULL, "fixtures %s missing (run make fixtures; set VS_FIXTURES)", buf);
-    snprintf(buf, sizeof buf, "%s", abs);
-    free(abs);
-    return buf;
-}
-
 static void fix(char *out, size_t n, const char *name)
 {
-    snprintf(out, n, "%s/%s", fixdir(), name);
+    snprintf(out, n, "%s/%s", vs_test_fixdir(), name);
 }
 
 /* The fingerprint written beside a fixture key (NAME.fpr), without newline. */
 static void fpr_of(char out[VS_FPR_MAX], const char *name)
 {
     char path[1200];
-    snprintf(path, sizeof path, "%s/%s.fpr", fixdir(), name);
+    snprintf(path, sizeof path, "%s/%s.fpr", vs_test_fixdir(), name);
     FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "%s", path);
     ck_assert_ptr_nonnull(fgets(out, VS_FPR_MAX, f));
