@@ -63,6 +63,21 @@ gpg_signal() {
     done
 }
 
+# stopped_fetch HOME MODE FILE DELAY: fetch $U/MODE/FILE (signatures from
+# /plain/) and stop its gpg once it runs, DELAY seconds in at the earliest;
+# RC is the fetch's exit (124: it hung and timeout ended it), G gpg's pid
+stopped_fetch() {
+    timeout 60 "$VS" --home "$1" --no-progress fetch "$U/$2/$3" \
+        --gpg-sig-url "$U/plain/$3.asc" --rsa-sig-url "$U/plain/$3.sig" >/dev/null 2>"$T/stopped.err" &
+    _fp=$!
+    sleep "$4"
+    G=$(gpg_signal "$1" STOP)
+    wait "$_fp"
+    RC=$?
+    [ -n "$G" ] && { kill -CONT "$G"; kill -9 "$G"; } 2>/dev/null
+    [ "$RC" -eq 0 ] || sed 's/^/    stderr: /' "$T/stopped.err" | head -5
+}
+
 # ---- 1. gpg stopped as the download begins ---------------------------------
 # 3 MB: more than the ring (256 KiB) and gpg's pipe (1 MiB) hold, so the
 # download stalls, the stream is voided after 5 s, the loop sees it in poll
@@ -70,19 +85,12 @@ gpg_signal() {
 mkpkg big-3.0.0.tgz 3000000
 H1="$T/h1"
 trust_fixture_keys "$H1"
-timeout 60 "$VS" --home "$H1" --no-progress fetch "$U/slow/big-3.0.0.tgz" \
-    --gpg-sig-url "$U/plain/big-3.0.0.tgz.asc" --rsa-sig-url "$U/plain/big-3.0.0.tgz.sig" \
-    >"$T/f1.out" 2>"$T/f1.err" &
-FP=$!
-G=$(gpg_signal "$H1" STOP)
-wait "$FP"
-rc=$?
-[ -n "$G" ] && { kill -CONT "$G"; kill -9 "$G"; } 2>/dev/null
+stopped_fetch "$H1" slow big-3.0.0.tgz 0
 if [ -n "$G" ]; then
-    check "gpg stopped at the start: the stream gives up and gpg over the file admits (exit $rc)" \
-        test "$rc" -eq 0
+    check "gpg stopped at the start: the stream gives up and gpg over the file admits (exit $RC)" \
+        test "$RC" -eq 0
 else
-    skip gpg-stop "the streaming gpg was not seen (rc $rc)"
+    skip gpg-stop "the streaming gpg was not seen (rc $RC)"
 fi
 
 # ---- 2. gpg killed while vetstage verify writes the package to it ----------
@@ -138,20 +146,12 @@ done
 mkpkg small-1.0.0.tgz 100000
 H3="$T/h3"
 trust_fixture_keys "$H3"
-timeout 40 "$VS" --home "$H3" --no-progress fetch "$U/holdlast/small-1.0.0.tgz" \
-    --gpg-sig-url "$U/plain/small-1.0.0.tgz.asc" --rsa-sig-url "$U/plain/small-1.0.0.tgz.sig" \
-    >/dev/null 2>"$T/f3.err" &
-FP=$!
-sleep 0.5
-G=$(gpg_signal "$H3" STOP)
-wait "$FP"
-rc=$?
-[ -n "$G" ] && { kill -CONT "$G"; kill -9 "$G"; } 2>/dev/null
+stopped_fetch "$H3" holdlast small-1.0.0.tgz 0.5
 if [ -n "$G" ]; then
-    check "gpg stopped before the end of a small download: the fetch ends and admits (exit $rc, 124 = hung)" \
-        test "$rc" -eq 0
+    check "gpg stopped before the end of a small download: the fetch ends and admits (exit $RC, 124 = hung)" \
+        test "$RC" -eq 0
 else
-    skip gpg-stop3 "the streaming gpg was not seen before the download ended (rc $rc)"
+    skip gpg-stop3 "the streaming gpg was not seen before the download ended (rc $RC)"
 fi
 
 # ---- 4. many fetches in one process: every eventfd is closed ---------------

@@ -135,13 +135,31 @@ for bad in 'null' '""' '1' '["x"]' "\"${dg#?}\"" "\"${dg}0\"" "\"$dg\\u0000\""; 
     sed "s|\"digest\": \"$dg\",|\"digest\": \"$dg\", \"pending\": $bad,|" "$T/rec" >"$R.new"
     grep -v '"pending": "[0-9a-f]\{64\}",$' "$R.new" >"$R"
     expect_rc 6 "hostile: pending $bad refused as damage" "$VS" --home "$H" layout check "$P"
+    expect_err_has "$R" "hostile: pending $bad: the message names the record"
+    check "hostile: pending $bad: one line" test "$(grep -c . "$T/err")" -eq 1
 done
 sed "s|\"digest\": \"$dg\",|\"digest\": \"$dg\", \"pending\": \"$dg\", \"pending\": \"$dg\",|" \
     "$T/rec" | grep -v '"pending": "[0-9a-f]\{64\}",$' >"$R"
 expect_rc 6 "hostile: a duplicate pending key is damage" "$VS" --home "$H" layout check "$P"
+expect_err_has "$R" "hostile: a duplicate pending key: the message names the record"
 rm -f "$R.new"
 cp "$T/rec" "$R"
 expect_rc 0 "hostile: the record restored passes again" "$VS" --home "$H" layout check "$P"
+
+# -- a symbolic link planted at the record: never followed, the file it
+# names outside the home unchanged, whether the stage fails or commits
+L="$T/linked"
+expect_rc 0 "link: stage 1.2.3" "$VS" --home "$H" -q stage agent@1.2.3 --dest "$L"
+LR=$(record_of "$L")
+echo "outside the home" >"$T/outside"
+rm -f "$LR" && ln -s "$T/outside" "$LR"
+traced -f -o /dev/null -e trace=renameat -e inject=renameat:error=EIO:when=2 \
+    "$VS" --home "$H" -q stage agent@1.3.0 --dest "$L" >/dev/null 2>&1
+check "link: a failed stage left the link as it was" test -L "$LR"
+expect_rc 0 "link: stage 1.3.0" "$VS" --home "$H" -q stage agent@1.3.0 --dest "$L"
+check "link: the record is a file of its own now" sh -c "test -f '$LR' && ! test -L '$LR'"
+check "link: the file outside the home is unchanged" test "$(cat "$T/outside")" = "outside the home"
+expect_rc 0 "link: layout check" "$VS" --home "$H" layout check "$L"
 
 # -- race-place: someone who can write DIR swaps versions/V between its
 # placement and the switch (strace holds the switch's renameat, the third:
